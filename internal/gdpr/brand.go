@@ -1,0 +1,228 @@
+package gdpr
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// BrandID names a tenant. Every store key, query and job is scoped by it (R-TEN-1).
+type BrandID string
+
+var brandIDPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Valid: lower-case letters, digits and inner hyphens, at most 63 characters, so it is safe in
+// URLs, partition keys and blob paths.
+func (b BrandID) Valid() bool { return brandIDPattern.MatchString(string(b)) }
+
+// BrandStatus: an ended brand's data is erased after the grace period (R-ERASE-7); it stays
+// readable to admins so the erasures can be proven.
+type BrandStatus string
+
+const (
+	BrandActive BrandStatus = "active"
+	BrandEnded  BrandStatus = "ended"
+)
+
+// Brand is a tenant's settings.
+type Brand struct {
+	ID               BrandID          `json:"id"`
+	Name             string           `json:"name"`
+	Pro              Pro              `json:"pro"`
+	SSOExclusive     bool             `json:"ssoExclusive"`     // R-SIGNUP-5
+	WhitelistEnabled bool             `json:"whitelistEnabled"` // R-SIGNUP-4
+	WebhookSecret    string           `json:"webhookSecret,omitempty"`
+	MailjetCallback  BasicCredentials `json:"mailjetCallback,omitzero"`
+	Retention        Retention        `json:"retention"`
+	Fields           FieldRules       `json:"fields,omitempty"` // R-SIGNUP-6
+	Status           BrandStatus      `json:"status"`
+	ContractEnd      *ContractEnd     `json:"contractEnd,omitempty"`
+	CreatedAt        time.Time        `json:"createdAt"`
+	UpdatedAt        time.Time        `json:"updatedAt"`
+	Version          string           `json:"-"`
+}
+
+// ContractEnd records the end of a brand's contract (R-ERASE-7).
+type ContractEnd struct {
+	RequestedAt time.Time `json:"requestedAt"`
+	DueAt       time.Time `json:"dueAt"`
+}
+
+// BasicCredentials authenticate Mailjet's event callbacks, whose only mechanism is HTTP basic
+// auth.
+type BasicCredentials struct {
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+}
+
+// Retention holds every per-brand duration of R-RET and R-ERASE (R-TEN-2). Zero fields take
+// the defaults of DefaultRetention.
+type Retention struct {
+	Inactivity           Period `json:"inactivity"`           // R-RET-1 members without login
+	InactivityWarning1   Period `json:"inactivityWarning1"`   // R-RET-1 first warning, before the mark
+	InactivityWarning2   Period `json:"inactivityWarning2"`   // R-RET-1 second warning, before the mark
+	ExternalInactivity   Period `json:"externalInactivity"`   // R-RET-2
+	ContactInactivity    Period `json:"contactInactivity"`    // R-RET-3
+	NewContactInvitation Period `json:"newContactInvitation"` // R-RET-4
+	InvitationReminder   Period `json:"invitationReminder"`   // R-RET-5 first wait
+	InvitationExpiry     Period `json:"invitationExpiry"`     // R-RET-5 second wait
+	PendingConfirmation  Period `json:"pendingConfirmation"`  // R-RET-6
+	OptedOutContact      Period `json:"optedOutContact"`      // R-RET-7
+	ErasureGrace         Period `json:"erasureGrace"`         // R-ERASE-5
+	SuspendedProgram     Period `json:"suspendedProgram"`     // R-ERASE-8
+	OptInTokenTTL        Period `json:"optInTokenTTL"`        // R-SIGNUP-2
+	UnconfirmedSignup    Period `json:"unconfirmedSignup"`    // unconfirmed member signups
+}
+
+// DefaultRetention is the schedule of the Data Protection Guide.
+func DefaultRetention() Retention {
+	return Retention{
+		Inactivity:           Period{Years: 3},
+		InactivityWarning1:   Period{Days: 30},
+		InactivityWarning2:   Period{Days: 15},
+		ExternalInactivity:   Period{Years: 3},
+		ContactInactivity:    Period{Years: 3},
+		NewContactInvitation: Period{Days: 30},
+		InvitationReminder:   Period{Days: 15},
+		InvitationExpiry:     Period{Days: 15},
+		PendingConfirmation:  Period{Days: 15},
+		OptedOutContact:      Period{Years: 1},
+		ErasureGrace:         Period{Days: 7},
+		SuspendedProgram:     Period{Months: 6},
+		OptInTokenTTL:        Period{Clock: 24 * time.Hour},
+		UnconfirmedSignup:    Period{Days: 15},
+	}
+}
+
+// fields lists the retention fields by name, so defaulting and validation are written once.
+func (r *Retention) fields() []struct {
+	name string
+	p    *Period
+} {
+	return []struct {
+		name string
+		p    *Period
+	}{
+		{"inactivity", &r.Inactivity}, {"inactivityWarning1", &r.InactivityWarning1},
+		{"inactivityWarning2", &r.InactivityWarning2}, {"externalInactivity", &r.ExternalInactivity},
+		{"contactInactivity", &r.ContactInactivity}, {"newContactInvitation", &r.NewContactInvitation},
+		{"invitationReminder", &r.InvitationReminder}, {"invitationExpiry", &r.InvitationExpiry},
+		{"pendingConfirmation", &r.PendingConfirmation}, {"optedOutContact", &r.OptedOutContact},
+		{"erasureGrace", &r.ErasureGrace}, {"suspendedProgram", &r.SuspendedProgram},
+		{"optInTokenTTL", &r.OptInTokenTTL}, {"unconfirmedSignup", &r.UnconfirmedSignup},
+	}
+}
+
+// WithDefaults fills every zero duration from DefaultRetention.
+func (r Retention) WithDefaults() Retention {
+	d := DefaultRetention()
+	own, def := r.fields(), d.fields()
+	for i := range own {
+		if own[i].p.IsZero() {
+			*own[i].p = *def[i].p
+		}
+	}
+	return r
+}
+
+// Validate refuses negative or empty durations and warnings that do not fall before the
+// inactivity mark.
+func (r Retention) Validate() error {
+	for _, f := range r.fields() {
+		if !f.p.Positive() {
+			return Errorf(CodeInvalid, "retention.%s must be a positive duration", f.name)
+		}
+	}
+	now := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	mark := r.Inactivity.AddTo(now)
+	w1, w2 := r.InactivityWarning1.SubFrom(mark), r.InactivityWarning2.SubFrom(mark)
+	if !w1.Before(w2) || !now.Before(w1) {
+		return Errorf(CodeInvalid, "retention: inactivityWarning1 must be longer than inactivityWarning2 and both shorter than inactivity")
+	}
+	return nil
+}
+
+// FieldRequirement says whether a signup field is asked, and whether it must be filled
+// (R-SIGNUP-6).
+type FieldRequirement string
+
+const (
+	FieldRequired FieldRequirement = "required"
+	FieldOptional FieldRequirement = "optional"
+	FieldNotAsked FieldRequirement = "not_asked"
+)
+
+// SignupFields are the configurable signup fields.
+var SignupFields = []string{"firstName", "lastName", "alias", "dateOfBirth", "position", "customerId", "language", "title"}
+
+// FieldRules maps a signup field to its requirement; a field absent from the map is optional.
+type FieldRules map[string]FieldRequirement
+
+// Requirement of field.
+func (f FieldRules) Requirement(field string) FieldRequirement {
+	if r, ok := f[field]; ok {
+		return r
+	}
+	return FieldOptional
+}
+
+func (f FieldRules) Validate() error {
+	for name, req := range f {
+		known := false
+		for _, s := range SignupFields {
+			known = known || s == name
+		}
+		if !known {
+			return Errorf(CodeInvalid, "fields: unknown field %q", name)
+		}
+		if req != FieldRequired && req != FieldOptional && req != FieldNotAsked {
+			return Errorf(CodeInvalid, "fields.%s must be required, optional or not_asked", name)
+		}
+	}
+	return nil
+}
+
+// Validate checks a brand's settings as an admin submits them.
+func (b Brand) Validate() error {
+	switch {
+	case !b.ID.Valid():
+		return Errorf(CodeInvalid, "brand id must be 1-63 lower-case letters, digits or hyphens")
+	case b.Name == "" || len(b.Name) > 200:
+		return Errorf(CodeInvalid, "name is required (at most 200 characters)")
+	case !b.Pro.Valid():
+		return Errorf(CodeInvalid, "pro must be 0 (classic), 2 (direct selling), 3 or 4 (selective sale)")
+	case b.WebhookSecret != "" && !validWebhookSecret(b.WebhookSecret):
+		return Errorf(CodeInvalid, "webhookSecret must be whsec_ followed by base64 of 24 to 64 bytes")
+	case (b.MailjetCallback.Username == "") != (b.MailjetCallback.Password == ""):
+		return Errorf(CodeInvalid, "mailjetCallback needs both username and password")
+	case b.MailjetCallback.Password != "" && len(b.MailjetCallback.Password) < 16:
+		return Errorf(CodeInvalid, "mailjetCallback.password must be at least 16 characters")
+	}
+	if err := b.Retention.Validate(); err != nil {
+		return err
+	}
+	return b.Fields.Validate()
+}
+
+// Ended reports a brand whose contract has ended.
+func (b Brand) Ended() bool { return b.Status == BrandEnded }
+
+func (b Brand) String() string { return fmt.Sprintf("brand(%s)", b.ID) }
+
+// validWebhookSecret: Standard Webhooks secrets are "whsec_" + base64 of the key bytes.
+func validWebhookSecret(s string) bool {
+	key, ok := WebhookSecretKey(s)
+	return ok && len(key) >= 24 && len(key) <= 64
+}
+
+// WebhookSecretKey decodes a "whsec_" secret into its HMAC key.
+func WebhookSecretKey(s string) ([]byte, bool) {
+	rest, ok := strings.CutPrefix(s, "whsec_")
+	if !ok {
+		return nil, false
+	}
+	key, err := base64.StdEncoding.DecodeString(rest)
+	return key, err == nil
+}

@@ -1,0 +1,141 @@
+package gdpr
+
+import "time"
+
+// Contact is a person in a Member's CRM, not a user. A contact entered by several Members is
+// stored once per Member (R-CONSENT-5).
+type Contact struct {
+	BrandID  BrandID `json:"brandId"`
+	ID       string  `json:"id"`
+	MemberID string  `json:"memberId"`
+
+	Email       string      `json:"email,omitempty"`
+	EmailStatus EmailStatus `json:"emailStatus,omitempty"`
+	FirstName   string      `json:"firstName,omitempty"`
+	LastName    string      `json:"lastName,omitempty"`
+	Phone       string      `json:"phone,omitempty"`
+	Notes       string      `json:"notes,omitempty"`
+	Tags        []string    `json:"tags,omitempty"`
+	Address     Address     `json:"address,omitzero"`
+
+	MemberOptIn MemberOptInState `json:"memberOptIn"`
+	BrandOptIn  BrandOptInState  `json:"brandOptIn"`
+	Source      ContactSource    `json:"source,omitempty"`
+
+	CreatedAt        time.Time `json:"createdAt"`
+	LastActivityAt   time.Time `json:"lastActivityAt,omitzero"` // intentional interactions only (R-RET-3)
+	InvitationSentAt time.Time `json:"invitationSentAt,omitzero"`
+
+	ErasedAt time.Time `json:"erasedAt,omitzero"`
+	ErasedBy string    `json:"erasedBy,omitempty"` // the erasure that erased it, for idempotent counting
+
+	NextReviewAt time.Time `json:"nextReviewAt,omitzero"`
+	Version      string    `json:"-"`
+}
+
+// Erased reports a contact whose personal data is gone.
+func (c Contact) Erased() bool { return !c.ErasedAt.IsZero() }
+
+// ContactSource says how a contact entered the platform.
+type ContactSource string
+
+const (
+	SourceManual    ContactSource = "manual"
+	SourceImport    ContactSource = "import"
+	SourceOrder     ContactSource = "order"
+	SourceBrandSync ContactSource = "brand_sync" // R-RET-9: erased when the brand deletes it
+	SourceWidget    ContactSource = "widget"
+)
+
+// EmailStatus is the deliverability status of a contact's address (R-MAIL-3). The empty
+// status is deliverable.
+type EmailStatus string
+
+const (
+	EmailOK          EmailStatus = ""
+	EmailSpam        EmailStatus = "spam"
+	EmailHardBounce  EmailStatus = "hard_bounce"
+	EmailSoftBounce  EmailStatus = "soft_bounce"
+	EmailBlocked     EmailStatus = "blocked"
+	EmailNotVerified EmailStatus = "not_verified"
+)
+
+// Deliverable reports whether anything may be sent to this status (R-MAIL-3). A soft bounce
+// blocks sending until a Member releases it (R-MAIL-2).
+func (s EmailStatus) Deliverable() bool { return s == EmailOK }
+
+// MemberOptIn is the consent a contact gave the Member (R-CONSENT-1).
+type MemberOptIn string
+
+const (
+	MemberOptInNew                MemberOptIn = "new"
+	MemberOptInInvitationSent     MemberOptIn = "invitation_sent"
+	MemberOptInInvitationAccepted MemberOptIn = "invitation_accepted"
+	MemberOptInInvitationDeclined MemberOptIn = "invitation_declined"
+	MemberOptOutFromEmail         MemberOptIn = "opt_out_from_email"
+	MemberOptOutNoAction          MemberOptIn = "opt_out_no_action"
+	MemberGlobalOptOut            MemberOptIn = "global_opt_out"
+	MemberSocialMediaOnly         MemberOptIn = "social_media_only"
+	MemberOptInFromBrand          MemberOptIn = "opt_in_from_brand"
+	MemberOptInBlogPending        MemberOptIn = "opt_in_blog_popin_pending"
+	MemberOptInBlogVerified       MemberOptIn = "opt_in_blog_popin_verified"
+	MemberOptInInternalForm       MemberOptIn = "opt_in_internal_form"
+	MemberOptInExternalForm       MemberOptIn = "opt_in_external_form"
+	MemberOptInFromOrder          MemberOptIn = "opt_in_from_order"
+	MemberOptInFromOrderPopin     MemberOptIn = "opt_in_from_order_popin"
+	MemberOptInOther              MemberOptIn = "other_opt_in"
+	MemberStorageOnly             MemberOptIn = "storage_only"
+)
+
+var memberOptIns = map[MemberOptIn]bool{
+	MemberOptInNew: true, MemberOptInInvitationSent: true, MemberOptInInvitationAccepted: true,
+	MemberOptInInvitationDeclined: true, MemberOptOutFromEmail: true, MemberOptOutNoAction: true,
+	MemberGlobalOptOut: true, MemberSocialMediaOnly: true, MemberOptInFromBrand: true,
+	MemberOptInBlogPending: true, MemberOptInBlogVerified: true, MemberOptInInternalForm: true,
+	MemberOptInExternalForm: true, MemberOptInFromOrder: true, MemberOptInFromOrderPopin: true,
+	MemberOptInOther: true, MemberStorageOnly: true,
+}
+
+func (v MemberOptIn) Valid() bool { return memberOptIns[v] }
+
+// OptedOut reports the values after which the contact is blocked and erased after a year
+// (R-RET-7).
+func (v MemberOptIn) OptedOut() bool {
+	return v == MemberOptInInvitationDeclined || v == MemberOptOutFromEmail || v == MemberOptOutNoAction || v == MemberGlobalOptOut
+}
+
+// MemberOptInState is the value with the date it changed (R-CONSENT-1).
+type MemberOptInState struct {
+	Value MemberOptIn `json:"value"`
+	At    time.Time   `json:"at"`
+}
+
+// BrandOptIn is the consent a contact gave the Brand (R-CONSENT-2).
+type BrandOptIn string
+
+const (
+	BrandOptInNone         BrandOptIn = "none" // hidden from the Brand (R-ACCESS-1)
+	BrandOptInBlog         BrandOptIn = "blog"
+	BrandOptInInternalForm BrandOptIn = "internal_form"
+	BrandOptInExternalForm BrandOptIn = "external_form"
+	BrandOptInDatabase     BrandOptIn = "brand_database"
+	BrandOptInStorageOnly  BrandOptIn = "storage_only"
+)
+
+func (v BrandOptIn) Valid() bool {
+	switch v {
+	case BrandOptInNone, BrandOptInBlog, BrandOptInInternalForm, BrandOptInExternalForm, BrandOptInDatabase, BrandOptInStorageOnly:
+		return true
+	}
+	return false
+}
+
+// Present reports any Brand opt-in but "none": such contacts survive the Member's
+// unsubscription (R-ERASE-6) and are visible to the Brand (R-ACCESS-1).
+func (v BrandOptIn) Present() bool { return v != "" && v != BrandOptInNone }
+
+// BrandOptInState is the value with the date it changed (R-CONSENT-2).
+type BrandOptInState struct {
+	Value BrandOptIn `json:"value"`
+	At    time.Time  `json:"at"`
+}

@@ -1,0 +1,80 @@
+package gdpr
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"unicode/utf8"
+)
+
+// Hasher produces the keyed digests that replace personal values which must stay comparable
+// but unreadable: blacklisted and whitelisted emails, erased emails and customer ids
+// (R-ERASE-4). A plain SHA-256 of an email is reversible with a dictionary of addresses; the
+// per-deployment key, kept outside the data store, is what makes these digests safe.
+type Hasher struct {
+	version string
+	key     []byte
+}
+
+// MinHashKeyLen is the shortest key accepted: 256 bits.
+const MinHashKeyLen = 32
+
+// NewHasher takes the versioned key ("h1"). Digests carry the version so keys can be rotated.
+func NewHasher(version string, key []byte) (*Hasher, error) {
+	if len(key) < MinHashKeyLen {
+		return nil, errors.New("gdpr: hash key must be at least 32 bytes")
+	}
+	if version == "" || strings.ContainsAny(version, ": ") {
+		return nil, errors.New("gdpr: hash key version must be a short word")
+	}
+	return &Hasher{version: version, key: append([]byte(nil), key...)}, nil
+}
+
+// Digest returns "<version>:<hex HMAC-SHA-256>" of value, unnormalised.
+func (h *Hasher) Digest(value string) string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte(value))
+	return h.version + ":" + hex.EncodeToString(m.Sum(nil))
+}
+
+// EmailDigest normalises (trim, lower-case) before hashing, so the same mailbox typed twice
+// compares equal.
+func (h *Hasher) EmailDigest(email string) string { return h.Digest(NormalizeEmail(email)) }
+
+// IsDigest reports whether v already is a digest of this hasher's form, so erasing twice does
+// not hash a hash.
+func (h *Hasher) IsDigest(v string) bool {
+	rest, ok := strings.CutPrefix(v, h.version+":")
+	if !ok || len(rest) != sha256.Size*2 {
+		return false
+	}
+	_, err := hex.DecodeString(rest)
+	return err == nil
+}
+
+// NormalizeEmail trims and lower-cases an address.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// ValidEmail is a deliberately plain check: one @, a non-empty local part, a dotted domain, no
+// spaces or control characters, at most 254 bytes. Deliverability is proven by the double
+// opt-in, not by a regular expression.
+func ValidEmail(email string) bool {
+	if len(email) > 254 || !utf8.ValidString(email) {
+		return false
+	}
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" || len(local) > 64 || strings.Contains(domain, "@") {
+		return false
+	}
+	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return false
+	}
+	for _, r := range email {
+		if r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == '"' || r == ',' || r == ';' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,67 @@
+package gdpr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies a domain error. The HTTP layer maps each code to a status in one place;
+// the domain never speaks HTTP.
+type Code string
+
+const (
+	CodeInvalid         Code = "invalid"         // the input breaks a rule of its shape
+	CodeUnauthenticated Code = "unauthenticated" // credentials missing or wrong
+	CodeForbidden       Code = "forbidden"       // authenticated (or anonymous) but not allowed
+	CodeNotFound        Code = "not_found"       // no such brand, member, token...
+	CodeConflict        Code = "conflict"        // stale version, duplicate, or a state that forbids it
+	CodeGone            Code = "gone"            // expired or already used (tokens)
+	CodeTooMany         Code = "too_many"        // rate limited
+	CodeNotImplemented  Code = "not_implemented" // a route whose issue has not landed yet
+	CodeUnavailable     Code = "unavailable"     // a dependency failed; retrying may help
+	CodeInternal        Code = "internal"        // a bug
+)
+
+// Error is a domain error. Message is shown to clients and logged, so it must never contain
+// personal data: name the field, never echo its value.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error // the cause, for logs; never shown to clients
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf builds an Error. Arguments must not be personal data.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Sentinel errors the store ports return; compare with errors.Is.
+var (
+	ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
+	ErrConflict = &Error{Code: CodeConflict, Message: "version conflict"}
+)
+
+// Is makes errors.Is(err, ErrNotFound) true for any *Error with the same code, so adapters can
+// return richer messages and callers still match.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && (t == ErrNotFound || t == ErrConflict) && t.Code == e.Code
+}
+
+// ErrorCode returns the Code of err, CodeInternal for anything that is not an *Error.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}

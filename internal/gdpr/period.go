@@ -1,0 +1,138 @@
+package gdpr
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Period is a calendar duration: "3 years" is the 3-year mark of the calendar (R-RET-1), not
+// 3×365 days, so years, months and days are kept apart from the clock part.
+type Period struct {
+	Years, Months, Days int
+	Clock               time.Duration // hours, minutes, seconds
+}
+
+// AddTo returns t moved forward by p.
+func (p Period) AddTo(t time.Time) time.Time {
+	return t.AddDate(p.Years, p.Months, p.Days).Add(p.Clock)
+}
+
+// SubFrom returns t moved back by p.
+func (p Period) SubFrom(t time.Time) time.Time {
+	return t.AddDate(-p.Years, -p.Months, -p.Days).Add(-p.Clock)
+}
+
+// IsZero reports an empty period.
+func (p Period) IsZero() bool { return p == Period{} }
+
+// Positive reports a period that moves time forward.
+func (p Period) Positive() bool {
+	return !p.IsZero() && p.Years >= 0 && p.Months >= 0 && p.Days >= 0 && p.Clock >= 0
+}
+
+// ParsePeriod accepts ISO 8601 durations ("P3Y", "P1Y2M10DT2H30M", "P2W", "PT24H") and Go
+// durations ("72h", "90m").
+func ParsePeriod(s string) (Period, error) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "P") {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return Period{}, fmt.Errorf("not an ISO 8601 or Go duration")
+		}
+		return Period{Clock: d}, nil
+	}
+	var p Period
+	rest, inTime, seen := s[1:], false, false
+	for rest != "" {
+		if rest[0] == 'T' {
+			if inTime {
+				return Period{}, fmt.Errorf("repeated T in ISO 8601 duration")
+			}
+			inTime, rest = true, rest[1:]
+			continue
+		}
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 || i == len(rest) || i > 9 {
+			return Period{}, fmt.Errorf("malformed ISO 8601 duration")
+		}
+		n, _ := strconv.Atoi(rest[:i])
+		unit := rest[i]
+		rest = rest[i+1:]
+		seen = true
+		switch {
+		case !inTime && unit == 'Y':
+			p.Years += n
+		case !inTime && unit == 'M':
+			p.Months += n
+		case !inTime && unit == 'W':
+			p.Days += 7 * n
+		case !inTime && unit == 'D':
+			p.Days += n
+		case inTime && unit == 'H':
+			p.Clock += time.Duration(n) * time.Hour
+		case inTime && unit == 'M':
+			p.Clock += time.Duration(n) * time.Minute
+		case inTime && unit == 'S':
+			p.Clock += time.Duration(n) * time.Second
+		default:
+			return Period{}, fmt.Errorf("unknown unit %q in ISO 8601 duration", unit)
+		}
+	}
+	if !seen {
+		return Period{}, fmt.Errorf("empty ISO 8601 duration")
+	}
+	return p, nil
+}
+
+// String renders ISO 8601.
+func (p Period) String() string {
+	if p.IsZero() {
+		return "PT0S"
+	}
+	var b strings.Builder
+	b.WriteByte('P')
+	for _, f := range []struct {
+		n    int
+		unit byte
+	}{{p.Years, 'Y'}, {p.Months, 'M'}, {p.Days, 'D'}} {
+		if f.n != 0 {
+			fmt.Fprintf(&b, "%d%c", f.n, f.unit)
+		}
+	}
+	if p.Clock != 0 {
+		b.WriteByte('T')
+		d := p.Clock
+		h, m, sec := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
+		if h != 0 {
+			fmt.Fprintf(&b, "%dH", h)
+		}
+		if m != 0 {
+			fmt.Fprintf(&b, "%dM", m)
+		}
+		if sec != 0 || (h == 0 && m == 0) {
+			fmt.Fprintf(&b, "%dS", sec)
+		}
+	}
+	return b.String()
+}
+
+func (p Period) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) }
+
+func (p *Period) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string")
+	}
+	v, err := ParsePeriod(s)
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}

@@ -1,0 +1,137 @@
+package gdpr
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence port. Every method but ListBrands is scoped to one brand: no call
+// can read or change another brand's data (R-TEN-1). Every document is written alone — Cosmos
+// DB has no transactions across documents — so the Service orders its writes to be safe to
+// repeat from any crash point, and guards each update with the Version it read.
+//
+// Conventions, proven for every adapter by internal/storetest:
+//   - Get* of a missing document returns an error matching ErrNotFound.
+//   - Create* of an existing id returns an error matching ErrConflict.
+//   - Update* replaces the document only if its Version still matches the stored one, else
+//     ErrConflict; it returns the document with its new Version. A missing one is ErrNotFound.
+//   - Versions are opaque strings, set by the store; callers never make them up.
+//   - Returned slices are fresh copies; callers may modify them.
+type Store interface {
+	// PutBrand creates the brand when b.Version is empty (ErrConflict if it exists), otherwise
+	// replaces it if the version matches.
+	PutBrand(ctx context.Context, b Brand) (Brand, error)
+	GetBrand(ctx context.Context, id BrandID) (Brand, error)
+	// ListBrands returns every brand, ordered by id (the daily sweep walks them).
+	ListBrands(ctx context.Context) ([]Brand, error)
+
+	CreateUser(ctx context.Context, u User) (User, error)
+	GetUser(ctx context.Context, brand BrandID, id string) (User, error)
+	UpdateUser(ctx context.Context, u User) (User, error)
+	// ListUsers pages through a brand's users in id order, starting after the id given ("" for
+	// the first page).
+	ListUsers(ctx context.Context, brand BrandID, after string, limit int) ([]User, error)
+	// DueUsers returns up to limit users whose NextReviewAt is set and not after now, earliest
+	// first. It must cost O(due), not O(users): an index on (brand, NextReviewAt).
+	DueUsers(ctx context.Context, brand BrandID, now time.Time, limit int) ([]User, error)
+
+	CreateContact(ctx context.Context, c Contact) (Contact, error)
+	GetContact(ctx context.Context, brand BrandID, id string) (Contact, error)
+	UpdateContact(ctx context.Context, c Contact) (Contact, error)
+	// ContactsOfMember returns every contact of one member, in id order.
+	ContactsOfMember(ctx context.Context, brand BrandID, memberID string) ([]Contact, error)
+	ListContacts(ctx context.Context, brand BrandID, after string, limit int) ([]Contact, error)
+	DueContacts(ctx context.Context, brand BrandID, now time.Time, limit int) ([]Contact, error)
+
+	// Claim creates the claim if its key is free — absent, or expired at c.CreatedAt — and
+	// returns it. If the key is held, it returns the holding claim and an error matching
+	// ErrConflict.
+	Claim(ctx context.Context, c Claim) (Claim, error)
+	GetClaim(ctx context.Context, brand BrandID, key string) (Claim, error)
+	// ReleaseClaim deletes the claim if owner holds it. Missing or held by another: no-op.
+	ReleaseClaim(ctx context.Context, brand BrandID, key, owner string) error
+
+	// PutBlacklist inserts entries, idempotently: an existing digest keeps its first entry.
+	PutBlacklist(ctx context.Context, entries ...BlacklistEntry) error
+	GetBlacklist(ctx context.Context, brand BrandID, digest string) (BlacklistEntry, error)
+
+	// AddWhitelist inserts entries idempotently.
+	AddWhitelist(ctx context.Context, entries ...WhitelistEntry) error
+	IsWhitelisted(ctx context.Context, brand BrandID, kind WhitelistKind, digest string) (bool, error)
+
+	// CreateToken stores a token by digest (ErrConflict if the digest exists). Stores may drop
+	// a token once it has expired.
+	CreateToken(ctx context.Context, t Token) (Token, error)
+	GetToken(ctx context.Context, brand BrandID, digest string) (Token, error)
+	UpdateToken(ctx context.Context, t Token) (Token, error)
+
+	// PutErasure writes an audit record if its id is new and returns the stored record: an
+	// erasure repeated after a crash leaves the first record, and only one.
+	PutErasure(ctx context.Context, r ErasureRecord) (ErasureRecord, error)
+	// ListErasures pages through a brand's audit records in id order.
+	ListErasures(ctx context.Context, brand BrandID, after string, limit int) ([]ErasureRecord, error)
+
+	// Scrub makes erased values unrecoverable from the store's own files (the embedded store
+	// zeroes free pages and truncates its write-ahead log). A managed service that guarantees
+	// this itself returns nil.
+	Scrub(ctx context.Context) error
+}
+
+// Queue names, shared with the function.json bindings.
+const (
+	QueueErasure = "gdpr-erasure"
+	QueueMail    = "gdpr-mail"
+)
+
+// Message is a job on a queue. Its body names subjects by id and never carries personal data,
+// so a queued or dead-lettered job cannot outlive an erasure (DESIGN §5).
+type Message struct {
+	// ID deduplicates: publishing an id that is still queued changes nothing.
+	ID        string
+	Body      []byte
+	NotBefore time.Time // scheduled delivery; zero means now
+}
+
+// Queue publishes jobs. Delivery is at least once: consumers are idempotent.
+type Queue interface {
+	// Publish enqueues m and returns a reference that Cancel accepts.
+	Publish(ctx context.Context, queue string, m Message) (ref string, err error)
+	// Cancel withdraws a scheduled message if it has not been delivered; an unknown or
+	// delivered ref is not an error. Consumers re-check state anyway, so Cancel is an
+	// optimisation, never what correctness rests on.
+	Cancel(ctx context.Context, queue, ref string) error
+}
+
+// Mail is a rendered message. To is personal data: adapters must not log it.
+type Mail struct {
+	BrandID   BrandID           `json:"brandId"`
+	Kind      MailKind          `json:"kind"`
+	To        string            `json:"to"`
+	Subject   string            `json:"subject"`
+	Text      string            `json:"text"`
+	HTML      string            `json:"html"`
+	Links     []string          `json:"links,omitempty"`
+	Variables map[string]string `json:"variables,omitempty"`
+}
+
+// MailKind is the template a mail was rendered from.
+type MailKind string
+
+const (
+	MailSignupConfirmation MailKind = "signup_confirmation"
+	MailAccountExists      MailKind = "account_exists"
+	MailInactivityWarning  MailKind = "inactivity_warning"
+)
+
+// Mailer delivers mail: Mailjet in production, an outbox folder in local mode.
+type Mailer interface {
+	Send(ctx context.Context, m Mail) error
+}
+
+// Blobs stores files such as profile photos and UGC, keyed "<brand>/...".
+type Blobs interface {
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	// Delete removes a blob; a missing blob is success, so erasure can repeat.
+	Delete(ctx context.Context, key string) error
+	Exists(ctx context.Context, key string) (bool, error)
+}

@@ -1,0 +1,97 @@
+package gdpr
+
+import "time"
+
+// Token is a single-use, expiring opt-in token. Only its digest is stored (R-SIGNUP-2): the
+// plain token exists in the mail and nowhere else.
+type Token struct {
+	BrandID   BrandID      `json:"brandId"`
+	Digest    string       `json:"digest"`
+	Purpose   TokenPurpose `json:"purpose"`
+	UserID    string       `json:"userId"`
+	CreatedAt time.Time    `json:"createdAt"`
+	ExpiresAt time.Time    `json:"expiresAt"`
+	UsedAt    time.Time    `json:"usedAt,omitzero"`
+	Version   string       `json:"-"`
+}
+
+// TokenPurpose scopes a token to one use.
+type TokenPurpose string
+
+const TokenSignupConfirmation TokenPurpose = "signup_confirmation"
+
+// Claim reserves a key inside a brand for one owner: a member's email digest, an SSO external
+// id, a webhook id seen once. Claims are how uniqueness is kept without multi-document
+// transactions, which Cosmos DB does not offer across documents.
+type Claim struct {
+	BrandID   BrandID   `json:"brandId"`
+	Key       string    `json:"key"`   // "<kind>:<value or digest>", never plain personal data
+	Owner     string    `json:"owner"` // usually a user id
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"` // zero: until released
+	Version   string    `json:"-"`
+}
+
+// Claim key kinds.
+const (
+	ClaimEmail      = "email:"   // + email digest → user id
+	ClaimExternalID = "sso:"     // + digest of the SSO external id → user id
+	ClaimWebhookID  = "webhook:" // + webhook-id → replay guard (R-SSO-3)
+	ClaimResend     = "resend:"  // + email digest → resend rate limit
+)
+
+// BlacklistEntry blocks every future email to an address (R-MAIL-1, R-MAIL-4). Only the
+// digest of the address is stored.
+type BlacklistEntry struct {
+	BrandID   BrandID         `json:"brandId"`
+	Digest    string          `json:"digest"`
+	Reason    BlacklistReason `json:"reason"`
+	CreatedAt time.Time       `json:"createdAt"`
+}
+
+// BlacklistReason says why an address is blacklisted.
+type BlacklistReason string
+
+const (
+	BlacklistSpam         BlacklistReason = "spam"
+	BlacklistHardBounce   BlacklistReason = "hard_bounce"
+	BlacklistBlocked      BlacklistReason = "blocked"
+	BlacklistGlobalOptOut BlacklistReason = "global_opt_out"
+)
+
+// WhitelistEntry authorises a signup (R-SIGNUP-4). Both emails and customer ids are stored as
+// digests.
+type WhitelistEntry struct {
+	BrandID   BrandID       `json:"brandId"`
+	Kind      WhitelistKind `json:"kind"`
+	Digest    string        `json:"digest"`
+	CreatedAt time.Time     `json:"createdAt"`
+}
+
+// WhitelistKind is what a whitelist entry authorises.
+type WhitelistKind string
+
+const (
+	WhitelistEmail      WhitelistKind = "email"
+	WhitelistCustomerID WhitelistKind = "customer_id"
+)
+
+// ErasureRecord is the audit trail of one erasure: enough to prove compliance, nothing
+// personal (R-ERASE-9). Its ID is fixed by the erasure, so repeating an erasure writes it once.
+type ErasureRecord struct {
+	BrandID        BrandID     `json:"brandId"`
+	ID             string      `json:"id"`
+	SubjectID      string      `json:"subjectId"`
+	SubjectKind    SubjectKind `json:"subjectKind"`
+	Role           *Role       `json:"role,omitempty"`
+	Rule           string      `json:"rule"`
+	Reason         BlockReason `json:"reason"`
+	RequestedAt    time.Time   `json:"requestedAt"`
+	DueAt          time.Time   `json:"dueAt"`
+	DoneAt         time.Time   `json:"doneAt"`
+	FieldsErased   []string    `json:"fieldsErased"`
+	FieldsHashed   []string    `json:"fieldsHashed"`
+	BlobsDeleted   int         `json:"blobsDeleted"`
+	ContactsErased int         `json:"contactsErased"`
+	ContactsKept   int         `json:"contactsKept"`
+}

@@ -1,0 +1,225 @@
+package gdpr
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// UserStatus is where a user stands in its lifecycle.
+type UserStatus string
+
+const (
+	UserPending UserStatus = "pending" // signed up, email not yet confirmed (R-SIGNUP-2)
+	UserActive  UserStatus = "active"
+	UserBlocked UserStatus = "blocked" // access stopped, erasure scheduled (R-ERASE-5)
+	UserErased  UserStatus = "erased"  // personal data erased or hashed (R-DATA-5)
+)
+
+// User is a Member (roles 0–6) or an external user (roles 7, 8) with every field of R-DATA-1
+// and R-DATA-2. Users are never removed: erasure rewrites their fields (R-DATA-5).
+type User struct {
+	BrandID BrandID     `json:"brandId"`
+	ID      string      `json:"id"`
+	Role    Role        `json:"role"`
+	Status  UserStatus  `json:"status"`
+	Kind    SubjectKind `json:"kind"`
+
+	CreatedAt   time.Time `json:"createdAt"`
+	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
+
+	Alias        string     `json:"alias,omitempty"`
+	FirstName    string     `json:"firstName,omitempty"`
+	LastName     string     `json:"lastName,omitempty"`
+	Title        string     `json:"title,omitempty"`
+	PasswordHash string     `json:"passwordHash,omitempty"` // bcrypt (R-SIGNUP-3); empty for SSO and social logins
+	CustomerID   string     `json:"customerId,omitempty"`
+	SocialID     string     `json:"socialId,omitempty"` // "<provider>:<subject>" (Facebook/Google/Apple)
+	ExternalID   string     `json:"externalId,omitempty"`
+	Email        string     `json:"email,omitempty"`    // verified Member email only
+	EmailTmp     string     `json:"emailTmp,omitempty"` // external users' email, never verified (R-DATA-2)
+	Address      Address    `json:"address,omitzero"`
+	Language     string     `json:"language,omitempty"`
+	DateOfBirth  Date       `json:"dateOfBirth,omitzero"`
+	Terms        *Terms     `json:"terms,omitempty"` // platform T&C (members) or service T&C (external users)
+	PhotoKey     string     `json:"photoKey,omitempty"`
+	UGC          []UGC      `json:"ugc,omitempty"`
+	Description  string     `json:"description,omitempty"`
+	Phone        string     `json:"phone,omitempty"`
+	Position     string     `json:"position,omitempty"`
+	Visibility   Visibility `json:"visibility"`
+	OptIns       OptIns     `json:"optIns"`
+
+	LastLoginAt    time.Time `json:"lastLoginAt,omitzero"`
+	LastActivityAt time.Time `json:"lastActivityAt,omitzero"`
+	SSOEventAt     time.Time `json:"ssoEventAt,omitzero"` // the brand's time of the last applied SSO event
+
+	Block    *Block             `json:"block,omitempty"`
+	Warnings InactivityWarnings `json:"warnings,omitzero"`
+	Erasure  *ErasureState      `json:"erasure,omitempty"`
+
+	// NextReviewAt is the earliest moment a retention rule could act on this user; the sweep
+	// reads only users whose NextReviewAt has passed (the due index). Zero means never.
+	NextReviewAt time.Time `json:"nextReviewAt,omitzero"`
+	Version      string    `json:"-"`
+}
+
+// Address is a postal address. Erasure keeps City and PostalCode (R-ERASE-1, R-ERASE-3).
+type Address struct {
+	Street     string `json:"street,omitempty"`
+	City       string `json:"city,omitempty"`
+	PostalCode string `json:"postalCode,omitempty"`
+	Country    string `json:"country,omitempty"`
+}
+
+// Terms records the acceptance of terms and conditions (R-SIGNUP-1).
+type Terms struct {
+	Version    string    `json:"version"`
+	AcceptedAt time.Time `json:"acceptedAt"`
+}
+
+// Visibility holds the community-visibility opt-outs, off by default (R-SIGNUP-7).
+type Visibility struct {
+	HideEvents        bool `json:"hideEvents"`
+	HideFromCommunity bool `json:"hideFromCommunity"`
+}
+
+// OptIns holds a Member's communication opt-ins, off by default (R-SIGNUP-7).
+type OptIns struct {
+	Newsletter bool `json:"newsletter"`
+	Events     bool `json:"events"`
+	Challenges bool `json:"challenges"`
+	Comments   bool `json:"comments"`
+}
+
+// UGC is a piece of user-generated content stored as a blob. Content collected under a
+// contest follows the contest's own retention (R-ERASE-2).
+type UGC struct {
+	Key       string `json:"key"`
+	ContestID string `json:"contestId,omitempty"`
+}
+
+// Block is a pending deletion: access stopped at RequestedAt, erasure due at DueAt unless
+// restored before (R-ERASE-5).
+type Block struct {
+	Reason      BlockReason `json:"reason"`
+	Rule        string      `json:"rule"`
+	RequestedAt time.Time   `json:"requestedAt"`
+	DueAt       time.Time   `json:"dueAt"`
+	// Restore puts these back; the status the user had before the block.
+	PreviousStatus UserStatus `json:"previousStatus"`
+}
+
+// BlockReason says why an account is blocked for deletion.
+type BlockReason string
+
+const (
+	ReasonUnsubscribed  BlockReason = "unsubscribed"    // the Member left (R-ERASE-5, R-ERASE-6)
+	ReasonEndOfContract BlockReason = "end_of_contract" // Manager, SSO or API (R-ERASE-5)
+	ReasonSSODeleted    BlockReason = "sso_deleted"     // the brand's identity system deleted it (R-SSO-2)
+	ReasonBrandEnded    BlockReason = "brand_contract_ended"
+	ReasonInactivity    BlockReason = "inactivity"  // R-RET-1, R-RET-2
+	ReasonUnconfirmed   BlockReason = "unconfirmed" // signup never confirmed
+)
+
+// InactivityWarnings records the warning mails of R-RET-1 for the current inactivity mark.
+type InactivityWarnings struct {
+	Mark     time.Time `json:"mark,omitzero"` // the erasure mark the warnings were sent for
+	FirstAt  time.Time `json:"firstAt,omitzero"`
+	SecondAt time.Time `json:"secondAt,omitzero"`
+}
+
+// ErasureState tracks an erasure in progress so that a crash at any step resumes it.
+type ErasureState struct {
+	ID          string      `json:"id"`
+	Rule        string      `json:"rule"`
+	Reason      BlockReason `json:"reason"`
+	RequestedAt time.Time   `json:"requestedAt"`
+	DueAt       time.Time   `json:"dueAt"`
+	Step        string      `json:"step"`
+	DoneAt      time.Time   `json:"doneAt,omitzero"`
+}
+
+// Date is a calendar date of which only the year may be kept: erasure keeps the year of
+// birth (R-ERASE-1). Month and Day are 0 when unknown.
+type Date struct {
+	Year, Month, Day int
+}
+
+func (d Date) IsZero() bool { return d == Date{} }
+
+// YearOnly keeps the year.
+func (d Date) YearOnly() Date { return Date{Year: d.Year} }
+
+func (d Date) String() string {
+	switch {
+	case d.IsZero():
+		return ""
+	case d.Month == 0:
+		return fmt.Sprintf("%04d", d.Year)
+	default:
+		return fmt.Sprintf("%04d-%02d-%02d", d.Year, d.Month, d.Day)
+	}
+}
+
+// ParseDate accepts "YYYY-MM-DD" or "YYYY".
+func ParseDate(s string) (Date, error) {
+	if len(s) == 4 {
+		y, err := strconv.Atoi(s)
+		if err != nil || y < 1900 {
+			return Date{}, fmt.Errorf("not a year")
+		}
+		return Date{Year: y}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil || t.Year() < 1900 {
+		return Date{}, fmt.Errorf("not a YYYY-MM-DD date")
+	}
+	return Date{Year: t.Year(), Month: int(t.Month()), Day: t.Day()}, nil
+}
+
+func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+func (d *Date) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("date must be a string")
+	}
+	if s == "" {
+		*d = Date{}
+		return nil
+	}
+	v, err := ParseDate(strings.TrimSpace(s))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// CanSignIn reports whether the account gives access: only confirmed, unblocked users
+// (R-SIGNUP-2, R-ERASE-5).
+func (u User) CanSignIn() bool { return u.Status == UserActive }
+
+// LastActive is where inactivity counts from: the last login, or confirmation, or creation
+// (R-RET-1); for external users the last widget interaction (R-RET-2).
+func (u User) LastActive() time.Time {
+	for _, t := range []time.Time{u.LastLoginAt, u.LastActivityAt, u.ConfirmedAt} {
+		if !t.IsZero() {
+			return latest(u.LastLoginAt, u.LastActivityAt, u.ConfirmedAt)
+		}
+	}
+	return u.CreatedAt
+}
+
+func latest(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
+}
