@@ -135,3 +135,9 @@ type Blobs interface {
 	Delete(ctx context.Context, key string) error
 	Exists(ctx context.Context, key string) (bool, error)
 }
+
+// PasswordHasher turns a password into a one-way hash (bcrypt in production, R-SIGNUP-3).
+// It is a port so the domain stays on the standard library.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+}

@@ -203,13 +203,11 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 // (R-SIGNUP-2, R-ERASE-5).
 func (u User) CanSignIn() bool { return u.Status == UserActive }
 
-// LastActive is where inactivity counts from: the last login, or confirmation, or creation
-// (R-RET-1); for external users the last widget interaction (R-RET-2).
+// LastActive is where inactivity counts from: the last login (members) or widget interaction
+// (external users), else confirmation, else creation (R-RET-1, R-RET-2).
 func (u User) LastActive() time.Time {
-	for _, t := range []time.Time{u.LastLoginAt, u.LastActivityAt, u.ConfirmedAt} {
-		if !t.IsZero() {
-			return latest(u.LastLoginAt, u.LastActivityAt, u.ConfirmedAt)
-		}
+	if t := latest(u.LastLoginAt, u.LastActivityAt, u.ConfirmedAt); !t.IsZero() {
+		return t
 	}
 	return u.CreatedAt
 }

@@ -1,0 +1,97 @@
+package gdpr
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// BrandSettings is what an admin submits for a brand. PUT semantics: settings left out take
+// their defaults (a left-out webhookSecret removes the secret); the brand's lifecycle (status,
+// contract end, creation time) is kept.
+type BrandSettings struct {
+	Name             string           `json:"name"`
+	Pro              Pro              `json:"pro"`
+	SSOExclusive     bool             `json:"ssoExclusive"`
+	WhitelistEnabled bool             `json:"whitelistEnabled"`
+	WebhookSecret    string           `json:"webhookSecret"`
+	MailjetCallback  BasicCredentials `json:"mailjetCallback"`
+	Retention        Retention        `json:"retention"`
+	Fields           FieldRules       `json:"fields"`
+}
+
+// PutBrand creates or replaces a brand's settings. It reports whether the brand was created.
+func (s *Service) PutBrand(ctx context.Context, id BrandID, in BrandSettings) (Brand, bool, error) {
+	var (
+		out     Brand
+		created bool
+	)
+	err := retry(ctx, func() error {
+		now := s.clock.Now()
+		b, err := s.store.GetBrand(ctx, id)
+		created = errors.Is(err, ErrNotFound)
+		if err != nil && !created {
+			return err
+		}
+		if created {
+			b = Brand{ID: id, Status: BrandActive, CreatedAt: now}
+		}
+		b.Name = strings.TrimSpace(in.Name)
+		b.Pro, b.SSOExclusive, b.WhitelistEnabled = in.Pro, in.SSOExclusive, in.WhitelistEnabled
+		b.WebhookSecret, b.MailjetCallback = in.WebhookSecret, in.MailjetCallback
+		b.Retention = in.Retention.WithDefaults()
+		b.Fields = in.Fields
+		b.UpdatedAt = now
+		if err := b.Validate(); err != nil {
+			return err
+		}
+		out, err = s.store.PutBrand(ctx, b)
+		return err
+	})
+	return out, created, err
+}
+
+// GetBrand returns a brand, ended or not (admins must still read an ended brand).
+func (s *Service) GetBrand(ctx context.Context, id BrandID) (Brand, error) {
+	return s.brand(ctx, id)
+}
+
+// WhitelistInput authorises signups by email and/or customer id (R-SIGNUP-4).
+type WhitelistInput struct {
+	Emails      []string `json:"emails"`
+	CustomerIDs []string `json:"customerIds"`
+}
+
+// MaxWhitelistBatch bounds one whitelist request.
+const MaxWhitelistBatch = 10000
+
+// AddWhitelist stores the digests of the given emails and customer ids; the plain values are
+// never written (R-SIGNUP-4). It returns how many entries were submitted.
+func (s *Service) AddWhitelist(ctx context.Context, id BrandID, in WhitelistInput) (int, error) {
+	if _, err := s.activeBrand(ctx, id); err != nil {
+		return 0, err
+	}
+	n := len(in.Emails) + len(in.CustomerIDs)
+	switch {
+	case n == 0:
+		return 0, Errorf(CodeInvalid, "give at least one of emails or customerIds")
+	case n > MaxWhitelistBatch:
+		return 0, Errorf(CodeInvalid, "at most %d entries per request", MaxWhitelistBatch)
+	}
+	now := s.clock.Now()
+	entries := make([]WhitelistEntry, 0, n)
+	for i, e := range in.Emails {
+		if !ValidEmail(NormalizeEmail(e)) {
+			return 0, Errorf(CodeInvalid, "emails[%d] is not a valid email address", i)
+		}
+		entries = append(entries, WhitelistEntry{BrandID: id, Kind: WhitelistEmail, Digest: s.hasher.EmailDigest(e), CreatedAt: now})
+	}
+	for i, c := range in.CustomerIDs {
+		c = strings.TrimSpace(c)
+		if c == "" || len(c) > 128 {
+			return 0, Errorf(CodeInvalid, "customerIds[%d] must be 1 to 128 characters", i)
+		}
+		entries = append(entries, WhitelistEntry{BrandID: id, Kind: WhitelistCustomerID, Digest: s.hasher.Digest(c), CreatedAt: now})
+	}
+	return n, s.store.AddWhitelist(ctx, entries...)
+}

@@ -1,0 +1,57 @@
+package gdpr
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+)
+
+// MailJob asks the mail sender to render and send one mail. It names the recipient by id: the
+// address is resolved at send time, so a job queued before an erasure finds no address after
+// it, and no queue or dead letter ever holds personal data (DESIGN §5).
+type MailJob struct {
+	BrandID BrandID  `json:"brandId"`
+	Kind    MailKind `json:"kind"`
+	UserID  string   `json:"userId"`
+	// Mark is the inactivity mark a warning is about (R-RET-1).
+	Mark time.Time `json:"mark,omitzero"`
+}
+
+// ErasureJob asks the erasure worker to erase one subject once it is due. The worker re-reads
+// the subject and re-decides, so a stale job (restored, logged in) does nothing.
+type ErasureJob struct {
+	BrandID     BrandID     `json:"brandId"`
+	SubjectKind SubjectKind `json:"subjectKind"`
+	SubjectID   string      `json:"subjectId"`
+	Rule        string      `json:"rule"`
+	DueAt       time.Time   `json:"dueAt"`
+}
+
+// decodeJob reads a queue message strictly: unknown fields are refused, so a message from a
+// newer or foreign producer is noticed instead of half-applied.
+func decodeJob(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Errorf(CodeInvalid, "malformed job message")
+	}
+	return nil
+}
+
+func (j MailJob) validate() error {
+	if !j.BrandID.Valid() || j.UserID == "" || len(j.UserID) > 64 {
+		return Errorf(CodeInvalid, "mail job needs brandId and userId")
+	}
+	switch j.Kind {
+	case MailSignupConfirmation, MailAccountExists, MailInactivityWarning:
+		return nil
+	}
+	return Errorf(CodeInvalid, "mail job has an unknown kind")
+}
+
+func (j ErasureJob) validate() error {
+	if !j.BrandID.Valid() || j.SubjectID == "" || len(j.SubjectID) > 64 || !j.SubjectKind.Valid() {
+		return Errorf(CodeInvalid, "erasure job needs brandId, subjectKind and subjectId")
+	}
+	return nil
+}

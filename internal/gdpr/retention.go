@@ -1,0 +1,92 @@
+package gdpr
+
+import "time"
+
+// Rule ids recorded in audit records and blocks.
+const (
+	RuleUnconfirmedSignup = "R-SIGNUP-2" // unconfirmed signups erased after 15 days
+	RuleMemberInactivity  = "R-RET-1"
+	RuleExternalInactive  = "R-RET-2"
+	RuleGracePeriod       = "R-ERASE-5" // member unsubscription, end of contract, SSO deletion
+	RuleBrandContractEnd  = "R-ERASE-7"
+)
+
+// ActionKind is what a retention review decides for a user.
+type ActionKind string
+
+const (
+	ActionNone     ActionKind = ""
+	ActionWarn1    ActionKind = "warn1" // first inactivity warning (R-RET-1)
+	ActionWarn2    ActionKind = "warn2" // second inactivity warning (R-RET-1)
+	ActionErase    ActionKind = "erase"
+	ActionContinue ActionKind = "continue" // an erasure interrupted by a crash
+)
+
+// Action is the decision of a review: what to do and when it is due.
+type Action struct {
+	Kind   ActionKind
+	At     time.Time // when the action is due
+	Rule   string
+	Reason BlockReason
+	Mark   time.Time // the inactivity mark, for warnings
+	// RequestedAt is when the erasure was asked for (the block, or the due time of a
+	// retention rule).
+	RequestedAt time.Time
+}
+
+// Review decides the next retention action for a user, whether or not it is due yet. It is
+// the one place where the schedule of R-RET-1, R-RET-2, R-ERASE-5 and unconfirmed signups is
+// written; NextReview and the sweep both read it.
+func Review(u User, b Brand) Action {
+	r := b.Retention.WithDefaults()
+	switch u.Status {
+	case UserErased:
+		if u.Erasure != nil && u.Erasure.DoneAt.IsZero() {
+			return Action{Kind: ActionContinue, At: u.Erasure.DueAt, Rule: u.Erasure.Rule, Reason: u.Erasure.Reason, RequestedAt: u.Erasure.RequestedAt}
+		}
+		return Action{}
+	case UserBlocked:
+		if u.Block == nil {
+			return Action{}
+		}
+		return Action{Kind: ActionErase, At: u.Block.DueAt, Rule: u.Block.Rule, Reason: u.Block.Reason, RequestedAt: u.Block.RequestedAt}
+	case UserPending:
+		due := r.UnconfirmedSignup.AddTo(u.CreatedAt)
+		return Action{Kind: ActionErase, At: due, Rule: RuleUnconfirmedSignup, Reason: ReasonUnconfirmed, RequestedAt: due}
+	}
+	if b.Ended() {
+		return Action{} // the brand-wide erasure is scheduled by the contract end
+	}
+	if u.Role.External() {
+		mark := r.ExternalInactivity.AddTo(u.LastActive())
+		return Action{Kind: ActionErase, At: mark, Rule: RuleExternalInactive, Reason: ReasonInactivity, RequestedAt: mark}
+	}
+	if u.Role == RoleVendor && b.Pro.Selective() {
+		return Action{} // selective-sale vendors are not erased automatically (R-RET-1)
+	}
+	mark := r.Inactivity.AddTo(u.LastActive())
+	w := u.Warnings
+	if !w.Mark.Equal(mark) {
+		w = InactivityWarnings{} // a login moved the mark: earlier warnings no longer count
+	}
+	// The steps run in order, each at its time or at the first review after it: a member is
+	// never erased for inactivity without having been warned twice.
+	switch {
+	case w.FirstAt.IsZero():
+		return Action{Kind: ActionWarn1, At: r.InactivityWarning1.SubFrom(mark), Rule: RuleMemberInactivity, Reason: ReasonInactivity, Mark: mark}
+	case w.SecondAt.IsZero():
+		return Action{Kind: ActionWarn2, At: r.InactivityWarning2.SubFrom(mark), Rule: RuleMemberInactivity, Reason: ReasonInactivity, Mark: mark}
+	default:
+		return Action{Kind: ActionErase, At: mark, Rule: RuleMemberInactivity, Reason: ReasonInactivity, Mark: mark, RequestedAt: mark}
+	}
+}
+
+// NextReview is the due-index value of a user: when its next retention action falls due, or
+// zero when none ever will. Every write of a user recomputes it.
+func NextReview(u User, b Brand) time.Time {
+	a := Review(u, b)
+	if a.Kind == ActionNone {
+		return time.Time{}
+	}
+	return a.At
+}

@@ -1,0 +1,362 @@
+package gdpr
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// SignupInput is the member signup form.
+type SignupInput struct {
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	FirstName    string `json:"firstName"`
+	LastName     string `json:"lastName"`
+	Alias        string `json:"alias"`
+	Title        string `json:"title"`
+	Position     string `json:"position"`
+	CustomerID   string `json:"customerId"`
+	DateOfBirth  Date   `json:"dateOfBirth"`
+	Language     string `json:"language"`
+	Role         *Role  `json:"role"`
+	AcceptTerms  bool   `json:"acceptTerms"`
+	TermsVersion string `json:"termsVersion"`
+}
+
+// Password bounds: bcrypt reads at most 72 bytes, so longer passwords would be silently cut.
+const (
+	MinPasswordLen = 10
+	MaxPasswordLen = 72
+)
+
+var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+
+// validate checks the form against its shape and the brand's field rules (R-SIGNUP-1,
+// R-SIGNUP-6). Messages name fields, never values.
+func (in *SignupInput) validate(b Brand, now time.Time) error {
+	if !in.AcceptTerms {
+		return Errorf(CodeInvalid, "acceptTerms must be true: no account without the T&C (R-SIGNUP-1)")
+	}
+	if t := strings.TrimSpace(in.TermsVersion); t == "" || len(t) > 64 {
+		return Errorf(CodeInvalid, "termsVersion is required (at most 64 characters)")
+	}
+	in.Email = NormalizeEmail(in.Email)
+	if !ValidEmail(in.Email) {
+		return Errorf(CodeInvalid, "email is not a valid email address")
+	}
+	if n := len(in.Password); n < MinPasswordLen || n > MaxPasswordLen || !utf8.ValidString(in.Password) {
+		return Errorf(CodeInvalid, "password must be %d to %d bytes of UTF-8", MinPasswordLen, MaxPasswordLen)
+	}
+	if in.Role == nil {
+		r := RoleAmbassador
+		in.Role = &r
+	}
+	if !in.Role.Valid() || in.Role.External() {
+		return Errorf(CodeInvalid, "role must be a member role, 0 to 6")
+	}
+	texts := []struct {
+		name string
+		v    *string
+	}{
+		{"firstName", &in.FirstName}, {"lastName", &in.LastName}, {"alias", &in.Alias},
+		{"title", &in.Title}, {"position", &in.Position}, {"customerId", &in.CustomerID}, {"language", &in.Language},
+	}
+	for _, f := range texts {
+		*f.v = strings.TrimSpace(*f.v)
+		if err := checkField(b.Fields, f.name, *f.v != ""); err != nil {
+			return err
+		}
+		if !plainText(*f.v, 100) {
+			return Errorf(CodeInvalid, "%s must be at most 100 characters without control characters", f.name)
+		}
+	}
+	if in.Language != "" && !languagePattern.MatchString(in.Language) {
+		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
+	}
+	if err := checkField(b.Fields, "dateOfBirth", !in.DateOfBirth.IsZero()); err != nil {
+		return err
+	}
+	if !in.DateOfBirth.IsZero() && (in.DateOfBirth.Month == 0 || in.DateOfBirth.Year > now.Year()) {
+		return Errorf(CodeInvalid, "dateOfBirth must be a past YYYY-MM-DD date")
+	}
+	return nil
+}
+
+func checkField(rules FieldRules, name string, given bool) error {
+	switch req := rules.Requirement(name); {
+	case req == FieldRequired && !given:
+		return Errorf(CodeInvalid, "%s is required by this brand", name)
+	case req == FieldNotAsked && given:
+		return Errorf(CodeInvalid, "%s is not collected by this brand", name)
+	}
+	return nil
+}
+
+func plainText(s string, max int) bool {
+	if utf8.RuneCountInString(s) > max || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Signup registers a member pending email confirmation (R-SIGNUP-1…7). It answers the same
+// way whether or not the address already has an account, so the form cannot be used to find
+// out who is a member: an existing member is mailed "you already have an account" instead.
+func (s *Service) Signup(ctx context.Context, brandID BrandID, in SignupInput) error {
+	b, err := s.activeBrand(ctx, brandID)
+	if err != nil {
+		return err
+	}
+	if b.SSOExclusive {
+		return Errorf(CodeForbidden, "this brand accepts sign-ups through its single sign-on only (R-SIGNUP-5)")
+	}
+	now := s.clock.Now()
+	if err := in.validate(b, now); err != nil {
+		return err
+	}
+	emailDigest := s.hasher.EmailDigest(in.Email)
+	if b.WhitelistEnabled {
+		if err := s.checkWhitelist(ctx, b.ID, emailDigest, in.CustomerID); err != nil {
+			return err
+		}
+	}
+	// Hash before looking the address up, so both answers take the same time.
+	hash, err := s.passwords.Hash(in.Password)
+	if err != nil {
+		return err
+	}
+	u := User{
+		BrandID: b.ID, ID: NewID("m_", now), Role: *in.Role, Kind: SubjectMember, Status: UserPending,
+		CreatedAt: now, Alias: in.Alias, FirstName: in.FirstName, LastName: in.LastName,
+		Title: in.Title, Position: in.Position, PasswordHash: hash, CustomerID: in.CustomerID,
+		// The email field holds verified addresses only (R-DATA-1): until confirmation the
+		// address waits in email_tmp.
+		EmailTmp: in.Email, Language: in.Language, DateOfBirth: in.DateOfBirth,
+		Terms: &Terms{Version: strings.TrimSpace(in.TermsVersion), AcceptedAt: now},
+	}
+	u.NextReviewAt = NextReview(u, b)
+
+	holder, err := s.claimEmail(ctx, b.ID, emailDigest, u.ID, now)
+	if err != nil {
+		return err
+	}
+	if holder != u.ID {
+		return s.signupExisting(ctx, b, holder, emailDigest, now)
+	}
+	if _, err := s.store.CreateUser(ctx, u); err != nil {
+		_ = s.store.ReleaseClaim(ctx, b.ID, ClaimEmail+emailDigest, u.ID)
+		return err
+	}
+	s.log.InfoContext(ctx, "member signed up", "brand", b.ID, "member", u.ID, "role", int(u.Role))
+	return s.enqueueMail(ctx, b.ID, MailSignupConfirmation, u.ID, now)
+}
+
+func (s *Service) checkWhitelist(ctx context.Context, brand BrandID, emailDigest, customerID string) error {
+	ok, err := s.store.IsWhitelisted(ctx, brand, WhitelistEmail, emailDigest)
+	if err == nil && !ok && customerID != "" {
+		ok, err = s.store.IsWhitelisted(ctx, brand, WhitelistCustomerID, s.hasher.Digest(customerID))
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return Errorf(CodeForbidden, "sign-up is restricted to authorised members of this brand (R-SIGNUP-4)")
+	}
+	return nil
+}
+
+// claimEmail reserves the address for userID and returns who holds it. A claim left behind by
+// a signup that crashed before creating its user is taken over.
+func (s *Service) claimEmail(ctx context.Context, brand BrandID, digest, userID string, now time.Time) (string, error) {
+	key := ClaimEmail + digest
+	for range 3 {
+		held, err := s.store.Claim(ctx, Claim{BrandID: brand, Key: key, Owner: userID, CreatedAt: now})
+		if err == nil {
+			return userID, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return "", err
+		}
+		_, err = s.store.GetUser(ctx, brand, held.Owner)
+		if err == nil {
+			return held.Owner, nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+		if err := s.store.ReleaseClaim(ctx, brand, key, held.Owner); err != nil {
+			return "", err
+		}
+	}
+	return "", Errorf(CodeUnavailable, "could not reserve the address, try again")
+}
+
+// signupExisting answers a signup for an address that already has an account: a pending one
+// gets its confirmation again, an active one a notice; both rate-limited per address.
+func (s *Service) signupExisting(ctx context.Context, b Brand, holderID, emailDigest string, now time.Time) error {
+	u, err := s.store.GetUser(ctx, b.ID, holderID)
+	if err != nil {
+		return err
+	}
+	if !s.allowMail(ctx, b.ID, emailDigest, holderID, now) {
+		return nil
+	}
+	switch u.Status {
+	case UserPending:
+		return s.enqueueMail(ctx, b.ID, MailSignupConfirmation, u.ID, now)
+	case UserActive:
+		return s.enqueueMail(ctx, b.ID, MailAccountExists, u.ID, now)
+	}
+	return nil // blocked or erased: say nothing, send nothing
+}
+
+// allowMail rate-limits mails triggered by anonymous requests for one address.
+func (s *Service) allowMail(ctx context.Context, brand BrandID, emailDigest, owner string, now time.Time) bool {
+	_, err := s.store.Claim(ctx, Claim{BrandID: brand, Key: ClaimResend + emailDigest, Owner: owner, CreatedAt: now, ExpiresAt: now.Add(s.resend)})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		s.log.WarnContext(ctx, "resend rate limit unavailable", "brand", brand, "err", err)
+	}
+	return err == nil
+}
+
+// Resend mails a new confirmation link to a pending signup. It answers the same whatever the
+// address, and at most once per ResendInterval per address.
+func (s *Service) Resend(ctx context.Context, brandID BrandID, email string) error {
+	b, err := s.activeBrand(ctx, brandID)
+	if err != nil {
+		return err
+	}
+	email = NormalizeEmail(email)
+	if !ValidEmail(email) {
+		return Errorf(CodeInvalid, "email is not a valid email address")
+	}
+	digest := s.hasher.EmailDigest(email)
+	now := s.clock.Now()
+	claim, err := s.store.GetClaim(ctx, b.ID, ClaimEmail+digest)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	u, err := s.store.GetUser(ctx, b.ID, claim.Owner)
+	if errors.Is(err, ErrNotFound) || (err == nil && u.Status != UserPending) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !s.allowMail(ctx, b.ID, digest, u.ID, now) {
+		return nil
+	}
+	return s.enqueueMail(ctx, b.ID, MailSignupConfirmation, u.ID, now)
+}
+
+// Opt-in tokens are 256 random bits, base64url without padding: 43 characters.
+const tokenLen = 43
+
+func newToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("gdpr: crypto/rand failed")
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func validTokenShape(t string) bool {
+	if len(t) != tokenLen {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(t)
+	return err == nil
+}
+
+var errTokenGone = Errorf(CodeGone, "this confirmation link has expired or was already used; ask for a new one")
+
+// usableToken finds a token that is unexpired and unused.
+func (s *Service) usableToken(ctx context.Context, brand BrandID, token string) (Token, error) {
+	if !validTokenShape(token) {
+		return Token{}, Errorf(CodeInvalid, "token is malformed")
+	}
+	t, err := s.store.GetToken(ctx, brand, s.hasher.Digest(token))
+	if errors.Is(err, ErrNotFound) {
+		return Token{}, errTokenGone
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	if t.Purpose != TokenSignupConfirmation || !t.UsedAt.IsZero() || !s.clock.Now().Before(t.ExpiresAt) {
+		return Token{}, errTokenGone
+	}
+	return t, nil
+}
+
+// CheckConfirmation tells whether a confirmation link is still usable, changing nothing: mail
+// scanners fetch links, so only the POST confirms.
+func (s *Service) CheckConfirmation(ctx context.Context, brandID BrandID, token string) error {
+	if _, err := s.brand(ctx, brandID); err != nil {
+		return err
+	}
+	_, err := s.usableToken(ctx, brandID, token)
+	return err
+}
+
+// Confirm completes the double opt-in (R-SIGNUP-2): the member becomes active, its address
+// moves to the verified email field, and the token is spent. It returns the member id.
+func (s *Service) Confirm(ctx context.Context, brandID BrandID, token string) (string, error) {
+	b, err := s.activeBrand(ctx, brandID)
+	if err != nil {
+		return "", err
+	}
+	t, err := s.usableToken(ctx, b.ID, token)
+	if err != nil {
+		return "", err
+	}
+	// Activate first, spend the token second: a crash in between leaves a token that confirms
+	// an already active member again, which is harmless; the other order would strand a
+	// pending member with a spent token.
+	err = retry(ctx, func() error {
+		u, err := s.store.GetUser(ctx, b.ID, t.UserID)
+		if err != nil {
+			return err
+		}
+		switch u.Status {
+		case UserActive:
+			return nil
+		case UserPending:
+		default:
+			return errTokenGone
+		}
+		now := s.clock.Now()
+		u.Status, u.ConfirmedAt = UserActive, now
+		u.Email, u.EmailTmp = u.EmailTmp, ""
+		u.NextReviewAt = NextReview(u, b)
+		_, err = s.store.UpdateUser(ctx, u)
+		return err
+	})
+	if errors.Is(err, ErrNotFound) {
+		return "", errTokenGone
+	}
+	if err != nil {
+		return "", err
+	}
+	t.UsedAt = s.clock.Now()
+	if _, err := s.store.UpdateToken(ctx, t); errors.Is(err, ErrConflict) {
+		return "", errTokenGone // spent by a concurrent confirmation
+	} else if err != nil {
+		return "", err
+	}
+	s.log.InfoContext(ctx, "member confirmed", "brand", b.ID, "member", t.UserID)
+	return t.UserID, nil
+}
