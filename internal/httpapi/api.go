@@ -1,0 +1,156 @@
+// Package httpapi is the one router of the handler: the /api/* routes that the Functions host
+// forwards raw, the /{FunctionName} invocations of timer and queue functions, and the
+// readiness answer on GET /.
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// Options wire the router.
+type Options struct {
+	Service    *gdpr.Service
+	AdminToken string
+	Version    string
+	Logger     *slog.Logger
+	// QueueStats reports queue counts for GET /api/admin/queues; nil where the platform owns
+	// the queues (Azure mode).
+	QueueStats func(ctx context.Context) (any, error)
+	// TestClock is set only in local mode with POPSELL_TEST_CLOCK=1 (PUT /api/admin/test-clock).
+	TestClock *gdpr.TestClock
+	// Invocations handles POST /{FunctionName} for timer and queue functions; main adds them.
+	Invocations map[string]http.Handler
+}
+
+type api struct {
+	svc        *gdpr.Service
+	adminToken []byte
+	version    string
+	log        *slog.Logger
+	queueStats func(ctx context.Context) (any, error)
+	testClock  *gdpr.TestClock
+}
+
+// New returns the whole mux.
+func New(o Options) http.Handler {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &api{
+		svc: o.Service, adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
+		queueStats: o.QueueStats, testClock: o.TestClock,
+	}
+	mux := http.NewServeMux()
+	// The host's readiness probe: any answer means ready (wire contract §1).
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	for _, rt := range a.routes() {
+		h := rt.handler
+		if rt.admin {
+			h = a.requireAdmin(h)
+		}
+		mux.Handle(rt.pattern, h)
+	}
+	for name, h := range o.Invocations {
+		mux.Handle("POST /"+name, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		a.writeError(w, r, &httpError{http.StatusNotFound, "not_found", "no such route"})
+	})
+	return a.recoverPanics(a.logRequests(limitBodies(mux)))
+}
+
+type route struct {
+	pattern string
+	admin   bool
+	handler http.HandlerFunc
+}
+
+// routes is the HTTP API contract (DESIGN §4). Function folders mirror it; a test checks that
+// every function.json route reaches one of these patterns.
+func (a *api) routes() []route {
+	return []route{
+		{"GET /api/health", false, a.health},
+		{"PUT /api/admin/brands/{brand}", true, a.putBrand},
+		{"GET /api/admin/brands/{brand}", true, a.getBrand},
+		{"POST /api/admin/brands/{brand}/whitelist", true, a.addWhitelist},
+		{"POST /api/brands/{brand}/signup", false, a.signup},
+		{"GET /api/brands/{brand}/signup/confirm", false, a.confirmPage},
+		{"POST /api/brands/{brand}/signup/confirm", false, a.confirm},
+		{"POST /api/brands/{brand}/signup/resend", false, a.resend},
+		{"POST /api/brands/{brand}/sso/events", false, a.notYet},
+		{"POST /api/brands/{brand}/mailjet/events", false, a.notYet},
+		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.notYet},
+		{"POST /api/admin/brands/{brand}/members/{id}/restore", true, a.notYet},
+		{"POST /api/admin/brands/{brand}/members/{id}/activity", true, a.notYet},
+		{"POST /api/admin/brands/{brand}/contract/end", true, a.notYet},
+		{"GET /api/admin/brands/{brand}/erasures", true, a.notYet},
+		{"PUT /api/admin/test-clock", true, a.setTestClock},
+		{"GET /api/admin/queues", true, a.queues},
+	}
+}
+
+func (a *api) notYet(w http.ResponseWriter, r *http.Request) {
+	a.writeError(w, r, gdpr.Errorf(gdpr.CodeNotImplemented, "this route is not implemented yet"))
+}
+
+func (a *api) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
+}
+
+// requireAdmin checks the admin bearer token in constant time. In Azure the host's function
+// keys are checked before this.
+func (a *api) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || len(a.adminToken) == 0 || subtle.ConstantTimeCompare([]byte(token), a.adminToken) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="popsell-gdpr admin"`)
+			a.writeError(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "admin bearer token missing or wrong"))
+			return
+		}
+		next(w, r)
+	}
+}
+
+func brandParam(r *http.Request) gdpr.BrandID { return gdpr.BrandID(r.PathValue("brand")) }
+
+func (a *api) queues(w http.ResponseWriter, r *http.Request) {
+	if a.queueStats == nil {
+		a.writeError(w, r, gdpr.Errorf(gdpr.CodeNotImplemented, "queue counts are shown by Azure Service Bus in Azure mode"))
+		return
+	}
+	stats, err := a.queueStats(r.Context())
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"queues": stats})
+}
+
+func (a *api) setTestClock(w http.ResponseWriter, r *http.Request) {
+	if a.testClock == nil {
+		a.writeError(w, r, gdpr.Errorf(gdpr.CodeForbidden, "the test clock exists only in local mode with POPSELL_TEST_CLOCK=1"))
+		return
+	}
+	var in struct {
+		Now time.Time `json:"now"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if in.Now.IsZero() {
+		a.writeError(w, r, gdpr.Errorf(gdpr.CodeInvalid, "now must be an RFC 3339 time"))
+		return
+	}
+	a.testClock.Set(in.Now)
+	writeJSON(w, http.StatusOK, map[string]time.Time{"now": a.svc.Now()})
+}

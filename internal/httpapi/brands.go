@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// brandView is a brand as admins read it: secrets are reported as set or not, never shown.
+type brandView struct {
+	ID                 gdpr.BrandID      `json:"id"`
+	Name               string            `json:"name"`
+	Pro                gdpr.Pro          `json:"pro"`
+	SSOExclusive       bool              `json:"ssoExclusive"`
+	WhitelistEnabled   bool              `json:"whitelistEnabled"`
+	HasWebhookSecret   bool              `json:"hasWebhookSecret"`
+	HasMailjetCallback bool              `json:"hasMailjetCallback"`
+	Retention          gdpr.Retention    `json:"retention"`
+	Fields             gdpr.FieldRules   `json:"fields,omitempty"`
+	Status             gdpr.BrandStatus  `json:"status"`
+	ContractEnd        *gdpr.ContractEnd `json:"contractEnd,omitempty"`
+	CreatedAt          time.Time         `json:"createdAt"`
+	UpdatedAt          time.Time         `json:"updatedAt"`
+}
+
+func viewBrand(b gdpr.Brand) brandView {
+	return brandView{
+		ID: b.ID, Name: b.Name, Pro: b.Pro, SSOExclusive: b.SSOExclusive, WhitelistEnabled: b.WhitelistEnabled,
+		HasWebhookSecret: b.WebhookSecret != "", HasMailjetCallback: b.MailjetCallback.Username != "",
+		Retention: b.Retention.WithDefaults(), Fields: b.Fields, Status: b.Status, ContractEnd: b.ContractEnd,
+		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+	}
+}
+
+func (a *api) putBrand(w http.ResponseWriter, r *http.Request) {
+	var in gdpr.BrandSettings
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	b, created, err := a.svc.PutBrand(r.Context(), brandParam(r), in)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, viewBrand(b))
+}
+
+func (a *api) getBrand(w http.ResponseWriter, r *http.Request) {
+	b, err := a.svc.GetBrand(r.Context(), brandParam(r))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewBrand(b))
+}
+
+func (a *api) addWhitelist(w http.ResponseWriter, r *http.Request) {
+	var in gdpr.WhitelistInput
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	n, err := a.svc.AddWhitelist(r.Context(), brandParam(r), in)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"added": n})
+}

@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"html/template"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// accepted is the answer to signup and resend, the same whatever the address (no account
+// enumeration).
+var accepted = map[string]string{
+	"status":  "accepted",
+	"message": "If this address can be used, a mail with the next step is on its way.",
+}
+
+func (a *api) signup(w http.ResponseWriter, r *http.Request) {
+	var in gdpr.SignupInput
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.svc.Signup(r.Context(), brandParam(r), in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, accepted)
+}
+
+func (a *api) resend(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.svc.Resend(r.Context(), brandParam(r), in.Email); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, accepted)
+}
+
+// confirmPage renders a page with a confirm button and changes nothing: mail scanners and
+// link previews fetch GET links, and must not confirm an account on the member's behalf.
+func (a *api) confirmPage(w http.ResponseWriter, r *http.Request) {
+	brand, token := brandParam(r), r.URL.Query().Get("token")
+	err := a.svc.CheckConfirmation(r.Context(), brand, token)
+	page := confirmPageData{Action: "/api/brands/" + url.PathEscape(string(brand)) + "/signup/confirm", Token: token}
+	status := http.StatusOK
+	if err != nil {
+		page.Token = ""
+		status, page.Problem = statusOf[gdpr.ErrorCode(err)], messageOf(err)
+		if status == 0 || status == http.StatusInternalServerError {
+			a.writeError(w, r, err)
+			return
+		}
+	}
+	writeHTML(w, status, confirmTemplate, page)
+}
+
+// confirm spends the token. Browsers posting the page's form get a page back; API clients
+// posting JSON get JSON.
+func (a *api) confirm(w http.ResponseWriter, r *http.Request) {
+	token, fromForm, err := confirmToken(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	memberID, err := a.svc.Confirm(r.Context(), brandParam(r), token)
+	if fromForm && wantsHTML(r) {
+		page := confirmPageData{Done: err == nil}
+		status := http.StatusOK
+		if err != nil {
+			status, page.Problem = statusOf[gdpr.ErrorCode(err)], messageOf(err)
+			if status == 0 || status == http.StatusInternalServerError {
+				a.writeError(w, r, err)
+				return
+			}
+		}
+		writeHTML(w, status, confirmTemplate, page)
+		return
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "confirmed", "memberId": memberID})
+}
+
+// confirmToken reads the token from a form post or a JSON body.
+func confirmToken(r *http.Request) (token string, fromForm bool, err error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/x-www-form-urlencoded" {
+		body, err := readBody(r)
+		if err != nil {
+			return "", true, err
+		}
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return "", true, &httpError{http.StatusBadRequest, "invalid", "malformed form body"}
+		}
+		token = form.Get("token")
+	} else {
+		var in struct {
+			Token string `json:"token"`
+		}
+		if err := decodeJSON(r, &in); err != nil {
+			return "", false, err
+		}
+		token = in.Token
+	}
+	if token == "" {
+		return "", mt == "application/x-www-form-urlencoded", gdpr.Errorf(gdpr.CodeInvalid, "token is required")
+	}
+	return token, mt == "application/x-www-form-urlencoded", nil
+}
+
+func wantsHTML(r *http.Request) bool {
+	accept := r.Header.Get("Accept")
+	return accept == "" || strings.Contains(accept, "text/html")
+}
+
+func messageOf(err error) string {
+	if e, ok := err.(*gdpr.Error); ok {
+		return e.Message
+	}
+	return "something went wrong"
+}
+
+type confirmPageData struct {
+	Action, Token, Problem string
+	Done                   bool
+}
+
+var confirmTemplate = template.Must(template.New("confirm").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="robots" content="noindex"><title>Confirm your email address</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}
+button{font:inherit;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#1a56db;color:#fff;cursor:pointer}</style>
+</head><body>
+{{if .Done}}<h1>Email address confirmed</h1><p>Your account is ready. You can close this page and sign in.</p>
+{{else if .Problem}}<h1>This link cannot be used</h1><p>{{.Problem}}</p>
+{{else}}<h1>Confirm your email address</h1><p>Press the button to confirm your address and activate your account.</p>
+<form method="post" action="{{.Action}}"><input type="hidden" name="token" value="{{.Token}}"><button type="submit">Confirm my email address</button></form>
+{{end}}</body></html>
+`))
+
+// writeHTML serves a page that must not leak its token: no referrer, no caching, no framing.
+func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	_ = t.Execute(w, data)
+}
