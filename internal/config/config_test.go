@@ -1,0 +1,118 @@
+package config
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const key = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+func load(env map[string]string) (Config, error) {
+	base := map[string]string{EnvAdminToken: "admin-token-0123456789", EnvHashKey: key}
+	for k, v := range env {
+		if v == "" {
+			delete(base, k)
+		} else {
+			base[k] = v
+		}
+	}
+	return Load(func(k string) string { return base[k] })
+}
+
+func TestLocalDefaults(t *testing.T) {
+	c, err := load(nil)
+	require.NoError(t, err)
+	require.Equal(t, 7071, c.Port)
+	require.Equal(t, ".local", c.DataDir)
+	require.Equal(t, "http://localhost:7071", c.PublicBaseURL)
+	require.False(t, c.AzureMode())
+	require.False(t, c.Cosmos.Enabled())
+	require.Len(t, c.HashKey, 32)
+}
+
+func TestRefused(t *testing.T) {
+	sb := "ns.servicebus.windows.net"
+	cases := []struct {
+		name string
+		env  map[string]string
+		says []string // names that must appear in the error
+	}{
+		{"admin_token_missing", map[string]string{EnvAdminToken: ""}, []string{EnvAdminToken}},
+		{"admin_token_short", map[string]string{EnvAdminToken: "short"}, []string{EnvAdminToken}},
+		{"R-ERASE-4_hash_key_missing", map[string]string{EnvHashKey: ""}, []string{EnvHashKey}},
+		{"R-ERASE-4_hash_key_short", map[string]string{EnvHashKey: "abcd"}, []string{EnvHashKey}},
+		{"bad_port", map[string]string{EnvPort: "http"}, []string{EnvPort}},
+		{"cosmos_without_database", map[string]string{EnvCosmosEndpoint: "http://127.0.0.1:8081/", EnvCosmosKey: "k"}, []string{EnvCosmosDatabase}},
+		{"cosmos_key_without_endpoint", map[string]string{EnvCosmosKey: "k"}, []string{EnvCosmosEndpoint}},
+		{"blob_without_container", map[string]string{EnvBlobConnection: "UseDevelopmentStorage=true"}, []string{EnvBlobContainer}},
+		{"azure_mode_half_configured", map[string]string{EnvServiceBus: sb}, []string{EnvCosmosEndpoint, EnvBlobURL}},
+		{"azure_mode_refuses_keys_and_test_clock", map[string]string{
+			EnvServiceBus: sb, EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db",
+			EnvCosmosKey: "secret-emulator-key", EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c", EnvTestClock: "1",
+		}, []string{EnvCosmosKey, EnvTestClock}},
+		{"cosmos_identity_outside_azure_mode", map[string]string{EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db"}, []string{EnvServiceBus}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := load(c.env)
+			require.Error(t, err)
+			for _, s := range c.says {
+				require.Contains(t, err.Error(), s)
+			}
+			// Never a secret's value in the message.
+			require.NotContains(t, err.Error(), "secret-emulator-key")
+			require.NotContains(t, err.Error(), key)
+		})
+	}
+}
+
+func TestAzureMode(t *testing.T) {
+	c, err := load(map[string]string{
+		EnvServiceBus: "ns.servicebus.windows.net", EnvCosmosEndpoint: "https://a.documents.azure.com/",
+		EnvCosmosDatabase: "db", EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "gdpr",
+		EnvClientID: "11111111-2222-3333-4444-555555555555",
+	})
+	require.NoError(t, err)
+	require.True(t, c.AzureMode())
+	require.Equal(t, "11111111-2222-3333-4444-555555555555", c.ManagedID)
+}
+
+func TestEmulatorMode(t *testing.T) {
+	c, err := load(map[string]string{
+		EnvCosmosEndpoint: "http://127.0.0.1:8081/", EnvCosmosDatabase: "db", EnvCosmosKey: "k",
+		EnvBlobConnection: "UseDevelopmentStorage=true", EnvBlobContainer: "gdpr", EnvTestClock: "1",
+	})
+	require.NoError(t, err)
+	require.False(t, c.AzureMode(), "queues stay embedded: there is no Service Bus emulator")
+	require.True(t, c.Cosmos.Enabled())
+	require.True(t, c.Blob.Enabled())
+	require.True(t, c.TestClock)
+}
+
+// TestSampleSettingsNameEverySetting keeps local.settings.sample.json true: every setting the
+// code reads is in it.
+func TestSampleSettingsNameEverySetting(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "local.settings.sample.json"))
+	require.NoError(t, err)
+	var sample struct{ Values map[string]string }
+	require.NoError(t, json.Unmarshal(raw, &sample))
+	src, err := os.ReadFile("config.go")
+	require.NoError(t, err)
+	for line := range strings.Lines(string(src)) {
+		name, value, ok := strings.Cut(strings.TrimSpace(line), "= \"")
+		if !ok || !strings.HasPrefix(name, "Env") {
+			continue
+		}
+		setting := strings.TrimSuffix(strings.TrimSpace(value), "\"")
+		if setting == EnvPort {
+			continue // set by the Functions host itself, never by an operator
+		}
+		_, present := sample.Values[setting]
+		require.True(t, present, "%s missing from local.settings.sample.json", setting)
+	}
+}
