@@ -48,6 +48,9 @@ type Brand struct {
 type ContractEnd struct {
 	RequestedAt time.Time `json:"requestedAt"`
 	DueAt       time.Time `json:"dueAt"`
+	// Scheduled is when the last user's erasure job was published: the brand-wide fan-out is
+	// done, and the sweep stops re-publishing it.
+	Scheduled time.Time `json:"scheduled,omitzero"`
 }
 
 // BasicCredentials authenticate Mailjet's event callbacks, whose only mechanism is HTTP basic

@@ -108,8 +108,10 @@ type Block struct {
 	Rule        string      `json:"rule"`
 	RequestedAt time.Time   `json:"requestedAt"`
 	DueAt       time.Time   `json:"dueAt"`
-	// Restore puts these back; the status the user had before the block.
+	// PreviousStatus is what a restore puts back (R-ERASE-5).
 	PreviousStatus UserStatus `json:"previousStatus"`
+	// JobRef cancels the scheduled erasure job on restore; the worker re-checks anyway.
+	JobRef string `json:"jobRef,omitempty"`
 }
 
 // BlockReason says why an account is blocked for deletion.
@@ -140,6 +142,14 @@ type ErasureState struct {
 	DueAt       time.Time   `json:"dueAt"`
 	Step        string      `json:"step"`
 	DoneAt      time.Time   `json:"doneAt,omitzero"`
+	// What the first step decided, kept until the audit record is written so a resumed
+	// erasure records exactly the same. None of it is personal: field names, blob keys made
+	// of ids, claim keys made of digests.
+	FieldsErased  []string `json:"fieldsErased,omitempty"`
+	FieldsHashed  []string `json:"fieldsHashed,omitempty"`
+	PendingBlobs  []string `json:"pendingBlobs,omitempty"`
+	PendingClaims []string `json:"pendingClaims,omitempty"`
+	BlobsDeleted  int      `json:"blobsDeleted,omitempty"`
 }
 
 // Date is a calendar date of which only the year may be kept: erasure keeps the year of
