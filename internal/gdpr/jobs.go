@@ -25,6 +25,8 @@ type ErasureJob struct {
 	SubjectID   string      `json:"subjectId"`
 	Rule        string      `json:"rule"`
 	DueAt       time.Time   `json:"dueAt"`
+	// After continues a brand-wide fan-out after this user id (R-ERASE-7).
+	After string `json:"after,omitempty"`
 }
 
 // decodeJob reads a queue message strictly: unknown fields are refused, so a message from a

@@ -25,8 +25,6 @@ type Options struct {
 	QueueStats func(ctx context.Context) (any, error)
 	// TestClock is set only in local mode with POPSELL_TEST_CLOCK=1 (PUT /api/admin/test-clock).
 	TestClock *gdpr.TestClock
-	// Invocations handles POST /{FunctionName} for timer and queue functions; main adds them.
-	Invocations map[string]http.Handler
 }
 
 type api struct {
@@ -59,9 +57,7 @@ func New(o Options) http.Handler {
 		}
 		mux.Handle(rt.pattern, h)
 	}
-	for name, h := range o.Invocations {
-		mux.Handle("POST /"+name, h)
-	}
+	a.invocations(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, &httpError{http.StatusNotFound, "not_found", "no such route"})
 	})
@@ -88,11 +84,11 @@ func (a *api) routes() []route {
 		{"POST /api/brands/{brand}/signup/resend", false, a.resend},
 		{"POST /api/brands/{brand}/sso/events", false, a.notYet},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.notYet},
-		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.notYet},
-		{"POST /api/admin/brands/{brand}/members/{id}/restore", true, a.notYet},
-		{"POST /api/admin/brands/{brand}/members/{id}/activity", true, a.notYet},
-		{"POST /api/admin/brands/{brand}/contract/end", true, a.notYet},
-		{"GET /api/admin/brands/{brand}/erasures", true, a.notYet},
+		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.blockMember},
+		{"POST /api/admin/brands/{brand}/members/{id}/restore", true, a.restoreMember},
+		{"POST /api/admin/brands/{brand}/members/{id}/activity", true, a.memberActivity},
+		{"POST /api/admin/brands/{brand}/contract/end", true, a.endContract},
+		{"GET /api/admin/brands/{brand}/erasures", true, a.listErasures},
 		{"PUT /api/admin/test-clock", true, a.setTestClock},
 		{"GET /api/admin/queues", true, a.queues},
 	}
