@@ -1,0 +1,286 @@
+package azfunc
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// ErrMalformed marks an envelope the handler cannot use. Redelivering it will
+// not help, so callers may want to log and give up rather than ask for a retry.
+// Errors wrapping it name the binding or metadata key at fault, never the
+// payload: envelopes can carry personal data and errors end up in logs.
+var ErrMalformed = errors.New("azfunc: malformed invocation")
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+// maxEnvelopeBytes stops a runaway body without rejecting a real one: the
+// host caps HTTP requests and premium Service Bus messages at 100 MB, and
+// base64 or double encoding inflates that by a third at most.
+const maxEnvelopeBytes = 256 << 20
+
+// Invocation is one POST /{FunctionName} envelope from the host. Values are
+// kept raw because their encoding depends on the binding; use the helpers.
+type Invocation struct {
+	// ID is the host's X-Azure-Functions-InvocationId: the key for
+	// correlating our logs with the host's.
+	ID string
+	// Data holds the trigger value and input bindings by binding name.
+	Data map[string]json.RawMessage
+	// Metadata holds the trigger's binding data (MessageId,
+	// DeliveryCount, …), "sys", and RetryContext under a retry policy.
+	Metadata map[string]json.RawMessage
+}
+
+// DecodeInvocation reads the envelope. The host sends it chunked, without a
+// Content-Length, so the body is read to EOF.
+func DecodeInvocation(r *http.Request) (Invocation, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes+1))
+	if err != nil {
+		return Invocation{}, fmt.Errorf("azfunc: read invocation body: %w", err)
+	}
+	if len(body) > maxEnvelopeBytes {
+		return Invocation{}, malformed("body exceeds %d bytes", maxEnvelopeBytes)
+	}
+	if body = bytes.TrimSpace(body); len(body) == 0 || body[0] != '{' {
+		return Invocation{}, malformed("body is not a JSON object")
+	}
+	var env struct {
+		Data     map[string]json.RawMessage
+		Metadata map[string]json.RawMessage
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Invocation{}, malformed("body is not a {Data,Metadata} envelope")
+	}
+	return Invocation{
+		ID:       r.Header.Get("X-Azure-Functions-InvocationId"),
+		Data:     env.Data,
+		Metadata: env.Metadata,
+	}, nil
+}
+
+// DecodeData unmarshals the object bound to binding into v, for bindings the
+// host sends as plain JSON objects (timer info, HTTP request envelopes).
+func (inv Invocation) DecodeData(binding string, v any) error {
+	raw, ok := inv.Data[binding]
+	if !ok || string(raw) == "null" {
+		return malformed("Data has no binding %q", binding)
+	}
+	if raw[0] != '{' {
+		return malformed("Data.%s is not a JSON object", binding)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return malformed("Data.%s does not have the expected shape", binding)
+	}
+	return nil
+}
+
+// MetadataString returns a scalar metadata value as text. The host serializes
+// strings and numbers once more before the envelope itself ("\"abc\"", "1");
+// this undoes that, and also takes values that were sent plainly. The host
+// omits null properties, so a missing key is simply "".
+func (inv Invocation) MetadataString(key string) (string, error) {
+	raw, ok := inv.Metadata[key]
+	if !ok || string(raw) == "null" {
+		return "", nil
+	}
+	switch raw[0] {
+	case '{', '[':
+		return "", malformed("Metadata.%s is not a scalar", key)
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", malformed("Metadata.%s is not a JSON string", key)
+		}
+		if inner, ok := unquote(s); ok {
+			return inner, nil
+		}
+		return s, nil
+	default: // a bare number or bool
+		return string(raw), nil
+	}
+}
+
+// unquote decodes s if it is itself a JSON string literal.
+func unquote(s string) (string, bool) {
+	if len(s) < 2 || s[0] != '"' {
+		return "", false
+	}
+	var inner string
+	if json.Unmarshal([]byte(s), &inner) != nil {
+		return "", false
+	}
+	return inner, true
+}
+
+func (inv Invocation) metadataInt(key string) (int64, error) {
+	s, err := inv.MetadataString(key)
+	if err != nil || s == "" {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, malformed("Metadata.%s is not an integer", key)
+	}
+	return n, nil
+}
+
+func (inv Invocation) metadataTime(key string) (time.Time, error) {
+	s, err := inv.MetadataString(key)
+	if err != nil || s == "" {
+		return time.Time{}, err
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		return time.Time{}, malformed("Metadata.%s is not a timestamp", key)
+	}
+	return t, nil
+}
+
+// RetryContext is present only when the function has a retry policy, which
+// lets a handler tell the last attempt from the ones that will be retried.
+type RetryContext struct {
+	RetryCount    int
+	MaxRetryCount int
+}
+
+// Retry returns nil when the host sent no RetryContext.
+func (inv Invocation) Retry() (*RetryContext, error) {
+	raw, ok := inv.Metadata["RetryContext"]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var rc RetryContext
+	if err := json.Unmarshal(raw, &rc); err != nil {
+		return nil, malformed("Metadata.RetryContext is not a retry context")
+	}
+	return &rc, nil
+}
+
+// ServiceBusMessage is a Service Bus trigger's message with the properties a
+// handler needs for idempotency and poison handling.
+type ServiceBusMessage struct {
+	Body           []byte
+	MessageID      string
+	DeliveryCount  int
+	SequenceNumber int64
+	EnqueuedTime   time.Time
+	ContentType    string
+}
+
+// ServiceBusMessage decodes the trigger of a function with the default
+// dataType. The host hands the body over as a .NET string, serializes that,
+// and then serializes the envelope, so Data.<binding> is a JSON string whose
+// content is the JSON string literal of the body.
+//
+// The host also merges a JSON body's top-level properties into Metadata,
+// overwriting keys of the same name: a message schema with a field called
+// MessageId or DeliveryCount would shadow the real ones.
+func (inv Invocation) ServiceBusMessage(binding string) (ServiceBusMessage, error) {
+	return inv.serviceBusMessage(binding, func(s string) ([]byte, bool) {
+		body, ok := unquote(s)
+		return []byte(body), ok
+	})
+}
+
+// ServiceBusBinaryMessage decodes the trigger of a function whose binding has
+// dataType "binary": the host sends the bytes base64-encoded, once.
+func (inv Invocation) ServiceBusBinaryMessage(binding string) (ServiceBusMessage, error) {
+	return inv.serviceBusMessage(binding, func(s string) ([]byte, bool) {
+		body, err := base64.StdEncoding.DecodeString(s)
+		return body, err == nil
+	})
+}
+
+func (inv Invocation) serviceBusMessage(binding string, decode func(string) ([]byte, bool)) (ServiceBusMessage, error) {
+	raw, ok := inv.Data[binding]
+	if !ok || string(raw) == "null" {
+		return ServiceBusMessage{}, malformed("Data has no binding %q", binding)
+	}
+	var body []byte
+	switch raw[0] {
+	case '{':
+		// Not what today's host sends, but a JSON object can only mean
+		// the body itself.
+		body = bytes.Clone(raw)
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return ServiceBusMessage{}, malformed("Data.%s is not a JSON string", binding)
+		}
+		if body, ok = decode(s); !ok {
+			return ServiceBusMessage{}, malformed("Data.%s is not in the encoding its dataType implies", binding)
+		}
+	default:
+		return ServiceBusMessage{}, malformed("Data.%s is neither a string nor an object", binding)
+	}
+
+	var errs [5]error
+	var deliveries int64
+	msg := ServiceBusMessage{Body: body}
+	msg.MessageID, errs[0] = inv.MetadataString("MessageId")
+	msg.ContentType, errs[1] = inv.MetadataString("ContentType")
+	deliveries, errs[2] = inv.metadataInt("DeliveryCount")
+	msg.SequenceNumber, errs[3] = inv.metadataInt("SequenceNumber")
+	msg.EnqueuedTime, errs[4] = inv.enqueuedTime()
+	msg.DeliveryCount = int(deliveries)
+	if err := errors.Join(errs[:]...); err != nil {
+		return ServiceBusMessage{}, err
+	}
+	return msg, nil
+}
+
+// enqueuedTime prefers EnqueuedTime, which carries an offset, over its
+// zone-less EnqueuedTimeUtc twin.
+func (inv Invocation) enqueuedTime() (time.Time, error) {
+	if t, err := inv.metadataTime("EnqueuedTime"); err != nil || !t.IsZero() {
+		return t, err
+	}
+	return inv.metadataTime("EnqueuedTimeUtc")
+}
+
+// TimerInfo is a timer trigger. Last and Next come from the schedule monitor's
+// stored status as it was before this run (so Next is about now) and are zero
+// when there is none: the first run, or useMonitor false.
+type TimerInfo struct {
+	IsPastDue bool
+	Last      time.Time
+	Next      time.Time
+}
+
+// Timer decodes a timer trigger.
+func (inv Invocation) Timer(binding string) (TimerInfo, error) {
+	var raw struct {
+		IsPastDue      bool
+		ScheduleStatus *struct{ Last, Next string }
+	}
+	if err := inv.DecodeData(binding, &raw); err != nil {
+		return TimerInfo{}, err
+	}
+	info := TimerInfo{IsPastDue: raw.IsPastDue}
+	if st := raw.ScheduleStatus; st != nil {
+		var err error
+		if info.Last, err = parseOptionalTime(st.Last); err != nil {
+			return TimerInfo{}, malformed("Data.%s.ScheduleStatus.Last is not a timestamp", binding)
+		}
+		if info.Next, err = parseOptionalTime(st.Next); err != nil {
+			return TimerInfo{}, malformed("Data.%s.ScheduleStatus.Next is not a timestamp", binding)
+		}
+	}
+	return info, nil
+}
+
+func parseOptionalTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return ParseTime(s)
+}

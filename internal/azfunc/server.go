@@ -1,0 +1,73 @@
+package azfunc
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+)
+
+// ListenAddr is where the host expects us: the port it picked and passed in
+// FUNCTIONS_CUSTOMHANDLER_PORT, or 7071 for a local run without a host. The
+// host dials 127.0.0.1, so the listener must accept IPv4; ":port" does, a
+// "localhost" that resolves to ::1 might not.
+func ListenAddr() string {
+	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
+	if port == "" {
+		port = "7071"
+	}
+	return ":" + port
+}
+
+// Readiness answers the host's start-up poll of GET /. The host accepts any
+// response, even a 404, but an explicit 200 makes the route's purpose plain
+// and gives humans and probes a real answer. Mount it on "GET /{$}".
+func Readiness() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, []byte(`{"status":"ready"}`))
+	})
+}
+
+// Serve runs h on ln until ctx is cancelled, then shuts down gracefully:
+// in-flight invocations get up to shutdownTimeout to finish, because an
+// invocation cut short is retried by the host anyway but wastes the work.
+// Past the bound, request contexts are cancelled, connections are closed
+// and an error wrapping context.DeadlineExceeded is returned.
+//
+// There is deliberately no read or write timeout: the only client is the
+// host on loopback, which bounds each invocation with functionTimeout, and
+// an invocation may rightly take minutes.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout time.Duration) error {
+	requests, abandon := context.WithCancel(context.WithoutCancel(ctx))
+	defer abandon()
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Longer than the host's HttpClient keeps idle connections
+		// (1–2 min in .NET), so the host closes them first and never
+		// sends an invocation into a connection we are closing.
+		IdleTimeout: 3 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return requests },
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("azfunc: serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(shutdownCtx)
+	if err != nil {
+		abandon()
+		_ = srv.Close()
+		err = fmt.Errorf("azfunc: in-flight requests outlived the %v shutdown bound: %w", shutdownTimeout, err)
+	}
+	<-served
+	return err
+}
