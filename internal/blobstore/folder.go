@@ -1,0 +1,151 @@
+package blobstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+var _ gdpr.Blobs = (*Folder)(nil)
+
+// Folder stores each blob as a file under a root directory: key "demo/users/u1/photo" is the
+// file <root>/demo/users/u1/photo. It is the local-mode adapter, meant for one process per
+// root. Content types are not kept: nothing in local mode reads them back.
+//
+// Unlike a blob container, a folder cannot hold both "a/b" and "a/b/c" (a path cannot be a
+// file and a directory); such a Put fails. Our keys never nest that way.
+type Folder struct {
+	root string
+	// mu orders directory creation in Put against directory pruning in Delete, so a Delete
+	// cannot remove the directory a concurrent Put is about to create its temp file in.
+	mu sync.Mutex
+}
+
+// NewFolder returns a Folder rooted at root. The directory is created on first Put.
+func NewFolder(root string) *Folder {
+	return &Folder{root: filepath.Clean(root)}
+}
+
+// Root returns the directory the blobs live in.
+func (f *Folder) Root() string { return f.root }
+
+// path maps a checked key to its file. filepath.IsLocal re-checks the result for the
+// platform's own rules (drive letters and reserved names such as NUL on Windows).
+func (f *Folder) path(key string) (string, error) {
+	if err := checkKey(key); err != nil {
+		return "", err
+	}
+	rel := filepath.FromSlash(key)
+	if !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("%w: not a local path", ErrInvalidKey)
+	}
+	return filepath.Join(f.root, rel), nil
+}
+
+// Put writes data to a temp file beside the target and renames it into place, so a reader
+// (or a crash) sees the old blob or the new one, never half of one. Files are 0600 and
+// directories 0700: blobs are personal data.
+func (f *Folder) Put(ctx context.Context, key string, data []byte, contentType string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, err := f.path(key)
+	if err != nil {
+		return err
+	}
+	tmp, err := f.createTemp(filepath.Dir(p))
+	if err != nil {
+		return fmt.Errorf("blobstore: put: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		return fmt.Errorf("blobstore: put: %w", err)
+	}
+	return nil
+}
+
+func (f *Folder) createTemp(dir string) (*os.File, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(dir, ".tmp-*")
+}
+
+// Delete removes the blob's file; a missing one is success, so an erasure can be repeated.
+// It then removes the parent directories it leaves empty, up to the root: directory names
+// hold subject ids, which should not outlive the subject's last blob.
+func (f *Folder) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	p, err := f.path(key)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fi, err := os.Lstat(p); err != nil {
+		if missing(err) {
+			return nil
+		}
+		return fmt.Errorf("blobstore: delete: %w", err)
+	} else if fi.IsDir() {
+		return nil // a directory is a key prefix, not a blob
+	}
+	if err := os.Remove(p); err != nil && !missing(err) {
+		return fmt.Errorf("blobstore: delete: %w", err)
+	}
+	segs := strings.Split(key, "/")
+	for n := len(segs) - 1; n > 0; n-- {
+		if os.Remove(filepath.Join(f.root, filepath.Join(segs[:n]...))) != nil {
+			break // not empty (or gone): the ones above are not empty either
+		}
+	}
+	return nil
+}
+
+// Exists reports whether key names a stored blob (a regular file, not a key prefix).
+func (f *Folder) Exists(ctx context.Context, key string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	p, err := f.path(key)
+	if err != nil {
+		return false, err
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case err == nil:
+		return fi.Mode().IsRegular(), nil
+	case missing(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("blobstore: exists: %w", err)
+	}
+}
+
+// missing is true when a path does not exist, including when one of its parents is a file
+// (ENOTDIR): under that key no blob can exist either.
+func missing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}

@@ -1,0 +1,44 @@
+// Package blobstore implements gdpr.Blobs twice: Folder keeps blobs as files under a directory
+// (local mode), Azure keeps them in one Azure Blob Storage container. Both accept the same keys
+// and pass the same behaviour suite, so the domain cannot tell them apart.
+package blobstore
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalidKey is returned, wrapped, for a key that checkKey rejects.
+var ErrInvalidKey = errors.New("blobstore: invalid key")
+
+// checkKey accepts keys of the form "seg/seg/...": relative, slash-separated, with no empty,
+// "." or ".." segment, no backslash and no control character. Keys come from our own code, but
+// Folder turns them into file paths, so a bad one must fail loudly rather than escape the root
+// or alias another blob. Azure applies the same rule so both adapters accept the same keys.
+// The error names the rule broken, never the key: keys carry subject ids.
+func checkKey(key string) error {
+	if key == "" {
+		return fmt.Errorf("%w: empty", ErrInvalidKey)
+	}
+	if strings.HasPrefix(key, "/") {
+		return fmt.Errorf("%w: absolute", ErrInvalidKey)
+	}
+	for _, r := range key {
+		if r == '\\' {
+			return fmt.Errorf("%w: backslash", ErrInvalidKey)
+		}
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("%w: control character", ErrInvalidKey)
+		}
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		switch seg {
+		case "":
+			return fmt.Errorf("%w: empty segment", ErrInvalidKey)
+		case ".", "..":
+			return fmt.Errorf("%w: dot segment", ErrInvalidKey)
+		}
+	}
+	return nil
+}
