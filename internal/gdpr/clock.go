@@ -30,12 +30,20 @@ func NewTestClock() *TestClock { return &TestClock{wall: time.Now} }
 func (c *TestClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.wall().Add(c.offset).UTC()
+	return c.wallNow().Add(c.offset).UTC()
 }
 
 // Set moves the clock to t; it runs on from there.
 func (c *TestClock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.offset = t.Sub(c.wall())
+	c.offset = t.Sub(c.wallNow())
+}
+
+// wallNow makes the zero TestClock usable too.
+func (c *TestClock) wallNow() time.Time {
+	if c.wall == nil {
+		return time.Now()
+	}
+	return c.wall()
 }

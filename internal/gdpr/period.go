@@ -3,6 +3,7 @@ package gdpr
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -42,10 +43,13 @@ func ParsePeriod(s string) (Period, error) {
 		if err != nil {
 			return Period{}, fmt.Errorf("not an ISO 8601 or Go duration")
 		}
+		if d%time.Second != 0 {
+			return Period{}, fmt.Errorf("durations are counted in whole seconds")
+		}
 		return Period{Clock: d}, nil
 	}
 	var p Period
-	rest, inTime, seen := s[1:], false, false
+	rest, inTime, seen, seenTime := s[1:], false, false, false
 	for rest != "" {
 		if rest[0] == 'T' {
 			if inTime {
@@ -64,7 +68,15 @@ func ParsePeriod(s string) (Period, error) {
 		n, _ := strconv.Atoi(rest[:i])
 		unit := rest[i]
 		rest = rest[i+1:]
-		seen = true
+		seen, seenTime = true, inTime
+		addClock := func(u time.Duration) error {
+			if time.Duration(n) > (math.MaxInt64-p.Clock)/u {
+				return fmt.Errorf("ISO 8601 duration too long")
+			}
+			p.Clock += time.Duration(n) * u
+			return nil
+		}
+		var err error
 		switch {
 		case !inTime && unit == 'Y':
 			p.Years += n
@@ -75,14 +87,20 @@ func ParsePeriod(s string) (Period, error) {
 		case !inTime && unit == 'D':
 			p.Days += n
 		case inTime && unit == 'H':
-			p.Clock += time.Duration(n) * time.Hour
+			err = addClock(time.Hour)
 		case inTime && unit == 'M':
-			p.Clock += time.Duration(n) * time.Minute
+			err = addClock(time.Minute)
 		case inTime && unit == 'S':
-			p.Clock += time.Duration(n) * time.Second
+			err = addClock(time.Second)
 		default:
 			return Period{}, fmt.Errorf("unknown unit %q in ISO 8601 duration", unit)
 		}
+		if err != nil {
+			return Period{}, err
+		}
+	}
+	if inTime && !seenTime {
+		return Period{}, fmt.Errorf("T without a time part in ISO 8601 duration")
 	}
 	if !seen {
 		return Period{}, fmt.Errorf("empty ISO 8601 duration")

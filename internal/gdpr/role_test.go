@@ -1,6 +1,7 @@
 package gdpr_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,7 +31,6 @@ func TestRoleTable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			require.Equal(t, gdpr.Role(len(tt.str)*0)+tt.role, tt.role) // constants keep their numbers below
 			require.True(t, tt.role.Valid())
 			require.Equal(t, tt.str, tt.role.String())
 			require.Equal(t, tt.external, tt.role.External(), "External")
@@ -66,8 +66,6 @@ func TestRoleTable(t *testing.T) {
 
 func TestRoleUnderContract(t *testing.T) {
 	pros := []gdpr.Pro{gdpr.ProClassic, gdpr.ProDirectSelling, gdpr.ProSelective, gdpr.ProSelective2}
-	always := func(bool) func(gdpr.Pro) bool { return nil }
-	_ = always
 	tests := []struct {
 		name string
 		role gdpr.Role
@@ -85,7 +83,7 @@ func TestRoleUnderContract(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, pro := range pros {
-			t.Run(tt.name+"/pro_"+string(rune('0'+int(pro))), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/pro_%d", tt.name, pro), func(t *testing.T) {
 				require.Equal(t, tt.want(pro), tt.role.UnderContract(pro))
 			})
 		}

@@ -82,8 +82,11 @@ func (in *SignupInput) validate(b Brand, now time.Time) error {
 	if err := checkField(b.Fields, "dateOfBirth", !in.DateOfBirth.IsZero()); err != nil {
 		return err
 	}
-	if !in.DateOfBirth.IsZero() && (in.DateOfBirth.Month == 0 || in.DateOfBirth.Year > now.Year()) {
-		return Errorf(CodeInvalid, "dateOfBirth must be a past YYYY-MM-DD date")
+	if d := in.DateOfBirth; !d.IsZero() {
+		t := time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC)
+		if d.Month == 0 || int(t.Month()) != d.Month || t.Day() != d.Day || !t.Before(now) {
+			return Errorf(CodeInvalid, "dateOfBirth must be a past YYYY-MM-DD date")
+		}
 	}
 	return nil
 }

@@ -1,0 +1,226 @@
+package gdpr_test
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// validTestBrand is a brand every field of which passes Validate.
+func validTestBrand() gdpr.Brand {
+	return gdpr.Brand{
+		ID:            "acme-1",
+		Name:          "Acme Fake Brand",
+		Pro:           gdpr.ProClassic,
+		WebhookSecret: "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))),
+		MailjetCallback: gdpr.BasicCredentials{
+			Username: "mailjet-fake", Password: "fake-password-0123",
+		},
+		Retention: gdpr.DefaultRetention(),
+		Fields:    gdpr.FieldRules{"lastName": gdpr.FieldRequired, "dateOfBirth": gdpr.FieldNotAsked},
+		Status:    gdpr.BrandActive,
+	}
+}
+
+func whsec(n int) string {
+	return "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("s", n)))
+}
+
+func TestBrandValidate(t *testing.T) {
+	require.NoError(t, validTestBrand().Validate(), "the fixture must be valid")
+
+	tests := []struct {
+		name   string
+		edit   func(*gdpr.Brand)
+		wantOK bool
+	}{
+		{"R-TEN-1_valid_brand", func(*gdpr.Brand) {}, true},
+		{"R-TEN-1_id_single_char", func(b *gdpr.Brand) { b.ID = "a" }, true},
+		{"R-TEN-1_id_digits", func(b *gdpr.Brand) { b.ID = "2024" }, true},
+		{"R-TEN-1_id_63_chars", func(b *gdpr.Brand) { b.ID = gdpr.BrandID(strings.Repeat("a", 63)) }, true},
+		{"R-TEN-1_id_empty", func(b *gdpr.Brand) { b.ID = "" }, false},
+		{"R-TEN-1_id_upper_case", func(b *gdpr.Brand) { b.ID = "Acme" }, false},
+		{"R-TEN-1_id_leading_hyphen", func(b *gdpr.Brand) { b.ID = "-x" }, false},
+		{"R-TEN-1_id_trailing_hyphen", func(b *gdpr.Brand) { b.ID = "x-" }, false},
+		{"R-TEN-1_id_underscore", func(b *gdpr.Brand) { b.ID = "a_b" }, false},
+		{"R-TEN-1_id_slash", func(b *gdpr.Brand) { b.ID = "a/b" }, false},
+		{"R-TEN-1_id_dot_dot", func(b *gdpr.Brand) { b.ID = ".." }, false},
+		{"R-TEN-1_id_space", func(b *gdpr.Brand) { b.ID = "a b" }, false},
+		{"R-TEN-1_id_trailing_newline", func(b *gdpr.Brand) { b.ID = "acme\n" }, false},
+		{"R-TEN-1_id_64_chars", func(b *gdpr.Brand) { b.ID = gdpr.BrandID(strings.Repeat("a", 64)) }, false},
+		{"R-TEN-1_name_empty", func(b *gdpr.Brand) { b.Name = "" }, false},
+		{"R-TEN-1_name_201_chars", func(b *gdpr.Brand) { b.Name = strings.Repeat("n", 201) }, false},
+		{"R-ROLE_pro_2", func(b *gdpr.Brand) { b.Pro = 2 }, true},
+		{"R-ROLE_pro_3", func(b *gdpr.Brand) { b.Pro = 3 }, true},
+		{"R-ROLE_pro_4", func(b *gdpr.Brand) { b.Pro = 4 }, true},
+		{"R-ROLE_pro_1_refused", func(b *gdpr.Brand) { b.Pro = 1 }, false},
+		{"R-ROLE_pro_5_refused", func(b *gdpr.Brand) { b.Pro = 5 }, false},
+		{"R-SSO-3_no_webhook_secret", func(b *gdpr.Brand) { b.WebhookSecret = "" }, true},
+		{"R-SSO-3_webhook_secret_24_bytes", func(b *gdpr.Brand) { b.WebhookSecret = whsec(24) }, true},
+		{"R-SSO-3_webhook_secret_64_bytes", func(b *gdpr.Brand) { b.WebhookSecret = whsec(64) }, true},
+		{"R-SSO-3_webhook_secret_without_whsec_prefix", func(b *gdpr.Brand) {
+			b.WebhookSecret = strings.TrimPrefix(whsec(32), "whsec_")
+		}, false},
+		{"R-SSO-3_webhook_secret_bad_base64", func(b *gdpr.Brand) { b.WebhookSecret = "whsec_not*base64!" }, false},
+		{"R-SSO-3_webhook_secret_23_bytes", func(b *gdpr.Brand) { b.WebhookSecret = whsec(23) }, false},
+		{"R-SSO-3_webhook_secret_16_bytes", func(b *gdpr.Brand) { b.WebhookSecret = whsec(16) }, false},
+		{"R-SSO-3_webhook_secret_65_bytes", func(b *gdpr.Brand) { b.WebhookSecret = whsec(65) }, false},
+		{"R-MAIL-1_no_mailjet_callback", func(b *gdpr.Brand) { b.MailjetCallback = gdpr.BasicCredentials{} }, true},
+		{"R-MAIL-1_mailjet_callback_username_only", func(b *gdpr.Brand) { b.MailjetCallback.Password = "" }, false},
+		{"R-MAIL-1_mailjet_callback_password_only", func(b *gdpr.Brand) { b.MailjetCallback.Username = "" }, false},
+		{"R-MAIL-1_mailjet_callback_short_password", func(b *gdpr.Brand) { b.MailjetCallback.Password = "fifteen-chars-x" }, false},
+		{"R-MAIL-1_mailjet_callback_16_char_password", func(b *gdpr.Brand) { b.MailjetCallback.Password = "sixteen-chars-xx" }, true},
+		{"R-RET-1_warnings_not_ordered", func(b *gdpr.Brand) {
+			b.Retention.InactivityWarning1, b.Retention.InactivityWarning2 = gdpr.Period{Days: 15}, gdpr.Period{Days: 30}
+		}, false},
+		{"R-RET-1_equal_warnings", func(b *gdpr.Brand) {
+			b.Retention.InactivityWarning1, b.Retention.InactivityWarning2 = gdpr.Period{Days: 15}, gdpr.Period{Days: 15}
+		}, false},
+		{"R-RET-1_first_warning_as_long_as_the_inactivity", func(b *gdpr.Brand) {
+			b.Retention.Inactivity = gdpr.Period{Days: 30}
+		}, false},
+		{"R-RET-1_shorter_inactivity_with_room_for_warnings", func(b *gdpr.Brand) {
+			b.Retention.Inactivity = gdpr.Period{Years: 1}
+		}, true},
+		{"R-TEN-2_zero_duration_refused", func(b *gdpr.Brand) { b.Retention.ErasureGrace = gdpr.Period{} }, false},
+		{"R-TEN-2_negative_duration_refused", func(b *gdpr.Brand) { b.Retention.OptedOutContact = gdpr.Period{Years: -1} }, false},
+		{"R-SIGNUP-6_unknown_field", func(b *gdpr.Brand) { b.Fields = gdpr.FieldRules{"shoeSize": gdpr.FieldRequired} }, false},
+		{"R-SIGNUP-6_bad_requirement", func(b *gdpr.Brand) { b.Fields = gdpr.FieldRules{"alias": "mandatory"} }, false},
+		{"R-SIGNUP-6_every_known_field", func(b *gdpr.Brand) {
+			b.Fields = gdpr.FieldRules{}
+			for i, f := range gdpr.SignupFields {
+				b.Fields[f] = []gdpr.FieldRequirement{gdpr.FieldRequired, gdpr.FieldOptional, gdpr.FieldNotAsked}[i%3]
+			}
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := validTestBrand()
+			tt.edit(&b)
+			err := b.Validate()
+			if tt.wantOK {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err))
+		})
+	}
+
+	t.Run("R-OPS-1_messages_never_echo_secrets", func(t *testing.T) {
+		b := validTestBrand()
+		b.MailjetCallback.Password = "FAKEPWD"
+		err := b.Validate()
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "FAKEPWD")
+
+		b = validTestBrand()
+		b.WebhookSecret = "whsec_FAKESECRET"
+		err = b.Validate()
+		require.Error(t, err)
+		require.NotContains(t, err.Error(), "FAKESECRET")
+	})
+}
+
+func TestDefaultRetention(t *testing.T) {
+	r := gdpr.DefaultRetention()
+	tests := []struct {
+		name string
+		got  gdpr.Period
+		want gdpr.Period
+	}{
+		{"R-RET-1_member_inactivity_3_years", r.Inactivity, gdpr.Period{Years: 3}},
+		{"R-RET-1_first_warning_30_days", r.InactivityWarning1, gdpr.Period{Days: 30}},
+		{"R-RET-1_second_warning_15_days", r.InactivityWarning2, gdpr.Period{Days: 15}},
+		{"R-RET-2_external_inactivity_3_years", r.ExternalInactivity, gdpr.Period{Years: 3}},
+		{"R-RET-3_contact_inactivity_3_years", r.ContactInactivity, gdpr.Period{Years: 3}},
+		{"R-RET-4_new_contact_invitation_30_days", r.NewContactInvitation, gdpr.Period{Days: 30}},
+		{"R-RET-5_invitation_reminder_15_days", r.InvitationReminder, gdpr.Period{Days: 15}},
+		{"R-RET-5_invitation_expiry_15_days", r.InvitationExpiry, gdpr.Period{Days: 15}},
+		{"R-RET-6_pending_confirmation_15_days", r.PendingConfirmation, gdpr.Period{Days: 15}},
+		{"R-RET-7_opted_out_contact_1_year", r.OptedOutContact, gdpr.Period{Years: 1}},
+		{"R-ERASE-5_grace_7_days", r.ErasureGrace, gdpr.Period{Days: 7}},
+		{"R-ERASE-8_suspended_program_6_months", r.SuspendedProgram, gdpr.Period{Months: 6}},
+		{"R-SIGNUP-2_opt-in_token_24_hours", r.OptInTokenTTL, gdpr.Period{Clock: 24 * time.Hour}},
+		{"R-SIGNUP-2_unconfirmed_signup_15_days", r.UnconfirmedSignup, gdpr.Period{Days: 15}},
+	}
+	for _, tt := range tests {
+		t.Run("R-TEN-2/"+tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, tt.got)
+		})
+	}
+	t.Run("R-TEN-2_defaults_are_valid", func(t *testing.T) {
+		require.NoError(t, r.Validate())
+	})
+	t.Run("R-TEN-2_defaults_are_a_fresh_value", func(t *testing.T) {
+		a := gdpr.DefaultRetention()
+		a.Inactivity = gdpr.Period{Years: 1}
+		require.Equal(t, gdpr.Period{Years: 3}, gdpr.DefaultRetention().Inactivity)
+	})
+}
+
+func TestRetentionWithDefaults(t *testing.T) {
+	t.Run("R-TEN-2_zero_retention_becomes_the_defaults", func(t *testing.T) {
+		require.Equal(t, gdpr.DefaultRetention(), gdpr.Retention{}.WithDefaults())
+	})
+	t.Run("R-TEN-2_only_zero_fields_are_filled", func(t *testing.T) {
+		in := gdpr.Retention{
+			Inactivity:       gdpr.Period{Years: 1},
+			ErasureGrace:     gdpr.Period{Days: 3},
+			OptInTokenTTL:    gdpr.Period{Clock: 2 * time.Hour},
+			SuspendedProgram: gdpr.Period{Months: 3},
+		}
+		got := in.WithDefaults()
+		want := gdpr.DefaultRetention()
+		want.Inactivity = gdpr.Period{Years: 1}
+		want.ErasureGrace = gdpr.Period{Days: 3}
+		want.OptInTokenTTL = gdpr.Period{Clock: 2 * time.Hour}
+		want.SuspendedProgram = gdpr.Period{Months: 3}
+		require.Equal(t, want, got)
+	})
+	t.Run("R-TEN-2_non-zero_invalid_values_are_kept_for_Validate_to_refuse", func(t *testing.T) {
+		got := gdpr.Retention{ErasureGrace: gdpr.Period{Days: -7}}.WithDefaults()
+		require.Equal(t, gdpr.Period{Days: -7}, got.ErasureGrace)
+		require.Error(t, got.Validate())
+	})
+	t.Run("R-TEN-2_the_receiver_is_not_modified", func(t *testing.T) {
+		in := gdpr.Retention{Inactivity: gdpr.Period{Years: 2}}
+		_ = in.WithDefaults()
+		require.Equal(t, gdpr.Retention{Inactivity: gdpr.Period{Years: 2}}, in)
+	})
+	t.Run("R-TEN-2_full_retention_is_unchanged", func(t *testing.T) {
+		full := gdpr.DefaultRetention()
+		full.Inactivity = gdpr.Period{Years: 2}
+		require.Equal(t, full, full.WithDefaults())
+	})
+}
+
+func TestFieldRulesRequirement(t *testing.T) {
+	f := gdpr.FieldRules{"lastName": gdpr.FieldRequired, "alias": gdpr.FieldNotAsked}
+	require.Equal(t, gdpr.FieldRequired, f.Requirement("lastName"))
+	require.Equal(t, gdpr.FieldNotAsked, f.Requirement("alias"))
+	require.Equal(t, gdpr.FieldOptional, f.Requirement("firstName"), "R-SIGNUP-6 absent means optional")
+	require.Equal(t, gdpr.FieldOptional, gdpr.FieldRules(nil).Requirement("firstName"))
+}
+
+func TestBrandEnded(t *testing.T) {
+	b := validTestBrand()
+	require.False(t, b.Ended())
+	b.Status = gdpr.BrandEnded
+	require.True(t, b.Ended(), "R-ERASE-7")
+}
+
+func TestWebhookSecretKey(t *testing.T) {
+	key, ok := gdpr.WebhookSecretKey(whsec(32))
+	require.True(t, ok)
+	require.Equal(t, []byte(strings.Repeat("s", 32)), key)
+	_, ok = gdpr.WebhookSecretKey("wh_" + base64.StdEncoding.EncodeToString([]byte("x")))
+	require.False(t, ok)
+	_, ok = gdpr.WebhookSecretKey("whsec_%%%")
+	require.False(t, ok)
+}
