@@ -1,0 +1,247 @@
+package localstore
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+func brandVersion(b *gdpr.Brand) *string     { return &b.Version }
+func userVersion(u *gdpr.User) *string       { return &u.Version }
+func contactVersion(c *gdpr.Contact) *string { return &c.Version }
+func tokenVersion(t *gdpr.Token) *string     { return &t.Version }
+func claimVersion(c *gdpr.Claim) *string     { return &c.Version }
+
+func (s *Store) PutBrand(ctx context.Context, b gdpr.Brand) (gdpr.Brand, error) {
+	doc, err := encode(b)
+	if err != nil {
+		return gdpr.Brand{}, fail("put brand", err)
+	}
+	if b.Version == "" {
+		b.Version = formatVersion(1)
+		return result(b, s.insert(ctx, "brand",
+			`INSERT INTO brands (id, doc) VALUES (?, ?) ON CONFLICT DO NOTHING`, b.ID, doc))
+	}
+	b.Version, err = s.update(ctx, "brand",
+		`UPDATE brands SET version = version + 1, doc = ? WHERE id = ? AND version = ? RETURNING version`,
+		`SELECT 1 FROM brands WHERE id = ?`, b.Version, []any{doc}, b.ID)
+	return result(b, err)
+}
+
+func (s *Store) GetBrand(ctx context.Context, id gdpr.BrandID) (gdpr.Brand, error) {
+	return one(ctx, s.r, "brand", brandVersion, `SELECT version, doc FROM brands WHERE id = ?`, id)
+}
+
+func (s *Store) ListBrands(ctx context.Context) ([]gdpr.Brand, error) {
+	bs, err := all(ctx, s.r, brandVersion, `SELECT version, doc FROM brands ORDER BY id`)
+	if err != nil {
+		return nil, fail("list brands", err)
+	}
+	return bs, nil
+}
+
+const insertUser = `INSERT INTO users (brand_id, id, next_review_at, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`
+
+func userRow(u gdpr.User) ([]any, error) {
+	doc, err := encode(u)
+	return []any{u.BrandID, u.ID, nanos(u.NextReviewAt), doc}, err
+}
+
+func (s *Store) CreateUser(ctx context.Context, u gdpr.User) (gdpr.User, error) {
+	row, err := userRow(u)
+	if err != nil {
+		return gdpr.User{}, fail("create user", err)
+	}
+	u.Version = formatVersion(1)
+	return result(u, s.insert(ctx, "user", insertUser, row...))
+}
+
+func (s *Store) GetUser(ctx context.Context, brand gdpr.BrandID, id string) (gdpr.User, error) {
+	return one(ctx, s.r, "user", userVersion,
+		`SELECT version, doc FROM users WHERE brand_id = ? AND id = ?`, brand, id)
+}
+
+func (s *Store) UpdateUser(ctx context.Context, u gdpr.User) (gdpr.User, error) {
+	return writeOne(ctx, s, u, updateUser)
+}
+
+func (s *Store) UpdateUsers(ctx context.Context, brand gdpr.BrandID, users []gdpr.User) ([]gdpr.User, error) {
+	return updateMany(ctx, s, "user", brand, users, func(u gdpr.User) gdpr.BrandID { return u.BrandID }, updateUser)
+}
+
+func updateUser(ctx context.Context, c conn, u gdpr.User) (gdpr.User, error) {
+	doc, err := encode(u)
+	if err != nil {
+		return gdpr.User{}, fail("update user", err)
+	}
+	u.Version, err = update(ctx, c, "user",
+		`UPDATE users SET version = version + 1, next_review_at = ?, doc = ?
+		 WHERE brand_id = ? AND id = ? AND version = ? RETURNING version`,
+		`SELECT 1 FROM users WHERE brand_id = ? AND id = ?`,
+		u.Version, []any{nanos(u.NextReviewAt), doc}, u.BrandID, u.ID)
+	return result(u, err)
+}
+
+func (s *Store) ListUsers(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.User, error) {
+	return list(ctx, s, "users", userVersion,
+		limit, `SELECT version, doc FROM users WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?`, brand, after)
+}
+
+func (s *Store) DueUsers(ctx context.Context, brand gdpr.BrandID, now time.Time, limit int) ([]gdpr.User, error) {
+	return list(ctx, s, "due users", userVersion, limit,
+		`SELECT version, doc FROM users WHERE brand_id = ? AND next_review_at <= ?
+		 ORDER BY next_review_at, id LIMIT ?`, brand, nanos(now))
+}
+
+const insertContact = `INSERT INTO contacts (brand_id, id, member_id, next_review_at, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+
+func contactRow(c gdpr.Contact) ([]any, error) {
+	doc, err := encode(c)
+	return []any{c.BrandID, c.ID, c.MemberID, nanos(c.NextReviewAt), doc}, err
+}
+
+func (s *Store) CreateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error) {
+	row, err := contactRow(c)
+	if err != nil {
+		return gdpr.Contact{}, fail("create contact", err)
+	}
+	c.Version = formatVersion(1)
+	return result(c, s.insert(ctx, "contact", insertContact, row...))
+}
+
+func (s *Store) GetContact(ctx context.Context, brand gdpr.BrandID, id string) (gdpr.Contact, error) {
+	return one(ctx, s.r, "contact", contactVersion,
+		`SELECT version, doc FROM contacts WHERE brand_id = ? AND id = ?`, brand, id)
+}
+
+func (s *Store) UpdateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error) {
+	return writeOne(ctx, s, c, updateContact)
+}
+
+func (s *Store) UpdateContacts(ctx context.Context, brand gdpr.BrandID, contacts []gdpr.Contact) ([]gdpr.Contact, error) {
+	return updateMany(ctx, s, "contact", brand, contacts, func(c gdpr.Contact) gdpr.BrandID { return c.BrandID }, updateContact)
+}
+
+func updateContact(ctx context.Context, w conn, c gdpr.Contact) (gdpr.Contact, error) {
+	doc, err := encode(c)
+	if err != nil {
+		return gdpr.Contact{}, fail("update contact", err)
+	}
+	c.Version, err = update(ctx, w, "contact",
+		`UPDATE contacts SET version = version + 1, member_id = ?, next_review_at = ?, doc = ?
+		 WHERE brand_id = ? AND id = ? AND version = ? RETURNING version`,
+		`SELECT 1 FROM contacts WHERE brand_id = ? AND id = ?`,
+		c.Version, []any{c.MemberID, nanos(c.NextReviewAt), doc}, c.BrandID, c.ID)
+	return result(c, err)
+}
+
+// writeOne runs one write holding the write connection.
+func writeOne[T any](ctx context.Context, s *Store, v T, write func(context.Context, conn, T) (T, error)) (out T, err error) {
+	err = s.write(ctx, func(w conn) error {
+		out, err = write(ctx, w, v)
+		return err
+	})
+	return out, err
+}
+
+// updateMany applies updates in chunks of gdpr.MaxBatch, each in one transaction, as Cosmos
+// DB's transactional batch does, so local mode fails the way Azure does.
+func updateMany[T any](ctx context.Context, s *Store, what string, brand gdpr.BrandID, docs []T,
+	brandOf func(T) gdpr.BrandID, update func(context.Context, conn, T) (T, error)) ([]T, error) {
+	for _, d := range docs {
+		if brandOf(d) != brand {
+			return nil, gdpr.Errorf(gdpr.CodeInvalid, "a %s of another brand in a batch", what) // R-TEN-1
+		}
+	}
+	out := make([]T, 0, len(docs))
+	for chunk := range slices.Chunk(docs, gdpr.MaxBatch) {
+		err := s.inTx(ctx, func(tx conn) error {
+			for _, d := range chunk {
+				d, err := update(ctx, tx, d)
+				if err != nil {
+					return err
+				}
+				out = append(out, d)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) ContactsOfMember(ctx context.Context, brand gdpr.BrandID, memberID string) ([]gdpr.Contact, error) {
+	cs, err := all(ctx, s.r, contactVersion,
+		`SELECT version, doc FROM contacts WHERE brand_id = ? AND member_id = ? ORDER BY id`, brand, memberID)
+	if err != nil {
+		return nil, fail("contacts of member", err)
+	}
+	return cs, nil
+}
+
+func (s *Store) ListContacts(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.Contact, error) {
+	return list(ctx, s, "contacts", contactVersion,
+		limit, `SELECT version, doc FROM contacts WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?`, brand, after)
+}
+
+func (s *Store) DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, limit int) ([]gdpr.Contact, error) {
+	return list(ctx, s, "due contacts", contactVersion, limit,
+		`SELECT version, doc FROM contacts WHERE brand_id = ? AND next_review_at <= ?
+		 ORDER BY next_review_at, id LIMIT ?`, brand, nanos(now))
+}
+
+// list reads a page; its query takes the limit last.
+func list[T any](ctx context.Context, s *Store, what string, versionOf func(*T) *string, limit int, query string, args ...any) ([]T, error) {
+	if limit <= 0 {
+		return nil, nil // SQLite would read it as no limit
+	}
+	vs, err := all(ctx, s.r, versionOf, query, append(args, limit)...)
+	if err != nil {
+		return nil, fail("list "+what, err)
+	}
+	return vs, nil
+}
+
+// CreateToken also drops the brand's tokens that expired before t was made: the clock of the
+// caller, not the wall clock, decides what has expired.
+func (s *Store) CreateToken(ctx context.Context, t gdpr.Token) (gdpr.Token, error) {
+	doc, err := encode(t)
+	if err != nil {
+		return gdpr.Token{}, fail("create token", err)
+	}
+	err = s.inTx(ctx, func(c conn) error {
+		if !t.CreatedAt.IsZero() {
+			if _, err := exec(ctx, c, `DELETE FROM tokens WHERE brand_id = ? AND expires_at <= ?`,
+				t.BrandID, nanos(t.CreatedAt)); err != nil {
+				return fail("purge tokens", err)
+			}
+		}
+		return insert(ctx, c, "token",
+			`INSERT INTO tokens (brand_id, digest, expires_at, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			t.BrandID, t.Digest, nanos(t.ExpiresAt), doc)
+	})
+	t.Version = formatVersion(1)
+	return result(t, err)
+}
+
+func (s *Store) GetToken(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.Token, error) {
+	return one(ctx, s.r, "token", tokenVersion,
+		`SELECT version, doc FROM tokens WHERE brand_id = ? AND digest = ?`, brand, digest)
+}
+
+func (s *Store) UpdateToken(ctx context.Context, t gdpr.Token) (gdpr.Token, error) {
+	doc, err := encode(t)
+	if err != nil {
+		return gdpr.Token{}, fail("update token", err)
+	}
+	t.Version, err = s.update(ctx, "token",
+		`UPDATE tokens SET version = version + 1, expires_at = ?, doc = ?
+		 WHERE brand_id = ? AND digest = ? AND version = ? RETURNING version`,
+		`SELECT 1 FROM tokens WHERE brand_id = ? AND digest = ?`,
+		t.Version, []any{nanos(t.ExpiresAt), doc}, t.BrandID, t.Digest)
+	return result(t, err)
+}

@@ -1,0 +1,228 @@
+package localstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/storetest"
+)
+
+func open(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(dir, "gdpr.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) gdpr.Store { return open(t, t.TempDir()) })
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	dir, ctx := t.TempDir(), t.Context()
+	s, err := Open(filepath.Join(dir, "gdpr.db"))
+	require.NoError(t, err)
+	u, err := s.CreateUser(ctx, storetest.NewUser("brand"))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s = open(t, dir)
+	got, err := s.GetUser(ctx, "brand", u.ID)
+	require.NoError(t, err)
+	storetest.RequireSame(t, u, got)
+}
+
+func TestFilesArePrivate(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	_, err := s.CreateUser(t.Context(), storetest.NewUser("brand"))
+	require.NoError(t, err)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		info, err := e.Info()
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), e.Name())
+	}
+}
+
+// TestDueUsesIndex proves DueUsers costs O(due): SQLite searches the partial index and needs
+// no sort.
+func TestDueUsesIndex(t *testing.T) {
+	s := open(t, t.TempDir())
+	for table, query := range map[string]string{
+		"users":    `SELECT version, doc FROM users WHERE brand_id = ? AND next_review_at <= ? ORDER BY next_review_at, id LIMIT ?`,
+		"contacts": `SELECT version, doc FROM contacts WHERE brand_id = ? AND next_review_at <= ? ORDER BY next_review_at, id LIMIT ?`,
+	} {
+		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, "b", 1, 10)
+		require.NoError(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Close())
+		require.Equal(t, []string{fmt.Sprintf("SEARCH %s USING INDEX %s_due (brand_id=? AND next_review_at<?)", table, table)}, plan)
+	}
+}
+
+// TestConcurrentWritersNeverBusy hammers the store from many goroutines: SQLite has one writer,
+// and callers must queue for it rather than see SQLITE_BUSY.
+func TestConcurrentWritersNeverBusy(t *testing.T) {
+	s, ctx := open(t, t.TempDir()), t.Context()
+	const workers, rounds = 16, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*rounds*4)
+	for w := range workers {
+		wg.Go(func() {
+			b := gdpr.BrandID(fmt.Sprintf("brand-%d", w%3))
+			for range rounds {
+				u, err := s.CreateUser(ctx, storetest.NewUser(b))
+				errs <- err
+				u.Alias = "updated"
+				_, err = s.UpdateUser(ctx, u)
+				errs <- err
+				_, err = s.DueUsers(ctx, b, storetest.Epoch.AddDate(1, 0, 0), 10)
+				errs <- err
+				_, err = s.Claim(ctx, storetest.NewClaim(b, "email:shared", u.ID, storetest.Epoch, time.Time{}))
+				if err != nil && !gdprIsConflict(err) {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func TestBulkCreateIsAllOrNothing(t *testing.T) {
+	s, ctx := open(t, t.TempDir()), t.Context()
+	taken, err := s.CreateUser(ctx, storetest.NewUser("brand"))
+	require.NoError(t, err)
+
+	var users []gdpr.User
+	for range 3000 { // several encoding chunks
+		users = append(users, storetest.NewUser("brand"))
+	}
+	err = s.BulkCreateUsers(ctx, append(users, taken))
+	require.ErrorIs(t, err, gdpr.ErrConflict)
+	requireUsers(t, s, 1)
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	require.ErrorIs(t, s.BulkCreateUsers(cancelled, users), context.Canceled)
+	requireUsers(t, s, 1)
+
+	require.NoError(t, s.BulkCreateUsers(ctx, users))
+	requireUsers(t, s, 1+len(users))
+
+	contacts := []gdpr.Contact{storetest.NewContact("brand", taken.ID), storetest.NewContact("brand", taken.ID)}
+	require.NoError(t, s.BulkCreateContacts(ctx, contacts))
+	got, err := s.ContactsOfMember(ctx, "brand", taken.ID)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	contacts[1].Version = got[1].Version
+	storetest.RequireSame(t, contacts[1], got[1])
+}
+
+func requireUsers(t *testing.T, s *Store, n int) {
+	t.Helper()
+	users, err := s.ListUsers(t.Context(), "brand", "", n+1)
+	require.NoError(t, err)
+	require.Len(t, users, n)
+}
+
+func gdprIsConflict(err error) bool { return gdpr.ErrorCode(err) == gdpr.CodeConflict }
+
+// TestScrubLeavesNoErasedBytes is the promise of DESIGN §5, "erased means gone from storage":
+// once a value is overwritten and the store scrubbed, no file of the data directory holds it —
+// not the old row version in a free cell, an overflow page or the write-ahead log.
+func TestScrubLeavesNoErasedBytes(t *testing.T) {
+	dir, ctx := t.TempDir(), t.Context()
+	s, err := Open(filepath.Join(dir, "gdpr.db"))
+	require.NoError(t, err)
+
+	// Enough neighbours that pages are shared and reused, as in a real file.
+	var others []gdpr.User
+	for range 200 {
+		others = append(others, storetest.NewUser("brand"))
+	}
+	require.NoError(t, s.BulkCreateUsers(ctx, others))
+
+	const marker = "MARKER-7f3a9c-ERASE-ME" // in no generated value
+	small := storetest.NewUser("brand")
+	small.Email = "x" + marker + "@example.test"
+	large := storetest.NewUser("brand")
+	large.Description = strings.Repeat("lorem ipsum ", 2000) + marker // spans overflow pages
+	contact := storetest.NewContact("brand", small.ID)
+	contact.Notes = marker
+
+	var erased []func() error
+	for _, u := range []gdpr.User{small, large} {
+		u, err := s.CreateUser(ctx, u)
+		require.NoError(t, err)
+		erased = append(erased, func() error {
+			u.Email, u.Description = "erased@example.test", "erased"
+			_, err := s.UpdateUser(ctx, u)
+			return err
+		})
+	}
+	c, err := s.CreateContact(ctx, contact)
+	require.NoError(t, err)
+	erased = append(erased, func() error {
+		c.Notes = ""
+		_, err := s.UpdateContact(ctx, c)
+		return err
+	})
+	// A read transaction that saw the marker, and a checkpoint that copied it into the database
+	// file, before the erasure.
+	_, err = s.GetUser(ctx, "brand", large.ID)
+	require.NoError(t, err)
+	require.NoError(t, s.Scrub(ctx))
+	requireMarker(t, dir, marker, true)
+
+	for _, erase := range erased {
+		require.NoError(t, erase())
+	}
+	require.NoError(t, s.Scrub(ctx))
+	requireMarker(t, dir, marker, false)
+
+	require.NoError(t, s.Close())
+	requireMarker(t, dir, marker, false)
+}
+
+// requireMarker scans every file of dir for marker.
+func requireMarker(t *testing.T, dir, marker string, want bool) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var holders []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		require.NoError(t, err)
+		if bytes.Contains(b, []byte(marker)) {
+			holders = append(holders, e.Name())
+		}
+	}
+	if want {
+		require.NotEmpty(t, holders, "the marker was never written: the test proves nothing")
+	} else {
+		require.Empty(t, holders, "erased bytes survive in these files")
+	}
+}

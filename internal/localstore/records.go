@@ -1,0 +1,131 @@
+package localstore
+
+import (
+	"context"
+	"errors"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// Claim takes a free or expired key in one upsert; the transaction makes the holder it reads
+// after a refusal the one that refused it.
+func (s *Store) Claim(ctx context.Context, c gdpr.Claim) (gdpr.Claim, error) {
+	doc, err := encode(c)
+	if err != nil {
+		return gdpr.Claim{}, fail("claim", err)
+	}
+	var got gdpr.Claim
+	err = s.inTx(ctx, func(tx conn) error {
+		var version int64
+		won, err := scan(ctx, tx, `
+			INSERT INTO claims (brand_id, key, owner, expires_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
+			ON CONFLICT (brand_id, key) DO UPDATE
+				SET version = version + 1, owner = excluded.owner, expires_at = excluded.expires_at, doc = excluded.doc
+				WHERE claims.expires_at <= ?6
+			RETURNING version`,
+			[]any{c.BrandID, c.Key, c.Owner, nanos(c.ExpiresAt), doc, nanos(c.CreatedAt)}, &version)
+		if err != nil {
+			return fail("claim", err)
+		}
+		if won {
+			got = c
+			got.Version = formatVersion(version)
+			return nil
+		}
+		got, err = one(ctx, tx, "claim", claimVersion,
+			`SELECT version, doc FROM claims WHERE brand_id = ? AND key = ?`, c.BrandID, c.Key)
+		if err != nil {
+			return err
+		}
+		return conflict("the key is claimed")
+	})
+	if err != nil && !errors.Is(err, gdpr.ErrConflict) {
+		return gdpr.Claim{}, err
+	}
+	return got, err
+}
+
+func (s *Store) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (gdpr.Claim, error) {
+	return one(ctx, s.r, "claim", claimVersion,
+		`SELECT version, doc FROM claims WHERE brand_id = ? AND key = ?`, brand, key)
+}
+
+func (s *Store) ReleaseClaim(ctx context.Context, brand gdpr.BrandID, key, owner string) error {
+	return s.write(ctx, func(w conn) error {
+		if _, err := exec(ctx, w, `DELETE FROM claims WHERE brand_id = ? AND key = ? AND owner = ?`,
+			brand, key, owner); err != nil {
+			return fail("release claim", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) PutBlacklist(ctx context.Context, entries ...gdpr.BlacklistEntry) error {
+	return putAll(ctx, s, "blacklist", entries,
+		`INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		func(e gdpr.BlacklistEntry) []any { return []any{e.BrandID, e.Digest} })
+}
+
+func (s *Store) GetBlacklist(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
+	return one[gdpr.BlacklistEntry](ctx, s.r, "blacklist entry", nil,
+		`SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest = ?`, brand, digest)
+}
+
+func (s *Store) AddWhitelist(ctx context.Context, entries ...gdpr.WhitelistEntry) error {
+	return putAll(ctx, s, "whitelist", entries,
+		`INSERT INTO whitelist (brand_id, kind, digest, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		func(e gdpr.WhitelistEntry) []any { return []any{e.BrandID, e.Kind, e.Digest} })
+}
+
+func (s *Store) IsWhitelisted(ctx context.Context, brand gdpr.BrandID, kind gdpr.WhitelistKind, digest string) (bool, error) {
+	var one int
+	ok, err := scan(ctx, s.r, `SELECT 1 FROM whitelist WHERE brand_id = ? AND kind = ? AND digest = ?`,
+		[]any{brand, kind, digest}, &one)
+	if err != nil {
+		return false, fail("whitelist", err)
+	}
+	return ok, nil
+}
+
+// putAll inserts entries in one transaction, keeping any that exist; key gives the columns
+// before doc.
+func putAll[T any](ctx context.Context, s *Store, what string, entries []T, query string, key func(T) []any) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		for _, e := range entries {
+			doc, err := encode(e)
+			if err != nil {
+				return fail("put "+what, err)
+			}
+			if _, err := exec(ctx, tx, query, append(key(e), doc)...); err != nil {
+				return fail("put "+what, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) PutErasure(ctx context.Context, r gdpr.ErasureRecord) (gdpr.ErasureRecord, error) {
+	doc, err := encode(r)
+	if err != nil {
+		return gdpr.ErasureRecord{}, fail("put erasure", err)
+	}
+	var stored gdpr.ErasureRecord
+	err = s.write(ctx, func(w conn) error {
+		if _, err := exec(ctx, w, `INSERT INTO erasures (brand_id, id, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			r.BrandID, r.ID, doc); err != nil {
+			return fail("put erasure", err)
+		}
+		stored, err = one[gdpr.ErasureRecord](ctx, w, "erasure", nil,
+			`SELECT version, doc FROM erasures WHERE brand_id = ? AND id = ?`, r.BrandID, r.ID)
+		return err
+	})
+	return result(stored, err)
+}
+
+func (s *Store) ListErasures(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.ErasureRecord, error) {
+	return list[gdpr.ErasureRecord](ctx, s, "erasures", nil, limit,
+		`SELECT version, doc FROM erasures WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?`, brand, after)
+}

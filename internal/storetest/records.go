@@ -1,0 +1,373 @@
+package storetest
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+var claimTests = []test{
+	{"free_key_is_claimed", testClaimFree},
+	{"held_key_conflicts_and_returns_holder", testClaimHeld},
+	{"unexpired_key_conflicts", testClaimUnexpired},
+	{"expired_key_can_be_reclaimed", testClaimExpired},
+	{"release_only_by_owner", testClaimRelease},
+	{"release_missing_is_noop", testClaimReleaseMissing},
+	{"concurrent_claims_one_wins", testClaimRace},
+}
+
+func newKey() string { return gdpr.ClaimEmail + NewDigest() }
+
+func testClaimFree(t *testing.T, s gdpr.Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	_, err := s.GetClaim(ctx, b, key)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+
+	c := NewClaim(b, key, "usr-a", now, now.Add(time.Hour))
+	requireFilled(t, c, "Version")
+	got, err := s.Claim(ctx, c)
+	require.NoError(t, err)
+	require.NotEmpty(t, got.Version)
+	c.Version = got.Version
+	RequireSame(t, c, got)
+
+	held, err := s.GetClaim(ctx, b, key)
+	require.NoError(t, err)
+	RequireSame(t, c, held)
+}
+
+func testClaimHeld(t *testing.T, s gdpr.Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	holder, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, time.Time{}))
+	require.NoError(t, err)
+
+	got, err := s.Claim(ctx, NewClaim(b, key, "usr-b", now.AddDate(50, 0, 0), time.Time{}))
+	require.ErrorIs(t, err, gdpr.ErrConflict, "a claim without expiry holds until released")
+	RequireSame(t, holder, got, "a refused claim returns the holder")
+
+	_, err = s.Claim(ctx, NewClaim(b, key, "usr-a", now.Add(time.Minute), time.Time{}))
+	require.ErrorIs(t, err, gdpr.ErrConflict, "the holder too is told the key is held: it reads the owner")
+}
+
+func testClaimUnexpired(t *testing.T, s gdpr.Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	holder, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, now.Add(time.Hour)))
+	require.NoError(t, err)
+	got, err := s.Claim(ctx, NewClaim(b, key, "usr-b", now.Add(time.Hour-time.Microsecond), time.Time{}))
+	require.ErrorIs(t, err, gdpr.ErrConflict)
+	RequireSame(t, holder, got)
+}
+
+func testClaimExpired(t *testing.T, s gdpr.Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	old, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, now.Add(time.Hour)))
+	require.NoError(t, err)
+
+	c := NewClaim(b, key, "usr-b", now.Add(time.Hour), now.Add(2*time.Hour))
+	got, err := s.Claim(ctx, c)
+	require.NoError(t, err, "a claim is expired at its ExpiresAt")
+	require.NotEqual(t, old.Version, got.Version)
+	c.Version = got.Version
+	RequireSame(t, c, got)
+
+	require.NoError(t, s.ReleaseClaim(ctx, b, key, "usr-a"))
+	held, err := s.GetClaim(ctx, b, key)
+	require.NoError(t, err)
+	RequireSame(t, c, held, "the expired owner can no longer release the key")
+}
+
+func testClaimRelease(t *testing.T, s gdpr.Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	holder, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, time.Time{}))
+	require.NoError(t, err)
+
+	require.NoError(t, s.ReleaseClaim(ctx, b, key, "usr-b"))
+	got, err := s.GetClaim(ctx, b, key)
+	require.NoError(t, err)
+	RequireSame(t, holder, got, "only the owner releases")
+
+	require.NoError(t, s.ReleaseClaim(ctx, b, key, "usr-a"))
+	_, err = s.GetClaim(ctx, b, key)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+
+	_, err = s.Claim(ctx, NewClaim(b, key, "usr-b", now, time.Time{}))
+	require.NoError(t, err, "a released key is free")
+}
+
+func testClaimReleaseMissing(t *testing.T, s gdpr.Store) {
+	require.NoError(t, s.ReleaseClaim(t.Context(), NewBrandID(), newKey(), "usr-a"))
+}
+
+func testClaimRace(t *testing.T, s gdpr.Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	const claimants = 8
+	got := make([]gdpr.Claim, claimants)
+	errs := make([]error, claimants)
+	var wg sync.WaitGroup
+	for i := range claimants {
+		wg.Go(func() {
+			got[i], errs[i] = s.Claim(ctx, NewClaim(b, key, fmt.Sprintf("usr-%d", i), now, time.Time{}))
+		})
+	}
+	wg.Wait()
+	winner := ""
+	for i, err := range errs {
+		if err == nil {
+			require.Empty(t, winner, "two claims won the same key")
+			winner = got[i].Owner
+		}
+	}
+	require.NotEmpty(t, winner)
+	for i, err := range errs {
+		if err != nil {
+			require.ErrorIs(t, err, gdpr.ErrConflict)
+			require.Equal(t, winner, got[i].Owner, "losers are told who holds the key")
+		}
+	}
+}
+
+var blacklistTests = []test{
+	{"idempotent_upsert_keeps_first_R-MAIL-1", testBlacklistKeepsFirst},
+	{"put_many", testBlacklistMany},
+	{"get_missing_not_found", testBlacklistMissing},
+}
+
+func newBlacklistEntry(b gdpr.BrandID, digest string, reason gdpr.BlacklistReason, at time.Time) gdpr.BlacklistEntry {
+	return gdpr.BlacklistEntry{BrandID: b, Digest: digest, Reason: reason, CreatedAt: at}
+}
+
+func testBlacklistKeepsFirst(t *testing.T, s gdpr.Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	first := newBlacklistEntry(b, d, gdpr.BlacklistSpam, now)
+	requireFilled(t, first)
+	require.NoError(t, s.PutBlacklist(ctx, first))
+	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistHardBounce, now.Add(time.Hour))))
+
+	got, err := s.GetBlacklist(ctx, b, d)
+	require.NoError(t, err)
+	RequireSame(t, first, got, "a digest keeps its first entry")
+}
+
+func testBlacklistMany(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	require.NoError(t, s.PutBlacklist(ctx))
+	entries := []gdpr.BlacklistEntry{
+		newBlacklistEntry(b, NewDigest(), gdpr.BlacklistSpam, now),
+		newBlacklistEntry(b, NewDigest(), gdpr.BlacklistBlocked, now),
+		newBlacklistEntry(b, NewDigest(), gdpr.BlacklistGlobalOptOut, now),
+	}
+	require.NoError(t, s.PutBlacklist(ctx, entries[0]))
+	require.NoError(t, s.PutBlacklist(ctx, entries...), "an entry already there does not fail the others")
+	for _, e := range entries {
+		got, err := s.GetBlacklist(ctx, b, e.Digest)
+		require.NoError(t, err)
+		RequireSame(t, e, got)
+	}
+}
+
+func testBlacklistMissing(t *testing.T, s gdpr.Store) {
+	_, err := s.GetBlacklist(t.Context(), NewBrandID(), NewDigest())
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+}
+
+var whitelistTests = []test{
+	{"idempotent_add_and_lookup_by_kind_R-SIGNUP-4", testWhitelist},
+}
+
+func testWhitelist(t *testing.T, s gdpr.Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	listed := func(kind gdpr.WhitelistKind, digest string) bool {
+		ok, err := s.IsWhitelisted(ctx, b, kind, digest)
+		require.NoError(t, err)
+		return ok
+	}
+	require.False(t, listed(gdpr.WhitelistEmail, d))
+
+	e := gdpr.WhitelistEntry{BrandID: b, Kind: gdpr.WhitelistEmail, Digest: d, CreatedAt: now}
+	require.NoError(t, s.AddWhitelist(ctx))
+	require.NoError(t, s.AddWhitelist(ctx, e))
+	require.NoError(t, s.AddWhitelist(ctx, e, gdpr.WhitelistEntry{BrandID: b, Kind: gdpr.WhitelistCustomerID, Digest: "h1:cust", CreatedAt: now}))
+
+	require.True(t, listed(gdpr.WhitelistEmail, d))
+	require.False(t, listed(gdpr.WhitelistCustomerID, d), "an email digest does not authorise a customer id")
+	require.True(t, listed(gdpr.WhitelistCustomerID, "h1:cust"))
+	require.False(t, listed(gdpr.WhitelistEmail, NewDigest()))
+}
+
+var tokenTests = []test{
+	{"create_round_trip_every_field", testTokenRoundTrip},
+	{"create_existing_digest_conflicts", testTokenCreateExisting},
+	{"update_marks_used", testTokenUpdate},
+	{"stale_version_conflicts", testTokenStale},
+	{"not_found", testTokenNotFound},
+	{"expired_may_be_dropped", testTokenExpired},
+}
+
+func testTokenRoundTrip(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	tok := NewToken(b, "usr-a")
+	requireFilled(t, tok, "Version")
+	created, err := s.CreateToken(ctx, tok)
+	require.NoError(t, err)
+	require.NotEmpty(t, created.Version)
+	tok.Version = created.Version
+	RequireSame(t, tok, created)
+
+	got, err := s.GetToken(ctx, b, tok.Digest)
+	require.NoError(t, err)
+	RequireSame(t, tok, got)
+}
+
+func testTokenCreateExisting(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	tok := NewToken(b, "usr-a")
+	created, err := s.CreateToken(ctx, tok)
+	require.NoError(t, err)
+	tok.UserID = "usr-b"
+	_, err = s.CreateToken(ctx, tok)
+	require.ErrorIs(t, err, gdpr.ErrConflict)
+	got, err := s.GetToken(ctx, b, tok.Digest)
+	require.NoError(t, err)
+	RequireSame(t, created, got)
+}
+
+func testTokenUpdate(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	tok := NewToken(b, "usr-a")
+	tok.UsedAt = time.Time{}
+	created, err := s.CreateToken(ctx, tok)
+	require.NoError(t, err)
+
+	created.UsedAt = now
+	used, err := s.UpdateToken(ctx, created)
+	require.NoError(t, err)
+	require.NotEqual(t, created.Version, used.Version)
+	got, err := s.GetToken(ctx, b, tok.Digest)
+	require.NoError(t, err)
+	RequireSame(t, used, got)
+}
+
+func testTokenStale(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	read, err := s.CreateToken(ctx, NewToken(b, "usr-a"))
+	require.NoError(t, err)
+	mine, theirs := read, read
+	mine.UsedAt = now
+	won, err := s.UpdateToken(ctx, mine)
+	require.NoError(t, err)
+	theirs.UsedAt = now.Add(time.Second)
+	_, err = s.UpdateToken(ctx, theirs)
+	require.ErrorIs(t, err, gdpr.ErrConflict, "a token is used once: the second use must fail")
+	theirs.Version = ""
+	_, err = s.UpdateToken(ctx, theirs)
+	require.ErrorIs(t, err, gdpr.ErrConflict)
+
+	got, err := s.GetToken(ctx, b, read.Digest)
+	require.NoError(t, err)
+	RequireSame(t, won, got)
+}
+
+func testTokenNotFound(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	issued, err := s.CreateToken(ctx, NewToken(b, "usr-a"))
+	require.NoError(t, err)
+	missing := NewToken(b, "usr-a")
+	_, err = s.GetToken(ctx, b, missing.Digest)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+	missing.Version = issued.Version
+	_, err = s.UpdateToken(ctx, missing)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+}
+
+// testTokenExpired allows both behaviours the port does: keeping an expired token or dropping
+// it. Either way it must not come back changed.
+func testTokenExpired(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	expired := NewToken(b, "usr-a")
+	expired.CreatedAt, expired.ExpiresAt = now, now.Add(time.Hour)
+	expired, err := s.CreateToken(ctx, expired)
+	require.NoError(t, err)
+
+	later := NewToken(b, "usr-b")
+	later.CreatedAt, later.ExpiresAt = now.AddDate(1, 0, 0), now.AddDate(1, 0, 1)
+	later, err = s.CreateToken(ctx, later)
+	require.NoError(t, err)
+
+	got, err := s.GetToken(ctx, b, expired.Digest)
+	if err != nil {
+		require.ErrorIs(t, err, gdpr.ErrNotFound)
+	} else {
+		RequireSame(t, expired, got)
+	}
+	got, err = s.GetToken(ctx, b, later.Digest)
+	require.NoError(t, err, "a live token is kept")
+	RequireSame(t, later, got)
+}
+
+var erasureTests = []test{
+	{"put_twice_keeps_one_record_R-ERASE-9", testErasureTwice},
+	{"round_trip_every_field", testErasureRoundTrip},
+	{"list_pages_in_id_order", testErasurePaging},
+}
+
+func testErasureTwice(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	first := NewErasure(b)
+	got, err := s.PutErasure(ctx, first)
+	require.NoError(t, err)
+	RequireSame(t, first, got)
+
+	repeat := first
+	repeat.DoneAt = first.DoneAt.Add(time.Hour)
+	repeat.ContactsErased = 0
+	got, err = s.PutErasure(ctx, repeat)
+	require.NoError(t, err, "repeating an erasure after a crash is not an error")
+	RequireSame(t, first, got, "the first record stays")
+
+	all, err := s.ListErasures(ctx, b, "", 100)
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	RequireSame(t, first, all[0])
+}
+
+func testErasureRoundTrip(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	r := NewErasure(b)
+	requireFilled(t, r)
+	_, err := s.PutErasure(ctx, r)
+	require.NoError(t, err)
+	all, err := s.ListErasures(ctx, b, "", 100)
+	require.NoError(t, err)
+	require.Len(t, all, 1)
+	RequireSame(t, r, all[0])
+}
+
+func testErasurePaging(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	var want []string
+	for range 5 {
+		r, err := s.PutErasure(ctx, NewErasure(b))
+		require.NoError(t, err)
+		want = append(want, r.ID)
+	}
+	var got []string
+	for after := ""; ; {
+		page, err := s.ListErasures(ctx, b, after, 2)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page), 2)
+		if len(page) == 0 {
+			break
+		}
+		for _, r := range page {
+			got = append(got, r.ID)
+		}
+		after = got[len(got)-1]
+		require.LessOrEqual(t, len(got), len(want), "paging must end")
+	}
+	require.Equal(t, want, got)
+}
