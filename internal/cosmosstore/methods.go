@@ -1,0 +1,320 @@
+package cosmosstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// The queries. All are parameterised and run on one partition, except qAll on brands.
+const (
+	qAll      = `SELECT c.doc, c._etag FROM c`
+	qPageByID = `SELECT c.doc, c._etag FROM c WHERE c.id > @after ORDER BY c.id`
+	qDue      = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt <= @now ORDER BY c.nextReviewAt`
+	qOfMember = `SELECT c.doc, c._etag FROM c WHERE c.memberId = @member ORDER BY c.id`
+)
+
+// maxRetries bounds the optimistic loops of Claim and ReleaseClaim.
+const maxRetries = 8
+
+func brandVersion(b *gdpr.Brand) *string     { return &b.Version }
+func userVersion(u *gdpr.User) *string       { return &u.Version }
+func contactVersion(c *gdpr.Contact) *string { return &c.Version }
+func claimVersion(c *gdpr.Claim) *string     { return &c.Version }
+func tokenVersion(t *gdpr.Token) *string     { return &t.Version }
+
+// ---- brands ----
+
+func (s *Store) PutBrand(ctx context.Context, b gdpr.Brand) (gdpr.Brand, error) {
+	env, err := brandEnvelope(b)
+	if err != nil {
+		return gdpr.Brand{}, err
+	}
+	if b.Version == "" {
+		return create(ctx, s.brands, env, brandVersion)
+	}
+	return update(ctx, s.brands, env, b.Version, brandVersion)
+}
+
+func (s *Store) GetBrand(ctx context.Context, id gdpr.BrandID) (gdpr.Brand, error) {
+	return get(ctx, s.brands, id, string(id), brandVersion)
+}
+
+// ListBrands is the one cross-partition query: a plain scan the gateway can serve, sorted
+// here because the gateway refuses cross-partition ORDER BY.
+func (s *Store) ListBrands(ctx context.Context) ([]gdpr.Brand, error) {
+	// NewPartitionKey(): no partition key, the one cross-partition query.
+	out, err := collect(ctx, s.brands, azcosmos.NewPartitionKey(), qAll, nil, -1, nil, brandVersion)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b gdpr.Brand) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// ---- users ----
+
+func (s *Store) CreateUser(ctx context.Context, u gdpr.User) (gdpr.User, error) {
+	env, err := userEnvelope(u)
+	if err != nil {
+		return gdpr.User{}, err
+	}
+	return create(ctx, s.users, env, userVersion)
+}
+
+func (s *Store) GetUser(ctx context.Context, brand gdpr.BrandID, id string) (gdpr.User, error) {
+	return get(ctx, s.users, brand, id, userVersion)
+}
+
+func (s *Store) UpdateUser(ctx context.Context, u gdpr.User) (gdpr.User, error) {
+	env, err := userEnvelope(u)
+	if err != nil {
+		return gdpr.User{}, err
+	}
+	return update(ctx, s.users, env, u.Version, userVersion)
+}
+
+// UpdateUsers replaces users as UpdateUser does, one transactional batch per chunk of
+// gdpr.MaxBatch (see updateMany).
+func (s *Store) UpdateUsers(ctx context.Context, brand gdpr.BrandID, users []gdpr.User) ([]gdpr.User, error) {
+	return updateMany(ctx, s.users, brand, users, userEnvelope, userVersion)
+}
+
+func (s *Store) ListUsers(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.User, error) {
+	return list(ctx, s.users, brand, qPageByID, afterParam(after), max(limit, 0), nil, userVersion)
+}
+
+func (s *Store) DueUsers(ctx context.Context, brand gdpr.BrandID, now time.Time, limit int) ([]gdpr.User, error) {
+	out, err := list(ctx, s.users, brand, qDue, nowParam(now), max(limit, 0),
+		func(u gdpr.User) bool { return !u.NextReviewAt.After(now) }, userVersion)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b gdpr.User) int {
+		return cmp.Or(a.NextReviewAt.Compare(b.NextReviewAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// ---- contacts ----
+
+func (s *Store) CreateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error) {
+	env, err := contactEnvelope(c)
+	if err != nil {
+		return gdpr.Contact{}, err
+	}
+	return create(ctx, s.contacts, env, contactVersion)
+}
+
+func (s *Store) GetContact(ctx context.Context, brand gdpr.BrandID, id string) (gdpr.Contact, error) {
+	return get(ctx, s.contacts, brand, id, contactVersion)
+}
+
+func (s *Store) UpdateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error) {
+	env, err := contactEnvelope(c)
+	if err != nil {
+		return gdpr.Contact{}, err
+	}
+	return update(ctx, s.contacts, env, c.Version, contactVersion)
+}
+
+// UpdateContacts replaces contacts as UpdateContact does, one transactional batch per chunk
+// of gdpr.MaxBatch (see updateMany).
+func (s *Store) UpdateContacts(ctx context.Context, brand gdpr.BrandID, contacts []gdpr.Contact) ([]gdpr.Contact, error) {
+	return updateMany(ctx, s.contacts, brand, contacts, contactEnvelope, contactVersion)
+}
+
+func (s *Store) ContactsOfMember(ctx context.Context, brand gdpr.BrandID, memberID string) ([]gdpr.Contact, error) {
+	params := []azcosmos.QueryParameter{{Name: "@member", Value: memberID}}
+	return list(ctx, s.contacts, brand, qOfMember, params, -1, nil, contactVersion)
+}
+
+func (s *Store) ListContacts(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.Contact, error) {
+	return list(ctx, s.contacts, brand, qPageByID, afterParam(after), max(limit, 0), nil, contactVersion)
+}
+
+func (s *Store) DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, limit int) ([]gdpr.Contact, error) {
+	out, err := list(ctx, s.contacts, brand, qDue, nowParam(now), max(limit, 0),
+		func(c gdpr.Contact) bool { return !c.NextReviewAt.After(now) }, contactVersion)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(out, func(a, b gdpr.Contact) int {
+		return cmp.Or(a.NextReviewAt.Compare(b.NextReviewAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+func afterParam(after string) []azcosmos.QueryParameter {
+	return []azcosmos.QueryParameter{{Name: "@after", Value: after}}
+}
+
+// nowParam: the index holds floor(µs), so "<= floor(now µs)" selects every due document plus
+// possibly some due later within the same microsecond; the caller filters those exactly.
+func nowParam(now time.Time) []azcosmos.QueryParameter {
+	return []azcosmos.QueryParameter{{Name: "@now", Value: now.UnixMicro()}}
+}
+
+// ---- claims ----
+
+// Claim creates the claim document; on 409 it reads the holder and takes the key over with
+// If-Match on the holder's _etag if the holder had expired at c.CreatedAt. Any race (the
+// holder released, expired by TTL or taken over meanwhile) starts over.
+func (s *Store) Claim(ctx context.Context, c gdpr.Claim) (gdpr.Claim, error) {
+	env, err := claimEnvelope(c)
+	if err != nil {
+		return gdpr.Claim{}, err
+	}
+	for range maxRetries {
+		got, err := create(ctx, s.claims, env, claimVersion)
+		if !errors.Is(err, gdpr.ErrConflict) {
+			return got, err
+		}
+		holder, err := get(ctx, s.claims, c.BrandID, env.ID, claimVersion)
+		if errors.Is(err, gdpr.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return gdpr.Claim{}, err
+		}
+		if holder.ExpiresAt.IsZero() || holder.ExpiresAt.After(c.CreatedAt) {
+			return holder, conflict("claim is held")
+		}
+		got, err = update(ctx, s.claims, env, holder.Version, claimVersion)
+		if errors.Is(err, gdpr.ErrConflict) || errors.Is(err, gdpr.ErrNotFound) {
+			continue
+		}
+		return got, err
+	}
+	return gdpr.Claim{}, &gdpr.Error{Code: gdpr.CodeUnavailable, Message: "cosmosstore: claim contended, retry"}
+}
+
+func (s *Store) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (gdpr.Claim, error) {
+	return get(ctx, s.claims, brand, keyID(key), claimVersion)
+}
+
+// ReleaseClaim deletes the claim with If-Match on the _etag it read, so it never deletes a
+// claim another owner took over in between.
+func (s *Store) ReleaseClaim(ctx context.Context, brand gdpr.BrandID, key, owner string) error {
+	id := keyID(key)
+	for range maxRetries {
+		holder, err := get(ctx, s.claims, brand, id, claimVersion)
+		if errors.Is(err, gdpr.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if holder.Owner != owner {
+			return nil
+		}
+		err = deleteItem(ctx, s.claims, string(brand), id, holder.Version)
+		switch {
+		case err == nil, errors.Is(err, gdpr.ErrNotFound):
+			return nil
+		case errors.Is(err, gdpr.ErrConflict):
+			continue
+		default:
+			return err
+		}
+	}
+	return &gdpr.Error{Code: gdpr.CodeUnavailable, Message: "cosmosstore: claim contended, retry"}
+}
+
+// ---- blacklist, whitelist ----
+
+func (s *Store) PutBlacklist(ctx context.Context, entries ...gdpr.BlacklistEntry) error {
+	envs := make([]envelope, len(entries))
+	for i, e := range entries {
+		env, err := blacklistEnvelope(e)
+		if err != nil {
+			return err
+		}
+		envs[i] = env
+	}
+	return createAllKeepFirst(ctx, s.blacklist, envs)
+}
+
+func (s *Store) GetBlacklist(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
+	return get[gdpr.BlacklistEntry](ctx, s.blacklist, brand, keyID(digest), nil)
+}
+
+func (s *Store) AddWhitelist(ctx context.Context, entries ...gdpr.WhitelistEntry) error {
+	envs := make([]envelope, len(entries))
+	for i, e := range entries {
+		env, err := whitelistEnvelope(e)
+		if err != nil {
+			return err
+		}
+		envs[i] = env
+	}
+	return createAllKeepFirst(ctx, s.whitelist, envs)
+}
+
+func (s *Store) IsWhitelisted(ctx context.Context, brand gdpr.BrandID, kind gdpr.WhitelistKind, digest string) (bool, error) {
+	_, err := readItem(ctx, s.whitelist, string(brand), keyID(whitelistKey(kind, digest)))
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, gdpr.ErrNotFound):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// createAllKeepFirst creates each document; one that exists already is left as it is.
+func createAllKeepFirst(ctx context.Context, c *azcosmos.ContainerClient, envs []envelope) error {
+	for _, env := range envs {
+		if _, err := createItem(ctx, c, env); err != nil && !errors.Is(err, gdpr.ErrConflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// ---- tokens ----
+
+func (s *Store) CreateToken(ctx context.Context, t gdpr.Token) (gdpr.Token, error) {
+	env, err := tokenEnvelope(t)
+	if err != nil {
+		return gdpr.Token{}, err
+	}
+	return create(ctx, s.tokens, env, tokenVersion)
+}
+
+func (s *Store) GetToken(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.Token, error) {
+	return get(ctx, s.tokens, brand, keyID(digest), tokenVersion)
+}
+
+func (s *Store) UpdateToken(ctx context.Context, t gdpr.Token) (gdpr.Token, error) {
+	env, err := tokenEnvelope(t)
+	if err != nil {
+		return gdpr.Token{}, err
+	}
+	return update(ctx, s.tokens, env, t.Version, tokenVersion)
+}
+
+// ---- erasures ----
+
+func (s *Store) PutErasure(ctx context.Context, r gdpr.ErasureRecord) (gdpr.ErasureRecord, error) {
+	env, err := erasureEnvelope(r)
+	if err != nil {
+		return gdpr.ErasureRecord{}, err
+	}
+	got, err := create[gdpr.ErasureRecord](ctx, s.erasures, env, nil)
+	if errors.Is(err, gdpr.ErrConflict) {
+		return get[gdpr.ErasureRecord](ctx, s.erasures, r.BrandID, r.ID, nil)
+	}
+	return got, err
+}
+
+func (s *Store) ListErasures(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.ErasureRecord, error) {
+	return list[gdpr.ErasureRecord](ctx, s.erasures, brand, qPageByID, afterParam(after), max(limit, 0), nil, nil)
+}
