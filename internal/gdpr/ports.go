@@ -28,6 +28,11 @@ type Store interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	GetUser(ctx context.Context, brand BrandID, id string) (User, error)
 	UpdateUser(ctx context.Context, u User) (User, error)
+	// UpdateUsers updates users of one brand together, each guarded by its version, in chunks
+	// of at most MaxBatch: a chunk applies whole or not at all (ErrConflict if any version is
+	// stale, ErrNotFound if any is missing). Chunks before a failing one stay applied, so
+	// callers use it for writes that are safe to repeat, re-read and decide again.
+	UpdateUsers(ctx context.Context, brand BrandID, users []User) ([]User, error)
 	// ListUsers pages through a brand's users in id order, starting after the id given ("" for
 	// the first page).
 	ListUsers(ctx context.Context, brand BrandID, after string, limit int) ([]User, error)
@@ -38,6 +43,8 @@ type Store interface {
 	CreateContact(ctx context.Context, c Contact) (Contact, error)
 	GetContact(ctx context.Context, brand BrandID, id string) (Contact, error)
 	UpdateContact(ctx context.Context, c Contact) (Contact, error)
+	// UpdateContacts is UpdateUsers for contacts.
+	UpdateContacts(ctx context.Context, brand BrandID, contacts []Contact) ([]Contact, error)
 	// ContactsOfMember returns every contact of one member, in id order.
 	ContactsOfMember(ctx context.Context, brand BrandID, memberID string) ([]Contact, error)
 	ListContacts(ctx context.Context, brand BrandID, after string, limit int) ([]Contact, error)
@@ -77,6 +84,10 @@ type Store interface {
 	Scrub(ctx context.Context) error
 }
 
+// MaxBatch bounds a batch write: Cosmos DB's transactional batch takes at most 100
+// operations, all in one partition.
+const MaxBatch = 100
+
 // Queue names, shared with the function.json bindings.
 const (
 	QueueErasure = "gdpr-erasure"
@@ -96,6 +107,9 @@ type Message struct {
 type Queue interface {
 	// Publish enqueues m and returns a reference that Cancel accepts.
 	Publish(ctx context.Context, queue string, m Message) (ref string, err error)
+	// PublishBatch enqueues many messages at once, with Publish's rules for each, and returns
+	// their refs in order. It may apply in part before failing; ids make a retry harmless.
+	PublishBatch(ctx context.Context, queue string, msgs []Message) (refs []string, err error)
 	// Cancel withdraws a scheduled message if it has not been delivered; an unknown or
 	// delivered ref is not an error. Consumers re-check state anyway, so Cancel is an
 	// optimisation, never what correctness rests on.

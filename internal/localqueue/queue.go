@@ -210,54 +210,113 @@ func (q *Queue) Close() error {
 // being delivered) wins: nothing changes and its ref is returned, which is how a job enqueued
 // twice after a crash runs once.
 func (q *Queue) Publish(ctx context.Context, queue string, m gdpr.Message) (string, error) {
+	refs, err := q.publish(ctx, queue, []gdpr.Message{m})
+	if err != nil {
+		return "", err
+	}
+	return refs[0], nil
+}
+
+// PublishBatch stores msgs in one transaction, each by Publish's rules, and returns their refs
+// in order. An ID repeated within msgs is stored once, the first body winning, and every
+// position holding it gets the same ref. The batch applies whole or not at all; an empty one
+// is a no-op that returns nil refs.
+func (q *Queue) PublishBatch(ctx context.Context, queue string, msgs []gdpr.Message) ([]string, error) {
+	return q.publish(ctx, queue, msgs)
+}
+
+// publish is Publish and PublishBatch: one write transaction for all of msgs, since the commit
+// costs far more than a row, and one wake-up for the consumers.
+func (q *Queue) publish(ctx context.Context, queue string, msgs []gdpr.Message) ([]string, error) {
 	if queue == "" {
-		return "", errors.New("localqueue: publish: empty queue name")
+		return nil, errors.New("localqueue: publish: empty queue name")
+	}
+	if len(msgs) == 0 {
+		return nil, nil
 	}
 	if q.isClosed() {
-		return "", ErrClosed
+		return nil, ErrClosed
 	}
-	now := q.opts.Now()
-	if m.ID == "" {
-		m.ID = gdpr.NewID("msg_", now)
+	refs, stored, due, err := q.insert(ctx, queue, msgs, q.opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("localqueue: publish: %w", err)
 	}
-	notBefore := now
-	if !m.NotBefore.IsZero() {
-		notBefore = m.NotBefore
-	}
-	body := m.Body
-	if body == nil {
-		body = []byte{}
-	}
-
-	// One statement in the common case: the insert yields no row when the id is pending, and
-	// only then is the pending message looked up. If it was settled in between, try again.
-	var ref int64
-	for {
-		err := q.db.QueryRowContext(ctx,
-			`INSERT INTO messages (queue, id, body, enqueued_at, not_before) VALUES (?, ?, ?, ?, ?)
-			 ON CONFLICT (queue, id) WHERE state = 'pending' DO NOTHING RETURNING ref`,
-			queue, m.ID, body, now.UnixMilli(), notBefore.UnixMilli()).Scan(&ref)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return "", fmt.Errorf("localqueue: publish: %w", err)
-		}
-		err = q.db.QueryRowContext(ctx,
-			`SELECT ref FROM messages WHERE queue = ? AND id = ? AND state = 'pending'`,
-			queue, m.ID).Scan(&ref)
-		if err == nil {
-			return strconv.FormatInt(ref, 10), nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return "", fmt.Errorf("localqueue: publish: %w", err)
-		}
-	}
-	if notBefore.UnixMilli() <= now.UnixMilli() {
+	if due {
 		q.wakeQueue(queue)
 	}
-	q.changed.notify()
-	return strconv.FormatInt(ref, 10), nil
+	if stored {
+		q.changed.notify()
+	}
+	return refs, nil
+}
+
+// insert stores msgs in one transaction. It reports whether it stored any message (the others
+// were pending already) and whether any it stored is due at now.
+func (q *Queue) insert(ctx context.Context, queue string, msgs []gdpr.Message, now time.Time) (refs []string, stored, due bool, err error) {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, false, false, err
+	}
+	defer tx.Rollback()
+	// The insert changes nothing when the id is pending already, stored before or earlier in
+	// msgs, and only then is the pending message looked up; the transaction holds the only
+	// connection, so that message cannot be settled in between. Exec rather than RETURNING:
+	// a query inside a database/sql transaction starts a goroutine per call, and measured
+	// twice the time per row.
+	ins, err := tx.PrepareContext(ctx,
+		`INSERT INTO messages (queue, id, body, enqueued_at, not_before) VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT (queue, id) WHERE state = 'pending' DO NOTHING`)
+	if err != nil {
+		return nil, false, false, err
+	}
+	defer ins.Close()
+	var lookup *sql.Stmt // prepared on the first id found pending: a sweep repeats many
+	refs = make([]string, len(msgs))
+	for i, m := range msgs {
+		if m.ID == "" {
+			m.ID = gdpr.NewID("msg_", now)
+		}
+		notBefore := now
+		if !m.NotBefore.IsZero() {
+			notBefore = m.NotBefore
+		}
+		body := m.Body
+		if body == nil {
+			body = []byte{}
+		}
+		res, err := ins.ExecContext(ctx, queue, m.ID, body, now.UnixMilli(), notBefore.UnixMilli())
+		if err != nil {
+			return nil, false, false, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, false, false, err
+		}
+		var ref int64
+		if n == 1 {
+			ref, err = res.LastInsertId()
+			stored = true
+			due = due || notBefore.UnixMilli() <= now.UnixMilli()
+		} else {
+			if lookup == nil {
+				lookup, err = tx.PrepareContext(ctx,
+					`SELECT ref FROM messages WHERE queue = ? AND id = ? AND state = 'pending'`)
+				if err != nil {
+					return nil, false, false, err
+				}
+				defer lookup.Close()
+			}
+			err = lookup.QueryRowContext(ctx, queue, m.ID).Scan(&ref)
+		}
+		if err != nil {
+			return nil, false, false, err
+		}
+		refs[i] = strconv.FormatInt(ref, 10)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, false, err
+	}
+	return refs, stored, due, nil
 }
 
 // Cancel deletes a pending message that no handler holds. A held one is left to finish: the

@@ -24,8 +24,10 @@ import (
 )
 
 var (
-	_ gdpr.Queue = (*Publisher)(nil)
-	_ sender     = (*azservicebus.Sender)(nil)
+	_ gdpr.Queue                         = (*Publisher)(nil)
+	_ sender[*azservicebus.MessageBatch] = (*azservicebus.Sender)(nil)
+	_ messageBatch                       = (*azservicebus.MessageBatch)(nil)
+	_ sender[messageBatch]               = anyBatch[*azservicebus.MessageBatch]{}
 )
 
 // NewClientWithCredential connects to a namespace ("<name>.servicebus.windows.net") with a
@@ -38,34 +40,70 @@ func NewClientWithCredential(namespace string, cred azcore.TokenCredential) (*az
 	return c, nil
 }
 
-// sender is the part of *azservicebus.Sender the Publisher uses, so tests can fake it.
-type sender interface {
+// sender is the part of *azservicebus.Sender the Publisher uses, so tests can fake it. B is the
+// message batch type, *azservicebus.MessageBatch in production: a test cannot make one that
+// holds a chosen number of messages (its constructor is unexported), so the fake brings its own.
+type sender[B messageBatch] interface {
 	SendMessage(ctx context.Context, m *azservicebus.Message, o *azservicebus.SendMessageOptions) error
+	NewMessageBatch(ctx context.Context, o *azservicebus.MessageBatchOptions) (B, error)
+	SendMessageBatch(ctx context.Context, b B, o *azservicebus.SendMessageBatchOptions) error
 	ScheduleMessages(ctx context.Context, ms []*azservicebus.Message, at time.Time, o *azservicebus.ScheduleMessagesOptions) ([]int64, error)
 	CancelScheduledMessages(ctx context.Context, seqs []int64, o *azservicebus.CancelScheduledMessagesOptions) error
 	Close(ctx context.Context) error
 }
 
+// messageBatch is the part of *azservicebus.MessageBatch the Publisher uses. AddMessage returns
+// azservicebus.ErrMessageTooLarge when the message does not fit in what is left of the batch.
+type messageBatch interface {
+	AddMessage(m *azservicebus.Message, o *azservicebus.AddMessageOptions) error
+}
+
+// anyBatch hides a sender's batch type, so that the Publisher needs no type parameter. Its
+// batches come from the sender it wraps, so the assertion in SendMessageBatch always holds.
+type anyBatch[B messageBatch] struct{ sender[B] }
+
+func (s anyBatch[B]) NewMessageBatch(ctx context.Context, o *azservicebus.MessageBatchOptions) (messageBatch, error) {
+	b, err := s.sender.NewMessageBatch(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func (s anyBatch[B]) SendMessageBatch(ctx context.Context, b messageBatch, o *azservicebus.SendMessageBatchOptions) error {
+	return s.sender.SendMessageBatch(ctx, b.(B), o)
+}
+
 // Publisher implements gdpr.Queue. It keeps one sender per queue, since a sender holds an
 // AMQP link that is costly to open; it is safe for concurrent use.
 type Publisher struct {
-	newSender func(queue string) (sender, error)
+	newSender func(queue string) (sender[messageBatch], error)
 	now       func() time.Time
 
 	mu      sync.Mutex
-	senders map[string]sender
+	senders map[string]sender[messageBatch]
 	closed  bool
 }
 
 // New returns a Publisher on client. The caller owns client: Close closes the senders only.
 func New(client *azservicebus.Client) *Publisher {
-	return newPublisher(func(queue string) (sender, error) {
+	return newPublisher(func(queue string) (sender[*azservicebus.MessageBatch], error) {
 		return client.NewSender(queue, nil)
 	}, time.Now)
 }
 
-func newPublisher(newSender func(string) (sender, error), now func() time.Time) *Publisher {
-	return &Publisher{newSender: newSender, now: now, senders: map[string]sender{}}
+func newPublisher[B messageBatch](newSender func(string) (sender[B], error), now func() time.Time) *Publisher {
+	return &Publisher{
+		newSender: func(queue string) (sender[messageBatch], error) {
+			s, err := newSender(queue)
+			if err != nil {
+				return nil, err
+			}
+			return anyBatch[B]{s}, nil
+		},
+		now:     now,
+		senders: map[string]sender[messageBatch]{},
+	}
 }
 
 // Publish sends m now, or schedules it when m.NotBefore is in the future. A scheduled message's
@@ -90,14 +128,121 @@ func (p *Publisher) Publish(ctx context.Context, queue string, m gdpr.Message) (
 		}
 		return "", nil
 	}
-	seqs, err := s.ScheduleMessages(ctx, []*azservicebus.Message{msg}, at, nil)
+	seqs, err := scheduleMessages(ctx, s, queue, []*azservicebus.Message{msg}, at)
 	if err != nil {
-		return "", fmt.Errorf("servicebus: schedule on %s: %w", queue, err)
-	}
-	if len(seqs) != 1 {
-		return "", fmt.Errorf("servicebus: schedule on %s: got %d sequence numbers for 1 message", queue, len(seqs))
+		return "", err
 	}
 	return formatRef(seqs[0]), nil
+}
+
+// PublishBatch publishes msgs by Publish's rules and returns their refs in order: "" for a
+// message sent now, the sequence number for a scheduled one. The messages due now go out in
+// as few SDK message batches as their size allows, each batch one request; the scheduled ones
+// in one ScheduleMessages request per distinct NotBefore, since a request takes one enqueue
+// time. Batches and requests apply one by one, so a failure can leave earlier ones applied;
+// the message ids make a retry harmless under duplicate detection.
+func (p *Publisher) PublishBatch(ctx context.Context, queue string, msgs []gdpr.Message) ([]string, error) {
+	if queue == "" {
+		return nil, errors.New("servicebus: publish: empty queue name")
+	}
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	now := p.now()
+	type group struct {
+		at   time.Time
+		idx  []int // positions in msgs, for the refs
+		msgs []*azservicebus.Message
+	}
+	var (
+		due    []*azservicebus.Message
+		groups []*group // in order of first appearance, so requests are deterministic
+		byTime = map[time.Time]*group{}
+		refs   = make([]string, len(msgs))
+	)
+	for i, m := range msgs {
+		msg, at, scheduled := toMessage(m, now)
+		if !scheduled {
+			due = append(due, msg)
+			continue
+		}
+		g := byTime[at] // at is in UTC without a monotonic reading, so == is instant equality
+		if g == nil {
+			g = &group{at: at}
+			byTime[at] = g
+			groups = append(groups, g)
+		}
+		g.idx = append(g.idx, i)
+		g.msgs = append(g.msgs, msg)
+	}
+	s, err := p.sender(queue)
+	if err != nil {
+		return nil, err
+	}
+	if err := sendBatches(ctx, s, due); err != nil {
+		return nil, fmt.Errorf("servicebus: send to %s: %w", queue, err)
+	}
+	for _, g := range groups {
+		seqs, err := scheduleMessages(ctx, s, queue, g.msgs, g.at)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range g.idx {
+			refs[i] = formatRef(seqs[k])
+		}
+	}
+	return refs, nil
+}
+
+// sendBatches sends msgs in order, filling each batch until AddMessage finds it full, then
+// sending it and starting the next. A message too large for an empty batch is an error.
+func sendBatches(ctx context.Context, s sender[messageBatch], msgs []*azservicebus.Message) error {
+	var (
+		batch messageBatch
+		n     int // messages in batch
+	)
+	for i := 0; i < len(msgs); {
+		if batch == nil {
+			b, err := s.NewMessageBatch(ctx, nil)
+			if err != nil {
+				return fmt.Errorf("new message batch: %w", err)
+			}
+			batch, n = b, 0
+		}
+		err := batch.AddMessage(msgs[i], nil)
+		switch {
+		case err == nil:
+			n++
+			i++
+		case errors.Is(err, azservicebus.ErrMessageTooLarge) && n > 0:
+			if err := s.SendMessageBatch(ctx, batch, nil); err != nil {
+				return err
+			}
+			batch = nil // msgs[i] goes into the next one
+		case errors.Is(err, azservicebus.ErrMessageTooLarge):
+			return fmt.Errorf("message %d of %d (%d bytes of body) does not fit in a batch on its own: %w",
+				i+1, len(msgs), len(msgs[i].Body), err)
+		default:
+			return fmt.Errorf("add message to batch: %w", err)
+		}
+	}
+	if n > 0 {
+		return s.SendMessageBatch(ctx, batch, nil)
+	}
+	return nil
+}
+
+// scheduleMessages schedules msgs for at and returns their sequence numbers, one per message, in the
+// order of msgs.
+func scheduleMessages(ctx context.Context, s sender[messageBatch], queue string, msgs []*azservicebus.Message, at time.Time) ([]int64, error) {
+	seqs, err := s.ScheduleMessages(ctx, msgs, at, nil)
+	if err != nil {
+		return nil, fmt.Errorf("servicebus: schedule on %s: %w", queue, err)
+	}
+	if len(seqs) != len(msgs) {
+		return nil, fmt.Errorf("servicebus: schedule on %s: got %d sequence numbers for %d messages", queue, len(seqs), len(msgs))
+	}
+	return seqs, nil
 }
 
 // Cancel withdraws a scheduled message. A ref that is empty or not a sequence number (a
@@ -120,7 +265,7 @@ func (p *Publisher) Cancel(ctx context.Context, queue, ref string) error {
 	return nil
 }
 
-// Close closes every sender. Publish and Cancel fail afterwards.
+// Close closes every sender. Publish, PublishBatch and Cancel fail afterwards.
 func (p *Publisher) Close(ctx context.Context) error {
 	p.mu.Lock()
 	senders := p.senders
@@ -138,7 +283,7 @@ func (p *Publisher) Close(ctx context.Context) error {
 
 // sender returns the queue's sender, creating it on first use. Creating one does no I/O (the
 // SDK opens the link on first send), so holding the lock while doing it is cheap.
-func (p *Publisher) sender(queue string) (sender, error) {
+func (p *Publisher) sender(queue string) (sender[messageBatch], error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {

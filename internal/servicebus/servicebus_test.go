@@ -85,23 +85,28 @@ func TestParseRef(t *testing.T) {
 // call is one request the fake sender received.
 type call struct {
 	Queue string
-	Op    string // send, schedule, cancel, close
-	Msg   *azservicebus.Message
+	Op    string                  // send, sendBatch, schedule, cancel, close
+	Msg   *azservicebus.Message   // send
+	Msgs  []*azservicebus.Message // sendBatch, schedule
 	At    time.Time
 	Seqs  []int64
 }
 
-// fakeBus hands out senders that record every request, in order, and answer with nextSeq,
-// or with err when set.
+// fakeBus hands out senders that record every request, in order, and answer with sequence
+// numbers counting up from nextSeq, or with err when set. Its batches hold batchCap messages
+// (0: any number) and refuse a body longer than maxBody bytes even when empty (0: no limit).
 type fakeBus struct {
-	mu      sync.Mutex
-	calls   []call
-	created []string
-	nextSeq int64
-	err     error
+	mu       sync.Mutex
+	calls    []call
+	created  []string
+	nextSeq  int64
+	err      error
+	batchCap int
+	maxBody  int
+	batches  int // NewMessageBatch calls
 }
 
-func (b *fakeBus) newSender(queue string) (sender, error) {
+func (b *fakeBus) newSender(queue string) (sender[*fakeBatch], error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.created = append(b.created, queue)
@@ -120,18 +125,47 @@ type fakeSender struct {
 	queue string
 }
 
+// fakeBatch stands in for *azservicebus.MessageBatch, whose size limit a test cannot set.
+type fakeBatch struct {
+	capacity, maxBody int
+	msgs              []*azservicebus.Message
+}
+
+func (b *fakeBatch) AddMessage(m *azservicebus.Message, _ *azservicebus.AddMessageOptions) error {
+	if (b.maxBody > 0 && len(m.Body) > b.maxBody) || (b.capacity > 0 && len(b.msgs) == b.capacity) {
+		return azservicebus.ErrMessageTooLarge
+	}
+	b.msgs = append(b.msgs, m)
+	return nil
+}
+
 func (s *fakeSender) SendMessage(_ context.Context, m *azservicebus.Message, _ *azservicebus.SendMessageOptions) error {
 	return s.bus.record(call{Queue: s.queue, Op: "send", Msg: m})
 }
 
+func (s *fakeSender) NewMessageBatch(context.Context, *azservicebus.MessageBatchOptions) (*fakeBatch, error) {
+	s.bus.mu.Lock()
+	defer s.bus.mu.Unlock()
+	s.bus.batches++
+	return &fakeBatch{capacity: s.bus.batchCap, maxBody: s.bus.maxBody}, nil
+}
+
+func (s *fakeSender) SendMessageBatch(_ context.Context, b *fakeBatch, _ *azservicebus.SendMessageBatchOptions) error {
+	return s.bus.record(call{Queue: s.queue, Op: "sendBatch", Msgs: b.msgs})
+}
+
 func (s *fakeSender) ScheduleMessages(_ context.Context, ms []*azservicebus.Message, at time.Time, _ *azservicebus.ScheduleMessagesOptions) ([]int64, error) {
-	if err := s.bus.record(call{Queue: s.queue, Op: "schedule", Msg: ms[0], At: at}); err != nil {
+	if err := s.bus.record(call{Queue: s.queue, Op: "schedule", Msgs: ms, At: at}); err != nil {
 		return nil, err
 	}
 	s.bus.mu.Lock()
 	defer s.bus.mu.Unlock()
-	s.bus.nextSeq++
-	return []int64{s.bus.nextSeq}, nil
+	seqs := make([]int64, len(ms))
+	for i := range seqs {
+		s.bus.nextSeq++
+		seqs[i] = s.bus.nextSeq
+	}
+	return seqs, nil
 }
 
 func (s *fakeSender) CancelScheduledMessages(_ context.Context, seqs []int64, _ *azservicebus.CancelScheduledMessagesOptions) error {
@@ -178,10 +212,11 @@ func TestPublishScheduledThenCancel(t *testing.T) {
 
 	require.NoError(t, p.Cancel(ctx, gdpr.QueueErasure, ref))
 	require.Equal(t, []call{
-		{Queue: gdpr.QueueErasure, Op: "schedule", Msg: bus.calls[0].Msg, At: nb},
+		{Queue: gdpr.QueueErasure, Op: "schedule", Msgs: bus.calls[0].Msgs, At: nb},
 		{Queue: gdpr.QueueErasure, Op: "cancel", Seqs: []int64{42}},
 	}, bus.calls)
-	require.Equal(t, "e1", *bus.calls[0].Msg.MessageID)
+	require.Len(t, bus.calls[0].Msgs, 1)
+	require.Equal(t, "e1", *bus.calls[0].Msgs[0].MessageID)
 }
 
 func TestCancel(t *testing.T) {
@@ -260,7 +295,8 @@ func TestConstructorsAreLazy(t *testing.T) {
 	p := New(client)
 	s, err := p.sender(gdpr.QueueMail)
 	require.NoError(t, err)
-	require.IsType(t, &azservicebus.Sender{}, s)
+	require.IsType(t, anyBatch[*azservicebus.MessageBatch]{}, s)
+	require.IsType(t, &azservicebus.Sender{}, s.(anyBatch[*azservicebus.MessageBatch]).sender)
 	require.NoError(t, p.Close(context.Background()))
 	require.NoError(t, client.Close(context.Background()))
 }
