@@ -50,8 +50,9 @@ type App struct {
 	TestClock *gdpr.TestClock   // nil unless enabled
 	OutboxDir string            // empty when mail goes elsewhere
 
-	log     *slog.Logger
-	closers []func() error
+	log      *slog.Logger
+	closers  []func() error
+	scrubber *scrubber
 }
 
 // NewApp builds the adapters the configuration selects and wires them.
@@ -93,6 +94,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, e
 		return nil, err
 	}
 	a.Store = store
+	a.scrubber = newScrubber(store, log)
 	blobs, err := a.openBlobs(ctx, cfg, credential)
 	if err != nil {
 		return nil, err
@@ -139,7 +141,7 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, e
 	}
 	opts := httpapi.Options{Service: a.Service, AdminToken: cfg.AdminToken, Version: version, Logger: log, TestClock: a.TestClock}
 	if a.Queue != nil {
-		opts.QueueStats = func(ctx context.Context) (any, error) { return a.Queue.Stats(ctx) }
+		opts.QueueStats = a.queueStats
 	}
 	a.Handler = httpapi.New(opts)
 	if cfg.SeedDemo {
@@ -220,10 +222,15 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	if a.Queue != nil {
+		wg.Go(func() { a.scrubber.run(ctx) })
 		for _, f := range httpapi.QueueFunctions(a.Service) {
 			wg.Go(func() {
 				_ = a.Queue.Consume(ctx, f.Queue, func(ctx context.Context, d localqueue.Delivery) error {
-					return f.Handle(ctx, d.Body)
+					err := f.Handle(ctx, d.Body)
+					if f.Queue == gdpr.QueueErasure {
+						a.scrubber.request()
+					}
+					return err
 				}, 4)
 			})
 		}
@@ -272,6 +279,16 @@ func (a *App) startScheduler(ctx context.Context, wg *sync.WaitGroup) error {
 		})
 	}
 	return nil
+}
+
+// queueStats is the operator's view of local mode: queue counts, and whether erased values
+// may still sit in the store's write-ahead log.
+func (a *App) queueStats(ctx context.Context) (any, error) {
+	counts, err := a.Queue.Stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"queues": counts, "scrubPending": a.scrubber.pending()}, nil
 }
 
 // Close releases the adapters.

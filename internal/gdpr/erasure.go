@@ -180,12 +180,20 @@ func brandJob(b Brand) ErasureJob {
 // subject, the rule and the request time, so publishing it twice (a sweep after a block, a
 // retried request) queues it once.
 func (s *Service) publishErasure(ctx context.Context, job ErasureJob, requestedAt time.Time) (string, error) {
-	body, err := json.Marshal(job)
+	m, err := erasureMessage(job, requestedAt)
 	if err != nil {
 		return "", err
 	}
+	return s.queue.Publish(ctx, QueueErasure, m)
+}
+
+func erasureMessage(job ErasureJob, requestedAt time.Time) (Message, error) {
+	body, err := json.Marshal(job)
+	if err != nil {
+		return Message{}, err
+	}
 	id := fmt.Sprintf("erase:%s:%s:%s:%d:%s", job.BrandID, job.SubjectID, job.Rule, requestedAt.UnixNano(), job.After)
-	return s.queue.Publish(ctx, QueueErasure, Message{ID: id, Body: body, NotBefore: job.DueAt})
+	return Message{ID: id, Body: body, NotBefore: job.DueAt}, nil
 }
 
 // user loads a user, mapping a missing one to a client-facing not-found.
@@ -361,58 +369,47 @@ func (s *Service) finishErasure(ctx context.Context, b Brand, u User) error {
 	if err != nil {
 		return err
 	}
-	// The embedded store keeps old page images in its write-ahead log until a checkpoint.
-	if err := s.store.Scrub(ctx); err != nil {
-		return err
-	}
 	s.log.InfoContext(ctx, "subject erased", "brand", b.ID, "subject", u.ID, "kind", string(u.Kind),
 		"role", int(u.Role), "rule", st.Rule, "contactsErased", erasedN, "contactsKept", kept)
 	return nil
 }
 
-// cascadeContacts erases the member's contacts that go with it (R-ERASE-6, R-ERASE-7) and
-// counts, from the stored state, those this erasure erased and those it kept: the same
-// numbers however often it runs.
+// cascadeContacts erases the member's contacts that go with it (R-ERASE-6, R-ERASE-7), in
+// batches, and counts from the stored state those this erasure erased and those it kept:
+// the same numbers however often it runs.
 func (s *Service) cascadeContacts(ctx context.Context, brand BrandID, memberID string, st ErasureState) (erased, kept int, err error) {
-	contacts, err := s.store.ContactsOfMember(ctx, brand, memberID)
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, c := range contacts {
-		switch {
-		case c.ErasedBy == st.ID:
-			erased++
-		case c.Erased():
-		case !cascades(c, st.Rule):
-			kept++
-		default:
-			if err := s.eraseContact(ctx, c, st.ID); err != nil {
-				return 0, 0, err
+	err = retry(ctx, func() error {
+		contacts, err := s.store.ContactsOfMember(ctx, brand, memberID)
+		if err != nil {
+			return err
+		}
+		erased, kept = 0, 0
+		var todo []Contact
+		now := s.clock.Now()
+		for _, c := range contacts {
+			switch {
+			case c.ErasedBy == st.ID:
+				erased++
+			case c.Erased():
+			case !cascades(c, st.Rule):
+				kept++
+			default:
+				c, _ = EraseContact(c, s.hasher)
+				c.ErasedAt, c.ErasedBy = now, st.ID
+				todo = append(todo, c)
 			}
-			erased++
 		}
-	}
-	return erased, kept, nil
-}
-
-func (s *Service) eraseContact(ctx context.Context, c Contact, erasureID string) error {
-	return retry(ctx, func() error {
-		if c.Version == "" {
-			cur, err := s.store.GetContact(ctx, c.BrandID, c.ID)
-			if err != nil {
-				return err
+		for len(todo) > 0 {
+			chunk := todo[:min(len(todo), MaxBatch)]
+			todo = todo[len(chunk):]
+			if _, err := s.store.UpdateContacts(ctx, brand, chunk); err != nil {
+				return err // a conflict re-reads them all: erased ones count, the rest retry
 			}
-			c = cur
+			erased += len(chunk)
 		}
-		if c.Erased() {
-			return nil
-		}
-		erased, _ := EraseContact(c, s.hasher)
-		erased.ErasedAt, erased.ErasedBy = s.clock.Now(), erasureID
-		_, err := s.store.UpdateContact(ctx, erased)
-		c.Version = "" // on a conflict, re-read
-		return err
+		return nil
 	})
+	return erased, kept, err
 }
 
 func nonNil(s []string) []string {

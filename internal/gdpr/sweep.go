@@ -2,6 +2,7 @@ package gdpr
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -53,76 +54,109 @@ func (s *Service) SweepBrand(ctx context.Context, b Brand) (SweepStats, error) {
 			return st, err
 		}
 	}
+	seen := map[string]bool{}
 	for {
 		users, err := s.store.DueUsers(ctx, b.ID, now, sweepPage)
 		if err != nil {
 			return st, err
 		}
+		fresh := users[:0:0]
 		for _, u := range users {
-			st.Due++
-			switch a := Review(u, b); a.Kind {
-			case ActionWarn1, ActionWarn2:
-				if err := s.warn(ctx, b, u, a, now); err != nil {
-					return st, err
-				}
-				st.Warnings++
-			case ActionErase, ActionContinue:
-				if err := s.scheduleErasure(ctx, b, u, a, now); err != nil {
-					return st, err
-				}
-				st.Erasures++
-			default:
-				// Stale index value: fix it so the user leaves the due set.
-				if err := s.reindex(ctx, b, u, time.Time{}); err != nil {
-					return st, err
-				}
+			if !seen[u.ID] {
+				seen[u.ID] = true
+				fresh = append(fresh, u)
 			}
 		}
-		if len(users) < sweepPage {
+		if err := s.reviewPage(ctx, b, fresh, now, &st); err != nil {
+			return st, err
+		}
+		// A short page is the last; a page of users already reviewed means the rest could
+		// not be moved on (conflicts) and waits for the next sweep.
+		if len(users) < sweepPage || len(fresh) == 0 {
 			return st, nil
 		}
 	}
 }
 
-// warn sends an inactivity warning and records it (R-RET-1). The mail job is published
-// first with an id fixed by the mark, so a crash before the record re-sends nothing twice;
-// the sender re-checks the mark, so a login in between cancels it.
-func (s *Service) warn(ctx context.Context, b Brand, u User, a Action, now time.Time) error {
-	job := MailJob{BrandID: b.ID, Kind: MailInactivityWarning, UserID: u.ID, Mark: a.Mark}
-	if err := s.publishMail(ctx, job, fmt.Sprintf("%s:%s:%s:%d", a.Kind, b.ID, u.ID, a.Mark.Unix())); err != nil {
+// reviewPage decides for a page of due users, publishes their jobs in two batches (mail and
+// erasure), then records the decisions in batches: a few transactions per page, not per user.
+// Jobs go out before the records, with ids fixed by the decision, so a crash in between
+// re-publishes nothing twice and the next sweep completes the records.
+func (s *Service) reviewPage(ctx context.Context, b Brand, users []User, now time.Time, st *SweepStats) error {
+	var (
+		mails, erasures []Message
+		updated         []User
+	)
+	for _, u := range users {
+		st.Due++
+		a := Review(u, b)
+		switch a.Kind {
+		case ActionWarn1, ActionWarn2:
+			body, err := json.Marshal(MailJob{BrandID: b.ID, Kind: MailInactivityWarning, UserID: u.ID, Mark: a.Mark})
+			if err != nil {
+				return err
+			}
+			mails = append(mails, Message{ID: fmt.Sprintf("%s:%s:%s:%d", a.Kind, b.ID, u.ID, a.Mark.Unix()), Body: body})
+			if !u.Warnings.Mark.Equal(a.Mark) {
+				u.Warnings = InactivityWarnings{Mark: a.Mark}
+			}
+			if a.Kind == ActionWarn1 {
+				u.Warnings.FirstAt = now
+			} else {
+				u.Warnings.SecondAt = now
+			}
+			u.NextReviewAt = NextReview(u, b)
+			st.Warnings++
+		case ActionErase, ActionContinue:
+			m, err := erasureMessage(ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: a.Rule, DueAt: a.At}, a.RequestedAt)
+			if err != nil {
+				return err
+			}
+			erasures = append(erasures, m)
+			// Looked at again a day on, should the job be lost (dead-lettered).
+			u.NextReviewAt = now.Add(recheckAfter)
+			st.Erasures++
+		default:
+			u.NextReviewAt = time.Time{} // a stale index value: leave the due set
+		}
+		updated = append(updated, u)
+	}
+	if err := s.publishAll(ctx, QueueMail, mails); err != nil {
 		return err
 	}
-	if !u.Warnings.Mark.Equal(a.Mark) {
-		u.Warnings = InactivityWarnings{Mark: a.Mark}
-	}
-	if a.Kind == ActionWarn1 {
-		u.Warnings.FirstAt = now
-	} else {
-		u.Warnings.SecondAt = now
-	}
-	u.NextReviewAt = NextReview(u, b)
-	_, err := s.store.UpdateUser(ctx, u)
-	if errors.Is(err, ErrConflict) {
-		return nil // changed meanwhile (a login?): the next sweep decides again
-	}
-	return err
-}
-
-// scheduleErasure publishes the user's erasure job for its due time and moves the user's
-// review a day on, so the sweep does not read it again unless the job is lost.
-func (s *Service) scheduleErasure(ctx context.Context, b Brand, u User, a Action, now time.Time) error {
-	job := ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: a.Rule, DueAt: a.At}
-	if _, err := s.publishErasure(ctx, job, a.RequestedAt); err != nil {
+	if err := s.publishAll(ctx, QueueErasure, erasures); err != nil {
 		return err
 	}
-	return s.reindex(ctx, b, u, now.Add(recheckAfter))
+	return s.updateUsers(ctx, b.ID, updated)
 }
 
-func (s *Service) reindex(ctx context.Context, b Brand, u User, next time.Time) error {
-	u.NextReviewAt = next
-	_, err := s.store.UpdateUser(ctx, u)
-	if errors.Is(err, ErrConflict) {
+func (s *Service) publishAll(ctx context.Context, queue string, msgs []Message) error {
+	if len(msgs) == 0 {
 		return nil
 	}
+	_, err := s.queue.PublishBatch(ctx, queue, msgs)
 	return err
+}
+
+// updateUsers writes the sweep's records in batches. A batch that meets a concurrent change
+// (a login, a block) falls back to one write per user, skipping the changed ones: the next
+// sweep decides for them again.
+func (s *Service) updateUsers(ctx context.Context, brand BrandID, users []User) error {
+	for len(users) > 0 {
+		chunk := users[:min(len(users), MaxBatch)]
+		users = users[len(chunk):]
+		_, err := s.store.UpdateUsers(ctx, brand, chunk)
+		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		for _, u := range chunk {
+			if _, err := s.store.UpdateUser(ctx, u); err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -20,8 +20,8 @@ type Options struct {
 	AdminToken string
 	Version    string
 	Logger     *slog.Logger
-	// QueueStats reports queue counts for GET /api/admin/queues; nil where the platform owns
-	// the queues (Azure mode).
+	// QueueStats answers GET /api/admin/queues ({"queues": counts per queue, ...}); nil where
+	// the platform owns the queues (Azure mode).
 	QueueStats func(ctx context.Context) (any, error)
 	// TestClock is set only in local mode with POPSELL_TEST_CLOCK=1 (PUT /api/admin/test-clock).
 	TestClock *gdpr.TestClock
@@ -128,7 +128,7 @@ func (a *api) queues(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"queues": stats})
+	writeJSON(w, http.StatusOK, stats)
 }
 
 func (a *api) setTestClock(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// Scrub timing: erased values leave the write-ahead log once erasures have paused for
+// scrubQuiet, and at least every scrubMax while they keep coming. One checkpoint costs a few
+// fsyncs, so doing it after every erasure would cap the worker at a few dozen per second.
+const (
+	scrubQuiet = 50 * time.Millisecond
+	scrubMax   = time.Second
+)
+
+// scrubber checkpoints the embedded store after bursts of erasures (DESIGN §5: erased means
+// gone from storage, WAL included).
+type scrubber struct {
+	store gdpr.Store
+	log   *slog.Logger
+	kick  chan struct{}
+
+	mu    sync.Mutex
+	since time.Time // first unscrubbed erasure; zero when clean
+	gen   uint64    // counts requests, so a checkpoint knows what it covered
+}
+
+func newScrubber(store gdpr.Store, log *slog.Logger) *scrubber {
+	return &scrubber{store: store, log: log, kick: make(chan struct{}, 1)}
+}
+
+// request notes an erasure whose values must leave the log.
+func (s *scrubber) request() {
+	s.mu.Lock()
+	if s.since.IsZero() {
+		s.since = time.Now()
+	}
+	s.gen++
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// pending reports erasures not yet scrubbed.
+func (s *scrubber) pending() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.since.IsZero()
+}
+
+func (s *scrubber) run(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			s.scrub(context.Background()) // the last erasures before a shutdown
+			return
+		case <-s.kick:
+		}
+		// Wait for a quiet moment, but no longer than scrubMax after the first request.
+	quiet:
+		for {
+			s.mu.Lock()
+			deadline := s.since.Add(scrubMax)
+			s.mu.Unlock()
+			wait := min(scrubQuiet, time.Until(deadline))
+			select {
+			case <-ctx.Done():
+				break quiet
+			case <-s.kick:
+				if time.Until(deadline) <= 0 {
+					break quiet
+				}
+			case <-time.After(max(wait, 0)):
+				break quiet
+			}
+		}
+		s.scrub(ctx)
+	}
+}
+
+func (s *scrubber) scrub(ctx context.Context) {
+	s.mu.Lock()
+	since, gen := s.since, s.gen
+	s.mu.Unlock()
+	if since.IsZero() {
+		return
+	}
+	if err := s.store.Scrub(ctx); err != nil {
+		s.log.Warn("scrub failed; retrying after the next erasure", "err", err)
+		return
+	}
+	s.mu.Lock()
+	if s.gen == gen {
+		s.since = time.Time{}
+	} else {
+		// Erasures arrived during the checkpoint; scrub again for them.
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	s.mu.Unlock()
+}
