@@ -176,10 +176,11 @@ func (a *testApp) waitIdle() {
 		res := a.admin("GET", "/api/admin/queues", nil)
 		require.Equal(a.t, 200, res.Status, "%s", res.Body)
 		var body struct {
-			Queues map[string]struct{ Ready, InFlight int }
+			Queues       map[string]struct{ Ready, InFlight int }
+			ScrubPending bool
 		}
 		require.NoError(a.t, json.Unmarshal(res.Body, &body))
-		busy := false
+		busy := body.ScrubPending
 		for _, q := range body.Queues {
 			busy = busy || q.Ready > 0 || q.InFlight > 0
 		}
@@ -214,3 +215,9 @@ func (a *testApp) lastMailTo(addr string) outbox.Entry {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

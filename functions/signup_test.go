@@ -60,129 +60,136 @@ func (a *testApp) confirmationToken(p fakePerson) string {
 }
 
 func TestSignupDoubleOptIn(t *testing.T) {
-	app := startApp(t, nil)
-	app.putBrand("acme", nil)
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.putBrand("acme", nil)
 
-	t.Run("R-SIGNUP-2_walkthrough_signup_mail_page_confirm_reuse_refused", func(t *testing.T) {
-		p := newFakePerson()
-		res := app.do("POST", "/api/brands/acme/signup", p.signup(), nil)
-		require.Equal(t, 202, res.Status, "%s", res.Body)
+		t.Run("R-SIGNUP-2_walkthrough_signup_mail_page_confirm_reuse_refused", func(t *testing.T) {
+			p := newFakePerson()
+			res := app.do("POST", "/api/brands/acme/signup", p.signup(), nil)
+			require.Equal(t, 202, res.Status, "%s", res.Body)
 
-		mail := app.lastMailTo(p.Email)
-		require.Equal(t, gdpr.MailSignupConfirmation, mail.Kind)
-		require.Equal(t, gdpr.BrandID("acme"), mail.BrandID)
-		require.Contains(t, mail.Text, mail.Links[0])
-		require.Contains(t, mail.HTML, "Confirm my email address")
-		token := tokenOf(t, mail.Links[0])
+			mail := app.lastMailTo(p.Email)
+			require.Equal(t, gdpr.MailSignupConfirmation, mail.Kind)
+			require.Equal(t, gdpr.BrandID("acme"), mail.BrandID)
+			require.Contains(t, mail.Text, mail.Links[0])
+			require.Contains(t, mail.HTML, "Confirm my email address")
+			token := tokenOf(t, mail.Links[0])
 
-		// GET renders a page and changes nothing: asking twice still shows the button.
-		for range 2 {
-			page := app.do("GET", "/api/brands/acme/signup/confirm?token="+token, nil, nil)
-			require.Equal(t, 200, page.Status)
-			require.Contains(t, page.Header.Get("Content-Type"), "text/html")
-			require.Equal(t, "no-referrer", page.Header.Get("Referrer-Policy"))
-			require.Contains(t, string(page.Body), `<form method="post"`)
-			require.Contains(t, string(page.Body), token)
-		}
-
-		ok := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil)
-		require.Equal(t, 200, ok.Status, "%s", ok.Body)
-		body := ok.JSON(t)
-		require.Equal(t, "confirmed", body["status"])
-		memberID := fmt.Sprint(body["memberId"])
-		require.True(t, strings.HasPrefix(memberID, "m_"))
-
-		again := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil)
-		require.Equal(t, 410, again.Status)
-		require.Equal(t, "gone", again.errorCode(t))
-
-		u, err := app.App.Store.GetUser(t.Context(), "acme", memberID)
-		require.NoError(t, err)
-		require.Equal(t, gdpr.UserActive, u.Status)
-		require.Equal(t, p.Email, u.Email, "R-DATA-1: the verified address moves to email")
-		require.Empty(t, u.EmailTmp)
-		require.Equal(t, "2026-01", u.Terms.Version, "R-SIGNUP-1: T&C version recorded")
-		require.True(t, strings.HasPrefix(u.PasswordHash, "$2a$"), "R-SIGNUP-3: bcrypt only")
-		require.NotContains(t, u.PasswordHash, p.Password)
-		require.False(t, u.NextReviewAt.IsZero(), "the inactivity schedule starts at confirmation")
-	})
-
-	t.Run("R-SIGNUP-2_browser_form_post_gets_a_page", func(t *testing.T) {
-		p := newFakePerson()
-		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
-		token := app.confirmationToken(p)
-		form := url.Values{"token": {token}}.Encode()
-		res := app.do("POST", "/api/brands/acme/signup/confirm", form,
-			header{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
-		require.Equal(t, 200, res.Status)
-		require.Contains(t, string(res.Body), "Email address confirmed")
-	})
-
-	t.Run("R-SIGNUP-2_pending_account_is_not_usable_before_confirmation", func(t *testing.T) {
-		p := newFakePerson()
-		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
-		app.waitIdle()
-		users, err := app.App.Store.ListUsers(t.Context(), "acme", "", 1000)
-		require.NoError(t, err)
-		found := false
-		for _, u := range users {
-			if u.EmailTmp == p.Email {
-				found = true
-				require.Equal(t, gdpr.UserPending, u.Status)
-				require.False(t, u.CanSignIn())
-				require.Empty(t, u.Email, "R-DATA-1: email holds verified addresses only")
+			// GET renders a page and changes nothing: asking twice still shows the button.
+			for range 2 {
+				page := app.do("GET", "/api/brands/acme/signup/confirm?token="+token, nil, nil)
+				require.Equal(t, 200, page.Status)
+				require.Contains(t, page.Header.Get("Content-Type"), "text/html")
+				require.Equal(t, "no-referrer", page.Header.Get("Referrer-Policy"))
+				require.Contains(t, string(page.Body), `<form method="post"`)
+				require.Contains(t, string(page.Body), token)
 			}
-		}
-		require.True(t, found)
-	})
 
-	t.Run("R-SIGNUP-2_expired_token_is_gone", func(t *testing.T) {
-		p := newFakePerson()
-		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
-		token := app.confirmationToken(p)
-		app.setClock(t, time.Now().Add(25*time.Hour))
-		t.Cleanup(func() { app.setClock(t, time.Now()) })
-		page := app.do("GET", "/api/brands/acme/signup/confirm?token="+token, nil, nil)
-		require.Equal(t, 410, page.Status)
-		require.NotContains(t, string(page.Body), token)
-		res := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil)
-		require.Equal(t, 410, res.Status)
-	})
+			ok := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil)
+			require.Equal(t, 200, ok.Status, "%s", ok.Body)
+			body := ok.JSON(t)
+			require.Equal(t, "confirmed", body["status"])
+			memberID := fmt.Sprint(body["memberId"])
+			require.True(t, strings.HasPrefix(memberID, "m_"))
 
-	t.Run("R-SIGNUP-2_tokens_are_stored_only_as_digests", func(t *testing.T) {
-		p := newFakePerson()
-		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
-		token := app.confirmationToken(p)
-		requireNoFileContains(t, app.App.Config.DataDir, token, "outbox")
-	})
+			again := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil)
+			require.Equal(t, 410, again.Status)
+			require.Equal(t, "gone", again.errorCode(t))
 
-	t.Run("no_enumeration_existing_member_gets_a_notice_and_the_same_answer", func(t *testing.T) {
-		p := newFakePerson()
-		first := app.do("POST", "/api/brands/acme/signup", p.signup(), nil)
-		token := app.confirmationToken(p)
-		require.Equal(t, 200, app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil).Status)
-		app.setClock(t, time.Now().Add(2*time.Minute)) // past the per-address mail interval
-		t.Cleanup(func() { app.setClock(t, time.Now()) })
-		second := app.do("POST", "/api/brands/acme/signup", p.signup(), nil)
-		require.Equal(t, first.Status, second.Status)
-		require.Equal(t, string(first.Body), string(second.Body))
-		require.Equal(t, gdpr.MailAccountExists, app.lastMailTo(p.Email).Kind)
-	})
+			u, err := app.App.Store.GetUser(t.Context(), "acme", memberID)
+			require.NoError(t, err)
+			require.Equal(t, gdpr.UserActive, u.Status)
+			require.Equal(t, p.Email, u.Email, "R-DATA-1: the verified address moves to email")
+			require.Empty(t, u.EmailTmp)
+			require.Equal(t, "2026-01", u.Terms.Version, "R-SIGNUP-1: T&C version recorded")
+			require.True(t, strings.HasPrefix(u.PasswordHash, "$2a$"), "R-SIGNUP-3: bcrypt only")
+			require.NotContains(t, u.PasswordHash, p.Password)
+			require.False(t, u.NextReviewAt.IsZero(), "the inactivity schedule starts at confirmation")
+		})
 
-	t.Run("resend_mails_a_new_link_once_per_interval_and_answers_the_same_for_strangers", func(t *testing.T) {
-		p := newFakePerson()
-		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
-		first := app.confirmationToken(p)
-		app.setClock(t, time.Now().Add(2*time.Minute))
-		t.Cleanup(func() { app.setClock(t, time.Now()) })
-		before := len(app.mails())
-		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup/resend", map[string]string{"email": p.Email}, nil).Status)
-		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup/resend", map[string]string{"email": p.Email}, nil).Status)
-		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup/resend", map[string]string{"email": newFakePerson().Email}, nil).Status)
-		require.Len(t, app.mails(), before+1, "one mail: the second resend is rate-limited, the stranger gets none")
-		second := app.confirmationToken(p)
-		require.NotEqual(t, first, second)
-		require.Equal(t, 200, app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": second}, nil).Status)
+		t.Run("R-SIGNUP-2_browser_form_post_gets_a_page", func(t *testing.T) {
+			p := newFakePerson()
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+			token := app.confirmationToken(p)
+			form := url.Values{"token": {token}}.Encode()
+			res := app.do("POST", "/api/brands/acme/signup/confirm", form,
+				header{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
+			require.Equal(t, 200, res.Status)
+			require.Contains(t, string(res.Body), "Email address confirmed")
+		})
+
+		t.Run("R-SIGNUP-2_pending_account_is_not_usable_before_confirmation", func(t *testing.T) {
+			p := newFakePerson()
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+			app.waitIdle()
+			users, err := app.App.Store.ListUsers(t.Context(), "acme", "", 1000)
+			require.NoError(t, err)
+			found := false
+			for _, u := range users {
+				if u.EmailTmp == p.Email {
+					found = true
+					require.Equal(t, gdpr.UserPending, u.Status)
+					require.False(t, u.CanSignIn())
+					require.Empty(t, u.Email, "R-DATA-1: email holds verified addresses only")
+				}
+			}
+			require.True(t, found)
+		})
+
+		t.Run("R-SIGNUP-2_expired_token_is_gone", func(t *testing.T) {
+			p := newFakePerson()
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+			token := app.confirmationToken(p)
+			app.setClock(t, time.Now().Add(25*time.Hour))
+			t.Cleanup(func() { app.setClock(t, time.Now()) })
+			page := app.do("GET", "/api/brands/acme/signup/confirm?token="+token, nil, nil)
+			require.Equal(t, 410, page.Status)
+			require.NotContains(t, string(page.Body), token)
+			res := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil)
+			require.Equal(t, 410, res.Status)
+		})
+
+		t.Run("R-SIGNUP-2_tokens_are_stored_only_as_digests", func(t *testing.T) {
+			p := newFakePerson()
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+			token := app.confirmationToken(p)
+			if be.embedded {
+				requireNoFileContains(t, app.App.Config.DataDir, token, "outbox")
+			}
+			digest := gdprHasher(t, app).Digest(token)
+			stored, err := app.App.Store.GetToken(t.Context(), "acme", digest)
+			require.NoError(t, err, "the store finds the token by its digest")
+			require.Equal(t, digest, stored.Digest)
+		})
+
+		t.Run("no_enumeration_existing_member_gets_a_notice_and_the_same_answer", func(t *testing.T) {
+			p := newFakePerson()
+			first := app.do("POST", "/api/brands/acme/signup", p.signup(), nil)
+			token := app.confirmationToken(p)
+			require.Equal(t, 200, app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil).Status)
+			app.setClock(t, time.Now().Add(2*time.Minute)) // past the per-address mail interval
+			t.Cleanup(func() { app.setClock(t, time.Now()) })
+			second := app.do("POST", "/api/brands/acme/signup", p.signup(), nil)
+			require.Equal(t, first.Status, second.Status)
+			require.Equal(t, string(first.Body), string(second.Body))
+			require.Equal(t, gdpr.MailAccountExists, app.lastMailTo(p.Email).Kind)
+		})
+
+		t.Run("resend_mails_a_new_link_once_per_interval_and_answers_the_same_for_strangers", func(t *testing.T) {
+			p := newFakePerson()
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+			first := app.confirmationToken(p)
+			app.setClock(t, time.Now().Add(2*time.Minute))
+			t.Cleanup(func() { app.setClock(t, time.Now()) })
+			before := len(app.mails())
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup/resend", map[string]string{"email": p.Email}, nil).Status)
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup/resend", map[string]string{"email": p.Email}, nil).Status)
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup/resend", map[string]string{"email": newFakePerson().Email}, nil).Status)
+			require.Len(t, app.mails(), before+1, "one mail: the second resend is rate-limited, the stranger gets none")
+			second := app.confirmationToken(p)
+			require.NotEqual(t, first, second)
+			require.Equal(t, 200, app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": second}, nil).Status)
+		})
 	})
 }
 
@@ -326,4 +333,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 		_, err = app.App.Store.GetBrand(t.Context(), "other")
 		require.ErrorIs(t, err, gdpr.ErrNotFound)
 	})
+}
+
+func gdprHasher(t *testing.T, a *testApp) *gdpr.Hasher {
+	t.Helper()
+	h, err := gdpr.NewHasher(a.App.Config.HashKeyID, a.App.Config.HashKey)
+	require.NoError(t, err)
+	return h
 }

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/config"
+	"popsell-gdpr/internal/gdpr"
+)
+
+// BenchmarkColdStart measures what the Functions host waits for: from exec of the handler
+// binary to the first answer on GET / (budget < 20 ms), and the idle resident memory once it
+// answers (budget < 30 MB).
+func BenchmarkColdStart(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "handler")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(b, err, "%s", out)
+	client := &http.Client{Timeout: time.Second}
+	var rss float64
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		port := freePort(b)
+		env := testEnv(b.TempDir())
+		env[config.EnvPort] = strconv.Itoa(port)
+		cmd := exec.Command(bin)
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+		b.StartTimer()
+		require.NoError(b, cmd.Start())
+		for {
+			res, err := client.Get(url)
+			if err == nil {
+				res.Body.Close()
+				break
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		b.StopTimer()
+		rss = max(rss, residentMB(b, cmd.Process.Pid))
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+		b.StartTimer()
+	}
+	b.ReportMetric(rss, "MB-rss")
+}
+
+func freePort(b *testing.B) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// residentMB reads VmRSS from /proc (Linux).
+func residentMB(b *testing.B, pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Skipf("no /proc: %v", err)
+	}
+	for line := range strings.Lines(string(raw)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkSignupConfirm measures a whole double opt-in through the HTTP API on the embedded
+// store — signup, the mail rendered by the queue consumer, confirm — with the production
+// bcrypt cost (10), which dominates it by design.
+func BenchmarkSignupConfirm(b *testing.B) {
+	app := startBenchApp(b)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		email := fmt.Sprintf("bench.%d.%d@example.test", i, time.Now().UnixNano())
+		body := fmt.Sprintf(`{"email":%q,"password":"correct horse battery","acceptTerms":true,"termsVersion":"1"}`, email)
+		res, err := http.Post(app.URL+"/api/brands/bench/signup", "application/json", strings.NewReader(body))
+		require.NoError(b, err)
+		res.Body.Close()
+		require.Equal(b, 202, res.StatusCode)
+		token := app.waitToken(b, email)
+		res, err = http.Post(app.URL+"/api/brands/bench/signup/confirm", "application/json", strings.NewReader(`{"token":"`+token+`"}`))
+		require.NoError(b, err)
+		res.Body.Close()
+		require.Equal(b, 200, res.StatusCode)
+	}
+}
+
+type benchApp struct {
+	URL    string
+	outbox string
+}
+
+func startBenchApp(b *testing.B) *benchApp {
+	env := testEnv(b.TempDir())
+	env[config.EnvBcryptCost] = "10"
+	env[config.EnvLogLevel] = "error"
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	require.NoError(b, err)
+	ctx, cancel := contextWithCancel()
+	app, err := NewApp(ctx, cfg, discardLogger())
+	require.NoError(b, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, ln) }()
+	b.Cleanup(func() { cancel(); <-done; app.Close() })
+	_, _, err = app.Service.PutBrand(ctx, "bench", gdpr.BrandSettings{Name: "Bench"})
+	require.NoError(b, err)
+	return &benchApp{URL: "http://" + ln.Addr().String(), outbox: app.OutboxDir}
+}
+
+// waitToken polls the outbox for the confirmation mail to email.
+func (a *benchApp) waitToken(b *testing.B, email string) string {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(a.outbox)
+		for i := len(entries) - 1; i >= 0; i-- {
+			raw, err := os.ReadFile(filepath.Join(a.outbox, entries[i].Name()))
+			if err != nil || !bytes.Contains(raw, []byte(email)) {
+				continue
+			}
+			_, rest, _ := strings.Cut(string(raw), "token=")
+			if len(rest) >= 43 {
+				return rest[:43]
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.Fatal("no confirmation mail")
+	return ""
+}

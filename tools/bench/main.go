@@ -1,0 +1,167 @@
+// Command bench runs the benchmarks behind the performance budget of DESIGN §7 and prints
+// their medians as a table beside the budget. `make bench` runs it.
+//
+//	go run ./tools/bench [-count 5] [-quick]
+//
+// -quick skips the 1,000,000-user sweep, whose seeding takes about a minute. The Cosmos DB
+// rows run only when the emulator's settings are exported (tools/emulators.sh env); they are
+// emulator numbers, not Azure's.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// row is one benchmark and the metric shown for it.
+type row struct {
+	pkg, bench, benchtime string
+	metric                string  // "ns/op" or a custom unit
+	show                  string  // how to print: "ms", "µs", "n"
+	budget                float64 // in the shown unit; 0: none
+	atLeast               bool    // the budget is a floor, not a ceiling
+	label                 string
+	slow, cosmos          bool
+}
+
+var rows = []row{
+	{pkg: "./functions", bench: "BenchmarkColdStart", benchtime: "20x", metric: "ns/op", show: "ms", budget: 20, label: "cold start: exec → first answer on GET /"},
+	{pkg: "./functions", bench: "BenchmarkColdStart", benchtime: "20x", metric: "MB-rss", show: "n", budget: 30, label: "idle RSS after start (MB)"},
+	{pkg: "./functions", bench: "BenchmarkSignupConfirm", benchtime: "50x", metric: "ns/op", show: "ms", label: "signup + mail + confirm, bcrypt cost 10"},
+	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=10000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 10k users, 1k due"},
+	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=1000000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 1M users, 1k due", slow: true},
+	{pkg: "./internal/gdpr", bench: "BenchmarkErasureWorker", benchtime: "2000x", metric: "erasures/s", show: "n", budget: 2000, atLeast: true, label: "erasure worker, 10 contacts each (/s)"},
+	{pkg: "./internal/localstore", bench: "BenchmarkGetUser$", benchtime: "1s", metric: "ns/op", show: "µs", label: "embedded store: point read"},
+	{pkg: "./internal/localstore", bench: "BenchmarkUpdateUser$", benchtime: "1s", metric: "ns/op", show: "µs", label: "embedded store: versioned update"},
+	{pkg: "./internal/localstore", bench: "BenchmarkDueUsers", benchtime: "1s", metric: "ns/op", show: "ms", label: "embedded store: due query (100 of 100k)"},
+	{pkg: "./internal/cosmosstore", bench: "BenchmarkPointRead", benchtime: "1s", metric: "ns/op", show: "µs", label: "Cosmos emulator: point read", cosmos: true},
+	{pkg: "./internal/cosmosstore", bench: "BenchmarkUpsert", benchtime: "1s", metric: "ns/op", show: "µs", label: "Cosmos emulator: versioned update", cosmos: true},
+	{pkg: "./internal/cosmosstore", bench: "BenchmarkDueQuery", benchtime: "5x", metric: "ns/op", show: "ms", label: "Cosmos emulator: due query (100 of 10k)", cosmos: true},
+}
+
+func main() {
+	count := flag.Int("count", 5, "runs per benchmark; the table shows the median")
+	quick := flag.Bool("quick", false, "skip the 1M-user sweep")
+	flag.Parse()
+	cosmos := os.Getenv("POPSELL_TEST_COSMOS_ENDPOINT") != ""
+
+	results := map[string][]float64{} // bench|metric → values
+	ran := map[string]bool{}
+	for _, r := range rows {
+		key := r.pkg + r.bench + r.benchtime
+		if ran[key] || (r.slow && *quick) || (r.cosmos && !cosmos) {
+			continue
+		}
+		ran[key] = true
+		fmt.Fprintf(os.Stderr, "running %s %s ×%d\n", r.pkg, r.bench, *count)
+		cmd := exec.Command("go", "test", "-run", "^$", "-bench", "^"+strings.ReplaceAll(r.bench, "/", "$/^"), "-benchtime", r.benchtime,
+			"-count", strconv.Itoa(*count), r.pkg)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s %s failed: %v\n%s", r.pkg, r.bench, err, out)
+			os.Exit(1)
+		}
+		for name, metrics := range parse(out) {
+			for unit, vs := range metrics {
+				results[name+"|"+unit] = append(results[name+"|"+unit], vs...)
+			}
+		}
+	}
+
+	fmt.Printf("\n| benchmark | median | budget | within |\n|---|---|---|---|\n")
+	for _, r := range rows {
+		if (r.slow && *quick) || (r.cosmos && !cosmos) {
+			continue
+		}
+		var vs []float64
+		for k, v := range results {
+			name, unit, _ := strings.Cut(k, "|")
+			if unit == r.metric && strings.HasPrefix(name, strings.TrimSuffix(r.bench, "$")) {
+				vs = append(vs, v...)
+			}
+		}
+		if len(vs) == 0 {
+			fmt.Printf("| %s | no result | | |\n", r.label)
+			continue
+		}
+		m := convert(median(vs), r.metric, r.show)
+		budget, within := "", ""
+		if r.budget > 0 {
+			op := "≤"
+			ok := m <= r.budget
+			if r.atLeast {
+				op, ok = "≥", m >= r.budget
+			}
+			budget = fmt.Sprintf("%s %s", op, format(r.budget, r.show))
+			within = map[bool]string{true: "yes", false: "NO"}[ok]
+		}
+		fmt.Printf("| %s | %s | %s | %s |\n", r.label, format(m, r.show), budget, within)
+	}
+}
+
+// parse reads `go test -bench` output: name, then pairs of value and unit.
+func parse(out []byte) map[string]map[string][]float64 {
+	res := map[string]map[string][]float64{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndex(name, "-"); i > 0 {
+			name = name[:i] // drop -GOMAXPROCS
+		}
+		if res[name] == nil {
+			res[name] = map[string][]float64{}
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err == nil {
+				res[name][f[i+1]] = append(res[name][f[i+1]], v)
+			}
+		}
+	}
+	return res
+}
+
+func median(vs []float64) float64 {
+	vs = slices.Clone(vs)
+	slices.Sort(vs)
+	if n := len(vs); n%2 == 1 {
+		return vs[n/2]
+	} else {
+		return (vs[n/2-1] + vs[n/2]) / 2
+	}
+}
+
+func convert(v float64, metric, show string) float64 {
+	if metric != "ns/op" {
+		return v
+	}
+	switch show {
+	case "ms":
+		return v / 1e6
+	case "µs":
+		return v / 1e3
+	}
+	return v
+}
+
+func format(v float64, show string) string {
+	switch show {
+	case "ms":
+		return fmt.Sprintf("%.1f ms", v)
+	case "µs":
+		return fmt.Sprintf("%.0f µs", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
