@@ -30,6 +30,10 @@ type ContainerSpec struct {
 	// indexed, which keeps writes cheap and keeps personal data out of the index. The id and
 	// _ts system properties are always indexed by Cosmos, so paging by id needs no entry.
 	IndexedPaths []string
+	// CompositeIndexes are composite indexes, each a list of paths indexed ascending. Cosmos
+	// serves an ORDER BY on two or more properties only from a matching composite index (the
+	// emulator does not check).
+	CompositeIndexes [][]string
 	// ItemTTL turns time-to-live on with defaultTtl -1: nothing expires by default, items
 	// carrying a "ttl" field expire that many seconds after their last write.
 	ItemTTL bool
@@ -38,14 +42,20 @@ type ContainerSpec struct {
 // Containers lists every container the store uses.
 var Containers = []ContainerSpec{
 	{Name: ContainerBrands, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
-	{Name: ContainerUsers, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/nextReviewAt/?"}},
-	{Name: ContainerContacts, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/nextReviewAt/?", "/memberId/?"}},
+	{Name: ContainerUsers, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/nextReviewAt/?"},
+		CompositeIndexes: [][]string{dueOrder}},
+	{Name: ContainerContacts, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/nextReviewAt/?", "/memberId/?"},
+		CompositeIndexes: [][]string{dueOrder}},
 	{Name: ContainerClaims, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}, ItemTTL: true},
 	{Name: ContainerBlacklist, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 	{Name: ContainerWhitelist, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 	{Name: ContainerTokens, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}, ItemTTL: true},
 	{Name: ContainerErasures, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 }
+
+// dueOrder is the composite index of the due queries (qDue, qDueAfter): ORDER BY
+// c.nextReviewAt, c.id.
+var dueOrder = []string{"/nextReviewAt", "/id"}
 
 // DefaultTTL is the container's defaultTtl in seconds, and whether it is set at all (unset:
 // TTL is off and item "ttl" fields are ignored).
@@ -75,6 +85,13 @@ func (c ContainerSpec) Properties() azcosmos.ContainerProperties {
 			IncludedPaths: included,
 			ExcludedPaths: []azcosmos.ExcludedPath{{Path: "/*"}},
 		},
+	}
+	for _, paths := range c.CompositeIndexes {
+		composite := make([]azcosmos.CompositeIndex, len(paths))
+		for i, p := range paths {
+			composite[i] = azcosmos.CompositeIndex{Path: p, Order: azcosmos.CompositeIndexAscending}
+		}
+		props.IndexingPolicy.CompositeIndexes = append(props.IndexingPolicy.CompositeIndexes, composite)
 	}
 	if ttl, ok := c.DefaultTTL(); ok {
 		props.DefaultTimeToLive = &ttl

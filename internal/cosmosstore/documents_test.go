@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/gdpr"
@@ -50,6 +51,10 @@ func TestContainersSpec(t *testing.T) {
 		c, ok := Spec(name)
 		require.True(t, ok)
 		require.Contains(t, c.IndexedPaths, "/nextReviewAt/?", "%s: the due query needs a range index", name)
+		require.Equal(t, [][]azcosmos.CompositeIndex{{
+			{Path: "/nextReviewAt", Order: azcosmos.CompositeIndexAscending},
+			{Path: "/id", Order: azcosmos.CompositeIndexAscending},
+		}}, c.Properties().IndexingPolicy.CompositeIndexes, "%s: ORDER BY nextReviewAt, id needs a composite index", name)
 	}
 	c, _ := Spec(ContainerContacts)
 	require.Contains(t, c.IndexedPaths, "/memberId/?")
@@ -211,9 +216,11 @@ func TestEmptyBrandRefused(t *testing.T) {
 	s, ctx := &Store{}, context.Background()
 	invalid := func(_ any, err error) { t.Helper(); require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err)) }
 	invalid(s.ListUsers(ctx, "", "", 10))
-	invalid(s.DueUsers(ctx, "", t0, 10))
+	invalid(s.DueUsers(ctx, "", t0, gdpr.DueCursor{}, 10))
+	invalid(s.DueUsers(ctx, "", t0, gdpr.DueCursor{At: t0, ID: "usr-1"}, 10))
 	invalid(s.ListContacts(ctx, "", "", 10))
-	invalid(s.DueContacts(ctx, "", t0, 10))
+	invalid(s.DueContacts(ctx, "", t0, gdpr.DueCursor{}, 10))
+	invalid(s.DueContacts(ctx, "", t0, gdpr.DueCursor{At: t0, ID: "con-1"}, 10))
 	invalid(s.ContactsOfMember(ctx, "", "usr-1"))
 	invalid(s.ListErasures(ctx, "", "", 10))
 	invalid(s.CreateUser(ctx, gdpr.User{ID: "usr-1"}))

@@ -109,13 +109,13 @@ func TestEmulatorPagingAndDue(t *testing.T) {
 	_, err := s.CreateUser(ctx, gdpr.User{BrandID: newBrand(), ID: "usr-00", NextReviewAt: now.Add(-time.Hour)})
 	require.NoError(t, err)
 
-	due, err := s.DueUsers(ctx, brand, now, 10)
+	due, err := s.DueUsers(ctx, brand, now, gdpr.DueCursor{}, 10)
 	require.NoError(t, err)
 	require.Equal(t, []string{"usr-04", "usr-00", "usr-01"}, userIDs(due))
-	due, err = s.DueUsers(ctx, brand, now, 2)
+	due, err = s.DueUsers(ctx, brand, now, gdpr.DueCursor{}, 2)
 	require.NoError(t, err)
 	require.Equal(t, []string{"usr-04", "usr-00"}, userIDs(due))
-	due, err = s.DueUsers(ctx, brand, now, 0)
+	due, err = s.DueUsers(ctx, brand, now, gdpr.DueCursor{}, 0)
 	require.NoError(t, err)
 	require.Empty(t, due)
 
@@ -147,12 +147,51 @@ func TestEmulatorDueSameMicrosecond(t *testing.T) {
 	}
 	_, err := s.CreateUser(ctx, gdpr.User{BrandID: brand, ID: "usr-due", NextReviewAt: now})
 	require.NoError(t, err)
-	due, err := s.DueUsers(ctx, brand, now, 1)
+	due, err := s.DueUsers(ctx, brand, now, gdpr.DueCursor{}, 1)
 	require.NoError(t, err)
 	require.Equal(t, []string{"usr-due"}, userIDs(due))
-	due, err = s.DueUsers(ctx, brand, now.Add(time.Nanosecond), 10)
+	due, err = s.DueUsers(ctx, brand, now.Add(time.Nanosecond), gdpr.DueCursor{}, 10)
 	require.NoError(t, err)
 	require.Len(t, due, 6)
+}
+
+// TestEmulatorDueCursorWithinMicrosecond: the index keeps microseconds, so documents whose
+// times differ by nanoseconds inside one microsecond are a tie, ordered by id whatever their
+// nanoseconds; pages smaller than the tie, resumed from a cursor carrying nanoseconds, read
+// each once. A document a nanosecond after now, in now's microsecond, is never read.
+func TestEmulatorDueCursorWithinMicrosecond(t *testing.T) {
+	s := openStore(t)
+	ctx := t.Context()
+	brand := newBrand()
+	at := base.Add(time.Hour).Truncate(time.Microsecond)
+	now := at.Add(time.Microsecond + 500*time.Nanosecond)
+	create := func(id string, review time.Time) {
+		t.Helper()
+		_, err := s.CreateUser(ctx, gdpr.User{BrandID: brand, ID: id, NextReviewAt: review})
+		require.NoError(t, err)
+	}
+	create("usr-late", now.Add(-time.Nanosecond))
+	create("usr-after-now", now.Add(time.Nanosecond))
+	want := []string{"usr-early"}
+	for i := range 10 {
+		create(fmt.Sprintf("usr-%d", i), at.Add(time.Duration(999-i*100)*time.Nanosecond)) // later ids, earlier nanoseconds
+		want = append(want, fmt.Sprintf("usr-%d", i))
+	}
+	create("usr-early", at.Add(-time.Nanosecond))
+	want = append(want, "usr-late")
+
+	var got []string
+	var after gdpr.DueCursor
+	for range len(want) {
+		page, err := s.DueUsers(ctx, brand, now, after, 3)
+		require.NoError(t, err)
+		got = append(got, userIDs(page)...)
+		if len(page) < 3 {
+			break
+		}
+		after = gdpr.DueCursor{At: page[len(page)-1].NextReviewAt, ID: page[len(page)-1].ID}
+	}
+	require.Equal(t, want, got)
 }
 
 func userIDs(us []gdpr.User) []string {
@@ -454,7 +493,7 @@ func TestEmulatorUpdateUsersChunks(t *testing.T) {
 	requireStored(t, s, us, func(int) string { return "again" }, func(int) string { return "" }, "second batch")
 
 	// The due index saw the batch: nextReviewAt was written as UpdateUser writes it.
-	due, err := s.DueUsers(ctx, brand, base, 1000)
+	due, err := s.DueUsers(ctx, brand, base, gdpr.DueCursor{}, 1000)
 	require.NoError(t, err)
 	require.Len(t, due, 150)
 	require.Equal(t, "usr-149", due[0].ID)

@@ -16,7 +16,9 @@ import (
 const (
 	qAll      = `SELECT c.doc, c._etag FROM c`
 	qPageByID = `SELECT c.doc, c._etag FROM c WHERE c.id > @after ORDER BY c.id`
-	qDue      = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt <= @now ORDER BY c.nextReviewAt`
+	qDue      = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt <= @now ORDER BY c.nextReviewAt ASC, c.id ASC`
+	qDueAfter = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt >= @at AND c.nextReviewAt <= @now` +
+		` AND (c.nextReviewAt > @at OR c.id > @id) ORDER BY c.nextReviewAt ASC, c.id ASC`
 	qOfMember = `SELECT c.doc, c._etag FROM c WHERE c.memberId = @member ORDER BY c.id`
 )
 
@@ -90,16 +92,8 @@ func (s *Store) ListUsers(ctx context.Context, brand gdpr.BrandID, after string,
 	return list(ctx, s.users, brand, qPageByID, afterParam(after), max(limit, 0), nil, userVersion)
 }
 
-func (s *Store) DueUsers(ctx context.Context, brand gdpr.BrandID, now time.Time, limit int) ([]gdpr.User, error) {
-	out, err := list(ctx, s.users, brand, qDue, nowParam(now), max(limit, 0),
-		func(u gdpr.User) bool { return !u.NextReviewAt.After(now) }, userVersion)
-	if err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(out, func(a, b gdpr.User) int {
-		return cmp.Or(a.NextReviewAt.Compare(b.NextReviewAt), cmp.Compare(a.ID, b.ID))
-	})
-	return out, nil
+func (s *Store) DueUsers(ctx context.Context, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor, limit int) ([]gdpr.User, error) {
+	return due(ctx, s.users, brand, now, after, limit, func(u gdpr.User) time.Time { return u.NextReviewAt }, userVersion)
 }
 
 // ---- contacts ----
@@ -139,16 +133,29 @@ func (s *Store) ListContacts(ctx context.Context, brand gdpr.BrandID, after stri
 	return list(ctx, s.contacts, brand, qPageByID, afterParam(after), max(limit, 0), nil, contactVersion)
 }
 
-func (s *Store) DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, limit int) ([]gdpr.Contact, error) {
-	out, err := list(ctx, s.contacts, brand, qDue, nowParam(now), max(limit, 0),
-		func(c gdpr.Contact) bool { return !c.NextReviewAt.After(now) }, contactVersion)
-	if err != nil {
-		return nil, err
+func (s *Store) DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor, limit int) ([]gdpr.Contact, error) {
+	return due(ctx, s.contacts, brand, now, after, limit, func(c gdpr.Contact) time.Time { return c.NextReviewAt }, contactVersion)
+}
+
+// due reads a page of the due index: a single-partition query ordered by the indexed
+// (nextReviewAt, id), served by the composite index dueOrder and resumed after the cursor.
+// The order is that of the index, floor(µs) then id — the precision the store keeps — and the
+// cursor's time is converted the same way (reviewMicros), so a cursor taken from the last
+// document of a page resumes exactly after it: documents sharing a microsecond, however many,
+// are told apart by id, none skipped or read twice. Documents due later than now within
+// now's microsecond pass the query and are dropped here, and the query reads on until limit
+// are kept; they sort last, so dropping them leaves the order and the cursor intact. A zero
+// cursor time starts at the beginning.
+func due[T any](ctx context.Context, c *azcosmos.ContainerClient, brand gdpr.BrandID, now time.Time,
+	after gdpr.DueCursor, limit int, reviewAt func(T) time.Time, ver version[T]) ([]T, error) {
+	q, params := qDue, nowParam(now)
+	if !after.At.IsZero() {
+		q = qDueAfter
+		params = append(params,
+			azcosmos.QueryParameter{Name: "@at", Value: *reviewMicros(after.At)},
+			azcosmos.QueryParameter{Name: "@id", Value: after.ID})
 	}
-	slices.SortStableFunc(out, func(a, b gdpr.Contact) int {
-		return cmp.Or(a.NextReviewAt.Compare(b.NextReviewAt), cmp.Compare(a.ID, b.ID))
-	})
-	return out, nil
+	return list(ctx, c, brand, q, params, max(limit, 0), func(v T) bool { return !reviewAt(v).After(now) }, ver)
 }
 
 func afterParam(after string) []azcosmos.QueryParameter {

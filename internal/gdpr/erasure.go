@@ -23,16 +23,10 @@ func (s *Service) BlockMember(ctx context.Context, brandID BrandID, id string, r
 	if err != nil {
 		return User{}, err
 	}
-	var out User
-	err = retry(ctx, func() error {
-		u, err := s.user(ctx, b.ID, id)
-		if err != nil {
-			return err
-		}
+	out, err := s.changeUser(ctx, b, id, func(u *User) error {
 		switch u.Status {
 		case UserBlocked:
-			out = u
-			return nil
+			return errUnchanged
 		case UserErased:
 			return Errorf(CodeConflict, "this member's personal data is already erased")
 		}
@@ -41,13 +35,9 @@ func (s *Service) BlockMember(ctx context.Context, brandID BrandID, id string, r
 			DueAt: b.Retention.ErasureGrace.AddTo(now), PreviousStatus: u.Status}
 		// Publish first, then record: a job whose block was never recorded finds nothing to
 		// do, whereas a block without its job would wait for the next sweep.
+		var err error
 		block.JobRef, err = s.publishErasure(ctx, ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: block.Rule, DueAt: block.DueAt}, block.RequestedAt)
-		if err != nil {
-			return err
-		}
 		u.Status, u.Block = UserBlocked, block
-		u.NextReviewAt = NextReview(u, b)
-		out, err = s.store.UpdateUser(ctx, u)
 		return err
 	})
 	if err == nil {
@@ -63,15 +53,8 @@ func (s *Service) RestoreMember(ctx context.Context, brandID BrandID, id string)
 	if err != nil {
 		return User{}, err
 	}
-	var (
-		out User
-		ref string
-	)
-	err = retry(ctx, func() error {
-		u, err := s.user(ctx, b.ID, id)
-		if err != nil {
-			return err
-		}
+	var ref string
+	out, err := s.changeUser(ctx, b, id, func(u *User) error {
 		switch {
 		case u.Status == UserErased:
 			return Errorf(CodeConflict, "the erasure already ran: nothing can be restored")
@@ -80,9 +63,7 @@ func (s *Service) RestoreMember(ctx context.Context, brandID BrandID, id string)
 		}
 		ref = u.Block.JobRef
 		u.Status, u.Block = u.Block.PreviousStatus, nil
-		u.NextReviewAt = NextReview(u, b)
-		out, err = s.store.UpdateUser(ctx, u)
-		return err
+		return nil
 	})
 	if err != nil {
 		return User{}, err
@@ -112,12 +93,7 @@ func (s *Service) RecordActivity(ctx context.Context, brandID BrandID, id string
 	if err != nil {
 		return User{}, err
 	}
-	var out User
-	err = retry(ctx, func() error {
-		u, err := s.user(ctx, b.ID, id)
-		if err != nil {
-			return err
-		}
+	return s.changeUser(ctx, b, id, func(u *User) error {
 		switch {
 		case kind == ActivityLogin && u.Role.External(), kind == ActivityInteraction && !u.Role.External():
 			return Errorf(CodeInvalid, "kind must be login for members and interaction for external users")
@@ -126,13 +102,35 @@ func (s *Service) RecordActivity(ctx context.Context, brandID BrandID, id string
 		case u.Status != UserActive:
 			return Errorf(CodeConflict, "only an active account has activity")
 		}
-		now := s.clock.Now()
 		if kind == ActivityLogin {
-			u.LastLoginAt = now
+			u.LastLoginAt = s.clock.Now()
 		} else {
-			u.LastActivityAt = now
+			u.LastActivityAt = s.clock.Now()
 		}
 		u.Warnings = InactivityWarnings{}
+		return nil
+	})
+}
+
+// errUnchanged tells changeUser that the user is already as asked: nothing to write.
+var errUnchanged = errors.New("unchanged")
+
+// changeUser is the read-decide-write loop of optimistic concurrency for one user: it reads
+// the user, lets change decide on the fresh copy, recomputes the due index and writes it back
+// guarded by the version read, starting over on a conflict.
+func (s *Service) changeUser(ctx context.Context, b Brand, id string, change func(*User) error) (User, error) {
+	var out User
+	err := retry(ctx, func() error {
+		u, err := s.user(ctx, b.ID, id)
+		if err != nil {
+			return err
+		}
+		if err := change(&u); err != nil {
+			if errors.Is(err, errUnchanged) {
+				out, err = u, nil
+			}
+			return err
+		}
 		u.NextReviewAt = NextReview(u, b)
 		out, err = s.store.UpdateUser(ctx, u)
 		return err
@@ -354,16 +352,22 @@ func (s *Service) finishErasure(ctx context.Context, b Brand, u User) error {
 	if err != nil {
 		return err
 	}
+	cur := u // usually still current; a conflict re-reads
 	err = retry(ctx, func() error {
-		cur, err := s.store.GetUser(ctx, b.ID, u.ID)
-		if err != nil || cur.Erasure == nil || cur.Erasure.Step == stepDone {
-			return err
+		if cur.Version == "" {
+			if cur, err = s.store.GetUser(ctx, b.ID, u.ID); err != nil {
+				return err
+			}
+		}
+		if cur.Erasure == nil || cur.Erasure.Step == stepDone {
+			return nil
 		}
 		cur.Erasure.Step, cur.Erasure.DoneAt = stepDone, rec.DoneAt
 		cur.Erasure.BlobsDeleted += len(cur.Erasure.PendingBlobs)
 		cur.Erasure.PendingBlobs, cur.Erasure.PendingClaims = nil, nil
 		cur.NextReviewAt = time.Time{}
 		_, err = s.store.UpdateUser(ctx, cur)
+		cur.Version = ""
 		return err
 	})
 	if err != nil {

@@ -36,9 +36,10 @@ type Store interface {
 	// ListUsers pages through a brand's users in id order, starting after the id given ("" for
 	// the first page).
 	ListUsers(ctx context.Context, brand BrandID, after string, limit int) ([]User, error)
-	// DueUsers returns up to limit users whose NextReviewAt is set and not after now, earliest
-	// first. It must cost O(due), not O(users): an index on (brand, NextReviewAt).
-	DueUsers(ctx context.Context, brand BrandID, now time.Time, limit int) ([]User, error)
+	// DueUsers returns up to limit users whose NextReviewAt is set and not after now, and
+	// whose (NextReviewAt, ID) comes after the cursor, ordered by (NextReviewAt, ID). It must
+	// cost O(due), not O(users): an index on (brand, NextReviewAt, ID).
+	DueUsers(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]User, error)
 
 	CreateContact(ctx context.Context, c Contact) (Contact, error)
 	GetContact(ctx context.Context, brand BrandID, id string) (Contact, error)
@@ -48,7 +49,7 @@ type Store interface {
 	// ContactsOfMember returns every contact of one member, in id order.
 	ContactsOfMember(ctx context.Context, brand BrandID, memberID string) ([]Contact, error)
 	ListContacts(ctx context.Context, brand BrandID, after string, limit int) ([]Contact, error)
-	DueContacts(ctx context.Context, brand BrandID, now time.Time, limit int) ([]Contact, error)
+	DueContacts(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]Contact, error)
 
 	// Claim creates the claim if its key is free — absent, or expired at c.CreatedAt — and
 	// returns it. If the key is held, it returns the holding claim and an error matching
@@ -82,6 +83,13 @@ type Store interface {
 	// zeroes free pages and truncates its write-ahead log). A managed service that guarantees
 	// this itself returns nil.
 	Scrub(ctx context.Context) error
+}
+
+// DueCursor pages through the due index: the (NextReviewAt, ID) of the last document read.
+// The zero cursor starts at the beginning.
+type DueCursor struct {
+	At time.Time
+	ID string
 }
 
 // MaxBatch bounds a batch write: Cosmos DB's transactional batch takes at most 100

@@ -11,10 +11,6 @@ import (
 // sweepPage is how many due users the sweep reads at a time.
 const sweepPage = 1000
 
-// recheckAfter is when a user whose erasure job was published is looked at again, should the
-// job have been lost (dead-lettered): the next daily sweep.
-const recheckAfter = 24 * time.Hour
-
 // SweepStats counts what one sweep of one brand did.
 type SweepStats struct {
 	Due, Warnings, Erasures int
@@ -54,34 +50,28 @@ func (s *Service) SweepBrand(ctx context.Context, b Brand) (SweepStats, error) {
 			return st, err
 		}
 	}
-	seen := map[string]bool{}
+	var cursor DueCursor
 	for {
-		users, err := s.store.DueUsers(ctx, b.ID, now, sweepPage)
+		users, err := s.store.DueUsers(ctx, b.ID, now, cursor, sweepPage)
 		if err != nil {
 			return st, err
 		}
-		fresh := users[:0:0]
-		for _, u := range users {
-			if !seen[u.ID] {
-				seen[u.ID] = true
-				fresh = append(fresh, u)
-			}
-		}
-		if err := s.reviewPage(ctx, b, fresh, now, &st); err != nil {
+		if err := s.reviewPage(ctx, b, users, now, &st); err != nil {
 			return st, err
 		}
-		// A short page is the last; a page of users already reviewed means the rest could
-		// not be moved on (conflicts) and waits for the next sweep.
-		if len(users) < sweepPage || len(fresh) == 0 {
+		if len(users) < sweepPage {
 			return st, nil
 		}
+		last := users[len(users)-1]
+		cursor = DueCursor{At: last.NextReviewAt, ID: last.ID}
 	}
 }
 
-// reviewPage decides for a page of due users, publishes their jobs in two batches (mail and
-// erasure), then records the decisions in batches: a few transactions per page, not per user.
-// Jobs go out before the records, with ids fixed by the decision, so a crash in between
-// re-publishes nothing twice and the next sweep completes the records.
+// reviewPage decides for a page of due users and publishes their jobs in two batches (mail
+// and erasure); only warnings are recorded on the users, also in batches. A user whose
+// erasure job is published stays in the due index until the job erases it: should the job be
+// lost, the next sweep publishes it again under the same id. Jobs go out before the records,
+// with ids fixed by the decision, so a crash in between publishes nothing twice.
 func (s *Service) reviewPage(ctx context.Context, b Brand, users []User, now time.Time, st *SweepStats) error {
 	var (
 		mails, erasures []Message
@@ -113,9 +103,8 @@ func (s *Service) reviewPage(ctx context.Context, b Brand, users []User, now tim
 				return err
 			}
 			erasures = append(erasures, m)
-			// Looked at again a day on, should the job be lost (dead-lettered).
-			u.NextReviewAt = now.Add(recheckAfter)
 			st.Erasures++
+			continue
 		default:
 			u.NextReviewAt = time.Time{} // a stale index value: leave the due set
 		}

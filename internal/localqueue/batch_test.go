@@ -123,6 +123,25 @@ func TestPublishBatchDedup(t *testing.T) {
 	assert.Equal(t, 7, rowCount(t, q))
 }
 
+// A retried batch larger than one lookup query finds every message it published before.
+func TestPublishBatchRepublishedWhole(t *testing.T) {
+	q, _ := openTemp(t, fastOptions())
+	ctx := context.Background()
+	n := 2*maxLookup + 7
+	msgs := make([]gdpr.Message, n)
+	for i := range msgs {
+		msgs[i] = gdpr.Message{ID: fmt.Sprintf("job-%04d", i)}
+	}
+	first, err := q.PublishBatch(ctx, qA, msgs)
+	require.NoError(t, err)
+
+	again, err := q.PublishBatch(ctx, qA, append(msgs, gdpr.Message{ID: "new"}))
+	require.NoError(t, err)
+	require.Equal(t, first, again[:n])
+	assert.Equal(t, "new", idOfRef(t, q, again[n]))
+	assert.Equal(t, n+1, rowCount(t, q))
+}
+
 func TestPublishBatchScheduledAndImmediate(t *testing.T) {
 	clock := newFakeClock()
 	opts := fastOptions()

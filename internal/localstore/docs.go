@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -89,10 +90,39 @@ func (s *Store) ListUsers(ctx context.Context, brand gdpr.BrandID, after string,
 		limit, `SELECT version, doc FROM users WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?`, brand, after)
 }
 
-func (s *Store) DueUsers(ctx context.Context, brand gdpr.BrandID, now time.Time, limit int) ([]gdpr.User, error) {
-	return list(ctx, s, "due users", userVersion, limit,
-		`SELECT version, doc FROM users WHERE brand_id = ? AND next_review_at <= ?
-		 ORDER BY next_review_at, id LIMIT ?`, brand, nanos(now))
+func (s *Store) DueUsers(ctx context.Context, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor, limit int) ([]gdpr.User, error) {
+	query, args := dueQuery("users", brand, now, after)
+	return list(ctx, s, "due users", userVersion, limit, query, args...)
+}
+
+// dueQuery reads a page of the due index of table (users or contacts): documents whose
+// next_review_at is set and not after now, and whose (next_review_at, id) comes after the
+// cursor, in that order. The row-value comparison lets SQLite seek straight to the cursor in
+// the partial index on (brand_id, next_review_at, id), which also yields the order: the page
+// costs O(limit), never a scan of what earlier pages read, nor a sort (TestDueUsesIndex).
+// The cursor's time is stored as next_review_at is (nanos), so it compares exactly. A zero
+// cursor time starts at the beginning; the query then has no cursor term at all.
+func dueQuery(table string, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor) (string, []any) {
+	if after.At.IsZero() {
+		return dueQueries[table][0], []any{brand, nanos(now)}
+	}
+	return dueQueries[table][1], []any{brand, nanos(now), nanos(after.At), after.ID}
+}
+
+// dueQueries holds, per table, the due query from the start and the one after a cursor; the
+// limit is bound last (see list).
+var dueQueries = map[string][2]string{
+	"users":    dueQueryPair("users"),
+	"contacts": dueQueryPair("contacts"),
+}
+
+func dueQueryPair(table string) [2]string {
+	const head = `SELECT version, doc FROM %s WHERE brand_id = ? AND next_review_at IS NOT NULL AND next_review_at <= ?`
+	const tail = ` ORDER BY next_review_at, id LIMIT ?`
+	return [2]string{
+		fmt.Sprintf(head, table) + tail,
+		fmt.Sprintf(head, table) + ` AND (next_review_at, id) > (?, ?)` + tail,
+	}
 }
 
 const insertContact = `INSERT INTO contacts (brand_id, id, member_id, next_review_at, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
@@ -188,10 +218,9 @@ func (s *Store) ListContacts(ctx context.Context, brand gdpr.BrandID, after stri
 		limit, `SELECT version, doc FROM contacts WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?`, brand, after)
 }
 
-func (s *Store) DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, limit int) ([]gdpr.Contact, error) {
-	return list(ctx, s, "due contacts", contactVersion, limit,
-		`SELECT version, doc FROM contacts WHERE brand_id = ? AND next_review_at <= ?
-		 ORDER BY next_review_at, id LIMIT ?`, brand, nanos(now))
+func (s *Store) DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor, limit int) ([]gdpr.Contact, error) {
+	query, args := dueQuery("contacts", brand, now, after)
+	return list(ctx, s, "due contacts", contactVersion, limit, query, args...)
 }
 
 // list reads a page; its query takes the limit last.

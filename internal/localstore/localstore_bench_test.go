@@ -79,15 +79,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func BenchmarkGetUser(b *testing.B) {
-	s, users := seeded(b)
-	ctx, i := b.Context(), 0
-	for b.Loop() {
-		i = (i + 7919) % len(users) // a prime stride: spread reads over the file
-		if _, err := s.GetUser(ctx, benchBrand, users[i].ID); err != nil {
-			b.Fatal(err)
-		}
-	}
+// BenchmarkStore runs the benchmarks every store reports (storetest.Bench): the same code
+// measures cosmosstore, so the two compare. Each run opens a fresh database file.
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) gdpr.Store { return open(b, b.TempDir()) })
 }
 
 func BenchmarkGetUserParallel(b *testing.B) {
@@ -101,32 +96,6 @@ func BenchmarkGetUserParallel(b *testing.B) {
 			}
 		}
 	})
-}
-
-func BenchmarkUpdateUser(b *testing.B) {
-	s, users := seeded(b)
-	ctx := b.Context()
-	u, err := s.GetUser(ctx, benchBrand, users[len(users)/2].ID)
-	require.NoError(b, err)
-	n := 0
-	for b.Loop() {
-		n++
-		u.Alias = fmt.Sprintf("alias-%d", n)
-		if u, err = s.UpdateUser(ctx, u); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkDueUsers(b *testing.B) {
-	s, _ := seeded(b)
-	ctx := b.Context()
-	for b.Loop() {
-		due, err := s.DueUsers(ctx, benchBrand, benchNow, 1000)
-		if err != nil || len(due) != 100 {
-			b.Fatalf("%d due, %v", len(due), err)
-		}
-	}
 }
 
 // BenchmarkBulkCreateUsers reports the seeding rate the retention benchmarks depend on.

@@ -57,25 +57,36 @@ func TestFilesArePrivate(t *testing.T) {
 	}
 }
 
-// TestDueUsesIndex proves DueUsers costs O(due): SQLite searches the partial index and needs
-// no sort.
+// TestDueUsesIndex proves DueUsers and DueContacts cost O(due): SQLite searches the partial
+// index — seeking to the cursor when there is one — and needs no sort (no temp B-tree).
 func TestDueUsesIndex(t *testing.T) {
 	s := open(t, t.TempDir())
-	for table, query := range map[string]string{
-		"users":    `SELECT version, doc FROM users WHERE brand_id = ? AND next_review_at <= ? ORDER BY next_review_at, id LIMIT ?`,
-		"contacts": `SELECT version, doc FROM contacts WHERE brand_id = ? AND next_review_at <= ? ORDER BY next_review_at, id LIMIT ?`,
-	} {
-		rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, "b", 1, 10)
-		require.NoError(t, err)
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-			plan = append(plan, detail)
+	cursor := gdpr.DueCursor{At: storetest.Epoch, ID: "usr-1"}
+	for _, table := range []string{"users", "contacts"} {
+		for _, tc := range []struct {
+			after gdpr.DueCursor
+			want  string
+		}{
+			{gdpr.DueCursor{}, "SEARCH %[1]s USING INDEX %[1]s_due (brand_id=? AND next_review_at>? AND next_review_at<?)"},
+			{cursor, "SEARCH %[1]s USING INDEX %[1]s_due (brand_id=? AND (next_review_at,id)>(?,?) AND next_review_at<?)"},
+		} {
+			query, args := dueQuery(table, "b", storetest.Epoch.AddDate(1, 0, 0), tc.after)
+			rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, append(args, 10)...)
+			require.NoError(t, err)
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+				plan = append(plan, detail)
+			}
+			require.NoError(t, rows.Err())
+			require.NoError(t, rows.Close())
+			require.Equal(t, []string{fmt.Sprintf(tc.want, table)}, plan, "%s after %v", table, tc.after)
+			for _, step := range plan {
+				require.NotContains(t, step, "TEMP B-TREE", "the index yields the order")
+			}
 		}
-		require.NoError(t, rows.Close())
-		require.Equal(t, []string{fmt.Sprintf("SEARCH %s USING INDEX %s_due (brand_id=? AND next_review_at<?)", table, table)}, plan)
 	}
 }
 
@@ -95,7 +106,7 @@ func TestConcurrentWritersNeverBusy(t *testing.T) {
 				u.Alias = "updated"
 				_, err = s.UpdateUser(ctx, u)
 				errs <- err
-				_, err = s.DueUsers(ctx, b, storetest.Epoch.AddDate(1, 0, 0), 10)
+				_, err = s.DueUsers(ctx, b, storetest.Epoch.AddDate(1, 0, 0), gdpr.DueCursor{}, 10)
 				errs <- err
 				_, err = s.Claim(ctx, storetest.NewClaim(b, "email:shared", u.ID, storetest.Epoch, time.Time{}))
 				if err != nil && !gdprIsConflict(err) {

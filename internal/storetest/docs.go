@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -24,7 +26,7 @@ type kind[T any] struct {
 	update func(gdpr.Store, context.Context, T) (T, error)
 	batch  func(gdpr.Store, context.Context, gdpr.BrandID, []T) ([]T, error)
 	list   func(gdpr.Store, context.Context, gdpr.BrandID, string, int) ([]T, error)
-	due    func(gdpr.Store, context.Context, gdpr.BrandID, time.Time, int) ([]T, error)
+	due    func(gdpr.Store, context.Context, gdpr.BrandID, time.Time, gdpr.DueCursor, int) ([]T, error)
 }
 
 // fields points at the fields the shared checks read and set.
@@ -288,9 +290,11 @@ func (k kind[T]) testPaging(t *testing.T, s gdpr.Store) {
 		vs, err = k.list(s, ctx, b, "", limit)
 		require.NoError(t, err)
 		require.Empty(t, vs, "a limit below 1 returns nothing, never everything")
-		vs, err = k.due(s, ctx, b, now.AddDate(100, 0, 0), limit)
-		require.NoError(t, err)
-		require.Empty(t, vs, "a limit below 1 returns nothing, never everything")
+		for _, after := range []gdpr.DueCursor{{}, {At: now.AddDate(-100, 0, 0), ID: "a"}} {
+			vs, err = k.due(s, ctx, b, now.AddDate(100, 0, 0), after, limit)
+			require.NoError(t, err)
+			require.Empty(t, vs, "a limit below 1 returns nothing, never everything")
+		}
 	}
 }
 
@@ -415,6 +419,9 @@ func dueTests[T any](k kind[T]) []test {
 		{fmt.Sprintf("%s_zero_NextReviewAt_never_due", k.name), k.testDueZero},
 		{fmt.Sprintf("%s_limit", k.name), k.testDueLimit},
 		{fmt.Sprintf("%s_update_moves_in_and_out_of_due", k.name), k.testDueUpdate},
+		{fmt.Sprintf("%s_pages_visit_each_due_once_in_order", k.name), k.testDuePaging},
+		{fmt.Sprintf("%s_pages_through_ties_in_id_order", k.name), k.testDueTies},
+		{fmt.Sprintf("%s_cursor_is_exclusive", k.name), k.testDueCursor},
 	}
 }
 
@@ -431,7 +438,7 @@ func (k kind[T]) testDueOrder(t *testing.T, s gdpr.Store) {
 	k.mustCreate(t, s, b, reviewAt(now.AddDate(1, 0, 0)))
 	middle := k.mustCreate(t, s, b, reviewAt(now.Add(-time.Hour)))
 
-	due, err := k.due(s, ctx, b, now, 100)
+	due, err := k.due(s, ctx, b, now, gdpr.DueCursor{}, 100)
 	require.NoError(t, err)
 	require.Equal(t, k.ids([]T{earliest, middle, atNow}), k.ids(due), "due means NextReviewAt not after now, earliest first")
 	RequireSame(t, earliest, due[0], "due returns whole documents")
@@ -440,9 +447,11 @@ func (k kind[T]) testDueOrder(t *testing.T, s gdpr.Store) {
 func (k kind[T]) testDueZero(t *testing.T, s gdpr.Store) {
 	ctx, b := t.Context(), NewBrandID()
 	k.mustCreate(t, s, b, reviewAt(time.Time{}))
-	due, err := k.due(s, ctx, b, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 100)
-	require.NoError(t, err)
-	require.Empty(t, due, "a zero NextReviewAt is never due")
+	for _, after := range []gdpr.DueCursor{{}, {At: time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC)}, {At: now.AddDate(-100, 0, 0)}} {
+		due, err := k.due(s, ctx, b, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), after, 100)
+		require.NoError(t, err)
+		require.Empty(t, due, "a zero NextReviewAt is never due (after %v)", after)
+	}
 }
 
 func (k kind[T]) testDueLimit(t *testing.T, s gdpr.Store) {
@@ -451,16 +460,19 @@ func (k kind[T]) testDueLimit(t *testing.T, s gdpr.Store) {
 	for i := range 5 {
 		want = append(want, k.id(k.mustCreate(t, s, b, reviewAt(now.Add(time.Duration(i-10)*time.Minute)))))
 	}
-	due, err := k.due(s, ctx, b, now, 3)
+	due, err := k.due(s, ctx, b, now, gdpr.DueCursor{}, 3)
 	require.NoError(t, err)
 	require.Equal(t, want[:3], k.ids(due), "limit keeps the earliest")
+	due, err = k.due(s, ctx, b, now, k.cursor(due[2]), 3)
+	require.NoError(t, err)
+	require.Equal(t, want[3:], k.ids(due), "the next page starts after the last document read")
 }
 
 func (k kind[T]) testDueUpdate(t *testing.T, s gdpr.Store) {
 	ctx, b := t.Context(), NewBrandID()
 	v := k.mustCreate(t, s, b, reviewAt(now.AddDate(1, 0, 0)))
 	dueIDs := func() []string {
-		due, err := k.due(s, ctx, b, now, 100)
+		due, err := k.due(s, ctx, b, now, gdpr.DueCursor{}, 100)
 		require.NoError(t, err)
 		return k.ids(due)
 	}
@@ -475,6 +487,133 @@ func (k kind[T]) testDueUpdate(t *testing.T, s gdpr.Store) {
 	_, err = k.update(s, ctx, v)
 	require.NoError(t, err)
 	require.Empty(t, dueIDs(), "an update that clears NextReviewAt leaves the due index")
+}
+
+// cursor is where a page that ended with v resumes: its (NextReviewAt, ID).
+func (k kind[T]) cursor(v T) gdpr.DueCursor {
+	f := k.fields(&v)
+	return gdpr.DueCursor{At: *f.nextReviewAt, ID: *f.id}
+}
+
+// dueOrder returns the ids of vs in due order: by NextReviewAt (to the microsecond, all a
+// store need keep), then by id.
+func (k kind[T]) dueOrder(vs []T) []string {
+	vs = slices.Clone(vs)
+	slices.SortFunc(vs, func(a, b T) int {
+		fa, fb := k.fields(&a), k.fields(&b)
+		return cmp.Or(fa.nextReviewAt.Truncate(time.Microsecond).Compare(fb.nextReviewAt.Truncate(time.Microsecond)),
+			cmp.Compare(*fa.id, *fb.id))
+	})
+	return k.ids(vs)
+}
+
+// pageDue walks the due index of brand b as the sweep does: pages of limit, each resuming
+// after the last document of the one before, until a page comes back short. It asserts the
+// page sizes: every page but the last is full, so a short page reliably means the end.
+func (k kind[T]) pageDue(t *testing.T, s gdpr.Store, b gdpr.BrandID, at time.Time, limit, want int) []string {
+	t.Helper()
+	var ids []string
+	var after gdpr.DueCursor
+	for page := 0; ; page++ {
+		require.LessOrEqual(t, page, want/limit, "%d due documents take %d pages of %d", want, want/limit+1, limit)
+		vs, err := k.due(s, t.Context(), b, at, after, limit)
+		require.NoError(t, err)
+		ids = append(ids, k.ids(vs)...)
+		if len(vs) < limit {
+			require.Len(t, vs, want%limit, "only the last page is short (page %d)", page)
+			return ids
+		}
+		require.Len(t, vs, limit, "page %d", page)
+		after = k.cursor(vs[len(vs)-1])
+	}
+}
+
+// testDuePaging walks 250 due documents in pages of 100: each comes once, in (NextReviewAt,
+// ID) order, though they were created in another order and many share a time; documents not
+// yet due, never due or of another brand — with the same ids and times — never show.
+func (k kind[T]) testDuePaging(t *testing.T, s gdpr.Store) {
+	b, other := NewBrandID(), NewBrandID()
+	var due []T
+	for i := range 250 {
+		at := now.Add(-time.Duration((i*37)%101) * time.Second) // 101 distinct times, shuffled
+		v := k.mustCreate(t, s, b, reviewAt(at))
+		due = append(due, v)
+		switch {
+		case i%25 == 0:
+			k.mustCreate(t, s, b, reviewAt(now.Add(time.Microsecond)))
+		case i%25 == 1:
+			k.mustCreate(t, s, b, reviewAt(now.AddDate(0, 0, 1)))
+		case i%25 == 2:
+			k.mustCreate(t, s, b, reviewAt(time.Time{}))
+		case i%5 == 3:
+			k.mustCreate(t, s, other, reviewAt(at), func(f fields) { *f.id = k.id(v) })
+		}
+	}
+	k.mustCreate(t, s, other, reviewAt(now.Add(-time.Hour)))
+	want := k.dueOrder(due)
+	require.Equal(t, want, k.pageDue(t, s, b, now, 100, len(due)), "each due document once, in (NextReviewAt, ID) order")
+	require.Len(t, k.pageDue(t, s, other, now, 100, 51), 51, "the other brand pages through its own only")
+}
+
+// testDueTies pages with limit 7 through 30 documents due at the same instant, between
+// earlier and later ones: the id breaks the tie, so none is skipped or read twice even where
+// a page ends inside the tie.
+func (k kind[T]) testDueTies(t *testing.T, s gdpr.Store) {
+	b := NewBrandID()
+	tie := now.Add(-time.Minute)
+	var due []T
+	for _, at := range []time.Time{tie.Add(-time.Microsecond), tie.Add(-time.Hour), tie.Add(time.Microsecond), now} {
+		due = append(due, k.mustCreate(t, s, b, reviewAt(at)))
+	}
+	var ties []T
+	for i := range 30 {
+		id := fmt.Sprintf("tie-%02d", (i*7)%30) // created out of id order
+		ties = append(ties, k.mustCreate(t, s, b, reviewAt(tie), func(f fields) { *f.id = id }))
+	}
+	got := k.pageDue(t, s, b, now, 7, len(due)+len(ties))
+	want := k.dueOrder(append(due, ties...))
+	require.Equal(t, want, got, "each once: by time, then by id within the tie")
+	require.Equal(t, k.dueOrder(ties), got[2:32], "the tie in id order")
+}
+
+// testDueCursor: a page starts strictly after the cursor, which need not be a document's own.
+func (k kind[T]) testDueCursor(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	t1, t2 := now.Add(-time.Hour), now.Add(-time.Minute)
+	named := func(id string) func(fields) { return func(f fields) { *f.id = id } }
+	a := k.mustCreate(t, s, b, reviewAt(t1), named("a"))
+	bb := k.mustCreate(t, s, b, reviewAt(t1), named("b"))
+	c := k.mustCreate(t, s, b, reviewAt(t1), named("c"))
+	d := k.mustCreate(t, s, b, reviewAt(t2), named("d"))
+	k.mustCreate(t, s, b, reviewAt(now.Add(time.Microsecond)), named("e"))
+	k.mustCreate(t, s, b, reviewAt(time.Time{}), named("f"))
+	all := []T{a, bb, c, d}
+
+	for _, tc := range []struct {
+		after gdpr.DueCursor
+		want  []T
+		why   string
+	}{
+		{gdpr.DueCursor{}, all, "the zero cursor starts at the beginning"},
+		{k.cursor(a), all[1:], "the cursor's own document is excluded"},
+		{k.cursor(bb), all[2:], "the cursor's own document is excluded"},
+		{k.cursor(d), nil, "after the last due document, nothing"},
+		{gdpr.DueCursor{At: t1, ID: "bb"}, all[2:], "an id between two documents"},
+		{gdpr.DueCursor{At: t1}, all, "an empty id at a document's time"},
+		{gdpr.DueCursor{At: t1, ID: "z"}, all[3:], "an id after every tie moves to the next time"},
+		{gdpr.DueCursor{At: t1.Add(-time.Microsecond), ID: "z"}, all, "an earlier time, whatever the id"},
+		{gdpr.DueCursor{At: t1.Add(time.Microsecond)}, all[3:], "a time between two documents"},
+		{gdpr.DueCursor{At: now, ID: ""}, nil, "not-yet-due documents stay out after the cursor"},
+		{gdpr.DueCursor{At: now.AddDate(-100, 0, 0), ID: "z"}, all, "a cursor long before"},
+	} {
+		got, err := k.due(s, ctx, b, now, tc.after, 100)
+		require.NoError(t, err)
+		require.Equal(t, k.ids(tc.want), k.ids(got), "%s (after %v)", tc.why, tc.after)
+	}
+	got, err := k.due(s, ctx, b, now, k.cursor(a), 1)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	RequireSame(t, bb, got[0], "due returns whole documents after a cursor too")
 }
 
 var usersOnlyTests = []test{

@@ -78,17 +78,25 @@ func requireOwn(t *testing.T, s gdpr.Store, a twin) {
 	require.NoError(t, err)
 	require.Len(t, us, 1)
 	RequireSame(t, a.user, us[0])
-	us, err = s.DueUsers(ctx, b, now, 100)
+	for _, after := range []gdpr.DueCursor{{}, {At: a.user.NextReviewAt}} {
+		us, err = s.DueUsers(ctx, b, now, after, 100)
+		require.NoError(t, err)
+		require.Len(t, us, 1, "after %v", after)
+		RequireSame(t, a.user, us[0])
+	}
+	us, err = s.DueUsers(ctx, b, now, gdpr.DueCursor{At: a.user.NextReviewAt, ID: a.user.ID}, 100)
 	require.NoError(t, err)
-	require.Len(t, us, 1)
-	RequireSame(t, a.user, us[0])
+	require.Empty(t, us, "b's twin, with the same id and time, is not after a's cursor in a")
 
 	c, err := s.GetContact(ctx, b, a.contact.ID)
 	require.NoError(t, err)
 	RequireSame(t, a.contact, c)
 	for _, list := range []func() ([]gdpr.Contact, error){
 		func() ([]gdpr.Contact, error) { return s.ListContacts(ctx, b, "", 100) },
-		func() ([]gdpr.Contact, error) { return s.DueContacts(ctx, b, now, 100) },
+		func() ([]gdpr.Contact, error) { return s.DueContacts(ctx, b, now, gdpr.DueCursor{}, 100) },
+		func() ([]gdpr.Contact, error) {
+			return s.DueContacts(ctx, b, now, gdpr.DueCursor{At: a.contact.NextReviewAt}, 100)
+		},
 		func() ([]gdpr.Contact, error) { return s.ContactsOfMember(ctx, b, a.contact.MemberID) },
 	} {
 		cs, err := list()
