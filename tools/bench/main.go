@@ -37,13 +37,16 @@ var rows = []row{
 	{pkg: "./functions", bench: "BenchmarkSignupConfirm", benchtime: "50x", metric: "ns/op", show: "ms", label: "signup + mail + confirm, bcrypt cost 10"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=10000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 10k users, 1k due"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=1000000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 1M users, 1k due", slow: true},
-	{pkg: "./internal/gdpr", bench: "BenchmarkErasureWorker", benchtime: "2000x", metric: "erasures/s", show: "n", budget: 2000, atLeast: true, label: "erasure worker, 10 contacts each (/s)"},
-	{pkg: "./internal/localstore", bench: "BenchmarkGetUser$", benchtime: "1s", metric: "ns/op", show: "µs", label: "embedded store: point read"},
-	{pkg: "./internal/localstore", bench: "BenchmarkUpdateUser$", benchtime: "1s", metric: "ns/op", show: "µs", label: "embedded store: versioned update"},
-	{pkg: "./internal/localstore", bench: "BenchmarkDueUsers", benchtime: "1s", metric: "ns/op", show: "ms", label: "embedded store: due query (100 of 100k)"},
-	{pkg: "./internal/cosmosstore", bench: "BenchmarkPointRead", benchtime: "1s", metric: "ns/op", show: "µs", label: "Cosmos emulator: point read", cosmos: true},
-	{pkg: "./internal/cosmosstore", bench: "BenchmarkUpsert", benchtime: "1s", metric: "ns/op", show: "µs", label: "Cosmos emulator: versioned update", cosmos: true},
-	{pkg: "./internal/cosmosstore", bench: "BenchmarkDueQuery", benchtime: "5x", metric: "ns/op", show: "ms", label: "Cosmos emulator: due query (100 of 10k)", cosmos: true},
+	{pkg: "./internal/gdpr", bench: "BenchmarkErasureWorker/workers=1$", benchtime: "2000x", metric: "erasures/s", show: "n", budget: 2000, atLeast: true, label: "erasure worker, 10 contacts each, 1 worker (/s)"},
+	{pkg: "./internal/gdpr", bench: "BenchmarkErasureWorker/workers=4$", benchtime: "2000x", metric: "erasures/s", show: "n", budget: 2000, atLeast: true, label: "erasure worker, 10 contacts each, 4 workers (/s)"},
+	// storetest.Bench: the same code on both stores. The tool turns "A/B$" into -bench
+	// "^A$/^B$", which selects that sub-benchmark alone (DueQuery with its users=/due= levels).
+	{pkg: "./internal/localstore", bench: "BenchmarkStore/PointRead$", benchtime: "1s", metric: "ns/op", show: "µs", label: "embedded store: point read"},
+	{pkg: "./internal/localstore", bench: "BenchmarkStore/Update$", benchtime: "1s", metric: "ns/op", show: "µs", label: "embedded store: versioned update"},
+	{pkg: "./internal/localstore", bench: "BenchmarkStore/DueQuery$", benchtime: "1s", metric: "ns/op", show: "ms", label: "embedded store: due query (100 of 10k)"},
+	{pkg: "./internal/cosmosstore", bench: "BenchmarkStore/PointRead$", benchtime: "1s", metric: "ns/op", show: "µs", label: "Cosmos emulator: point read", cosmos: true},
+	{pkg: "./internal/cosmosstore", bench: "BenchmarkStore/Update$", benchtime: "1s", metric: "ns/op", show: "µs", label: "Cosmos emulator: versioned update", cosmos: true},
+	{pkg: "./internal/cosmosstore", bench: "BenchmarkStore/DueQuery$", benchtime: "5x", metric: "ns/op", show: "ms", label: "Cosmos emulator: due query (100 of 10k)", cosmos: true},
 }
 
 func main() {
@@ -52,7 +55,7 @@ func main() {
 	flag.Parse()
 	cosmos := os.Getenv("POPSELL_TEST_COSMOS_ENDPOINT") != ""
 
-	results := map[string][]float64{} // bench|metric → values
+	results := map[string][]float64{} // pkg|bench|metric → values
 	ran := map[string]bool{}
 	for _, r := range rows {
 		key := r.pkg + r.bench + r.benchtime
@@ -71,7 +74,8 @@ func main() {
 		}
 		for name, metrics := range parse(out) {
 			for unit, vs := range metrics {
-				results[name+"|"+unit] = append(results[name+"|"+unit], vs...)
+				k := r.pkg + "|" + name + "|" + unit
+				results[k] = append(results[k], vs...)
 			}
 		}
 	}
@@ -83,8 +87,9 @@ func main() {
 		}
 		var vs []float64
 		for k, v := range results {
-			name, unit, _ := strings.Cut(k, "|")
-			if unit == r.metric && strings.HasPrefix(name, strings.TrimSuffix(r.bench, "$")) {
+			pkg, rest, _ := strings.Cut(k, "|")
+			name, unit, _ := strings.Cut(rest, "|")
+			if pkg == r.pkg && unit == r.metric && strings.HasPrefix(name, strings.TrimSuffix(r.bench, "$")) {
 				vs = append(vs, v...)
 			}
 		}
