@@ -220,6 +220,19 @@ func (a *App) seedDemo(ctx context.Context) error {
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	wait, err := a.Background(ctx)
+	if err != nil {
+		return err
+	}
+	err = azfunc.Serve(ctx, ln, a.Handler, 10*time.Second)
+	cancel()
+	wait()
+	return err
+}
+
+// Background starts what runs beside the server in local mode — queue consumers, the WAL
+// scrubber, the timer scheduler — until ctx ends; wait blocks until they have stopped.
+func (a *App) Background(ctx context.Context) (wait func(), err error) {
 	var wg sync.WaitGroup
 	if a.Queue != nil {
 		wg.Go(func() { a.scrubber.run(ctx) })
@@ -235,13 +248,10 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 			})
 		}
 		if err := a.startScheduler(ctx, &wg); err != nil {
-			return err
+			return wg.Wait, err
 		}
 	}
-	err := azfunc.Serve(ctx, ln, a.Handler, 10*time.Second)
-	cancel()
-	wg.Wait()
-	return err
+	return wg.Wait, nil
 }
 
 // startScheduler fires each timer function at the times of its function.json schedule (wall

@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/config"
 )
 
@@ -26,24 +28,41 @@ func run() int {
 		log.Error("startup refused", "err", err)
 		return 2
 	}
-	// Listen first: the host polls GET / for readiness, and an early socket answers sooner.
 	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
 	if err != nil {
 		log.Error("listen failed", "port", cfg.Port, "err", err)
 		return 1
 	}
+	// Serve before wiring: the host polls GET / and counts any answer as ready, so it starts
+	// waiting on us as soon as the socket answers; other requests wait at the gate until the
+	// stores are open, a few milliseconds later.
+	gate := newStartGate()
+	served := make(chan error, 1)
+	go func() { served <- azfunc.Serve(ctx, ln, gate, 10*time.Second) }()
+
 	app, err := NewApp(ctx, cfg, log)
 	if err != nil {
 		log.Error("startup failed", "err", err)
+		gate.fail()
 		return 1
 	}
 	defer app.Close()
+	wait, err := app.Background(ctx)
+	if err != nil {
+		log.Error("startup failed", "err", err)
+		gate.fail()
+		return 1
+	}
+	gate.open(app.Handler)
 	attrs := []any{"addr", ln.Addr().String(), "version", version, "azureMode", cfg.AzureMode()}
 	if app.Queue != nil {
 		attrs = append(attrs, "dataDir", cfg.DataDir, "outbox", app.OutboxDir)
 	}
 	log.Info("popsell-gdpr handler listening", attrs...)
-	if err := app.Run(ctx, ln); err != nil {
+	err = <-served
+	stop()
+	wait()
+	if err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
 	}
