@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-GO_TEST_FLAGS ?= -count=1
+GO_TEST_FLAGS ?= -race -count=1
 
 # Local-mode settings for `make run`. Development values only: production reads the admin
 # token and the hash key from Key Vault (infra/), never from here.
@@ -23,6 +23,7 @@ run: build ## local mode on :7071 with the demo brand; mail goes to $(POPSELL_DA
 	./bin/handler
 
 test: ## every test; emulator tests skip (with a reason) unless the emulators run, see .ci/run
+	@if [ -z "$$POPSELL_TEST_COSMOS_ENDPOINT$$CI" ]; then echo "note: Cosmos DB and Azurite tests skip: the emulators are not running (make test-emulators runs them)"; fi
 	go test $(GO_TEST_FLAGS) ./...
 
 test-emulators: ## start the Cosmos DB and Azurite emulators, run every test against them, stop them
