@@ -80,6 +80,12 @@ func (s *Service) reviewPage(ctx context.Context, b Brand, users []User, now tim
 	for _, u := range users {
 		st.Due++
 		a := Review(u, b)
+		if a.Kind != ActionNone && a.At.After(now) {
+			// Indexed under other settings (the brand lengthened a duration): not due yet.
+			u.NextReviewAt = a.At
+			updated = append(updated, u)
+			continue
+		}
 		switch a.Kind {
 		case ActionWarn1, ActionWarn2:
 			body, err := json.Marshal(MailJob{BrandID: b.ID, Kind: MailInactivityWarning, UserID: u.ID, Mark: a.Mark})
