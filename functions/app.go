@@ -68,8 +68,10 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, e
 		a.TestClock = gdpr.NewTestClock()
 		clock = a.TestClock
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil && !cfg.AzureMode() {
-		return nil, fmt.Errorf("data dir: %w", err)
+	if !cfg.AzureMode() {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
 	}
 	var cred azcore.TokenCredential
 	credential := func() (azcore.TokenCredential, error) {
@@ -121,12 +123,16 @@ func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, e
 		a.Queue, queue = q, q
 		a.closers = append(a.closers, q.Close)
 	}
-	a.OutboxDir = filepath.Join(cfg.DataDir, "outbox")
-	mailer, err := outbox.New(a.OutboxDir)
-	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+	var mailer gdpr.Mailer = noMailProvider{}
+	if !cfg.AzureMode() {
+		a.OutboxDir = filepath.Join(cfg.DataDir, "outbox")
+		box, err := outbox.New(a.OutboxDir)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+		box.Clock = clock
+		mailer = box
 	}
-	mailer.Clock = clock
 	hasher, err := gdpr.NewHasher(cfg.HashKeyID, cfg.HashKey)
 	if err != nil {
 		return nil, err
@@ -299,6 +305,15 @@ func (a *App) queueStats(ctx context.Context) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"queues": counts, "scrubPending": a.scrubber.pending()}, nil
+}
+
+// noMailProvider stands in for Mailjet in Azure mode until Mailjet delivery lands (its own
+// issue): the file outbox would write recipients' addresses to the instance's disk. Mail jobs
+// fail, are retried, then dead-lettered with ids only, and nothing is lost or leaked.
+type noMailProvider struct{}
+
+func (noMailProvider) Send(context.Context, gdpr.Mail) error {
+	return gdpr.Errorf(gdpr.CodeUnavailable, "no mail provider is configured in Azure mode yet")
 }
 
 // Close releases the adapters.
