@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -118,8 +120,8 @@ func startBenchApp(b *testing.B) *benchApp {
 	env[config.EnvLogLevel] = "error"
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	require.NoError(b, err)
-	ctx, cancel := contextWithCancel()
-	app, err := NewApp(ctx, cfg, discardLogger())
+	ctx, cancel := context.WithCancel(context.Background())
+	app, err := NewApp(ctx, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(b, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b, err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -98,7 +99,7 @@ func (a *testApp) erasures(t *testing.T, brand string) []gdpr.ErasureRecord {
 	res := a.admin("GET", "/api/admin/brands/"+brand+"/erasures", nil)
 	require.Equal(t, 200, res.Status, "%s", res.Body)
 	var body struct{ Erasures []gdpr.ErasureRecord }
-	require.NoError(t, jsonUnmarshal(res.Body, &body))
+	require.NoError(t, json.Unmarshal(res.Body, &body))
 	return body.Erasures
 }
 

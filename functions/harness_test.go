@@ -213,11 +213,3 @@ func (a *testApp) lastMailTo(addr string) outbox.Entry {
 	a.t.Fatalf("no mail in the outbox for the test address")
 	return outbox.Entry{}
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
-func contextWithCancel() (context.Context, context.CancelFunc) {
-	return context.WithCancel(context.Background())
-}
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

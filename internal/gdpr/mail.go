@@ -36,8 +36,8 @@ func (s *Service) HandleMailJob(ctx context.Context, body []byte) error {
 		return err
 	}
 	b, err := s.brand(ctx, job.BrandID)
-	if errors.Is(err, ErrNotFound) || ErrorCode(err) == CodeNotFound {
-		return nil
+	if errors.Is(err, ErrNotFound) {
+		return nil // the brand is gone: nothing to send
 	}
 	if err != nil {
 		return err
@@ -110,7 +110,7 @@ func (s *Service) prepareMail(ctx context.Context, b Brand, u User, job MailJob)
 }
 
 type mailTemplate struct {
-	subject string
+	subject *texttemplate.Template
 	text    *texttemplate.Template
 	html    *htmltemplate.Template
 }
@@ -151,7 +151,7 @@ Sign in before then to keep it.</p>`),
 
 func newMailTemplate(subject, text, html string) mailTemplate {
 	return mailTemplate{
-		subject: subject,
+		subject: texttemplate.Must(texttemplate.New("subject").Option("missingkey=error").Parse(subject)),
 		text:    texttemplate.Must(texttemplate.New("text").Option("missingkey=error").Parse(text)),
 		html:    htmltemplate.Must(htmltemplate.New("html").Option("missingkey=error").Parse(html)),
 	}
@@ -162,12 +162,8 @@ func renderMail(kind MailKind, vars map[string]string) (Mail, error) {
 	if !ok {
 		return Mail{}, Errorf(CodeInvalid, "unknown mail kind")
 	}
-	subject, err := texttemplate.New("subject").Option("missingkey=error").Parse(t.subject)
-	if err != nil {
-		return Mail{}, err
-	}
 	var sb, tb, hb bytes.Buffer
-	if err := subject.Execute(&sb, vars); err != nil {
+	if err := t.subject.Execute(&sb, vars); err != nil {
 		return Mail{}, err
 	}
 	if err := t.text.Execute(&tb, vars); err != nil {
