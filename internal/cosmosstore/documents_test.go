@@ -221,7 +221,7 @@ func TestEmptyBrandRefused(t *testing.T) {
 	invalid(s.ListContacts(ctx, "", "", 10))
 	invalid(s.DueContacts(ctx, "", t0, gdpr.DueCursor{}, 10))
 	invalid(s.DueContacts(ctx, "", t0, gdpr.DueCursor{At: t0, ID: "con-1"}, 10))
-	invalid(s.ContactsOfMember(ctx, "", "usr-1"))
+	invalid(s.ContactsOfMembers(ctx, "", []string{"usr-1"}))
 	invalid(s.ListErasures(ctx, "", "", 10))
 	invalid(s.CreateUser(ctx, gdpr.User{ID: "usr-1"}))
 	_, err := s.GetUser(ctx, "", "usr-1")
@@ -229,5 +229,5 @@ func TestEmptyBrandRefused(t *testing.T) {
 	ok, err := s.IsWhitelisted(ctx, "", gdpr.WhitelistEmail, "h1:00")
 	require.NoError(t, err)
 	require.False(t, ok)
-	require.NoError(t, s.ReleaseClaim(ctx, "", "email:h1:00", "usr-1"))
+	require.NoError(t, s.ReleaseClaims(ctx, "", gdpr.Claim{Key: "email:h1:00", Owner: "usr-1"}))
 }

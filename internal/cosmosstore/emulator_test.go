@@ -210,12 +210,12 @@ func TestEmulatorContactsOfMember(t *testing.T) {
 		_, err := s.CreateContact(ctx, gdpr.Contact{BrandID: brand, ID: fmt.Sprintf("con-%d", 9-i), MemberID: m, CreatedAt: base})
 		require.NoError(t, err)
 	}
-	cs, err := s.ContactsOfMember(ctx, brand, "m1")
+	cs, err := s.ContactsOfMembers(ctx, brand, []string{"m1"})
 	require.NoError(t, err)
 	require.Len(t, cs, 3)
 	require.Equal(t, "con-6", cs[0].ID)
 	require.Equal(t, "con-9", cs[2].ID)
-	cs, err = s.ContactsOfMember(ctx, brand, "nobody")
+	cs, err = s.ContactsOfMembers(ctx, brand, []string{"nobody"})
 	require.NoError(t, err)
 	require.Empty(t, cs)
 }
@@ -243,14 +243,14 @@ func TestEmulatorClaims(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "b", c2.Owner)
 
-	require.NoError(t, s.ReleaseClaim(ctx, brand, key, "a")) // not the holder: no-op
+	require.NoError(t, s.ReleaseClaims(ctx, brand, gdpr.Claim{Key: key, Owner: "a"})) // not the holder: no-op
 	got, err = s.GetClaim(ctx, brand, key)
 	require.NoError(t, err)
 	require.Equal(t, "b", got.Owner)
-	require.NoError(t, s.ReleaseClaim(ctx, brand, key, "b"))
+	require.NoError(t, s.ReleaseClaims(ctx, brand, gdpr.Claim{Key: key, Owner: "b"}))
 	_, err = s.GetClaim(ctx, brand, key)
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
-	require.NoError(t, s.ReleaseClaim(ctx, brand, key, "b")) // missing: no-op
+	require.NoError(t, s.ReleaseClaims(ctx, brand, gdpr.Claim{Key: key, Owner: "b"})) // missing: no-op
 }
 
 func TestEmulatorConcurrentClaims(t *testing.T) {
@@ -347,13 +347,12 @@ func TestEmulatorListsTokensErasures(t *testing.T) {
 	require.Equal(t, tk2.Version, got.Version)
 	require.True(t, got.UsedAt.Equal(tk.UsedAt))
 
-	first, err := s.PutErasure(ctx, gdpr.ErasureRecord{BrandID: brand, ID: "era-1", Rule: "R-ERASE-5", DoneAt: base})
+	first, err := s.PutErasures(ctx, brand, []gdpr.ErasureRecord{{BrandID: brand, ID: "era-1", Rule: "R-ERASE-5", DoneAt: base}})
 	require.NoError(t, err)
-	again, err := s.PutErasure(ctx, gdpr.ErasureRecord{BrandID: brand, ID: "era-1", Rule: "other", DoneAt: base.Add(time.Hour)})
+	again, err := s.PutErasures(ctx, brand, []gdpr.ErasureRecord{
+		{BrandID: brand, ID: "era-1", Rule: "other", DoneAt: base.Add(time.Hour)}, {BrandID: brand, ID: "era-0", Rule: "R-RET-1"}})
 	require.NoError(t, err)
-	require.Equal(t, first.Rule, again.Rule)
-	_, err = s.PutErasure(ctx, gdpr.ErasureRecord{BrandID: brand, ID: "era-0", Rule: "R-RET-1"})
-	require.NoError(t, err)
+	require.Equal(t, first[0].Rule, again[0].Rule)
 	rs, err := s.ListErasures(ctx, brand, "", 10)
 	require.NoError(t, err)
 	require.Len(t, rs, 2)
@@ -708,10 +707,10 @@ func TestEmulatorBatchDocumentShape(t *testing.T) {
 		require.Equal(t, "m2", batch["memberId"])
 		require.InDelta(t, float64(base.UnixMicro()+2), batch["nextReviewAt"], 0) // floor(µs) of base+1.5µs, base at .123456789
 
-		cs, err := s.ContactsOfMember(ctx, brand, "m2")
+		cs, err := s.ContactsOfMembers(ctx, brand, []string{"m2"})
 		require.NoError(t, err)
 		require.Len(t, cs, 2)
-		cs, err = s.ContactsOfMember(ctx, brand, "m1")
+		cs, err = s.ContactsOfMembers(ctx, brand, []string{"m1"})
 		require.NoError(t, err)
 		require.Empty(t, cs)
 		stored, err := s.GetContact(ctx, brand, "con-batch")

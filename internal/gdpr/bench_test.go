@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -114,28 +115,31 @@ func BenchmarkSweep(b *testing.B) {
 }
 
 // BenchmarkErasureWorker measures erasures per second on the embedded store, each member
-// with 10 contacts (budget ≥ 2,000/s): one worker, and four as local mode runs them.
+// with 10 contacts (budget ≥ 2,000/s): jobs one at a time, and in batches as local mode's
+// worker takes them from the queue, by one worker or several.
 func BenchmarkErasureWorker(b *testing.B) {
-	for _, workers := range []int{1, 4} {
-		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+	for _, tc := range []struct{ batch, workers int }{{1, 1}, {1, 4}, {100, 1}, {100, 2}} {
+		b.Run(fmt.Sprintf("batch=%d/workers=%d", tc.batch, tc.workers), func(b *testing.B) {
 			w := newBenchWorld(b)
 			ctx := context.Background()
 			jobs := w.seedBlocked(b, b.N)
 			b.ResetTimer()
 			start := time.Now()
-			next := make(chan []byte)
+			next := make(chan [][]byte)
 			var wg sync.WaitGroup
-			for range workers {
+			for range tc.workers {
 				wg.Go(func() {
-					for job := range next {
-						if err := w.svc.HandleErasureJob(ctx, job); err != nil {
-							b.Error(err)
+					for batch := range next {
+						for _, err := range w.svc.HandleErasureJobs(ctx, batch) {
+							if err != nil {
+								b.Error(err)
+							}
 						}
 					}
 				})
 			}
-			for _, j := range jobs {
-				next <- j
+			for batch := range slices.Chunk(jobs, tc.batch) {
+				next <- batch
 			}
 			close(next)
 			wg.Wait()

@@ -74,18 +74,18 @@ func (s crashingStore) UpdateUsers(ctx context.Context, b gdpr.BrandID, us []gdp
 	return s.Store.UpdateUsers(ctx, b, us)
 }
 
-func (s crashingStore) ReleaseClaim(ctx context.Context, b gdpr.BrandID, key, owner string) error {
+func (s crashingStore) ReleaseClaims(ctx context.Context, b gdpr.BrandID, claims ...gdpr.Claim) error {
 	if err := s.crash.hit(); err != nil {
 		return err
 	}
-	return s.Store.ReleaseClaim(ctx, b, key, owner)
+	return s.Store.ReleaseClaims(ctx, b, claims...)
 }
 
-func (s crashingStore) PutErasure(ctx context.Context, r gdpr.ErasureRecord) (gdpr.ErasureRecord, error) {
+func (s crashingStore) PutErasures(ctx context.Context, b gdpr.BrandID, rs []gdpr.ErasureRecord) ([]gdpr.ErasureRecord, error) {
 	if err := s.crash.hit(); err != nil {
-		return gdpr.ErasureRecord{}, err
+		return nil, err
 	}
-	return s.Store.PutErasure(ctx, r)
+	return s.Store.PutErasures(ctx, b, rs)
 }
 
 type crashingBlobs struct {
@@ -153,12 +153,13 @@ type crashWorld struct {
 	crash *crashPoint
 	queue *recordingQueue
 	clock *frozenClock
-	user  gdpr.User
-	job   []byte
+	hash  *gdpr.Hasher
+	users []gdpr.User
+	jobs  [][]byte
 }
 
-// newCrashWorld seeds a blocked member with blobs and contacts, past its grace period.
-func newCrashWorld(t *testing.T) *crashWorld {
+// newCrashWorld seeds n blocked members with blobs and contacts, past their grace period.
+func newCrashWorld(t *testing.T, n int) *crashWorld {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -175,69 +176,109 @@ func newCrashWorld(t *testing.T) *crashWorld {
 	w.svc, err = gdpr.NewService(gdpr.Deps{Store: w.store, Queue: w.queue, Mailer: mailer, Blobs: w.blobs,
 		Passwords: cheapPasswords{}, Hasher: h, Clock: w.clock})
 	require.NoError(t, err)
+	w.hash = h
 
 	start := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
 	w.clock.Set(start)
 	_, _, err = w.svc.PutBrand(ctx, "crash", gdpr.BrandSettings{Name: "Crash"})
 	require.NoError(t, err)
-	u := gdpr.User{BrandID: "crash", ID: "m_crash", Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
+	for i := range n {
+		w.seedMember(t, start, i)
+	}
+	w.clock.Set(w.users[0].Block.DueAt.Add(time.Second))
+	return w
+}
+
+func memberID(i int) string { return fmt.Sprintf("m_crash_%d", i) }
+
+func (w *crashWorld) blobKeys(i int) []string {
+	return []string{fmt.Sprintf("crash/users/%s/photo", memberID(i)), fmt.Sprintf("crash/users/%s/ugc/1", memberID(i))}
+}
+
+func memberEmail(i int) string { return fmt.Sprintf("crash%d@example.test", i) }
+
+// seedMember creates member i with two blobs, an address claim and three contacts, one of
+// them with a Brand opt-in, and blocks it.
+func (w *crashWorld) seedMember(t *testing.T, start time.Time, i int) {
+	ctx := t.Context()
+	keys := w.blobKeys(i)
+	u := gdpr.User{BrandID: "crash", ID: memberID(i), Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
 		Status: gdpr.UserActive, CreatedAt: start, ConfirmedAt: start, FirstName: "Firstcrash", LastName: "Lastcrash",
-		Email: "crash@example.test", PasswordHash: "$2a$04$x", PhotoKey: "crash/users/m_crash/photo",
-		UGC: []gdpr.UGC{{Key: "crash/users/m_crash/ugc/1"}}, Address: gdpr.Address{Street: "1 Crash st", City: "Lille", PostalCode: "59000"}}
-	_, err = w.store.CreateUser(ctx, u)
+		Email: memberEmail(i), PasswordHash: "$2a$04$x", PhotoKey: keys[0],
+		UGC: []gdpr.UGC{{Key: keys[1]}}, Address: gdpr.Address{Street: "1 Crash st", City: "Lille", PostalCode: "59000"}}
+	_, err := w.store.CreateUser(ctx, u)
 	require.NoError(t, err)
-	_, err = w.store.Claim(ctx, gdpr.Claim{BrandID: "crash", Key: gdpr.ClaimEmail + h.EmailDigest(u.Email), Owner: u.ID, CreatedAt: start})
+	_, err = w.store.Claim(ctx, gdpr.Claim{BrandID: "crash", Key: gdpr.ClaimEmail + w.hash.EmailDigest(u.Email), Owner: u.ID, CreatedAt: start})
 	require.NoError(t, err)
-	for _, key := range []string{u.PhotoKey, u.UGC[0].Key} {
+	for _, key := range keys {
 		require.NoError(t, w.blobs.Put(ctx, key, []byte("x"), "image/jpeg"))
 	}
-	for i, opt := range []gdpr.BrandOptIn{gdpr.BrandOptInNone, gdpr.BrandOptInNone, gdpr.BrandOptInBlog} {
-		_, err := w.store.CreateContact(ctx, gdpr.Contact{BrandID: "crash", ID: fmt.Sprintf("c_%d", i), MemberID: u.ID,
-			Email: fmt.Sprintf("c%d@example.test", i), FirstName: "Contact", BrandOptIn: gdpr.BrandOptInState{Value: opt, At: start}, CreatedAt: start})
+	for j, opt := range []gdpr.BrandOptIn{gdpr.BrandOptInNone, gdpr.BrandOptInNone, gdpr.BrandOptInBlog} {
+		_, err := w.store.CreateContact(ctx, gdpr.Contact{BrandID: "crash", ID: fmt.Sprintf("c_%d_%d", i, j), MemberID: u.ID,
+			Email: fmt.Sprintf("c%d.%d@example.test", i, j), FirstName: "Contact", BrandOptIn: gdpr.BrandOptInState{Value: opt, At: start}, CreatedAt: start})
 		require.NoError(t, err)
 	}
-	w.user, err = w.svc.BlockMember(ctx, "crash", u.ID, gdpr.ReasonUnsubscribed)
+	blocked, err := w.svc.BlockMember(ctx, "crash", u.ID, gdpr.ReasonUnsubscribed)
 	require.NoError(t, err)
-	require.Len(t, w.queue.msgs, 1)
-	w.job = w.queue.msgs[0].Body
-	w.clock.Set(w.user.Block.DueAt.Add(time.Second))
-	return w
+	require.Len(t, w.queue.msgs, i+1)
+	w.users, w.jobs = append(w.users, blocked), append(w.jobs, w.queue.msgs[i].Body)
 }
 
 // state is what an erasure leaves, without versions and times that differ between runs.
 type state struct {
-	User     gdpr.User
+	Users    []gdpr.User
 	Contacts []gdpr.Contact
 	Records  []gdpr.ErasureRecord
 	Blobs    map[string]bool
-	Claim    bool
+	Claims   map[string]bool
 }
 
 func (w *crashWorld) state(t *testing.T) state {
 	t.Helper()
 	ctx := t.Context()
-	u, err := w.store.GetUser(ctx, "crash", "m_crash")
-	require.NoError(t, err)
-	u.Version = ""
-	u.Erasure.DoneAt = time.Time{}
-	cs, err := w.store.ContactsOfMember(ctx, "crash", "m_crash")
+	st := state{Blobs: map[string]bool{}, Claims: map[string]bool{}}
+	var ids []string
+	for i := range w.users {
+		u, err := w.store.GetUser(ctx, "crash", memberID(i))
+		require.NoError(t, err)
+		u.Version = ""
+		if u.Erasure != nil {
+			u.Erasure.DoneAt = time.Time{}
+		}
+		st.Users, ids = append(st.Users, u), append(ids, u.ID)
+		for _, key := range w.blobKeys(i) {
+			st.Blobs[key], err = w.blobs.Exists(ctx, key)
+			require.NoError(t, err)
+		}
+		_, err = w.store.GetClaim(ctx, "crash", gdpr.ClaimEmail+w.hash.EmailDigest(memberEmail(i)))
+		st.Claims[u.ID] = err == nil
+	}
+	cs, err := w.store.ContactsOfMembers(ctx, "crash", ids)
 	require.NoError(t, err)
 	for i := range cs {
 		cs[i].Version, cs[i].ErasedAt = "", time.Time{}
 	}
-	recs, err := w.store.ListErasures(ctx, "crash", "", 10)
+	recs, err := w.store.ListErasures(ctx, "crash", "", 100)
 	require.NoError(t, err)
 	for i := range recs {
 		recs[i].DoneAt = time.Time{}
 	}
-	st := state{User: u, Contacts: cs, Records: recs, Blobs: map[string]bool{}}
-	for _, key := range []string{"crash/users/m_crash/photo", "crash/users/m_crash/ugc/1"} {
-		st.Blobs[key], err = w.blobs.Exists(ctx, key)
-		require.NoError(t, err)
+	st.Contacts, st.Records = cs, recs
+	return st
+}
+
+// erasedState checks what an uninterrupted erasure of every member leaves.
+func erasedState(t *testing.T, w *crashWorld) state {
+	t.Helper()
+	st := w.state(t)
+	require.Len(t, st.Records, len(w.users), "one audit record per erasure")
+	for i, u := range st.Users {
+		require.Equal(t, gdpr.UserErased, u.Status)
+		require.Equal(t, 2, st.Records[i].ContactsErased)
+		require.Equal(t, 1, st.Records[i].ContactsKept)
+		require.Equal(t, 2, st.Records[i].BlobsDeleted)
+		require.False(t, st.Claims[u.ID], "the address is released")
 	}
-	h, _ := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
-	_, err = w.store.GetClaim(ctx, "crash", gdpr.ClaimEmail+h.EmailDigest("crash@example.test"))
-	st.Claim = err == nil
 	return st
 }
 
@@ -245,46 +286,106 @@ func (w *crashWorld) state(t *testing.T) state {
 // redelivers the job: the final state is always the one of an uninterrupted run, with a
 // single audit record (R-ERASE-9).
 func TestErasureSurvivesACrashAtEveryStep(t *testing.T) {
-	ref := newCrashWorld(t)
+	ref := newCrashWorld(t, 1)
 	ref.crash.active = true
-	require.NoError(t, ref.svc.HandleErasureJob(t.Context(), ref.job))
+	require.NoError(t, ref.svc.HandleErasureJob(t.Context(), ref.jobs[0]))
 	writes := ref.crash.n
-	want := ref.state(t)
-	require.Equal(t, gdpr.UserErased, want.User.Status)
-	require.Len(t, want.Records, 1)
-	require.Equal(t, 2, want.Records[0].ContactsErased)
-	require.Equal(t, 1, want.Records[0].ContactsKept)
-	require.Equal(t, 2, want.Records[0].BlobsDeleted)
-	require.False(t, want.Claim, "the address is released")
+	want := erasedState(t, ref)
 	require.GreaterOrEqual(t, writes, 6, "user, contacts, 2 blobs, claim, audit, done")
 
 	for at := 1; at <= writes; at++ {
 		t.Run(fmt.Sprintf("R-ERASE-9_crash_at_write_%d_of_%d", at, writes), func(t *testing.T) {
-			w := newCrashWorld(t)
+			w := newCrashWorld(t, 1)
 			w.crash.active, w.crash.at = true, at
-			require.ErrorIs(t, w.svc.HandleErasureJob(t.Context(), w.job), errCrash)
+			require.ErrorIs(t, w.svc.HandleErasureJob(t.Context(), w.jobs[0]), errCrash)
 			w.crash.at = 0 // the process restarts; the queue redelivers
-			require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.job))
-			require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.job), "a late duplicate is harmless")
-			got := w.state(t)
-			require.Equal(t, want, got)
+			require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.jobs[0]))
+			require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.jobs[0]), "a late duplicate is harmless")
+			require.Equal(t, want, w.state(t))
 		})
 	}
 }
 
+// TestErasureBatchSurvivesACrashAtEveryStep does the same to a batch of members erased
+// together: whichever shared write the crash hits, redelivering the batch — or its jobs one
+// by one — ends in the state of an uninterrupted run, one audit record per member.
+func TestErasureBatchSurvivesACrashAtEveryStep(t *testing.T) {
+	const members = 3
+	ref := newCrashWorld(t, members)
+	ref.crash.active = true
+	requireAllNil(t, ref.svc.HandleErasureJobs(t.Context(), ref.jobs))
+	writes := ref.crash.n
+	want := erasedState(t, ref)
+	require.Less(t, writes, 6*members, "the batch shares its store writes")
+
+	for at := 1; at <= writes; at++ {
+		for _, redeliver := range []string{"as_a_batch", "one_by_one"} {
+			t.Run(fmt.Sprintf("R-ERASE-9_crash_at_write_%d_of_%d_redelivered_%s", at, writes, redeliver), func(t *testing.T) {
+				w := newCrashWorld(t, members)
+				w.crash.active, w.crash.at = true, at
+				for _, err := range w.svc.HandleErasureJobs(t.Context(), w.jobs) {
+					require.ErrorIs(t, err, errCrash, "every job of the batch is redelivered")
+				}
+				w.crash.at = 0
+				if redeliver == "as_a_batch" {
+					requireAllNil(t, w.svc.HandleErasureJobs(t.Context(), w.jobs))
+				} else {
+					for _, job := range w.jobs {
+						require.NoError(t, w.svc.HandleErasureJob(t.Context(), job))
+					}
+				}
+				requireAllNil(t, w.svc.HandleErasureJobs(t.Context(), w.jobs), "late duplicates are harmless")
+				require.Equal(t, want, w.state(t))
+			})
+		}
+	}
+}
+
+func requireAllNil(t *testing.T, errs []error, msgAndArgs ...any) {
+	t.Helper()
+	for i, err := range errs {
+		require.NoError(t, err, append([]any{"job %d"}, i, msgAndArgs)...)
+	}
+}
+
+// TestErasureBatchOutcomesPerJob: a batch answers for each job. A malformed job fails alone,
+// a job repeated in the batch is harmless, and a stale one does nothing, while the others
+// are erased.
+func TestErasureBatchOutcomesPerJob(t *testing.T) {
+	w := newCrashWorld(t, 3)
+	ctx := t.Context()
+	w.clock.Set(w.users[0].Block.DueAt.Add(-time.Hour))
+	_, err := w.svc.RestoreMember(ctx, "crash", memberID(1))
+	require.NoError(t, err)
+	w.clock.Set(w.users[0].Block.DueAt.Add(time.Second))
+
+	errs := w.svc.HandleErasureJobs(ctx, [][]byte{w.jobs[0], []byte(`{"brandId":`), w.jobs[1], w.jobs[2], w.jobs[0]})
+	require.Len(t, errs, 5)
+	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(errs[1]), "the malformed job fails")
+	for _, i := range []int{0, 2, 3, 4} {
+		require.NoError(t, errs[i])
+	}
+	st := w.state(t)
+	require.Equal(t, gdpr.UserErased, st.Users[0].Status)
+	require.Equal(t, gdpr.UserActive, st.Users[1].Status, "restored: its stale job does nothing")
+	require.Equal(t, "Firstcrash", st.Users[1].FirstName)
+	require.Equal(t, gdpr.UserErased, st.Users[2].Status)
+	require.Len(t, st.Records, 2, "one record each, the repeated job included")
+}
+
 // TestStaleErasureJobDoesNothing: a job that outlived a restore erases nothing (R-ERASE-5).
 func TestStaleErasureJobDoesNothing(t *testing.T) {
-	w := newCrashWorld(t)
-	w.clock.Set(w.user.Block.DueAt.Add(-time.Hour))
-	_, err := w.svc.RestoreMember(t.Context(), "crash", "m_crash")
+	w := newCrashWorld(t, 1)
+	w.clock.Set(w.users[0].Block.DueAt.Add(-time.Hour))
+	_, err := w.svc.RestoreMember(t.Context(), "crash", memberID(0))
 	require.NoError(t, err)
-	w.clock.Set(w.user.Block.DueAt.Add(time.Hour))
-	require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.job))
-	u, err := w.store.GetUser(t.Context(), "crash", "m_crash")
+	w.clock.Set(w.users[0].Block.DueAt.Add(time.Hour))
+	require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.jobs[0]))
+	u, err := w.store.GetUser(t.Context(), "crash", memberID(0))
 	require.NoError(t, err)
 	require.Equal(t, gdpr.UserActive, u.Status)
 	require.Equal(t, "Firstcrash", u.FirstName)
 	var job gdpr.ErasureJob
-	require.NoError(t, json.Unmarshal(w.job, &job))
+	require.NoError(t, json.Unmarshal(w.jobs[0], &job))
 	require.Equal(t, gdpr.SubjectMember, job.SubjectKind)
 }

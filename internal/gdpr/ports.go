@@ -27,11 +27,15 @@ type Store interface {
 
 	CreateUser(ctx context.Context, u User) (User, error)
 	GetUser(ctx context.Context, brand BrandID, id string) (User, error)
+	// GetUsers reads many users of one brand at once, in no particular order; ids not found
+	// are left out.
+	GetUsers(ctx context.Context, brand BrandID, ids []string) ([]User, error)
 	UpdateUser(ctx context.Context, u User) (User, error)
 	// UpdateUsers updates users of one brand together, each guarded by its version, in chunks
 	// of at most MaxBatch: a chunk applies whole or not at all (ErrConflict if any version is
-	// stale, ErrNotFound if any is missing). Chunks before a failing one stay applied, so
-	// callers use it for writes that are safe to repeat, re-read and decide again.
+	// stale, ErrNotFound if any is missing). Chunks before a failing one may stay applied (a
+	// store may also apply several chunks as one), so callers use it for writes that are safe
+	// to repeat, re-read and decide again.
 	UpdateUsers(ctx context.Context, brand BrandID, users []User) ([]User, error)
 	// ListUsers pages through a brand's users in id order, starting after the id given ("" for
 	// the first page).
@@ -46,8 +50,9 @@ type Store interface {
 	UpdateContact(ctx context.Context, c Contact) (Contact, error)
 	// UpdateContacts is UpdateUsers for contacts.
 	UpdateContacts(ctx context.Context, brand BrandID, contacts []Contact) ([]Contact, error)
-	// ContactsOfMember returns every contact of one member, in id order.
-	ContactsOfMember(ctx context.Context, brand BrandID, memberID string) ([]Contact, error)
+	// ContactsOfMembers returns every contact of the members named, ordered by member id then
+	// contact id.
+	ContactsOfMembers(ctx context.Context, brand BrandID, memberIDs []string) ([]Contact, error)
 	ListContacts(ctx context.Context, brand BrandID, after string, limit int) ([]Contact, error)
 	DueContacts(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]Contact, error)
 
@@ -56,8 +61,9 @@ type Store interface {
 	// ErrConflict.
 	Claim(ctx context.Context, c Claim) (Claim, error)
 	GetClaim(ctx context.Context, brand BrandID, key string) (Claim, error)
-	// ReleaseClaim deletes the claim if owner holds it. Missing or held by another: no-op.
-	ReleaseClaim(ctx context.Context, brand BrandID, key, owner string) error
+	// ReleaseClaims deletes each claim named by its Key if its Owner still holds it; one that
+	// is missing or held by another is left as it is.
+	ReleaseClaims(ctx context.Context, brand BrandID, claims ...Claim) error
 
 	// PutBlacklist inserts entries, idempotently: an existing digest keeps its first entry.
 	PutBlacklist(ctx context.Context, entries ...BlacklistEntry) error
@@ -73,9 +79,10 @@ type Store interface {
 	GetToken(ctx context.Context, brand BrandID, digest string) (Token, error)
 	UpdateToken(ctx context.Context, t Token) (Token, error)
 
-	// PutErasure writes an audit record if its id is new and returns the stored record: an
-	// erasure repeated after a crash leaves the first record, and only one.
-	PutErasure(ctx context.Context, r ErasureRecord) (ErasureRecord, error)
+	// PutErasures writes audit records of one brand whose ids are new and returns the stored
+	// records in the order given: an erasure repeated after a crash keeps its first record,
+	// and only one.
+	PutErasures(ctx context.Context, brand BrandID, records []ErasureRecord) ([]ErasureRecord, error)
 	// ListErasures pages through a brand's audit records in id order.
 	ListErasures(ctx context.Context, brand BrandID, after string, limit int) ([]ErasureRecord, error)
 

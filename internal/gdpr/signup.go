@@ -158,7 +158,7 @@ func (s *Service) Signup(ctx context.Context, brandID BrandID, in SignupInput) e
 		return s.signupExisting(ctx, b, holder, emailDigest, now)
 	}
 	if _, err := s.store.CreateUser(ctx, u); err != nil {
-		_ = s.store.ReleaseClaim(ctx, b.ID, ClaimEmail+emailDigest, u.ID)
+		_ = s.store.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimEmail + emailDigest, Owner: u.ID})
 		return err
 	}
 	s.log.InfoContext(ctx, "member signed up", "brand", b.ID, "member", u.ID, "role", int(u.Role))
@@ -198,7 +198,7 @@ func (s *Service) claimEmail(ctx context.Context, brand BrandID, digest, userID 
 		if !errors.Is(err, ErrNotFound) {
 			return "", err
 		}
-		if err := s.store.ReleaseClaim(ctx, brand, key, held.Owner); err != nil {
+		if err := s.store.ReleaseClaims(ctx, brand, Claim{Key: key, Owner: held.Owner}); err != nil {
 			return "", err
 		}
 	}

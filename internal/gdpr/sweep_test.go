@@ -12,7 +12,7 @@ import (
 // TestSweepNeverActsEarly_R_RET_1: a user indexed under shorter settings is due in the index
 // but not by the brand's current rules; the sweep moves it on instead of warning early.
 func TestSweepNeverActsEarly_R_RET_1(t *testing.T) {
-	w := newCrashWorld(t)
+	w := newCrashWorld(t, 1)
 	ctx := t.Context()
 	now := w.clock.Now()
 	u := gdpr.User{BrandID: "crash", ID: "m_stale", Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,

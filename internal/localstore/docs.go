@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -62,6 +63,30 @@ func (s *Store) CreateUser(ctx context.Context, u gdpr.User) (gdpr.User, error) 
 func (s *Store) GetUser(ctx context.Context, brand gdpr.BrandID, id string) (gdpr.User, error) {
 	return one(ctx, s.r, "user", userVersion,
 		`SELECT version, doc FROM users WHERE brand_id = ? AND id = ?`, brand, id)
+}
+
+// Batch reads take their ids as one JSON array, which json_each turns into a table: one
+// prepared statement for any number of ids, each looked up through an index
+// (TestBatchReadsUseIndexes).
+const (
+	qUsersByID         = `SELECT version, doc FROM users WHERE brand_id = ? AND id IN (SELECT value FROM json_each(?))`
+	qContactsOfMembers = `SELECT version, doc FROM contacts WHERE brand_id = ? AND member_id IN (SELECT value FROM json_each(?))
+		ORDER BY member_id, id`
+)
+
+func (s *Store) GetUsers(ctx context.Context, brand gdpr.BrandID, ids []string) ([]gdpr.User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fail("get users", err)
+	}
+	us, err := all(ctx, s.r, userVersion, qUsersByID, brand, list)
+	if err != nil {
+		return nil, fail("get users", err)
+	}
+	return us, nil
 }
 
 func (s *Store) UpdateUser(ctx context.Context, u gdpr.User) (gdpr.User, error) {
@@ -204,11 +229,17 @@ func updateMany[T any](ctx context.Context, s *Store, what string, brand gdpr.Br
 	return out, nil
 }
 
-func (s *Store) ContactsOfMember(ctx context.Context, brand gdpr.BrandID, memberID string) ([]gdpr.Contact, error) {
-	cs, err := all(ctx, s.r, contactVersion,
-		`SELECT version, doc FROM contacts WHERE brand_id = ? AND member_id = ? ORDER BY id`, brand, memberID)
+func (s *Store) ContactsOfMembers(ctx context.Context, brand gdpr.BrandID, memberIDs []string) ([]gdpr.Contact, error) {
+	if len(memberIDs) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(memberIDs)
 	if err != nil {
-		return nil, fail("contacts of member", err)
+		return nil, fail("contacts of members", err)
+	}
+	cs, err := all(ctx, s.r, contactVersion, qContactsOfMembers, brand, list)
+	if err != nil {
+		return nil, fail("contacts of members", err)
 	}
 	return cs, nil
 }

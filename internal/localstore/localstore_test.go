@@ -71,23 +71,46 @@ func TestDueUsesIndex(t *testing.T) {
 			{cursor, "SEARCH %[1]s USING INDEX %[1]s_due (brand_id=? AND (next_review_at,id)>(?,?) AND next_review_at<?)"},
 		} {
 			query, args := dueQuery(table, "b", storetest.Epoch.AddDate(1, 0, 0), tc.after)
-			rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, append(args, 10)...)
-			require.NoError(t, err)
-			var plan []string
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-				plan = append(plan, detail)
-			}
-			require.NoError(t, rows.Err())
-			require.NoError(t, rows.Close())
+			plan := queryPlan(t, s, query, append(args, 10)...)
 			require.Equal(t, []string{fmt.Sprintf(tc.want, table)}, plan, "%s after %v", table, tc.after)
 			for _, step := range plan {
 				require.NotContains(t, step, "TEMP B-TREE", "the index yields the order")
 			}
 		}
 	}
+}
+
+// TestBatchReadsUseIndexes: reading many users or the contacts of many members looks each
+// one up, never scanning the brand.
+func TestBatchReadsUseIndexes(t *testing.T) {
+	s := open(t, t.TempDir())
+	for query, want := range map[string]string{
+		qUsersByID:         "SEARCH users USING INDEX sqlite_autoindex_users_1 (brand_id=? AND id=?)",
+		qContactsOfMembers: "SEARCH contacts USING INDEX contacts_member (brand_id=? AND member_id=?)",
+	} {
+		plan := queryPlan(t, s, query, "b", `["x","y"]`)
+		require.Contains(t, plan, want)
+		for _, step := range plan {
+			require.NotContains(t, step, "SCAN users")
+			require.NotContains(t, step, "SCAN contacts")
+		}
+	}
+}
+
+func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
+	t.Helper()
+	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	return plan
 }
 
 // TestConcurrentWritersNeverBusy hammers the store from many goroutines: SQLite has one writer,
@@ -145,7 +168,7 @@ func TestBulkCreateIsAllOrNothing(t *testing.T) {
 
 	contacts := []gdpr.Contact{storetest.NewContact("brand", taken.ID), storetest.NewContact("brand", taken.ID)}
 	require.NoError(t, s.BulkCreateContacts(ctx, contacts))
-	got, err := s.ContactsOfMember(ctx, "brand", taken.ID)
+	got, err := s.ContactsOfMembers(ctx, "brand", []string{taken.ID})
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	contacts[1].Version = got[1].Version

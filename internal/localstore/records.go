@@ -3,6 +3,7 @@ package localstore
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"popsell-gdpr/internal/gdpr"
 )
@@ -50,11 +51,16 @@ func (s *Store) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (g
 		`SELECT version, doc FROM claims WHERE brand_id = ? AND key = ?`, brand, key)
 }
 
-func (s *Store) ReleaseClaim(ctx context.Context, brand gdpr.BrandID, key, owner string) error {
-	return s.write(ctx, func(w conn) error {
-		if _, err := exec(ctx, w, `DELETE FROM claims WHERE brand_id = ? AND key = ? AND owner = ?`,
-			brand, key, owner); err != nil {
-			return fail("release claim", err)
+func (s *Store) ReleaseClaims(ctx context.Context, brand gdpr.BrandID, claims ...gdpr.Claim) error {
+	if len(claims) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		for _, c := range claims {
+			if _, err := exec(ctx, tx, `DELETE FROM claims WHERE brand_id = ? AND key = ? AND owner = ?`,
+				brand, c.Key, c.Owner); err != nil {
+				return fail("release claims", err)
+			}
 		}
 		return nil
 	})
@@ -107,22 +113,40 @@ func putAll[T any](ctx context.Context, s *Store, what string, entries []T, quer
 	})
 }
 
-func (s *Store) PutErasure(ctx context.Context, r gdpr.ErasureRecord) (gdpr.ErasureRecord, error) {
-	doc, err := encode(r)
-	if err != nil {
-		return gdpr.ErasureRecord{}, fail("put erasure", err)
-	}
-	var stored gdpr.ErasureRecord
-	err = s.write(ctx, func(w conn) error {
-		if _, err := exec(ctx, w, `INSERT INTO erasures (brand_id, id, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			r.BrandID, r.ID, doc); err != nil {
-			return fail("put erasure", err)
+func (s *Store) PutErasures(ctx context.Context, brand gdpr.BrandID, records []gdpr.ErasureRecord) ([]gdpr.ErasureRecord, error) {
+	docs := make([]string, len(records))
+	for i, r := range records {
+		if r.BrandID != brand {
+			return nil, gdpr.Errorf(gdpr.CodeInvalid, "an erasure record of another brand in a batch") // R-TEN-1
 		}
-		stored, err = one[gdpr.ErasureRecord](ctx, w, "erasure", nil,
-			`SELECT version, doc FROM erasures WHERE brand_id = ? AND id = ?`, r.BrandID, r.ID)
-		return err
+		var err error
+		if docs[i], err = encode(r); err != nil {
+			return nil, fail("put erasures", err)
+		}
+	}
+	out := slices.Clone(records)
+	err := s.inTx(ctx, func(tx conn) error {
+		for i, r := range records {
+			res, err := exec(ctx, tx, `INSERT INTO erasures (brand_id, id, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				brand, r.ID, docs[i])
+			if err != nil {
+				return fail("put erasures", err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				if err != nil {
+					return fail("put erasures", err)
+				}
+				continue
+			}
+			// Recorded by an earlier run: the first record stands.
+			if out[i], err = one[gdpr.ErasureRecord](ctx, tx, "erasure", nil,
+				`SELECT version, doc FROM erasures WHERE brand_id = ? AND id = ?`, brand, r.ID); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return result(stored, err)
+	return result(out, err)
 }
 
 func (s *Store) ListErasures(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.ErasureRecord, error) {

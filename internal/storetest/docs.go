@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -618,6 +619,27 @@ func (k kind[T]) testDueCursor(t *testing.T, s gdpr.Store) {
 
 var usersOnlyTests = []test{
 	{"returned_values_are_copies", testUserCopies},
+	{"GetUsers_reads_many_and_leaves_out_missing", testGetUsers},
+}
+
+func testGetUsers(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	var want []gdpr.User
+	for range 3 {
+		want = append(want, users.mustCreate(t, s, b))
+	}
+	other := users.mustCreate(t, s, NewBrandID())
+	got, err := s.GetUsers(ctx, b, []string{want[2].ID, "usr-missing", want[0].ID, other.ID, want[1].ID})
+	require.NoError(t, err)
+	slices.SortFunc(got, func(x, y gdpr.User) int { return strings.Compare(x.ID, y.ID) })
+	slices.SortFunc(want, func(x, y gdpr.User) int { return strings.Compare(x.ID, y.ID) })
+	require.Len(t, got, 3, "a missing id and another brand's user are left out (R-TEN-1)")
+	for i := range want {
+		RequireSame(t, want[i], got[i], "whole documents with their versions")
+	}
+	none, err := s.GetUsers(ctx, b, nil)
+	require.NoError(t, err)
+	require.Empty(t, none)
 }
 
 // testUserCopies guards in-memory stores that hand out their own slices and pointers.
@@ -643,7 +665,31 @@ func testUserCopies(t *testing.T, s gdpr.Store) {
 }
 
 var contactsOnlyTests = []test{
-	{"ContactsOfMember_in_id_order", testContactsOfMember},
+	{"ContactsOfMembers_one_member_in_id_order", testContactsOfMember},
+	{"ContactsOfMembers_many_by_member_then_id", testContactsOfMembers},
+}
+
+func testContactsOfMembers(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	byMember := map[string][]string{}
+	for i := range 9 {
+		member := []string{"usr-c", "usr-a", "usr-b"}[i%3]
+		c, err := s.CreateContact(ctx, NewContact(b, member))
+		require.NoError(t, err)
+		byMember[member] = append(byMember[member], c.ID)
+	}
+	_, err := s.CreateContact(ctx, NewContact(NewBrandID(), "usr-a"))
+	require.NoError(t, err)
+	for _, ids := range byMember {
+		slices.Sort(ids)
+	}
+	got, err := s.ContactsOfMembers(ctx, b, []string{"usr-c", "usr-a", "usr-nobody"})
+	require.NoError(t, err)
+	require.Equal(t, slices.Concat(byMember["usr-a"], byMember["usr-c"]), contacts.ids(got),
+		"by member id then contact id, nothing of another member or brand")
+	none, err := s.ContactsOfMembers(ctx, b, nil)
+	require.NoError(t, err)
+	require.Empty(t, none)
 }
 
 func testContactsOfMember(t *testing.T, s gdpr.Store) {
@@ -660,7 +706,7 @@ func testContactsOfMember(t *testing.T, s gdpr.Store) {
 			want = append(want, c.ID)
 		}
 	}
-	got, err := s.ContactsOfMember(ctx, b, "usr-alice")
+	got, err := s.ContactsOfMembers(ctx, b, []string{"usr-alice"})
 	require.NoError(t, err)
 	require.Equal(t, want, contacts.ids(got))
 
@@ -668,11 +714,11 @@ func testContactsOfMember(t *testing.T, s gdpr.Store) {
 	moved.MemberID = "usr-bob"
 	_, err = s.UpdateContact(ctx, moved)
 	require.NoError(t, err)
-	got, err = s.ContactsOfMember(ctx, b, "usr-alice")
+	got, err = s.ContactsOfMembers(ctx, b, []string{"usr-alice"})
 	require.NoError(t, err)
 	require.Equal(t, want[1:], contacts.ids(got), "an update that changes the member moves the contact")
 
-	none, err := s.ContactsOfMember(ctx, b, "usr-nobody")
+	none, err := s.ContactsOfMembers(ctx, b, []string{"usr-nobody"})
 	require.NoError(t, err)
 	require.Empty(t, none)
 }

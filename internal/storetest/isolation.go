@@ -59,7 +59,7 @@ func newTwins(t *testing.T, s gdpr.Store) (a, b twin) {
 		require.NoError(t, err)
 
 		r.BrandID, r.SubjectID = brand, text
-		tw.erasure, err = s.PutErasure(ctx, r)
+		tw.erasure, err = putErasure(ctx, s, r)
 		require.NoError(t, err)
 	}
 	require.NoError(t, s.AddWhitelist(ctx, gdpr.WhitelistEntry{BrandID: twins[1].brand, Kind: gdpr.WhitelistEmail, Digest: digest, CreatedAt: now}))
@@ -97,7 +97,9 @@ func requireOwn(t *testing.T, s gdpr.Store, a twin) {
 		func() ([]gdpr.Contact, error) {
 			return s.DueContacts(ctx, b, now, gdpr.DueCursor{At: a.contact.NextReviewAt}, 100)
 		},
-		func() ([]gdpr.Contact, error) { return s.ContactsOfMember(ctx, b, a.contact.MemberID) },
+		func() ([]gdpr.Contact, error) {
+			return s.ContactsOfMembers(ctx, b, []string{a.contact.MemberID, "usr-nobody"})
+		},
 	} {
 		cs, err := list()
 		require.NoError(t, err)
@@ -156,10 +158,10 @@ func testIsolationWrite(t *testing.T, s gdpr.Store) {
 	tok.UsedAt = now
 	_, err = s.UpdateToken(ctx, tok)
 	require.NoError(t, err)
-	require.NoError(t, s.ReleaseClaim(ctx, a.brand, a.claim.Key, b.claim.Owner), "b's owner cannot release a's claim")
-	require.NoError(t, s.ReleaseClaim(ctx, a.brand, a.claim.Key, a.claim.Owner))
+	require.NoError(t, s.ReleaseClaims(ctx, a.brand, gdpr.Claim{Key: a.claim.Key, Owner: b.claim.Owner}), "b's owner cannot release a's claim")
+	require.NoError(t, s.ReleaseClaims(ctx, a.brand, a.claim))
 	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(a.brand, NewDigest(), gdpr.BlacklistSpam, now)))
-	_, err = s.PutErasure(ctx, NewErasure(a.brand))
+	_, err = putErasure(ctx, s, NewErasure(a.brand))
 	require.NoError(t, err)
 
 	requireOwn(t, s, b)

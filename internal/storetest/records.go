@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ var claimTests = []test{
 	{"expired_key_can_be_reclaimed", testClaimExpired},
 	{"release_only_by_owner", testClaimRelease},
 	{"release_missing_is_noop", testClaimReleaseMissing},
+	{"release_many_at_once", testClaimReleaseMany},
 	{"concurrent_claims_one_wins", testClaimRace},
 }
 
@@ -75,7 +77,7 @@ func testClaimExpired(t *testing.T, s gdpr.Store) {
 	c.Version = got.Version
 	RequireSame(t, c, got)
 
-	require.NoError(t, s.ReleaseClaim(ctx, b, key, "usr-a"))
+	require.NoError(t, s.ReleaseClaims(ctx, b, gdpr.Claim{Key: key, Owner: "usr-a"}))
 	held, err := s.GetClaim(ctx, b, key)
 	require.NoError(t, err)
 	RequireSame(t, c, held, "the expired owner can no longer release the key")
@@ -86,12 +88,12 @@ func testClaimRelease(t *testing.T, s gdpr.Store) {
 	holder, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, time.Time{}))
 	require.NoError(t, err)
 
-	require.NoError(t, s.ReleaseClaim(ctx, b, key, "usr-b"))
+	require.NoError(t, s.ReleaseClaims(ctx, b, gdpr.Claim{Key: key, Owner: "usr-b"}))
 	got, err := s.GetClaim(ctx, b, key)
 	require.NoError(t, err)
 	RequireSame(t, holder, got, "only the owner releases")
 
-	require.NoError(t, s.ReleaseClaim(ctx, b, key, "usr-a"))
+	require.NoError(t, s.ReleaseClaims(ctx, b, gdpr.Claim{Key: key, Owner: "usr-a"}))
 	_, err = s.GetClaim(ctx, b, key)
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
 
@@ -100,7 +102,27 @@ func testClaimRelease(t *testing.T, s gdpr.Store) {
 }
 
 func testClaimReleaseMissing(t *testing.T, s gdpr.Store) {
-	require.NoError(t, s.ReleaseClaim(t.Context(), NewBrandID(), newKey(), "usr-a"))
+	require.NoError(t, s.ReleaseClaims(t.Context(), NewBrandID(), gdpr.Claim{Key: newKey(), Owner: "usr-a"}))
+	require.NoError(t, s.ReleaseClaims(t.Context(), NewBrandID()), "releasing nothing is no error")
+}
+
+func testClaimReleaseMany(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	mine, theirs, kept := newKey(), newKey(), newKey()
+	for key, owner := range map[string]string{mine: "usr-a", theirs: "usr-b", kept: "usr-c"} {
+		_, err := s.Claim(ctx, NewClaim(b, key, owner, now, time.Time{}))
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.ReleaseClaims(ctx, b,
+		gdpr.Claim{Key: mine, Owner: "usr-a"}, gdpr.Claim{Key: theirs, Owner: "usr-b"},
+		gdpr.Claim{Key: kept, Owner: "usr-a"}, gdpr.Claim{Key: newKey(), Owner: "usr-a"}))
+	for _, key := range []string{mine, theirs} {
+		_, err := s.GetClaim(ctx, b, key)
+		require.ErrorIs(t, err, gdpr.ErrNotFound, "released by its owner")
+	}
+	held, err := s.GetClaim(ctx, b, kept)
+	require.NoError(t, err, "a claim named with another owner stays")
+	require.Equal(t, "usr-c", held.Owner)
 }
 
 func testClaimRace(t *testing.T, s gdpr.Store) {
@@ -313,19 +335,58 @@ var erasureTests = []test{
 	{"put_twice_keeps_one_record_R-ERASE-9", testErasureTwice},
 	{"round_trip_every_field", testErasureRoundTrip},
 	{"list_pages_in_id_order", testErasurePaging},
+	{"put_many_new_and_repeated", testErasuresMany},
+	{"put_of_another_brand_is_refused_R-TEN-1", testErasureOtherBrand},
+}
+
+// putErasure writes one audit record.
+func putErasure(ctx context.Context, s gdpr.Store, r gdpr.ErasureRecord) (gdpr.ErasureRecord, error) {
+	got, err := s.PutErasures(ctx, r.BrandID, []gdpr.ErasureRecord{r})
+	if err != nil {
+		return gdpr.ErasureRecord{}, err
+	}
+	return got[0], nil
+}
+
+func testErasuresMany(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	first := NewErasure(b)
+	_, err := putErasure(ctx, s, first)
+	require.NoError(t, err)
+	repeat := first
+	repeat.DoneAt = first.DoneAt.Add(time.Hour)
+	fresh := []gdpr.ErasureRecord{NewErasure(b), NewErasure(b)}
+	got, err := s.PutErasures(ctx, b, []gdpr.ErasureRecord{fresh[0], repeat, fresh[1]})
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	RequireSame(t, fresh[0], got[0])
+	RequireSame(t, first, got[1], "a repeated id returns the first record")
+	RequireSame(t, fresh[1], got[2])
+	all, err := s.ListErasures(ctx, b, "", 100)
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+}
+
+func testErasureOtherBrand(t *testing.T, s gdpr.Store) {
+	ctx, b := t.Context(), NewBrandID()
+	_, err := s.PutErasures(ctx, b, []gdpr.ErasureRecord{NewErasure(b), NewErasure(NewBrandID())})
+	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err))
+	all, err := s.ListErasures(ctx, b, "", 100)
+	require.NoError(t, err)
+	require.Empty(t, all, "nothing written")
 }
 
 func testErasureTwice(t *testing.T, s gdpr.Store) {
 	ctx, b := t.Context(), NewBrandID()
 	first := NewErasure(b)
-	got, err := s.PutErasure(ctx, first)
+	got, err := putErasure(ctx, s, first)
 	require.NoError(t, err)
 	RequireSame(t, first, got)
 
 	repeat := first
 	repeat.DoneAt = first.DoneAt.Add(time.Hour)
 	repeat.ContactsErased = 0
-	got, err = s.PutErasure(ctx, repeat)
+	got, err = putErasure(ctx, s, repeat)
 	require.NoError(t, err, "repeating an erasure after a crash is not an error")
 	RequireSame(t, first, got, "the first record stays")
 
@@ -339,7 +400,7 @@ func testErasureRoundTrip(t *testing.T, s gdpr.Store) {
 	ctx, b := t.Context(), NewBrandID()
 	r := NewErasure(b)
 	requireFilled(t, r)
-	_, err := s.PutErasure(ctx, r)
+	_, err := putErasure(ctx, s, r)
 	require.NoError(t, err)
 	all, err := s.ListErasures(ctx, b, "", 100)
 	require.NoError(t, err)
@@ -351,7 +412,7 @@ func testErasurePaging(t *testing.T, s gdpr.Store) {
 	ctx, b := t.Context(), NewBrandID()
 	var want []string
 	for range 5 {
-		r, err := s.PutErasure(ctx, NewErasure(b))
+		r, err := putErasure(ctx, s, NewErasure(b))
 		require.NoError(t, err)
 		want = append(want, r.ID)
 	}

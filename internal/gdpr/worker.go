@@ -1,0 +1,385 @@
+package gdpr
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// HandleErasureJob runs one erasure job: HandleErasureJobs with a batch of one.
+func (s *Service) HandleErasureJob(ctx context.Context, body []byte) error {
+	return s.HandleErasureJobs(ctx, [][]byte{body})[0]
+}
+
+// HandleErasureJobs runs erasure jobs and returns one outcome per job, in order: nil when
+// its erasure is done or was not due. Each job re-reads its subject and erases only what is
+// due now: a restore, a login or an earlier run makes it a no-op. Every step is safe to
+// repeat, so a redelivery after a crash at any point completes the erasure with one audit
+// record.
+//
+// Jobs of one brand run together, each step of the erasure once for all of them, so that a
+// batch shares each store write instead of paying a commit per subject per step. A group
+// that fails is run again a job at a time: one subject that cannot be erased holds back no
+// other.
+func (s *Service) HandleErasureJobs(ctx context.Context, bodies [][]byte) []error {
+	errs := make([]error, len(bodies))
+	var subjects []queuedErasure
+	for i, body := range bodies {
+		var job ErasureJob
+		if err := decodeJob(body, &job); err != nil {
+			errs[i] = err
+			continue
+		}
+		if job.SubjectKind == SubjectBrand {
+			errs[i] = s.fanOutBrandErasure(ctx, job)
+			continue
+		}
+		switch err := job.validate(); {
+		case err != nil:
+			errs[i] = err
+		case job.SubjectKind == SubjectContact:
+			errs[i] = Errorf(CodeInvalid, "contacts are erased through their member")
+		default:
+			subjects = append(subjects, queuedErasure{i, job})
+		}
+	}
+	for _, group := range groupErasures(subjects) {
+		err := s.eraseUsers(ctx, group)
+		if err == nil {
+			continue
+		}
+		if len(group) == 1 {
+			errs[group[0].index] = err
+			continue
+		}
+		for _, q := range group {
+			errs[q.index] = s.eraseUsers(ctx, []queuedErasure{q})
+		}
+	}
+	return errs
+}
+
+// queuedErasure is a job with its place in the batch.
+type queuedErasure struct {
+	index int
+	job   ErasureJob
+}
+
+// groupErasures splits jobs into groups of one brand, at most MaxBatch each, that name each
+// subject once: a second job for a subject goes to a later group, which sees what the first
+// did.
+func groupErasures(jobs []queuedErasure) [][]queuedErasure {
+	var groups [][]queuedErasure
+	var subjects []map[string]bool
+	open := map[BrandID]int{}
+	for _, q := range jobs {
+		g, ok := open[q.job.BrandID]
+		if !ok || len(groups[g]) == MaxBatch || subjects[g][q.job.SubjectID] {
+			g = len(groups)
+			groups, subjects = append(groups, nil), append(subjects, map[string]bool{})
+			open[q.job.BrandID] = g
+		}
+		groups[g] = append(groups[g], q)
+		subjects[g][q.job.SubjectID] = true
+	}
+	return groups
+}
+
+// erasureSteps name the points an erasure can stop at; they are recorded on the user.
+const (
+	stepCascade = "cascade"
+	stepDone    = "done"
+)
+
+// eraseUsers runs the jobs of one group. It first erases each due user's own fields and
+// records on it what is left to do, so that every later step can resume from the user alone.
+func (s *Service) eraseUsers(ctx context.Context, group []queuedErasure) error {
+	b, err := s.brand(ctx, group[0].job.BrandID)
+	if ErrorCode(err) == CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	jobs := make(map[string]ErasureJob, len(group))
+	ids := make([]string, len(group))
+	for i, q := range group {
+		jobs[q.job.SubjectID], ids[i] = q.job, q.job.SubjectID
+	}
+	var started []User
+	err = retry(ctx, func() error {
+		users, err := s.store.GetUsers(ctx, b.ID, ids)
+		if err != nil {
+			return err
+		}
+		started = started[:0]
+		var erase []User
+		now := s.clock.Now()
+		for _, u := range users {
+			if u.Status == UserErased {
+				if u.Erasure != nil && u.Erasure.Step != stepDone {
+					started = append(started, u) // erased in part by an earlier run: resume
+				}
+				continue
+			}
+			if state, ok := s.erasureDue(u, b, jobs[u.ID], now); ok {
+				erase = append(erase, s.startErasure(u, b, state))
+			}
+		}
+		if len(erase) == 0 {
+			return nil
+		}
+		erased, err := s.store.UpdateUsers(ctx, b.ID, erase)
+		started = append(started, erased...)
+		return err // a conflict re-reads them all: the erased ones resume, the rest decide again
+	})
+	if err != nil || len(started) == 0 {
+		return err
+	}
+	return s.finishErasures(ctx, b, started)
+}
+
+// erasureDue decides whether the job's erasure is due now, and with which rule.
+func (s *Service) erasureDue(u User, b Brand, job ErasureJob, now time.Time) (ErasureState, bool) {
+	if job.Rule == RuleBrandContractEnd {
+		ce := b.ContractEnd
+		if !b.Ended() || ce == nil || now.Before(ce.DueAt) {
+			return ErasureState{}, false
+		}
+		return s.newErasure(u, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt), true
+	}
+	a := Review(u, b)
+	if a.Kind != ActionErase || now.Before(a.At) {
+		return ErasureState{}, false
+	}
+	return s.newErasure(u, a.Rule, a.Reason, a.RequestedAt, a.At), true
+}
+
+func (s *Service) newErasure(u User, rule string, reason BlockReason, requested, due time.Time) ErasureState {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d", u.BrandID, u.ID, rule, requested.UnixNano()))
+	// Ids sort by request time, so the audit trail reads in order.
+	id := fmt.Sprintf("er_%016x_%s", uint64(requested.UnixMilli()), hex.EncodeToString(sum[:8]))
+	return ErasureState{ID: id, Rule: rule, Reason: reason, RequestedAt: requested, DueAt: due}
+}
+
+// startErasure applies the erasure policy to the user's own fields and records on it the
+// steps still to run: the blobs to delete and the claims to release.
+func (s *Service) startErasure(u User, b Brand, state ErasureState) User {
+	claims := s.claimsOf(u)
+	erased, res := EraseUser(u, s.hasher)
+	state.FieldsErased, state.FieldsHashed = res.FieldsErased, res.FieldsHashed
+	state.PendingBlobs, state.PendingClaims, state.Step = res.Blobs, claims, stepCascade
+	erased.Erasure = &state
+	erased.NextReviewAt = NextReview(erased, b)
+	return erased
+}
+
+// claimsOf lists the uniqueness claims a user holds, to release once it is erased so the
+// address can sign up again as a new member.
+func (s *Service) claimsOf(u User) []string {
+	var keys []string
+	for _, e := range []string{u.Email, u.EmailTmp} {
+		if e != "" && !s.hasher.IsDigest(e) {
+			keys = append(keys, ClaimEmail+s.hasher.EmailDigest(e))
+		}
+	}
+	if u.ExternalID != "" && !s.hasher.IsDigest(u.ExternalID) {
+		keys = append(keys, ClaimExternalID+s.hasher.Digest(u.ExternalID))
+	}
+	return keys
+}
+
+// finishErasures runs the steps after the users' own fields are erased, each idempotent and
+// each once for all of them: cascade to contacts, delete blobs, release claims, write the
+// audit records, mark done.
+func (s *Service) finishErasures(ctx context.Context, b Brand, users []User) error {
+	contacts, err := s.cascadeContacts(ctx, b.ID, users)
+	if err != nil {
+		return err
+	}
+	var claims []Claim
+	for _, u := range users {
+		for _, key := range u.Erasure.PendingBlobs {
+			if err := s.blobs.Delete(ctx, key); err != nil {
+				return err
+			}
+		}
+		for _, key := range u.Erasure.PendingClaims {
+			claims = append(claims, Claim{BrandID: b.ID, Key: key, Owner: u.ID})
+		}
+	}
+	if err := s.store.ReleaseClaims(ctx, b.ID, claims...); err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	records := make([]ErasureRecord, len(users))
+	for i, u := range users {
+		records[i] = erasureRecord(u, contacts[u.ID], now)
+	}
+	if records, err = s.store.PutErasures(ctx, b.ID, records); err != nil {
+		return err
+	}
+	doneAt := make(map[string]time.Time, len(records))
+	for _, r := range records {
+		doneAt[r.SubjectID] = r.DoneAt // the first record's time, should this be a repeat
+	}
+	if err := s.markDone(ctx, b.ID, users, doneAt); err != nil {
+		return err
+	}
+	for _, r := range records {
+		s.log.InfoContext(ctx, "subject erased", "brand", b.ID, "subject", r.SubjectID, "kind", string(r.SubjectKind),
+			"role", int(*r.Role), "rule", r.Rule, "contactsErased", r.ContactsErased, "contactsKept", r.ContactsKept)
+	}
+	return nil
+}
+
+func erasureRecord(u User, contacts contactCounts, doneAt time.Time) ErasureRecord {
+	st, role := u.Erasure, u.Role
+	return ErasureRecord{
+		BrandID: u.BrandID, ID: st.ID, SubjectID: u.ID, SubjectKind: u.Kind, Role: &role, Rule: st.Rule,
+		Reason: st.Reason, RequestedAt: st.RequestedAt, DueAt: st.DueAt, DoneAt: doneAt,
+		FieldsErased: nonNil(st.FieldsErased), FieldsHashed: nonNil(st.FieldsHashed),
+		BlobsDeleted: len(st.PendingBlobs) + st.BlobsDeleted, ContactsErased: contacts.erased, ContactsKept: contacts.kept,
+	}
+}
+
+// markDone ends the users' erasures. The users are usually still current; a conflict
+// re-reads them all.
+func (s *Service) markDone(ctx context.Context, brand BrandID, users []User, doneAt map[string]time.Time) error {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	current := users
+	return retry(ctx, func() error {
+		if current == nil {
+			var err error
+			if current, err = s.store.GetUsers(ctx, brand, ids); err != nil {
+				return err
+			}
+		}
+		var done []User
+		for _, u := range current {
+			if u.Erasure == nil || u.Erasure.Step == stepDone {
+				continue
+			}
+			st := *u.Erasure
+			st.Step, st.DoneAt = stepDone, doneAt[u.ID]
+			st.BlobsDeleted += len(st.PendingBlobs)
+			st.PendingBlobs, st.PendingClaims = nil, nil
+			u.Erasure, u.NextReviewAt = &st, time.Time{}
+			done = append(done, u)
+		}
+		current = nil
+		if len(done) == 0 {
+			return nil
+		}
+		_, err := s.store.UpdateUsers(ctx, brand, done)
+		return err
+	})
+}
+
+// contactCounts are a member's contacts that its erasure erased and those it kept.
+type contactCounts struct{ erased, kept int }
+
+// cascadeContacts erases the members' contacts that go with them (R-ERASE-6, R-ERASE-7), in
+// batches, and counts from the stored state those each erasure erased and those it kept: the
+// same numbers however often it runs.
+func (s *Service) cascadeContacts(ctx context.Context, brand BrandID, members []User) (map[string]contactCounts, error) {
+	ids := make([]string, len(members))
+	erasures := make(map[string]*ErasureState, len(members))
+	for i, u := range members {
+		ids[i], erasures[u.ID] = u.ID, u.Erasure
+	}
+	var counts map[string]contactCounts
+	err := retry(ctx, func() error {
+		contacts, err := s.store.ContactsOfMembers(ctx, brand, ids)
+		if err != nil {
+			return err
+		}
+		counts = make(map[string]contactCounts, len(members))
+		var erase []Contact
+		now := s.clock.Now()
+		for _, c := range contacts {
+			st, n := erasures[c.MemberID], counts[c.MemberID]
+			switch {
+			case c.ErasedBy == st.ID:
+				n.erased++
+			case c.Erased():
+			case !cascades(c, st.Rule):
+				n.kept++
+			default:
+				c, _ = EraseContact(c, s.hasher)
+				c.ErasedAt, c.ErasedBy = now, st.ID
+				erase = append(erase, c)
+				n.erased++
+			}
+			counts[c.MemberID] = n
+		}
+		if len(erase) == 0 {
+			return nil
+		}
+		_, err = s.store.UpdateContacts(ctx, brand, erase)
+		return err // a conflict re-reads them all: erased ones count, the rest retry
+	})
+	return counts, err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return sortedCopy(s)
+}
+
+// brandFanOutPage bounds one run of the brand-wide fan-out; the job re-publishes itself for
+// the next page, so no run grows with the size of the brand.
+const brandFanOutPage = 500
+
+// fanOutBrandErasure publishes one erasure job per user of an ended brand, a page at a time
+// (R-ERASE-7). Each user's job erases its contacts with it.
+func (s *Service) fanOutBrandErasure(ctx context.Context, job ErasureJob) error {
+	if !job.BrandID.Valid() || job.SubjectID != string(job.BrandID) {
+		return Errorf(CodeInvalid, "brand erasure job needs its brandId as subjectId")
+	}
+	b, err := s.brand(ctx, job.BrandID)
+	if ErrorCode(err) == CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ce := b.ContractEnd
+	if !b.Ended() || ce == nil || s.clock.Now().Before(ce.DueAt) {
+		return nil // not due: the daily sweep publishes it again once it is
+	}
+	users, err := s.store.ListUsers(ctx, b.ID, job.After, brandFanOutPage)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone {
+			continue
+		}
+		if _, err := s.publishErasure(ctx, ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: RuleBrandContractEnd, DueAt: ce.DueAt}, ce.RequestedAt); err != nil {
+			return err
+		}
+	}
+	if len(users) == brandFanOutPage {
+		next := brandJob(b)
+		next.After = users[len(users)-1].ID
+		_, err := s.publishErasure(ctx, next, ce.RequestedAt)
+		return err
+	}
+	return retry(ctx, func() error {
+		cur, err := s.store.GetBrand(ctx, b.ID)
+		if err != nil || cur.ContractEnd == nil || !cur.ContractEnd.Scheduled.IsZero() {
+			return err
+		}
+		cur.ContractEnd.Scheduled = s.clock.Now()
+		_, err = s.store.PutBrand(ctx, cur)
+		return err
+	})
+}
