@@ -399,18 +399,23 @@ func insert(ctx context.Context, c conn, what, query string, args ...any) error 
 	return nil
 }
 
-// update runs an UPDATE … WHERE <key> AND version = ? RETURNING version, whose parameters are
-// set, then key, then the version, and returns the new version. An UPDATE that matches no row
+// update runs an UPDATE … SET version = ?, … WHERE <key> AND version = ?, whose parameters
+// are the new version, set, then key, then the version read, and returns the new version. The
+// version guard makes the new one the old plus one, so Exec says all: no RETURNING, whose
+// result rows cost the driver more than the update itself. An UPDATE that matches no row
 // cannot say why, so a second look at key tells a missing document from a stale version.
 func update(ctx context.Context, c conn, what, query, exists, version string, set []any, key ...any) (string, error) {
 	if v, err := strconv.ParseInt(version, 10, 64); err == nil {
-		var next int64
-		ok, err := scan(ctx, c, query, slices.Concat(set, key, []any{v}), &next)
+		res, err := exec(ctx, c, query, slices.Concat([]any{v + 1}, set, key, []any{v})...)
 		if err != nil {
 			return "", fail("update "+what, err)
 		}
-		if ok {
-			return formatVersion(next), nil
+		n, err := res.RowsAffected()
+		if err != nil {
+			return "", fail("update "+what, err)
+		}
+		if n == 1 {
+			return formatVersion(v + 1), nil
 		}
 	}
 	var one int
