@@ -257,3 +257,113 @@ func TestPublishBatchAfterClose(t *testing.T) {
 	_, err := q.PublishBatch(context.Background(), qA, []gdpr.Message{{ID: "a"}})
 	require.ErrorIs(t, err, ErrClosed)
 }
+
+// TestConsumeBatchesSettlesEachMessage: a batch handler gets due messages together, at most
+// size at a time, in publishing order; each message is settled by its own outcome, so a
+// failed one is retried alone and the others complete.
+func TestConsumeBatchesSettlesEachMessage(t *testing.T) {
+	q, _ := openTemp(t, fastOptions())
+	ctx := context.Background()
+	const n, size = 250, 100
+	msgs := make([]gdpr.Message, n)
+	for i := range msgs {
+		msgs[i] = gdpr.Message{ID: fmt.Sprintf("job-%03d", i), Body: []byte(strconv.Itoa(i))}
+	}
+	_, err := q.PublishBatch(ctx, qA, msgs)
+	require.NoError(t, err)
+
+	var mu sync.Mutex
+	var sizes []int
+	deliveries := map[string][]int{} // id → delivery counts seen
+	consumeBatches(t, q, qA, func(_ context.Context, ds []Delivery) []error {
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, len(ds))
+		errs := make([]error, len(ds))
+		for i, d := range ds {
+			deliveries[d.ID] = append(deliveries[d.ID], d.DeliveryCount)
+			if d.ID == "job-007" && d.DeliveryCount == 1 {
+				errs[i] = fmt.Errorf("transient")
+			}
+		}
+		return errs
+	}, size, 1)
+	waitIdle(t, q, qA)
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, deliveries, n, "every message delivered")
+	for id, counts := range deliveries {
+		if id == "job-007" {
+			assert.Equal(t, []int{1, 2}, counts, "the failed message alone is retried")
+		} else {
+			assert.Equal(t, []int{1}, counts, "%s completed with its batch", id)
+		}
+	}
+	for _, s := range sizes {
+		assert.LessOrEqual(t, s, size)
+	}
+	assert.Equal(t, []int{100, 100}, sizes[:2], "due messages are taken a batch at a time")
+	assert.Zero(t, rowCount(t, q))
+}
+
+// TestConsumeBatchesInPublishingOrder: within a batch, messages come oldest first.
+func TestConsumeBatchesInPublishingOrder(t *testing.T) {
+	q, _ := openTemp(t, fastOptions())
+	for i := range 50 {
+		_, err := q.Publish(context.Background(), qA, gdpr.Message{ID: strconv.Itoa(i), Body: []byte(strconv.Itoa(i))})
+		require.NoError(t, err)
+	}
+	got := make(chan []string, 10)
+	consumeBatches(t, q, qA, func(_ context.Context, ds []Delivery) []error {
+		var ids []string
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		got <- ids
+		return make([]error, len(ds))
+	}, 50, 1)
+	waitIdle(t, q, qA)
+	first := <-got
+	require.Len(t, first, 50)
+	for i, id := range first {
+		assert.Equal(t, strconv.Itoa(i), id)
+	}
+}
+
+// TestConsumeBatchesPanicOrMissingOutcomesFailAll: a handler that panics, or does not answer
+// for every message, fails the whole batch; each message is retried, none is lost.
+func TestConsumeBatchesPanicOrMissingOutcomesFailAll(t *testing.T) {
+	for _, broken := range []string{"panic", "short"} {
+		t.Run(broken, func(t *testing.T) {
+			q, _ := openTemp(t, fastOptions())
+			for i := range 3 {
+				_, err := q.Publish(context.Background(), qA, gdpr.Message{ID: strconv.Itoa(i)})
+				require.NoError(t, err)
+			}
+			var mu sync.Mutex
+			seen := map[string]int{}
+			consumeBatches(t, q, qA, func(_ context.Context, ds []Delivery) []error {
+				mu.Lock()
+				defer mu.Unlock()
+				first := true
+				for _, d := range ds {
+					seen[d.ID]++
+					first = first && d.DeliveryCount == 1
+				}
+				if first && broken == "panic" {
+					panic("subject m_123")
+				}
+				if first {
+					return nil
+				}
+				return make([]error, len(ds))
+			}, 10, 1)
+			waitIdle(t, q, qA)
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, map[string]int{"0": 2, "1": 2, "2": 2}, seen)
+			assert.Zero(t, rowCount(t, q))
+		})
+	}
+}

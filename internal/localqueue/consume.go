@@ -1,10 +1,13 @@
 package localqueue
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -26,6 +29,10 @@ type Delivery struct {
 // schedules a retry. The context ends when the consumer stops or the message's lock runs out.
 type Handler func(ctx context.Context, d Delivery) error
 
+// BatchHandler processes deliveries together and returns one outcome per delivery, in order,
+// each with Handler's meaning. A panic fails them all.
+type BatchHandler func(ctx context.Context, ds []Delivery) []error
+
 // Failure classes recorded on a message instead of the error text, which may hold personal
 // data.
 const (
@@ -42,12 +49,22 @@ var errPanic = errors.New("handler panicked")
 // contexts are cancelled too, for at most DrainTimeout, and returns nil. Several Consume calls
 // may serve the same queue; each message goes to one of them at a time.
 func (q *Queue) Consume(ctx context.Context, queue string, handler Handler, concurrency int) error {
+	if handler == nil {
+		return errors.New("localqueue: consume: queue name and handler are required")
+	}
+	return q.ConsumeBatches(ctx, queue, func(ctx context.Context, ds []Delivery) []error {
+		return []error{handler(ctx, ds[0])}
+	}, 1, concurrency)
+}
+
+// ConsumeBatches is Consume for a handler that takes up to size due messages at once: each
+// batch shares one lock acquisition and one completion write, which is what lets a handler
+// share its own writes across the batch. Messages are settled one by one from the outcomes.
+func (q *Queue) ConsumeBatches(ctx context.Context, queue string, handler BatchHandler, size, concurrency int) error {
 	if queue == "" || handler == nil {
 		return errors.New("localqueue: consume: queue name and handler are required")
 	}
-	if concurrency < 1 {
-		concurrency = 1
-	}
+	size, concurrency = max(size, 1), max(concurrency, 1)
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -75,7 +92,7 @@ func (q *Queue) Consume(ctx context.Context, queue string, handler Handler, conc
 		}
 	}()
 
-	c := &consumer{q: q, queue: queue, handler: handler, slots: make(chan struct{}, concurrency)}
+	c := &consumer{q: q, queue: queue, handler: handler, size: size, slots: make(chan struct{}, concurrency)}
 	c.loop(ctx)
 	c.drain()
 	return nil
@@ -84,7 +101,8 @@ func (q *Queue) Consume(ctx context.Context, queue string, handler Handler, conc
 type consumer struct {
 	q       *Queue
 	queue   string
-	handler Handler
+	handler BatchHandler
+	size    int
 	slots   chan struct{}
 	running sync.WaitGroup
 }
@@ -99,7 +117,7 @@ func (c *consumer) loop(ctx context.Context) {
 		}
 		for {
 			woken := wake.wait()
-			d, token, next, err := c.q.claim(ctx, c.queue)
+			ds, token, next, err := c.q.claim(ctx, c.queue, c.size)
 			if err != nil {
 				if ctx.Err() != nil {
 					<-c.slots
@@ -107,14 +125,16 @@ func (c *consumer) loop(ctx context.Context) {
 				}
 				c.q.log.Error("localqueue: claim failed", "queue", c.queue, "error", err)
 			}
-			if d != nil {
+			if len(ds) > 0 {
 				if ctx.Err() != nil {
-					c.q.release(d.Queue, d.Ref, token)
+					for _, d := range ds {
+						c.q.release(d.Queue, d.Ref, token)
+					}
 					<-c.slots
 					return
 				}
 				c.running.Add(1)
-				go c.run(ctx, *d, token)
+				go c.run(ctx, ds, token)
 				break
 			}
 			if !c.sleep(ctx, woken, next) {
@@ -158,70 +178,82 @@ func (c *consumer) drain() {
 	}
 }
 
-func (c *consumer) run(ctx context.Context, d Delivery, token int64) {
+func (c *consumer) run(ctx context.Context, ds []Delivery, token int64) {
 	defer c.running.Done()
 	defer func() { <-c.slots }()
 
 	hctx, cancel := context.WithTimeout(ctx, c.q.opts.VisibilityTimeout)
-	err := call(hctx, c.handler, d)
+	errs := call(hctx, c.handler, ds)
 	timedOut := errors.Is(hctx.Err(), context.DeadlineExceeded)
 	cancel()
 
-	switch {
-	case err == nil:
-		c.q.complete(d, token)
-	case ctx.Err() != nil:
-		// Stopping, not failing: the handler most likely returned because its context ended.
-		// Give the attempt back so shutdowns do not push messages towards the dead-letter state.
-		c.q.release(d.Queue, d.Ref, token)
-	default:
-		class := ClassHandlerError
+	var done []Delivery
+	for i, d := range ds {
+		err := errs[i]
 		switch {
-		case errors.Is(err, errPanic):
-			class = ClassPanic
-		case timedOut:
-			class = ClassTimeout
+		case err == nil:
+			done = append(done, d)
+		case ctx.Err() != nil:
+			// Stopping, not failing: the handler most likely returned because its context ended.
+			// Give the attempt back so shutdowns do not push messages towards the dead-letter state.
+			c.q.release(d.Queue, d.Ref, token)
+		default:
+			class := ClassHandlerError
+			switch {
+			case errors.Is(err, errPanic):
+				class = ClassPanic
+			case timedOut:
+				class = ClassTimeout
+			}
+			c.q.fail(d, token, class)
 		}
-		c.q.fail(d, token, class)
 	}
+	c.q.complete(c.queue, done, token)
 }
 
-// call runs h and turns a panic into errPanic. The panic value is dropped, not logged: it may
-// be built from the message's subject.
-func call(ctx context.Context, h Handler, d Delivery) (err error) {
+// call runs h and turns a panic into errPanic for every delivery; so does a handler that
+// does not answer for each. The panic value is dropped, not logged: it may be built from the
+// message's subject.
+func call(ctx context.Context, h BatchHandler, ds []Delivery) (errs []error) {
 	defer func() {
-		if r := recover(); r != nil {
-			err = errPanic
+		if r := recover(); r != nil || len(errs) != len(ds) {
+			errs = make([]error, len(ds))
+			for i := range errs {
+				errs[i] = errPanic
+			}
 		}
 	}()
-	return h(ctx, d)
+	return h(ctx, ds)
 }
 
-// claim locks the next due message of queue and returns it with its lease token. With nothing
-// due it returns how long until the earliest scheduled message is due by the service clock
-// (0 if none), so the consumer can sleep exactly that long when it is sooner than a poll.
-func (q *Queue) claim(ctx context.Context, queue string) (*Delivery, int64, time.Duration, error) {
+// claim locks up to max due messages of queue, oldest due first, and returns them with
+// their lease token. With nothing due it returns how long until the earliest scheduled
+// message is due by the service clock (0 if none), so the consumer can sleep exactly that
+// long when it is sooner than a poll.
+func (q *Queue) claim(ctx context.Context, queue string, max int) ([]Delivery, int64, time.Duration, error) {
 	for {
 		now := q.opts.Now().UnixMilli()
 		wall := time.Now()
 		token := q.tokens.Add(1)
-		var (
-			ref, enqueued int64
-			id            string
-			body          []byte
-			count         int
-		)
-		err := q.db.QueryRowContext(ctx,
-			`UPDATE messages SET lease_until = ?, lease_token = ?, delivery_count = delivery_count + 1
-			 WHERE ref = (
+		claim, err := q.stmt(ctx, `UPDATE messages SET lease_until = ?, lease_token = ?, delivery_count = delivery_count + 1
+			 WHERE ref IN (
 			   SELECT ref FROM messages
 			   WHERE queue = ? AND state = 'pending' AND not_before <= ?
 			     AND (lease_until IS NULL OR lease_until <= ?)
-			   ORDER BY not_before, ref LIMIT 1)
-			 RETURNING ref, id, body, delivery_count, enqueued_at`,
-			wall.Add(q.opts.VisibilityTimeout).UnixMilli(), token, queue, now, wall.UnixMilli(),
-		).Scan(&ref, &id, &body, &count, &enqueued)
-		if errors.Is(err, sql.ErrNoRows) {
+			   ORDER BY not_before, ref LIMIT ?)
+			 RETURNING ref, id, body, delivery_count, enqueued_at`)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		rows, err := claim.QueryContext(ctx, wall.Add(q.opts.VisibilityTimeout).UnixMilli(), token, queue, now, wall.UnixMilli(), max)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		claimed, err := scanDeliveries(rows, queue)
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		if len(claimed) == 0 {
 			var next sql.NullInt64
 			err = q.db.QueryRowContext(ctx,
 				`SELECT MIN(not_before) FROM messages WHERE queue = ? AND state = 'pending' AND not_before > ?`,
@@ -231,54 +263,113 @@ func (q *Queue) claim(ctx context.Context, queue string) (*Delivery, int64, time
 			}
 			return nil, 0, time.Duration(next.Int64-now) * time.Millisecond, nil
 		}
-		if err != nil {
-			return nil, 0, 0, err
-		}
 		q.changed.notify()
-		d := Delivery{
-			Queue:         queue,
-			Ref:           strconv.FormatInt(ref, 10),
-			ID:            id,
-			Body:          body,
-			DeliveryCount: count,
-			EnqueuedAt:    time.UnixMilli(enqueued).UTC(),
+		var ds []Delivery
+		for _, d := range claimed {
+			if d.DeliveryCount <= q.opts.MaxDeliveries {
+				ds = append(ds, d)
+				continue
+			}
+			if err := q.deadAfterLapse(d, token, now); err != nil {
+				return nil, 0, 0, err
+			}
 		}
-		if count <= q.opts.MaxDeliveries {
-			return &d, token, 0, nil
-		}
-		// Its last allowed delivery ended without an outcome: the lock lapsed or the process
-		// died. Undo this delivery's count so the dead letter shows the deliveries made.
-		ok, err := q.settle(
-			`UPDATE messages SET state = 'dead', last_error = ?, dead_at = ?, delivery_count = delivery_count - 1,
-			 lease_until = NULL, lease_token = NULL WHERE ref = ? AND lease_token = ?`,
-			ClassLeaseExpired, now, ref, token)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		if ok {
-			q.log.Error("localqueue: message dead-lettered", "queue", queue, "ref", d.Ref,
-				"deliveries", count-1, "class", ClassLeaseExpired)
+		if len(ds) > 0 {
+			return ds, token, 0, nil
 		}
 	}
+}
+
+func scanDeliveries(rows *sql.Rows, queue string) ([]Delivery, error) {
+	defer rows.Close()
+	var (
+		ds   []Delivery
+		refs []int64
+	)
+	for rows.Next() {
+		var ref, enqueued int64
+		d := Delivery{Queue: queue}
+		if err := rows.Scan(&ref, &d.ID, &d.Body, &d.DeliveryCount, &enqueued); err != nil {
+			return nil, err
+		}
+		d.Ref, d.EnqueuedAt = strconv.FormatInt(ref, 10), time.UnixMilli(enqueued).UTC()
+		ds, refs = append(ds, d), append(refs, ref)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// RETURNING yields rows in no set order; deliver in publishing order.
+	order := make([]int, len(ds))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(refs[a], refs[b]) })
+	sorted := make([]Delivery, len(ds))
+	for i, j := range order {
+		sorted[i] = ds[j]
+	}
+	return sorted, nil
+}
+
+// deadAfterLapse dead-letters a message whose last allowed delivery ended without an
+// outcome: the lock lapsed or the process died. It undoes this delivery's count so the dead
+// letter shows the deliveries made.
+func (q *Queue) deadAfterLapse(d Delivery, token, now int64) error {
+	ok, err := q.settle(
+		`UPDATE messages SET state = 'dead', last_error = ?, dead_at = ?, delivery_count = delivery_count - 1,
+		 lease_until = NULL, lease_token = NULL WHERE ref = ? AND lease_token = ?`,
+		ClassLeaseExpired, now, d.Ref, token)
+	if err != nil {
+		return err
+	}
+	if ok {
+		q.log.Error("localqueue: message dead-lettered", "queue", d.Queue, "ref", d.Ref,
+			"deliveries", d.DeliveryCount-1, "class", ClassLeaseExpired)
+	}
+	return nil
 }
 
 // settle runs an outcome update outside the consumer's context, which may already be
 // cancelled: an outcome that is not written is a redelivery later.
 func (q *Queue) settle(query string, args ...any) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	res, err := q.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	q.changed.notify()
+	n, err := q.settleCount(query, args...)
 	return n > 0, err
 }
 
-func (q *Queue) complete(d Delivery, token int64) {
-	ok, err := q.settle(`DELETE FROM messages WHERE ref = ? AND lease_token = ?`, d.Ref, token)
-	q.logSettle("complete", d.Queue, d.Ref, ok, err)
+// settleCount is settle for an outcome of many messages; it returns how many it changed.
+func (q *Queue) settleCount(query string, args ...any) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := q.stmt(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	res, err := st.ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	q.changed.notify()
+	return n, err
+}
+
+// complete deletes the handled messages in one write.
+func (q *Queue) complete(queue string, ds []Delivery, token int64) {
+	if len(ds) == 0 {
+		return
+	}
+	refs := make([]int64, len(ds))
+	for i, d := range ds {
+		refs[i], _ = strconv.ParseInt(d.Ref, 10, 64)
+	}
+	list, _ := json.Marshal(refs) // integers always encode
+	n, err := q.settleCount(`DELETE FROM messages WHERE lease_token = ? AND ref IN (SELECT value FROM json_each(?))`, token, list)
+	switch {
+	case err != nil:
+		q.log.Error("localqueue: complete failed; the messages will be delivered again", "queue", queue, "messages", len(ds), "error", err)
+	case n < int64(len(ds)):
+		q.log.Warn("localqueue: complete skipped: the lock was lost and the messages redelivered", "queue", queue, "messages", len(ds)-int(n))
+	}
 }
 
 // release gives a delivery back unused: ready again at once, the attempt not counted.
@@ -335,4 +426,21 @@ func (q *Queue) logSettle(op, queue, ref string, ok bool, err error) {
 		q.log.Warn(fmt.Sprintf("localqueue: %s skipped: the lock was lost and the message redelivered", op),
 			"queue", queue, "ref", ref)
 	}
+}
+
+// stmt prepares a query once: the consumer's claims and outcomes run thousands of times a
+// second, and parsing and planning them each time cost more than running them.
+func (q *Queue) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := q.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := q.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := q.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }

@@ -57,9 +57,20 @@ func openTemp(t testing.TB, opts Options) (*Queue, string) {
 // consume runs a consumer until the returned stop is called (or the test ends).
 func consume(t testing.TB, q *Queue, queue string, h Handler, n int) (stop func()) {
 	t.Helper()
+	return run(t, func(ctx context.Context) error { return q.Consume(ctx, queue, h, n) })
+}
+
+// consumeBatches runs ConsumeBatches until the test ends or stop is called.
+func consumeBatches(t testing.TB, q *Queue, queue string, h BatchHandler, size, n int) (stop func()) {
+	t.Helper()
+	return run(t, func(ctx context.Context) error { return q.ConsumeBatches(ctx, queue, h, size, n) })
+}
+
+func run(t testing.TB, consume func(context.Context) error) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- q.Consume(ctx, queue, h, n) }()
+	go func() { done <- consume(ctx) }()
 	var once sync.Once
 	stop = func() {
 		once.Do(func() {

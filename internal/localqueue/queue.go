@@ -89,6 +89,7 @@ type Queue struct {
 	log  *slog.Logger
 
 	tokens atomic.Int64 // lease tokens; unique within the process, which is all that holds leases
+	stmts  sync.Map     // query → *sql.Stmt, see stmt
 
 	mu        sync.Mutex
 	closed    bool
@@ -202,6 +203,7 @@ func (q *Queue) Close() error {
 		if _, err := q.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 			q.log.Warn("localqueue: checkpoint on close failed")
 		}
+		q.stmts.Range(func(_, st any) bool { st.(*sql.Stmt).Close(); return true })
 		q.closeErr = q.db.Close()
 	})
 	return q.closeErr

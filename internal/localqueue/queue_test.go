@@ -151,7 +151,7 @@ func TestDedupByID(t *testing.T) {
 		{name: "same id after completion", queue: qA, id: "dup", wantRows: 1,
 			setup: func(t *testing.T, q *Queue) {
 				d, tok := claimOne(t, q, qA)
-				q.complete(d, tok)
+				q.complete(d.Queue, []Delivery{d}, tok)
 			}},
 		{name: "same id after dead-lettering", queue: qA, id: "dup", wantRows: 2,
 			setup: func(t *testing.T, q *Queue) {
@@ -195,10 +195,10 @@ func TestDedupKeepsFirstBody(t *testing.T) {
 // dies right after taking a message.
 func claimOne(t testing.TB, q *Queue, queue string) (Delivery, int64) {
 	t.Helper()
-	d, tok, _, err := q.claim(context.Background(), queue)
+	ds, tok, _, err := q.claim(context.Background(), queue, 1)
 	require.NoError(t, err)
-	require.NotNil(t, d, "nothing to claim")
-	return *d, tok
+	require.Len(t, ds, 1, "nothing to claim")
+	return ds[0], tok
 }
 
 func TestCancel(t *testing.T) {
@@ -560,7 +560,7 @@ func TestLeaseExpiryRedelivers(t *testing.T) {
 
 			// The dead consumer waking up late changes nothing.
 			q.fail(stale, staleTok, ClassHandlerError)
-			q.complete(stale, staleTok)
+			q.complete(stale.Queue, []Delivery{stale}, staleTok)
 			if !tt.wantDelivered {
 				assert.Equal(t, 1, stats(t, q, qA).DeadLettered)
 			}
@@ -579,10 +579,10 @@ func TestStaleLeaseCannotTouchRedelivery(t *testing.T) {
 	fresh, freshTok := claimOne(t, q, qA)
 	require.Equal(t, 2, fresh.DeliveryCount)
 
-	q.complete(stale, staleTok)
+	q.complete(stale.Queue, []Delivery{stale}, staleTok)
 	q.fail(stale, staleTok, ClassHandlerError)
 	assert.Equal(t, 1, rowCount(t, q), "the stale lease settled nothing")
-	q.complete(fresh, freshTok)
+	q.complete(fresh.Queue, []Delivery{fresh}, freshTok)
 	assert.Zero(t, rowCount(t, q))
 }
 
