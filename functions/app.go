@@ -243,21 +243,46 @@ func (a *App) Background(ctx context.Context) (wait func(), err error) {
 	if a.Queue != nil {
 		wg.Go(func() { a.scrubber.run(ctx) })
 		for _, f := range httpapi.QueueFunctions(a.Service) {
-			wg.Go(func() {
-				_ = a.Queue.Consume(ctx, f.Queue, func(ctx context.Context, d localqueue.Delivery) error {
-					err := f.Handle(ctx, d.Body)
-					if f.Queue == gdpr.QueueErasure {
-						a.scrubber.request()
-					}
-					return err
-				}, 4)
-			})
+			wg.Go(func() { a.consume(ctx, f) })
 		}
 		if err := a.startScheduler(ctx, &wg); err != nil {
 			return wg.Wait, err
 		}
 	}
 	return wg.Wait, nil
+}
+
+// Local mode's consumers: batches of this size, this many at once, for functions that take
+// batches; others get this many single messages at once. Two erasure batches keep both the
+// single SQLite writer and a second core busy (BenchmarkErasureWorkerLocalMode).
+const (
+	batchSize        = 100
+	batchConcurrency = 2
+	concurrency      = 4
+)
+
+// consume feeds a queue function from the embedded queue until ctx ends.
+func (a *App) consume(ctx context.Context, f httpapi.QueueFunction) {
+	erased := func() {
+		if f.Queue == gdpr.QueueErasure {
+			a.scrubber.request()
+		}
+	}
+	if f.HandleBatch == nil {
+		_ = a.Queue.Consume(ctx, f.Queue, func(ctx context.Context, d localqueue.Delivery) error {
+			defer erased()
+			return f.Handle(ctx, d.Body)
+		}, concurrency)
+		return
+	}
+	_ = a.Queue.ConsumeBatches(ctx, f.Queue, func(ctx context.Context, ds []localqueue.Delivery) []error {
+		defer erased()
+		bodies := make([][]byte, len(ds))
+		for i, d := range ds {
+			bodies[i] = d.Body
+		}
+		return f.HandleBatch(ctx, bodies)
+	}, batchSize, batchConcurrency)
 }
 
 // startScheduler fires each timer function at the times of its function.json schedule (wall

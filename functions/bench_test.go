@@ -19,6 +19,7 @@ import (
 
 	"popsell-gdpr/internal/config"
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/localstore"
 )
 
 // BenchmarkColdStart measures what the Functions host waits for: from exec of the handler
@@ -109,9 +110,54 @@ func BenchmarkSignupConfirm(b *testing.B) {
 	}
 }
 
+// BenchmarkErasureWorkerLocalMode measures the erasure worker as local mode runs it — the
+// embedded queue's consumers in batches, the WAL scrubber after the burst — on members with
+// 10 contacts each (budget ≥ 2,000 erasures/s): from publishing the jobs to an empty queue.
+func BenchmarkErasureWorkerLocalMode(b *testing.B) {
+	a := startBenchApp(b)
+	ctx := context.Background()
+	store := a.app.Store.(*localstore.Store)
+	now := time.Now().UTC()
+	n := b.N
+	users := make([]gdpr.User, n)
+	contacts := make([]gdpr.Contact, 0, 10*n)
+	jobs := make([]gdpr.Message, n)
+	for i := range n {
+		u := gdpr.User{BrandID: "bench", ID: fmt.Sprintf("m_%08d", i), Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
+			Status: gdpr.UserBlocked, CreatedAt: now, FirstName: "First", LastName: "Last", Email: fmt.Sprintf("user%d@example.test", i),
+			Block: &gdpr.Block{Reason: gdpr.ReasonUnsubscribed, Rule: gdpr.RuleGracePeriod, RequestedAt: now.AddDate(0, 0, -8), DueAt: now.AddDate(0, 0, -1)}}
+		u.NextReviewAt = u.Block.DueAt
+		users[i] = u
+		for j := range 10 {
+			contacts = append(contacts, gdpr.Contact{BrandID: "bench", ID: fmt.Sprintf("c_%08d_%d", i, j), MemberID: u.ID,
+				Email: fmt.Sprintf("c%d.%d@example.test", i, j), FirstName: "Contact", CreatedAt: now,
+				BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: now}})
+		}
+		body := fmt.Appendf(nil, `{"brandId":"bench","subjectKind":"member","subjectId":%q,"rule":"R-ERASE-5","dueAt":%q}`, u.ID, u.Block.DueAt.Format(time.RFC3339))
+		jobs[i] = gdpr.Message{ID: "erase:" + u.ID, Body: body}
+	}
+	require.NoError(b, store.BulkCreateUsers(ctx, users))
+	require.NoError(b, store.BulkCreateContacts(ctx, contacts))
+	b.ResetTimer()
+	start := time.Now()
+	_, err := a.app.Queue.PublishBatch(ctx, gdpr.QueueErasure, jobs)
+	require.NoError(b, err)
+	require.NoError(b, a.app.Queue.WaitIdle(ctx, gdpr.QueueErasure))
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "erasures/s")
+	last, err := store.GetUser(ctx, "bench", users[n-1].ID)
+	require.NoError(b, err)
+	require.Equal(b, gdpr.UserErased, last.Status, "the jobs ran")
+	st, err := a.app.Queue.Stats(ctx)
+	require.NoError(b, err)
+	require.Zero(b, st[gdpr.QueueErasure].DeadLettered)
+}
+
 type benchApp struct {
 	URL    string
 	outbox string
+	app    *App
 }
 
 func startBenchApp(b *testing.B) *benchApp {
@@ -130,7 +176,7 @@ func startBenchApp(b *testing.B) *benchApp {
 	b.Cleanup(func() { cancel(); <-done; app.Close() })
 	_, _, err = app.Service.PutBrand(ctx, "bench", gdpr.BrandSettings{Name: "Bench"})
 	require.NoError(b, err)
-	return &benchApp{URL: "http://" + ln.Addr().String(), outbox: app.OutboxDir}
+	return &benchApp{URL: "http://" + ln.Addr().String(), outbox: app.OutboxDir, app: app}
 }
 
 // waitToken polls the outbox for the confirmation mail to email.

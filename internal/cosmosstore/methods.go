@@ -349,15 +349,20 @@ func (s *Store) UpdateToken(ctx context.Context, t gdpr.Token) (gdpr.Token, erro
 // PutErasures creates each record unless its id exists. Not a transactional batch: a create
 // that meets an existing id would fail the whole batch, and the records are independent.
 func (s *Store) PutErasures(ctx context.Context, brand gdpr.BrandID, records []gdpr.ErasureRecord) ([]gdpr.ErasureRecord, error) {
-	out := make([]gdpr.ErasureRecord, len(records))
+	envs := make([]envelope, len(records))
 	for i, r := range records {
 		if r.BrandID != brand {
 			return nil, gdpr.Errorf(gdpr.CodeInvalid, "an erasure record of another brand in a batch") // R-TEN-1
 		}
-		env, err := erasureEnvelope(r)
-		if err != nil {
+		var err error
+		if envs[i], err = erasureEnvelope(r); err != nil {
 			return nil, err
 		}
+	}
+	out := make([]gdpr.ErasureRecord, len(records))
+	for i, r := range records {
+		env := envs[i]
+		var err error
 		out[i], err = create[gdpr.ErasureRecord](ctx, s.erasures, env, nil)
 		if errors.Is(err, gdpr.ErrConflict) {
 			out[i], err = get[gdpr.ErasureRecord](ctx, s.erasures, r.BrandID, r.ID, nil)

@@ -20,6 +20,10 @@ const (
 type QueueFunction struct {
 	Name, Queue, Binding string
 	Handle               func(ctx context.Context, body []byte) error
+	// HandleBatch, when set, takes many messages at once and answers for each; Handle is the
+	// same with one. Local mode's consumer uses it: its single SQLite writer makes shared
+	// writes what throughput rests on. The host delivers one message per invocation.
+	HandleBatch func(ctx context.Context, bodies [][]byte) []error
 }
 
 // TimerFunction is a timer-triggered function; its schedule lives in its function.json.
@@ -31,8 +35,8 @@ type TimerFunction struct {
 // QueueFunctions lists the queue-triggered functions.
 func QueueFunctions(svc *gdpr.Service) []QueueFunction {
 	return []QueueFunction{
-		{FnErasureWorker, gdpr.QueueErasure, "msg", svc.HandleErasureJob},
-		{FnMailSender, gdpr.QueueMail, "msg", svc.HandleMailJob},
+		{FnErasureWorker, gdpr.QueueErasure, "msg", svc.HandleErasureJob, svc.HandleErasureJobs},
+		{FnMailSender, gdpr.QueueMail, "msg", svc.HandleMailJob, nil},
 	}
 }
 
