@@ -288,7 +288,7 @@ func TestConsumeBatchesSettlesEachMessage(t *testing.T) {
 		}
 		return errs
 	}, size, 1)
-	waitIdle(t, q, qA)
+	waitFor(t, "every message completed, the retried one too", func() bool { return rowCount(t, q) == 0 })
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -359,7 +359,7 @@ func TestConsumeBatchesPanicOrMissingOutcomesFailAll(t *testing.T) {
 				}
 				return make([]error, len(ds))
 			}, 10, 1)
-			waitIdle(t, q, qA)
+			waitFor(t, "the retries completed", func() bool { return rowCount(t, q) == 0 })
 			mu.Lock()
 			defer mu.Unlock()
 			assert.Equal(t, map[string]int{"0": 2, "1": 2, "2": 2}, seen)
