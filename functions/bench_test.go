@@ -20,6 +20,7 @@ import (
 	"popsell-gdpr/internal/config"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/localstore"
+	"popsell-gdpr/internal/storetest"
 )
 
 // BenchmarkColdStart measures what the Functions host waits for: from exec of the handler
@@ -117,27 +118,14 @@ func BenchmarkErasureWorkerLocalMode(b *testing.B) {
 	a := startBenchApp(b)
 	ctx := context.Background()
 	store := a.app.Store.(*localstore.Store)
-	now := time.Now().UTC()
 	n := b.N
-	users := make([]gdpr.User, n)
-	contacts := make([]gdpr.Contact, 0, 10*n)
+	bl := storetest.NewErasureBacklog("bench", n, time.Now().UTC())
 	jobs := make([]gdpr.Message, n)
-	for i := range n {
-		u := gdpr.User{BrandID: "bench", ID: fmt.Sprintf("m_%08d", i), Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
-			Status: gdpr.UserBlocked, CreatedAt: now, FirstName: "First", LastName: "Last", Email: fmt.Sprintf("user%d@example.test", i),
-			Block: &gdpr.Block{Reason: gdpr.ReasonUnsubscribed, Rule: gdpr.RuleGracePeriod, RequestedAt: now.AddDate(0, 0, -8), DueAt: now.AddDate(0, 0, -1)}}
-		u.NextReviewAt = u.Block.DueAt
-		users[i] = u
-		for j := range 10 {
-			contacts = append(contacts, gdpr.Contact{BrandID: "bench", ID: fmt.Sprintf("c_%08d_%d", i, j), MemberID: u.ID,
-				Email: fmt.Sprintf("c%d.%d@example.test", i, j), FirstName: "Contact", CreatedAt: now,
-				BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: now}})
-		}
-		body := fmt.Appendf(nil, `{"brandId":"bench","subjectKind":"member","subjectId":%q,"rule":"R-ERASE-5","dueAt":%q}`, u.ID, u.Block.DueAt.Format(time.RFC3339))
-		jobs[i] = gdpr.Message{ID: "erase:" + u.ID, Body: body}
+	for i, body := range bl.Jobs {
+		jobs[i] = gdpr.Message{ID: "erase:" + bl.Users[i].ID, Body: body}
 	}
-	require.NoError(b, store.BulkCreateUsers(ctx, users))
-	require.NoError(b, store.BulkCreateContacts(ctx, contacts))
+	require.NoError(b, store.BulkCreateUsers(ctx, bl.Users))
+	require.NoError(b, store.BulkCreateContacts(ctx, bl.Contacts))
 	b.ResetTimer()
 	start := time.Now()
 	_, err := a.app.Queue.PublishBatch(ctx, gdpr.QueueErasure, jobs)
@@ -146,7 +134,7 @@ func BenchmarkErasureWorkerLocalMode(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "erasures/s")
-	last, err := store.GetUser(ctx, "bench", users[n-1].ID)
+	last, err := store.GetUser(ctx, "bench", bl.Users[n-1].ID)
 	require.NoError(b, err)
 	require.Equal(b, gdpr.UserErased, last.Status, "the jobs ran")
 	st, err := a.app.Queue.Stats(ctx)

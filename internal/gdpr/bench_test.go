@@ -17,6 +17,7 @@ import (
 	"popsell-gdpr/internal/localqueue"
 	"popsell-gdpr/internal/localstore"
 	"popsell-gdpr/internal/outbox"
+	"popsell-gdpr/internal/storetest"
 )
 
 // benchWorld is the embedded stack with a frozen clock the benchmark moves by hand.
@@ -152,25 +153,8 @@ func BenchmarkErasureWorker(b *testing.B) {
 // returns their erasure jobs.
 func (w *benchWorld) seedBlocked(b *testing.B, n int) [][]byte {
 	b.Helper()
-	ctx := b.Context()
-	now := w.clock.Now()
-	users := make([]gdpr.User, n)
-	var contacts []gdpr.Contact
-	jobs := make([][]byte, n)
-	for i := range n {
-		u := gdpr.User{BrandID: "bench", ID: fmt.Sprintf("m_%08d", i), Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
-			Status: gdpr.UserBlocked, CreatedAt: now, FirstName: "First", LastName: "Last", Email: fmt.Sprintf("user%d@example.test", i),
-			Block: &gdpr.Block{Reason: gdpr.ReasonUnsubscribed, Rule: gdpr.RuleGracePeriod, RequestedAt: now.AddDate(0, 0, -8), DueAt: now.AddDate(0, 0, -1)}}
-		u.NextReviewAt = u.Block.DueAt
-		users[i] = u
-		for j := range 10 {
-			contacts = append(contacts, gdpr.Contact{BrandID: "bench", ID: fmt.Sprintf("c_%08d_%d", i, j), MemberID: u.ID,
-				Email: fmt.Sprintf("c%d.%d@example.test", i, j), FirstName: "Contact", CreatedAt: now,
-				BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: now}})
-		}
-		jobs[i] = fmt.Appendf(nil, `{"brandId":"bench","subjectKind":"member","subjectId":%q,"rule":"R-ERASE-5","dueAt":%q}`, u.ID, u.Block.DueAt.Format(time.RFC3339))
-	}
-	require.NoError(b, w.store.BulkCreateUsers(ctx, users))
-	require.NoError(b, w.store.BulkCreateContacts(ctx, contacts))
-	return jobs
+	bl := storetest.NewErasureBacklog("bench", n, w.clock.Now())
+	require.NoError(b, w.store.BulkCreateUsers(b.Context(), bl.Users))
+	require.NoError(b, w.store.BulkCreateContacts(b.Context(), bl.Contacts))
+	return bl.Jobs
 }

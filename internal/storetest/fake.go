@@ -290,3 +290,31 @@ func requireFilled(t testing.TB, v any, except ...string) {
 	walk("", reflect.ValueOf(v))
 	require.Empty(t, empty, "the fake leaves these fields empty; set them so the round trip covers them")
 }
+
+// ErasureBacklog is what the erasure-worker benchmarks start from: members of brand blocked
+// past their grace period, each with ten contacts and no Brand opt-in, and their jobs.
+type ErasureBacklog struct {
+	Users    []gdpr.User
+	Contacts []gdpr.Contact
+	Jobs     [][]byte // ErasureJob bodies, one per user, in order
+}
+
+// NewErasureBacklog makes n such members, blocked eight days before now.
+func NewErasureBacklog(brand gdpr.BrandID, n int, now time.Time) ErasureBacklog {
+	bl := ErasureBacklog{Users: make([]gdpr.User, n), Contacts: make([]gdpr.Contact, 0, 10*n), Jobs: make([][]byte, n)}
+	for i := range n {
+		u := gdpr.User{BrandID: brand, ID: fmt.Sprintf("m_%08d", i), Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
+			Status: gdpr.UserBlocked, CreatedAt: now, FirstName: "First", LastName: "Last", Email: fmt.Sprintf("user%d@example.test", i),
+			Block: &gdpr.Block{Reason: gdpr.ReasonUnsubscribed, Rule: gdpr.RuleGracePeriod, RequestedAt: now.AddDate(0, 0, -8), DueAt: now.AddDate(0, 0, -1)}}
+		u.NextReviewAt = u.Block.DueAt
+		bl.Users[i] = u
+		for j := range 10 {
+			bl.Contacts = append(bl.Contacts, gdpr.Contact{BrandID: brand, ID: fmt.Sprintf("c_%08d_%d", i, j), MemberID: u.ID,
+				Email: fmt.Sprintf("c%d.%d@example.test", i, j), FirstName: "Contact", CreatedAt: now,
+				BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: now}})
+		}
+		bl.Jobs[i] = fmt.Appendf(nil, `{"brandId":%q,"subjectKind":"member","subjectId":%q,"rule":%q,"dueAt":%q}`,
+			brand, u.ID, gdpr.RuleGracePeriod, u.Block.DueAt.Format(time.RFC3339))
+	}
+	return bl
+}
