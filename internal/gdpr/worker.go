@@ -115,7 +115,7 @@ func (s *Service) eraseUsers(ctx context.Context, group []queuedErasure) error {
 			return err
 		}
 		started = started[:0]
-		var erase []User
+		erase := make([]User, 0, len(users))
 		now := s.clock.Now()
 		for _, u := range users {
 			if u.Status == UserErased {
@@ -300,7 +300,7 @@ func (s *Service) cascadeContacts(ctx context.Context, brand BrandID, members []
 			return err
 		}
 		counts = make(map[string]contactCounts, len(members))
-		var erase []Contact
+		erase := make([]Contact, 0, len(contacts))
 		now := s.clock.Now()
 		for _, c := range contacts {
 			st, n := erasures[c.MemberID], counts[c.MemberID]
