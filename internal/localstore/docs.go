@@ -218,8 +218,11 @@ func writeOne[T any](ctx context.Context, s *Store, what string, v T, write docW
 	return out, err
 }
 
-// updateMany applies updates in chunks of gdpr.MaxBatch, each in one transaction, as Cosmos
-// DB's transactional batch does, so local mode fails the way Azure does.
+// updateMany applies updates in chunks of gdpr.MaxBatch, each all or nothing, as Cosmos DB's
+// transactional batch does, so local mode fails the way Azure does: the chunks before a
+// failing one stay applied. Each chunk is a savepoint of one transaction rather than a
+// transaction of its own, so the call commits once: every commit costs the single writer a
+// sweep of its page cache (see Open).
 func updateMany[T any](ctx context.Context, s *Store, what string, brand gdpr.BrandID, docs []T,
 	brandOf func(T) gdpr.BrandID, write docWrite[T]) ([]T, error) {
 	encoded := make([]string, len(docs))
@@ -233,21 +236,35 @@ func updateMany[T any](ctx context.Context, s *Store, what string, brand gdpr.Br
 		}
 	}
 	out := make([]T, 0, len(docs))
-	for start := 0; start < len(docs); start += gdpr.MaxBatch {
-		end := min(start+gdpr.MaxBatch, len(docs))
-		err := s.inTx(ctx, func(tx conn) error {
-			for i := start; i < end; i++ {
-				d, err := write(ctx, tx, docs[i], encoded[i])
-				if err != nil {
-					return err
+	var failed error
+	err := s.inTx(ctx, func(tx conn) error {
+		for start := 0; start < len(docs); start += gdpr.MaxBatch {
+			end := min(start+gdpr.MaxBatch, len(docs))
+			chunkErr, txErr := inSavepoint(ctx, tx, func() error {
+				for i := start; i < end; i++ {
+					d, err := write(ctx, tx, docs[i], encoded[i])
+					if err != nil {
+						return err
+					}
+					out = append(out, d)
 				}
-				out = append(out, d)
+				return nil
+			})
+			if txErr != nil {
+				return txErr
 			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
+			if chunkErr != nil {
+				failed = chunkErr
+				return nil // commit the chunks before this one
+			}
 		}
+		return nil
+	})
+	if err == nil {
+		err = failed
+	}
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -139,9 +139,12 @@ func Open(path string) (*Store, error) {
 		"synchronous(NORMAL)", // with WAL: durable but for the last commits on power loss
 		"secure_delete(ON)",   // freed cells and pages are zeroed, so erased values leave the file
 		"temp_store(MEMORY)",  // sorts never spill rows into temporary files
-		// 16 MiB, not more: at every commit SQLite sweeps the writer's page cache (pcache1
-		// truncation, ~1 ms at 64 MiB), and the erasure worker commits often; measured, the
-		// worker erases ~12% more per second than with 64 MiB.
+		// 16 MiB, not more: a commit can cost a sweep of the writer's whole page cache. When a
+		// b-tree rebalance reorders its pages, SQLite parks one under the number of the page
+		// at 1 GiB, and at commit it drops cached pages past the end of the file by scanning
+		// the whole cache hash (pcache1TruncateUnsafe, ~1 ms at 64 MiB). Measured, the erasure
+		// worker erases ~12% more per second than with 64 MiB; batches commit once for the
+		// same reason (updateMany).
 		"cache_size(-16384)",
 		// A bulk load's log shrinks back once checkpointed.
 		"journal_size_limit(67108864)",
@@ -316,6 +319,26 @@ func (s *Store) inTx(ctx context.Context, fn func(conn) error) error {
 		}
 		return err
 	})
+}
+
+// inSavepoint runs fn inside the open transaction as one unit. When fn fails, what it wrote
+// is undone and its error comes back as failed; the transaction goes on. An error that leaves
+// the transaction in doubt comes back as broken: the caller must roll it back.
+func inSavepoint(ctx context.Context, tx conn, fn func() error) (failed, broken error) {
+	if _, err := exec(ctx, tx, "SAVEPOINT chunk"); err != nil {
+		return nil, fail("savepoint", err)
+	}
+	end := context.WithoutCancel(ctx) // a cancelled caller must still close the savepoint
+	failed = fn()
+	if failed != nil {
+		if _, err := exec(end, tx, "ROLLBACK TO chunk"); err != nil {
+			return nil, errors.Join(failed, fail("roll back savepoint", err))
+		}
+	}
+	if _, err := exec(end, tx, "RELEASE chunk"); err != nil {
+		return nil, errors.Join(failed, fail("release savepoint", err))
+	}
+	return failed, nil
 }
 
 func exec(ctx context.Context, c conn, query string, args ...any) (sql.Result, error) {
