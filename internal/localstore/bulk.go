@@ -32,8 +32,12 @@ func bulk[T any](ctx context.Context, s *Store, what string, docs []T, query str
 			if chunk.err != nil {
 				return fail("create "+what, chunk.err)
 			}
+			sctx, err := statementContext(ctx) // checked a chunk at a time
+			if err != nil {
+				return fail("create "+what, err)
+			}
 			for _, args := range chunk.rows {
-				res, err := st.ExecContext(ctx, args...)
+				res, err := st.ExecContext(sctx, args...)
 				if err != nil {
 					return fail("create "+what, err)
 				}

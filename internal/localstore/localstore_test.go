@@ -260,3 +260,32 @@ func requireMarker(t *testing.T, dir, marker string, want bool) {
 		require.Empty(t, holders, "erased bytes survive in these files")
 	}
 }
+
+// Statements run without watching their context (statementContext), so a cancelled one must
+// still be refused before any statement runs, on every path: read, single write, batch write.
+func TestCancelledContextChangesNothing(t *testing.T) {
+	s, ctx := open(t, t.TempDir()), t.Context()
+	u, err := s.CreateUser(ctx, storetest.NewUser("brand"))
+	require.NoError(t, err)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+
+	_, err = s.GetUser(cancelled, "brand", u.ID)
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = s.GetUsers(cancelled, "brand", []string{u.ID})
+	require.ErrorIs(t, err, context.Canceled)
+
+	changed := u
+	changed.FirstName = "Changed"
+	_, err = s.UpdateUser(cancelled, changed)
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = s.UpdateUsers(cancelled, "brand", []gdpr.User{changed})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = s.CreateUser(cancelled, storetest.NewUser("brand"))
+	require.ErrorIs(t, err, context.Canceled)
+
+	got, err := s.GetUser(ctx, "brand", u.ID)
+	require.NoError(t, err)
+	storetest.RequireSame(t, u, got, "a cancelled update wrote nothing")
+	requireUsers(t, s, 1)
+}
