@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -223,5 +224,38 @@ func TestValidEmail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			require.Equal(t, tt.want, gdpr.ValidEmail(tt.email), "%q (%d bytes)", tt.email, len(tt.email))
 		})
+	}
+}
+
+// Digest reuses keyed HMACs across goroutines; each call must still see only its own value.
+func TestHasherDigestConcurrent(t *testing.T) {
+	h := newDigestHasher(t, digestKeyA)
+	want := map[string]string{}
+	for _, v := range []string{"a@example.test", "b@example.test", "c@example.test", ""} {
+		m := hmac.New(sha256.New, digestKeyA)
+		m.Write([]byte(v))
+		want[v] = "h1:" + hex.EncodeToString(m.Sum(nil))
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				for v, d := range want {
+					if got := h.Digest(v); got != d {
+						t.Errorf("digest of %q: got %s, want %s", v, got, d)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func BenchmarkEmailDigest(b *testing.B) {
+	h, err := gdpr.NewHasher("h1", digestKeyA)
+	require.NoError(b, err)
+	for b.Loop() {
+		h.EmailDigest("Contact.Name@Example.test")
 	}
 }
