@@ -408,7 +408,7 @@ func all[T any](ctx context.Context, c conn, versionOf func(*T) *string, query s
 		if err := rows.Scan(&version, &doc); err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(doc, &v); err != nil {
+		if err := decode(doc, &v); err != nil {
 			return nil, fmt.Errorf("corrupt document: %w", err)
 		}
 		if versionOf != nil {
@@ -494,8 +494,26 @@ func (s *Store) update(ctx context.Context, what, query, exists, version string,
 func formatVersion(v int64) string { return strconv.FormatInt(v, 10) }
 
 func encode(v any) (string, error) {
+	if c, ok := v.(gdpr.Contact); ok {
+		return encodeContact(c)
+	}
+	return encodeJSON(v)
+}
+
+func encodeJSON(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// decode reads a document written by encode.
+func decode[T any](doc []byte, v *T) error {
+	if c, ok := any(v).(*gdpr.Contact); ok {
+		if fast, ok := decodeContact(doc); ok {
+			*c = fast
+			return nil
+		}
+	}
+	return json.Unmarshal(doc, v)
 }
 
 var (
