@@ -1,7 +1,9 @@
 package localstore
 
 import (
+	"bytes"
 	"encoding/json"
+	"iter"
 	"time"
 	"unicode/utf8"
 
@@ -152,8 +154,8 @@ func appendMarshalled(b []byte, s string) []byte {
 // escapes in strings, non-string values, null, unknown or differently cased keys.
 func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 	r := jsonReader{b: data, ok: true}
-	r.object(func(key string) {
-		switch key {
+	for key := range r.members() {
+		switch string(key) {
 		case "brandId":
 			c.BrandID = gdpr.BrandID(r.str())
 		case "id":
@@ -175,8 +177,8 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 		case "tags":
 			c.Tags = r.strs()
 		case "address":
-			r.object(func(key string) {
-				switch key {
+			for key := range r.members() {
+				switch string(key) {
 				case "street":
 					c.Address.Street = r.str()
 				case "city":
@@ -188,10 +190,10 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 				default:
 					r.ok = false
 				}
-			})
+			}
 		case "memberOptIn":
-			r.object(func(key string) {
-				switch key {
+			for key := range r.members() {
+				switch string(key) {
 				case "value":
 					c.MemberOptIn.Value = gdpr.MemberOptIn(r.str())
 				case "at":
@@ -199,10 +201,10 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 				default:
 					r.ok = false
 				}
-			})
+			}
 		case "brandOptIn":
-			r.object(func(key string) {
-				switch key {
+			for key := range r.members() {
+				switch string(key) {
 				case "value":
 					c.BrandOptIn.Value = gdpr.BrandOptIn(r.str())
 				case "at":
@@ -210,7 +212,7 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 				default:
 					r.ok = false
 				}
-			})
+			}
 		case "source":
 			c.Source = gdpr.ContactSource(r.str())
 		case "createdAt":
@@ -228,7 +230,7 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 		default:
 			r.ok = false
 		}
-	})
+	}
 	r.space()
 	if !r.ok || r.i != len(r.b) {
 		return gdpr.Contact{}, false
@@ -275,22 +277,24 @@ func (r *jsonReader) peek(c byte) bool {
 	return false
 }
 
-// object reads an object, calling member with each key; member reads the value.
-func (r *jsonReader) object(member func(key string)) {
-	r.next('{')
-	if r.peek('}') {
-		return
-	}
-	for r.ok {
-		key := r.raw()
-		r.next(':')
-		if !r.ok {
+// members reads an object and yields each key with the reader at its value, which the loop
+// body must read.
+func (r *jsonReader) members() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		r.next('{')
+		if r.peek('}') {
 			return
 		}
-		member(string(key))
-		if !r.peek(',') {
-			r.next('}')
-			return
+		for r.ok {
+			key := r.raw()
+			r.next(':')
+			if !r.ok || !yield(key) {
+				return
+			}
+			if !r.peek(',') {
+				r.next('}')
+				return
+			}
 		}
 	}
 }
@@ -302,25 +306,26 @@ func (r *jsonReader) raw() []byte {
 	if !r.ok {
 		return nil
 	}
-	start, ascii := r.i, true
-	for ; r.i < len(r.b); r.i++ {
-		switch c := r.b[r.i]; {
-		case c == '"':
-			s := r.b[start:r.i]
-			r.i++
-			if !ascii && !utf8.Valid(s) {
-				r.ok = false
-			}
-			return s
-		case c == '\\' || c < ' ':
+	n := bytes.IndexByte(r.b[r.i:], '"') // an escaped quote stops it too, and fails below
+	if n < 0 {
+		r.ok = false
+		return nil
+	}
+	s := r.b[r.i : r.i+n]
+	r.i += n + 1
+	ascii := true
+	for _, c := range s {
+		if c < ' ' || c == '\\' {
 			r.ok = false
 			return nil
-		case c >= utf8.RuneSelf:
-			ascii = false
 		}
+		ascii = ascii && c < utf8.RuneSelf
 	}
-	r.ok = false
-	return nil
+	if !ascii && !utf8.Valid(s) {
+		r.ok = false
+		return nil
+	}
+	return s
 }
 
 func (r *jsonReader) str() string { return string(r.raw()) }
