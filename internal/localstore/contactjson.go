@@ -46,19 +46,13 @@ func encodeContact(c gdpr.Contact) (string, error) {
 		b = append(b, ']')
 	}
 	if a := c.Address; a != (gdpr.Address{}) {
-		b = append(b, `,"address":{`...)
-		start := len(b)
-		for _, f := range [...]struct{ key, value string }{
-			{"street", a.Street}, {"city", a.City}, {"postalCode", a.PostalCode}, {"country", a.Country},
-		} {
-			if f.value != "" {
-				sep := byte(',')
-				if len(b) == start {
-					sep = 0
-				}
-				b = appendField(b, sep, f.key, f.value)
-			}
-		}
+		b = append(b, `,"address":`...)
+		open := len(b) // the comma before its first field, which it has, becomes the brace
+		b = appendNonEmpty(b, "street", a.Street)
+		b = appendNonEmpty(b, "city", a.City)
+		b = appendNonEmpty(b, "postalCode", a.PostalCode)
+		b = appendNonEmpty(b, "country", a.Country)
+		b[open] = '{'
 		b = append(b, '}')
 	}
 	b = append(b, `,"memberOptIn":`...)
