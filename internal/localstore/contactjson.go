@@ -186,27 +186,9 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 				}
 			}
 		case "memberOptIn":
-			for key := range r.members() {
-				switch string(key) {
-				case "value":
-					c.MemberOptIn.Value = gdpr.MemberOptIn(r.str())
-				case "at":
-					c.MemberOptIn.At = r.time()
-				default:
-					r.ok = false
-				}
-			}
+			readOptIn(&r, &c.MemberOptIn.Value, &c.MemberOptIn.At)
 		case "brandOptIn":
-			for key := range r.members() {
-				switch string(key) {
-				case "value":
-					c.BrandOptIn.Value = gdpr.BrandOptIn(r.str())
-				case "at":
-					c.BrandOptIn.At = r.time()
-				default:
-					r.ok = false
-				}
-			}
+			readOptIn(&r, &c.BrandOptIn.Value, &c.BrandOptIn.At)
 		case "source":
 			c.Source = gdpr.ContactSource(r.str())
 		case "createdAt":
@@ -230,6 +212,20 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 		return gdpr.Contact{}, false
 	}
 	return c, true
+}
+
+// readOptIn reads a consent state: {"value":…,"at":…}.
+func readOptIn[V ~string](r *jsonReader, value *V, at *time.Time) {
+	for key := range r.members() {
+		switch string(key) {
+		case "value":
+			*value = V(r.str())
+		case "at":
+			*at = r.time()
+		default:
+			r.ok = false
+		}
+	}
 }
 
 // jsonReader reads the plain JSON decodeContact accepts. Once ok is false every method is a
