@@ -23,16 +23,12 @@ func bulk[T any](ctx context.Context, s *Store, what string, docs []T, query str
 	defer cancel()
 	pending := encodeAhead(ctx, docs, row)
 	return s.inTx(ctx, func(tx conn) error {
-		st, err := tx.stmt(ctx, query)
-		if err != nil {
-			return fail("create "+what, err)
-		}
 		for next := range pending {
 			chunk := <-next
 			if chunk.err != nil {
 				return fail("create "+what, chunk.err)
 			}
-			sctx, err := statementContext(ctx) // checked a chunk at a time
+			st, sctx, err := prepare(ctx, tx, query) // cancellation is checked a chunk at a time
 			if err != nil {
 				return fail("create "+what, err)
 			}

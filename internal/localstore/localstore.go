@@ -341,24 +341,22 @@ func inSavepoint(ctx context.Context, tx conn, fn func() error) (failed, broken 
 	return failed, nil
 }
 
-// statementContext is the context a statement runs under: ctx, checked now, then no longer
-// cancellable. To cancel a statement while it runs, the driver starts a goroutine and installs
-// a progress handler for it, a sixth of the cost of a small update. Every statement here is
-// short (indexed and paged), so cancellation is checked before each one instead; a wait for a
-// file another process has locked (busy_timeout) then runs to its end.
-func statementContext(ctx context.Context) (context.Context, error) {
+// prepare returns the statement for query and the context to run it under: ctx, checked now,
+// then no longer cancellable. To cancel a statement while it runs, the driver starts a
+// goroutine and installs a progress handler for it, a sixth of the cost of a small update.
+// Every statement here is short (indexed and paged), so cancellation is checked before each
+// one instead; a wait for a file another process has locked (busy_timeout) runs to its end.
+func prepare(ctx context.Context, c conn, query string) (*sql.Stmt, context.Context, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return context.WithoutCancel(ctx), nil
+	ctx = context.WithoutCancel(ctx)
+	st, err := c.stmt(ctx, query)
+	return st, ctx, err
 }
 
 func exec(ctx context.Context, c conn, query string, args ...any) (sql.Result, error) {
-	ctx, err := statementContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, err := c.stmt(ctx, query)
+	st, ctx, err := prepare(ctx, c, query)
 	if err != nil {
 		return nil, err
 	}
@@ -367,11 +365,7 @@ func exec(ctx context.Context, c conn, query string, args ...any) (sql.Result, e
 
 // scan runs a query of at most one row into dest and reports whether there was one.
 func scan(ctx context.Context, c conn, query string, args []any, dest ...any) (bool, error) {
-	ctx, err := statementContext(ctx)
-	if err != nil {
-		return false, err
-	}
-	st, err := c.stmt(ctx, query)
+	st, ctx, err := prepare(ctx, c, query)
 	if err != nil {
 		return false, err
 	}
@@ -385,11 +379,7 @@ func scan(ctx context.Context, c conn, query string, args []any, dest ...any) (b
 // all runs a query of (version, doc) rows and decodes every document. versionOf points at the
 // document's Version field; nil for the record types that have none.
 func all[T any](ctx context.Context, c conn, versionOf func(*T) *string, query string, args ...any) ([]T, error) {
-	ctx, err := statementContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st, err := c.stmt(ctx, query)
+	st, ctx, err := prepare(ctx, c, query)
 	if err != nil {
 		return nil, err
 	}

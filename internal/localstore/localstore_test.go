@@ -261,7 +261,7 @@ func requireMarker(t *testing.T, dir, marker string, want bool) {
 	}
 }
 
-// Statements run without watching their context (statementContext), so a cancelled one must
+// Statements run without watching their context (prepare), so a cancelled one must
 // still be refused before any statement runs, on every path: read, single write, batch write.
 func TestCancelledContextChangesNothing(t *testing.T) {
 	s, ctx := open(t, t.TempDir()), t.Context()
