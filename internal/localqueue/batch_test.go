@@ -78,9 +78,7 @@ func TestPublishBatchRefsInOrder(t *testing.T) {
 }
 
 func TestPublishBatchDedup(t *testing.T) {
-	clock := newFakeClock()
-	opts := fastOptions()
-	opts.Now = clock.Now
+	clock, opts := clockedOptions()
 	q, _ := openTemp(t, opts)
 	ctx := context.Background()
 
@@ -143,9 +141,7 @@ func TestPublishBatchRepublishedWhole(t *testing.T) {
 }
 
 func TestPublishBatchScheduledAndImmediate(t *testing.T) {
-	clock := newFakeClock()
-	opts := fastOptions()
-	opts.Now = clock.Now
+	clock, opts := clockedOptions()
 	q, _ := openTemp(t, opts)
 	ctx := context.Background()
 	now := clock.Now()

@@ -34,6 +34,13 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// clockedOptions are fastOptions whose service clock is a fake one the test moves.
+func clockedOptions() (*fakeClock, Options) {
+	clock, opts := newFakeClock(), fastOptions()
+	opts.Now = clock.Now
+	return clock, opts
+}
+
 // fastOptions keeps every wait in the tests to milliseconds.
 func fastOptions() Options {
 	return Options{

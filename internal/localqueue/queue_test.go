@@ -20,9 +20,7 @@ import (
 const qA, qB = "queue-a", "queue-b"
 
 func TestPublishConsume(t *testing.T) {
-	clock := newFakeClock()
-	opts := fastOptions()
-	opts.Now = clock.Now
+	clock, opts := clockedOptions()
 	q, _ := openTemp(t, opts)
 	ctx := context.Background()
 
@@ -106,9 +104,7 @@ func TestScheduledDeliveryOnlyWhenDue(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
-			opts := fastOptions()
-			opts.Now = clock.Now
+			clock, opts := clockedOptions()
 			q, _ := openTemp(t, opts)
 			var calls atomic.Int32
 			consume(t, q, qA, func(context.Context, Delivery) error { calls.Add(1); return nil }, 1)
@@ -230,9 +226,7 @@ func TestCancel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newFakeClock()
-			opts := fastOptions()
-			opts.Now = clock.Now
+			_, opts := clockedOptions()
 			q, _ := openTemp(t, opts)
 			ref, err := q.Publish(ctx, qA, gdpr.Message{ID: "job"})
 			require.NoError(t, err)
@@ -250,9 +244,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestCancelledScheduledMessageIsNeverDelivered(t *testing.T) {
-	clock := newFakeClock()
-	opts := fastOptions()
-	opts.Now = clock.Now
+	clock, opts := clockedOptions()
 	q, _ := openTemp(t, opts)
 	ctx := context.Background()
 	var calls atomic.Int32
@@ -290,9 +282,7 @@ func TestBackoff(t *testing.T) {
 // The fake clock makes the backoff observable exactly: each retry becomes due only once the
 // clock has moved by the doubled delay.
 func TestRetryWithBackoffThenSuccess(t *testing.T) {
-	clock := newFakeClock()
-	opts := fastOptions()
-	opts.Now = clock.Now
+	clock, opts := clockedOptions()
 	opts.BaseBackoff = time.Minute
 	opts.MaxBackoff = time.Hour
 	q, _ := openTemp(t, opts)
@@ -467,9 +457,7 @@ func TestPanicIsRetriedAndLeavesNoTrace(t *testing.T) {
 }
 
 func TestSurvivesReopen(t *testing.T) {
-	clock := newFakeClock()
-	opts := fastOptions()
-	opts.Now = clock.Now
+	clock, opts := clockedOptions()
 	q, path := openTemp(t, opts)
 	ctx := context.Background()
 
@@ -640,9 +628,7 @@ func TestConcurrency(t *testing.T) {
 }
 
 func TestStats(t *testing.T) {
-	clock := newFakeClock()
-	opts := fastOptions()
-	opts.Now = clock.Now
+	clock, opts := clockedOptions()
 	opts.MaxDeliveries = 1
 	q, _ := openTemp(t, opts)
 	ctx := context.Background()
