@@ -8,8 +8,9 @@ import (
 )
 
 // Schedule is a parsed six-field NCRONTAB expression, the format of a
-// timerTrigger's "schedule". It exists so tests and logs can say when a
-// timer will fire next; the host does the actual firing.
+// timerTrigger's "schedule". In Azure the Functions host fires timers; local
+// mode has no host and fires them itself at the times Next returns, so Next
+// has to agree with the host on when a schedule fires.
 //
 // When both day and day-of-week are restricted, a time must match both.
 // That is how NCrontab — the library the host uses — evaluates them, unlike
