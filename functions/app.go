@@ -8,25 +8,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/blobstore"
 	"popsell-gdpr/internal/config"
-	"popsell-gdpr/internal/cosmosstore"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/httpapi"
 	"popsell-gdpr/internal/localqueue"
-	"popsell-gdpr/internal/localstore"
-	"popsell-gdpr/internal/outbox"
 	"popsell-gdpr/internal/password"
-	"popsell-gdpr/internal/servicebus"
+	"popsell-gdpr/internal/triggers"
 )
 
 // functionDefs are the function.json files, embedded so the local scheduler reads the same
@@ -38,218 +30,200 @@ var functionDefs embed.FS
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
 
-// App is the whole handler: the service over its adapters, the router, and in local mode the
-// embedded queue consumers and timer scheduler.
+// App is the whole handler: the services over their adapters, the router, and in local mode
+// the embedded queue consumers, scrubber and timer scheduler. main builds one and runs it;
+// the end-to-end tests build and run it the same way.
 type App struct {
-	Config    config.Config
-	Service   *gdpr.Service
+	Config config.Config
+	log    *slog.Logger
+
+	// Set by Wire; read them once Run's Started channel is closed.
+	Clock     gdpr.Clock
+	Brands    *gdpr.BrandService
+	Triggers  triggers.Set
 	Handler   http.Handler
-	Store     gdpr.Store
-	Blobs     gdpr.Blobs
+	Store     documents
+	Blobs     blobstore.Store
 	Queue     *localqueue.Queue // nil in Azure mode
 	TestClock *gdpr.TestClock   // nil unless enabled
 	OutboxDir string            // empty when mail goes elsewhere
 
-	log      *slog.Logger
+	scrubber *scrubber // nil unless the store keeps erased values in files of its own
 	closers  []func() error
-	scrubber *scrubber
+	started  chan struct{}
+	startErr error
 }
 
-// NewApp builds the adapters the configuration selects and wires them.
-func NewApp(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
-	a := &App{Config: cfg, log: log}
+// documents is every store port the services use, served by one adapter.
+type documents interface {
+	gdpr.BrandStore
+	gdpr.UserStore
+	gdpr.ContactStore
+	gdpr.ClaimStore
+	gdpr.Blacklist
+	gdpr.WhitelistStore
+	gdpr.TokenStore
+	gdpr.ErasureAudit
+}
+
+// NewApp configures an app; nothing is opened until Wire or Run.
+func NewApp(cfg config.Config, log *slog.Logger) *App {
+	return &App{Config: cfg, log: log, started: make(chan struct{})}
+}
+
+// Run serves on ln until ctx ends. It answers the host's readiness probe at once (the host
+// polls GET / and counts any answer as ready), wires the adapters meanwhile — other requests
+// wait at the start gate, a few milliseconds —, starts local mode's background work, and on
+// the way out stops it and closes the adapters within a bound.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	gate := newStartGate()
+	served := make(chan error, 1)
+	go func() { served <- azfunc.Serve(ctx, ln, gate, 10*time.Second) }()
+
+	wait, err := a.start(ctx)
+	if err != nil {
+		gate.fail()
+		cancel()
+		<-served
+		wait()
+		return errors.Join(err, a.Close())
+	}
+	gate.open(a.Handler)
+	a.logListening(ln)
+	err = <-served
+	cancel()
+	wait()
+	return errors.Join(err, a.Close())
+}
+
+// start wires the app and starts its background work, then reports through Started.
+func (a *App) start(ctx context.Context) (wait func(), err error) {
+	defer func() { a.startErr = err; close(a.started) }()
+	if err := a.Wire(ctx); err != nil {
+		return func() {}, err
+	}
+	return a.background(ctx)
+}
+
+// Started is closed once Run has wired the app or failed to; StartErr then says which.
+func (a *App) Started() <-chan struct{} { return a.started }
+
+// StartErr is the wiring error of Run, once Started is closed.
+func (a *App) StartErr() error { return a.startErr }
+
+func (a *App) logListening(ln net.Listener) {
+	attrs := []any{"addr", ln.Addr().String(), "version", version, "azureMode", a.Config.AzureMode()}
+	if a.Queue != nil {
+		attrs = append(attrs, "dataDir", a.Config.DataDir, "outbox", a.OutboxDir)
+	}
+	a.log.Info("popsell-gdpr handler listening", attrs...)
+}
+
+// Wire opens the adapters the configuration selects (adapters.go) and builds the services
+// and the router over them.
+func (a *App) Wire(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
-			_ = a.Close()
+			err = errors.Join(err, a.Close())
 		}
 	}()
-	var clock gdpr.Clock = gdpr.SystemClock{}
+	cfg := a.Config
+	a.Clock = gdpr.SystemClock{}
 	if cfg.TestClock {
 		a.TestClock = gdpr.NewTestClock()
-		clock = a.TestClock
+		a.Clock = a.TestClock
 	}
-	if !cfg.AzureMode() {
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
+	o := opener{cfg: cfg, app: a}
+	if a.Store, err = o.store(ctx); err != nil {
+		return err
 	}
-	var cred azcore.TokenCredential
-	credential := func() (azcore.TokenCredential, error) {
-		if cred == nil {
-			// Managed identity only: no fallback to developer or environment credentials in
-			// production, and no keys in settings.
-			opts := &azidentity.ManagedIdentityCredentialOptions{}
-			if cfg.ManagedID != "" {
-				opts.ID = azidentity.ClientID(cfg.ManagedID)
-			}
-			c, err := azidentity.NewManagedIdentityCredential(opts)
-			if err != nil {
-				return nil, fmt.Errorf("managed identity: %w", err)
-			}
-			cred = c
-		}
-		return cred, nil
+	if a.Blobs, err = o.blobs(ctx); err != nil {
+		return err
 	}
-
-	store, err := a.openStore(ctx, cfg, credential)
+	queue, err := o.queue()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	a.Store = store
-	a.scrubber = newScrubber(store, log)
-	blobs, err := a.openBlobs(ctx, cfg, credential)
+	mailer, err := o.mailer()
 	if err != nil {
-		return nil, err
-	}
-	a.Blobs = blobs
-	var queue gdpr.Queue
-	if cfg.ServiceBus.Enabled() {
-		c, err := credential()
-		if err != nil {
-			return nil, err
-		}
-		client, err := servicebus.NewClientWithCredential(cfg.ServiceBus.Namespace, c)
-		if err != nil {
-			return nil, fmt.Errorf("service bus: %w", err)
-		}
-		sb := servicebus.New(client)
-		a.closers = append(a.closers, func() error { return sb.Close(context.Background()) })
-		queue = sb
-	} else {
-		q, err := localqueue.Open(filepath.Join(cfg.DataDir, "queue.db"), localqueue.Options{Now: clock.Now, Logger: log})
-		if err != nil {
-			return nil, fmt.Errorf("local queue: %w", err)
-		}
-		a.Queue, queue = q, q
-		a.closers = append(a.closers, q.Close)
-	}
-	var mailer gdpr.Mailer = noMailProvider{}
-	if !cfg.AzureMode() {
-		a.OutboxDir = filepath.Join(cfg.DataDir, "outbox")
-		box, err := outbox.New(a.OutboxDir)
-		if err != nil {
-			return nil, fmt.Errorf("outbox: %w", err)
-		}
-		box.Clock = clock
-		mailer = box
+		return err
 	}
 	hasher, err := gdpr.NewHasher(cfg.HashKeyID, cfg.HashKey)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	a.Service, err = gdpr.NewService(gdpr.Deps{
-		Store: store, Queue: queue, Mailer: mailer, Blobs: blobs,
-		Passwords: password.Bcrypt{Cost: cfg.BcryptCost}, Hasher: hasher, Clock: clock,
-		Logger: log, PublicBaseURL: cfg.PublicBaseURL,
-	})
+	opts, err := a.services(gdpr.Core{Brands: a.Store, Hasher: hasher, Clock: a.Clock, Logger: a.log}, queue, mailer)
 	if err != nil {
-		return nil, err
-	}
-	opts := httpapi.Options{Service: a.Service, AdminToken: cfg.AdminToken, Version: version, Logger: log, TestClock: a.TestClock}
-	if a.Queue != nil {
-		opts.QueueStats = a.queueStats
+		return err
 	}
 	a.Handler = httpapi.New(opts)
 	if cfg.SeedDemo {
-		if err := a.seedDemo(ctx); err != nil {
-			return nil, err
-		}
+		return a.seedDemo(ctx)
 	}
-	return a, nil
+	return nil
 }
 
-func (a *App) openStore(ctx context.Context, cfg config.Config, credential func() (azcore.TokenCredential, error)) (gdpr.Store, error) {
-	if !cfg.Cosmos.Enabled() {
-		s, err := localstore.Open(filepath.Join(cfg.DataDir, "popsell.db"))
-		if err != nil {
-			return nil, fmt.Errorf("local store: %w", err)
-		}
-		a.closers = append(a.closers, s.Close)
-		return s, nil
-	}
-	if cfg.Cosmos.Key != "" {
-		// Emulator: the schema is ours to create. In Azure, Bicep creates it and the
-		// identity has data-plane rights only.
-		client, err := cosmosstore.NewClientWithKey(cfg.Cosmos.Endpoint, cfg.Cosmos.Key)
-		if err != nil {
-			return nil, fmt.Errorf("cosmos: %w", err)
-		}
-		s, err := cosmosstore.New(client, cfg.Cosmos.Database)
-		if err != nil {
-			return nil, fmt.Errorf("cosmos: %w", err)
-		}
-		if err := s.EnsureSchema(ctx); err != nil {
-			return nil, fmt.Errorf("cosmos schema: %w", err)
-		}
-		return s, nil
-	}
-	c, err := credential()
+// services builds one service per capability, each over the ports it uses, and the router's
+// options over them.
+func (a *App) services(core gdpr.Core, queue gdpr.Queue, mailer gdpr.Mailer) (httpapi.Options, error) {
+	s := a.Store
+	brands, err := gdpr.NewBrandService(core, s)
 	if err != nil {
-		return nil, err
+		return httpapi.Options{}, err
 	}
-	client, err := cosmosstore.NewClientWithCredential(cfg.Cosmos.Endpoint, c)
+	signup, err := gdpr.NewSignupService(core, gdpr.SignupDeps{Users: s, Claims: s, Whitelist: s, Tokens: s,
+		Queue: queue, Passwords: password.Bcrypt{Cost: a.Config.BcryptCost}})
 	if err != nil {
-		return nil, fmt.Errorf("cosmos: %w", err)
+		return httpapi.Options{}, err
 	}
-	return cosmosstore.New(client, cfg.Cosmos.Database)
-}
-
-func (a *App) openBlobs(ctx context.Context, cfg config.Config, credential func() (azcore.TokenCredential, error)) (gdpr.Blobs, error) {
-	switch {
-	case cfg.Blob.ConnectionString != "":
-		b, err := blobstore.NewAzureFromConnectionString(cfg.Blob.ConnectionString, cfg.Blob.Container)
-		if err != nil {
-			return nil, fmt.Errorf("blob: %w", err)
-		}
-		return b, b.EnsureContainer(ctx)
-	case cfg.Blob.ServiceURL != "":
-		c, err := credential()
-		if err != nil {
-			return nil, err
-		}
-		return blobstore.NewAzureWithCredential(cfg.Blob.ServiceURL, c, cfg.Blob.Container)
+	mail, err := gdpr.NewMailService(core, gdpr.MailDeps{Users: s, Tokens: s, Blacklist: s, Mailer: mailer,
+		Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}})
+	if err != nil {
+		return httpapi.Options{}, err
 	}
-	return blobstore.NewFolder(filepath.Join(cfg.DataDir, "blobs")), nil
+	retention, err := gdpr.NewRetentionService(core, s, queue)
+	if err != nil {
+		return httpapi.Options{}, err
+	}
+	erasure, err := gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: s, Contacts: s, Claims: s, Audit: s,
+		Blobs: a.Blobs, Queue: queue})
+	if err != nil {
+		return httpapi.Options{}, err
+	}
+	a.Brands, a.Triggers = brands, triggers.New(erasure, mail, retention)
+	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure,
+		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
+	if a.Queue != nil {
+		opts.QueueStats = a.queueStats
+	}
+	return opts, nil
 }
 
 // seedDemo creates the demo brand of the README walk-through, once.
 func (a *App) seedDemo(ctx context.Context) error {
-	if _, err := a.Service.GetBrand(ctx, "demo"); err == nil {
+	if _, err := a.Brands.GetBrand(ctx, "demo"); err == nil {
 		return nil
 	}
-	_, _, err := a.Service.PutBrand(ctx, "demo", gdpr.BrandSettings{Name: "Demo"})
+	_, _, err := a.Brands.PutBrand(ctx, "demo", gdpr.BrandSettings{Name: "Demo"})
 	return err
 }
 
-// Run serves until ctx ends, then shuts down within a bound. In local mode it also consumes
-// the embedded queues and fires the timer functions on their schedules.
-func (a *App) Run(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	wait, err := a.Background(ctx)
-	if err != nil {
-		return err
-	}
-	err = azfunc.Serve(ctx, ln, a.Handler, 10*time.Second)
-	cancel()
-	wait()
-	return err
-}
-
-// Background starts what runs beside the server in local mode — queue consumers, the WAL
+// background starts what runs beside the server in local mode — queue consumers, the WAL
 // scrubber, the timer scheduler — until ctx ends; wait blocks until they have stopped.
-func (a *App) Background(ctx context.Context) (wait func(), err error) {
+func (a *App) background(ctx context.Context) (wait func(), err error) {
 	var wg sync.WaitGroup
-	if a.Queue != nil {
-		wg.Go(func() { a.scrubber.run(ctx) })
-		for _, f := range httpapi.QueueFunctions(a.Service) {
-			wg.Go(func() { a.consume(ctx, f) })
-		}
-		if err := a.startScheduler(ctx, &wg); err != nil {
-			return wg.Wait, err
-		}
+	if a.Queue == nil {
+		return wg.Wait, nil
 	}
-	return wg.Wait, nil
+	if a.scrubber != nil {
+		wg.Go(func() { a.scrubber.run(ctx) })
+	}
+	for _, f := range a.Triggers.Queues {
+		wg.Go(func() { a.consume(ctx, f) })
+	}
+	return wg.Wait, a.startScheduler(ctx, &wg)
 }
 
 // Local mode's consumers: batches of this size, this many at once, for functions that take
@@ -262,9 +236,9 @@ const (
 )
 
 // consume feeds a queue function from the embedded queue until ctx ends.
-func (a *App) consume(ctx context.Context, f httpapi.QueueFunction) {
+func (a *App) consume(ctx context.Context, f triggers.Queue) {
 	erased := func() {
-		if f.Queue == gdpr.QueueErasure {
+		if f.Queue == gdpr.QueueErasure && a.scrubber != nil {
 			a.scrubber.request()
 		}
 	}
@@ -296,7 +270,7 @@ func (a *App) startScheduler(ctx context.Context, wg *sync.WaitGroup) error {
 	for _, d := range defs {
 		byName[d.Name] = d
 	}
-	for _, f := range httpapi.TimerFunctions(a.Service) {
+	for _, f := range a.Triggers.Timers {
 		def, ok := byName[f.Name]
 		if !ok || !def.IsTimer() {
 			return fmt.Errorf("timer function %s has no timer function.json", f.Name)
@@ -329,19 +303,10 @@ func (a *App) queueStats(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"queues": counts, "scrubPending": a.scrubber.pending()}, nil
+	return map[string]any{"queues": counts, "scrubPending": a.scrubber != nil && a.scrubber.pending()}, nil
 }
 
-// noMailProvider stands in for Mailjet in Azure mode until Mailjet delivery lands (its own
-// issue): the file outbox would write recipients' addresses to the instance's disk. Mail jobs
-// fail, are retried, then dead-lettered with ids only, and nothing is lost or leaked.
-type noMailProvider struct{}
-
-func (noMailProvider) Send(context.Context, gdpr.Mail) error {
-	return gdpr.Errorf(gdpr.CodeUnavailable, "no mail provider is configured in Azure mode yet")
-}
-
-// Close releases the adapters.
+// Close releases the adapters; closing twice is harmless.
 func (a *App) Close() error {
 	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {

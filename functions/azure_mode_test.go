@@ -32,8 +32,8 @@ func TestAzureModeWiring(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, cfg.AzureMode())
 
-	app, err := NewApp(t.Context(), cfg, slog.New(slog.DiscardHandler))
-	require.NoError(t, err)
+	app := NewApp(cfg, slog.New(slog.DiscardHandler))
+	require.NoError(t, app.Wire(t.Context()))
 	t.Cleanup(func() { require.NoError(t, app.Close()) })
 	require.IsType(t, &cosmosstore.Store{}, app.Store)
 	require.Nil(t, app.Queue, "queues belong to Service Bus and the Functions host")

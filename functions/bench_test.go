@@ -155,14 +155,15 @@ func startBenchApp(b *testing.B) *benchApp {
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	require.NoError(b, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := NewApp(ctx, cfg, slog.New(slog.DiscardHandler))
-	require.NoError(b, err)
+	app := NewApp(cfg, slog.New(slog.DiscardHandler))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(b, err)
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, ln) }()
 	b.Cleanup(func() { cancel(); <-done; app.Close() })
-	_, _, err = app.Service.PutBrand(ctx, "bench", gdpr.BrandSettings{Name: "Bench"})
+	<-app.Started()
+	require.NoError(b, app.StartErr())
+	_, _, err = app.Brands.PutBrand(ctx, "bench", gdpr.BrandSettings{Name: "Bench"})
 	require.NoError(b, err)
 	return &benchApp{URL: "http://" + ln.Addr().String(), outbox: app.OutboxDir, app: app}
 }

@@ -12,7 +12,7 @@ import (
 	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/azfunc/azfunctest"
 	"popsell-gdpr/internal/gdpr"
-	"popsell-gdpr/internal/httpapi"
+	"popsell-gdpr/internal/triggers"
 )
 
 // t0 is the start of every erasure scenario on the test clock.
@@ -30,7 +30,7 @@ func (a *testApp) seedSubject(t *testing.T, brand gdpr.BrandID, role gdpr.Role) 
 	t.Helper()
 	ctx := t.Context()
 	n := fakeSeq.Add(1)
-	now := a.App.Service.Now()
+	now := a.App.Clock.Now()
 	id := gdpr.NewID("m_", now)
 	tag := fmt.Sprintf("%d%s", n, strings.ToLower(id[len(id)-6:]))
 	u := gdpr.User{
@@ -80,7 +80,7 @@ func (a *testApp) seedSubject(t *testing.T, brand gdpr.BrandID, role gdpr.Role) 
 		} else if !strings.Contains(string(brand), "ended") {
 			s.secrets = append(s.secrets, c.Email, c.FirstName, c.LastName, c.Notes, c.Phone, c.Address.Street)
 		}
-		c, err := a.App.Store.CreateContact(ctx, c)
+		c, err := a.contacts().CreateContact(ctx, c)
 		require.NoError(t, err)
 		s.contacts = append(s.contacts, c)
 	}
@@ -89,7 +89,7 @@ func (a *testApp) seedSubject(t *testing.T, brand gdpr.BrandID, role gdpr.Role) 
 
 func (a *testApp) sweep(t *testing.T) {
 	t.Helper()
-	res := azfunctest.NewHost(t, a.App.Handler).Invoke(httpapi.FnRetentionSweep, azfunctest.Timer("timer", azfunc.TimerInfo{}))
+	res := azfunctest.NewHost(t, a.App.Handler).Invoke(triggers.RetentionSweep, azfunctest.Timer("timer", azfunc.TimerInfo{}))
 	require.NoError(t, res.Err())
 	a.waitIdle()
 }
@@ -191,7 +191,7 @@ func TestEraseAfterGracePeriod(t *testing.T) {
 			want.NextReviewAt, u.NextReviewAt = time.Time{}, time.Time{}
 			requireSameUser(t, want, u)
 			for _, c := range s.contacts {
-				got, err := app.App.Store.GetContact(t.Context(), c.BrandID, c.ID)
+				got, err := app.contacts().GetContact(t.Context(), c.BrandID, c.ID)
 				require.NoError(t, err)
 				require.False(t, got.Erased())
 				require.Equal(t, c.Email, got.Email)
@@ -214,12 +214,12 @@ func TestEraseAfterGracePeriod(t *testing.T) {
 				after, err := app.App.Store.GetUser(t.Context(), s.user.BrandID, s.user.ID)
 				require.NoError(t, err)
 				requireErasedPerR_ERASE_1(t, app, s.user, after)
-				kept, err := app.App.Store.GetContact(t.Context(), s.contacts[0].BrandID, s.contacts[0].ID)
+				kept, err := app.contacts().GetContact(t.Context(), s.contacts[0].BrandID, s.contacts[0].ID)
 				require.NoError(t, err)
 				require.False(t, kept.Erased(), "R-ERASE-6: a contact with a Brand opt-in stays")
 				require.Equal(t, s.contacts[0].Email, kept.Email)
 				for _, c := range s.contacts[1:] {
-					got, err := app.App.Store.GetContact(t.Context(), c.BrandID, c.ID)
+					got, err := app.contacts().GetContact(t.Context(), c.BrandID, c.ID)
 					require.NoError(t, err)
 					require.True(t, got.Erased(), "R-ERASE-6")
 					require.Empty(t, got.FirstName+got.LastName+got.Notes+got.Phone+got.Address.Street, "R-ERASE-3")

@@ -13,7 +13,7 @@ import (
 	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/azfunc/azfunctest"
 	"popsell-gdpr/internal/gdpr"
-	"popsell-gdpr/internal/httpapi"
+	"popsell-gdpr/internal/triggers"
 )
 
 var routeParam = regexp.MustCompile(`\{([a-z]+)(:[^}]*\))?\}`)
@@ -69,13 +69,13 @@ func TestFunctionsMatchTheRouter(t *testing.T) {
 		})
 	}
 	var want []string
-	for _, q := range httpapi.QueueFunctions(app.App.Service) {
+	for _, q := range app.App.Triggers.Queues {
 		want = append(want, q.Name)
 		def := findFunction(t, defs, q.Name)
 		require.Equal(t, q.Queue, def.Trigger().QueueName)
 		require.Equal(t, q.Binding, def.Trigger().Name)
 	}
-	for _, tf := range httpapi.TimerFunctions(app.App.Service) {
+	for _, tf := range app.App.Triggers.Timers {
 		want = append(want, tf.Name)
 		def := findFunction(t, defs, tf.Name)
 		require.Equal(t, tf.Binding, def.Trigger().Name)
@@ -85,7 +85,7 @@ func TestFunctionsMatchTheRouter(t *testing.T) {
 	slices.Sort(want)
 	slices.Sort(nonHTTP)
 	require.Equal(t, want, nonHTTP, "queue and timer functions in Go and in function.json")
-	require.Equal(t, "0 0 2 * * *", findFunction(t, defs, httpapi.FnRetentionSweep).Trigger().Schedule, "daily 02:00 UTC")
+	require.Equal(t, "0 0 2 * * *", findFunction(t, defs, triggers.RetentionSweep).Trigger().Schedule, "daily 02:00 UTC")
 }
 
 func findFunction(t *testing.T, defs []azfunc.Function, name string) azfunc.Function {
@@ -113,14 +113,14 @@ func TestMailSenderInvocation(t *testing.T) {
 
 	host := azfunctest.NewHost(t, app.App.Handler)
 	body := []byte(`{"brandId":"acme","kind":"signup_confirmation","userId":"` + users[0].ID + `"}`)
-	res := host.Invoke(httpapi.FnMailSender, azfunctest.ServiceBus("msg", azfunc.ServiceBusMessage{Body: body, MessageID: "m-1", DeliveryCount: 1}))
+	res := host.Invoke(triggers.MailSender, azfunctest.ServiceBus("msg", azfunc.ServiceBusMessage{Body: body, MessageID: "m-1", DeliveryCount: 1}))
 	require.NoError(t, res.Err())
 	mails := app.mails()
 	require.Len(t, mails, before+1)
 	require.Equal(t, gdpr.MailSignupConfirmation, mails[len(mails)-1].Kind)
 
 	t.Run("malformed_message_fails_so_the_host_retries_then_dead_letters", func(t *testing.T) {
-		res := host.Invoke(httpapi.FnMailSender, azfunctest.ServiceBus("msg", azfunc.ServiceBusMessage{Body: []byte(`{"nope":1}`), MessageID: "m-2", DeliveryCount: 1}))
+		res := host.Invoke(triggers.MailSender, azfunctest.ServiceBus("msg", azfunc.ServiceBusMessage{Body: []byte(`{"nope":1}`), MessageID: "m-2", DeliveryCount: 1}))
 		require.Error(t, res.Err())
 	})
 	t.Run("readiness_answers_GET_root", func(t *testing.T) {

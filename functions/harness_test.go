@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/config"
+	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/outbox"
 )
 
@@ -74,12 +75,13 @@ func startApp(t *testing.T, overrides map[string]string) *testApp {
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
-	app, err := NewApp(ctx, cfg, log)
-	require.NoError(t, err)
+	app := NewApp(cfg, log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, ln) }()
+	<-app.Started()
+	require.NoError(t, app.StartErr())
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -91,6 +93,20 @@ func startApp(t *testing.T, overrides map[string]string) *testApp {
 		require.NoError(t, app.Close())
 	})
 	return &testApp{t: t, App: app, URL: "http://" + ln.Addr().String(), logs: logs, httpc: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// contactDocuments are the single-contact reads and writes both stores offer, which no service
+// calls until the contacts issue lands: the tests seed and read contacts through them.
+type contactDocuments interface {
+	CreateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error)
+	GetContact(ctx context.Context, brand gdpr.BrandID, id string) (gdpr.Contact, error)
+}
+
+func (a *testApp) contacts() contactDocuments {
+	a.t.Helper()
+	c, ok := a.App.Store.(contactDocuments)
+	require.True(a.t, ok, "the store keeps no contact documents")
+	return c
 }
 
 // response is an HTTP answer, read whole.

@@ -1,6 +1,9 @@
 // Command handler is the popsell-gdpr Azure Functions custom handler. The Functions host
 // starts it and talks to it over loopback HTTP; without Azure settings it runs everything
 // in one process (local mode).
+//
+// main is only a shell: it reads the settings, listens, and runs the App that the end-to-end
+// tests run too.
 package main
 
 import (
@@ -11,18 +14,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/config"
 )
 
-func main() { os.Exit(run()) }
-
-func run() int {
+func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	cfg, err := config.Load(os.Getenv)
+	code := run(ctx, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, getenv func(string) string) int {
+	cfg, err := config.Load(getenv)
 	log := newLogger(cfg.LogLevel)
 	if err != nil {
 		log.Error("startup refused", "err", err)
@@ -33,37 +37,8 @@ func run() int {
 		log.Error("listen failed", "port", cfg.Port, "err", err)
 		return 1
 	}
-	// Serve before wiring: the host polls GET / and counts any answer as ready, so it starts
-	// waiting on us as soon as the socket answers; other requests wait at the gate until the
-	// stores are open, a few milliseconds later.
-	gate := newStartGate()
-	served := make(chan error, 1)
-	go func() { served <- azfunc.Serve(ctx, ln, gate, 10*time.Second) }()
-
-	app, err := NewApp(ctx, cfg, log)
-	if err != nil {
-		log.Error("startup failed", "err", err)
-		gate.fail()
-		return 1
-	}
-	defer app.Close()
-	wait, err := app.Background(ctx)
-	if err != nil {
-		log.Error("startup failed", "err", err)
-		gate.fail()
-		return 1
-	}
-	gate.open(app.Handler)
-	attrs := []any{"addr", ln.Addr().String(), "version", version, "azureMode", cfg.AzureMode()}
-	if app.Queue != nil {
-		attrs = append(attrs, "dataDir", cfg.DataDir, "outbox", app.OutboxDir)
-	}
-	log.Info("popsell-gdpr handler listening", attrs...)
-	err = <-served
-	stop()
-	wait()
-	if err != nil {
-		log.Error("server stopped", "err", err)
+	if err := NewApp(cfg, log).Run(ctx, ln); err != nil {
+		log.Error("handler stopped", "err", err)
 		return 1
 	}
 	log.Info("popsell-gdpr handler stopped")

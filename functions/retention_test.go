@@ -151,7 +151,7 @@ func TestBrandContractEnd(t *testing.T) {
 			for _, s := range ending {
 				requireErasedPerR_ERASE_1(t, app, s.user, app.user(t, s))
 				for _, c := range s.contacts {
-					got, err := app.App.Store.GetContact(t.Context(), c.BrandID, c.ID)
+					got, err := app.contacts().GetContact(t.Context(), c.BrandID, c.ID)
 					require.NoError(t, err)
 					require.True(t, got.Erased(), "R-ERASE-7: contacts too, Brand opt-in or not")
 				}
@@ -169,7 +169,7 @@ func TestBrandContractEnd(t *testing.T) {
 				require.Equal(t, gdpr.UserActive, u.Status)
 				require.Equal(t, s.user.FirstName, u.FirstName)
 				for _, c := range s.contacts {
-					got, err := app.App.Store.GetContact(t.Context(), c.BrandID, c.ID)
+					got, err := app.contacts().GetContact(t.Context(), c.BrandID, c.ID)
 					require.NoError(t, err)
 					require.False(t, got.Erased())
 				}

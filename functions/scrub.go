@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"popsell-gdpr/internal/gdpr"
 )
 
 // Scrub timing: erased values leave the write-ahead log once erasures have paused for
@@ -23,7 +21,7 @@ const (
 // scrubber checkpoints the embedded store after bursts of erasures (DESIGN §5: erased means
 // gone from storage, WAL included).
 type scrubber struct {
-	store gdpr.Store
+	store scrubbable
 	log   *slog.Logger
 	kick  chan struct{}
 
@@ -32,7 +30,14 @@ type scrubber struct {
 	gen   uint64    // counts requests, so a checkpoint knows what it covered
 }
 
-func newScrubber(store gdpr.Store, log *slog.Logger) *scrubber {
+// scrubbable is a store that can make erased values unrecoverable from its own files (the
+// embedded store zeroes free pages and truncates its write-ahead log). Managed services such
+// as Cosmos DB guarantee this themselves, so only local mode has one.
+type scrubbable interface {
+	Scrub(ctx context.Context) error
+}
+
+func newScrubber(store scrubbable, log *slog.Logger) *scrubber {
 	return &scrubber{store: store, log: log, kick: make(chan struct{}, 1)}
 }
 

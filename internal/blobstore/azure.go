@@ -9,11 +9,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
-
-	"popsell-gdpr/internal/gdpr"
 )
 
-var _ gdpr.Blobs = (*Azure)(nil)
+var _ Store = (*Azure)(nil)
 
 // Azure stores blobs in one container of an Azure Storage account, the key being the blob
 // name. The container is provisioned with the infrastructure; EnsureContainer exists for the

@@ -10,11 +10,9 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-
-	"popsell-gdpr/internal/gdpr"
 )
 
-var _ gdpr.Blobs = (*Folder)(nil)
+var _ Store = (*Folder)(nil)
 
 // Folder stores each blob as a file under a root directory: key "demo/users/u1/photo" is the
 // file <root>/demo/users/u1/photo. It is the local-mode adapter, meant for one process per

@@ -4,10 +4,21 @@
 package blobstore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+
+	"popsell-gdpr/internal/gdpr"
 )
+
+// Store is what both adapters offer: the domain's gdpr.Blobs (deletion), and the writes and
+// reads the platform and the tests make.
+type Store interface {
+	gdpr.Blobs
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	Exists(ctx context.Context, key string) (bool, error)
+}
 
 // ErrInvalidKey is returned, wrapped, for a key that checkKey rejects.
 var ErrInvalidKey = errors.New("blobstore: invalid key")

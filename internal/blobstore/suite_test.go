@@ -7,12 +7,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/blobstore"
-	"popsell-gdpr/internal/gdpr"
 )
 
-// testBlobs is the behaviour every gdpr.Blobs adapter shares. read returns a stored blob's
+// testBlobs is the behaviour every blobstore.Store shares. read returns a stored blob's
 // bytes: the port has no Get, so each adapter's test reads its own way.
-func testBlobs(t *testing.T, b gdpr.Blobs, read func(t *testing.T, key string) []byte) {
+func testBlobs(t *testing.T, b blobstore.Store, read func(t *testing.T, key string) []byte) {
 	ctx := context.Background()
 	const key = "demo/users/u1/photo"
 

@@ -19,7 +19,7 @@ import (
 // measures localstore, so the two compare. The sub-benchmarks share the emulator, each under a
 // brand of its own.
 func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) gdpr.Store { return openStore(b) })
+	storetest.Bench(b, func(b *testing.B) storetest.Store { return openStore(b) })
 }
 
 // BenchmarkUpdateUsersBatch100 is UpdateUsers of gdpr.MaxBatch users: one transactional

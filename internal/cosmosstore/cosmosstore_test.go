@@ -10,7 +10,6 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
-	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/storetest"
 	"popsell-gdpr/internal/testenv"
 )
@@ -96,9 +95,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// TestConformance runs the gdpr.Store conformance suite against the emulator. Every subtest
+// TestConformance runs the store conformance suite against the emulator. Every subtest
 // shares the store: the suite writes under brand ids of its own.
 func TestConformance(t *testing.T) {
 	openStore(t) // skip (or, under CI, fail) once rather than in every subtest
-	storetest.Run(t, func(t *testing.T) gdpr.Store { return openStore(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openStore(t) })
 }

@@ -1,4 +1,4 @@
-// Package cosmosstore implements gdpr.Store on Azure Cosmos DB for NoSQL (azcosmos).
+// Package cosmosstore implements the domain's store ports on Azure Cosmos DB for NoSQL (azcosmos).
 //
 // Every container is partitioned by /brandId and every call but ListBrands is a point
 // operation or a single-partition query on the caller's brand (R-TEN-1). Queries are
@@ -25,7 +25,7 @@ import (
 	"popsell-gdpr/internal/gdpr"
 )
 
-// Store is a gdpr.Store on one Cosmos database. It is safe for concurrent use.
+// Store keeps the domain's documents in one Cosmos database. It is safe for concurrent use.
 type Store struct {
 	client   *azcosmos.Client
 	database string
@@ -33,7 +33,17 @@ type Store struct {
 	brands, users, contacts, claims, blacklist, whitelist, tokens, erasures *azcosmos.ContainerClient
 }
 
-var _ gdpr.Store = (*Store)(nil)
+// The domain's store ports, all served by one Store (internal/storetest proves each).
+var (
+	_ gdpr.BrandStore     = (*Store)(nil)
+	_ gdpr.UserStore      = (*Store)(nil)
+	_ gdpr.ContactStore   = (*Store)(nil)
+	_ gdpr.ClaimStore     = (*Store)(nil)
+	_ gdpr.Blacklist      = (*Store)(nil)
+	_ gdpr.WhitelistStore = (*Store)(nil)
+	_ gdpr.TokenStore     = (*Store)(nil)
+	_ gdpr.ErasureAudit   = (*Store)(nil)
+)
 
 // NewClientWithKey builds a client authenticated by an account key: for the emulator and
 // tests. Azure deployments disable local (key) auth and use NewClientWithCredential.
@@ -119,10 +129,6 @@ func (s *Store) EnsureSchema(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Scrub returns nil: Cosmos DB is a managed service; deleted and replaced item versions are
-// not recoverable through the data plane, and Azure handles the physical media.
-func (s *Store) Scrub(context.Context) error { return nil }
 
 // ---- errors ----
 

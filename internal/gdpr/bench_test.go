@@ -3,7 +3,6 @@ package gdpr_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -16,13 +15,12 @@ import (
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/localqueue"
 	"popsell-gdpr/internal/localstore"
-	"popsell-gdpr/internal/outbox"
 	"popsell-gdpr/internal/storetest"
 )
 
 // benchWorld is the embedded stack with a frozen clock the benchmark moves by hand.
 type benchWorld struct {
-	svc   *gdpr.Service
+	svc   services
 	store *localstore.Store
 	queue *localqueue.Queue
 	clock *frozenClock
@@ -41,7 +39,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	clock.Set(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
 	w := &benchWorld{store: store, clock: clock, dir: dir}
 	w.freshQueue(b)
-	brand, _, err := w.svc.PutBrand(b.Context(), "bench", gdpr.BrandSettings{Name: "Bench"})
+	brand, _, err := w.svc.brands.PutBrand(b.Context(), "bench", gdpr.BrandSettings{Name: "Bench"})
 	require.NoError(b, err)
 	w.brand = brand
 	return w
@@ -58,13 +56,7 @@ func (w *benchWorld) freshQueue(b *testing.B) {
 	q, err := localqueue.Open(filepath.Join(w.dir, fmt.Sprintf("queue-%d.db", w.n)), localqueue.Options{Now: w.clock.Now})
 	require.NoError(b, err)
 	b.Cleanup(func() { q.Close() })
-	mailer, err := outbox.New(filepath.Join(w.dir, "outbox"))
-	require.NoError(b, err)
-	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
-	require.NoError(b, err)
-	w.svc, err = gdpr.NewService(gdpr.Deps{Store: w.store, Queue: q, Mailer: mailer, Blobs: blobstore.NewFolder(filepath.Join(w.dir, "blobs")),
-		Passwords: cheapPasswords{}, Hasher: h, Clock: w.clock, Logger: slog.New(slog.DiscardHandler)})
-	require.NoError(b, err)
+	w.svc = newServices(b, w.store, q, blobstore.NewFolder(filepath.Join(w.dir, "blobs")), w.clock)
 	w.queue = q
 }
 
@@ -106,7 +98,7 @@ func BenchmarkSweep(b *testing.B) {
 				b.StopTimer()
 				w.freshQueue(b)
 				b.StartTimer()
-				st, err := w.svc.SweepBrand(ctx, w.brand)
+				st, err := w.svc.retention.SweepBrand(ctx, w.brand)
 				if err != nil || st.Erasures != 1000 {
 					b.Fatalf("sweep: %+v %v", st, err)
 				}
@@ -131,7 +123,7 @@ func BenchmarkErasureWorker(b *testing.B) {
 			for range tc.workers {
 				wg.Go(func() {
 					for batch := range next {
-						for _, err := range w.svc.HandleErasureJobs(ctx, batch) {
+						for _, err := range w.svc.erasure.HandleErasureJobs(ctx, batch) {
 							if err != nil {
 								b.Error(err)
 							}

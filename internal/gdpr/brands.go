@@ -21,14 +21,14 @@ type BrandSettings struct {
 }
 
 // PutBrand creates or replaces a brand's settings. It reports whether the brand was created.
-func (s *Service) PutBrand(ctx context.Context, id BrandID, in BrandSettings) (Brand, bool, error) {
+func (s *BrandService) PutBrand(ctx context.Context, id BrandID, in BrandSettings) (Brand, bool, error) {
 	var (
 		out     Brand
 		created bool
 	)
 	err := retry(ctx, func() error {
 		now := s.clock.Now()
-		b, err := s.store.GetBrand(ctx, id)
+		b, err := s.brands.GetBrand(ctx, id)
 		created = errors.Is(err, ErrNotFound)
 		if err != nil && !created {
 			return err
@@ -45,14 +45,14 @@ func (s *Service) PutBrand(ctx context.Context, id BrandID, in BrandSettings) (B
 		if err := b.Validate(); err != nil {
 			return err
 		}
-		out, err = s.store.PutBrand(ctx, b)
+		out, err = s.brands.PutBrand(ctx, b)
 		return err
 	})
 	return out, created, err
 }
 
 // GetBrand returns a brand, ended or not (admins must still read an ended brand).
-func (s *Service) GetBrand(ctx context.Context, id BrandID) (Brand, error) {
+func (s *BrandService) GetBrand(ctx context.Context, id BrandID) (Brand, error) {
 	return s.brand(ctx, id)
 }
 
@@ -67,7 +67,7 @@ const MaxWhitelistBatch = 10000
 
 // AddWhitelist stores the digests of the given emails and customer ids; the plain values are
 // never written (R-SIGNUP-4). It returns how many entries were submitted.
-func (s *Service) AddWhitelist(ctx context.Context, id BrandID, in WhitelistInput) (int, error) {
+func (s *BrandService) AddWhitelist(ctx context.Context, id BrandID, in WhitelistInput) (int, error) {
 	if _, err := s.activeBrand(ctx, id); err != nil {
 		return 0, err
 	}
@@ -93,5 +93,5 @@ func (s *Service) AddWhitelist(ctx context.Context, id BrandID, in WhitelistInpu
 		}
 		entries = append(entries, WhitelistEntry{BrandID: id, Kind: WhitelistCustomerID, Digest: s.hasher.Digest(c), CreatedAt: now})
 	}
-	return n, s.store.AddWhitelist(ctx, entries...)
+	return n, s.whitelist.AddWhitelist(ctx, entries...)
 }

@@ -11,7 +11,7 @@ import (
 // BlockMember stops a user's access now and schedules the erasure of its personal data after
 // the brand's grace period, until when it can be restored (R-ERASE-5, R-SSO-2). Blocking a
 // blocked user changes nothing.
-func (s *Service) BlockMember(ctx context.Context, brandID BrandID, id string, reason BlockReason) (User, error) {
+func (s *RetentionService) BlockMember(ctx context.Context, brandID BrandID, id string, reason BlockReason) (User, error) {
 	switch reason {
 	case ReasonUnsubscribed, ReasonEndOfContract, ReasonSSODeleted:
 	default:
@@ -34,7 +34,7 @@ func (s *Service) BlockMember(ctx context.Context, brandID BrandID, id string, r
 		// Publish first, then record: a job whose block was never recorded finds nothing to
 		// do, whereas a block without its job would wait for the next sweep.
 		var err error
-		block.JobRef, err = s.publishErasure(ctx, ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: block.Rule, DueAt: block.DueAt}, block.RequestedAt)
+		block.JobRef, err = publishErasure(ctx, s.queue, ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: block.Rule, DueAt: block.DueAt}, block.RequestedAt)
 		u.Status, u.Block = UserBlocked, block
 		return err
 	})
@@ -46,7 +46,7 @@ func (s *Service) BlockMember(ctx context.Context, brandID BrandID, id string, r
 
 // RestoreMember rolls back a pending deletion within the grace period: the user gets its
 // access back with every field as it was (R-ERASE-5).
-func (s *Service) RestoreMember(ctx context.Context, brandID BrandID, id string) (User, error) {
+func (s *RetentionService) RestoreMember(ctx context.Context, brandID BrandID, id string) (User, error) {
 	b, err := s.brand(ctx, brandID)
 	if err != nil {
 		return User{}, err
@@ -86,7 +86,7 @@ const (
 
 // RecordActivity resets a user's inactivity: the mark moves, and warnings sent for the old
 // mark no longer count (R-RET-1: a login cancels).
-func (s *Service) RecordActivity(ctx context.Context, brandID BrandID, id string, kind ActivityKind) (User, error) {
+func (s *RetentionService) RecordActivity(ctx context.Context, brandID BrandID, id string, kind ActivityKind) (User, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return User{}, err
@@ -116,10 +116,10 @@ var errUnchanged = errors.New("unchanged")
 // changeUser is the read-decide-write loop of optimistic concurrency for one user: it reads
 // the user, lets change decide on the fresh copy, recomputes the due index and writes it back
 // guarded by the version read, starting over on a conflict.
-func (s *Service) changeUser(ctx context.Context, b Brand, id string, change func(*User) error) (User, error) {
+func (s *RetentionService) changeUser(ctx context.Context, b Brand, id string, change func(*User) error) (User, error) {
 	var out User
 	err := retry(ctx, func() error {
-		u, err := s.user(ctx, b.ID, id)
+		u, err := getUser(ctx, s.users, b.ID, id)
 		if err != nil {
 			return err
 		}
@@ -130,7 +130,7 @@ func (s *Service) changeUser(ctx context.Context, b Brand, id string, change fun
 			return err
 		}
 		u.NextReviewAt = NextReview(u, b)
-		out, err = s.store.UpdateUser(ctx, u)
+		out, err = s.users.UpdateUser(ctx, u)
 		return err
 	})
 	return out, err
@@ -139,7 +139,7 @@ func (s *Service) changeUser(ctx context.Context, b Brand, id string, change fun
 // EndContract ends the brand's contract: no new data is accepted, and every user and contact
 // of the brand is erased after the grace period (R-ERASE-7). Ending an ended brand changes
 // nothing.
-func (s *Service) EndContract(ctx context.Context, brandID BrandID) (Brand, error) {
+func (s *RetentionService) EndContract(ctx context.Context, brandID BrandID) (Brand, error) {
 	var out Brand
 	err := retry(ctx, func() error {
 		b, err := s.brand(ctx, brandID)
@@ -153,10 +153,10 @@ func (s *Service) EndContract(ctx context.Context, brandID BrandID) (Brand, erro
 		now := s.clock.Now()
 		b.Status, b.UpdatedAt = BrandEnded, now
 		b.ContractEnd = &ContractEnd{RequestedAt: now, DueAt: b.Retention.ErasureGrace.AddTo(now)}
-		if _, err := s.publishErasure(ctx, brandJob(b), now); err != nil {
+		if _, err := publishErasure(ctx, s.queue, brandJob(b), now); err != nil {
 			return err
 		}
-		out, err = s.store.PutBrand(ctx, b)
+		out, err = s.brands.PutBrand(ctx, b)
 		return err
 	})
 	if err == nil {
@@ -175,12 +175,12 @@ func brandJob(b Brand) ErasureJob {
 // publishErasure schedules an erasure job at its due time. The message id is fixed by the
 // subject, the rule and the request time, so publishing it twice (a sweep after a block, a
 // retried request) queues it once.
-func (s *Service) publishErasure(ctx context.Context, job ErasureJob, requestedAt time.Time) (string, error) {
+func publishErasure(ctx context.Context, q Queue, job ErasureJob, requestedAt time.Time) (string, error) {
 	m, err := erasureMessage(job, requestedAt)
 	if err != nil {
 		return "", err
 	}
-	return s.queue.Publish(ctx, QueueErasure, m)
+	return q.Publish(ctx, QueueErasure, m)
 }
 
 func erasureMessage(job ErasureJob, requestedAt time.Time) (Message, error) {
@@ -192,25 +192,13 @@ func erasureMessage(job ErasureJob, requestedAt time.Time) (Message, error) {
 	return Message{ID: id, Body: body, NotBefore: job.DueAt}, nil
 }
 
-// user loads a user, mapping a missing one to a client-facing not-found.
-func (s *Service) user(ctx context.Context, brand BrandID, id string) (User, error) {
-	if id == "" || len(id) > 64 {
-		return User{}, Errorf(CodeNotFound, "unknown member")
-	}
-	u, err := s.store.GetUser(ctx, brand, id)
-	if errors.Is(err, ErrNotFound) {
-		return User{}, Errorf(CodeNotFound, "unknown member")
-	}
-	return u, err
-}
-
 // ListErasures pages through a brand's audit trail, ended brands included (R-ERASE-9).
-func (s *Service) ListErasures(ctx context.Context, brandID BrandID, after string, limit int) ([]ErasureRecord, error) {
+func (s *ErasureService) ListErasures(ctx context.Context, brandID BrandID, after string, limit int) ([]ErasureRecord, error) {
 	if _, err := s.brand(ctx, brandID); err != nil {
 		return nil, err
 	}
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	return s.store.ListErasures(ctx, brandID, after, limit)
+	return s.audit.ListErasures(ctx, brandID, after, limit)
 }

@@ -15,7 +15,6 @@ import (
 	"popsell-gdpr/internal/blobstore"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/localstore"
-	"popsell-gdpr/internal/outbox"
 )
 
 var errCrash = errors.New("simulated crash")
@@ -42,7 +41,7 @@ func (c *crashPoint) hit() error {
 }
 
 type crashingStore struct {
-	gdpr.Store
+	*localstore.Store
 	crash *crashPoint
 }
 
@@ -51,13 +50,6 @@ func (s crashingStore) UpdateUser(ctx context.Context, u gdpr.User) (gdpr.User, 
 		return gdpr.User{}, err
 	}
 	return s.Store.UpdateUser(ctx, u)
-}
-
-func (s crashingStore) UpdateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error) {
-	if err := s.crash.hit(); err != nil {
-		return gdpr.Contact{}, err
-	}
-	return s.Store.UpdateContact(ctx, c)
 }
 
 func (s crashingStore) UpdateContacts(ctx context.Context, b gdpr.BrandID, cs []gdpr.Contact) ([]gdpr.Contact, error) {
@@ -89,7 +81,7 @@ func (s crashingStore) PutErasures(ctx context.Context, b gdpr.BrandID, rs []gdp
 }
 
 type crashingBlobs struct {
-	gdpr.Blobs
+	blobstore.Store
 	crash *crashPoint
 }
 
@@ -97,7 +89,7 @@ func (b crashingBlobs) Delete(ctx context.Context, key string) error {
 	if err := b.crash.hit(); err != nil {
 		return err
 	}
-	return b.Blobs.Delete(ctx, key)
+	return b.Store.Delete(ctx, key)
 }
 
 // recordingQueue keeps published messages; the test delivers them by hand.
@@ -142,14 +134,10 @@ func (c *frozenClock) Set(t time.Time) {
 	c.now = t
 }
 
-type cheapPasswords struct{}
-
-func (cheapPasswords) Hash(string) (string, error) { return "$2a$04$not-a-real-hash", nil }
-
 type crashWorld struct {
-	svc   *gdpr.Service
-	store gdpr.Store
-	blobs gdpr.Blobs
+	svc   services
+	store crashingStore
+	blobs crashingBlobs
 	crash *crashPoint
 	queue *recordingQueue
 	clock *frozenClock
@@ -168,19 +156,14 @@ func newCrashWorld(t *testing.T, n int) *crashWorld {
 	t.Cleanup(func() { base.Close() })
 	w := &crashWorld{crash: &crashPoint{}, queue: &recordingQueue{}, clock: &frozenClock{}}
 	w.store = crashingStore{Store: base, crash: w.crash}
-	w.blobs = crashingBlobs{Blobs: blobstore.NewFolder(filepath.Join(dir, "blobs")), crash: w.crash}
-	mailer, err := outbox.New(filepath.Join(dir, "outbox"))
+	w.blobs = crashingBlobs{Store: blobstore.NewFolder(filepath.Join(dir, "blobs")), crash: w.crash}
+	w.svc = newServices(t, w.store, w.queue, w.blobs, w.clock)
+	w.hash, err = gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
-	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
-	require.NoError(t, err)
-	w.svc, err = gdpr.NewService(gdpr.Deps{Store: w.store, Queue: w.queue, Mailer: mailer, Blobs: w.blobs,
-		Passwords: cheapPasswords{}, Hasher: h, Clock: w.clock})
-	require.NoError(t, err)
-	w.hash = h
 
 	start := time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)
 	w.clock.Set(start)
-	_, _, err = w.svc.PutBrand(ctx, "crash", gdpr.BrandSettings{Name: "Crash"})
+	_, _, err = w.svc.brands.PutBrand(ctx, "crash", gdpr.BrandSettings{Name: "Crash"})
 	require.NoError(t, err)
 	for i := range n {
 		w.seedMember(t, start, i)
@@ -218,7 +201,7 @@ func (w *crashWorld) seedMember(t *testing.T, start time.Time, i int) {
 			Email: fmt.Sprintf("c%d.%d@example.test", i, j), FirstName: "Contact", BrandOptIn: gdpr.BrandOptInState{Value: opt, At: start}, CreatedAt: start})
 		require.NoError(t, err)
 	}
-	blocked, err := w.svc.BlockMember(ctx, "crash", u.ID, gdpr.ReasonUnsubscribed)
+	blocked, err := w.svc.retention.BlockMember(ctx, "crash", u.ID, gdpr.ReasonUnsubscribed)
 	require.NoError(t, err)
 	require.Len(t, w.queue.msgs, i+1)
 	w.users, w.jobs = append(w.users, blocked), append(w.jobs, w.queue.msgs[i].Body)
@@ -288,7 +271,7 @@ func erasedState(t *testing.T, w *crashWorld) state {
 func TestErasureSurvivesACrashAtEveryStep(t *testing.T) {
 	ref := newCrashWorld(t, 1)
 	ref.crash.active = true
-	require.NoError(t, ref.svc.HandleErasureJob(t.Context(), ref.jobs[0]))
+	require.NoError(t, ref.svc.erasure.HandleErasureJob(t.Context(), ref.jobs[0]))
 	writes := ref.crash.n
 	want := erasedState(t, ref)
 	require.GreaterOrEqual(t, writes, 6, "user, contacts, 2 blobs, claim, audit, done")
@@ -297,10 +280,10 @@ func TestErasureSurvivesACrashAtEveryStep(t *testing.T) {
 		t.Run(fmt.Sprintf("R-ERASE-9_crash_at_write_%d_of_%d", at, writes), func(t *testing.T) {
 			w := newCrashWorld(t, 1)
 			w.crash.active, w.crash.at = true, at
-			require.ErrorIs(t, w.svc.HandleErasureJob(t.Context(), w.jobs[0]), errCrash)
+			require.ErrorIs(t, w.svc.erasure.HandleErasureJob(t.Context(), w.jobs[0]), errCrash)
 			w.crash.at = 0 // the process restarts; the queue redelivers
-			require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.jobs[0]))
-			require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.jobs[0]), "a late duplicate is harmless")
+			require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), w.jobs[0]))
+			require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), w.jobs[0]), "a late duplicate is harmless")
 			require.Equal(t, want, w.state(t))
 		})
 	}
@@ -313,7 +296,7 @@ func TestErasureBatchSurvivesACrashAtEveryStep(t *testing.T) {
 	const members = 3
 	ref := newCrashWorld(t, members)
 	ref.crash.active = true
-	requireAllNil(t, ref.svc.HandleErasureJobs(t.Context(), ref.jobs))
+	requireAllNil(t, ref.svc.erasure.HandleErasureJobs(t.Context(), ref.jobs))
 	writes := ref.crash.n
 	want := erasedState(t, ref)
 	require.Less(t, writes, 6*members, "the batch shares its store writes")
@@ -323,18 +306,18 @@ func TestErasureBatchSurvivesACrashAtEveryStep(t *testing.T) {
 			t.Run(fmt.Sprintf("R-ERASE-9_crash_at_write_%d_of_%d_redelivered_%s", at, writes, redeliver), func(t *testing.T) {
 				w := newCrashWorld(t, members)
 				w.crash.active, w.crash.at = true, at
-				for _, err := range w.svc.HandleErasureJobs(t.Context(), w.jobs) {
+				for _, err := range w.svc.erasure.HandleErasureJobs(t.Context(), w.jobs) {
 					require.ErrorIs(t, err, errCrash, "every job of the batch is redelivered")
 				}
 				w.crash.at = 0
 				if redeliver == "as_a_batch" {
-					requireAllNil(t, w.svc.HandleErasureJobs(t.Context(), w.jobs))
+					requireAllNil(t, w.svc.erasure.HandleErasureJobs(t.Context(), w.jobs))
 				} else {
 					for _, job := range w.jobs {
-						require.NoError(t, w.svc.HandleErasureJob(t.Context(), job))
+						require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), job))
 					}
 				}
-				requireAllNil(t, w.svc.HandleErasureJobs(t.Context(), w.jobs), "late duplicates are harmless")
+				requireAllNil(t, w.svc.erasure.HandleErasureJobs(t.Context(), w.jobs), "late duplicates are harmless")
 				require.Equal(t, want, w.state(t))
 			})
 		}
@@ -355,11 +338,11 @@ func TestErasureBatchOutcomesPerJob(t *testing.T) {
 	w := newCrashWorld(t, 3)
 	ctx := t.Context()
 	w.clock.Set(w.users[0].Block.DueAt.Add(-time.Hour))
-	_, err := w.svc.RestoreMember(ctx, "crash", memberID(1))
+	_, err := w.svc.retention.RestoreMember(ctx, "crash", memberID(1))
 	require.NoError(t, err)
 	w.clock.Set(w.users[0].Block.DueAt.Add(time.Second))
 
-	errs := w.svc.HandleErasureJobs(ctx, [][]byte{w.jobs[0], []byte(`{"brandId":`), w.jobs[1], w.jobs[2], w.jobs[0]})
+	errs := w.svc.erasure.HandleErasureJobs(ctx, [][]byte{w.jobs[0], []byte(`{"brandId":`), w.jobs[1], w.jobs[2], w.jobs[0]})
 	require.Len(t, errs, 5)
 	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(errs[1]), "the malformed job fails")
 	for _, i := range []int{0, 2, 3, 4} {
@@ -377,10 +360,10 @@ func TestErasureBatchOutcomesPerJob(t *testing.T) {
 func TestStaleErasureJobDoesNothing(t *testing.T) {
 	w := newCrashWorld(t, 1)
 	w.clock.Set(w.users[0].Block.DueAt.Add(-time.Hour))
-	_, err := w.svc.RestoreMember(t.Context(), "crash", memberID(0))
+	_, err := w.svc.retention.RestoreMember(t.Context(), "crash", memberID(0))
 	require.NoError(t, err)
 	w.clock.Set(w.users[0].Block.DueAt.Add(time.Hour))
-	require.NoError(t, w.svc.HandleErasureJob(t.Context(), w.jobs[0]))
+	require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), w.jobs[0]))
 	u, err := w.store.GetUser(t.Context(), "crash", memberID(0))
 	require.NoError(t, err)
 	require.Equal(t, gdpr.UserActive, u.Status)

@@ -29,6 +29,15 @@ type ErasureJob struct {
 	After string `json:"after,omitempty"`
 }
 
+// mailMessage is the queue message of a mail job; id deduplicates it.
+func mailMessage(job MailJob, id string) (Message, error) {
+	body, err := json.Marshal(job)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{ID: id, Body: body}, nil
+}
+
 // decodeJob reads a queue message strictly: unknown fields are refused, so a message from a
 // newer or foreign producer is noticed instead of half-applied.
 func decodeJob(body []byte, v any) error {

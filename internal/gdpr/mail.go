@@ -3,31 +3,25 @@ package gdpr
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	htmltemplate "html/template"
-	"net/url"
 	texttemplate "text/template"
 	"time"
 )
 
 // enqueueMail queues a mail job; the sender renders it later.
-func (s *Service) enqueueMail(ctx context.Context, brand BrandID, kind MailKind, userID string, now time.Time) error {
-	return s.publishMail(ctx, MailJob{BrandID: brand, Kind: kind, UserID: userID}, NewID("mail_", now))
-}
-
-func (s *Service) publishMail(ctx context.Context, job MailJob, id string) error {
-	body, err := json.Marshal(job)
+func (s *SignupService) enqueueMail(ctx context.Context, brand BrandID, kind MailKind, userID string, now time.Time) error {
+	m, err := mailMessage(MailJob{BrandID: brand, Kind: kind, UserID: userID}, NewID("mail_", now))
 	if err != nil {
 		return err
 	}
-	_, err = s.queue.Publish(ctx, QueueMail, Message{ID: id, Body: body})
+	_, err = s.queue.Publish(ctx, QueueMail, m)
 	return err
 }
 
 // HandleMailJob renders and sends one queued mail. It returns an error only when retrying may
 // help; a job whose recipient is gone, erased or blacklisted is dropped.
-func (s *Service) HandleMailJob(ctx context.Context, body []byte) error {
+func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	var job MailJob
 	if err := decodeJob(body, &job); err != nil {
 		return err
@@ -42,7 +36,7 @@ func (s *Service) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.store.GetUser(ctx, b.ID, job.UserID)
+	u, err := s.users.GetUser(ctx, b.ID, job.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -53,7 +47,7 @@ func (s *Service) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil || to == "" {
 		return err
 	}
-	if _, err := s.store.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to)); err == nil {
+	if _, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to)); err == nil {
 		s.log.InfoContext(ctx, "mail suppressed: address blacklisted", "brand", b.ID, "kind", job.Kind, "user", u.ID)
 		return nil // R-MAIL-1: nothing is ever sent to a blacklisted address
 	} else if !errors.Is(err, ErrNotFound) {
@@ -73,7 +67,7 @@ func (s *Service) HandleMailJob(ctx context.Context, body []byte) error {
 
 // prepareMail decides the recipient and the template variables. An empty address means the
 // mail no longer applies (the member confirmed, was blocked or erased meanwhile).
-func (s *Service) prepareMail(ctx context.Context, b Brand, u User, job MailJob) (to string, vars map[string]string, links []string, err error) {
+func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job MailJob) (to string, vars map[string]string, links []string, err error) {
 	vars = map[string]string{"brand": b.Name}
 	switch job.Kind {
 	case MailSignupConfirmation:
@@ -85,13 +79,13 @@ func (s *Service) prepareMail(ctx context.Context, b Brand, u User, job MailJob)
 		now := s.clock.Now()
 		token := newToken()
 		expires := b.Retention.OptInTokenTTL.AddTo(now)
-		if _, err := s.store.CreateToken(ctx, Token{
+		if _, err := s.tokens.CreateToken(ctx, Token{
 			BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenSignupConfirmation,
 			UserID: u.ID, CreatedAt: now, ExpiresAt: expires,
 		}); err != nil {
 			return "", nil, nil, err
 		}
-		link := s.baseURL + "/api/brands/" + url.PathEscape(string(b.ID)) + "/signup/confirm?token=" + url.QueryEscape(token)
+		link := s.links.SignupConfirmation(b.ID, token)
 		vars["link"], vars["expires"] = link, expires.Format("2006-01-02 15:04 UTC")
 		return u.EmailTmp, vars, []string{link}, nil
 	case MailAccountExists:

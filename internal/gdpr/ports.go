@@ -5,26 +5,33 @@ import (
 	"time"
 )
 
-// Store is the persistence port. Every method but ListBrands is scoped to one brand: no call
-// can read or change another brand's data (R-TEN-1). Every document is written alone — Cosmos
-// DB has no transactions across documents — so the Service orders its writes to be safe to
-// repeat from any crash point, and guards each update with the Version it read.
-//
-// Conventions, proven for every adapter by internal/storetest:
+// The store ports, one per capability. A service takes only those it uses; an adapter (the
+// embedded SQLite store, Cosmos DB) implements them all, and internal/storetest proves it
+// against the same conventions, capability by capability:
+//   - Every method but ListBrands is scoped to one brand: no call can read or change another
+//     brand's data (R-TEN-1).
+//   - Every document is written alone — Cosmos DB has no transactions across documents — so
+//     the services order their writes to be safe to repeat from any crash point, and guard
+//     each update with the Version they read.
 //   - Get* of a missing document returns an error matching ErrNotFound.
 //   - Create* of an existing id returns an error matching ErrConflict.
 //   - Update* replaces the document only if its Version still matches the stored one, else
 //     ErrConflict; it returns the document with its new Version. A missing one is ErrNotFound.
 //   - Versions are opaque strings, set by the store; callers never make them up.
 //   - Returned slices are fresh copies; callers may modify them.
-type Store interface {
+
+// BrandStore keeps brands and their settings.
+type BrandStore interface {
 	// PutBrand creates the brand when b.Version is empty (ErrConflict if it exists), otherwise
 	// replaces it if the version matches.
 	PutBrand(ctx context.Context, b Brand) (Brand, error)
 	GetBrand(ctx context.Context, id BrandID) (Brand, error)
 	// ListBrands returns every brand, ordered by id (the daily sweep walks them).
 	ListBrands(ctx context.Context) ([]Brand, error)
+}
 
+// UserStore keeps members and external users, with the due index the retention sweep reads.
+type UserStore interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	GetUser(ctx context.Context, brand BrandID, id string) (User, error)
 	// GetUsers reads many users of one brand at once, in no particular order; ids not found
@@ -44,18 +51,20 @@ type Store interface {
 	// whose (NextReviewAt, ID) comes after the cursor, ordered by (NextReviewAt, ID). It must
 	// cost O(due), not O(users): an index on (brand, NextReviewAt, ID).
 	DueUsers(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]User, error)
+}
 
-	CreateContact(ctx context.Context, c Contact) (Contact, error)
-	GetContact(ctx context.Context, brand BrandID, id string) (Contact, error)
-	UpdateContact(ctx context.Context, c Contact) (Contact, error)
-	// UpdateContacts is UpdateUsers for contacts.
-	UpdateContacts(ctx context.Context, brand BrandID, contacts []Contact) ([]Contact, error)
+// ContactStore keeps members' contacts, as far as the erasure cascade reaches them.
+type ContactStore interface {
 	// ContactsOfMembers returns every contact of the members named, ordered by member id then
 	// contact id.
 	ContactsOfMembers(ctx context.Context, brand BrandID, memberIDs []string) ([]Contact, error)
-	ListContacts(ctx context.Context, brand BrandID, after string, limit int) ([]Contact, error)
-	DueContacts(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]Contact, error)
+	// UpdateContacts is UserStore.UpdateUsers for contacts.
+	UpdateContacts(ctx context.Context, brand BrandID, contacts []Contact) ([]Contact, error)
+}
 
+// ClaimStore keeps unique keys (an address, an external id) and short-lived locks such as
+// the resend limit.
+type ClaimStore interface {
 	// Claim creates the claim if its key is free — absent, or expired at c.CreatedAt — and
 	// returns it. If the key is held, it returns the holding claim and an error matching
 	// ErrConflict.
@@ -64,32 +73,37 @@ type Store interface {
 	// ReleaseClaims deletes each claim named by its Key if its Owner still holds it; one that
 	// is missing or held by another is left as it is.
 	ReleaseClaims(ctx context.Context, brand BrandID, claims ...Claim) error
+}
 
-	// PutBlacklist inserts entries, idempotently: an existing digest keeps its first entry.
-	PutBlacklist(ctx context.Context, entries ...BlacklistEntry) error
+// Blacklist answers whether an address digest may be mailed (R-MAIL-1).
+type Blacklist interface {
 	GetBlacklist(ctx context.Context, brand BrandID, digest string) (BlacklistEntry, error)
+}
 
+// WhitelistStore keeps the digests of who may sign up on a restricted brand (R-SIGNUP-4).
+type WhitelistStore interface {
 	// AddWhitelist inserts entries idempotently.
 	AddWhitelist(ctx context.Context, entries ...WhitelistEntry) error
 	IsWhitelisted(ctx context.Context, brand BrandID, kind WhitelistKind, digest string) (bool, error)
+}
 
+// TokenStore keeps single-use tokens by digest (R-SIGNUP-2).
+type TokenStore interface {
 	// CreateToken stores a token by digest (ErrConflict if the digest exists). Stores may drop
 	// a token once it has expired.
 	CreateToken(ctx context.Context, t Token) (Token, error)
 	GetToken(ctx context.Context, brand BrandID, digest string) (Token, error)
 	UpdateToken(ctx context.Context, t Token) (Token, error)
+}
 
+// ErasureAudit keeps the audit trail of erasures (R-ERASE-9).
+type ErasureAudit interface {
 	// PutErasures writes audit records of one brand whose ids are new and returns the stored
 	// records in the order given: an erasure repeated after a crash keeps its first record,
 	// and only one.
 	PutErasures(ctx context.Context, brand BrandID, records []ErasureRecord) ([]ErasureRecord, error)
 	// ListErasures pages through a brand's audit records in id order.
 	ListErasures(ctx context.Context, brand BrandID, after string, limit int) ([]ErasureRecord, error)
-
-	// Scrub makes erased values unrecoverable from the store's own files (the embedded store
-	// zeroes free pages and truncates its write-ahead log). A managed service that guarantees
-	// this itself returns nil.
-	Scrub(ctx context.Context) error
 }
 
 // DueCursor pages through the due index: the (NextReviewAt, ID) of the last document read.
@@ -157,12 +171,11 @@ type Mailer interface {
 	Send(ctx context.Context, m Mail) error
 }
 
-// Blobs stores files such as profile photos and UGC, keyed "<brand>/...".
+// Blobs holds files such as profile photos and UGC, keyed "<brand>/...". The platform writes
+// them; this service only deletes them when their subject is erased.
 type Blobs interface {
-	Put(ctx context.Context, key string, data []byte, contentType string) error
 	// Delete removes a blob; a missing blob is success, so erasure can repeat.
 	Delete(ctx context.Context, key string) error
-	Exists(ctx context.Context, key string) (bool, error)
 }
 
 // PasswordHasher turns a password into a one-way hash (bcrypt in production, R-SIGNUP-3).

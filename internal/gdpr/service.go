@@ -4,72 +4,74 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
 
-// Deps are what the Service needs from outside the process.
-type Deps struct {
-	Store     Store
-	Queue     Queue
-	Mailer    Mailer
-	Blobs     Blobs
-	Passwords PasswordHasher
-	Hasher    *Hasher
-	Clock     Clock
-	Logger    *slog.Logger
-	// PublicBaseURL prefixes links in mails, e.g. "https://gdpr.example.com".
-	PublicBaseURL string
-	// ResendInterval is the least time between two confirmation mails to one address.
-	ResendInterval time.Duration
+// The services, one per capability, each holding only the ports it uses (DESIGN §3):
+//
+//	BrandService      brand settings and whitelists           BrandStore, WhitelistStore
+//	SignupService     signup, resend, double opt-in            users, claims, whitelist, tokens, queue, passwords
+//	MailService       the mail sender (queue consumer)         users, tokens, blacklist, mailer, links
+//	RetentionService  block, restore, activity, contract end,  users, queue
+//	                  the daily retention sweep
+//	ErasureService    the erasure worker (queue consumer),     users, contacts, claims, audit, blobs, queue
+//	                  the audit trail
+//
+// They share a Core. HTTP handlers, queue consumers and timers are thin shells around their
+// methods; only package functions wires them.
+
+// Core is what every service shares.
+type Core struct {
+	Brands BrandStore
+	Hasher *Hasher
+	Clock  Clock        // SystemClock when nil
+	Logger *slog.Logger // discarded when nil
 }
 
-// Service applies every rule of the product. HTTP handlers, queue consumers and timers are
-// thin shells around its methods.
-type Service struct {
-	store     Store
-	queue     Queue
-	mailer    Mailer
-	blobs     Blobs
-	passwords PasswordHasher
-	hasher    *Hasher
-	clock     Clock
-	log       *slog.Logger
-	baseURL   string
-	resend    time.Duration
+// core is a checked Core, embedded by every service.
+type core struct {
+	brands BrandStore
+	hasher *Hasher
+	clock  Clock
+	log    *slog.Logger
 }
 
-// NewService checks that every dependency is present.
-func NewService(d Deps) (*Service, error) {
-	switch {
-	case d.Store == nil, d.Queue == nil, d.Mailer == nil, d.Blobs == nil, d.Passwords == nil, d.Hasher == nil:
-		return nil, errors.New("gdpr: NewService needs Store, Queue, Mailer, Blobs, Passwords and Hasher")
+func (c Core) check() (core, error) {
+	if c.Brands == nil || c.Hasher == nil {
+		return core{}, errors.New("gdpr: Core needs Brands and Hasher")
 	}
-	if d.Clock == nil {
-		d.Clock = SystemClock{}
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
 	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if d.ResendInterval <= 0 {
-		d.ResendInterval = time.Minute
-	}
-	return &Service{
-		store: d.Store, queue: d.Queue, mailer: d.Mailer, blobs: d.Blobs, passwords: d.Passwords,
-		hasher: d.Hasher, clock: d.Clock, log: d.Logger,
-		baseURL: strings.TrimRight(d.PublicBaseURL, "/"), resend: d.ResendInterval,
-	}, nil
+	return core{brands: c.Brands, hasher: c.Hasher, clock: c.Clock, log: c.Logger}, nil
 }
 
-// Now is the service clock.
-func (s *Service) Now() time.Time { return s.clock.Now() }
+// missing names the nil dependencies of a service, in order.
+func missing(service string, deps map[string]bool) error {
+	var absent []string
+	for name, present := range deps {
+		if !present {
+			absent = append(absent, name)
+		}
+	}
+	if len(absent) == 0 {
+		return nil
+	}
+	slices.Sort(absent)
+	return errors.New("gdpr: " + service + " needs " + strings.Join(absent, ", "))
+}
 
 // brand loads a brand, mapping a missing one to a client-facing not-found.
-func (s *Service) brand(ctx context.Context, id BrandID) (Brand, error) {
+func (c *core) brand(ctx context.Context, id BrandID) (Brand, error) {
 	if !id.Valid() {
 		return Brand{}, Errorf(CodeNotFound, "unknown brand")
 	}
-	b, err := s.store.GetBrand(ctx, id)
+	b, err := c.brands.GetBrand(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return Brand{}, Errorf(CodeNotFound, "unknown brand")
 	}
@@ -81,8 +83,8 @@ func (s *Service) brand(ctx context.Context, id BrandID) (Brand, error) {
 }
 
 // activeBrand is a brand whose contract has not ended: ended brands accept no new data.
-func (s *Service) activeBrand(ctx context.Context, id BrandID) (Brand, error) {
-	b, err := s.brand(ctx, id)
+func (c *core) activeBrand(ctx context.Context, id BrandID) (Brand, error) {
+	b, err := c.brand(ctx, id)
 	if err == nil && b.Ended() {
 		return Brand{}, Errorf(CodeForbidden, "the brand's contract has ended")
 	}
@@ -102,4 +104,176 @@ func retry(ctx context.Context, fn func() error) error {
 		}
 	}
 	return err
+}
+
+// getUser loads a user, mapping a missing one to a client-facing not-found.
+func getUser(ctx context.Context, users UserStore, brand BrandID, id string) (User, error) {
+	if id == "" || len(id) > 64 {
+		return User{}, Errorf(CodeNotFound, "unknown member")
+	}
+	u, err := users.GetUser(ctx, brand, id)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, Errorf(CodeNotFound, "unknown member")
+	}
+	return u, err
+}
+
+// BrandService keeps brands' settings and whitelists.
+type BrandService struct {
+	core
+	whitelist WhitelistStore
+}
+
+// NewBrandService checks its dependencies.
+func NewBrandService(c Core, whitelist WhitelistStore) (*BrandService, error) {
+	cc, err := c.check()
+	if err == nil {
+		err = missing("BrandService", map[string]bool{"WhitelistStore": whitelist != nil})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &BrandService{core: cc, whitelist: whitelist}, nil
+}
+
+// SignupDeps are the ports of the SignupService.
+type SignupDeps struct {
+	Users     UserStore
+	Claims    ClaimStore
+	Whitelist WhitelistStore
+	Tokens    TokenStore
+	Queue     Queue // mail jobs
+	Passwords PasswordHasher
+	// ResendInterval is the least time between two confirmation mails to one address; a
+	// minute when zero.
+	ResendInterval time.Duration
+}
+
+// SignupService registers members with email double opt-in (R-SIGNUP-1…7).
+type SignupService struct {
+	core
+	users     UserStore
+	claims    ClaimStore
+	whitelist WhitelistStore
+	tokens    TokenStore
+	queue     Queue
+	passwords PasswordHasher
+	resend    time.Duration
+}
+
+// NewSignupService checks its dependencies.
+func NewSignupService(c Core, d SignupDeps) (*SignupService, error) {
+	cc, err := c.check()
+	if err == nil {
+		err = missing("SignupService", map[string]bool{
+			"Users": d.Users != nil, "Claims": d.Claims != nil, "Whitelist": d.Whitelist != nil,
+			"Tokens": d.Tokens != nil, "Queue": d.Queue != nil, "Passwords": d.Passwords != nil,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.ResendInterval <= 0 {
+		d.ResendInterval = time.Minute
+	}
+	return &SignupService{core: cc, users: d.Users, claims: d.Claims, whitelist: d.Whitelist,
+		tokens: d.Tokens, queue: d.Queue, passwords: d.Passwords, resend: d.ResendInterval}, nil
+}
+
+// Links builds the links that mails carry. The routes belong to the HTTP layer, which
+// supplies the builder; the domain knows only what each link is for.
+type Links interface {
+	// SignupConfirmation is the page that confirms a signup with the plain token.
+	SignupConfirmation(brand BrandID, token string) string
+}
+
+// MailDeps are the ports of the MailService.
+type MailDeps struct {
+	Users     UserStore
+	Tokens    TokenStore
+	Blacklist Blacklist
+	Mailer    Mailer
+	Links     Links
+}
+
+// MailService renders and sends queued mail jobs.
+type MailService struct {
+	core
+	users     UserStore
+	tokens    TokenStore
+	blacklist Blacklist
+	mailer    Mailer
+	links     Links
+}
+
+// NewMailService checks its dependencies.
+func NewMailService(c Core, d MailDeps) (*MailService, error) {
+	cc, err := c.check()
+	if err == nil {
+		err = missing("MailService", map[string]bool{
+			"Users": d.Users != nil, "Tokens": d.Tokens != nil, "Blacklist": d.Blacklist != nil,
+			"Mailer": d.Mailer != nil, "Links": d.Links != nil,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &MailService{core: cc, users: d.Users, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links}, nil
+}
+
+// RetentionService applies the retention schedule: blocks and restores, activity, the end of
+// a brand's contract, and the daily sweep that publishes warnings and erasure jobs.
+type RetentionService struct {
+	core
+	users UserStore
+	queue Queue
+}
+
+// NewRetentionService checks its dependencies.
+func NewRetentionService(c Core, users UserStore, queue Queue) (*RetentionService, error) {
+	cc, err := c.check()
+	if err == nil {
+		err = missing("RetentionService", map[string]bool{"UserStore": users != nil, "Queue": queue != nil})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &RetentionService{core: cc, users: users, queue: queue}, nil
+}
+
+// ErasureDeps are the ports of the ErasureService.
+type ErasureDeps struct {
+	Users    UserStore
+	Contacts ContactStore
+	Claims   ClaimStore
+	Audit    ErasureAudit
+	Blobs    Blobs
+	Queue    Queue // the brand-wide fan-out publishes one job per user
+}
+
+// ErasureService runs erasure jobs and reads their audit trail (R-ERASE-1…9).
+type ErasureService struct {
+	core
+	users    UserStore
+	contacts ContactStore
+	claims   ClaimStore
+	audit    ErasureAudit
+	blobs    Blobs
+	queue    Queue
+}
+
+// NewErasureService checks its dependencies.
+func NewErasureService(c Core, d ErasureDeps) (*ErasureService, error) {
+	cc, err := c.check()
+	if err == nil {
+		err = missing("ErasureService", map[string]bool{
+			"Users": d.Users != nil, "Contacts": d.Contacts != nil, "Claims": d.Claims != nil,
+			"Audit": d.Audit != nil, "Blobs": d.Blobs != nil, "Queue": d.Queue != nil,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ErasureService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims,
+		audit: d.Audit, blobs: d.Blobs, queue: d.Queue}, nil
 }

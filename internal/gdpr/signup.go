@@ -116,7 +116,7 @@ func plainText(s string, max int) bool {
 // Signup registers a member pending email confirmation (R-SIGNUP-1…7). It answers the same
 // way whether or not the address already has an account, so the form cannot be used to find
 // out who is a member: an existing member is mailed "you already have an account" instead.
-func (s *Service) Signup(ctx context.Context, brandID BrandID, in SignupInput) error {
+func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupInput) error {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return err
@@ -157,18 +157,18 @@ func (s *Service) Signup(ctx context.Context, brandID BrandID, in SignupInput) e
 	if holder != u.ID {
 		return s.signupExisting(ctx, b, holder, emailDigest, now)
 	}
-	if _, err := s.store.CreateUser(ctx, u); err != nil {
-		_ = s.store.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimEmail + emailDigest, Owner: u.ID})
+	if _, err := s.users.CreateUser(ctx, u); err != nil {
+		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimEmail + emailDigest, Owner: u.ID})
 		return err
 	}
 	s.log.InfoContext(ctx, "member signed up", "brand", b.ID, "member", u.ID, "role", int(u.Role))
 	return s.enqueueMail(ctx, b.ID, MailSignupConfirmation, u.ID, now)
 }
 
-func (s *Service) checkWhitelist(ctx context.Context, brand BrandID, emailDigest, customerID string) error {
-	ok, err := s.store.IsWhitelisted(ctx, brand, WhitelistEmail, emailDigest)
+func (s *SignupService) checkWhitelist(ctx context.Context, brand BrandID, emailDigest, customerID string) error {
+	ok, err := s.whitelist.IsWhitelisted(ctx, brand, WhitelistEmail, emailDigest)
 	if err == nil && !ok && customerID != "" {
-		ok, err = s.store.IsWhitelisted(ctx, brand, WhitelistCustomerID, s.hasher.Digest(customerID))
+		ok, err = s.whitelist.IsWhitelisted(ctx, brand, WhitelistCustomerID, s.hasher.Digest(customerID))
 	}
 	if err != nil {
 		return err
@@ -181,24 +181,24 @@ func (s *Service) checkWhitelist(ctx context.Context, brand BrandID, emailDigest
 
 // claimEmail reserves the address for userID and returns who holds it. A claim left behind by
 // a signup that crashed before creating its user is taken over.
-func (s *Service) claimEmail(ctx context.Context, brand BrandID, digest, userID string, now time.Time) (string, error) {
+func (s *SignupService) claimEmail(ctx context.Context, brand BrandID, digest, userID string, now time.Time) (string, error) {
 	key := ClaimEmail + digest
 	for range 3 {
-		held, err := s.store.Claim(ctx, Claim{BrandID: brand, Key: key, Owner: userID, CreatedAt: now})
+		held, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: key, Owner: userID, CreatedAt: now})
 		if err == nil {
 			return userID, nil
 		}
 		if !errors.Is(err, ErrConflict) {
 			return "", err
 		}
-		_, err = s.store.GetUser(ctx, brand, held.Owner)
+		_, err = s.users.GetUser(ctx, brand, held.Owner)
 		if err == nil {
 			return held.Owner, nil
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return "", err
 		}
-		if err := s.store.ReleaseClaims(ctx, brand, Claim{Key: key, Owner: held.Owner}); err != nil {
+		if err := s.claims.ReleaseClaims(ctx, brand, Claim{Key: key, Owner: held.Owner}); err != nil {
 			return "", err
 		}
 	}
@@ -207,8 +207,8 @@ func (s *Service) claimEmail(ctx context.Context, brand BrandID, digest, userID 
 
 // signupExisting answers a signup for an address that already has an account: a pending one
 // gets its confirmation again, an active one a notice; both rate-limited per address.
-func (s *Service) signupExisting(ctx context.Context, b Brand, holderID, emailDigest string, now time.Time) error {
-	u, err := s.store.GetUser(ctx, b.ID, holderID)
+func (s *SignupService) signupExisting(ctx context.Context, b Brand, holderID, emailDigest string, now time.Time) error {
+	u, err := s.users.GetUser(ctx, b.ID, holderID)
 	if err != nil {
 		return err
 	}
@@ -225,8 +225,8 @@ func (s *Service) signupExisting(ctx context.Context, b Brand, holderID, emailDi
 }
 
 // allowMail rate-limits mails triggered by anonymous requests for one address.
-func (s *Service) allowMail(ctx context.Context, brand BrandID, emailDigest, owner string, now time.Time) bool {
-	_, err := s.store.Claim(ctx, Claim{BrandID: brand, Key: ClaimResend + emailDigest, Owner: owner, CreatedAt: now, ExpiresAt: now.Add(s.resend)})
+func (s *SignupService) allowMail(ctx context.Context, brand BrandID, emailDigest, owner string, now time.Time) bool {
+	_, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: ClaimResend + emailDigest, Owner: owner, CreatedAt: now, ExpiresAt: now.Add(s.resend)})
 	if err != nil && !errors.Is(err, ErrConflict) {
 		s.log.WarnContext(ctx, "resend rate limit unavailable", "brand", brand, "err", err)
 	}
@@ -235,7 +235,7 @@ func (s *Service) allowMail(ctx context.Context, brand BrandID, emailDigest, own
 
 // Resend mails a new confirmation link to a pending signup. It answers the same whatever the
 // address, and at most once per ResendInterval per address.
-func (s *Service) Resend(ctx context.Context, brandID BrandID, email string) error {
+func (s *SignupService) Resend(ctx context.Context, brandID BrandID, email string) error {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return err
@@ -246,14 +246,14 @@ func (s *Service) Resend(ctx context.Context, brandID BrandID, email string) err
 	}
 	digest := s.hasher.EmailDigest(email)
 	now := s.clock.Now()
-	claim, err := s.store.GetClaim(ctx, b.ID, ClaimEmail+digest)
+	claim, err := s.claims.GetClaim(ctx, b.ID, ClaimEmail+digest)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	u, err := s.store.GetUser(ctx, b.ID, claim.Owner)
+	u, err := s.users.GetUser(ctx, b.ID, claim.Owner)
 	if errors.Is(err, ErrNotFound) || (err == nil && u.Status != UserPending) {
 		return nil
 	}
@@ -288,11 +288,11 @@ func validTokenShape(t string) bool {
 var errTokenGone = Errorf(CodeGone, "this confirmation link has expired or was already used; ask for a new one")
 
 // usableToken finds a token that is unexpired and unused.
-func (s *Service) usableToken(ctx context.Context, brand BrandID, token string) (Token, error) {
+func (s *SignupService) usableToken(ctx context.Context, brand BrandID, token string) (Token, error) {
 	if !validTokenShape(token) {
 		return Token{}, Errorf(CodeInvalid, "token is malformed")
 	}
-	t, err := s.store.GetToken(ctx, brand, s.hasher.Digest(token))
+	t, err := s.tokens.GetToken(ctx, brand, s.hasher.Digest(token))
 	if errors.Is(err, ErrNotFound) {
 		return Token{}, errTokenGone
 	}
@@ -307,7 +307,7 @@ func (s *Service) usableToken(ctx context.Context, brand BrandID, token string) 
 
 // CheckConfirmation tells whether a confirmation link is still usable, changing nothing: mail
 // scanners fetch links, so only the POST confirms.
-func (s *Service) CheckConfirmation(ctx context.Context, brandID BrandID, token string) error {
+func (s *SignupService) CheckConfirmation(ctx context.Context, brandID BrandID, token string) error {
 	if _, err := s.brand(ctx, brandID); err != nil {
 		return err
 	}
@@ -317,7 +317,7 @@ func (s *Service) CheckConfirmation(ctx context.Context, brandID BrandID, token 
 
 // Confirm completes the double opt-in (R-SIGNUP-2): the member becomes active, its address
 // moves to the verified email field, and the token is spent. It returns the member id.
-func (s *Service) Confirm(ctx context.Context, brandID BrandID, token string) (string, error) {
+func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token string) (string, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return "", err
@@ -330,7 +330,7 @@ func (s *Service) Confirm(ctx context.Context, brandID BrandID, token string) (s
 	// an already active member again, which is harmless; the other order would strand a
 	// pending member with a spent token.
 	err = retry(ctx, func() error {
-		u, err := s.store.GetUser(ctx, b.ID, t.UserID)
+		u, err := s.users.GetUser(ctx, b.ID, t.UserID)
 		if err != nil {
 			return err
 		}
@@ -345,7 +345,7 @@ func (s *Service) Confirm(ctx context.Context, brandID BrandID, token string) (s
 		u.Status, u.ConfirmedAt = UserActive, now
 		u.Email, u.EmailTmp = u.EmailTmp, ""
 		u.NextReviewAt = NextReview(u, b)
-		_, err = s.store.UpdateUser(ctx, u)
+		_, err = s.users.UpdateUser(ctx, u)
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -355,7 +355,7 @@ func (s *Service) Confirm(ctx context.Context, brandID BrandID, token string) (s
 		return "", err
 	}
 	t.UsedAt = s.clock.Now()
-	if _, err := s.store.UpdateToken(ctx, t); errors.Is(err, ErrConflict) {
+	if _, err := s.tokens.UpdateToken(ctx, t); errors.Is(err, ErrConflict) {
 		return "", errTokenGone // spent by a concurrent confirmation
 	} else if err != nil {
 		return "", err

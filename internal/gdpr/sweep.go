@@ -2,7 +2,6 @@ package gdpr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -19,8 +18,8 @@ type SweepStats struct {
 // RetentionSweep is the daily timer: for every brand it reads only the users whose next
 // review has come, through the due index, and acts (DESIGN §5): it sends inactivity warnings
 // and publishes erasure jobs. Its cost grows with what is due, not with the population.
-func (s *Service) RetentionSweep(ctx context.Context) error {
-	brands, err := s.store.ListBrands(ctx)
+func (s *RetentionService) RetentionSweep(ctx context.Context) error {
+	brands, err := s.brands.ListBrands(ctx)
 	if err != nil {
 		return err
 	}
@@ -40,19 +39,19 @@ func (s *Service) RetentionSweep(ctx context.Context) error {
 }
 
 // SweepBrand reviews one brand's due users.
-func (s *Service) SweepBrand(ctx context.Context, b Brand) (SweepStats, error) {
+func (s *RetentionService) SweepBrand(ctx context.Context, b Brand) (SweepStats, error) {
 	var st SweepStats
 	now := s.clock.Now()
 	if ce := b.ContractEnd; b.Ended() && ce != nil && ce.Scheduled.IsZero() && !now.Before(ce.DueAt) {
 		// The fan-out job should have run at the due time; publishing it again is a no-op
 		// while it is queued, and finishes the work if it was lost.
-		if _, err := s.publishErasure(ctx, brandJob(b), ce.RequestedAt); err != nil {
+		if _, err := publishErasure(ctx, s.queue, brandJob(b), ce.RequestedAt); err != nil {
 			return st, err
 		}
 	}
 	var cursor DueCursor
 	for {
-		users, err := s.store.DueUsers(ctx, b.ID, now, cursor, sweepPage)
+		users, err := s.users.DueUsers(ctx, b.ID, now, cursor, sweepPage)
 		if err != nil {
 			return st, err
 		}
@@ -72,7 +71,7 @@ func (s *Service) SweepBrand(ctx context.Context, b Brand) (SweepStats, error) {
 // erasure job is published stays in the due index until the job erases it: should the job be
 // lost, the next sweep publishes it again under the same id. Jobs go out before the records,
 // with ids fixed by the decision, so a crash in between publishes nothing twice.
-func (s *Service) reviewPage(ctx context.Context, b Brand, users []User, now time.Time, st *SweepStats) error {
+func (s *RetentionService) reviewPage(ctx context.Context, b Brand, users []User, now time.Time, st *SweepStats) error {
 	var (
 		mails, erasures []Message
 		updated         []User
@@ -88,11 +87,12 @@ func (s *Service) reviewPage(ctx context.Context, b Brand, users []User, now tim
 		}
 		switch a.Kind {
 		case ActionWarn1, ActionWarn2:
-			body, err := json.Marshal(MailJob{BrandID: b.ID, Kind: MailInactivityWarning, UserID: u.ID, Mark: a.Mark})
+			m, err := mailMessage(MailJob{BrandID: b.ID, Kind: MailInactivityWarning, UserID: u.ID, Mark: a.Mark},
+				fmt.Sprintf("%s:%s:%s:%d", a.Kind, b.ID, u.ID, a.Mark.Unix()))
 			if err != nil {
 				return err
 			}
-			mails = append(mails, Message{ID: fmt.Sprintf("%s:%s:%s:%d", a.Kind, b.ID, u.ID, a.Mark.Unix()), Body: body})
+			mails = append(mails, m)
 			if !u.Warnings.Mark.Equal(a.Mark) {
 				u.Warnings = InactivityWarnings{Mark: a.Mark}
 			}
@@ -125,7 +125,7 @@ func (s *Service) reviewPage(ctx context.Context, b Brand, users []User, now tim
 	return s.updateUsers(ctx, b.ID, updated)
 }
 
-func (s *Service) publishAll(ctx context.Context, queue string, msgs []Message) error {
+func (s *RetentionService) publishAll(ctx context.Context, queue string, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
@@ -136,11 +136,11 @@ func (s *Service) publishAll(ctx context.Context, queue string, msgs []Message) 
 // updateUsers writes the sweep's records in batches. A batch that meets a concurrent change
 // (a login, a block) falls back to one write per user, skipping the changed ones: the next
 // sweep decides for them again.
-func (s *Service) updateUsers(ctx context.Context, brand BrandID, users []User) error {
+func (s *RetentionService) updateUsers(ctx context.Context, brand BrandID, users []User) error {
 	for len(users) > 0 {
 		chunk := users[:min(len(users), MaxBatch)]
 		users = users[len(chunk):]
-		_, err := s.store.UpdateUsers(ctx, brand, chunk)
+		_, err := s.users.UpdateUsers(ctx, brand, chunk)
 		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
 			if err != nil {
 				return err
@@ -148,7 +148,7 @@ func (s *Service) updateUsers(ctx context.Context, brand BrandID, users []User) 
 			continue
 		}
 		for _, u := range chunk {
-			if _, err := s.store.UpdateUser(ctx, u); err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+			if _, err := s.users.UpdateUser(ctx, u); err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
 				return err
 			}
 		}

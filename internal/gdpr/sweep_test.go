@@ -20,10 +20,10 @@ func TestSweepNeverActsEarly_R_RET_1(t *testing.T) {
 		Email: "stale@example.test", NextReviewAt: now.Add(-time.Hour)}
 	_, err := w.store.CreateUser(ctx, u)
 	require.NoError(t, err)
-	b, err := w.svc.GetBrand(ctx, "crash")
+	b, err := w.svc.brands.GetBrand(ctx, "crash")
 	require.NoError(t, err)
 
-	st, err := w.svc.SweepBrand(ctx, b)
+	st, err := w.svc.retention.SweepBrand(ctx, b)
 	require.NoError(t, err)
 	require.Equal(t, 0, st.Warnings)
 	for _, m := range w.queue.msgs {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 )
 
 // HandleErasureJob runs one erasure job: HandleErasureJobs with a batch of one.
-func (s *Service) HandleErasureJob(ctx context.Context, body []byte) error {
+func (s *ErasureService) HandleErasureJob(ctx context.Context, body []byte) error {
 	return s.HandleErasureJobs(ctx, [][]byte{body})[0]
 }
 
@@ -23,7 +24,7 @@ func (s *Service) HandleErasureJob(ctx context.Context, body []byte) error {
 // batch shares each store write instead of paying a commit per subject per step. A group
 // that fails is run again a job at a time: one subject that cannot be erased holds back no
 // other.
-func (s *Service) HandleErasureJobs(ctx context.Context, bodies [][]byte) []error {
+func (s *ErasureService) HandleErasureJobs(ctx context.Context, bodies [][]byte) []error {
 	errs := make([]error, len(bodies))
 	var subjects []queuedErasure
 	for i, body := range bodies {
@@ -95,9 +96,9 @@ const (
 
 // eraseUsers runs the jobs of one group. It first erases each due user's own fields and
 // records on it what is left to do, so that every later step can resume from the user alone.
-func (s *Service) eraseUsers(ctx context.Context, group []queuedErasure) error {
+func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) error {
 	b, err := s.brand(ctx, group[0].job.BrandID)
-	if ErrorCode(err) == CodeNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -110,7 +111,7 @@ func (s *Service) eraseUsers(ctx context.Context, group []queuedErasure) error {
 	}
 	var started []User
 	err = retry(ctx, func() error {
-		users, err := s.store.GetUsers(ctx, b.ID, ids)
+		users, err := s.users.GetUsers(ctx, b.ID, ids)
 		if err != nil {
 			return err
 		}
@@ -131,7 +132,7 @@ func (s *Service) eraseUsers(ctx context.Context, group []queuedErasure) error {
 		if len(erase) == 0 {
 			return nil
 		}
-		erased, err := s.store.UpdateUsers(ctx, b.ID, erase)
+		erased, err := s.users.UpdateUsers(ctx, b.ID, erase)
 		started = append(started, erased...)
 		return err // a conflict re-reads them all: the erased ones resume, the rest decide again
 	})
@@ -142,7 +143,7 @@ func (s *Service) eraseUsers(ctx context.Context, group []queuedErasure) error {
 }
 
 // erasureDue decides whether the job's erasure is due now, and with which rule.
-func (s *Service) erasureDue(u User, b Brand, job ErasureJob, now time.Time) (ErasureState, bool) {
+func (s *ErasureService) erasureDue(u User, b Brand, job ErasureJob, now time.Time) (ErasureState, bool) {
 	if job.Rule == RuleBrandContractEnd {
 		ce := b.ContractEnd
 		if !b.Ended() || ce == nil || now.Before(ce.DueAt) {
@@ -157,7 +158,7 @@ func (s *Service) erasureDue(u User, b Brand, job ErasureJob, now time.Time) (Er
 	return s.newErasure(u, a.Rule, a.Reason, a.RequestedAt, a.At), true
 }
 
-func (s *Service) newErasure(u User, rule string, reason BlockReason, requested, due time.Time) ErasureState {
+func (s *ErasureService) newErasure(u User, rule string, reason BlockReason, requested, due time.Time) ErasureState {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d", u.BrandID, u.ID, rule, requested.UnixNano()))
 	// Ids sort by request time, so the audit trail reads in order.
 	id := fmt.Sprintf("er_%016x_%s", uint64(requested.UnixMilli()), hex.EncodeToString(sum[:8]))
@@ -166,7 +167,7 @@ func (s *Service) newErasure(u User, rule string, reason BlockReason, requested,
 
 // startErasure applies the erasure policy to the user's own fields and records on it the
 // steps still to run: the blobs to delete and the claims to release.
-func (s *Service) startErasure(u User, b Brand, state ErasureState) User {
+func (s *ErasureService) startErasure(u User, b Brand, state ErasureState) User {
 	claims := s.claimsOf(u)
 	erased, res := EraseUser(u, s.hasher)
 	state.FieldsErased, state.FieldsHashed = res.FieldsErased, res.FieldsHashed
@@ -178,7 +179,7 @@ func (s *Service) startErasure(u User, b Brand, state ErasureState) User {
 
 // claimsOf lists the uniqueness claims a user holds, to release once it is erased so the
 // address can sign up again as a new member.
-func (s *Service) claimsOf(u User) []string {
+func (s *ErasureService) claimsOf(u User) []string {
 	var keys []string
 	for _, e := range []string{u.Email, u.EmailTmp} {
 		if e != "" && !s.hasher.IsDigest(e) {
@@ -194,7 +195,7 @@ func (s *Service) claimsOf(u User) []string {
 // finishErasures runs the steps after the users' own fields are erased, each idempotent and
 // each once for all of them: cascade to contacts, delete blobs, release claims, write the
 // audit records, mark done.
-func (s *Service) finishErasures(ctx context.Context, b Brand, users []User) error {
+func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []User) error {
 	contacts, err := s.cascadeContacts(ctx, b.ID, users)
 	if err != nil {
 		return err
@@ -210,7 +211,7 @@ func (s *Service) finishErasures(ctx context.Context, b Brand, users []User) err
 			claims = append(claims, Claim{BrandID: b.ID, Key: key, Owner: u.ID})
 		}
 	}
-	if err := s.store.ReleaseClaims(ctx, b.ID, claims...); err != nil {
+	if err := s.claims.ReleaseClaims(ctx, b.ID, claims...); err != nil {
 		return err
 	}
 	now := s.clock.Now()
@@ -218,7 +219,7 @@ func (s *Service) finishErasures(ctx context.Context, b Brand, users []User) err
 	for i, u := range users {
 		records[i] = erasureRecord(u, contacts[u.ID], now)
 	}
-	if records, err = s.store.PutErasures(ctx, b.ID, records); err != nil {
+	if records, err = s.audit.PutErasures(ctx, b.ID, records); err != nil {
 		return err
 	}
 	doneAt := make(map[string]time.Time, len(records))
@@ -247,7 +248,7 @@ func erasureRecord(u User, contacts contactCounts, doneAt time.Time) ErasureReco
 
 // markDone ends the users' erasures. The users are usually still current; a conflict
 // re-reads them all.
-func (s *Service) markDone(ctx context.Context, brand BrandID, users []User, doneAt map[string]time.Time) error {
+func (s *ErasureService) markDone(ctx context.Context, brand BrandID, users []User, doneAt map[string]time.Time) error {
 	ids := make([]string, len(users))
 	for i, u := range users {
 		ids[i] = u.ID
@@ -256,7 +257,7 @@ func (s *Service) markDone(ctx context.Context, brand BrandID, users []User, don
 	return retry(ctx, func() error {
 		if current == nil {
 			var err error
-			if current, err = s.store.GetUsers(ctx, brand, ids); err != nil {
+			if current, err = s.users.GetUsers(ctx, brand, ids); err != nil {
 				return err
 			}
 		}
@@ -276,7 +277,7 @@ func (s *Service) markDone(ctx context.Context, brand BrandID, users []User, don
 		if len(done) == 0 {
 			return nil
 		}
-		_, err := s.store.UpdateUsers(ctx, brand, done)
+		_, err := s.users.UpdateUsers(ctx, brand, done)
 		return err
 	})
 }
@@ -287,7 +288,7 @@ type contactCounts struct{ erased, kept int }
 // cascadeContacts erases the members' contacts that go with them (R-ERASE-6, R-ERASE-7), in
 // batches, and counts from the stored state those each erasure erased and those it kept: the
 // same numbers however often it runs.
-func (s *Service) cascadeContacts(ctx context.Context, brand BrandID, members []User) (map[string]contactCounts, error) {
+func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, members []User) (map[string]contactCounts, error) {
 	ids := make([]string, len(members))
 	erasures := make(map[string]*ErasureState, len(members))
 	for i, u := range members {
@@ -295,7 +296,7 @@ func (s *Service) cascadeContacts(ctx context.Context, brand BrandID, members []
 	}
 	var counts map[string]contactCounts
 	err := retry(ctx, func() error {
-		contacts, err := s.store.ContactsOfMembers(ctx, brand, ids)
+		contacts, err := s.contacts.ContactsOfMembers(ctx, brand, ids)
 		if err != nil {
 			return err
 		}
@@ -321,7 +322,7 @@ func (s *Service) cascadeContacts(ctx context.Context, brand BrandID, members []
 		if len(erase) == 0 {
 			return nil
 		}
-		_, err = s.store.UpdateContacts(ctx, brand, erase)
+		_, err = s.contacts.UpdateContacts(ctx, brand, erase)
 		return err // a conflict re-reads them all: erased ones count, the rest retry
 	})
 	return counts, err
@@ -340,12 +341,12 @@ const brandFanOutPage = 500
 
 // fanOutBrandErasure publishes one erasure job per user of an ended brand, a page at a time
 // (R-ERASE-7). Each user's job erases its contacts with it.
-func (s *Service) fanOutBrandErasure(ctx context.Context, job ErasureJob) error {
+func (s *ErasureService) fanOutBrandErasure(ctx context.Context, job ErasureJob) error {
 	if !job.BrandID.Valid() || job.SubjectID != string(job.BrandID) {
 		return Errorf(CodeInvalid, "brand erasure job needs its brandId as subjectId")
 	}
 	b, err := s.brand(ctx, job.BrandID)
-	if ErrorCode(err) == CodeNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -355,7 +356,7 @@ func (s *Service) fanOutBrandErasure(ctx context.Context, job ErasureJob) error 
 	if !b.Ended() || ce == nil || s.clock.Now().Before(ce.DueAt) {
 		return nil // not due: the daily sweep publishes it again once it is
 	}
-	users, err := s.store.ListUsers(ctx, b.ID, job.After, brandFanOutPage)
+	users, err := s.users.ListUsers(ctx, b.ID, job.After, brandFanOutPage)
 	if err != nil {
 		return err
 	}
@@ -363,23 +364,23 @@ func (s *Service) fanOutBrandErasure(ctx context.Context, job ErasureJob) error 
 		if u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone {
 			continue
 		}
-		if _, err := s.publishErasure(ctx, ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: RuleBrandContractEnd, DueAt: ce.DueAt}, ce.RequestedAt); err != nil {
+		if _, err := publishErasure(ctx, s.queue, ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: RuleBrandContractEnd, DueAt: ce.DueAt}, ce.RequestedAt); err != nil {
 			return err
 		}
 	}
 	if len(users) == brandFanOutPage {
 		next := brandJob(b)
 		next.After = users[len(users)-1].ID
-		_, err := s.publishErasure(ctx, next, ce.RequestedAt)
+		_, err := publishErasure(ctx, s.queue, next, ce.RequestedAt)
 		return err
 	}
 	return retry(ctx, func() error {
-		cur, err := s.store.GetBrand(ctx, b.ID)
+		cur, err := s.brands.GetBrand(ctx, b.ID)
 		if err != nil || cur.ContractEnd == nil || !cur.ContractEnd.Scheduled.IsZero() {
 			return err
 		}
 		cur.ContractEnd.Scheduled = s.clock.Now()
-		_, err = s.store.PutBrand(ctx, cur)
+		_, err = s.brands.PutBrand(ctx, cur)
 		return err
 	})
 }

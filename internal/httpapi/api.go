@@ -12,11 +12,18 @@ import (
 	"time"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/triggers"
 )
 
 // Options wire the router.
 type Options struct {
-	Service    *gdpr.Service
+	Brands    *gdpr.BrandService
+	Signup    *gdpr.SignupService
+	Retention *gdpr.RetentionService
+	Erasure   *gdpr.ErasureService
+	// Triggers are the queue and timer functions the host invokes by name.
+	Triggers triggers.Set
+
 	AdminToken string
 	Version    string
 	Logger     *slog.Logger
@@ -28,7 +35,11 @@ type Options struct {
 }
 
 type api struct {
-	svc        *gdpr.Service
+	brands     *gdpr.BrandService
+	signups    *gdpr.SignupService
+	retention  *gdpr.RetentionService
+	erasure    *gdpr.ErasureService
+	triggers   triggers.Set
 	adminToken []byte
 	version    string
 	log        *slog.Logger
@@ -42,7 +53,8 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		svc: o.Service, adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, triggers: o.Triggers,
+		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
 	mux := http.NewServeMux()
@@ -148,5 +160,5 @@ func (a *api) setTestClock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.testClock.Set(in.Now)
-	writeJSON(w, http.StatusOK, map[string]time.Time{"now": a.svc.Now()})
+	writeJSON(w, http.StatusOK, map[string]time.Time{"now": a.testClock.Now()})
 }

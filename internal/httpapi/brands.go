@@ -39,7 +39,7 @@ func (a *api) putBrand(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	b, created, err := a.svc.PutBrand(r.Context(), brandParam(r), in)
+	b, created, err := a.brands.PutBrand(r.Context(), brandParam(r), in)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -52,7 +52,7 @@ func (a *api) putBrand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) getBrand(w http.ResponseWriter, r *http.Request) {
-	b, err := a.svc.GetBrand(r.Context(), brandParam(r))
+	b, err := a.brands.GetBrand(r.Context(), brandParam(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -66,7 +66,7 @@ func (a *api) addWhitelist(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	n, err := a.svc.AddWhitelist(r.Context(), brandParam(r), in)
+	n, err := a.brands.AddWhitelist(r.Context(), brandParam(r), in)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -42,7 +42,7 @@ func (a *api) blockMember(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, gdpr.Errorf(gdpr.CodeInvalid, "reason must be unsubscribed or end_of_contract"))
 		return
 	}
-	u, err := a.svc.BlockMember(r.Context(), brandParam(r), r.PathValue("id"), in.Reason)
+	u, err := a.retention.BlockMember(r.Context(), brandParam(r), r.PathValue("id"), in.Reason)
 	a.answerMember(w, r, u, err)
 }
 
@@ -51,7 +51,7 @@ func (a *api) restoreMember(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	u, err := a.svc.RestoreMember(r.Context(), brandParam(r), r.PathValue("id"))
+	u, err := a.retention.RestoreMember(r.Context(), brandParam(r), r.PathValue("id"))
 	a.answerMember(w, r, u, err)
 }
 
@@ -63,7 +63,7 @@ func (a *api) memberActivity(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	u, err := a.svc.RecordActivity(r.Context(), brandParam(r), r.PathValue("id"), in.Kind)
+	u, err := a.retention.RecordActivity(r.Context(), brandParam(r), r.PathValue("id"), in.Kind)
 	a.answerMember(w, r, u, err)
 }
 
@@ -80,7 +80,7 @@ func (a *api) endContract(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	b, err := a.svc.EndContract(r.Context(), brandParam(r))
+	b, err := a.retention.EndContract(r.Context(), brandParam(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -99,7 +99,7 @@ func (a *api) listErasures(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	recs, err := a.svc.ListErasures(r.Context(), brandParam(r), q.Get("after"), limit)
+	recs, err := a.erasure.ListErasures(r.Context(), brandParam(r), q.Get("after"), limit)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -10,6 +10,21 @@ import (
 	"popsell-gdpr/internal/gdpr"
 )
 
+// Links builds the links that mails carry from this router's routes (gdpr.Links).
+type Links struct {
+	// BaseURL is the public origin, e.g. "https://gdpr.example.com".
+	BaseURL string
+}
+
+// SignupConfirmation is the confirmation page of a signup, GET /api/brands/{brand}/signup/confirm.
+func (l Links) SignupConfirmation(brand gdpr.BrandID, token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + confirmPath(brand) + "?token=" + url.QueryEscape(token)
+}
+
+func confirmPath(brand gdpr.BrandID) string {
+	return "/api/brands/" + url.PathEscape(string(brand)) + "/signup/confirm"
+}
+
 // accepted is the answer to signup and resend, the same whatever the address (no account
 // enumeration).
 var accepted = map[string]string{
@@ -23,7 +38,7 @@ func (a *api) signup(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := a.svc.Signup(r.Context(), brandParam(r), in); err != nil {
+	if err := a.signups.Signup(r.Context(), brandParam(r), in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -38,7 +53,7 @@ func (a *api) resend(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := a.svc.Resend(r.Context(), brandParam(r), in.Email); err != nil {
+	if err := a.signups.Resend(r.Context(), brandParam(r), in.Email); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -49,8 +64,8 @@ func (a *api) resend(w http.ResponseWriter, r *http.Request) {
 // link previews fetch GET links, and must not confirm an account on the member's behalf.
 func (a *api) confirmPage(w http.ResponseWriter, r *http.Request) {
 	brand, token := brandParam(r), r.URL.Query().Get("token")
-	err := a.svc.CheckConfirmation(r.Context(), brand, token)
-	page := confirmPageData{Action: "/api/brands/" + url.PathEscape(string(brand)) + "/signup/confirm", Token: token}
+	err := a.signups.CheckConfirmation(r.Context(), brand, token)
+	page := confirmPageData{Action: confirmPath(brand), Token: token}
 	status := http.StatusOK
 	if err != nil {
 		page.Token = ""
@@ -71,7 +86,7 @@ func (a *api) confirm(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	memberID, err := a.svc.Confirm(r.Context(), brandParam(r), token)
+	memberID, err := a.signups.Confirm(r.Context(), brandParam(r), token)
 	if fromForm && wantsHTML(r) {
 		page := confirmPageData{Done: err == nil}
 		status := http.StatusOK

@@ -1,5 +1,6 @@
-// Package localstore is the gdpr.Store of local mode: one SQLite file, in pure Go (no cgo), so
-// the whole platform runs from a data directory with nothing else installed.
+// Package localstore serves every store port of the domain in local mode: one SQLite file, in
+// pure Go (no cgo), so the whole platform runs from a data directory with nothing else
+// installed.
 //
 // Each document is a row of its brand id, its id, an integer version and its JSON, plus the
 // few columns an index needs. SQLite has one writer at a time, so the store has exactly one
@@ -28,7 +29,17 @@ import (
 	"popsell-gdpr/internal/gdpr"
 )
 
-var _ gdpr.Store = (*Store)(nil)
+// The domain's store ports, all served by one Store (internal/storetest proves each).
+var (
+	_ gdpr.BrandStore     = (*Store)(nil)
+	_ gdpr.UserStore      = (*Store)(nil)
+	_ gdpr.ContactStore   = (*Store)(nil)
+	_ gdpr.ClaimStore     = (*Store)(nil)
+	_ gdpr.Blacklist      = (*Store)(nil)
+	_ gdpr.WhitelistStore = (*Store)(nil)
+	_ gdpr.TokenStore     = (*Store)(nil)
+	_ gdpr.ErasureAudit   = (*Store)(nil)
+)
 
 // Store is safe for concurrent use.
 type Store struct {

@@ -82,7 +82,7 @@ func TestMain(m *testing.M) {
 // BenchmarkStore runs the benchmarks every store reports (storetest.Bench): the same code
 // measures cosmosstore, so the two compare. Each run opens a fresh database file.
 func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) gdpr.Store { return open(b, b.TempDir()) })
+	storetest.Bench(b, func(b *testing.B) storetest.Store { return open(b, b.TempDir()) })
 }
 
 func BenchmarkGetUserParallel(b *testing.B) {

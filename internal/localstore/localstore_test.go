@@ -26,7 +26,7 @@ func open(t testing.TB, dir string) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) gdpr.Store { return open(t, t.TempDir()) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return open(t, t.TempDir()) })
 }
 
 func TestReopenKeepsData(t *testing.T) {

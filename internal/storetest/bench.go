@@ -28,12 +28,12 @@ type bulkUserCreator interface {
 
 // Bench runs the store benchmarks every adapter reports: point read, versioned update, due-index query.
 //
-// The same code measures every adapter through gdpr.Store alone, so their numbers compare.
+// The same code measures every adapter through Store alone, so their numbers compare.
 // open is called once per call of Bench, from the goroutine of b; the sub-benchmarks share that
 // store, each under a brand of its own from NewBrandID, so a store on a shared emulator works.
 // Seeding happens once per call of Bench, outside the timer, and is reused when -count runs a
 // sub-benchmark again.
-func Bench(b *testing.B, open func(b *testing.B) gdpr.Store) {
+func Bench(b *testing.B, open func(b *testing.B) Store) {
 	s := open(b)
 
 	// PointRead and Update share one fully filled user; cur is its latest stored state.
@@ -146,7 +146,7 @@ func dueUsers(brand gdpr.BrandID, now time.Time) []gdpr.User {
 
 // seedUsers creates users with the store's bulk insert if it has one, else with CreateUser
 // from benchSeedWorkers goroutines. It stops at the first error and returns it.
-func seedUsers(ctx context.Context, s gdpr.Store, users []gdpr.User) error {
+func seedUsers(ctx context.Context, s Store, users []gdpr.User) error {
 	if bulk, ok := s.(bulkUserCreator); ok {
 		return bulk.BulkCreateUsers(ctx, users)
 	}

@@ -20,14 +20,14 @@ var brandTests = []test{
 	{"list_ordered_by_id", testBrandList},
 }
 
-func mustPutBrand(t *testing.T, s gdpr.Store, b gdpr.Brand) gdpr.Brand {
+func mustPutBrand(t *testing.T, s Store, b gdpr.Brand) gdpr.Brand {
 	t.Helper()
 	got, err := s.PutBrand(t.Context(), b)
 	require.NoError(t, err)
 	return got
 }
 
-func testBrandRoundTrip(t *testing.T, s gdpr.Store) {
+func testBrandRoundTrip(t *testing.T, s Store) {
 	b := NewBrand(NewBrandID())
 	requireFilled(t, b, "Version")
 	created := mustPutBrand(t, s, b)
@@ -40,7 +40,7 @@ func testBrandRoundTrip(t *testing.T, s gdpr.Store) {
 	RequireSame(t, b, got)
 }
 
-func testBrandCreateExisting(t *testing.T, s gdpr.Store) {
+func testBrandCreateExisting(t *testing.T, s Store) {
 	b := NewBrand(NewBrandID())
 	created := mustPutBrand(t, s, b)
 	b.Name = "Other"
@@ -52,7 +52,7 @@ func testBrandCreateExisting(t *testing.T, s gdpr.Store) {
 	RequireSame(t, created, got)
 }
 
-func testBrandReplace(t *testing.T, s gdpr.Store) {
+func testBrandReplace(t *testing.T, s Store) {
 	b := mustPutBrand(t, s, NewBrand(NewBrandID()))
 	b.Name = "Renamed"
 	b.Status = gdpr.BrandEnded
@@ -65,7 +65,7 @@ func testBrandReplace(t *testing.T, s gdpr.Store) {
 	RequireSame(t, replaced, got)
 }
 
-func testBrandStale(t *testing.T, s gdpr.Store) {
+func testBrandStale(t *testing.T, s Store) {
 	read := mustPutBrand(t, s, NewBrand(NewBrandID()))
 	mine, theirs := read, read
 	mine.Name = "Mine"
@@ -83,7 +83,7 @@ func testBrandStale(t *testing.T, s gdpr.Store) {
 	RequireSame(t, won, got)
 }
 
-func testBrandReplaceMissing(t *testing.T, s gdpr.Store) {
+func testBrandReplaceMissing(t *testing.T, s Store) {
 	issued := mustPutBrand(t, s, NewBrand(NewBrandID()))
 	missing := NewBrand(NewBrandID())
 	missing.Version = issued.Version
@@ -93,13 +93,13 @@ func testBrandReplaceMissing(t *testing.T, s gdpr.Store) {
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
 }
 
-func testBrandGetMissing(t *testing.T, s gdpr.Store) {
+func testBrandGetMissing(t *testing.T, s Store) {
 	_, err := s.GetBrand(t.Context(), NewBrandID())
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
 }
 
 // testBrandList tolerates brands of other tests, which a shared store holds.
-func testBrandList(t *testing.T, s gdpr.Store) {
+func testBrandList(t *testing.T, s Store) {
 	var mine []gdpr.Brand
 	for _, id := range []gdpr.BrandID{NewBrandID(), NewBrandID(), NewBrandID()} {
 		mine = append(mine, mustPutBrand(t, s, NewBrand(id)))

@@ -22,12 +22,12 @@ type kind[T any] struct {
 	name   string
 	fake   func(gdpr.BrandID) T
 	fields func(*T) fields
-	create func(gdpr.Store, context.Context, T) (T, error)
-	get    func(gdpr.Store, context.Context, gdpr.BrandID, string) (T, error)
-	update func(gdpr.Store, context.Context, T) (T, error)
-	batch  func(gdpr.Store, context.Context, gdpr.BrandID, []T) ([]T, error)
-	list   func(gdpr.Store, context.Context, gdpr.BrandID, string, int) ([]T, error)
-	due    func(gdpr.Store, context.Context, gdpr.BrandID, time.Time, gdpr.DueCursor, int) ([]T, error)
+	create func(Store, context.Context, T) (T, error)
+	get    func(Store, context.Context, gdpr.BrandID, string) (T, error)
+	update func(Store, context.Context, T) (T, error)
+	batch  func(Store, context.Context, gdpr.BrandID, []T) ([]T, error)
+	list   func(Store, context.Context, gdpr.BrandID, string, int) ([]T, error)
+	due    func(Store, context.Context, gdpr.BrandID, time.Time, gdpr.DueCursor, int) ([]T, error)
 }
 
 // fields points at the fields the shared checks read and set.
@@ -44,12 +44,12 @@ var users = kind[gdpr.User]{
 	fields: func(u *gdpr.User) fields {
 		return fields{brand: &u.BrandID, id: &u.ID, version: &u.Version, nextReviewAt: &u.NextReviewAt, text: &u.Alias}
 	},
-	create: gdpr.Store.CreateUser,
-	get:    gdpr.Store.GetUser,
-	update: gdpr.Store.UpdateUser,
-	batch:  gdpr.Store.UpdateUsers,
-	list:   gdpr.Store.ListUsers,
-	due:    gdpr.Store.DueUsers,
+	create: Store.CreateUser,
+	get:    Store.GetUser,
+	update: Store.UpdateUser,
+	batch:  Store.UpdateUsers,
+	list:   Store.ListUsers,
+	due:    Store.DueUsers,
 }
 
 var contacts = kind[gdpr.Contact]{
@@ -58,19 +58,19 @@ var contacts = kind[gdpr.Contact]{
 	fields: func(c *gdpr.Contact) fields {
 		return fields{brand: &c.BrandID, id: &c.ID, version: &c.Version, nextReviewAt: &c.NextReviewAt, text: &c.Notes}
 	},
-	create: gdpr.Store.CreateContact,
-	get:    gdpr.Store.GetContact,
-	update: gdpr.Store.UpdateContact,
-	batch:  gdpr.Store.UpdateContacts,
-	list:   gdpr.Store.ListContacts,
-	due:    gdpr.Store.DueContacts,
+	create: Store.CreateContact,
+	get:    Store.GetContact,
+	update: Store.UpdateContact,
+	batch:  Store.UpdateContacts,
+	list:   Store.ListContacts,
+	due:    Store.DueContacts,
 }
 
 func (k kind[T]) id(v T) string      { return *k.fields(&v).id }
 func (k kind[T]) version(v T) string { return *k.fields(&v).version }
 
 // mustCreate stores a fake of brand, changed by edits, and returns it as stored.
-func (k kind[T]) mustCreate(t *testing.T, s gdpr.Store, b gdpr.BrandID, edits ...func(fields)) T {
+func (k kind[T]) mustCreate(t *testing.T, s Store, b gdpr.BrandID, edits ...func(fields)) T {
 	t.Helper()
 	v := k.fake(b)
 	for _, e := range edits {
@@ -116,7 +116,7 @@ func staleName(kind string) string {
 	return "stale_version_conflict"
 }
 
-func (k kind[T]) testCRUD(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testCRUD(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	v := k.fake(b)
 	created, err := k.create(s, ctx, v)
@@ -144,7 +144,7 @@ func (k kind[T]) testCRUD(t *testing.T, s gdpr.Store) {
 	require.NoError(t, err, "the version an update returns is the one to update with next")
 }
 
-func (k kind[T]) testRoundTrip(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testRoundTrip(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	v := k.fake(b)
 	requireFilled(t, v, "Version")
@@ -166,7 +166,7 @@ func (k kind[T]) testRoundTrip(t *testing.T, s gdpr.Store) {
 	RequireSame(t, v, updated)
 }
 
-func (k kind[T]) testNotFound(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testNotFound(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	v := k.fake(b)
 	_, err := k.get(s, ctx, b, k.id(v))
@@ -180,7 +180,7 @@ func (k kind[T]) testNotFound(t *testing.T, s gdpr.Store) {
 	require.ErrorIs(t, err, gdpr.ErrNotFound, "a failed update creates nothing")
 }
 
-func (k kind[T]) testCreateExisting(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testCreateExisting(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	first := k.mustCreate(t, s, b, func(f fields) { *f.text = "first" })
 	again := first
@@ -193,7 +193,7 @@ func (k kind[T]) testCreateExisting(t *testing.T, s gdpr.Store) {
 	RequireSame(t, first, got, "a refused create changes nothing")
 }
 
-func (k kind[T]) testStale(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testStale(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	read := k.mustCreate(t, s, b)
 	mine, theirs := read, read
@@ -216,7 +216,7 @@ func (k kind[T]) testStale(t *testing.T, s gdpr.Store) {
 	require.ErrorIs(t, err, gdpr.ErrConflict, "a version is good for one update only")
 }
 
-func (k kind[T]) testMadeUpVersion(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testMadeUpVersion(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	v := k.mustCreate(t, s, b)
 	for _, version := range []string{"", "not-a-version", "999999"} {
@@ -233,7 +233,7 @@ func (k kind[T]) testMadeUpVersion(t *testing.T, s gdpr.Store) {
 
 // testConcurrentUpdates races writers holding the same version: a store that checks the
 // version and writes in two steps lets several win.
-func (k kind[T]) testConcurrentUpdates(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testConcurrentUpdates(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	v := k.mustCreate(t, s, b)
 	const writers = 8
@@ -262,7 +262,7 @@ func (k kind[T]) testConcurrentUpdates(t *testing.T, s gdpr.Store) {
 	require.Equal(t, fmt.Sprintf("writer %d", won), *k.fields(&got).text)
 }
 
-func (k kind[T]) testPaging(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testPaging(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	var want []string
 	for range 5 {
@@ -300,7 +300,7 @@ func (k kind[T]) testPaging(t *testing.T, s gdpr.Store) {
 }
 
 // createMany stores n fakes of brand, each with text set to its index.
-func (k kind[T]) createMany(t *testing.T, s gdpr.Store, b gdpr.BrandID, n int) []T {
+func (k kind[T]) createMany(t *testing.T, s Store, b gdpr.BrandID, n int) []T {
 	t.Helper()
 	vs := make([]T, n)
 	for i := range vs {
@@ -310,7 +310,7 @@ func (k kind[T]) createMany(t *testing.T, s gdpr.Store, b gdpr.BrandID, n int) [
 }
 
 // requireTexts asserts the stored text of each of vs.
-func (k kind[T]) requireTexts(t *testing.T, s gdpr.Store, vs []T, text func(i int) string, msg string) {
+func (k kind[T]) requireTexts(t *testing.T, s Store, vs []T, text func(i int) string, msg string) {
 	t.Helper()
 	for i, v := range vs {
 		got, err := k.get(s, t.Context(), *k.fields(&v).brand, k.id(v))
@@ -319,7 +319,7 @@ func (k kind[T]) requireTexts(t *testing.T, s gdpr.Store, vs []T, text func(i in
 	}
 }
 
-func (k kind[T]) testBatch(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testBatch(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	vs := k.createMany(t, s, b, 3)
 	for i := range vs {
@@ -340,7 +340,7 @@ func (k kind[T]) testBatch(t *testing.T, s gdpr.Store) {
 	require.Empty(t, none)
 }
 
-func (k kind[T]) testBatchStale(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testBatchStale(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	vs := k.createMany(t, s, b, 3)
 	raced := vs[1]
@@ -357,7 +357,7 @@ func (k kind[T]) testBatchStale(t *testing.T, s gdpr.Store) {
 		"a chunk with a stale version applies nothing")
 }
 
-func (k kind[T]) testBatchMissing(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testBatchMissing(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	vs := k.createMany(t, s, b, 2)
 	missing := k.fake(b)
@@ -373,7 +373,7 @@ func (k kind[T]) testBatchMissing(t *testing.T, s gdpr.Store) {
 }
 
 // testBatchChunks proves batches longer than gdpr.MaxBatch work, and apply chunk by chunk.
-func (k kind[T]) testBatchChunks(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testBatchChunks(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	vs := k.createMany(t, s, b, gdpr.MaxBatch+1)
 	for i := range vs {
@@ -401,7 +401,7 @@ func (k kind[T]) testBatchChunks(t *testing.T, s gdpr.Store) {
 	}, "chunks before the failing one stay applied")
 }
 
-func (k kind[T]) testBatchOtherBrand(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testBatchOtherBrand(t *testing.T, s Store) {
 	ctx, a, b := t.Context(), NewBrandID(), NewBrandID()
 	mine, theirs := k.createMany(t, s, a, 1), k.createMany(t, s, b, 1)
 	batch := []T{mine[0], theirs[0]}
@@ -431,7 +431,7 @@ var now = time.Date(2032, 1, 2, 3, 4, 5, 6000, time.UTC)
 
 func reviewAt(at time.Time) func(fields) { return func(f fields) { *f.nextReviewAt = at } }
 
-func (k kind[T]) testDueOrder(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testDueOrder(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	atNow := k.mustCreate(t, s, b, reviewAt(now))
 	k.mustCreate(t, s, b, reviewAt(now.Add(time.Microsecond)))
@@ -445,7 +445,7 @@ func (k kind[T]) testDueOrder(t *testing.T, s gdpr.Store) {
 	RequireSame(t, earliest, due[0], "due returns whole documents")
 }
 
-func (k kind[T]) testDueZero(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testDueZero(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	k.mustCreate(t, s, b, reviewAt(time.Time{}))
 	for _, after := range []gdpr.DueCursor{{}, {At: time.Date(1, 1, 1, 0, 0, 0, 1000, time.UTC)}, {At: now.AddDate(-100, 0, 0)}} {
@@ -455,7 +455,7 @@ func (k kind[T]) testDueZero(t *testing.T, s gdpr.Store) {
 	}
 }
 
-func (k kind[T]) testDueLimit(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testDueLimit(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	var want []string
 	for i := range 5 {
@@ -469,7 +469,7 @@ func (k kind[T]) testDueLimit(t *testing.T, s gdpr.Store) {
 	require.Equal(t, want[3:], k.ids(due), "the next page starts after the last document read")
 }
 
-func (k kind[T]) testDueUpdate(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testDueUpdate(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	v := k.mustCreate(t, s, b, reviewAt(now.AddDate(1, 0, 0)))
 	dueIDs := func() []string {
@@ -511,7 +511,7 @@ func (k kind[T]) dueOrder(vs []T) []string {
 // pageDue walks the due index of brand b as the sweep does: pages of limit, each resuming
 // after the last document of the one before, until a page comes back short. It asserts the
 // page sizes: every page but the last is full, so a short page reliably means the end.
-func (k kind[T]) pageDue(t *testing.T, s gdpr.Store, b gdpr.BrandID, at time.Time, limit, want int) []string {
+func (k kind[T]) pageDue(t *testing.T, s Store, b gdpr.BrandID, at time.Time, limit, want int) []string {
 	t.Helper()
 	var ids []string
 	var after gdpr.DueCursor
@@ -532,7 +532,7 @@ func (k kind[T]) pageDue(t *testing.T, s gdpr.Store, b gdpr.BrandID, at time.Tim
 // testDuePaging walks 250 due documents in pages of 100: each comes once, in (NextReviewAt,
 // ID) order, though they were created in another order and many share a time; documents not
 // yet due, never due or of another brand — with the same ids and times — never show.
-func (k kind[T]) testDuePaging(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testDuePaging(t *testing.T, s Store) {
 	b, other := NewBrandID(), NewBrandID()
 	var due []T
 	for i := range 250 {
@@ -559,7 +559,7 @@ func (k kind[T]) testDuePaging(t *testing.T, s gdpr.Store) {
 // testDueTies pages with limit 7 through 30 documents due at the same instant, between
 // earlier and later ones: the id breaks the tie, so none is skipped or read twice even where
 // a page ends inside the tie.
-func (k kind[T]) testDueTies(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testDueTies(t *testing.T, s Store) {
 	b := NewBrandID()
 	tie := now.Add(-time.Minute)
 	var due []T
@@ -578,7 +578,7 @@ func (k kind[T]) testDueTies(t *testing.T, s gdpr.Store) {
 }
 
 // testDueCursor: a page starts strictly after the cursor, which need not be a document's own.
-func (k kind[T]) testDueCursor(t *testing.T, s gdpr.Store) {
+func (k kind[T]) testDueCursor(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	t1, t2 := now.Add(-time.Hour), now.Add(-time.Minute)
 	named := func(id string) func(fields) { return func(f fields) { *f.id = id } }
@@ -622,7 +622,7 @@ var usersOnlyTests = []test{
 	{"GetUsers_reads_many_and_leaves_out_missing", testGetUsers},
 }
 
-func testGetUsers(t *testing.T, s gdpr.Store) {
+func testGetUsers(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	var want []gdpr.User
 	for range 3 {
@@ -643,7 +643,7 @@ func testGetUsers(t *testing.T, s gdpr.Store) {
 }
 
 // testUserCopies guards in-memory stores that hand out their own slices and pointers.
-func testUserCopies(t *testing.T, s gdpr.Store) {
+func testUserCopies(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	u := NewUser(b)
 	wantKey := u.UGC[0].Key
@@ -669,7 +669,7 @@ var contactsOnlyTests = []test{
 	{"ContactsOfMembers_many_by_member_then_id", testContactsOfMembers},
 }
 
-func testContactsOfMembers(t *testing.T, s gdpr.Store) {
+func testContactsOfMembers(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	byMember := map[string][]string{}
 	for i := range 9 {
@@ -692,7 +692,7 @@ func testContactsOfMembers(t *testing.T, s gdpr.Store) {
 	require.Empty(t, none)
 }
 
-func testContactsOfMember(t *testing.T, s gdpr.Store) {
+func testContactsOfMember(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	var want []string
 	for i := range 6 {

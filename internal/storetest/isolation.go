@@ -28,7 +28,7 @@ type twin struct {
 
 // newTwins stores the same ids in brands a and b, with contents that differ; b also has a
 // whitelist entry that a lacks.
-func newTwins(t *testing.T, s gdpr.Store) (a, b twin) {
+func newTwins(t *testing.T, s Store) (a, b twin) {
 	ctx := t.Context()
 	u, c, tok, r := NewUser(""), NewContact("", "usr-member"), NewToken("", "usr-x"), NewErasure("")
 	u.NextReviewAt, c.NextReviewAt = now.Add(-time.Hour), now.Add(-time.Hour)
@@ -67,7 +67,7 @@ func newTwins(t *testing.T, s gdpr.Store) (a, b twin) {
 }
 
 // requireOwn proves every read of brand a returns a's documents and nothing of b's.
-func requireOwn(t *testing.T, s gdpr.Store, a twin) {
+func requireOwn(t *testing.T, s Store, a twin) {
 	t.Helper()
 	ctx, b := t.Context(), a.brand
 
@@ -125,7 +125,7 @@ func requireOwn(t *testing.T, s gdpr.Store, a twin) {
 	RequireSame(t, a.erasure, rs[0])
 }
 
-func testIsolationRead(t *testing.T, s gdpr.Store) {
+func testIsolationRead(t *testing.T, s Store) {
 	a, b := newTwins(t, s)
 	requireOwn(t, s, a)
 	requireOwn(t, s, b)
@@ -141,7 +141,7 @@ func testIsolationRead(t *testing.T, s gdpr.Store) {
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
 }
 
-func testIsolationWrite(t *testing.T, s gdpr.Store) {
+func testIsolationWrite(t *testing.T, s Store) {
 	ctx := t.Context()
 	a, b := newTwins(t, s)
 

@@ -25,7 +25,7 @@ var claimTests = []test{
 
 func newKey() string { return gdpr.ClaimEmail + NewDigest() }
 
-func testClaimFree(t *testing.T, s gdpr.Store) {
+func testClaimFree(t *testing.T, s Store) {
 	ctx, b, key := t.Context(), NewBrandID(), newKey()
 	_, err := s.GetClaim(ctx, b, key)
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
@@ -43,7 +43,7 @@ func testClaimFree(t *testing.T, s gdpr.Store) {
 	RequireSame(t, c, held)
 }
 
-func testClaimHeld(t *testing.T, s gdpr.Store) {
+func testClaimHeld(t *testing.T, s Store) {
 	ctx, b, key := t.Context(), NewBrandID(), newKey()
 	holder, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, time.Time{}))
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func testClaimHeld(t *testing.T, s gdpr.Store) {
 	require.ErrorIs(t, err, gdpr.ErrConflict, "the holder too is told the key is held: it reads the owner")
 }
 
-func testClaimUnexpired(t *testing.T, s gdpr.Store) {
+func testClaimUnexpired(t *testing.T, s Store) {
 	ctx, b, key := t.Context(), NewBrandID(), newKey()
 	holder, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, now.Add(time.Hour)))
 	require.NoError(t, err)
@@ -65,7 +65,7 @@ func testClaimUnexpired(t *testing.T, s gdpr.Store) {
 	RequireSame(t, holder, got)
 }
 
-func testClaimExpired(t *testing.T, s gdpr.Store) {
+func testClaimExpired(t *testing.T, s Store) {
 	ctx, b, key := t.Context(), NewBrandID(), newKey()
 	old, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, now.Add(time.Hour)))
 	require.NoError(t, err)
@@ -83,7 +83,7 @@ func testClaimExpired(t *testing.T, s gdpr.Store) {
 	RequireSame(t, c, held, "the expired owner can no longer release the key")
 }
 
-func testClaimRelease(t *testing.T, s gdpr.Store) {
+func testClaimRelease(t *testing.T, s Store) {
 	ctx, b, key := t.Context(), NewBrandID(), newKey()
 	holder, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, time.Time{}))
 	require.NoError(t, err)
@@ -101,12 +101,12 @@ func testClaimRelease(t *testing.T, s gdpr.Store) {
 	require.NoError(t, err, "a released key is free")
 }
 
-func testClaimReleaseMissing(t *testing.T, s gdpr.Store) {
+func testClaimReleaseMissing(t *testing.T, s Store) {
 	require.NoError(t, s.ReleaseClaims(t.Context(), NewBrandID(), gdpr.Claim{Key: newKey(), Owner: "usr-a"}))
 	require.NoError(t, s.ReleaseClaims(t.Context(), NewBrandID()), "releasing nothing is no error")
 }
 
-func testClaimReleaseMany(t *testing.T, s gdpr.Store) {
+func testClaimReleaseMany(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	mine, theirs, kept := newKey(), newKey(), newKey()
 	for key, owner := range map[string]string{mine: "usr-a", theirs: "usr-b", kept: "usr-c"} {
@@ -125,7 +125,7 @@ func testClaimReleaseMany(t *testing.T, s gdpr.Store) {
 	require.Equal(t, "usr-c", held.Owner)
 }
 
-func testClaimRace(t *testing.T, s gdpr.Store) {
+func testClaimRace(t *testing.T, s Store) {
 	ctx, b, key := t.Context(), NewBrandID(), newKey()
 	const claimants = 8
 	got := make([]gdpr.Claim, claimants)
@@ -163,7 +163,7 @@ func newBlacklistEntry(b gdpr.BrandID, digest string, reason gdpr.BlacklistReaso
 	return gdpr.BlacklistEntry{BrandID: b, Digest: digest, Reason: reason, CreatedAt: at}
 }
 
-func testBlacklistKeepsFirst(t *testing.T, s gdpr.Store) {
+func testBlacklistKeepsFirst(t *testing.T, s Store) {
 	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
 	first := newBlacklistEntry(b, d, gdpr.BlacklistSpam, now)
 	requireFilled(t, first)
@@ -175,7 +175,7 @@ func testBlacklistKeepsFirst(t *testing.T, s gdpr.Store) {
 	RequireSame(t, first, got, "a digest keeps its first entry")
 }
 
-func testBlacklistMany(t *testing.T, s gdpr.Store) {
+func testBlacklistMany(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	require.NoError(t, s.PutBlacklist(ctx))
 	entries := []gdpr.BlacklistEntry{
@@ -192,7 +192,7 @@ func testBlacklistMany(t *testing.T, s gdpr.Store) {
 	}
 }
 
-func testBlacklistMissing(t *testing.T, s gdpr.Store) {
+func testBlacklistMissing(t *testing.T, s Store) {
 	_, err := s.GetBlacklist(t.Context(), NewBrandID(), NewDigest())
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
 }
@@ -201,7 +201,7 @@ var whitelistTests = []test{
 	{"idempotent_add_and_lookup_by_kind_R-SIGNUP-4", testWhitelist},
 }
 
-func testWhitelist(t *testing.T, s gdpr.Store) {
+func testWhitelist(t *testing.T, s Store) {
 	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
 	listed := func(kind gdpr.WhitelistKind, digest string) bool {
 		ok, err := s.IsWhitelisted(ctx, b, kind, digest)
@@ -230,7 +230,7 @@ var tokenTests = []test{
 	{"expired_may_be_dropped", testTokenExpired},
 }
 
-func testTokenRoundTrip(t *testing.T, s gdpr.Store) {
+func testTokenRoundTrip(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	tok := NewToken(b, "usr-a")
 	requireFilled(t, tok, "Version")
@@ -245,7 +245,7 @@ func testTokenRoundTrip(t *testing.T, s gdpr.Store) {
 	RequireSame(t, tok, got)
 }
 
-func testTokenCreateExisting(t *testing.T, s gdpr.Store) {
+func testTokenCreateExisting(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	tok := NewToken(b, "usr-a")
 	created, err := s.CreateToken(ctx, tok)
@@ -258,7 +258,7 @@ func testTokenCreateExisting(t *testing.T, s gdpr.Store) {
 	RequireSame(t, created, got)
 }
 
-func testTokenUpdate(t *testing.T, s gdpr.Store) {
+func testTokenUpdate(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	tok := NewToken(b, "usr-a")
 	tok.UsedAt = time.Time{}
@@ -274,7 +274,7 @@ func testTokenUpdate(t *testing.T, s gdpr.Store) {
 	RequireSame(t, used, got)
 }
 
-func testTokenStale(t *testing.T, s gdpr.Store) {
+func testTokenStale(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	read, err := s.CreateToken(ctx, NewToken(b, "usr-a"))
 	require.NoError(t, err)
@@ -294,7 +294,7 @@ func testTokenStale(t *testing.T, s gdpr.Store) {
 	RequireSame(t, won, got)
 }
 
-func testTokenNotFound(t *testing.T, s gdpr.Store) {
+func testTokenNotFound(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	issued, err := s.CreateToken(ctx, NewToken(b, "usr-a"))
 	require.NoError(t, err)
@@ -308,7 +308,7 @@ func testTokenNotFound(t *testing.T, s gdpr.Store) {
 
 // testTokenExpired allows both behaviours the port does: keeping an expired token or dropping
 // it. Either way it must not come back changed.
-func testTokenExpired(t *testing.T, s gdpr.Store) {
+func testTokenExpired(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	expired := NewToken(b, "usr-a")
 	expired.CreatedAt, expired.ExpiresAt = now, now.Add(time.Hour)
@@ -340,7 +340,7 @@ var erasureTests = []test{
 }
 
 // putErasure writes one audit record.
-func putErasure(ctx context.Context, s gdpr.Store, r gdpr.ErasureRecord) (gdpr.ErasureRecord, error) {
+func putErasure(ctx context.Context, s Store, r gdpr.ErasureRecord) (gdpr.ErasureRecord, error) {
 	got, err := s.PutErasures(ctx, r.BrandID, []gdpr.ErasureRecord{r})
 	if err != nil {
 		return gdpr.ErasureRecord{}, err
@@ -348,7 +348,7 @@ func putErasure(ctx context.Context, s gdpr.Store, r gdpr.ErasureRecord) (gdpr.E
 	return got[0], nil
 }
 
-func testErasuresMany(t *testing.T, s gdpr.Store) {
+func testErasuresMany(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	first := NewErasure(b)
 	_, err := putErasure(ctx, s, first)
@@ -367,7 +367,7 @@ func testErasuresMany(t *testing.T, s gdpr.Store) {
 	require.Len(t, all, 3)
 }
 
-func testErasureOtherBrand(t *testing.T, s gdpr.Store) {
+func testErasureOtherBrand(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	_, err := s.PutErasures(ctx, b, []gdpr.ErasureRecord{NewErasure(b), NewErasure(NewBrandID())})
 	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err))
@@ -376,7 +376,7 @@ func testErasureOtherBrand(t *testing.T, s gdpr.Store) {
 	require.Empty(t, all, "nothing written")
 }
 
-func testErasureTwice(t *testing.T, s gdpr.Store) {
+func testErasureTwice(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	first := NewErasure(b)
 	got, err := putErasure(ctx, s, first)
@@ -396,7 +396,7 @@ func testErasureTwice(t *testing.T, s gdpr.Store) {
 	RequireSame(t, first, all[0])
 }
 
-func testErasureRoundTrip(t *testing.T, s gdpr.Store) {
+func testErasureRoundTrip(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	r := NewErasure(b)
 	requireFilled(t, r)
@@ -408,7 +408,7 @@ func testErasureRoundTrip(t *testing.T, s gdpr.Store) {
 	RequireSame(t, r, all[0])
 }
 
-func testErasurePaging(t *testing.T, s gdpr.Store) {
+func testErasurePaging(t *testing.T, s Store) {
 	ctx, b := t.Context(), NewBrandID()
 	var want []string
 	for range 5 {

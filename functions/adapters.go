@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"popsell-gdpr/internal/blobstore"
+	"popsell-gdpr/internal/config"
+	"popsell-gdpr/internal/cosmosstore"
+	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/localqueue"
+	"popsell-gdpr/internal/localstore"
+	"popsell-gdpr/internal/outbox"
+	"popsell-gdpr/internal/servicebus"
+)
+
+// opener opens the adapter of each port that the configuration selects: the embedded one in
+// local mode, the Azure service where its settings are present. Each registers its closer
+// with the app.
+type opener struct {
+	cfg  config.Config
+	app  *App
+	cred azcore.TokenCredential
+}
+
+// credential is the managed identity, made once on first use. No fallback to developer or
+// environment credentials in production, and no keys in settings.
+func (o *opener) credential() (azcore.TokenCredential, error) {
+	if o.cred != nil {
+		return o.cred, nil
+	}
+	opts := &azidentity.ManagedIdentityCredentialOptions{}
+	if o.cfg.ManagedID != "" {
+		opts.ID = azidentity.ClientID(o.cfg.ManagedID)
+	}
+	c, err := azidentity.NewManagedIdentityCredential(opts)
+	if err != nil {
+		return nil, fmt.Errorf("managed identity: %w", err)
+	}
+	o.cred = c
+	return c, nil
+}
+
+// dataDir creates local mode's data directory, owner-only: it holds personal data.
+func (o *opener) dataDir() error {
+	if err := os.MkdirAll(o.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	return nil
+}
+
+func (o *opener) store(ctx context.Context) (documents, error) {
+	if !o.cfg.Cosmos.Enabled() {
+		return o.localStore()
+	}
+	if o.cfg.Cosmos.Key != "" {
+		// Emulator: the schema is ours to create. In Azure, Bicep creates it and the identity
+		// has data-plane rights only.
+		client, err := cosmosstore.NewClientWithKey(o.cfg.Cosmos.Endpoint, o.cfg.Cosmos.Key)
+		if err != nil {
+			return nil, fmt.Errorf("cosmos: %w", err)
+		}
+		s, err := cosmosstore.New(client, o.cfg.Cosmos.Database)
+		if err != nil {
+			return nil, fmt.Errorf("cosmos: %w", err)
+		}
+		if err := s.EnsureSchema(ctx); err != nil {
+			return nil, fmt.Errorf("cosmos schema: %w", err)
+		}
+		return s, nil
+	}
+	c, err := o.credential()
+	if err != nil {
+		return nil, err
+	}
+	client, err := cosmosstore.NewClientWithCredential(o.cfg.Cosmos.Endpoint, c)
+	if err != nil {
+		return nil, fmt.Errorf("cosmos: %w", err)
+	}
+	return cosmosstore.New(client, o.cfg.Cosmos.Database)
+}
+
+// localStore opens the embedded store, whose files keep erased values until the scrubber
+// checkpoints them away (DESIGN §5).
+func (o *opener) localStore() (documents, error) {
+	if err := o.dataDir(); err != nil {
+		return nil, err
+	}
+	s, err := localstore.Open(filepath.Join(o.cfg.DataDir, "popsell.db"))
+	if err != nil {
+		return nil, fmt.Errorf("local store: %w", err)
+	}
+	o.app.closers = append(o.app.closers, s.Close)
+	o.app.scrubber = newScrubber(s, o.app.log)
+	return s, nil
+}
+
+func (o *opener) blobs(ctx context.Context) (blobstore.Store, error) {
+	switch b := o.cfg.Blob; {
+	case b.ConnectionString != "":
+		s, err := blobstore.NewAzureFromConnectionString(b.ConnectionString, b.Container)
+		if err != nil {
+			return nil, fmt.Errorf("blob: %w", err)
+		}
+		return s, s.EnsureContainer(ctx)
+	case b.ServiceURL != "":
+		c, err := o.credential()
+		if err != nil {
+			return nil, err
+		}
+		return blobstore.NewAzureWithCredential(b.ServiceURL, c, b.Container)
+	}
+	if err := o.dataDir(); err != nil {
+		return nil, err
+	}
+	return blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "blobs")), nil
+}
+
+// queue is Service Bus in Azure mode; local mode's embedded queue is also kept on the app,
+// whose consumers feed the queue functions.
+func (o *opener) queue() (gdpr.Queue, error) {
+	if o.cfg.ServiceBus.Enabled() {
+		c, err := o.credential()
+		if err != nil {
+			return nil, err
+		}
+		client, err := servicebus.NewClientWithCredential(o.cfg.ServiceBus.Namespace, c)
+		if err != nil {
+			return nil, fmt.Errorf("service bus: %w", err)
+		}
+		sb := servicebus.New(client)
+		o.app.closers = append(o.app.closers, func() error { return sb.Close(context.Background()) })
+		return sb, nil
+	}
+	if err := o.dataDir(); err != nil {
+		return nil, err
+	}
+	q, err := localqueue.Open(filepath.Join(o.cfg.DataDir, "queue.db"), localqueue.Options{Now: o.app.Clock.Now, Logger: o.app.log})
+	if err != nil {
+		return nil, fmt.Errorf("local queue: %w", err)
+	}
+	o.app.Queue = q
+	o.app.closers = append(o.app.closers, q.Close)
+	return q, nil
+}
+
+// mailer is the outbox folder in local mode. Azure mode has no mail provider until Mailjet
+// delivery lands (its own issue): the file outbox would write recipients' addresses to the
+// instance's disk.
+func (o *opener) mailer() (gdpr.Mailer, error) {
+	if o.cfg.AzureMode() {
+		return noMailProvider{}, nil
+	}
+	o.app.OutboxDir = filepath.Join(o.cfg.DataDir, "outbox")
+	box, err := outbox.New(o.app.OutboxDir)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	box.Clock = o.app.Clock
+	return box, nil
+}
+
+// noMailProvider fails every mail job in Azure mode until Mailjet delivery lands: jobs are
+// retried, then dead-lettered with ids only, and nothing is lost or leaked.
+type noMailProvider struct{}
+
+func (noMailProvider) Send(context.Context, gdpr.Mail) error {
+	return gdpr.Errorf(gdpr.CodeUnavailable, "no mail provider is configured in Azure mode yet")
+}

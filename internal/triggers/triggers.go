@@ -1,0 +1,53 @@
+// Package triggers names the functions that the Functions host starts from a queue message or
+// a timer, with the service method each one runs. The router serves them as host invocations
+// (POST /{FunctionName}) and local mode feeds the same list from its embedded queue and
+// scheduler, so both modes run one code path. Their function.json files live under functions/.
+package triggers
+
+import (
+	"context"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// Function names: the folders under functions/ and the paths the host POSTs to.
+const (
+	RetentionSweep = "RetentionSweep"
+	ErasureWorker  = "ErasureWorker"
+	MailSender     = "MailSender"
+)
+
+// Queue is a Service Bus-triggered function.
+type Queue struct {
+	Name, Queue, Binding string
+	Handle               func(ctx context.Context, body []byte) error
+	// HandleBatch, when set, takes many messages at once and answers for each; Handle is the
+	// same with one. Local mode's consumer uses it: its single SQLite writer makes shared
+	// writes what throughput rests on. The host delivers one message per invocation.
+	HandleBatch func(ctx context.Context, bodies [][]byte) []error
+}
+
+// Timer is a timer-triggered function; its schedule lives in its function.json.
+type Timer struct {
+	Name, Binding string
+	Run           func(ctx context.Context) error
+}
+
+// Set is every trigger of the handler.
+type Set struct {
+	Queues []Queue
+	Timers []Timer
+}
+
+// New lists the triggers over the services that run them.
+func New(erasure *gdpr.ErasureService, mail *gdpr.MailService, retention *gdpr.RetentionService) Set {
+	return Set{
+		Queues: []Queue{
+			{ErasureWorker, gdpr.QueueErasure, "msg", erasure.HandleErasureJob, erasure.HandleErasureJobs},
+			{MailSender, gdpr.QueueMail, "msg", mail.HandleMailJob, nil},
+		},
+		Timers: []Timer{
+			{RetentionSweep, "timer", retention.RetentionSweep},
+		},
+	}
+}
