@@ -83,8 +83,24 @@ const (
 	EnvSeedDemo       = "POPSELL_SEED_DEMO"
 )
 
-// Load reads the settings through getenv (os.Getenv in main, a map in tests).
+// Load reads the settings through getenv (os.Getenv in main, a map in tests) and checks them.
+// It reports every problem at once, so that fixing a deployment takes one pass rather than one
+// restart per missing setting.
 func Load(getenv func(string) string) (Config, error) {
+	c, problems := read(getenv)
+	for _, check := range checks {
+		problems = append(problems, check(c)...)
+	}
+	if len(problems) > 0 {
+		return Config{}, errors.New("configuration: " + strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// read takes every setting from the environment, applies its default and converts it to its
+// type. Its problems are only text that does not convert; whether the values are acceptable,
+// alone or together, is for the checks, which can then be plain functions of a Config.
+func read(getenv func(string) string) (Config, []string) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	c := Config{
 		DataDir:       or(get(EnvDataDir), ".local"),
@@ -98,88 +114,134 @@ func Load(getenv func(string) string) (Config, error) {
 		ManagedID:     get(EnvClientID),
 	}
 	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-
-	port, err := strconv.Atoi(or(get(EnvPort), "7071"))
-	if err != nil || port < 0 || port > 65535 {
-		bad("%s must be a TCP port number", EnvPort)
+	var err error
+	if c.Port, err = strconv.Atoi(or(get(EnvPort), "7071")); err != nil || c.Port < 0 || c.Port > 65535 {
+		problems = append(problems, EnvPort+" must be a TCP port number")
 	}
-	c.Port = port
-	if len(c.AdminToken) < 16 {
-		bad("%s must be set to a secret of at least 16 characters", EnvAdminToken)
-	}
+	// The key's length is judged here rather than in a check because it decides the encoding:
+	// hex that decodes to 32 bytes is hex even when it is also valid base64.
 	if c.HashKey, err = decodeKey(get(EnvHashKey)); err != nil {
-		bad("%s %v", EnvHashKey, err)
+		problems = append(problems, EnvHashKey+" "+err.Error())
 	}
 	if c.PublicBaseURL == "" {
 		c.PublicBaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
 	}
+	if c.TestClock, err = parseBool(get(EnvTestClock)); err != nil {
+		problems = append(problems, EnvTestClock+" must be 1/0 or true/false")
+	}
+	if c.SeedDemo, err = parseBool(get(EnvSeedDemo)); err != nil {
+		problems = append(problems, EnvSeedDemo+" must be 1/0 or true/false")
+	}
+	// A cost that is not a number reads as 0, which checkBcryptCost refuses with the range
+	// an operator needs to know.
+	c.BcryptCost, _ = strconv.Atoi(or(get(EnvBcryptCost), "10"))
+	return c, problems
+}
+
+// checks judge a Config read from the environment, one concern each, so a new dependency adds
+// its settings to read and its check here. Problems name settings, never a value: some of
+// them are secrets, and this error is logged.
+var checks = []func(Config) []string{
+	checkAdminToken,
+	checkPublicBaseURL,
+	checkBcryptCost,
+	checkLogLevel,
+	checkCosmos,
+	checkBlob,
+	checkAzureMode,
+}
+
+func checkAdminToken(c Config) []string {
+	if len(c.AdminToken) < 16 {
+		return []string{EnvAdminToken + " must be set to a secret of at least 16 characters"}
+	}
+	return nil
+}
+
+// checkPublicBaseURL: links in mails are built from it, so it must be usable from outside.
+func checkPublicBaseURL(c Config) []string {
 	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		bad("%s must be an absolute http(s) URL", EnvPublicBaseURL)
+		return []string{EnvPublicBaseURL + " must be an absolute http(s) URL"}
 	}
-	c.TestClock, err = parseBool(get(EnvTestClock))
-	if err != nil {
-		bad("%s must be 1/0 or true/false", EnvTestClock)
+	return nil
+}
+
+// checkBcryptCost: 4 is bcrypt's minimum, and past 16 a single signup hashes for seconds.
+func checkBcryptCost(c Config) []string {
+	if c.BcryptCost < 4 || c.BcryptCost > 16 {
+		return []string{EnvBcryptCost + " must be a bcrypt cost from 4 to 16"}
 	}
-	c.SeedDemo, err = parseBool(get(EnvSeedDemo))
-	if err != nil {
-		bad("%s must be 1/0 or true/false", EnvSeedDemo)
-	}
-	c.BcryptCost, err = strconv.Atoi(or(get(EnvBcryptCost), "10"))
-	if err != nil || c.BcryptCost < 4 || c.BcryptCost > 16 {
-		bad("%s must be a bcrypt cost from 4 to 16", EnvBcryptCost)
-	}
+	return nil
+}
+
+func checkLogLevel(c Config) []string {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
-	default:
-		bad("%s must be debug, info, warn or error", EnvLogLevel)
+		return nil
 	}
+	return []string{EnvLogLevel + " must be debug, info, warn or error"}
+}
 
-	// Half-configured dependencies are refused rather than silently replaced by local ones.
+// checkCosmos refuses a half-configured Cosmos DB rather than silently falling back to the
+// embedded store, which would keep this instance's data apart from its peers'.
+func checkCosmos(c Config) []string {
+	var problems []string
 	if c.Cosmos.Enabled() && c.Cosmos.Database == "" {
-		bad("%s is set but %s is missing", EnvCosmosEndpoint, EnvCosmosDatabase)
+		problems = append(problems, fmt.Sprintf("%s is set but %s is missing", EnvCosmosEndpoint, EnvCosmosDatabase))
 	}
 	if !c.Cosmos.Enabled() && (c.Cosmos.Database != "" || c.Cosmos.Key != "") {
-		bad("%s is missing while other Cosmos DB settings are set", EnvCosmosEndpoint)
+		problems = append(problems, fmt.Sprintf("%s is missing while other Cosmos DB settings are set", EnvCosmosEndpoint))
 	}
+	return problems
+}
+
+// checkBlob refuses a half-configured Blob Storage for the same reason, and an ambiguous one:
+// the service URL and the connection string name different credentials.
+func checkBlob(c Config) []string {
+	var problems []string
 	if c.Blob.Enabled() && c.Blob.Container == "" {
-		bad("%s is missing while Blob Storage is configured", EnvBlobContainer)
+		problems = append(problems, fmt.Sprintf("%s is missing while Blob Storage is configured", EnvBlobContainer))
 	}
 	if c.Blob.ServiceURL != "" && c.Blob.ConnectionString != "" {
-		bad("set only one of %s (managed identity) and %s (Azurite)", EnvBlobURL, EnvBlobConnection)
+		problems = append(problems, fmt.Sprintf("set only one of %s (managed identity) and %s (Azurite)", EnvBlobURL, EnvBlobConnection))
 	}
 	if !c.Blob.Enabled() && c.Blob.Container != "" {
-		bad("%s is set but neither %s nor %s is", EnvBlobContainer, EnvBlobURL, EnvBlobConnection)
+		problems = append(problems, fmt.Sprintf("%s is set but neither %s nor %s is", EnvBlobContainer, EnvBlobURL, EnvBlobConnection))
 	}
-	if c.AzureMode() {
-		// Under the Functions host in Azure, every instance must share state and use the
-		// managed identity: no embedded store, no keys, no test clock.
-		if !c.Cosmos.Enabled() {
-			bad("%s is set (Azure mode) but %s is missing", EnvServiceBus, EnvCosmosEndpoint)
+	return problems
+}
+
+// checkAzureMode: under the Functions host in Azure, every instance must share state and use
+// the managed identity: no embedded store, no keys, no test clock. The managed identity is
+// also only wired in Azure mode, so Cosmos DB without a key needs it.
+func checkAzureMode(c Config) []string {
+	if !c.AzureMode() {
+		if c.Cosmos.Enabled() && c.Cosmos.Key == "" {
+			return []string{fmt.Sprintf("%s without %s needs Azure mode (%s)", EnvCosmosEndpoint, EnvCosmosKey, EnvServiceBus)}
 		}
-		if c.Blob.ServiceURL == "" {
-			bad("%s is set (Azure mode) but %s is missing", EnvServiceBus, EnvBlobURL)
-		}
-		if c.Cosmos.Key != "" || c.Blob.ConnectionString != "" {
-			bad("Azure mode uses the managed identity: unset %s and %s", EnvCosmosKey, EnvBlobConnection)
-		}
-		if c.TestClock {
-			bad("%s is refused in Azure mode", EnvTestClock)
-		}
-		if c.SeedDemo {
-			bad("%s is refused in Azure mode", EnvSeedDemo)
-		}
-		if c.BcryptCost < 10 {
-			bad("%s must be at least 10 in Azure mode", EnvBcryptCost)
-		}
+		return nil
 	}
-	if c.Cosmos.Enabled() && c.Cosmos.Key == "" && !c.AzureMode() {
-		bad("%s without %s needs Azure mode (%s)", EnvCosmosEndpoint, EnvCosmosKey, EnvServiceBus)
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if !c.Cosmos.Enabled() {
+		bad("%s is set (Azure mode) but %s is missing", EnvServiceBus, EnvCosmosEndpoint)
 	}
-	if len(problems) > 0 {
-		return Config{}, errors.New("configuration: " + strings.Join(problems, "; "))
+	if c.Blob.ServiceURL == "" {
+		bad("%s is set (Azure mode) but %s is missing", EnvServiceBus, EnvBlobURL)
 	}
-	return c, nil
+	if c.Cosmos.Key != "" || c.Blob.ConnectionString != "" {
+		bad("Azure mode uses the managed identity: unset %s and %s", EnvCosmosKey, EnvBlobConnection)
+	}
+	if c.TestClock {
+		bad("%s is refused in Azure mode", EnvTestClock)
+	}
+	if c.SeedDemo {
+		bad("%s is refused in Azure mode", EnvSeedDemo)
+	}
+	if c.BcryptCost < 10 {
+		bad("%s must be at least 10 in Azure mode", EnvBcryptCost)
+	}
+	return problems
 }
 
 // decodeKey accepts the hash key as hex or base64, at least 32 bytes.
