@@ -116,3 +116,46 @@ func TestSampleSettingsNameEverySetting(t *testing.T) {
 		require.True(t, present, "%s missing from local.settings.sample.json", setting)
 	}
 }
+
+// TestErrorsQuoteNoSecret: the error is logged at start-up, so it may name a secret setting
+// but never repeat its value, whether the value is refused or another setting is.
+func TestErrorsQuoteNoSecret(t *testing.T) {
+	const (
+		token     = "admin-SECRET-token-value"
+		shortTok  = "SECRET-tok"
+		hashKey   = "5ec12e75ec12e75ec12e75ec12e75ec12e75ec12e75ec12e75ec12e75ec12e75"
+		badKey    = "SECRET-key-not-hex-nor-base64"
+		shortKey  = "5ec12e75ec12e75e"
+		cosmosKey = "SECRET-cosmos-key=="
+		blobConn  = "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=SECRET-blob-key=="
+	)
+	sb := "ns.servicebus.windows.net"
+	cases := []struct {
+		name string
+		env  map[string]string
+	}{
+		{"short_admin_token", map[string]string{EnvAdminToken: shortTok}},
+		{"hash_key_not_encoded", map[string]string{EnvHashKey: badKey}},
+		{"hash_key_short", map[string]string{EnvHashKey: shortKey}},
+		{"cosmos_key_without_endpoint", map[string]string{EnvCosmosKey: cosmosKey}},
+		{"blob_connection_without_container", map[string]string{EnvBlobConnection: blobConn}},
+		{"blob_connection_and_url", map[string]string{EnvBlobConnection: blobConn, EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c"}},
+		{"azure_mode_refuses_keys", map[string]string{
+			EnvServiceBus: sb, EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db", EnvCosmosKey: cosmosKey,
+			EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobConnection: blobConn, EnvBlobContainer: "c",
+		}},
+		{"valid_secrets_beside_a_bad_setting", map[string]string{EnvLogLevel: "verbose", EnvCosmosKey: cosmosKey, EnvBlobConnection: blobConn}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := map[string]string{EnvAdminToken: token, EnvHashKey: hashKey}
+			for k, v := range c.env {
+				env[k] = v
+			}
+			_, err := Load(func(k string) string { return env[k] })
+			require.Error(t, err)
+			require.NotContains(t, err.Error(), "SECRET")
+			require.NotContains(t, err.Error(), "5ec12e75")
+		})
+	}
+}
