@@ -82,10 +82,12 @@ func run(t testing.TB, consume func(context.Context) error) (stop func()) {
 	stop = func() {
 		once.Do(func() {
 			cancel()
+			wait, cancelWait := waitContext(t)
+			defer cancelWait()
 			select {
 			case err := <-done:
 				require.NoError(t, err)
-			case <-time.After(10 * time.Second):
+			case <-wait.Done():
 				t.Error("Consume did not return after cancel")
 			}
 		})
@@ -94,9 +96,25 @@ func run(t testing.TB, consume func(context.Context) error) (stop func()) {
 	return stop
 }
 
+// waitContext bounds a wait in these tests by go test's own -timeout, and by nothing else: how
+// long a delivery takes depends on how loaded the machine is (five `make test` side by side on
+// two cores made 1,000 deliveries take over 10 s), so a fixed budget fails a correct queue.
+// It ends a little before the binary's deadline, so a wait that never ends fails the test
+// naming what it waited for instead of a panic dumping every goroutine. It is not t.Context(),
+// which ends before cleanups run, and a consumer is stopped in a cleanup.
+func waitContext(t testing.TB) (context.Context, context.CancelFunc) {
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if deadline, ok := d.Deadline(); ok {
+			return context.WithDeadline(context.Background(), deadline.Add(-time.Until(deadline)/20))
+		}
+	}
+	return context.WithCancel(context.Background()) // no -timeout: wait as long as it takes
+}
+
+// waitIdle waits until none of queues has a ready or in-flight message.
 func waitIdle(t testing.TB, q *Queue, queues ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := waitContext(t)
 	defer cancel()
 	require.NoError(t, q.WaitIdle(ctx, queues...))
 }
@@ -105,12 +123,29 @@ func waitIdle(t testing.TB, q *Queue, queues ...string) {
 // appearing after retries that count as scheduled in between.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	ctx, cancel := waitContext(t)
+	defer cancel()
 	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+		select {
+		case <-ctx.Done():
+			t.Fatalf("gave up waiting for %s: the test binary's deadline is near", what)
+		case <-time.After(time.Millisecond):
 		}
-		time.Sleep(time.Millisecond)
+	}
+}
+
+// receive waits for a value on ch, for as long as waitContext allows.
+func receive[T any](t testing.TB, what string, ch <-chan T) T {
+	t.Helper()
+	ctx, cancel := waitContext(t)
+	defer cancel()
+	select {
+	case v := <-ch:
+		return v
+	case <-ctx.Done():
+		t.Fatalf("gave up waiting for %s: the test binary's deadline is near", what)
+		var zero T
+		return zero
 	}
 }
 
