@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/blobstore"
+	"popsell-gdpr/internal/clocktest"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/localqueue"
 	"popsell-gdpr/internal/localstore"
@@ -23,7 +24,7 @@ type benchWorld struct {
 	svc   services
 	store *localstore.Store
 	queue *localqueue.Queue
-	clock *frozenClock
+	clock *clocktest.Manual
 	brand gdpr.Brand
 	dir   string
 	n     int
@@ -35,8 +36,7 @@ func newBenchWorld(b *testing.B) *benchWorld {
 	store, err := localstore.Open(filepath.Join(dir, "store.db"))
 	require.NoError(b, err)
 	b.Cleanup(func() { store.Close() })
-	clock := &frozenClock{}
-	clock.Set(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
+	clock := clocktest.New(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
 	w := &benchWorld{store: store, clock: clock, dir: dir}
 	w.freshQueue(b)
 	brand, _, err := w.svc.brands.PutBrand(b.Context(), "bench", gdpr.BrandSettings{Name: "Bench"})

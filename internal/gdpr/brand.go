@@ -48,9 +48,9 @@ type Brand struct {
 type ContractEnd struct {
 	RequestedAt time.Time `json:"requestedAt"`
 	DueAt       time.Time `json:"dueAt"`
-	// Scheduled is when the last user's erasure job was published: the brand-wide fan-out is
-	// done, and the sweep stops re-publishing it.
-	Scheduled time.Time `json:"scheduled,omitzero"`
+	// FannedOutAt is when the last user's erasure job was published: the brand-wide fan-out
+	// is done, and the sweep stops re-publishing it. (Stored under its first name.)
+	FannedOutAt time.Time `json:"scheduled,omitzero"`
 }
 
 // BasicCredentials authenticate Mailjet's event callbacks, whose only mechanism is HTTP basic
@@ -94,7 +94,7 @@ func DefaultRetention() Retention {
 		OptedOutContact:      Period{Years: 1},
 		ErasureGrace:         Period{Days: 7},
 		SuspendedProgram:     Period{Months: 6},
-		OptInTokenTTL:        Period{Clock: 24 * time.Hour},
+		OptInTokenTTL:        Period{Exact: 24 * time.Hour},
 		UnconfirmedSignup:    Period{Days: 15},
 	}
 }

@@ -39,22 +39,22 @@ func TestBrandValidate(t *testing.T) {
 		edit   func(*gdpr.Brand)
 		wantOK bool
 	}{
-		{"R-TEN-1_valid_brand", func(*gdpr.Brand) {}, true},
-		{"R-TEN-1_id_single_char", func(b *gdpr.Brand) { b.ID = "a" }, true},
-		{"R-TEN-1_id_digits", func(b *gdpr.Brand) { b.ID = "2024" }, true},
-		{"R-TEN-1_id_63_chars", func(b *gdpr.Brand) { b.ID = gdpr.BrandID(strings.Repeat("a", 63)) }, true},
-		{"R-TEN-1_id_empty", func(b *gdpr.Brand) { b.ID = "" }, false},
-		{"R-TEN-1_id_upper_case", func(b *gdpr.Brand) { b.ID = "Acme" }, false},
-		{"R-TEN-1_id_leading_hyphen", func(b *gdpr.Brand) { b.ID = "-x" }, false},
-		{"R-TEN-1_id_trailing_hyphen", func(b *gdpr.Brand) { b.ID = "x-" }, false},
-		{"R-TEN-1_id_underscore", func(b *gdpr.Brand) { b.ID = "a_b" }, false},
-		{"R-TEN-1_id_slash", func(b *gdpr.Brand) { b.ID = "a/b" }, false},
-		{"R-TEN-1_id_dot_dot", func(b *gdpr.Brand) { b.ID = ".." }, false},
-		{"R-TEN-1_id_space", func(b *gdpr.Brand) { b.ID = "a b" }, false},
-		{"R-TEN-1_id_trailing_newline", func(b *gdpr.Brand) { b.ID = "acme\n" }, false},
-		{"R-TEN-1_id_64_chars", func(b *gdpr.Brand) { b.ID = gdpr.BrandID(strings.Repeat("a", 64)) }, false},
-		{"R-TEN-1_name_empty", func(b *gdpr.Brand) { b.Name = "" }, false},
-		{"R-TEN-1_name_201_chars", func(b *gdpr.Brand) { b.Name = strings.Repeat("n", 201) }, false},
+		{"valid_brand", func(*gdpr.Brand) {}, true},
+		{"id_single_char", func(b *gdpr.Brand) { b.ID = "a" }, true},
+		{"id_digits", func(b *gdpr.Brand) { b.ID = "2024" }, true},
+		{"id_63_chars", func(b *gdpr.Brand) { b.ID = gdpr.BrandID(strings.Repeat("a", 63)) }, true},
+		{"id_empty", func(b *gdpr.Brand) { b.ID = "" }, false},
+		{"id_upper_case", func(b *gdpr.Brand) { b.ID = "Acme" }, false},
+		{"id_leading_hyphen", func(b *gdpr.Brand) { b.ID = "-x" }, false},
+		{"id_trailing_hyphen", func(b *gdpr.Brand) { b.ID = "x-" }, false},
+		{"id_underscore", func(b *gdpr.Brand) { b.ID = "a_b" }, false},
+		{"id_slash", func(b *gdpr.Brand) { b.ID = "a/b" }, false},
+		{"id_dot_dot", func(b *gdpr.Brand) { b.ID = ".." }, false},
+		{"id_space", func(b *gdpr.Brand) { b.ID = "a b" }, false},
+		{"id_trailing_newline", func(b *gdpr.Brand) { b.ID = "acme\n" }, false},
+		{"id_64_chars", func(b *gdpr.Brand) { b.ID = gdpr.BrandID(strings.Repeat("a", 64)) }, false},
+		{"name_empty", func(b *gdpr.Brand) { b.Name = "" }, false},
+		{"name_201_chars", func(b *gdpr.Brand) { b.Name = strings.Repeat("n", 201) }, false},
 		{"R-ROLE_pro_2", func(b *gdpr.Brand) { b.Pro = 2 }, true},
 		{"R-ROLE_pro_3", func(b *gdpr.Brand) { b.Pro = 3 }, true},
 		{"R-ROLE_pro_4", func(b *gdpr.Brand) { b.Pro = 4 }, true},
@@ -146,7 +146,7 @@ func TestDefaultRetention(t *testing.T) {
 		{"R-RET-7_opted_out_contact_1_year", r.OptedOutContact, gdpr.Period{Years: 1}},
 		{"R-ERASE-5_grace_7_days", r.ErasureGrace, gdpr.Period{Days: 7}},
 		{"R-ERASE-8_suspended_program_6_months", r.SuspendedProgram, gdpr.Period{Months: 6}},
-		{"R-SIGNUP-2_opt-in_token_24_hours", r.OptInTokenTTL, gdpr.Period{Clock: 24 * time.Hour}},
+		{"R-SIGNUP-2_opt-in_token_24_hours", r.OptInTokenTTL, gdpr.Period{Exact: 24 * time.Hour}},
 		{"R-SIGNUP-2_unconfirmed_signup_15_days", r.UnconfirmedSignup, gdpr.Period{Days: 15}},
 	}
 	for _, tt := range tests {
@@ -172,14 +172,14 @@ func TestRetentionWithDefaults(t *testing.T) {
 		in := gdpr.Retention{
 			Inactivity:       gdpr.Period{Years: 1},
 			ErasureGrace:     gdpr.Period{Days: 3},
-			OptInTokenTTL:    gdpr.Period{Clock: 2 * time.Hour},
+			OptInTokenTTL:    gdpr.Period{Exact: 2 * time.Hour},
 			SuspendedProgram: gdpr.Period{Months: 3},
 		}
 		got := in.WithDefaults()
 		want := gdpr.DefaultRetention()
 		want.Inactivity = gdpr.Period{Years: 1}
 		want.ErasureGrace = gdpr.Period{Days: 3}
-		want.OptInTokenTTL = gdpr.Period{Clock: 2 * time.Hour}
+		want.OptInTokenTTL = gdpr.Period{Exact: 2 * time.Hour}
 		want.SuspendedProgram = gdpr.Period{Months: 3}
 		require.Equal(t, want, got)
 	})

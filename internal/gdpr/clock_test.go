@@ -11,7 +11,7 @@ import (
 )
 
 func TestSystemClock(t *testing.T) {
-	t.Run("R-OPS-2_system_clock_is_UTC_and_current", func(t *testing.T) {
+	t.Run("system_clock_is_UTC_and_current", func(t *testing.T) {
 		before := time.Now()
 		got := gdpr.SystemClock{}.Now()
 		after := time.Now()

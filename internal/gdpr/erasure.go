@@ -15,7 +15,7 @@ func (s *RetentionService) BlockMember(ctx context.Context, brandID BrandID, id 
 	switch reason {
 	case ReasonUnsubscribed, ReasonEndOfContract, ReasonSSODeleted:
 	default:
-		return User{}, Errorf(CodeInvalid, "reason must be unsubscribed or end_of_contract")
+		return User{}, Errorf(CodeInvalid, "reason must be unsubscribed, end_of_contract or sso_deleted")
 	}
 	b, err := s.brand(ctx, brandID)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/blobstore"
+	"popsell-gdpr/internal/clocktest"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/localstore"
 )
@@ -115,32 +116,13 @@ func (q *recordingQueue) PublishBatch(ctx context.Context, queue string, ms []gd
 
 func (q *recordingQueue) Cancel(context.Context, string, string) error { return nil }
 
-// frozenClock stands still between Sets, so two worlds erase at the same instants and their
-// final states compare equal.
-type frozenClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *frozenClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *frozenClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
-
 type crashWorld struct {
 	svc   services
 	store crashingStore
 	blobs crashingBlobs
 	crash *crashPoint
 	queue *recordingQueue
-	clock *frozenClock
+	clock *clocktest.Manual
 	hash  *gdpr.Hasher
 	users []gdpr.User
 	jobs  [][]byte
@@ -154,7 +136,7 @@ func newCrashWorld(t *testing.T, n int) *crashWorld {
 	base, err := localstore.Open(filepath.Join(dir, "store.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { base.Close() })
-	w := &crashWorld{crash: &crashPoint{}, queue: &recordingQueue{}, clock: &frozenClock{}}
+	w := &crashWorld{crash: &crashPoint{}, queue: &recordingQueue{}, clock: clocktest.New(time.Time{})}
 	w.store = crashingStore{Store: base, crash: w.crash}
 	w.blobs = crashingBlobs{Store: blobstore.NewFolder(filepath.Join(dir, "blobs")), crash: w.crash}
 	w.svc = newServices(t, w.store, w.queue, w.blobs, w.clock)

@@ -22,7 +22,7 @@ var idShape = regexp.MustCompile(`^[0-9a-hjkmnp-tv-z]{26}$`)
 func TestNewID(t *testing.T) {
 	now := time.Date(2024, 5, 6, 7, 8, 9, 123_000_000, time.UTC)
 
-	t.Run("R-OPS-1_prefix_then_26_characters", func(t *testing.T) {
+	t.Run("prefix_then_26_characters", func(t *testing.T) {
 		for _, prefix := range []string{"m_", "er_", ""} {
 			id := gdpr.NewID(prefix, now)
 			require.True(t, strings.HasPrefix(id, prefix), id)
@@ -39,7 +39,7 @@ func TestNewID(t *testing.T) {
 		copy(ts[2:], b[:6])
 		require.Equal(t, uint64(now.UnixMilli()), binary.BigEndian.Uint64(ts[:]))
 	})
-	t.Run("R-OPS-5_unique_over_10k_ids_in_the_same_millisecond", func(t *testing.T) {
+	t.Run("unique_over_10k_ids_in_the_same_millisecond", func(t *testing.T) {
 		seen := make(map[string]struct{}, 10_000)
 		for range 10_000 {
 			id := gdpr.NewID("m_", now)
@@ -48,13 +48,13 @@ func TestNewID(t *testing.T) {
 			seen[id] = struct{}{}
 		}
 	})
-	t.Run("R-OPS-5_random_part_differs_within_a_millisecond", func(t *testing.T) {
+	t.Run("random_part_differs_within_a_millisecond", func(t *testing.T) {
 		a, b := gdpr.NewID("", now), gdpr.NewID("", now)
 		require.NotEqual(t, a, b)
 		// 48 bits of time are the first 9.6 characters: the first 9 are shared.
 		require.Equal(t, a[:9], b[:9])
 	})
-	t.Run("R-OPS-1_time-sortable_across_milliseconds", func(t *testing.T) {
+	t.Run("time-sortable_across_milliseconds", func(t *testing.T) {
 		var ids []string
 		at := now
 		for i := range 2_000 {
@@ -68,7 +68,7 @@ func TestNewID(t *testing.T) {
 		}
 		require.True(t, sort.StringsAreSorted(ids), "ids must sort by creation time")
 	})
-	t.Run("R-OPS-1_one_millisecond_later_sorts_after", func(t *testing.T) {
+	t.Run("one_millisecond_later_sorts_after", func(t *testing.T) {
 		for i := range 1_000 {
 			a := gdpr.NewID("", now)
 			b := gdpr.NewID("", now.Add(time.Millisecond))

@@ -10,20 +10,20 @@ import (
 )
 
 // Period is a calendar duration: "3 years" is the 3-year mark of the calendar (R-RET-1), not
-// 3×365 days, so years, months and days are kept apart from the clock part.
+// 3×365 days, so years, months and days are kept apart from the exact part.
 type Period struct {
 	Years, Months, Days int
-	Clock               time.Duration // hours, minutes, seconds
+	Exact               time.Duration // hours, minutes and seconds, which the calendar does not stretch
 }
 
 // AddTo returns t moved forward by p.
 func (p Period) AddTo(t time.Time) time.Time {
-	return t.AddDate(p.Years, p.Months, p.Days).Add(p.Clock)
+	return t.AddDate(p.Years, p.Months, p.Days).Add(p.Exact)
 }
 
 // SubFrom returns t moved back by p.
 func (p Period) SubFrom(t time.Time) time.Time {
-	return t.AddDate(-p.Years, -p.Months, -p.Days).Add(-p.Clock)
+	return t.AddDate(-p.Years, -p.Months, -p.Days).Add(-p.Exact)
 }
 
 // IsZero reports an empty period.
@@ -31,7 +31,7 @@ func (p Period) IsZero() bool { return p == Period{} }
 
 // Positive reports a period that moves time forward.
 func (p Period) Positive() bool {
-	return !p.IsZero() && p.Years >= 0 && p.Months >= 0 && p.Days >= 0 && p.Clock >= 0
+	return !p.IsZero() && p.Years >= 0 && p.Months >= 0 && p.Days >= 0 && p.Exact >= 0
 }
 
 // ParsePeriod accepts ISO 8601 durations ("P3Y", "P1Y2M10DT2H30M", "P2W", "PT24H") and Go
@@ -46,7 +46,7 @@ func ParsePeriod(s string) (Period, error) {
 		if d%time.Second != 0 {
 			return Period{}, fmt.Errorf("durations are counted in whole seconds")
 		}
-		return Period{Clock: d}, nil
+		return Period{Exact: d}, nil
 	}
 	var p Period
 	rest, inTime, seen, seenTime := s[1:], false, false, false
@@ -70,10 +70,10 @@ func ParsePeriod(s string) (Period, error) {
 		rest = rest[i+1:]
 		seen, seenTime = true, inTime
 		addClock := func(u time.Duration) error {
-			if time.Duration(n) > (math.MaxInt64-p.Clock)/u {
+			if time.Duration(n) > (math.MaxInt64-p.Exact)/u {
 				return fmt.Errorf("ISO 8601 duration too long")
 			}
-			p.Clock += time.Duration(n) * u
+			p.Exact += time.Duration(n) * u
 			return nil
 		}
 		var err error
@@ -123,9 +123,9 @@ func (p Period) String() string {
 			fmt.Fprintf(&b, "%d%c", f.n, f.unit)
 		}
 	}
-	if p.Clock != 0 {
+	if p.Exact != 0 {
 		b.WriteByte('T')
-		d := p.Clock
+		d := p.Exact
 		h, m, sec := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
 		if h != 0 {
 			fmt.Fprintf(&b, "%dH", h)

@@ -19,18 +19,18 @@ func TestParsePeriodAccepts(t *testing.T) {
 		want gdpr.Period
 	}{
 		{"R-RET-1_ISO_3_years", "P3Y", gdpr.Period{Years: 3}},
-		{"R-TEN-2_ISO_every_designator", "P1Y2M10DT2H30M", gdpr.Period{Years: 1, Months: 2, Days: 10, Clock: 2*time.Hour + 30*time.Minute}},
+		{"R-TEN-2_ISO_every_designator", "P1Y2M10DT2H30M", gdpr.Period{Years: 1, Months: 2, Days: 10, Exact: 2*time.Hour + 30*time.Minute}},
 		{"R-TEN-2_ISO_weeks_are_7_days", "P2W", gdpr.Period{Days: 14}},
-		{"R-SIGNUP-2_ISO_24_hours_stay_clock_time", "PT24H", gdpr.Period{Clock: 24 * time.Hour}},
+		{"R-SIGNUP-2_ISO_24_hours_stay_clock_time", "PT24H", gdpr.Period{Exact: 24 * time.Hour}},
 		{"R-TEN-2_ISO_zero_seconds_is_the_zero_period", "PT0S", gdpr.Period{}},
 		{"R-TEN-2_ISO_M_before_T_is_months", "P1M", gdpr.Period{Months: 1}},
-		{"R-TEN-2_ISO_M_after_T_is_minutes", "PT1M", gdpr.Period{Clock: time.Minute}},
-		{"R-TEN-2_ISO_seconds", "PT90S", gdpr.Period{Clock: 90 * time.Second}},
+		{"R-TEN-2_ISO_M_after_T_is_minutes", "PT1M", gdpr.Period{Exact: time.Minute}},
+		{"R-TEN-2_ISO_seconds", "PT90S", gdpr.Period{Exact: 90 * time.Second}},
 		{"R-ERASE-8_ISO_6_months", "P6M", gdpr.Period{Months: 6}},
 		{"R-TEN-2_surrounding_spaces_trimmed", "  P7D\t", gdpr.Period{Days: 7}},
-		{"R-TEN-2_Go_hours", "72h", gdpr.Period{Clock: 72 * time.Hour}},
-		{"R-TEN-2_Go_minutes", "90m", gdpr.Period{Clock: 90 * time.Minute}},
-		{"R-TEN-2_Go_compound", "1h30m45s", gdpr.Period{Clock: time.Hour + 30*time.Minute + 45*time.Second}},
+		{"R-TEN-2_Go_hours", "72h", gdpr.Period{Exact: 72 * time.Hour}},
+		{"R-TEN-2_Go_minutes", "90m", gdpr.Period{Exact: 90 * time.Minute}},
+		{"R-TEN-2_Go_compound", "1h30m45s", gdpr.Period{Exact: time.Hour + 30*time.Minute + 45*time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,10 +89,10 @@ func TestPeriodString(t *testing.T) {
 		{"R-RET-1_years", gdpr.Period{Years: 3}, "P3Y"},
 		{"R-ERASE-8_months", gdpr.Period{Months: 6}, "P6M"},
 		{"R-ERASE-5_days", gdpr.Period{Days: 7}, "P7D"},
-		{"R-SIGNUP-2_hours", gdpr.Period{Clock: 24 * time.Hour}, "PT24H"},
-		{"R-TEN-2_minutes_only", gdpr.Period{Clock: 90 * time.Minute}, "PT1H30M"},
-		{"R-TEN-2_seconds_only", gdpr.Period{Clock: 45 * time.Second}, "PT45S"},
-		{"R-TEN-2_every_part", gdpr.Period{Years: 1, Months: 2, Days: 10, Clock: 2*time.Hour + 30*time.Minute + 5*time.Second}, "P1Y2M10DT2H30M5S"},
+		{"R-SIGNUP-2_hours", gdpr.Period{Exact: 24 * time.Hour}, "PT24H"},
+		{"R-TEN-2_minutes_only", gdpr.Period{Exact: 90 * time.Minute}, "PT1H30M"},
+		{"R-TEN-2_seconds_only", gdpr.Period{Exact: 45 * time.Second}, "PT45S"},
+		{"R-TEN-2_every_part", gdpr.Period{Years: 1, Months: 2, Days: 10, Exact: 2*time.Hour + 30*time.Minute + 5*time.Second}, "P1Y2M10DT2H30M5S"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -137,7 +137,7 @@ func TestPeriodSubSecondNeverSilentlyTruncated(t *testing.T) {
 
 func TestPeriodJSON(t *testing.T) {
 	t.Run("R-TEN-2_marshals_as_an_ISO_string", func(t *testing.T) {
-		b, err := json.Marshal(gdpr.Period{Years: 1, Days: 2, Clock: 3 * time.Hour})
+		b, err := json.Marshal(gdpr.Period{Years: 1, Days: 2, Exact: 3 * time.Hour})
 		require.NoError(t, err)
 		require.JSONEq(t, `"P1Y2DT3H"`, string(b))
 	})
@@ -150,7 +150,7 @@ func TestPeriodJSON(t *testing.T) {
 		type holder struct {
 			P gdpr.Period `json:"p"`
 		}
-		in := holder{P: gdpr.Period{Months: 6, Clock: 24 * time.Hour}}
+		in := holder{P: gdpr.Period{Months: 6, Exact: 24 * time.Hour}}
 		b, err := json.Marshal(in)
 		require.NoError(t, err)
 		require.JSONEq(t, `{"p":"P6MT24H"}`, string(b))
@@ -174,7 +174,7 @@ func TestPeriodJSON(t *testing.T) {
 		wantErr bool
 	}{
 		{"R-TEN-2_ISO_string", `"P3Y"`, gdpr.Period{Years: 3}, false},
-		{"R-TEN-2_Go_string", `"72h"`, gdpr.Period{Clock: 72 * time.Hour}, false},
+		{"R-TEN-2_Go_string", `"72h"`, gdpr.Period{Exact: 72 * time.Hour}, false},
 		{"R-TEN-2_number_refused", `259200`, gdpr.Period{}, true},
 		{"R-TEN-2_object_refused", `{"years":3}`, gdpr.Period{}, true},
 		{"R-TEN-2_bad_string_refused", `"3 years"`, gdpr.Period{}, true},
@@ -230,13 +230,13 @@ func TestPeriodAddToSubFrom(t *testing.T) {
 		},
 		{
 			"R-SIGNUP-2_24_hours_of_clock_time",
-			gdpr.Period{Clock: 24 * time.Hour}, utc(2024, 12, 31, 18, 0),
+			gdpr.Period{Exact: 24 * time.Hour}, utc(2024, 12, 31, 18, 0),
 			utc(2025, 1, 1, 18, 0), utc(2024, 12, 30, 18, 0),
 		},
 		{
 			// The date part is applied first, then the clock part.
 			"R-TEN-2_date_then_clock",
-			gdpr.Period{Years: 1, Months: 2, Days: 10, Clock: 2*time.Hour + 30*time.Minute}, utc(2023, 1, 1, 0, 0),
+			gdpr.Period{Years: 1, Months: 2, Days: 10, Exact: 2*time.Hour + 30*time.Minute}, utc(2023, 1, 1, 0, 0),
 			utc(2024, 3, 11, 2, 30), utc(2021, 10, 21, 21, 30),
 		},
 		{
@@ -250,7 +250,7 @@ func TestPeriodAddToSubFrom(t *testing.T) {
 			require.Equal(t, tt.add, tt.p.AddTo(tt.from))
 			require.Equal(t, tt.sub, tt.p.SubFrom(tt.from))
 			// The same as AddDate followed by Add, by definition.
-			require.Equal(t, tt.from.AddDate(tt.p.Years, tt.p.Months, tt.p.Days).Add(tt.p.Clock), tt.p.AddTo(tt.from))
+			require.Equal(t, tt.from.AddDate(tt.p.Years, tt.p.Months, tt.p.Days).Add(tt.p.Exact), tt.p.AddTo(tt.from))
 		})
 	}
 
@@ -274,9 +274,9 @@ func TestPeriodIsZeroPositive(t *testing.T) {
 	}{
 		{"R-TEN-2_zero", gdpr.Period{}, true, false},
 		{"R-TEN-2_years", gdpr.Period{Years: 3}, false, true},
-		{"R-TEN-2_clock", gdpr.Period{Clock: time.Hour}, false, true},
+		{"R-TEN-2_clock", gdpr.Period{Exact: time.Hour}, false, true},
 		{"R-TEN-2_negative_days", gdpr.Period{Days: -1}, false, false},
-		{"R-TEN-2_negative_clock", gdpr.Period{Clock: -time.Hour}, false, false},
+		{"R-TEN-2_negative_clock", gdpr.Period{Exact: -time.Hour}, false, false},
 		{"R-TEN-2_mixed_signs", gdpr.Period{Years: 1, Days: -1}, false, false},
 	}
 	for _, tt := range tests {

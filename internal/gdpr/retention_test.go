@@ -414,9 +414,13 @@ func TestReviewInactivityCycle(t *testing.T) {
 		requireSameAction(t, warn1(newMark), a)
 		require.True(t, gdpr.NextReview(u, b).Equal(newMark.AddDate(0, 0, -30)))
 	})
-	t.Run("R-RET-1_warnings_are_ordered_before_the_mark", func(t *testing.T) {
-		require.True(t, retWarn1.Before(retWarn2))
-		require.True(t, retWarn2.Before(retMark))
+	t.Run("R-RET-1_the_due_index_wakes_the_sweep_30_then_15_days_before_the_mark", func(t *testing.T) {
+		fresh := retMember()
+		require.True(t, gdpr.NextReview(fresh, b).Equal(retMark.AddDate(0, 0, -30)), "first review: %v", gdpr.NextReview(fresh, b))
+		fresh.Warnings = gdpr.InactivityWarnings{Mark: retMark, FirstAt: retWarn1}
+		require.True(t, gdpr.NextReview(fresh, b).Equal(retMark.AddDate(0, 0, -15)), "after warn1: %v", gdpr.NextReview(fresh, b))
+		fresh.Warnings.SecondAt = retWarn2
+		require.True(t, gdpr.NextReview(fresh, b).Equal(retMark), "after warn2: %v", gdpr.NextReview(fresh, b))
 	})
 }
 

@@ -42,7 +42,7 @@ func (s *RetentionService) RetentionSweep(ctx context.Context) error {
 func (s *RetentionService) SweepBrand(ctx context.Context, b Brand) (SweepStats, error) {
 	var st SweepStats
 	now := s.clock.Now()
-	if ce := b.ContractEnd; b.Ended() && ce != nil && ce.Scheduled.IsZero() && !now.Before(ce.DueAt) {
+	if ce := b.ContractEnd; b.Ended() && ce != nil && ce.FannedOutAt.IsZero() && !now.Before(ce.DueAt) {
 		// The fan-out job should have run at the due time; publishing it again is a no-op
 		// while it is queued, and finishes the work if it was lost.
 		if _, err := publishErasure(ctx, s.queue, brandJob(b), ce.RequestedAt); err != nil {

@@ -241,7 +241,7 @@ func erasureRecord(u User, contacts contactCounts, doneAt time.Time) ErasureReco
 	return ErasureRecord{
 		BrandID: u.BrandID, ID: st.ID, SubjectID: u.ID, SubjectKind: u.Kind, Role: &role, Rule: st.Rule,
 		Reason: st.Reason, RequestedAt: st.RequestedAt, DueAt: st.DueAt, DoneAt: doneAt,
-		FieldsErased: nonNil(st.FieldsErased), FieldsHashed: nonNil(st.FieldsHashed),
+		FieldsErased: sortedOrEmpty(st.FieldsErased), FieldsHashed: sortedOrEmpty(st.FieldsHashed),
 		BlobsDeleted: len(st.PendingBlobs) + st.BlobsDeleted, ContactsErased: contacts.erased, ContactsKept: contacts.kept,
 	}
 }
@@ -328,7 +328,9 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 	return counts, err
 }
 
-func nonNil(s []string) []string {
+// sortedOrEmpty is a sorted copy of s, and [] rather than null in JSON when s is empty: an
+// audit record lists every field name in a stable order.
+func sortedOrEmpty(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
@@ -376,10 +378,10 @@ func (s *ErasureService) fanOutBrandErasure(ctx context.Context, job ErasureJob)
 	}
 	return retry(ctx, func() error {
 		cur, err := s.brands.GetBrand(ctx, b.ID)
-		if err != nil || cur.ContractEnd == nil || !cur.ContractEnd.Scheduled.IsZero() {
+		if err != nil || cur.ContractEnd == nil || !cur.ContractEnd.FannedOutAt.IsZero() {
 			return err
 		}
-		cur.ContractEnd.Scheduled = s.clock.Now()
+		cur.ContractEnd.FannedOutAt = s.clock.Now()
 		_, err = s.brands.PutBrand(ctx, cur)
 		return err
 	})

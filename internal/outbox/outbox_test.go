@@ -13,23 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"popsell-gdpr/internal/clocktest"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/outbox"
 )
-
-// steppingClock returns t, then t+1s, t+2s, ...
-type steppingClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *steppingClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.t
-	c.t = c.t.Add(time.Second)
-	return now
-}
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.FixedZone("CET", 3600))
 
@@ -50,7 +37,7 @@ func newOutbox(t *testing.T) *outbox.Outbox {
 	t.Helper()
 	o, err := outbox.New(filepath.Join(t.TempDir(), "nested", "outbox"))
 	require.NoError(t, err)
-	o.Clock = &steppingClock{t: t0}
+	o.Clock = clocktest.Stepping(t0, time.Second)
 	return o
 }
 

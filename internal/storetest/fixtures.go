@@ -55,7 +55,7 @@ func NewBrand(id gdpr.BrandID) gdpr.Brand {
 		Retention:        gdpr.DefaultRetention(),
 		Fields:           gdpr.FieldRules{"alias": gdpr.FieldRequired, "title": gdpr.FieldNotAsked},
 		Status:           gdpr.BrandActive,
-		ContractEnd:      &gdpr.ContractEnd{RequestedAt: at(n), DueAt: at(n).AddDate(0, 1, 0), Scheduled: at(n).AddDate(0, 1, 1)},
+		ContractEnd:      &gdpr.ContractEnd{RequestedAt: at(n), DueAt: at(n).AddDate(0, 1, 0), FannedOutAt: at(n).AddDate(0, 1, 1)},
 		CreatedAt:        at(n),
 		UpdatedAt:        at(n).Add(time.Second),
 	}
