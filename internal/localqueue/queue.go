@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -133,6 +134,14 @@ func Open(path string, opts Options) (*Queue, error) {
 	if path == "" {
 		return nil, errors.New("localqueue: empty path")
 	}
+	// Created here rather than by SQLite, whose default is 0644 less the umask, so that the
+	// file is private like the store's: job bodies name the subjects they act on. SQLite gives
+	// the -wal file the mode of the database. A file that exists keeps its mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("localqueue: open: %w", err)
+	}
+	f.Close()
 	// locking_mode comes first (the driver applies _pragma before _journal_mode) so that WAL
 	// runs without shared memory and the exclusive lock keeps other processes out.
 	// synchronous=NORMAL survives a process crash, which is the failure local mode has; it can
