@@ -22,10 +22,38 @@ func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
 }
 
-// maxEnvelopeBytes stops a runaway body without rejecting a real one: the
-// host caps HTTP requests and premium Service Bus messages at 100 MB, and
-// base64 or double encoding inflates that by a third at most.
-const maxEnvelopeBytes = 256 << 20
+// MaxInvocationBytes bounds the envelope DecodeInvocation reads. It is sized
+// for the largest envelope a Service Bus Standard namespace can cause, whose
+// messages, body and properties together, are at most 256 KiB. The host
+// serializes a string body once on its own and again with the envelope, so
+// one byte becomes at most 7 (a control character: \u001f, then \\u001f).
+// Everything a message carries appears at most twice: the body in Data and
+// its top-level properties in Metadata, the application properties as both
+// ApplicationProperties and UserProperties. That is 2 × 7 × 256 KiB =
+// 3.5 MiB, plus a few KiB of fixed Metadata; timer envelopes are under
+// 1 KiB. Moving to Premium, whose messages reach 100 MB, needs this raised.
+//
+// A front end that limits request bodies (httpapi's 1 MiB for its own
+// routes) should let function routes through up to this size, or a large but
+// valid message fails every delivery and ends up dead-lettered.
+const MaxInvocationBytes = 4 << 20
+
+// ErrTooLarge marks an envelope over MaxInvocationBytes, or over a limit a
+// caller put on the request body with http.MaxBytesReader, so that the
+// caller can answer 413. Errors wrapping it also wrap ErrMalformed: no
+// redelivery makes the envelope smaller.
+var ErrTooLarge = errors.New("azfunc: invocation too large")
+
+// tooLargeError says which limit was passed without being a new sentinel.
+type tooLargeError struct{ limit int64 }
+
+func (e tooLargeError) Error() string {
+	return fmt.Sprintf("azfunc: invocation body exceeds %d bytes", e.limit)
+}
+
+func (e tooLargeError) Is(target error) bool {
+	return target == ErrTooLarge || target == ErrMalformed
+}
 
 // Invocation is one POST /{FunctionName} envelope from the host. Values are
 // kept raw because their encoding depends on the binding; use the helpers.
@@ -40,15 +68,22 @@ type Invocation struct {
 	Metadata map[string]json.RawMessage
 }
 
-// DecodeInvocation reads the envelope. The host sends it chunked, without a
-// Content-Length, so the body is read to EOF.
+// DecodeInvocation reads the envelope, at most MaxInvocationBytes of it; a
+// larger one is an error wrapping ErrTooLarge. The host sends it chunked,
+// without a Content-Length, so the body is read to EOF.
 func DecodeInvocation(r *http.Request) (Invocation, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxEnvelopeBytes+1))
+	if r.ContentLength > MaxInvocationBytes {
+		return Invocation{}, tooLargeError{MaxInvocationBytes}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxInvocationBytes+1))
+	if maxErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return Invocation{}, tooLargeError{maxErr.Limit}
+	}
 	if err != nil {
 		return Invocation{}, fmt.Errorf("azfunc: read invocation body: %w", err)
 	}
-	if len(body) > maxEnvelopeBytes {
-		return Invocation{}, malformed("body exceeds %d bytes", maxEnvelopeBytes)
+	if len(body) > MaxInvocationBytes {
+		return Invocation{}, tooLargeError{MaxInvocationBytes}
 	}
 	if body = bytes.TrimSpace(body); len(body) == 0 || body[0] != '{' {
 		return Invocation{}, malformed("body is not a JSON object")
