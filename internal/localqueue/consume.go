@@ -107,6 +107,8 @@ type consumer struct {
 	running sync.WaitGroup
 }
 
+// loop hands due messages to handlers until ctx ends: it takes a handler slot, then waits for
+// messages to fill it, so no more than concurrency batches are ever claimed and unsettled.
 func (c *consumer) loop(ctx context.Context) {
 	wake := c.q.wakeSignal(c.queue)
 	for {
@@ -115,32 +117,36 @@ func (c *consumer) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		for {
-			woken := wake.wait()
-			ds, token, next, err := c.q.claim(ctx, c.queue, c.size)
-			if err != nil {
-				if ctx.Err() != nil {
-					<-c.slots
-					return
-				}
-				c.q.log.Error("localqueue: claim failed", "queue", c.queue, "error", err)
-			}
-			if len(ds) > 0 {
-				if ctx.Err() != nil {
-					for _, d := range ds {
-						c.q.release(d.Queue, d.Ref, token)
-					}
-					<-c.slots
-					return
-				}
-				c.running.Add(1)
-				go c.run(ctx, ds, token)
-				break
-			}
-			if !c.sleep(ctx, woken, next) {
-				<-c.slots
-				return
-			}
+		if !c.dispatch(ctx, wake) {
+			<-c.slots
+			return
+		}
+	}
+}
+
+// dispatch claims the next due messages and starts a handler on them in the slot the caller
+// holds, sleeping while nothing is due. It reports false when ctx ended first, the slot
+// still the caller's.
+func (c *consumer) dispatch(ctx context.Context, wake *signal) bool {
+	for {
+		woken := wake.wait() // before the claim, so a publish during it is not missed
+		ds, token, next, err := c.q.claim(ctx, c.queue, c.size)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return false
+		case err != nil:
+			c.q.log.Error("localqueue: claim failed", "queue", c.queue, "error", err)
+		case len(ds) > 0 && ctx.Err() != nil:
+			// Stopping: give the messages back uncounted rather than start work now.
+			c.q.releaseAll(ds, token)
+			return false
+		case len(ds) > 0:
+			c.running.Add(1)
+			go c.run(ctx, ds, token)
+			return true
+		}
+		if !c.sleep(ctx, woken, next) {
+			return false
 		}
 	}
 }
@@ -232,83 +238,107 @@ func call(ctx context.Context, h BatchHandler, ds []Delivery) (errs []error) {
 // long when it is sooner than a poll.
 func (q *Queue) claim(ctx context.Context, queue string, max int) ([]Delivery, int64, time.Duration, error) {
 	for {
-		now := q.opts.Now().UnixMilli()
-		wall := time.Now()
-		token := q.tokens.Add(1)
-		claim, err := q.stmt(ctx, `UPDATE messages SET lease_until = ?, lease_token = ?, delivery_count = delivery_count + 1
-			 WHERE ref IN (
-			   SELECT ref FROM messages
-			   WHERE queue = ? AND state = 'pending' AND not_before <= ?
-			     AND (lease_until IS NULL OR lease_until <= ?)
-			   ORDER BY not_before, ref LIMIT ?)
-			 RETURNING ref, id, body, delivery_count, enqueued_at`)
+		now, token := q.opts.Now().UnixMilli(), q.tokens.Add(1)
+		leased, err := q.lease(ctx, queue, max, now, token)
 		if err != nil {
 			return nil, 0, 0, err
 		}
-		rows, err := claim.QueryContext(ctx, wall.Add(q.opts.VisibilityTimeout).UnixMilli(), token, queue, now, wall.UnixMilli(), max)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		claimed, err := scanDeliveries(rows, queue)
-		if err != nil {
-			return nil, 0, 0, err
-		}
-		if len(claimed) == 0 {
-			var next sql.NullInt64
-			err = q.db.QueryRowContext(ctx,
-				`SELECT MIN(not_before) FROM messages WHERE queue = ? AND state = 'pending' AND not_before > ?`,
-				queue, now).Scan(&next)
-			if err != nil || !next.Valid {
-				return nil, 0, 0, err
-			}
-			return nil, 0, time.Duration(next.Int64-now) * time.Millisecond, nil
+		if len(leased) == 0 {
+			next, err := q.untilNextDue(ctx, queue, now)
+			return nil, 0, next, err
 		}
 		q.changed.notify()
-		var ds []Delivery
-		for _, d := range claimed {
-			if d.DeliveryCount <= q.opts.MaxDeliveries {
-				ds = append(ds, d)
-				continue
-			}
-			if err := q.deadAfterLapse(d, token, now); err != nil {
-				return nil, 0, 0, err
-			}
+		ds, err := q.deadLetterExhausted(leased, token, now)
+		if err != nil {
+			return nil, 0, 0, err
 		}
 		if len(ds) > 0 {
 			return ds, token, 0, nil
 		}
+		// Every message taken had used its last delivery; look again for live ones.
 	}
 }
 
-func scanDeliveries(rows *sql.Rows, queue string) ([]Delivery, error) {
-	defer rows.Close()
-	var (
-		ds   []Delivery
-		refs []int64
-	)
-	for rows.Next() {
-		var ref, enqueued int64
-		d := Delivery{Queue: queue}
-		if err := rows.Scan(&ref, &d.ID, &d.Body, &d.DeliveryCount, &enqueued); err != nil {
+// lease locks up to max messages of queue that are due by the service clock (now) and not
+// locked, for VisibilityTimeout of wall-clock time, under token, and counts the delivery.
+// They come back in publishing order.
+func (q *Queue) lease(ctx context.Context, queue string, max int, now, token int64) ([]Delivery, error) {
+	st, err := q.stmt(ctx, `UPDATE messages SET lease_until = ?, lease_token = ?, delivery_count = delivery_count + 1
+		 WHERE ref IN (
+		   SELECT ref FROM messages
+		   WHERE queue = ? AND state = 'pending' AND not_before <= ?
+		     AND (lease_until IS NULL OR lease_until <= ?)
+		   ORDER BY not_before, ref LIMIT ?)
+		 RETURNING ref, id, body, delivery_count, enqueued_at`)
+	if err != nil {
+		return nil, err
+	}
+	wall := time.Now()
+	rows, err := st.QueryContext(ctx, wall.Add(q.opts.VisibilityTimeout).UnixMilli(), token, queue, now, wall.UnixMilli(), max)
+	if err != nil {
+		return nil, err
+	}
+	return scanDeliveries(rows, queue)
+}
+
+// untilNextDue returns how long until the earliest scheduled message of queue is due by the
+// service clock, or 0 if none is scheduled.
+func (q *Queue) untilNextDue(ctx context.Context, queue string, now int64) (time.Duration, error) {
+	var next sql.NullInt64
+	err := q.db.QueryRowContext(ctx,
+		`SELECT MIN(not_before) FROM messages WHERE queue = ? AND state = 'pending' AND not_before > ?`,
+		queue, now).Scan(&next)
+	if err != nil || !next.Valid {
+		return 0, err
+	}
+	return time.Duration(next.Int64-now) * time.Millisecond, nil
+}
+
+// deadLetterExhausted returns the leased messages that may still be delivered, and
+// dead-letters the others: their last allowed delivery ended without an outcome, so this lease
+// is one past MaxDeliveries.
+func (q *Queue) deadLetterExhausted(leased []Delivery, token, now int64) ([]Delivery, error) {
+	var ds []Delivery
+	for _, d := range leased {
+		if d.DeliveryCount <= q.opts.MaxDeliveries {
+			ds = append(ds, d)
+			continue
+		}
+		if err := q.deadAfterLapse(d, token, now); err != nil {
 			return nil, err
 		}
-		d.Ref, d.EnqueuedAt = strconv.FormatInt(ref, 10), time.UnixMilli(enqueued).UTC()
-		ds, refs = append(ds, d), append(refs, ref)
+	}
+	return ds, nil
+}
+
+// scanDeliveries reads the messages a lease returned, in publishing order: RETURNING yields
+// rows in no set order.
+func scanDeliveries(rows *sql.Rows, queue string) ([]Delivery, error) {
+	defer rows.Close()
+	type row struct {
+		ref int64
+		d   Delivery
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		var enqueued int64
+		r.d.Queue = queue
+		if err := rows.Scan(&r.ref, &r.d.ID, &r.d.Body, &r.d.DeliveryCount, &enqueued); err != nil {
+			return nil, err
+		}
+		r.d.Ref, r.d.EnqueuedAt = strconv.FormatInt(r.ref, 10), time.UnixMilli(enqueued).UTC()
+		got = append(got, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	// RETURNING yields rows in no set order; deliver in publishing order.
-	order := make([]int, len(ds))
-	for i := range order {
-		order[i] = i
+	slices.SortFunc(got, func(a, b row) int { return cmp.Compare(a.ref, b.ref) })
+	ds := make([]Delivery, len(got))
+	for i, r := range got {
+		ds[i] = r.d
 	}
-	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(refs[a], refs[b]) })
-	sorted := make([]Delivery, len(ds))
-	for i, j := range order {
-		sorted[i] = ds[j]
-	}
-	return sorted, nil
+	return ds, nil
 }
 
 // deadAfterLapse dead-letters a message whose last allowed delivery ended without an
@@ -369,6 +399,13 @@ func (q *Queue) complete(queue string, ds []Delivery, token int64) {
 		q.log.Error("localqueue: complete failed; the messages will be delivered again", "queue", queue, "messages", len(ds), "error", err)
 	case n < int64(len(ds)):
 		q.log.Warn("localqueue: complete skipped: the lock was lost and the messages redelivered", "queue", queue, "messages", len(ds)-int(n))
+	}
+}
+
+// releaseAll gives back messages claimed under token that no handler will see.
+func (q *Queue) releaseAll(ds []Delivery, token int64) {
+	for _, d := range ds {
+		q.release(d.Queue, d.Ref, token)
 	}
 }
 
