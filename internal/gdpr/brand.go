@@ -130,12 +130,32 @@ func (r Retention) WithDefaults() Retention {
 	return r
 }
 
-// Validate refuses negative or empty durations and warnings that do not fall before the
-// inactivity mark.
+// Bounds of the per-brand durations. The guide's longest period is 3 years; a brand may
+// lengthen one a little, not indefinitely: an unbounded period would also push due dates past
+// what a timestamp can hold. Links and the grace period are short by nature.
+var (
+	MaxRetention     = Period{Years: 5}
+	MaxOptInTokenTTL = Period{Days: 30}
+	MaxErasureGrace  = Period{Days: 90}
+)
+
+// maxOf is the longest value a retention field may take.
+func maxOf(name string) Period {
+	switch name {
+	case "optInTokenTTL":
+		return MaxOptInTokenTTL
+	case "erasureGrace":
+		return MaxErasureGrace
+	}
+	return MaxRetention
+}
+
+// Validate refuses negative, empty or overlong durations and warnings that do not fall before
+// the inactivity mark.
 func (r Retention) Validate() error {
 	for _, f := range r.fields() {
-		if !f.p.Positive() {
-			return Errorf(CodeInvalid, "retention.%s must be a positive duration", f.name)
+		if max := maxOf(f.name); !f.p.Positive() || f.p.Longer(max) {
+			return Errorf(CodeInvalid, "retention.%s must be a positive duration of at most %s", f.name, max)
 		}
 	}
 	now := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -178,7 +198,7 @@ func (f FieldRules) Validate() error {
 			known = known || s == name
 		}
 		if !known {
-			return Errorf(CodeInvalid, "fields: unknown field %q", name)
+			return Errorf(CodeInvalid, "fields: unknown field name; the fields are %s", strings.Join(SignupFields, ", "))
 		}
 		if req != FieldRequired && req != FieldOptional && req != FieldNotAsked {
 			return Errorf(CodeInvalid, "fields.%s must be required, optional or not_asked", name)

@@ -89,6 +89,13 @@ func TestBrandValidate(t *testing.T) {
 		}, true},
 		{"R-TEN-2_zero_duration_refused", func(b *gdpr.Brand) { b.Retention.ErasureGrace = gdpr.Period{} }, false},
 		{"R-TEN-2_negative_duration_refused", func(b *gdpr.Brand) { b.Retention.OptedOutContact = gdpr.Period{Years: -1} }, false},
+		{"R-TEN-2_five_years_is_the_longest_retention", func(b *gdpr.Brand) { b.Retention.UnconfirmedSignup = gdpr.Period{Years: 5} }, true},
+		{"R-TEN-2_past_five_years_refused", func(b *gdpr.Brand) { b.Retention.UnconfirmedSignup = gdpr.Period{Years: 5, Days: 1} }, false},
+		{"R-TEN-2_9000_years_refused", func(b *gdpr.Brand) { b.Retention.UnconfirmedSignup = gdpr.Period{Years: 9000} }, false},
+		{"R-ERASE-5_grace_of_90_days_accepted", func(b *gdpr.Brand) { b.Retention.ErasureGrace = gdpr.Period{Days: 90} }, true},
+		{"R-ERASE-5_grace_past_90_days_refused", func(b *gdpr.Brand) { b.Retention.ErasureGrace = gdpr.Period{Years: 999999999} }, false},
+		{"R-SIGNUP-2_link_of_30_days_accepted", func(b *gdpr.Brand) { b.Retention.OptInTokenTTL = gdpr.Period{Days: 30} }, true},
+		{"R-SIGNUP-2_link_past_30_days_refused", func(b *gdpr.Brand) { b.Retention.OptInTokenTTL = gdpr.Period{Exact: 721 * time.Hour} }, false},
 		{"R-SIGNUP-6_unknown_field", func(b *gdpr.Brand) { b.Fields = gdpr.FieldRules{"shoeSize": gdpr.FieldRequired} }, false},
 		{"R-SIGNUP-6_bad_requirement", func(b *gdpr.Brand) { b.Fields = gdpr.FieldRules{"alias": "mandatory"} }, false},
 		{"R-SIGNUP-6_every_known_field", func(b *gdpr.Brand) {
@@ -112,6 +119,16 @@ func TestBrandValidate(t *testing.T) {
 		})
 	}
 
+	t.Run("R-TEN-2_an_overlong_period_names_its_bound", func(t *testing.T) {
+		b := validTestBrand()
+		b.Retention.UnconfirmedSignup = gdpr.Period{Years: 9000}
+		require.ErrorContains(t, b.Validate(), "retention.unconfirmedSignup must be a positive duration of at most P5Y")
+	})
+	t.Run("R-OPS-1_an_unknown_field_name_is_not_echoed", func(t *testing.T) {
+		b := validTestBrand()
+		b.Fields = gdpr.FieldRules{"someone@example.test": gdpr.FieldRequired}
+		require.NotContains(t, b.Validate().Error(), "someone")
+	})
 	t.Run("R-OPS-1_messages_never_echo_secrets", func(t *testing.T) {
 		b := validTestBrand()
 		b.MailjetCallback.Password = "FAKEPWD"

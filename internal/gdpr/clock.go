@@ -33,11 +33,18 @@ func (c *TestClock) Now() time.Time {
 	return c.wallNow().Add(c.offset).UTC()
 }
 
-// Set moves the clock to t; it runs on from there.
-func (c *TestClock) Set(t time.Time) {
+// Set moves the clock to t; it runs on from there. An instant further than a duration can
+// reach from now (about 292 years) is refused rather than silently clamped.
+func (c *TestClock) Set(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.offset = t.Sub(c.wallNow())
+	wall := c.wallNow()
+	offset := t.Sub(wall)
+	if !wall.Add(offset).Equal(t) {
+		return Errorf(CodeInvalid, "the test clock can move at most about 290 years from now")
+	}
+	c.offset = offset
+	return nil
 }
 
 // wallNow makes the zero TestClock usable too.

@@ -26,6 +26,13 @@ func (p Period) SubFrom(t time.Time) time.Time {
 	return t.AddDate(-p.Years, -p.Months, -p.Days).Add(-p.Exact)
 }
 
+// Longer reports whether p lasts longer than q from any instant of this century: calendar
+// parts are compared where they are longest (a month of 31 days, a leap year).
+func (p Period) Longer(q Period) bool {
+	ref := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	return p.AddTo(ref).Sub(ref) > q.AddTo(ref).Sub(ref)
+}
+
 // IsZero reports an empty period.
 func (p Period) IsZero() bool { return p == Period{} }
 
@@ -93,7 +100,7 @@ func ParsePeriod(s string) (Period, error) {
 		case inTime && unit == 'S':
 			err = addClock(time.Second)
 		default:
-			return Period{}, fmt.Errorf("unknown unit %q in ISO 8601 duration", unit)
+			return Period{}, fmt.Errorf("unknown unit in ISO 8601 duration (Y, M, W, D, then T and H, M, S)")
 		}
 		if err != nil {
 			return Period{}, err
@@ -145,11 +152,11 @@ func (p Period) MarshalJSON() ([]byte, error) { return json.Marshal(p.String()) 
 func (p *Period) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("duration must be a string")
+		return Errorf(CodeInvalid, "durations must be strings")
 	}
 	v, err := ParsePeriod(s)
 	if err != nil {
-		return err
+		return Errorf(CodeInvalid, "%s", err) // the rule broken, never the value
 	}
 	*p = v
 	return nil

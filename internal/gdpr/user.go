@@ -195,7 +195,7 @@ func (d Date) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 func (d *Date) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("date must be a string")
+		return Errorf(CodeInvalid, "dates must be strings")
 	}
 	if s == "" {
 		*d = Date{}
@@ -203,7 +203,7 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	}
 	v, err := ParseDate(strings.TrimSpace(s))
 	if err != nil {
-		return err
+		return Errorf(CodeInvalid, "%s", err) // the rule broken, never the value
 	}
 	*d = v
 	return nil

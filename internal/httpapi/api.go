@@ -73,7 +73,7 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, &httpError{http.StatusNotFound, "not_found", "no such route"})
 	})
-	return a.recoverPanics(a.logRequests(limitBodies(mux)))
+	return noSniff(a.recoverPanics(a.logRequests(limitBodies(mux))))
 }
 
 type route struct {
@@ -159,6 +159,9 @@ func (a *api) setTestClock(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, gdpr.Errorf(gdpr.CodeInvalid, "now must be an RFC 3339 time"))
 		return
 	}
-	a.testClock.Set(in.Now)
+	if err := a.testClock.Set(in.Now); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]time.Time{"now": a.testClock.Now()})
 }

@@ -8,7 +8,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"time"
+
+	"popsell-gdpr/internal/gdpr"
 )
 
 // MaxBodyBytes bounds every request body (DESIGN §4).
@@ -55,10 +59,13 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 func unmarshalStrict(body []byte, v any) error {
+	if err := checkKeys(body, v); err != nil {
+		return &httpError{http.StatusBadRequest, "invalid", describeJSONError(err, v)}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &httpError{http.StatusBadRequest, "invalid", describeJSONError(err)}
+		return &httpError{http.StatusBadRequest, "invalid", describeJSONError(err, v)}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return &httpError{http.StatusBadRequest, "invalid", "body must hold exactly one JSON value"}
@@ -66,26 +73,55 @@ func unmarshalStrict(body []byte, v any) error {
 	return nil
 }
 
-func describeJSONError(err error) string {
+// describeJSONError says what is wrong with a body without quoting any of it (R-OPS-1: a body
+// may hold an address anywhere, even in a key).
+func describeJSONError(err error, v any) string {
 	var (
-		syn *json.SyntaxError
-		typ *json.UnmarshalTypeError
+		syn  *json.SyntaxError
+		typ  *json.UnmarshalTypeError
+		key  *keyError
+		tim  *time.ParseError
+		rule *gdpr.Error
 	)
 	switch {
+	case errors.As(err, &key):
+		return key.msg
 	case errors.As(err, &syn):
 		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return fmt.Sprintf("field %s must be a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()))
+			return fmt.Sprintf("field %s must be a JSON %s", ownPath(reflect.TypeOf(v), typ.Field), jsonKind(typ.Type.Kind().String()))
 		}
 		return "body must be a JSON object"
-	case errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "malformed JSON: unexpected end"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ")
+	case errors.As(err, &tim):
+		return "invalid value: times must be RFC 3339, such as 2026-01-02T15:04:05Z"
+	case errors.As(err, &rule):
+		// Our own UnmarshalJSON methods (dates, durations) state the rule, never the value.
+		return "invalid value: " + rule.Message
 	}
-	// Errors of our own UnmarshalJSON methods (dates, durations) describe the rule only.
-	return "invalid value: " + err.Error()
+	return "invalid value"
+}
+
+// ownPath keeps the segments of a field path that name fields of t; a segment that is the
+// client's own key (of a map) is written as *.
+func ownPath(t reflect.Type, field string) string {
+	segs := strings.Split(field, ".")
+	for i, seg := range segs {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			t = t.Elem()
+		}
+		switch {
+		case t != nil && t.Kind() == reflect.Struct && fieldsOf(t).exact[seg] != nil:
+			t = fieldsOf(t).exact[seg]
+		case t != nil && t.Kind() == reflect.Map:
+			segs[i], t = "*", t.Elem()
+		default:
+			segs[i], t = "*", nil
+		}
+	}
+	return strings.Join(segs, ".")
 }
 
 func jsonKind(goKind string) string {

@@ -58,6 +58,15 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// noSniff tells browsers to take every answer as the type it declares: an error quoting
+// nothing can still be rendered as HTML by a guessing browser otherwise.
+func noSniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
 func limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes+1)

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Regression tests for the findings of the outside review (issue #10), one per finding, each
+// failing before its fix.
+
+// TestOverlongPeriodsRefused: a period past what the rules need was accepted and turned every
+// later signup, block or contract end into a lasting 500 (finding 3).
+func TestOverlongPeriodsRefused(t *testing.T) {
+	app := startApp(t, nil)
+	for field, value := range map[string]string{
+		"unconfirmedSignup": "P9000Y", "erasureGrace": "P999999999Y", "optInTokenTTL": "P9000Y",
+	} {
+		t.Run("R-TEN-2_"+field, func(t *testing.T) {
+			res := app.admin("PUT", "/api/admin/brands/longer", map[string]any{"name": "Longer", "retention": map[string]string{field: value}})
+			require.Equal(t, 400, res.Status, "%s", res.Body)
+			require.Contains(t, string(res.Body), "at most P", "the error says the bound")
+		})
+	}
+	res := app.admin("GET", "/api/admin/brands/longer", nil)
+	require.Equal(t, 404, res.Status, "nothing was created")
+}
+
+// TestJSONThatWeakensProofRefused: keys matched case-insensitively and the last duplicate won,
+// so a body could carry acceptTerms false and true at once (finding 6).
+func TestJSONThatWeakensProofRefused(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", nil)
+	p := newFakePerson()
+	rest := `"email":"` + p.Email + `","password":"` + p.Password + `","termsVersion":"2026-01"`
+	for name, body := range map[string]string{
+		"R-SIGNUP-1_wrong_case_key":        `{"acceptTerms":false,"ACCEPTTERMS":true,` + rest + `}`,
+		"R-SIGNUP-1_duplicate_key":         `{"acceptTerms":false,` + rest + `,"acceptTerms":true}`,
+		"R-SIGNUP-1_only_a_wrong_case":     `{"AcceptTerms":true,` + rest + `}`,
+		"duplicate_key_in_a_nested_object": `{"name":"X","retention":{"erasureGrace":"P7D","erasureGrace":"P1D"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			path, h := "/api/brands/acme/signup", header(nil)
+			if strings.Contains(body, "retention") {
+				path, h = "/api/admin/brands/acme", admin
+			}
+			res := app.do(map[bool]string{true: "PUT", false: "POST"}[h != nil], path, body, h)
+			require.Equal(t, 400, res.Status, "%s", res.Body)
+			require.NotContains(t, string(res.Body), p.Email)
+		})
+	}
+	t.Run("R-SIGNUP-1_no_account_was_created", func(t *testing.T) {
+		require.Empty(t, app.mails())
+		users, err := app.App.Store.ListUsers(t.Context(), "acme", "", 10)
+		require.NoError(t, err)
+		require.Empty(t, users)
+	})
+}
+
+// TestErrorsNeverEchoInput: an unknown key or a bad time was quoted back (finding 6).
+func TestErrorsNeverEchoInput(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", nil)
+	for name, c := range map[string]struct {
+		method, path, body string
+		h                  header
+	}{
+		"R-OPS-1_unknown_key":            {"POST", "/api/brands/acme/signup/resend", `{"someone@example.test":1}`, nil},
+		"R-OPS-1_unknown_nested_key":     {"PUT", "/api/admin/brands/acme", `{"name":"X","retention":{"someone@example.test":"P1D"}}`, admin},
+		"R-OPS-1_unknown_signup_field":   {"PUT", "/api/admin/brands/acme", `{"name":"X","fields":{"someone@example.test":"required"}}`, admin},
+		"R-OPS-1_wrong_type_in_a_map":    {"PUT", "/api/admin/brands/acme", `{"name":"X","fields":{"someone@example.test":1}}`, admin},
+		"R-OPS-1_test_clock_bad_time":    {"PUT", "/api/admin/test-clock", `{"now":"someone@example.test"}`, admin},
+		"R-OPS-1_duplicate_key_in_a_map": {"PUT", "/api/admin/brands/acme", `{"name":"X","fields":{"someone@example.test":"required","someone@example.test":"optional"}}`, admin},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := app.do(c.method, c.path, c.body, c.h)
+			require.Equal(t, 400, res.Status, "%s", res.Body)
+			require.NotContains(t, string(res.Body), "someone")
+		})
+	}
+}
+
+// TestNullBodyRefused: null was taken as an empty body, so POST …/contract/end with null ended
+// the brand (finding 7).
+func TestNullBodyRefused(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", nil)
+	for _, path := range []string{"/api/admin/brands/acme/contract/end", "/api/admin/brands/acme/members/m_x/block"} {
+		res := app.admin("POST", path, "null")
+		require.Equal(t, 400, res.Status, "%s: %s", path, res.Body)
+	}
+	res := app.admin("GET", "/api/admin/brands/acme", nil)
+	require.Equal(t, 200, res.Status)
+	require.Equal(t, "active", res.JSON(t)["status"], "the brand's contract did not end")
+}
+
+// TestTestClockRefusesWhatItCannotHold: the test clock silently clamped to ±292 years (finding 7).
+func TestTestClockRefusesWhatItCannotHold(t *testing.T) {
+	app := startApp(t, nil)
+	for _, now := range []string{"9999-01-01T00:00:00Z", "0001-01-01T00:00:01Z"} {
+		res := app.admin("PUT", "/api/admin/test-clock", map[string]string{"now": now})
+		require.Equal(t, 400, res.Status, "%s: %s", now, res.Body)
+	}
+	res := app.admin("PUT", "/api/admin/test-clock", map[string]string{"now": "2031-01-01T00:00:00Z"})
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+}
+
+// TestResponsesAreNotSniffed: every answer tells browsers not to guess its type (finding 7).
+func TestResponsesAreNotSniffed(t *testing.T) {
+	app := startApp(t, nil)
+	for _, path := range []string{"/api/health", "/api/nothing-here", "/api/brands/acme/signup/confirm?token=x"} {
+		res := app.do("GET", path, nil, nil)
+		require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), path)
+	}
+}
