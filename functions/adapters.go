@@ -149,20 +149,27 @@ func (o *opener) queue() (gdpr.Queue, error) {
 	return q, nil
 }
 
+// mailAdapters are the mail sender and, where sent mail is kept in our files, the keeper
+// that forgets an erased subject's mails.
+type mailAdapters struct {
+	mailer gdpr.Mailer
+	sent   gdpr.SentMail // nil: no copy kept
+}
+
 // mailer is the outbox folder in local mode. Azure mode has no mail provider until Mailjet
 // delivery lands (its own issue): the file outbox would write recipients' addresses to the
 // instance's disk.
-func (o *opener) mailer() (gdpr.Mailer, error) {
+func (o *opener) mailer(hasher *gdpr.Hasher) (mailAdapters, error) {
 	if o.cfg.AzureMode() {
-		return noMailProvider{}, nil
+		return mailAdapters{mailer: noMailProvider{}}, nil
 	}
 	o.app.OutboxDir = filepath.Join(o.cfg.DataDir, "outbox")
-	box, err := outbox.New(o.app.OutboxDir)
+	box, err := outbox.New(o.app.OutboxDir, hasher)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+		return mailAdapters{}, fmt.Errorf("outbox: %w", err)
 	}
 	box.Clock = o.app.Clock
-	return box, nil
+	return mailAdapters{mailer: box, sent: box}, nil
 }
 
 // noMailProvider fails every mail job in Azure mode until Mailjet delivery lands: jobs are

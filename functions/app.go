@@ -146,15 +146,15 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	mailer, err := o.mailer()
-	if err != nil {
-		return err
-	}
 	hasher, err := gdpr.NewHasher(cfg.HashKeyID, cfg.HashKey)
 	if err != nil {
 		return err
 	}
-	opts, err := a.services(gdpr.Core{Brands: a.Store, Hasher: hasher, Clock: a.Clock, Logger: a.log}, queue, mailer)
+	mail, err := o.mailer(hasher)
+	if err != nil {
+		return err
+	}
+	opts, err := a.services(gdpr.Core{Brands: a.Store, Hasher: hasher, Clock: a.Clock, Logger: a.log}, queue, mail)
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (a *App) Wire(ctx context.Context) (err error) {
 
 // services builds one service per capability, each over the ports it uses, and the router's
 // options over them.
-func (a *App) services(core gdpr.Core, queue gdpr.Queue, mailer gdpr.Mailer) (httpapi.Options, error) {
+func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpapi.Options, error) {
 	s := a.Store
 	brands, err := gdpr.NewBrandService(core, s)
 	if err != nil {
@@ -178,7 +178,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, mailer gdpr.Mailer) (ht
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	mail, err := gdpr.NewMailService(core, gdpr.MailDeps{Users: s, Tokens: s, Blacklist: s, Mailer: mailer,
+	mail, err := gdpr.NewMailService(core, gdpr.MailDeps{Users: s, Tokens: s, Blacklist: s, Mailer: m.mailer,
 		Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}})
 	if err != nil {
 		return httpapi.Options{}, err
@@ -188,7 +188,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, mailer gdpr.Mailer) (ht
 		return httpapi.Options{}, err
 	}
 	erasure, err := gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: s, Contacts: s, Claims: s, Audit: s,
-		Blobs: a.Blobs, Queue: queue})
+		Blobs: a.Blobs, Queue: queue, SentMail: m.sent})
 	if err != nil {
 		return httpapi.Options{}, err
 	}

@@ -113,7 +113,7 @@ func TestUnconfirmedSignupErasedAfter15Days(t *testing.T) {
 
 		if be.embedded {
 			for _, v := range []string{p.First, p.Last, p.Email} {
-				requireNoFileContains(t, app.App.Config.DataDir, v, "outbox")
+				requireNoFileContains(t, app.App.Config.DataDir, v, "")
 			}
 		}
 		// The address was released: signing up again starts afresh.
@@ -180,7 +180,7 @@ func TestBrandContractEnd(t *testing.T) {
 			t.Run("erased_means_gone_from_every_file_of_the_data_dir", func(t *testing.T) {
 				for _, s := range ending {
 					for _, secret := range s.secrets {
-						requireNoFileContains(t, app.App.Config.DataDir, secret, "outbox")
+						requireNoFileContains(t, app.App.Config.DataDir, secret, "")
 					}
 				}
 			})

@@ -171,6 +171,15 @@ type Mailer interface {
 	Send(ctx context.Context, m Mail) error
 }
 
+// SentMail forgets the copies of sent mail that we keep ourselves (local mode's outbox), so
+// that an erased subject's address leaves them too. Mail handed to a provider leaves no copy
+// in our files.
+type SentMail interface {
+	// ForgetRecipients deletes every kept mail of the brand to an address whose EmailDigest
+	// is given; none is success, so erasure can repeat.
+	ForgetRecipients(ctx context.Context, brand BrandID, emailDigests []string) error
+}
+
 // Blobs holds files such as profile photos and UGC, keyed "<brand>/...". The platform writes
 // them; this service only deletes them when their subject is erased.
 type Blobs interface {

@@ -16,8 +16,8 @@ import (
 //	MailService       the mail sender (queue consumer)         users, tokens, blacklist, mailer, links
 //	RetentionService  block, restore, activity, contract end,  users, queue
 //	                  the daily retention sweep
-//	ErasureService    the erasure worker (queue consumer),     users, contacts, claims, audit, blobs, queue
-//	                  the audit trail
+//	ErasureService    the erasure worker (queue consumer),     users, contacts, claims, audit, blobs, queue,
+//	                  the audit trail                          sent mail
 //
 // They share a Core. HTTP handlers, queue consumers and timers are thin shells around their
 // methods; only package functions wires them.
@@ -249,6 +249,9 @@ type ErasureDeps struct {
 	Audit    ErasureAudit
 	Blobs    Blobs
 	Queue    Queue // the brand-wide fan-out publishes one job per user
+	// SentMail is where copies of sent mail are kept, if anywhere: nil when mail leaves no
+	// copy in our files.
+	SentMail SentMail
 }
 
 // ErasureService runs erasure jobs and reads their audit trail (R-ERASE-1…9).
@@ -260,6 +263,7 @@ type ErasureService struct {
 	audit    ErasureAudit
 	blobs    Blobs
 	queue    Queue
+	sent     SentMail
 }
 
 // NewErasureService checks its dependencies.
@@ -275,5 +279,5 @@ func NewErasureService(c Core, d ErasureDeps) (*ErasureService, error) {
 		return nil, err
 	}
 	return &ErasureService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims,
-		audit: d.Audit, blobs: d.Blobs, queue: d.Queue}, nil
+		audit: d.Audit, blobs: d.Blobs, queue: d.Queue, sent: d.SentMail}, nil
 }

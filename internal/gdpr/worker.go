@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -193,14 +194,17 @@ func (s *ErasureService) claimsOf(u User) []string {
 }
 
 // finishErasures runs the steps after the users' own fields are erased, each idempotent and
-// each once for all of them: cascade to contacts, delete blobs, release claims, write the
-// audit records, mark done.
+// each once for all of them: cascade to contacts, delete blobs, forget kept mail, release
+// claims, write the audit records, mark done.
 func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []User) error {
 	contacts, err := s.cascadeContacts(ctx, b.ID, users)
 	if err != nil {
 		return err
 	}
-	var claims []Claim
+	var (
+		claims []Claim
+		mailed []string
+	)
 	for _, u := range users {
 		for _, key := range u.Erasure.PendingBlobs {
 			if err := s.blobs.Delete(ctx, key); err != nil {
@@ -209,6 +213,15 @@ func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []Us
 		}
 		for _, key := range u.Erasure.PendingClaims {
 			claims = append(claims, Claim{BrandID: b.ID, Key: key, Owner: u.ID})
+			// The addresses a user claimed are the ones it was mailed at.
+			if digest, ok := strings.CutPrefix(key, ClaimEmail); ok {
+				mailed = append(mailed, digest)
+			}
+		}
+	}
+	if s.sent != nil && len(mailed) > 0 {
+		if err := s.sent.ForgetRecipients(ctx, b.ID, mailed); err != nil {
+			return err
 		}
 	}
 	if err := s.claims.ReleaseClaims(ctx, b.ID, claims...); err != nil {

@@ -21,7 +21,10 @@ import (
 	"popsell-gdpr/internal/gdpr"
 )
 
-var _ gdpr.Mailer = (*Outbox)(nil)
+var (
+	_ gdpr.Mailer   = (*Outbox)(nil)
+	_ gdpr.SentMail = (*Outbox)(nil)
+)
 
 // Entry is one sent mail as stored in a file: the gdpr.Mail fields, flattened, plus sentAt.
 type Entry struct {
@@ -32,18 +35,24 @@ type Entry struct {
 
 // Outbox writes mails into a directory.
 type Outbox struct {
-	dir string
+	dir    string
+	hasher *gdpr.Hasher
 	// Clock stamps sentAt and file names. It defaults to the wall clock; local mode sets the
 	// service's clock so that mails line up with the service's (possibly moved) time.
 	Clock gdpr.Clock
 }
 
-// New returns an Outbox writing into dir, creating the directory if needed.
-func New(dir string) (*Outbox, error) {
+// New returns an Outbox writing into dir, creating the directory if needed. The hasher names
+// each file by its recipient's keyed digest, so that an erasure finds the files to delete
+// without reading any.
+func New(dir string, hasher *gdpr.Hasher) (*Outbox, error) {
+	if hasher == nil {
+		return nil, fmt.Errorf("outbox: a hasher is needed")
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	return &Outbox{dir: dir, Clock: gdpr.SystemClock{}}, nil
+	return &Outbox{dir: dir, hasher: hasher, Clock: gdpr.SystemClock{}}, nil
 }
 
 // Dir returns the directory mails are written to.
@@ -53,8 +62,9 @@ func (o *Outbox) Dir() string { return o.dir }
 // names), so file names sort by time.
 const timeLayout = "20060102T150405.000000000Z"
 
-// Send writes m to "<UTC time>-<kind>-<random>.json". It writes a temp file and renames it,
-// so List and anyone watching the directory see whole files only; the random part keeps two
+// Send writes m to "<UTC time>-<kind>-<recipient>-<random>.json", where recipient is a file
+// key of the brand and the address's keyed digest. It writes a temp file and renames it, so
+// List and anyone watching the directory see whole files only; the random part keeps two
 // mails of the same instant apart.
 func (o *Outbox) Send(ctx context.Context, m gdpr.Mail) error {
 	if err := ctx.Err(); err != nil {
@@ -65,7 +75,7 @@ func (o *Outbox) Send(ctx context.Context, m gdpr.Mail) error {
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	name, err := fileName(e.SentAt, m.Kind)
+	name, err := fileName(e.SentAt, m.Kind, o.recipientKey(m.BrandID, o.hasher.EmailDigest(m.To)))
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -88,12 +98,51 @@ func encode(e Entry) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func fileName(t time.Time, kind gdpr.MailKind) (string, error) {
+func fileName(t time.Time, kind gdpr.MailKind, recipient string) (string, error) {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	return t.UTC().Format(timeLayout) + "-" + safeKind(kind) + "-" + hex.EncodeToString(b[:]) + ".json", nil
+	return t.UTC().Format(timeLayout) + "-" + safeKind(kind) + "-" + recipient + "-" + hex.EncodeToString(b[:]) + ".json", nil
+}
+
+// recipientKey names a recipient of one brand in file names: 16 hex characters of the keyed
+// digest of the brand and the address digest, readable by no one without the key.
+func (o *Outbox) recipientKey(brand gdpr.BrandID, emailDigest string) string {
+	d := o.hasher.Digest(string(brand) + "|" + emailDigest)
+	_, hexPart, _ := strings.Cut(d, ":")
+	return hexPart[:16]
+}
+
+// ForgetRecipients deletes every mail of the brand to the addresses whose digests are given
+// (R-ERASE-1: an erased subject's address leaves every file we write).
+func (o *Outbox) ForgetRecipients(ctx context.Context, brand gdpr.BrandID, emailDigests []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	keys := make(map[string]bool, len(emailDigests))
+	for _, d := range emailDigests {
+		keys["-"+o.recipientKey(brand, d)+"-"] = true
+	}
+	files, err := os.ReadDir(o.dir)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	for _, f := range files {
+		name := f.Name()
+		if len(name) < 22 || !strings.HasSuffix(name, ".json") {
+			continue
+		}
+		// The recipient key sits before the 8-character random part and ".json".
+		end := len(name) - len(".json") - 8
+		if !keys[name[max(0, end-18):end]] {
+			continue
+		}
+		if err := os.Remove(filepath.Join(o.dir, name)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("outbox: %w", err)
+		}
+	}
+	return nil
 }
 
 // safeKind keeps a kind usable in a file name: kinds are our own constants, but a stray

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,9 +34,17 @@ func mail(kind gdpr.MailKind) gdpr.Mail {
 	}
 }
 
+var testHasher = func() *gdpr.Hasher {
+	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
 func newOutbox(t *testing.T) *outbox.Outbox {
 	t.Helper()
-	o, err := outbox.New(filepath.Join(t.TempDir(), "nested", "outbox"))
+	o, err := outbox.New(filepath.Join(t.TempDir(), "nested", "outbox"), testHasher)
 	require.NoError(t, err)
 	o.Clock = clocktest.Stepping(t0, time.Second)
 	return o
@@ -58,7 +67,7 @@ func TestSendThenList(t *testing.T) {
 	require.Equal(t, time.UTC, got[0].SentAt.Location())
 	require.True(t, got[1].SentAt.Equal(t0.Add(time.Second)))
 
-	name := regexp.MustCompile(`^20260301T110000\.000000000Z-signup_confirmation-[0-9a-f]{8}\.json$`)
+	name := regexp.MustCompile(`^20260301T110000\.000000000Z-signup_confirmation-[0-9a-f]{16}-[0-9a-f]{8}\.json$`)
 	require.Regexp(t, name, got[0].File)
 	require.Contains(t, got[1].File, "-inactivity_warning-")
 }
@@ -161,4 +170,42 @@ func TestSendCanceled(t *testing.T) {
 	got, err := outbox.List(o.Dir())
 	require.NoError(t, err)
 	require.Empty(t, got)
+}
+
+// TestForgetRecipients: erasing a subject deletes its mails from the outbox, and only its
+// mails: another address, or the same address at another brand, keeps theirs (R-ERASE-1,
+// review finding 5 of #10).
+func TestForgetRecipients(t *testing.T) {
+	ctx := context.Background()
+	o := newOutbox(t)
+	to := func(brand gdpr.BrandID, addr string) gdpr.Mail {
+		m := mail(gdpr.MailSignupConfirmation)
+		m.BrandID, m.To = brand, addr
+		return m
+	}
+	for _, m := range []gdpr.Mail{
+		to("demo", "ada@example.com"), to("demo", "ada@example.com"), to("demo", "bob@example.com"),
+		to("other", "ada@example.com"),
+	} {
+		require.NoError(t, o.Send(ctx, m))
+	}
+	for range 2 { // forgetting twice is harmless
+		require.NoError(t, o.ForgetRecipients(ctx, "demo", []string{testHasher.EmailDigest("ADA@example.com ")}))
+	}
+	left, err := outbox.List(o.Dir())
+	require.NoError(t, err)
+	require.Len(t, left, 2)
+	for _, e := range left {
+		require.False(t, e.BrandID == "demo" && e.To == "ada@example.com", "a mail to the erased address is left: %s", e.File)
+	}
+	files, err := os.ReadDir(o.Dir())
+	require.NoError(t, err)
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(o.Dir(), f.Name()))
+		require.NoError(t, err)
+		require.NotContains(t, f.Name(), "ada", "file names carry no address")
+		if strings.Contains(string(data), `"brandId": "demo"`) {
+			require.NotContains(t, string(data), "ada@example.com")
+		}
+	}
 }
