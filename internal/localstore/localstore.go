@@ -168,6 +168,14 @@ func Open(path string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	// A process killed between an erasure and its scrub left the erased values in the log
+	// (and their old pages in the file, the erasure not yet checkpointed over them). Nothing
+	// remembers that across the crash, so every open scrubs: one checkpoint, cheap when the
+	// log is empty.
+	if err := s.Scrub(context.Background()); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

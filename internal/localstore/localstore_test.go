@@ -241,6 +241,41 @@ func TestScrubLeavesNoErasedBytes(t *testing.T) {
 	requireMarker(t, dir, marker, false)
 }
 
+// TestOpenScrubsWhatACrashLeft: a process killed after an erasure but before its scrub leaves
+// the erased value in the log and in the database file; the next Open must remove it before
+// anything else runs (review finding 1 of #10). The crash is a copy of the files taken while
+// the store is open, as kill -9 would leave them.
+func TestOpenScrubsWhatACrashLeft(t *testing.T) {
+	dir, crashed, ctx := t.TempDir(), t.TempDir(), t.Context()
+	s, err := Open(filepath.Join(dir, "gdpr.db"))
+	require.NoError(t, err)
+	defer s.Close()
+	const marker = "MARKER-91c2e4-ERASE-ME"
+	u := storetest.NewUser("brand")
+	u.Email = "x" + marker + "@example.test"
+	u, err = s.CreateUser(ctx, u)
+	require.NoError(t, err)
+	require.NoError(t, s.Scrub(ctx)) // the value is in the database file
+	u.Email = "erased@example.test"
+	_, err = s.UpdateUser(ctx, u) // the erasure, in the log only
+	require.NoError(t, err)
+
+	for _, name := range []string{"gdpr.db", "gdpr.db-wal"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(crashed, name), data, 0o600))
+	}
+	requireMarker(t, crashed, marker, true)
+
+	again, err := Open(filepath.Join(crashed, "gdpr.db"))
+	require.NoError(t, err)
+	defer again.Close()
+	requireMarker(t, crashed, marker, false)
+	got, err := again.GetUser(ctx, "brand", u.ID)
+	require.NoError(t, err)
+	require.Equal(t, "erased@example.test", got.Email, "the erasure survived the crash")
+}
+
 // requireMarker scans every file of dir for marker.
 func requireMarker(t *testing.T, dir, marker string, want bool) {
 	t.Helper()
