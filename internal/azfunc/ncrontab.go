@@ -72,7 +72,10 @@ func (f cronField) parse(field string) (uint64, error) {
 			if err != nil || n < 1 {
 				return 0, fmt.Errorf("step %q is not a positive number", stepText)
 			}
-			step = n
+			// A step past the field's range selects only where it starts;
+			// capping it keeps v += step below from overflowing into a
+			// negative shift.
+			step = min(n, f.max+1)
 		}
 		if rng != "*" {
 			first, last, isRange := strings.Cut(rng, "-")

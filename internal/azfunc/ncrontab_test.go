@@ -28,6 +28,7 @@ func TestScheduleNext(t *testing.T) {
 		{"every 30 seconds", "*/30 * * * * *", "2025-01-15T10:00:00Z", "2025-01-15T10:00:30Z"},
 		{"every 30 seconds into next minute", "*/30 * * * * *", "2025-01-15T10:00:45Z", "2025-01-15T10:01:00Z"},
 		{"step from a start value", "5/15 * * * * *", "2025-01-15T10:00:21Z", "2025-01-15T10:00:35Z"},
+		{"step past the range fires at its start only", "5/9223372036854775807 * * * * *", "2025-01-15T10:00:05Z", "2025-01-15T10:01:05Z"},
 		{"list of minutes", "0 15,45 8 * * *", "2025-01-15T08:20:00Z", "2025-01-15T08:45:00Z"},
 		{"stepped hour range on weekdays skips the weekend", "0 0 9-17/4 * * 1-5", "2025-01-17T17:00:00Z", "2025-01-20T09:00:00Z"},
 		{"sunday is 0", "0 0 0 * * 0", "2025-01-13T00:00:00Z", "2025-01-19T00:00:00Z"},
