@@ -234,6 +234,7 @@ func TestParseTime(t *testing.T) {
 		{"0001-01-01T00:00:00+00:00", time.Time{}},
 		{"0001-01-01T01:00:00+01:00", time.Time{}},
 		{"0001-01-01T00:00:00-05:00", time.Time{}},
+		{"0002-01-01T00:30:00+01:00", time.Time{}}, // year 1 in UTC: it would read back as never
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -244,7 +245,7 @@ func TestParseTime(t *testing.T) {
 		})
 	}
 
-	for _, bad := range []string{"", "yesterday", "2025-01-15", "15/01/2025 10:04:58", "2025-01-15T25:00:00"} {
+	for _, bad := range []string{"", "yesterday", "2025-01-15", "15/01/2025 10:04:58", "2025-01-15T25:00:00", "0000-06-01T00:00:00Z"} {
 		t.Run("rejects "+bad, func(t *testing.T) {
 			_, err := azfunc.ParseTime(bad)
 			assert.Error(t, err)
