@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -174,7 +175,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 		return httpapi.Options{}, err
 	}
 	signup, err := gdpr.NewSignupService(core, gdpr.SignupDeps{Users: s, Claims: s, Whitelist: s, Tokens: s,
-		Queue: queue, Passwords: password.Bcrypt{Cost: a.Config.BcryptCost}})
+		Queue: queue, Passwords: boundedBcrypt(a.Config.BcryptCost)})
 	if err != nil {
 		return httpapi.Options{}, err
 	}
@@ -199,6 +200,13 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 		opts.QueueStats = a.queueStats
 	}
 	return opts, nil
+}
+
+// boundedBcrypt hashes on as many goroutines as there are cores, with a short queue: a
+// signup flood then gets 503s instead of starving every other route (password.Limited).
+func boundedBcrypt(cost int) gdpr.PasswordHasher {
+	cores := runtime.GOMAXPROCS(0)
+	return password.NewLimited(password.Bcrypt{Cost: cost}, cores, 4*cores, time.Second)
 }
 
 // seedDemo creates the demo brand of the README walk-through, once.

@@ -2,9 +2,12 @@ package main
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/config"
 )
 
 // Regression tests for the findings of the outside review (issue #10), one per finding, each
@@ -112,5 +115,49 @@ func TestResponsesAreNotSniffed(t *testing.T) {
 	for _, path := range []string{"/api/health", "/api/nothing-here", "/api/brands/acme/signup/confirm?token=x"} {
 		res := app.do("GET", path, nil, nil)
 		require.Equal(t, "nosniff", res.Header.Get("X-Content-Type-Options"), path)
+	}
+}
+
+// TestSignupFloodAnswersTheSameForEveryone is review finding 4 of #10 end to end: under a
+// flood of signups, each is accepted (202) or refused for now (503 with Retry-After), with the
+// same answer for an address that has an account as for one that has not, and other routes
+// keep answering. How many are refused depends on the machine; that each answer is one of
+// these does not (password.TestLimitedBoundsHashing proves the bound itself).
+func TestSignupFloodAnswersTheSameForEveryone(t *testing.T) {
+	app := startApp(t, map[string]string{config.EnvBcryptCost: "10"})
+	app.putBrand("acme", nil)
+	member := newFakePerson()
+	require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", member.signup(), nil).Status)
+
+	const flood = 60
+	type answer struct {
+		status     int
+		retryAfter string
+		body       string
+	}
+	answers := make([]answer, flood)
+	var wg sync.WaitGroup
+	for i := range flood {
+		wg.Go(func() {
+			p := member
+			if i%2 == 1 {
+				p = newFakePerson()
+			}
+			res := app.do("POST", "/api/brands/acme/signup", p.signup(), nil)
+			answers[i] = answer{res.Status, res.Header.Get("Retry-After"), string(res.Body)}
+		})
+	}
+	require.Equal(t, 200, app.do("GET", "/api/health", nil, nil).Status, "other routes answer during the flood")
+	wg.Wait()
+	bodies := map[int]string{}
+	for i, a := range answers {
+		require.Contains(t, []int{202, 503}, a.status, "signup %d: %s", i, a.body)
+		if a.status == 503 {
+			require.Equal(t, "1", a.retryAfter)
+		}
+		if b, ok := bodies[a.status]; ok {
+			require.Equal(t, b, a.body, "one answer per status, whoever asks")
+		}
+		bodies[a.status] = a.body
 	}
 }

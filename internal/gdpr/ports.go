@@ -190,5 +190,5 @@ type Blobs interface {
 // PasswordHasher turns a password into a one-way hash (bcrypt in production, R-SIGNUP-3).
 // It is a port so the domain stays on the standard library.
 type PasswordHasher interface {
-	Hash(password string) (string, error)
+	Hash(ctx context.Context, password string) (string, error)
 }

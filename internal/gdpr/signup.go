@@ -135,7 +135,7 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 		}
 	}
 	// Hash before looking the address up, so both answers take the same time.
-	hash, err := s.passwords.Hash(in.Password)
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return err
 	}

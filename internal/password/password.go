@@ -2,6 +2,7 @@
 package password
 
 import (
+	"context"
 	"fmt"
 
 	"golang.org/x/crypto/bcrypt"
@@ -17,7 +18,7 @@ type Bcrypt struct{ Cost int }
 
 var _ gdpr.PasswordHasher = Bcrypt{}
 
-func (b Bcrypt) Hash(pw string) (string, error) {
+func (b Bcrypt) Hash(_ context.Context, pw string) (string, error) {
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), b.Cost)
 	if err != nil {
 		return "", fmt.Errorf("password: bcrypt failed") // never wrap: the cause may quote input
