@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -37,8 +37,9 @@ func TestMain(m *testing.M) {
 
 // handlerProcess is the handler running as a child process.
 type handlerProcess struct {
-	cmd *exec.Cmd
-	url string
+	cmd  *exec.Cmd
+	addr string // as the handler logged it
+	url  string
 }
 
 // startHandlerProcess runs the handler on dataDir and waits until it answers.
@@ -70,11 +71,7 @@ func startHandlerProcess(t *testing.T, dataDir string) *handlerProcess {
 	}()
 	select {
 	case a := <-addr:
-		_, port, _ := strings.Cut(a, "]:")
-		if port == "" {
-			_, port, _ = strings.Cut(a, ":")
-		}
-		p.url = "http://127.0.0.1:" + port
+		p.addr, p.url = a, "http://"+a
 	case <-t.Context().Done():
 		t.Fatal("the handler never listened")
 	}
@@ -93,6 +90,15 @@ func (p *handlerProcess) stop() {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		_ = p.cmd.Wait()
 	}
+}
+
+// TestHandlerListensOnLoopbackOnly is review finding 2 of #10: on every interface, another
+// host could post crafted MailSender envelopes and mint tokens past the resend limit.
+func TestHandlerListensOnLoopbackOnly(t *testing.T) {
+	p := startHandlerProcess(t, t.TempDir())
+	host, _, err := net.SplitHostPort(p.addr)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1", host)
 }
 
 // TestKillDuringErasureLeavesNothing is review finding 1 of #10: block members, move the clock

@@ -7,7 +7,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"popsell-gdpr/internal/azfunc"
+	"popsell-gdpr/internal/azfunc/azfunctest"
 	"popsell-gdpr/internal/config"
+	"popsell-gdpr/internal/triggers"
 )
 
 // Regression tests for the findings of the outside review (issue #10), one per finding, each
@@ -160,4 +163,23 @@ func TestSignupFloodAnswersTheSameForEveryone(t *testing.T) {
 		}
 		bodies[a.status] = a.body
 	}
+}
+
+// TestFunctionEnvelopesHaveTheirOwnLimit is review finding 7 of #10: the API's 1 MiB body
+// limit also wrapped the host's envelopes, so a 2 MiB one failed, was retried and ended
+// dead-lettered. Envelopes now have azfunc.MaxInvocationBytes; past it they fail with 413.
+func TestFunctionEnvelopesHaveTheirOwnLimit(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", nil)
+	host := azfunctest.NewHost(t, app.App.Handler)
+	// A mail job for a member that does not exist: a success that sends nothing.
+	job := `{"brandId":"acme","kind":"account_exists","userId":"m_nobody"}`
+	big := []byte(job + strings.Repeat(" ", 2<<20))
+	res := host.Invoke(triggers.MailSender, azfunctest.ServiceBus("msg", azfunc.ServiceBusMessage{Body: big, MessageID: "m-big", DeliveryCount: 1}))
+	require.NoError(t, res.Err(), "a 2 MiB envelope is read whole")
+
+	huge := []byte(job + strings.Repeat(" ", azfunc.MaxInvocationBytes))
+	res = host.Invoke(triggers.MailSender, azfunctest.ServiceBus("msg", azfunc.ServiceBusMessage{Body: huge, MessageID: "m-huge", DeliveryCount: 1}))
+	require.Error(t, res.Err())
+	require.Equal(t, 413, res.StatusCode)
 }

@@ -8,13 +8,14 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
+	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/config"
 )
 
@@ -32,7 +33,8 @@ func run(ctx context.Context, getenv func(string) string) int {
 		log.Error("startup refused", "err", err)
 		return 2
 	}
-	ln, err := net.Listen("tcp", fmt.Sprintf(":%d", cfg.Port))
+	// Loopback only: the host dials 127.0.0.1, and the function routes trust their caller.
+	ln, err := net.Listen("tcp", azfunc.LoopbackAddr(strconv.Itoa(cfg.Port)))
 	if err != nil {
 		log.Error("listen failed", "port", cfg.Port, "err", err)
 		return 1

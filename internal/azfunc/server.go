@@ -10,16 +10,26 @@ import (
 )
 
 // ListenAddr is where the host expects us: the port it picked and passed in
-// FUNCTIONS_CUSTOMHANDLER_PORT, or 7071 for a local run without a host. The
-// host dials 127.0.0.1, so the listener must accept IPv4; ":port" does, a
-// "localhost" that resolves to ::1 might not.
+// FUNCTIONS_CUSTOMHANDLER_PORT, or 7071 for a local run without a host, on
+// 127.0.0.1 only. The host dials 127.0.0.1 (WorkerConstants.HostName in
+// azure-functions-host), and nothing else may reach the function routes,
+// which trust whoever calls them: on every interface, another host could post
+// crafted MailSender envelopes.
 func ListenAddr() string {
 	port := os.Getenv("FUNCTIONS_CUSTOMHANDLER_PORT")
 	if port == "" {
 		port = "7071"
 	}
-	return ":" + port
+	return LoopbackAddr(port)
 }
+
+// LoopbackAddr is port on 127.0.0.1.
+func LoopbackAddr(port string) string { return net.JoinHostPort("127.0.0.1", port) }
+
+// ReadTimeout bounds reading one request, headers and body. The host writes a whole
+// envelope at once over loopback; a peer that trickles a body holds a connection and its
+// buffers, and 2,000 of them held every one for minutes before this bound.
+const ReadTimeout = 15 * time.Second
 
 // Readiness answers the host's start-up poll of GET /. The host accepts any
 // response, even a 404, but an explicit 200 makes the route's purpose plain
@@ -36,15 +46,20 @@ func Readiness() http.Handler {
 // Past the bound, request contexts are cancelled, connections are closed
 // and an error wrapping context.DeadlineExceeded is returned.
 //
-// There is deliberately no read or write timeout: the only client is the
-// host on loopback, which bounds each invocation with functionTimeout, and
-// an invocation may rightly take minutes.
+// Reading a request is bounded by ReadTimeout; there is deliberately no write
+// timeout: the host bounds each invocation with functionTimeout, and an
+// invocation may rightly take minutes.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout time.Duration) error {
+	return serve(ctx, ln, h, shutdownTimeout, ReadTimeout)
+}
+
+func serve(ctx context.Context, ln net.Listener, h http.Handler, shutdownTimeout, readTimeout time.Duration) error {
 	requests, abandon := context.WithCancel(context.WithoutCancel(ctx))
 	defer abandon()
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, readTimeout),
+		ReadTimeout:       readTimeout,
 		// Longer than the host's HttpClient keeps idle connections
 		// (1–2 min in .NET), so the host closes them first and never
 		// sends an invocation into a connection we are closing.

@@ -19,11 +19,11 @@ import (
 func TestListenAddr(t *testing.T) {
 	t.Run("port from the host", func(t *testing.T) {
 		t.Setenv("FUNCTIONS_CUSTOMHANDLER_PORT", "40123")
-		assert.Equal(t, ":40123", azfunc.ListenAddr())
+		assert.Equal(t, "127.0.0.1:40123", azfunc.ListenAddr(), "loopback only: the host dials 127.0.0.1")
 	})
 	t.Run("7071 without a host", func(t *testing.T) {
 		t.Setenv("FUNCTIONS_CUSTOMHANDLER_PORT", "")
-		assert.Equal(t, ":7071", azfunc.ListenAddr())
+		assert.Equal(t, "127.0.0.1:7071", azfunc.ListenAddr())
 	})
 }
 

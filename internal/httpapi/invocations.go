@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 
 	"popsell-gdpr/internal/azfunc"
@@ -39,6 +40,12 @@ func (a *api) invocations(mux *http.ServeMux) {
 }
 
 func (a *api) finishInvocation(w http.ResponseWriter, r *http.Request, name string, err error) {
+	if errors.Is(err, azfunc.ErrTooLarge) {
+		// Still a failure, so the host dead-letters the message after its retries.
+		a.log.ErrorContext(r.Context(), "invocation too large", "function", name, "limit", azfunc.MaxInvocationBytes)
+		azfunc.WriteFailure(w, http.StatusRequestEntityTooLarge)
+		return
+	}
 	if err != nil {
 		a.log.ErrorContext(r.Context(), "invocation failed", "function", name, "code", string(gdpr.ErrorCode(err)), "err", err)
 		azfunc.WriteFailure(w, http.StatusInternalServerError)

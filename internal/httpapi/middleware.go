@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
+
+	"popsell-gdpr/internal/azfunc"
 )
 
 type statusRecorder struct {
@@ -67,9 +70,17 @@ func noSniff(next http.Handler) http.Handler {
 	})
 }
 
+// limitBodies bounds every body: /api/* ones by MaxBodyBytes, the host's function envelopes
+// by azfunc.MaxInvocationBytes, which a whole Service Bus message fits in once the host has
+// escaped it. A real message larger than the API's limit used to fail, be retried and end
+// dead-lettered.
 func limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes+1)
+		limit := int64(MaxBodyBytes)
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			limit = azfunc.MaxInvocationBytes
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit+1)
 		next.ServeHTTP(w, r)
 	})
 }
