@@ -183,3 +183,22 @@ func TestFunctionEnvelopesHaveTheirOwnLimit(t *testing.T) {
 	require.Error(t, res.Err())
 	require.Equal(t, 413, res.StatusCode)
 }
+
+// TestFirstSignupMailCountsAgainstTheLimit is review finding 7 of #10: the signup's own mail
+// was not counted, so a signup and ten resends within two seconds sent two mails.
+func TestFirstSignupMailCountsAgainstTheLimit(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", nil)
+	p := newFakePerson()
+	require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+	for range 10 {
+		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup/resend", map[string]string{"email": p.Email}, nil).Status)
+	}
+	n := 0
+	for _, m := range app.mails() {
+		if m.To == p.Email {
+			n++
+		}
+	}
+	require.Equal(t, 1, n, "one mail per address per interval, the signup's included")
+}
