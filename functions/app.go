@@ -295,13 +295,25 @@ func (a *App) startScheduler(ctx context.Context, wg *sync.WaitGroup) error {
 					return
 				case <-time.After(time.Until(next)):
 				}
-				if err := f.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-					a.log.Error("timer function failed", "function", f.Name, "code", string(gdpr.ErrorCode(err)), "err", err)
-				}
+				a.fire(ctx, f)
 			}
 		})
 	}
 	return nil
+}
+
+// fire runs one firing of a timer function. A panic is logged without its value (it may hold
+// whatever was being processed) and the schedule goes on, as the host's would: one bad run
+// must not stop every later sweep, nor the process.
+func (a *App) fire(ctx context.Context, f triggers.Timer) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("timer function panicked", "function", f.Name)
+		}
+	}()
+	if err := f.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		a.log.Error("timer function failed", "function", f.Name, "code", string(gdpr.ErrorCode(err)), "err", err)
+	}
 }
 
 // queueStats is the operator's view of local mode: queue counts, and whether erased values

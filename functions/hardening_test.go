@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -201,4 +203,14 @@ func TestFirstSignupMailCountsAgainstTheLimit(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, n, "one mail per address per interval, the signup's included")
+}
+
+// TestTimerPanicIsRecovered is review finding 7 of #10: a panic in a timer function ended the
+// process in local mode. It is now logged, without its value, and the schedule goes on.
+func TestTimerPanicIsRecovered(t *testing.T) {
+	logs := &lockedBuffer{}
+	a := NewApp(config.Config{}, slog.New(slog.NewJSONHandler(logs, nil)))
+	a.fire(t.Context(), triggers.Timer{Name: "Boom", Run: func(context.Context) error { panic("someone@example.test") }})
+	require.Contains(t, logs.String(), "timer function panicked")
+	require.NotContains(t, logs.String(), "someone")
 }

@@ -84,12 +84,7 @@ func startApp(t *testing.T, overrides map[string]string) *testApp {
 	require.NoError(t, app.StartErr())
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(15 * time.Second):
-			t.Error("app did not stop within 15s")
-		}
+		require.NoError(t, <-done) // a hang is go test's timeout to report, with every stack
 		require.NoError(t, app.Close())
 	})
 	return &testApp{t: t, App: app, URL: "http://" + ln.Addr().String(), logs: logs, httpc: &http.Client{Timeout: 30 * time.Second}}
@@ -184,11 +179,11 @@ func (a *testApp) putBrand(id string, settings map[string]any) {
 }
 
 // waitIdle waits until the queues have nothing ready or in flight, through the admin route
-// operators use, never by sleeping a fixed time.
+// operators use, never by sleeping a fixed time. It has no deadline of its own: how long the
+// work takes depends on the machine, and go test's timeout reports a real hang.
 func (a *testApp) waitIdle() {
 	a.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	for {
 		res := a.admin("GET", "/api/admin/queues", nil)
 		require.Equal(a.t, 200, res.Status, "%s", res.Body)
 		var body struct {
@@ -205,7 +200,6 @@ func (a *testApp) waitIdle() {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	a.t.Fatal("queues not idle after 20s")
 }
 
 // mails returns the outbox, oldest first.
