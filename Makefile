@@ -13,7 +13,7 @@ export GDPR_HASH_KEY ?= 6c6f63616c2d6465762d6f6e6c792d6b65792d6e6f742d666f722d70
 export POPSELL_TEST_CLOCK ?= 1
 export POPSELL_SEED_DEMO ?= 1
 
-.PHONY: build run test test-emulators bench lint package clean
+.PHONY: build run test test-emulators bench fuzz lint package clean
 
 build: ## the handler binary for this machine
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/handler ./functions
@@ -33,6 +33,15 @@ test-emulators: ## start the Cosmos DB and Azurite emulators, run every test aga
 
 bench: ## the performance budget of DESIGN §7, as a table of medians
 	go run ./tools/bench
+
+FUZZTIME ?= 60s
+fuzz: ## run every fuzz target for FUZZTIME each (go test runs their seeds on every make test)
+	@set -e; for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for fn in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkg/*_test.go | cut -d' ' -f2); do \
+	    echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+	    go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// FuzzDecodeJSON drives every request body the API decodes through the strict decoder:
+// signups, resends, confirmations, brand settings, whitelists, blocks. Whatever the body, it
+// does not panic; an error quotes no string the client sent; and a body it accepts decodes
+// to exactly what encoding/json makes of it, without a repeated or wrong-case key.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"email":"ada@example.test","password":"correct horse battery","firstName":"Ada","acceptTerms":true,"termsVersion":"2026-01"}`,
+		`{"acceptTerms":false,"ACCEPTTERMS":true,"email":"a@b.cd"}`,
+		`{"acceptTerms":false,"acceptTerms":true}`,
+		`{"someone@example.test":1}`,
+		`{"name":"X","retention":{"erasureGrace":"P7D","erasureGrace":"P1D"},"fields":{"alias":"required"}}`,
+		`{"name":"X","fields":{"someone@example.test":1}}`,
+		`{"emails":["a@b.cd"],"customerIds":["C1"]}`,
+		`{"token":"` + strings.Repeat("A", 43) + `"}`,
+		`{"reason":"unsubscribed"}`, `{"now":"2031-01-01T00:00:00Z"}`, `{"now":"someone@example.test"}`,
+		`null`, `[]`, `{}`, `{"email":`, `{"dateOfBirth":"1990-13-40"}`, `{"role":7.5}`,
+	} {
+		f.Add([]byte(s))
+	}
+	targets := []func() any{
+		func() any { return &gdpr.SignupInput{} },
+		func() any { return &gdpr.BrandSettings{} },
+		func() any { return &gdpr.WhitelistInput{} },
+		func() any { return &struct{ Token string `json:"token"` }{} },
+		func() any {
+			return &struct {
+				Reason gdpr.BlockReason `json:"reason"`
+			}{}
+		},
+		func() any { return &struct{ Now time.Time `json:"now"` }{} },
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, target := range targets {
+			v := target()
+			r := httptest.NewRequest("POST", "/api/x", bytes.NewReader(body))
+			r.Header.Set("Content-Type", "application/json")
+			err := decodeJSON(r, v)
+			if err != nil {
+				requireNoClientString(t, body, err.Error())
+				continue
+			}
+			want := target()
+			dec := json.NewDecoder(bytes.NewReader(body))
+			dec.DisallowUnknownFields()
+			if derr := dec.Decode(want); derr != nil {
+				t.Fatalf("accepted what encoding/json refuses (%v): %q", derr, body)
+			}
+			if !reflect.DeepEqual(v, want) {
+				t.Fatalf("decoded differently from encoding/json: %q", body)
+			}
+			if hasRepeatedKey(json.NewDecoder(bytes.NewReader(body))) {
+				t.Fatalf("accepted a repeated key: %q", body)
+			}
+		}
+	})
+}
+
+// hasRepeatedKey reports whether any object of the body names a key twice, by its own walk.
+func hasRepeatedKey(dec *json.Decoder) bool {
+	tok, err := dec.Token()
+	if err != nil {
+		return false
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			k, _ := dec.Token()
+			key, _ := k.(string)
+			if seen[key] || hasRepeatedKey(dec) {
+				return true
+			}
+			seen[key] = true
+		}
+		_, _ = dec.Token()
+	case json.Delim('['):
+		for dec.More() {
+			if hasRepeatedKey(dec) {
+				return true
+			}
+		}
+		_, _ = dec.Token()
+	}
+	return false
+}
+
+// requireNoClientString fails if msg contains a string of the body that is not a plain word:
+// a field name may be named, a value with '@', '.', '-', a space... may not.
+func requireNoClientString(t *testing.T, body []byte, msg string) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return
+		}
+		s, ok := tok.(string)
+		if !ok || len(s) < 6 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == "" {
+			continue
+		}
+		if strings.Contains(msg, s) {
+			t.Fatalf("the error quotes the client: %q", msg)
+		}
+	}
+}
