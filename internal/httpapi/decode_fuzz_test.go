@@ -35,13 +35,21 @@ func FuzzDecodeJSON(f *testing.F) {
 		func() any { return &gdpr.SignupInput{} },
 		func() any { return &gdpr.BrandSettings{} },
 		func() any { return &gdpr.WhitelistInput{} },
-		func() any { return &struct{ Token string `json:"token"` }{} },
+		func() any {
+			return &struct {
+				Token string `json:"token"`
+			}{}
+		},
 		func() any {
 			return &struct {
 				Reason gdpr.BlockReason `json:"reason"`
 			}{}
 		},
-		func() any { return &struct{ Now time.Time `json:"now"` }{} },
+		func() any {
+			return &struct {
+				Now time.Time `json:"now"`
+			}{}
+		},
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, target := range targets {
