@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,4 +189,84 @@ func (a *benchApp) waitToken(b *testing.B, email string) string {
 	}
 	b.Fatal("no confirmation mail")
 	return ""
+}
+
+// BenchmarkSignupFlood is review finding 4 of #10 as a measurement: 300 signups at once with
+// the production bcrypt cost, while health and an admin read are asked one after the other.
+// It reports accepted signups per second, the share refused with 503, and the latency of the
+// other routes during the flood (target: health p99 < 50 ms).
+func BenchmarkSignupFlood(b *testing.B) {
+	app := startBenchApp(b)
+	const flood = 300
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: flood}}
+	var health, adminReads []time.Duration
+	var accepted, refused int
+	var floodTime time.Duration
+	n := 0
+	for b.Loop() {
+		n++
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		start := time.Now()
+		for i := range flood {
+			wg.Go(func() {
+				body := fmt.Sprintf(`{"email":"flood.%d.%d@example.test","password":"correct horse battery","acceptTerms":true,"termsVersion":"1"}`, n, i)
+				res, err := client.Post(app.URL+"/api/brands/bench/signup", "application/json", strings.NewReader(body))
+				require.NoError(b, err)
+				res.Body.Close()
+				mu.Lock()
+				defer mu.Unlock()
+				switch res.StatusCode {
+				case 202:
+					accepted++
+				case 503:
+					refused++
+				default:
+					b.Errorf("signup answered %d", res.StatusCode)
+				}
+			})
+		}
+		done := make(chan struct{})
+		go func() { wg.Wait(); close(done) }()
+		probe := func(url string, auth bool) time.Duration {
+			req, _ := http.NewRequest("GET", url, nil)
+			if auth {
+				req.Header.Set("Authorization", "Bearer "+testAdminToken)
+			}
+			t0 := time.Now()
+			res, err := client.Do(req)
+			require.NoError(b, err)
+			res.Body.Close()
+			require.Equal(b, 200, res.StatusCode)
+			return time.Since(t0)
+		}
+	probing:
+		for {
+			select {
+			case <-done:
+				break probing
+			default:
+			}
+			health = append(health, probe(app.URL+"/api/health", false))
+			adminReads = append(adminReads, probe(app.URL+"/api/admin/brands/bench", true))
+			time.Sleep(2 * time.Millisecond)
+		}
+		floodTime += time.Since(start)
+		app.app.Queue.WaitIdle(context.Background())
+	}
+	b.ReportMetric(float64(accepted)/floodTime.Seconds(), "signups/s")
+	b.ReportMetric(100*float64(refused)/float64(accepted+refused), "%503")
+	b.ReportMetric(percentileMS(health, 50), "health-p50-ms")
+	b.ReportMetric(percentileMS(health, 99), "health-p99-ms")
+	b.ReportMetric(percentileMS(adminReads, 50), "admin-p50-ms")
+	b.ReportMetric(percentileMS(adminReads, 99), "admin-p99-ms")
+}
+
+func percentileMS(ds []time.Duration, p int) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return float64(s[min(len(s)-1, len(s)*p/100)].Microseconds()) / 1000
 }

@@ -35,6 +35,12 @@ var rows = []row{
 	{pkg: "./functions", bench: "BenchmarkColdStart", benchtime: "20x", metric: "ns/op", show: "ms", budget: 20, label: "cold start: exec → first answer on GET /"},
 	{pkg: "./functions", bench: "BenchmarkColdStart", benchtime: "20x", metric: "MB-rss", show: "n", budget: 30, label: "idle RSS after start (MB)"},
 	{pkg: "./functions", bench: "BenchmarkSignupConfirm", benchtime: "50x", metric: "ns/op", show: "ms", label: "signup + mail + confirm, bcrypt cost 10"},
+	{pkg: "./functions", bench: "BenchmarkSignupFlood", benchtime: "1x", metric: "signups/s", show: "n", label: "signup flood, 300 at once, bcrypt 10: accepted (/s)"},
+	{pkg: "./functions", bench: "BenchmarkSignupFlood", benchtime: "1x", metric: "%503", show: "dec", label: "signup flood: share refused with 503 (%)"},
+	{pkg: "./functions", bench: "BenchmarkSignupFlood", benchtime: "1x", metric: "health-p50-ms", show: "dec", label: "signup flood: health p50 (ms)"},
+	{pkg: "./functions", bench: "BenchmarkSignupFlood", benchtime: "1x", metric: "health-p99-ms", show: "dec", budget: 50, label: "signup flood: health p99 (ms)"},
+	{pkg: "./functions", bench: "BenchmarkSignupFlood", benchtime: "1x", metric: "admin-p50-ms", show: "dec", label: "signup flood: admin read p50 (ms)"},
+	{pkg: "./functions", bench: "BenchmarkSignupFlood", benchtime: "1x", metric: "admin-p99-ms", show: "dec", label: "signup flood: admin read p99 (ms)"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=10000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 10k users, 1k due"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=1000000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 1M users, 1k due", slow: true},
 	{pkg: "./functions", bench: "BenchmarkErasureWorkerLocalMode", benchtime: "10000x", metric: "erasures/s", show: "n", budget: 2000, atLeast: true, label: "erasure worker as local mode runs it, 10 contacts each (/s)"},
@@ -168,6 +174,8 @@ func format(v float64, show string) string {
 		return fmt.Sprintf("%.1f ms", v)
 	case "µs":
 		return fmt.Sprintf("%.0f µs", v)
+	case "dec":
+		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.0f", v)
 }
