@@ -50,6 +50,10 @@ var (
 	ErrConflict = &Error{Code: CodeConflict, Message: "version conflict"}
 )
 
+// ErrUndeliverable marks a mail its provider refused for good: a bad address, an
+// unauthorised sender, a broken template. Retrying cannot help; the job is dead-lettered.
+var ErrUndeliverable = errors.New("undeliverable mail")
+
 // Is makes errors.Is(err, ErrNotFound) true for any *Error with the same code, so adapters can
 // return richer messages and callers still match.
 func (e *Error) Is(target error) bool {

@@ -155,6 +155,20 @@ type Mail struct {
 	HTML      string            `json:"html"`
 	Links     []string          `json:"links,omitempty"`
 	Variables map[string]string `json:"variables,omitempty"`
+	// From is the brand's sender; zero means the platform's default sender.
+	From Sender `json:"from,omitzero"`
+	// TemplateID is the brand's provider template for this kind, rendered by the provider
+	// with Variables; 0 means the built-in Subject, Text and HTML.
+	TemplateID int64 `json:"templateId,omitempty"`
+	// JobID is the id of the queue message the mail was sent for: providers carry it back in
+	// their events (never personal data) and may use it to send a job once.
+	JobID string `json:"jobId,omitempty"`
+}
+
+// Sender is the From of a mail.
+type Sender struct {
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
 }
 
 // MailKind is the template a mail was rendered from.
@@ -168,6 +182,9 @@ const (
 
 // Mailer delivers mail: Mailjet in production, an outbox folder in local mode.
 type Mailer interface {
+	// Send hands m to the provider. An error matching ErrUndeliverable means the provider
+	// refused this mail for good (sending it again cannot succeed); any other error may pass
+	// with a retry (rate limits, outages, timeouts).
 	Send(ctx context.Context, m Mail) error
 }
 
