@@ -95,15 +95,19 @@ type call struct {
 // fakeBus hands out senders that record every request, in order, and answer with sequence
 // numbers counting up from nextSeq, or with err when set. Its batches hold batchCap messages
 // (0: any number) and refuse a body longer than maxBody bytes even when empty (0: no limit).
+// Like the service, it answers a cancel of a sequence number it does not hold as scheduled
+// with "not found".
 type fakeBus struct {
-	mu       sync.Mutex
-	calls    []call
-	created  []string
-	nextSeq  int64
-	err      error
-	batchCap int
-	maxBody  int
-	batches  int // NewMessageBatch calls
+	mu        sync.Mutex
+	calls     []call
+	created   []string
+	nextSeq   int64
+	err       error
+	batchCap  int
+	maxBody   int
+	batches   int                             // NewMessageBatch calls
+	seqOf     map[*azservicebus.Message]int64 // the sequence number each scheduled message got
+	scheduled map[int64]bool                  // sequence numbers scheduled and not cancelled
 }
 
 func (b *fakeBus) newSender(queue string) (sender[*fakeBatch], error) {
@@ -160,16 +164,31 @@ func (s *fakeSender) ScheduleMessages(_ context.Context, ms []*azservicebus.Mess
 	}
 	s.bus.mu.Lock()
 	defer s.bus.mu.Unlock()
+	if s.bus.seqOf == nil {
+		s.bus.seqOf, s.bus.scheduled = map[*azservicebus.Message]int64{}, map[int64]bool{}
+	}
 	seqs := make([]int64, len(ms))
-	for i := range seqs {
+	for i, m := range ms {
 		s.bus.nextSeq++
 		seqs[i] = s.bus.nextSeq
+		s.bus.seqOf[m], s.bus.scheduled[seqs[i]] = seqs[i], true
 	}
 	return seqs, nil
 }
 
 func (s *fakeSender) CancelScheduledMessages(_ context.Context, seqs []int64, _ *azservicebus.CancelScheduledMessagesOptions) error {
-	return s.bus.record(call{Queue: s.queue, Op: "cancel", Seqs: seqs})
+	if err := s.bus.record(call{Queue: s.queue, Op: "cancel", Seqs: seqs}); err != nil {
+		return err
+	}
+	s.bus.mu.Lock()
+	defer s.bus.mu.Unlock()
+	for _, seq := range seqs {
+		if !s.bus.scheduled[seq] {
+			return &azservicebus.Error{Code: azservicebus.CodeNotFound}
+		}
+		delete(s.bus.scheduled, seq)
+	}
+	return nil
 }
 
 func (s *fakeSender) Close(context.Context) error {
