@@ -57,12 +57,15 @@ func ParsePeriod(s string) (Period, error) {
 	}
 	var p Period
 	rest, inTime, seen, seenTime := s[1:], false, false, false
+	// Each designator at most once, in ISO 8601's order: "P1Y1Y" or "PT1S1H" is refused, not
+	// summed or reordered, so a period reads back as it was written.
+	order, last := "YMWD", -1
 	for rest != "" {
 		if rest[0] == 'T' {
 			if inTime {
 				return Period{}, fmt.Errorf("repeated T in ISO 8601 duration")
 			}
-			inTime, rest = true, rest[1:]
+			inTime, rest, order, last = true, rest[1:], "HMS", -1
 			continue
 		}
 		i := 0
@@ -75,6 +78,12 @@ func ParsePeriod(s string) (Period, error) {
 		n, _ := strconv.Atoi(rest[:i])
 		unit := rest[i]
 		rest = rest[i+1:]
+		if at := strings.IndexByte(order, unit); at >= 0 {
+			if at <= last {
+				return Period{}, fmt.Errorf("ISO 8601 duration designators must appear once each, in order")
+			}
+			last = at
+		}
 		seen, seenTime = true, inTime
 		addClock := func(u time.Duration) error {
 			if time.Duration(n) > (math.MaxInt64-p.Exact)/u {

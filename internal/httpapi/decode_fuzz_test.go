@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -106,10 +108,13 @@ func hasRepeatedKey(dec *json.Decoder) bool {
 	return false
 }
 
-// requireNoClientString fails if msg contains a string of the body that is not a plain word:
-// a field name may be named, a value with '@', '.', '-', a space... may not.
+// requireNoClientString fails if msg contains a string the client sent, once the names of our
+// own fields (which messages may list) are taken out of it.
 func requireNoClientString(t *testing.T, body []byte, msg string) {
 	t.Helper()
+	for _, name := range ownNames() {
+		msg = strings.ReplaceAll(msg, name, "#")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	for {
 		tok, err := dec.Token()
@@ -117,11 +122,39 @@ func requireNoClientString(t *testing.T, body []byte, msg string) {
 			return
 		}
 		s, ok := tok.(string)
-		if !ok || len(s) < 6 || strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == "" {
-			continue
-		}
-		if strings.Contains(msg, s) {
+		if ok && len(s) >= 6 && strings.Contains(msg, s) {
 			t.Fatalf("the error quotes the client: %q", msg)
 		}
 	}
 }
+
+// ownNames are the JSON names of every field of the request types, longest first.
+var ownNames = sync.OnceValue(func() []string {
+	seen := map[string]bool{}
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t.String()] {
+			return
+		}
+		seen[t.String()] = true
+		f := fieldsOf(t)
+		for _, n := range f.names {
+			seen[n] = true
+			walk(f.exact[n])
+		}
+	}
+	for _, v := range []any{gdpr.SignupInput{}, gdpr.BrandSettings{}, gdpr.WhitelistInput{}} {
+		walk(reflect.TypeOf(v))
+	}
+	names := []string{"token", "reason", "now"}
+	for n := range seen {
+		if !strings.Contains(n, ".") {
+			names = append(names, n)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return len(b) - len(a) })
+	return names
+})
