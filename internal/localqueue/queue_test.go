@@ -173,17 +173,6 @@ func TestDedupByID(t *testing.T) {
 	}
 }
 
-func TestDedupKeepsFirstBody(t *testing.T) {
-	q, _ := openTemp(t, fastOptions())
-	ctx := context.Background()
-	_, err := q.Publish(ctx, qA, gdpr.Message{ID: "dup", Body: []byte("first")})
-	require.NoError(t, err)
-	_, err = q.Publish(ctx, qA, gdpr.Message{ID: "dup", Body: []byte("second")})
-	require.NoError(t, err)
-	d, _ := claimOne(t, q, qA)
-	assert.Equal(t, "first", string(d.Body))
-}
-
 // claimOne leases the next message as a consumer would, without handling it: a consumer that
 // dies right after taking a message.
 func claimOne(t testing.TB, q *Queue, queue string) (Delivery, int64) {
@@ -238,22 +227,6 @@ func TestCancel(t *testing.T) {
 			assert.Equal(t, tt.wantRemain, rowCount(t, q))
 		})
 	}
-}
-
-func TestCancelledScheduledMessageIsNeverDelivered(t *testing.T) {
-	clock, opts := clockedOptions()
-	q, _ := openTemp(t, opts)
-	ctx := context.Background()
-	var calls atomic.Int32
-	consume(t, q, qA, func(context.Context, Delivery) error { calls.Add(1); return nil }, 1)
-
-	ref, err := q.Publish(ctx, qA, gdpr.Message{ID: "warn", NotBefore: clock.Now().Add(24 * time.Hour)})
-	require.NoError(t, err)
-	require.NoError(t, q.Cancel(ctx, qA, ref))
-	clock.Advance(48 * time.Hour)
-	time.Sleep(10 * time.Millisecond)
-	waitIdle(t, q, qA)
-	assert.Zero(t, calls.Load())
 }
 
 func TestBackoff(t *testing.T) {
