@@ -179,7 +179,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	mail, err := gdpr.NewMailService(core, gdpr.MailDeps{Users: s, Tokens: s, Blacklist: s, Mailer: m.mailer,
+	mail, err := gdpr.NewMailService(core, gdpr.MailDeps{Users: s, Claims: s, Tokens: s, Blacklist: s, Mailer: m.mailer,
 		Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}})
 	if err != nil {
 		return httpapi.Options{}, err

@@ -132,6 +132,9 @@ func TestBrandContractEnd(t *testing.T) {
 		var ending, staying []subject
 		for _, role := range []gdpr.Role{gdpr.RoleAmbassador, gdpr.RoleEmployee, gdpr.RoleClient} {
 			ending = append(ending, app.seedSubject(t, "ended", role))
+			if !role.External() {
+				app.mailSubject(t, ending[len(ending)-1])
+			}
 			staying = append(staying, app.seedSubject(t, "other", role))
 		}
 

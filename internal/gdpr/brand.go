@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,6 +36,7 @@ type Brand struct {
 	WhitelistEnabled bool             `json:"whitelistEnabled"` // R-SIGNUP-4
 	WebhookSecret    string           `json:"webhookSecret,omitempty"`
 	MailjetCallback  BasicCredentials `json:"mailjetCallback,omitzero"`
+	Mail             MailSettings     `json:"mail,omitzero"`
 	Retention        Retention        `json:"retention"`
 	Fields           FieldRules       `json:"fields,omitempty"` // R-SIGNUP-6
 	Status           BrandStatus      `json:"status"`
@@ -207,6 +209,45 @@ func (f FieldRules) Validate() error {
 	return nil
 }
 
+// MailSettings are a brand's sender and its provider templates (issue #11). Left out, mail
+// goes from the platform's default sender with the built-in texts.
+type MailSettings struct {
+	From Sender `json:"from,omitzero"`
+	// Templates maps a mail kind to the provider's template id for it; a kind left out is
+	// sent with the built-in subject, text and HTML.
+	Templates map[MailKind]int64 `json:"templates,omitempty"`
+}
+
+// MailKinds are the kinds of mail the service sends.
+var MailKinds = []MailKind{MailSignupConfirmation, MailAccountExists, MailInactivityWarning}
+
+// Validate checks the sender's address and name and that each template names a known kind.
+func (m MailSettings) Validate() error {
+	if m.From != (Sender{}) && !ValidEmail(NormalizeEmail(m.From.Email)) {
+		return Errorf(CodeInvalid, "mail.from.email must be a valid email address")
+	}
+	if !plainText(m.From.Name, 100) {
+		return Errorf(CodeInvalid, "mail.from.name must be at most 100 characters without control characters")
+	}
+	for kind, id := range m.Templates {
+		if !slices.Contains(MailKinds, kind) {
+			return Errorf(CodeInvalid, "mail.templates: unknown mail kind; the kinds are %s", joinKinds(MailKinds))
+		}
+		if id <= 0 {
+			return Errorf(CodeInvalid, "mail.templates.%s must be a positive template id", kind)
+		}
+	}
+	return nil
+}
+
+func joinKinds(kinds []MailKind) string {
+	s := make([]string, len(kinds))
+	for i, k := range kinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
 // Validate checks a brand's settings as an admin submits them.
 func (b Brand) Validate() error {
 	switch {
@@ -224,6 +265,9 @@ func (b Brand) Validate() error {
 		return Errorf(CodeInvalid, "mailjetCallback.password must be at least 16 characters")
 	}
 	if err := b.Retention.Validate(); err != nil {
+		return err
+	}
+	if err := b.Mail.Validate(); err != nil {
 		return err
 	}
 	return b.Fields.Validate()

@@ -96,6 +96,12 @@ func TestBrandValidate(t *testing.T) {
 		{"R-ERASE-5_grace_past_90_days_refused", func(b *gdpr.Brand) { b.Retention.ErasureGrace = gdpr.Period{Years: 999999999} }, false},
 		{"R-SIGNUP-2_link_of_30_days_accepted", func(b *gdpr.Brand) { b.Retention.OptInTokenTTL = gdpr.Period{Days: 30} }, true},
 		{"R-SIGNUP-2_link_past_30_days_refused", func(b *gdpr.Brand) { b.Retention.OptInTokenTTL = gdpr.Period{Exact: 721 * time.Hour} }, false},
+		{"mail_sender_and_template", func(b *gdpr.Brand) {
+			b.Mail = gdpr.MailSettings{From: gdpr.Sender{Email: "hello@acme.example", Name: "Acme"}, Templates: map[gdpr.MailKind]int64{gdpr.MailSignupConfirmation: 1}}
+		}, true},
+		{"mail_sender_not_an_address", func(b *gdpr.Brand) { b.Mail.From = gdpr.Sender{Email: "acme", Name: "Acme"} }, false},
+		{"mail_template_unknown_kind", func(b *gdpr.Brand) { b.Mail.Templates = map[gdpr.MailKind]int64{"newsletter": 1} }, false},
+		{"mail_template_not_positive", func(b *gdpr.Brand) { b.Mail.Templates = map[gdpr.MailKind]int64{gdpr.MailAccountExists: 0} }, false},
 		{"R-SIGNUP-6_unknown_field", func(b *gdpr.Brand) { b.Fields = gdpr.FieldRules{"shoeSize": gdpr.FieldRequired} }, false},
 		{"R-SIGNUP-6_bad_requirement", func(b *gdpr.Brand) { b.Fields = gdpr.FieldRules{"alias": "mandatory"} }, false},
 		{"R-SIGNUP-6_every_known_field", func(b *gdpr.Brand) {

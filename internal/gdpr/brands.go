@@ -16,6 +16,7 @@ type BrandSettings struct {
 	WhitelistEnabled bool             `json:"whitelistEnabled"`
 	WebhookSecret    string           `json:"webhookSecret"`
 	MailjetCallback  BasicCredentials `json:"mailjetCallback"`
+	Mail             MailSettings     `json:"mail"`
 	Retention        Retention        `json:"retention"`
 	Fields           FieldRules       `json:"fields"`
 }
@@ -38,7 +39,7 @@ func (s *BrandService) PutBrand(ctx context.Context, id BrandID, in BrandSetting
 		}
 		b.Name = strings.TrimSpace(in.Name)
 		b.Pro, b.SSOExclusive, b.WhitelistEnabled = in.Pro, in.SSOExclusive, in.WhitelistEnabled
-		b.WebhookSecret, b.MailjetCallback = in.WebhookSecret, in.MailjetCallback
+		b.WebhookSecret, b.MailjetCallback, b.Mail = in.WebhookSecret, in.MailjetCallback, in.Mail
 		b.Retention = in.Retention.WithDefaults()
 		b.Fields = in.Fields
 		b.UpdatedAt = now

@@ -10,6 +10,9 @@ import (
 // address is resolved at send time, so a job queued before an erasure finds no address after
 // it, and no queue or dead letter ever holds personal data (DESIGN §5).
 type MailJob struct {
+	// ID is the queue message's id, so the sender can send a job once however often the queue
+	// delivers it. Jobs queued before it existed have none.
+	ID      string   `json:"id,omitempty"`
 	BrandID BrandID  `json:"brandId"`
 	Kind    MailKind `json:"kind"`
 	UserID  string   `json:"userId"`
@@ -31,6 +34,7 @@ type ErasureJob struct {
 
 // mailMessage is the queue message of a mail job; id deduplicates it.
 func mailMessage(job MailJob, id string) (Message, error) {
+	job.ID = id
 	body, err := json.Marshal(job)
 	if err != nil {
 		return Message{}, err
@@ -50,7 +54,7 @@ func decodeJob(body []byte, v any) error {
 }
 
 func (j MailJob) validate() error {
-	if !j.BrandID.Valid() || j.UserID == "" || len(j.UserID) > 64 {
+	if !j.BrandID.Valid() || j.UserID == "" || len(j.UserID) > 64 || len(j.ID) > 200 {
 		return Errorf(CodeInvalid, "mail job needs brandId and userId")
 	}
 	switch j.Kind {

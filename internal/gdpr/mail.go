@@ -19,8 +19,15 @@ func (s *SignupService) enqueueMail(ctx context.Context, brand BrandID, kind Mai
 	return err
 }
 
-// HandleMailJob renders and sends one queued mail. It returns an error only when retrying may
-// help; a job whose recipient is gone, erased or blacklisted is dropped.
+// sentMailKept is how long the sender remembers a job it sent: longer than any queue keeps
+// redelivering a message (Service Bus: its delivery count times the lock; the local queue:
+// its backoff), so that a job is mailed at most once.
+const sentMailKept = 14 * 24 * time.Hour
+
+// HandleMailJob renders and sends one queued mail, at most once per job. It returns an error
+// only when retrying may help, or one matching ErrUndeliverable when the provider refused the
+// mail for good (the job is then dead-lettered). A job whose recipient is gone, erased,
+// blacklisted or undeliverable is suppressed: logged by ids, and not sent.
 func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	var job MailJob
 	if err := decodeJob(body, &job); err != nil {
@@ -36,6 +43,9 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
+	if sent, err := s.alreadySent(ctx, b.ID, job); sent || err != nil {
+		return err
+	}
 	u, err := s.users.GetUser(ctx, b.ID, job.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -47,22 +57,74 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil || to == "" {
 		return err
 	}
-	if _, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to)); err == nil {
-		s.log.InfoContext(ctx, "mail suppressed: address blacklisted", "brand", b.ID, "kind", job.Kind, "user", u.ID)
-		return nil // R-MAIL-1: nothing is ever sent to a blacklisted address
-	} else if !errors.Is(err, ErrNotFound) {
+	if reason, err := s.suppressed(ctx, b, u, to); reason != "" || err != nil {
+		if reason != "" {
+			s.log.InfoContext(ctx, "mail suppressed", "reason", reason, "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID)
+		}
 		return err
 	}
 	m, err := renderMail(job.Kind, vars)
 	if err != nil {
 		return err
 	}
-	m.BrandID, m.To, m.Links = b.ID, to, links
+	m.BrandID, m.To, m.Links, m.JobID = b.ID, to, links, job.ID
+	m.From, m.TemplateID = b.Mail.From, b.Mail.Templates[job.Kind]
 	if err := s.mailer.Send(ctx, m); err != nil {
+		if errors.Is(err, ErrUndeliverable) {
+			s.log.WarnContext(ctx, "mail undeliverable", "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID, "err", err)
+		}
 		return err
 	}
-	s.log.InfoContext(ctx, "mail sent", "brand", b.ID, "kind", job.Kind, "user", u.ID)
+	s.recordSent(ctx, b.ID, job)
+	s.log.InfoContext(ctx, "mail sent", "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID)
 	return nil
+}
+
+// suppressed says why nothing may be sent to the address, if anything forbids it: the
+// blacklist (R-MAIL-1) or an undeliverable email status (R-MAIL-3).
+func (s *MailService) suppressed(ctx context.Context, b Brand, u User, to string) (reason string, err error) {
+	if !u.EmailStatus.Deliverable() {
+		return "email_status_" + string(u.EmailStatus), nil
+	}
+	_, err = s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to))
+	switch {
+	case err == nil:
+		return "blacklisted", nil
+	case errors.Is(err, ErrNotFound):
+		return "", nil
+	}
+	return "", err
+}
+
+// alreadySent reports a job that an earlier delivery mailed.
+func (s *MailService) alreadySent(ctx context.Context, brand BrandID, job MailJob) (bool, error) {
+	if job.ID == "" {
+		return false, nil
+	}
+	_, err := s.claims.GetClaim(ctx, brand, ClaimMailSent+job.ID)
+	switch {
+	case err == nil:
+		s.log.InfoContext(ctx, "mail already sent for this job", "brand", brand, "kind", job.Kind, "job", job.ID)
+		return true, nil
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// recordSent remembers that the job's mail was handed over. It runs after the send: a process
+// that dies in between sends the job's mail again on redelivery, once; the other order could
+// lose a mail. A failure to record is logged, not returned: the mail went out, and failing the
+// job would only send it again.
+func (s *MailService) recordSent(ctx context.Context, brand BrandID, job MailJob) {
+	if job.ID == "" {
+		return
+	}
+	now := s.clock.Now()
+	_, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: ClaimMailSent + job.ID, Owner: job.UserID, CreatedAt: now, ExpiresAt: now.Add(sentMailKept)})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		s.log.WarnContext(ctx, "could not record a sent mail; a redelivery would send it again", "brand", brand, "job", job.ID, "err", err)
+	}
 }
 
 // prepareMail decides the recipient and the template variables. An empty address means the

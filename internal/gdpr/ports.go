@@ -80,6 +80,12 @@ type Blacklist interface {
 	GetBlacklist(ctx context.Context, brand BrandID, digest string) (BlacklistEntry, error)
 }
 
+// BlacklistWriter records addresses that must never be mailed again (R-MAIL-1, R-MAIL-4).
+type BlacklistWriter interface {
+	// PutBlacklist inserts entries, idempotently: an existing digest keeps its first entry.
+	PutBlacklist(ctx context.Context, entries ...BlacklistEntry) error
+}
+
 // WhitelistStore keeps the digests of who may sign up on a restricted brand (R-SIGNUP-4).
 type WhitelistStore interface {
 	// AddWhitelist inserts entries idempotently.

@@ -38,6 +38,7 @@ const (
 	ClaimExternalID = "sso:"     // + digest of the SSO external id → user id
 	ClaimWebhookID  = "webhook:" // + webhook-id → replay guard (R-SSO-3)
 	ClaimResend     = "resend:"  // + email digest → resend rate limit
+	ClaimMailSent   = "mailed:"  // + mail job id → the job's mail was handed to the provider
 )
 
 // BlacklistEntry blocks every future email to an address (R-MAIL-1, R-MAIL-4). Only the

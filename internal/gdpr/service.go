@@ -13,7 +13,7 @@ import (
 //
 //	BrandService      brand settings and whitelists           BrandStore, WhitelistStore
 //	SignupService     signup, resend, double opt-in            users, claims, whitelist, tokens, queue, passwords
-//	MailService       the mail sender (queue consumer)         users, tokens, blacklist, mailer, links
+//	MailService       the mail sender (queue consumer)         users, claims, tokens, blacklist, mailer, links
 //	RetentionService  block, restore, activity, contract end,  users, queue
 //	                  the daily retention sweep
 //	ErasureService    the erasure worker (queue consumer),     users, contacts, claims, audit, blobs, queue,
@@ -190,6 +190,7 @@ type Links interface {
 // MailDeps are the ports of the MailService.
 type MailDeps struct {
 	Users     UserStore
+	Claims    ClaimStore // the jobs already mailed
 	Tokens    TokenStore
 	Blacklist Blacklist
 	Mailer    Mailer
@@ -200,6 +201,7 @@ type MailDeps struct {
 type MailService struct {
 	core
 	users     UserStore
+	claims    ClaimStore
 	tokens    TokenStore
 	blacklist Blacklist
 	mailer    Mailer
@@ -211,14 +213,14 @@ func NewMailService(c Core, d MailDeps) (*MailService, error) {
 	cc, err := c.check()
 	if err == nil {
 		err = missing("MailService", map[string]bool{
-			"Users": d.Users != nil, "Tokens": d.Tokens != nil, "Blacklist": d.Blacklist != nil,
+			"Users": d.Users != nil, "Claims": d.Claims != nil, "Tokens": d.Tokens != nil, "Blacklist": d.Blacklist != nil,
 			"Mailer": d.Mailer != nil, "Links": d.Links != nil,
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &MailService{core: cc, users: d.Users, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links}, nil
+	return &MailService{core: cc, users: d.Users, claims: d.Claims, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links}, nil
 }
 
 // RetentionService applies the retention schedule: blocks and restores, activity, the end of

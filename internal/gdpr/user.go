@@ -51,6 +51,10 @@ type User struct {
 	Position     string     `json:"position,omitempty"`
 	Visibility   Visibility `json:"visibility"`
 	OptIns       OptIns     `json:"optIns"`
+	// EmailStatus is the deliverability of Email as the mail provider reported it (R-MAIL-1…3),
+	// as of EmailStatusAt, the time of the provider's event; nothing is sent unless it is OK.
+	EmailStatus   EmailStatus `json:"emailStatus,omitempty"`
+	EmailStatusAt time.Time   `json:"emailStatusAt,omitzero"`
 
 	LastLoginAt    time.Time `json:"lastLoginAt,omitzero"`
 	LastActivityAt time.Time `json:"lastActivityAt,omitzero"`

@@ -1,0 +1,153 @@
+package gdpr_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/clocktest"
+	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/localstore"
+)
+
+// recordingMailer keeps what it is asked to send, and fails as the test says.
+type recordingMailer struct {
+	mu   sync.Mutex
+	sent []gdpr.Mail
+	fail error
+}
+
+func (m *recordingMailer) Send(_ context.Context, mail gdpr.Mail) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return m.fail
+	}
+	m.sent = append(m.sent, mail)
+	return nil
+}
+
+func (m *recordingMailer) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sent)
+}
+
+type staticLinks struct{}
+
+func (staticLinks) SignupConfirmation(b gdpr.BrandID, token string) string {
+	return "https://gdpr.example.test/" + string(b) + "?token=" + token
+}
+
+type mailWorld struct {
+	store  *localstore.Store
+	mailer *recordingMailer
+	svc    *gdpr.MailService
+	brands *gdpr.BrandService
+	hasher *gdpr.Hasher
+	clock  *clocktest.Manual
+}
+
+func newMailWorld(t *testing.T) *mailWorld {
+	t.Helper()
+	store, err := localstore.Open(filepath.Join(t.TempDir(), "store.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { store.Close() })
+	w := &mailWorld{store: store, mailer: &recordingMailer{}, clock: clocktest.New(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))}
+	w.hasher, err = gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	core := gdpr.Core{Brands: store, Hasher: w.hasher, Clock: w.clock}
+	w.brands, err = gdpr.NewBrandService(core, store)
+	require.NoError(t, err)
+	w.svc, err = gdpr.NewMailService(core, gdpr.MailDeps{Users: store, Claims: store, Tokens: store, Blacklist: store,
+		Mailer: w.mailer, Links: staticLinks{}})
+	require.NoError(t, err)
+	_, _, err = w.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", Mail: gdpr.MailSettings{
+		From:      gdpr.Sender{Email: "hello@acme.example", Name: "Acme"},
+		Templates: map[gdpr.MailKind]int64{gdpr.MailAccountExists: 4242},
+	}})
+	require.NoError(t, err)
+	return w
+}
+
+// member creates an active member and returns its id.
+func (w *mailWorld) member(t *testing.T, edit func(*gdpr.User)) gdpr.User {
+	t.Helper()
+	u := gdpr.User{BrandID: "acme", ID: gdpr.NewID("m_", w.clock.Now()), Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
+		Status: gdpr.UserActive, CreatedAt: w.clock.Now(), Email: fmt.Sprintf("member.%d@example.test", w.clock.Now().UnixNano())}
+	w.clock.Advance(time.Millisecond)
+	if edit != nil {
+		edit(&u)
+	}
+	u, err := w.store.CreateUser(t.Context(), u)
+	require.NoError(t, err)
+	return u
+}
+
+func job(id, user string) []byte {
+	return fmt.Appendf(nil, `{"id":%q,"brandId":"acme","kind":"account_exists","userId":%q}`, id, user)
+}
+
+// TestMailJobSentOncePerJob: Service Bus and the local queue deliver at least once; a job
+// redelivered after its mail went out must not send it again (issue #11).
+func TestMailJobSentOncePerJob(t *testing.T) {
+	w := newMailWorld(t)
+	u := w.member(t, nil)
+	for range 3 {
+		require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_1", u.ID)))
+	}
+	require.Equal(t, 1, w.mailer.count(), "one mail for three deliveries of one job")
+	require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_2", u.ID)))
+	require.Equal(t, 2, w.mailer.count(), "another job is another mail")
+}
+
+// TestMailCarriesTheBrandsSenderAndTemplate: the brand's From and its template for the kind
+// go with the mail, and the job id as the provider's custom id.
+func TestMailCarriesTheBrandsSenderAndTemplate(t *testing.T) {
+	w := newMailWorld(t)
+	u := w.member(t, nil)
+	require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_7", u.ID)))
+	m := w.mailer.sent[0]
+	require.Equal(t, gdpr.Sender{Email: "hello@acme.example", Name: "Acme"}, m.From)
+	require.Equal(t, int64(4242), m.TemplateID)
+	require.Equal(t, "mail_7", m.JobID)
+	require.NotEmpty(t, m.Text, "the built-in text stays as the fallback")
+}
+
+// TestMailSuppressed: nothing is sent to a blacklisted address (R-MAIL-1) nor to an address
+// whose status is not deliverable (R-MAIL-3); the job succeeds, so it is not retried.
+func TestMailSuppressed(t *testing.T) {
+	w := newMailWorld(t)
+	for _, st := range []gdpr.EmailStatus{gdpr.EmailSpam, gdpr.EmailHardBounce, gdpr.EmailSoftBounce, gdpr.EmailBlocked} {
+		u := w.member(t, func(u *gdpr.User) { u.EmailStatus = st })
+		require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_"+string(st), u.ID)), "R-MAIL-3 %s", st)
+	}
+	listed := w.member(t, nil)
+	require.NoError(t, w.store.PutBlacklist(t.Context(), gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest(listed.Email), Reason: gdpr.BlacklistSpam, CreatedAt: w.clock.Now()}))
+	require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_listed", listed.ID)), "R-MAIL-1")
+	require.Zero(t, w.mailer.count())
+}
+
+// TestMailUndeliverableIsNotRecordedAsSent: a mail the provider refused for good fails its
+// job with ErrUndeliverable (dead-lettered), and one that may pass later fails plainly
+// (retried); neither counts as sent.
+func TestMailUndeliverableIsNotRecordedAsSent(t *testing.T) {
+	w := newMailWorld(t)
+	u := w.member(t, nil)
+	w.mailer.fail = fmt.Errorf("mailjet: status 400: %w", gdpr.ErrUndeliverable)
+	err := w.svc.HandleMailJob(t.Context(), job("mail_9", u.ID))
+	require.ErrorIs(t, err, gdpr.ErrUndeliverable)
+	w.mailer.fail = errors.New("mailjet: status 503")
+	err = w.svc.HandleMailJob(t.Context(), job("mail_9", u.ID))
+	require.Error(t, err)
+	require.NotErrorIs(t, err, gdpr.ErrUndeliverable)
+	w.mailer.fail = nil
+	require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_9", u.ID)))
+	require.Equal(t, 1, w.mailer.count(), "the retry after an outage sends it")
+}
