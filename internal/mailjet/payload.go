@@ -1,0 +1,40 @@
+package mailjet
+
+import "encoding/json"
+
+// payload is what Send puts in a message's EventPayload, and what Mailjet hands back as the
+// Payload of every event of that message: enough to trace an event to the brand, the kind
+// of mail and the queue job that sent it. Ids only, never personal data — no address, no
+// name, no link or token — because Mailjet stores it and echoes it in every callback.
+type payload struct {
+	Brand string `json:"brand"`
+	Kind  string `json:"kind"`
+	Job   string `json:"job,omitempty"`
+}
+
+// EncodePayload returns the EventPayload Send attaches to a mail of brand and kind sent for
+// the queue job job (which may be empty). Tests of callback handlers use it to build the
+// events Mailjet would post.
+func EncodePayload(brand, kind, job string) string {
+	b, err := json.Marshal(payload{Brand: brand, Kind: kind, Job: job})
+	if err != nil { // strings always marshal; keep the payload empty rather than panic
+		return ""
+	}
+	return string(b)
+}
+
+// ParsePayload reads back an event's Payload. ok is false for anything Send did not write —
+// an empty payload, another application's, or a forged one without a brand and a kind — so a
+// caller falls back to what it knows without the payload (the callback URL names the brand).
+// The values come from the callback body: a caller checks brand against the brand the
+// callback authenticated as before trusting it.
+func ParsePayload(s string) (brand, kind, job string, ok bool) {
+	if s == "" {
+		return "", "", "", false
+	}
+	var p payload
+	if err := json.Unmarshal([]byte(s), &p); err != nil || p.Brand == "" || p.Kind == "" {
+		return "", "", "", false
+	}
+	return p.Brand, p.Kind, p.Job, true
+}
