@@ -62,6 +62,7 @@ type documents interface {
 	gdpr.ContactStore
 	gdpr.ClaimStore
 	gdpr.Blacklist
+	gdpr.BlacklistWriter
 	gdpr.WhitelistStore
 	gdpr.TokenStore
 	gdpr.ErasureAudit

@@ -24,20 +24,19 @@ import (
 )
 
 // Store is everything an adapter offers: each port of the domain, and the contact documents
-// and blacklist writes that no service calls yet. Those two are proven here already because
-// the contacts and Mailjet issues give them their callers (and their ports) next; until then
-// the tests use them to seed data.
+// that no service calls yet. Those are proven here already because the contacts issue gives
+// them their callers (and their port) next; until then the tests use them to seed data.
 type Store interface {
 	gdpr.BrandStore
 	gdpr.UserStore
 	gdpr.ContactStore
 	gdpr.ClaimStore
 	gdpr.Blacklist
+	gdpr.BlacklistWriter
 	gdpr.WhitelistStore
 	gdpr.TokenStore
 	gdpr.ErasureAudit
 	ContactDocuments
-	BlacklistWriter
 }
 
 // ContactDocuments are the single-contact reads and writes of the contacts issue (#14).
@@ -47,12 +46,6 @@ type ContactDocuments interface {
 	UpdateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error)
 	ListContacts(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.Contact, error)
 	DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor, limit int) ([]gdpr.Contact, error)
-}
-
-// BlacklistWriter records bounces and complaints (the Mailjet issue, #11).
-type BlacklistWriter interface {
-	// PutBlacklist inserts entries, idempotently: an existing digest keeps its first entry.
-	PutBlacklist(ctx context.Context, entries ...gdpr.BlacklistEntry) error
 }
 
 // test is one conformance check, run against a store of its own.

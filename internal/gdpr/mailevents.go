@@ -1,0 +1,293 @@
+package gdpr
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"slices"
+	"time"
+)
+
+// MailEventKind is what the mail provider reports about a mail.
+type MailEventKind string
+
+const (
+	MailEventSent    MailEventKind = "sent"
+	MailEventOpen    MailEventKind = "open" // not activity (R-RET-3)
+	MailEventClick   MailEventKind = "click"
+	MailEventBounce  MailEventKind = "bounce"
+	MailEventBlocked MailEventKind = "blocked"
+	MailEventSpam    MailEventKind = "spam"
+	MailEventUnsub   MailEventKind = "unsub"
+)
+
+// MailEvent is one provider event. Email is personal data: the service digests it at once and
+// neither stores nor logs it; the provider's IPs and user agents never reach the domain
+// (R-DATA-4).
+type MailEvent struct {
+	Kind       MailEventKind
+	At         time.Time
+	Email      string
+	HardBounce bool // a bounce the provider calls permanent
+}
+
+// MailEventStats count what a batch did.
+type MailEventStats struct {
+	Events      int `json:"events"`
+	Ignored     int `json:"ignored"`     // kinds this service does not act on
+	Blacklisted int `json:"blacklisted"` // spam, hard bounces and blocks, each digest once
+	Members     int `json:"members"`     // members whose email status or opt-ins changed
+}
+
+// MailEventDeps are the ports of the MailEventService.
+type MailEventDeps struct {
+	Users     UserStore
+	Claims    ClaimStore // a member by its address's digest
+	Blacklist BlacklistWriter
+}
+
+// MailEventService applies the mail provider's event callbacks (R-MAIL-1…5): complaints,
+// hard bounces and blocks blacklist the address's digest and set the member's email status;
+// soft bounces set the status only, until the member releases it; an unsubscribe withdraws
+// the member's mail opt-ins. Every batch is safe to apply again: Mailjet retries for 24 hours
+// and sends duplicates.
+type MailEventService struct {
+	core
+	users     UserStore
+	claims    ClaimStore
+	blacklist BlacklistWriter
+}
+
+// NewMailEventService checks its dependencies.
+func NewMailEventService(c Core, d MailEventDeps) (*MailEventService, error) {
+	cc, err := c.check()
+	if err == nil {
+		err = missing("MailEventService", map[string]bool{"Users": d.Users != nil, "Claims": d.Claims != nil, "Blacklist": d.Blacklist != nil})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &MailEventService{core: cc, users: d.Users, claims: d.Claims, blacklist: d.Blacklist}, nil
+}
+
+// errCallbackAuth is the one answer to every failed callback authentication, whether the
+// brand is unknown, has no credentials, or they differ.
+var errCallbackAuth = Errorf(CodeUnauthenticated, "mail event callback credentials missing or wrong")
+
+// Authenticate checks the basic-auth credentials Mailjet sends for the brand, in constant time
+// (Mailjet's only mechanism: credentials in the callback URL).
+func (s *MailEventService) Authenticate(ctx context.Context, brandID BrandID, username, password string) error {
+	b, err := s.brand(ctx, brandID)
+	if errors.Is(err, ErrNotFound) {
+		return errCallbackAuth
+	}
+	if err != nil {
+		return err
+	}
+	want := b.MailjetCallback
+	userOK := subtle.ConstantTimeCompare([]byte(username), []byte(want.Username))
+	passOK := subtle.ConstantTimeCompare([]byte(password), []byte(want.Password))
+	if want.Password == "" || userOK&passOK != 1 {
+		return errCallbackAuth
+	}
+	return nil
+}
+
+// statusChange is what a batch decided for one address.
+type statusChange struct {
+	status EmailStatus
+	at     time.Time
+	unsub  time.Time // the latest unsubscribe; zero if none
+}
+
+// Apply applies a batch of events. Events of one address are decided together, in time order;
+// each store write is shared by the whole batch.
+func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []MailEvent) (MailEventStats, error) {
+	st := MailEventStats{Events: len(events)}
+	b, err := s.brand(ctx, brandID)
+	if err != nil {
+		return st, err
+	}
+	changes := map[string]*statusChange{} // by email digest
+	var entries []BlacklistEntry
+	listed := map[string]bool{}
+	for _, e := range events {
+		switch e.Kind {
+		case MailEventSent, MailEventOpen, MailEventClick:
+			continue // accepted; nothing to change for a member (an open is no activity, R-RET-3)
+		case MailEventBounce, MailEventBlocked, MailEventSpam, MailEventUnsub:
+		default:
+			st.Ignored++ // a kind this service does not know: the rest of the batch still applies
+			continue
+		}
+		reason, status := eventEffect(e)
+		if !ValidEmail(NormalizeEmail(e.Email)) {
+			st.Ignored++
+			continue
+		}
+		digest := s.hasher.EmailDigest(e.Email)
+		if reason != "" && !listed[digest] {
+			listed[digest] = true
+			entries = append(entries, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: reason, CreatedAt: e.At})
+		}
+		c := changes[digest]
+		if c == nil {
+			c = &statusChange{}
+			changes[digest] = c
+		}
+		if e.Kind == MailEventUnsub {
+			c.unsub = latest(c.unsub, e.At)
+			continue
+		}
+		if replaces(status, e.At, c.status, c.at) {
+			c.status, c.at = status, e.At
+		}
+	}
+	// The blacklist first: it is what stops every later mail (R-MAIL-1), whatever happens to
+	// the member's record.
+	if len(entries) > 0 {
+		if err := s.blacklist.PutBlacklist(ctx, entries...); err != nil {
+			return st, err
+		}
+	}
+	st.Blacklisted = len(entries)
+	n, err := s.applyToMembers(ctx, b.ID, changes)
+	st.Members = n
+	return st, err
+}
+
+// eventEffect is the blacklist reason and the email status an event calls for (R-MAIL-1,
+// R-MAIL-2); EmailOK when it changes no status.
+func eventEffect(e MailEvent) (BlacklistReason, EmailStatus) {
+	switch {
+	case e.Kind == MailEventSpam:
+		return BlacklistSpam, EmailSpam
+	case e.Kind == MailEventBlocked:
+		return BlacklistBlocked, EmailBlocked
+	case e.Kind == MailEventBounce && e.HardBounce:
+		return BlacklistHardBounce, EmailHardBounce
+	case e.Kind == MailEventBounce:
+		return "", EmailSoftBounce
+	}
+	return "", EmailOK
+}
+
+// replaces reports whether status at time at takes the place of the current one: a later
+// event wins, except that a soft bounce never replaces a permanent status (only a soft bounce
+// can be released, R-MAIL-2), and nothing replaces a status with an earlier event (Mailjet
+// retries arrive out of order).
+func replaces(status EmailStatus, at time.Time, current EmailStatus, currentAt time.Time) bool {
+	switch {
+	case status == EmailOK:
+		return false
+	case current == EmailOK:
+		// A released soft bounce is not set again by a replay of itself; a permanent status
+		// applies whenever its event arrives.
+		return permanent(status) || at.After(currentAt)
+	case permanent(current) && !permanent(status):
+		return false
+	case permanent(status) && !permanent(current):
+		return true
+	}
+	return at.After(currentAt)
+}
+
+func permanent(s EmailStatus) bool {
+	return s == EmailSpam || s == EmailHardBounce || s == EmailBlocked
+}
+
+// applyToMembers sets the members' email statuses and withdraws their opt-ins, each member
+// found by the claim on its address's digest. An address that no member holds is only
+// blacklisted (a contact's, when contacts land, or nobody's).
+func (s *MailEventService) applyToMembers(ctx context.Context, brand BrandID, changes map[string]*statusChange) (int, error) {
+	byMember := map[string]*statusChange{}
+	for digest, c := range changes {
+		claim, err := s.claims.GetClaim(ctx, brand, ClaimEmail+digest)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		byMember[claim.Owner] = c
+	}
+	if len(byMember) == 0 {
+		return 0, nil
+	}
+	ids := make([]string, 0, len(byMember))
+	for id := range byMember {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	changed := 0
+	err := retry(ctx, func() error {
+		users, err := s.users.GetUsers(ctx, brand, ids)
+		if err != nil {
+			return err
+		}
+		var update []User
+		for _, u := range users {
+			if applyChange(&u, byMember[u.ID]) {
+				update = append(update, u)
+			}
+		}
+		changed = len(update)
+		for len(update) > 0 {
+			chunk := update[:min(len(update), MaxBatch)]
+			update = update[len(chunk):]
+			if _, err := s.users.UpdateUsers(ctx, brand, chunk); err != nil {
+				return err // a conflict re-reads them all: applied ones now change nothing
+			}
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// applyChange applies one address's decided change to its member, reporting whether anything
+// changed: a replayed batch changes nothing.
+func applyChange(u *User, c *statusChange) bool {
+	if u.Status == UserErased || c == nil {
+		return false
+	}
+	changed := false
+	if replaces(c.status, c.at, u.EmailStatus, u.EmailStatusAt) {
+		u.EmailStatus, u.EmailStatusAt, changed = c.status, c.at, true
+	}
+	if !c.unsub.IsZero() && u.OptIns != (OptIns{}) {
+		// R-MAIL-5 for a member: unsubscribing from a mail withdraws its mail opt-ins.
+		u.OptIns, changed = OptIns{}, true
+	}
+	return changed
+}
+
+// ReleaseSoftBounce clears a member's soft-bounce status, at the member's request (R-MAIL-2).
+// No other status can be released.
+func (s *MailEventService) ReleaseSoftBounce(ctx context.Context, brandID BrandID, id string) (User, error) {
+	b, err := s.brand(ctx, brandID)
+	if err != nil {
+		return User{}, err
+	}
+	var out User
+	err = retry(ctx, func() error {
+		u, err := getUser(ctx, s.users, b.ID, id)
+		if err != nil {
+			return err
+		}
+		switch u.EmailStatus {
+		case EmailSoftBounce:
+		case EmailOK:
+			out = u
+			return nil // released already: a repeated request changes nothing
+		default:
+			return Errorf(CodeConflict, "only a soft bounce can be released (R-MAIL-2)")
+		}
+		u.EmailStatus, u.EmailStatusAt = EmailOK, s.clock.Now()
+		out, err = s.users.UpdateUser(ctx, u)
+		return err
+	})
+	if err == nil {
+		s.log.InfoContext(ctx, "soft bounce released", "brand", b.ID, "member", id)
+	}
+	return out, err
+}

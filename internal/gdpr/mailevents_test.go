@@ -1,0 +1,186 @@
+package gdpr_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+type eventWorld struct {
+	*mailWorld
+	events *gdpr.MailEventService
+}
+
+func newEventWorld(t *testing.T) *eventWorld {
+	t.Helper()
+	w := newMailWorld(t)
+	core := gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock}
+	events, err := gdpr.NewMailEventService(core, gdpr.MailEventDeps{Users: w.store, Claims: w.store, Blacklist: w.store})
+	require.NoError(t, err)
+	return &eventWorld{mailWorld: w, events: events}
+}
+
+// claimed creates a member holding its address's claim, as a signup leaves it.
+func (w *eventWorld) claimed(t *testing.T) gdpr.User {
+	t.Helper()
+	u := w.member(t, func(u *gdpr.User) { u.OptIns = gdpr.OptIns{Newsletter: true, Events: true} })
+	_, err := w.store.Claim(t.Context(), gdpr.Claim{BrandID: "acme", Key: gdpr.ClaimEmail + w.hasher.EmailDigest(u.Email), Owner: u.ID, CreatedAt: u.CreatedAt})
+	require.NoError(t, err)
+	return u
+}
+
+func (w *eventWorld) user(t *testing.T, id string) gdpr.User {
+	t.Helper()
+	u, err := w.store.GetUser(t.Context(), "acme", id)
+	require.NoError(t, err)
+	return u
+}
+
+var t1 = time.Date(2031, 1, 2, 0, 0, 0, 0, time.UTC)
+
+// TestMailEventsBlacklistAndStatus: spam, hard bounce and blocked blacklist the digest and set
+// the member's status; a soft bounce sets the status only (R-MAIL-1, R-MAIL-2).
+func TestMailEventsBlacklistAndStatus(t *testing.T) {
+	w := newEventWorld(t)
+	cases := []struct {
+		name   string
+		event  gdpr.MailEvent
+		status gdpr.EmailStatus
+		reason gdpr.BlacklistReason
+	}{
+		{"R-MAIL-1_spam", gdpr.MailEvent{Kind: gdpr.MailEventSpam}, gdpr.EmailSpam, gdpr.BlacklistSpam},
+		{"R-MAIL-1_hard_bounce", gdpr.MailEvent{Kind: gdpr.MailEventBounce, HardBounce: true}, gdpr.EmailHardBounce, gdpr.BlacklistHardBounce},
+		{"R-MAIL-1_blocked", gdpr.MailEvent{Kind: gdpr.MailEventBlocked}, gdpr.EmailBlocked, gdpr.BlacklistBlocked},
+		{"R-MAIL-2_soft_bounce_status_only", gdpr.MailEvent{Kind: gdpr.MailEventBounce}, gdpr.EmailSoftBounce, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			u := w.claimed(t)
+			e := c.event
+			e.Email, e.At = u.Email, t1
+			st, err := w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{e})
+			require.NoError(t, err)
+			require.Equal(t, 1, st.Members)
+			got := w.user(t, u.ID)
+			require.Equal(t, c.status, got.EmailStatus)
+			require.True(t, got.EmailStatusAt.Equal(t1))
+			entry, err := w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(u.Email))
+			if c.reason == "" {
+				require.ErrorIs(t, err, gdpr.ErrNotFound)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, c.reason, entry.Reason)
+			require.True(t, w.hasher.IsDigest(entry.Digest), "the blacklist holds no readable address")
+		})
+	}
+}
+
+// TestMailEventsReplayedThreeTimes: Mailjet retries and duplicates; the same batch applied three
+// times leaves one blacklist entry and the same state.
+func TestMailEventsReplayedThreeTimes(t *testing.T) {
+	w := newEventWorld(t)
+	a, b := w.claimed(t), w.claimed(t)
+	batch := []gdpr.MailEvent{
+		{Kind: gdpr.MailEventSent, Email: a.Email, At: t1},
+		{Kind: gdpr.MailEventSpam, Email: a.Email, At: t1.Add(time.Minute)},
+		{Kind: gdpr.MailEventSpam, Email: a.Email, At: t1.Add(time.Minute)}, // a duplicate inside the batch
+		{Kind: gdpr.MailEventBounce, Email: b.Email, At: t1},
+		{Kind: "newsletter_forwarded", Email: b.Email, At: t1},
+	}
+	var stats []gdpr.MailEventStats
+	for range 3 {
+		st, err := w.events.Apply(t.Context(), "acme", batch)
+		require.NoError(t, err)
+		stats = append(stats, st)
+	}
+	require.Equal(t, 2, stats[0].Members)
+	require.Equal(t, 1, stats[0].Ignored, "an unknown kind is ignored, the rest applied")
+	require.Zero(t, stats[1].Members, "a replay changes no member")
+	require.Zero(t, stats[2].Members)
+	require.Equal(t, gdpr.EmailSpam, w.user(t, a.ID).EmailStatus)
+	require.Equal(t, gdpr.EmailSoftBounce, w.user(t, b.ID).EmailStatus)
+	entry, err := w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(a.Email))
+	require.NoError(t, err)
+	require.True(t, entry.CreatedAt.Equal(t1.Add(time.Minute)), "the first entry is kept")
+}
+
+// TestMailEventsOutOfOrder: a soft bounce never replaces a permanent status, and an older
+// event never replaces a newer one.
+func TestMailEventsOutOfOrder(t *testing.T) {
+	w := newEventWorld(t)
+	u := w.claimed(t)
+	_, err := w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{{Kind: gdpr.MailEventBounce, HardBounce: true, Email: u.Email, At: t1}})
+	require.NoError(t, err)
+	_, err = w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{{Kind: gdpr.MailEventBounce, Email: u.Email, At: t1.Add(time.Hour)}})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.EmailHardBounce, w.user(t, u.ID).EmailStatus)
+
+	v := w.claimed(t)
+	_, err = w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{
+		{Kind: gdpr.MailEventBounce, Email: v.Email, At: t1.Add(time.Hour)},
+		{Kind: gdpr.MailEventBounce, Email: v.Email, At: t1},
+	})
+	require.NoError(t, err)
+	require.True(t, w.user(t, v.ID).EmailStatusAt.Equal(t1.Add(time.Hour)))
+}
+
+// TestMailEventsUnsubscribe: unsubscribing from a mail withdraws the member's mail opt-ins
+// (R-MAIL-5, the member side) and blacklists nothing.
+func TestMailEventsUnsubscribe(t *testing.T) {
+	w := newEventWorld(t)
+	u := w.claimed(t)
+	_, err := w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{{Kind: gdpr.MailEventUnsub, Email: u.Email, At: t1}})
+	require.NoError(t, err)
+	got := w.user(t, u.ID)
+	require.Equal(t, gdpr.OptIns{}, got.OptIns)
+	require.Equal(t, gdpr.EmailOK, got.EmailStatus)
+	_, err = w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(u.Email))
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+}
+
+// TestReleaseSoftBounce: a member may release a soft bounce, and nothing else (R-MAIL-2); the
+// soft bounce's own replay does not set it again.
+func TestReleaseSoftBounce(t *testing.T) {
+	w := newEventWorld(t)
+	u := w.claimed(t)
+	soft := []gdpr.MailEvent{{Kind: gdpr.MailEventBounce, Email: u.Email, At: w.clock.Now()}}
+	_, err := w.events.Apply(t.Context(), "acme", soft)
+	require.NoError(t, err)
+	w.clock.Advance(time.Minute)
+	got, err := w.events.ReleaseSoftBounce(t.Context(), "acme", u.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.EmailOK, got.EmailStatus)
+	_, err = w.events.Apply(t.Context(), "acme", soft)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.EmailOK, w.user(t, u.ID).EmailStatus, "a replay does not undo the release")
+
+	hard := w.claimed(t)
+	_, err = w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{{Kind: gdpr.MailEventSpam, Email: hard.Email, At: t1}})
+	require.NoError(t, err)
+	_, err = w.events.ReleaseSoftBounce(t.Context(), "acme", hard.ID)
+	require.Equal(t, gdpr.CodeConflict, gdpr.ErrorCode(err), "R-MAIL-2: no other status can be released")
+}
+
+// TestMailEventCallbackAuth: the brand's basic-auth credentials, and one answer for every
+// failure.
+func TestMailEventCallbackAuth(t *testing.T) {
+	w := newEventWorld(t)
+	_, _, err := w.brands.PutBrand(t.Context(), "withcreds", gdpr.BrandSettings{Name: "Creds",
+		MailjetCallback: gdpr.BasicCredentials{Username: "mailjet", Password: "a-long-callback-password"}})
+	require.NoError(t, err)
+	require.NoError(t, w.events.Authenticate(t.Context(), "withcreds", "mailjet", "a-long-callback-password"))
+	for name, c := range map[string][3]string{
+		"wrong_password": {"withcreds", "mailjet", "a-long-callback-passwore"},
+		"wrong_user":     {"withcreds", "mailjeu", "a-long-callback-password"},
+		"no_credentials": {"acme", "", ""},
+		"unknown_brand":  {"nobrand", "mailjet", "a-long-callback-password"},
+		"other_brand":    {"acme", "mailjet", "a-long-callback-password"},
+	} {
+		err := w.events.Authenticate(t.Context(), gdpr.BrandID(c[0]), c[1], c[2])
+		require.Equal(t, gdpr.CodeUnauthenticated, gdpr.ErrorCode(err), name)
+	}
+}
