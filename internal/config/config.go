@@ -27,6 +27,7 @@ type Config struct {
 	Cosmos     Cosmos
 	Blob       Blob
 	ServiceBus ServiceBus
+	Mailjet    Mailjet
 	ManagedID  string // AZURE_CLIENT_ID of a user-assigned identity; empty: system-assigned
 	BcryptCost int
 	SeedDemo   bool // make run: create the demo brand if absent
@@ -51,6 +52,19 @@ type Blob struct {
 type ServiceBus struct {
 	Namespace string
 }
+
+// Mailjet selects Mailjet delivery instead of the outbox folder. The keys are the names the
+// Mailjet SDK's documentation uses; in Azure they are Key Vault references.
+type Mailjet struct {
+	PublicKey  string
+	PrivateKey string
+	BaseURL    string // empty: Mailjet's API; tests point it at a fake
+	From       string // the platform's default sender, for brands without their own
+	FromName   string
+}
+
+// Enabled reports Mailjet keys.
+func (m Mailjet) Enabled() bool { return m.PublicKey != "" || m.PrivateKey != "" }
 
 // Enabled reports which managed services are configured.
 func (c Cosmos) Enabled() bool     { return c.Endpoint != "" }
@@ -81,6 +95,11 @@ const (
 	EnvClientID       = "AZURE_CLIENT_ID"
 	EnvBcryptCost     = "POPSELL_BCRYPT_COST"
 	EnvSeedDemo       = "POPSELL_SEED_DEMO"
+	EnvMailjetPublic  = "MJ_APIKEY_PUBLIC"
+	EnvMailjetPrivate = "MJ_APIKEY_PRIVATE"
+	EnvMailjetBaseURL = "POPSELL_MAILJET_BASE_URL"
+	EnvMailFrom       = "POPSELL_MAIL_FROM"
+	EnvMailFromName   = "POPSELL_MAIL_FROM_NAME"
 )
 
 // Load reads the settings through getenv (os.Getenv in main, a map in tests) and checks them.
@@ -111,7 +130,9 @@ func read(getenv func(string) string) (Config, []string) {
 		Cosmos:        Cosmos{Endpoint: get(EnvCosmosEndpoint), Database: get(EnvCosmosDatabase), Key: get(EnvCosmosKey)},
 		Blob:          Blob{ServiceURL: get(EnvBlobURL), ConnectionString: get(EnvBlobConnection), Container: get(EnvBlobContainer)},
 		ServiceBus:    ServiceBus{Namespace: get(EnvServiceBus)},
-		ManagedID:     get(EnvClientID),
+		Mailjet: Mailjet{PublicKey: get(EnvMailjetPublic), PrivateKey: get(EnvMailjetPrivate),
+			BaseURL: get(EnvMailjetBaseURL), From: get(EnvMailFrom), FromName: get(EnvMailFromName)},
+		ManagedID: get(EnvClientID),
 	}
 	var problems []string
 	var err error
@@ -148,7 +169,30 @@ var checks = []func(Config) []string{
 	checkLogLevel,
 	checkCosmos,
 	checkBlob,
+	checkMailjet,
 	checkAzureMode,
+}
+
+// checkMailjet: both keys or neither, and a default sender with them. Without keys, local mode
+// writes mail to the outbox folder; Azure mode refuses to start (checkAzureMode).
+func checkMailjet(c Config) []string {
+	m := c.Mailjet
+	if !m.Enabled() {
+		return nil
+	}
+	var problems []string
+	if m.PublicKey == "" || m.PrivateKey == "" {
+		problems = append(problems, fmt.Sprintf("set both %s and %s, or neither", EnvMailjetPublic, EnvMailjetPrivate))
+	}
+	if at := strings.IndexByte(m.From, '@'); at < 1 || at == len(m.From)-1 || strings.ContainsAny(m.From, " <>") {
+		problems = append(problems, fmt.Sprintf("%s must be the default sender's address when Mailjet is configured", EnvMailFrom))
+	}
+	if m.BaseURL != "" {
+		if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			problems = append(problems, EnvMailjetBaseURL+" must be an absolute http(s) URL")
+		}
+	}
+	return problems
 }
 
 func checkAdminToken(c Config) []string {
@@ -240,6 +284,9 @@ func checkAzureMode(c Config) []string {
 	}
 	if c.BcryptCost < 10 {
 		bad("%s must be at least 10 in Azure mode", EnvBcryptCost)
+	}
+	if !c.Mailjet.Enabled() {
+		bad("%s is set (Azure mode) but %s and %s are missing: Azure mode sends mail with Mailjet", EnvServiceBus, EnvMailjetPublic, EnvMailjetPrivate)
 	}
 	return problems
 }

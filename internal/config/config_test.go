@@ -56,6 +56,12 @@ func TestRefused(t *testing.T) {
 			EnvCosmosKey: "secret-emulator-key", EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c", EnvTestClock: "1",
 		}, []string{EnvCosmosKey, EnvTestClock}},
 		{"cosmos_identity_outside_azure_mode", map[string]string{EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db"}, []string{EnvServiceBus}},
+		{"azure_mode_without_mailjet", map[string]string{
+			EnvServiceBus: sb, EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db",
+			EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c",
+		}, []string{EnvMailjetPublic, EnvMailjetPrivate}},
+		{"mailjet_half_configured", map[string]string{EnvMailjetPublic: "secret-emulator-key"}, []string{EnvMailjetPrivate, EnvMailFrom}},
+		{"mailjet_bad_base_url", map[string]string{EnvMailjetPublic: "p", EnvMailjetPrivate: "secret-emulator-key", EnvMailFrom: "a@b.cd", EnvMailjetBaseURL: "api.mailjet.com"}, []string{EnvMailjetBaseURL}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -75,7 +81,8 @@ func TestAzureMode(t *testing.T) {
 	c, err := load(map[string]string{
 		EnvServiceBus: "ns.servicebus.windows.net", EnvCosmosEndpoint: "https://a.documents.azure.com/",
 		EnvCosmosDatabase: "db", EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "gdpr",
-		EnvClientID: "11111111-2222-3333-4444-555555555555",
+		EnvClientID:      "11111111-2222-3333-4444-555555555555",
+		EnvMailjetPublic: "mj-public", EnvMailjetPrivate: "mj-private", EnvMailFrom: "no-reply@popsell.example",
 	})
 	require.NoError(t, err)
 	require.True(t, c.AzureMode())
