@@ -8,6 +8,7 @@ require (
 	github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos v1.5.0
 	github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus v1.11.0
 	github.com/Azure/azure-sdk-for-go/sdk/storage/azblob v1.8.3
+	github.com/mailjet/mailjet-apiv3-go/v4 v4.0.7
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/crypto v0.59.0
 	modernc.org/sqlite v1.62.0
