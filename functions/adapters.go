@@ -15,6 +15,7 @@ import (
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/localqueue"
 	"popsell-gdpr/internal/localstore"
+	"popsell-gdpr/internal/mailjet"
 	"popsell-gdpr/internal/outbox"
 	"popsell-gdpr/internal/servicebus"
 )
@@ -156,12 +157,16 @@ type mailAdapters struct {
 	sent   gdpr.SentMail // nil: no copy kept
 }
 
-// mailer is the outbox folder in local mode. Azure mode has no mail provider until Mailjet
-// delivery lands (its own issue): the file outbox would write recipients' addresses to the
-// instance's disk.
+// mailer is Mailjet wherever its keys are set (Azure mode requires them), else local mode's
+// outbox folder, whose copies of sent mail the erasure worker forgets.
 func (o *opener) mailer(hasher *gdpr.Hasher) (mailAdapters, error) {
-	if o.cfg.AzureMode() {
-		return mailAdapters{mailer: noMailProvider{}}, nil
+	if mj := o.cfg.Mailjet; mj.Enabled() {
+		c, err := mailjet.New(mailjet.Config{PublicKey: mj.PublicKey, PrivateKey: mj.PrivateKey, BaseURL: mj.BaseURL,
+			DefaultFrom: gdpr.Sender{Email: mj.From, Name: mj.FromName}})
+		if err != nil {
+			return mailAdapters{}, err
+		}
+		return mailAdapters{mailer: c}, nil
 	}
 	o.app.OutboxDir = filepath.Join(o.cfg.DataDir, "outbox")
 	box, err := outbox.New(o.app.OutboxDir, hasher)
@@ -170,12 +175,4 @@ func (o *opener) mailer(hasher *gdpr.Hasher) (mailAdapters, error) {
 	}
 	box.Clock = o.app.Clock
 	return mailAdapters{mailer: box, sent: box}, nil
-}
-
-// noMailProvider fails every mail job in Azure mode until Mailjet delivery lands: jobs are
-// retried, then dead-lettered with ids only, and nothing is lost or leaked.
-type noMailProvider struct{}
-
-func (noMailProvider) Send(context.Context, gdpr.Mail) error {
-	return gdpr.Errorf(gdpr.CodeUnavailable, "no mail provider is configured in Azure mode yet")
 }

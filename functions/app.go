@@ -194,8 +194,12 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
+	mailEvents, err := gdpr.NewMailEventService(core, gdpr.MailEventDeps{Users: s, Claims: s, Blacklist: s})
+	if err != nil {
+		return httpapi.Options{}, err
+	}
 	a.Brands, a.Triggers = brands, triggers.New(erasure, mail, retention)
-	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure,
+	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats
@@ -254,7 +258,7 @@ func (a *App) consume(ctx context.Context, f triggers.Queue) {
 	if f.HandleBatch == nil {
 		_ = a.Queue.Consume(ctx, f.Queue, func(ctx context.Context, d localqueue.Delivery) error {
 			defer erased()
-			return f.Handle(ctx, d.Body)
+			return rejectUndeliverable(f.Handle(ctx, d.Body))
 		}, concurrency)
 		return
 	}
@@ -266,6 +270,16 @@ func (a *App) consume(ctx context.Context, f triggers.Queue) {
 		}
 		return f.HandleBatch(ctx, bodies)
 	}, batchSize, batchConcurrency)
+}
+
+// rejectUndeliverable dead-letters at once a mail its provider refused for good: retrying it
+// would only be refused again. (Under the host, such a job fails every delivery and Service
+// Bus dead-letters it after maxDeliveryCount.)
+func rejectUndeliverable(err error) error {
+	if errors.Is(err, gdpr.ErrUndeliverable) {
+		return localqueue.Reject(err)
+	}
+	return err
 }
 
 // startScheduler fires each timer function at the times of its function.json schedule (wall

@@ -27,6 +27,9 @@ func TestAzureModeWiring(t *testing.T) {
 		config.EnvBlobContainer:  "gdpr",
 		config.EnvClientID:       "11111111-2222-3333-4444-555555555555",
 		config.EnvDataDir:        dataDir,
+		config.EnvMailjetPublic:  "mj-public-key",
+		config.EnvMailjetPrivate: "mj-private-key",
+		config.EnvMailFrom:       "no-reply@popsell.example",
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	require.NoError(t, err)

@@ -25,10 +25,13 @@ const (
 // neither stores nor logs it; the provider's IPs and user agents never reach the domain
 // (R-DATA-4).
 type MailEvent struct {
-	Kind       MailEventKind
-	At         time.Time
-	Email      string
-	HardBounce bool // a bounce the provider calls permanent
+	Kind  MailEventKind
+	At    time.Time
+	Email string
+	// Permanent marks a bounce or a block the provider blames on the address itself; one it
+	// blames on the sender (a broken template, a campaign duplicate) says nothing about the
+	// address, and blacklists nothing.
+	Permanent bool
 }
 
 // MailEventStats count what a batch did.
@@ -162,9 +165,11 @@ func eventEffect(e MailEvent) (BlacklistReason, EmailStatus) {
 	switch {
 	case e.Kind == MailEventSpam:
 		return BlacklistSpam, EmailSpam
-	case e.Kind == MailEventBlocked:
+	case e.Kind == MailEventBlocked && e.Permanent:
 		return BlacklistBlocked, EmailBlocked
-	case e.Kind == MailEventBounce && e.HardBounce:
+	case e.Kind == MailEventBlocked:
+		return "", EmailOK // blamed on the sender: nothing about the address
+	case e.Kind == MailEventBounce && e.Permanent:
 		return BlacklistHardBounce, EmailHardBounce
 	case e.Kind == MailEventBounce:
 		return "", EmailSoftBounce

@@ -52,8 +52,8 @@ func TestMailEventsBlacklistAndStatus(t *testing.T) {
 		reason gdpr.BlacklistReason
 	}{
 		{"R-MAIL-1_spam", gdpr.MailEvent{Kind: gdpr.MailEventSpam}, gdpr.EmailSpam, gdpr.BlacklistSpam},
-		{"R-MAIL-1_hard_bounce", gdpr.MailEvent{Kind: gdpr.MailEventBounce, HardBounce: true}, gdpr.EmailHardBounce, gdpr.BlacklistHardBounce},
-		{"R-MAIL-1_blocked", gdpr.MailEvent{Kind: gdpr.MailEventBlocked}, gdpr.EmailBlocked, gdpr.BlacklistBlocked},
+		{"R-MAIL-1_hard_bounce", gdpr.MailEvent{Kind: gdpr.MailEventBounce, Permanent: true}, gdpr.EmailHardBounce, gdpr.BlacklistHardBounce},
+		{"R-MAIL-1_blocked", gdpr.MailEvent{Kind: gdpr.MailEventBlocked, Permanent: true}, gdpr.EmailBlocked, gdpr.BlacklistBlocked},
 		{"R-MAIL-2_soft_bounce_status_only", gdpr.MailEvent{Kind: gdpr.MailEventBounce}, gdpr.EmailSoftBounce, ""},
 	}
 	for _, c := range cases {
@@ -113,7 +113,7 @@ func TestMailEventsReplayedThreeTimes(t *testing.T) {
 func TestMailEventsOutOfOrder(t *testing.T) {
 	w := newEventWorld(t)
 	u := w.claimed(t)
-	_, err := w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{{Kind: gdpr.MailEventBounce, HardBounce: true, Email: u.Email, At: t1}})
+	_, err := w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{{Kind: gdpr.MailEventBounce, Permanent: true, Email: u.Email, At: t1}})
 	require.NoError(t, err)
 	_, err = w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{{Kind: gdpr.MailEventBounce, Email: u.Email, At: t1.Add(time.Hour)}})
 	require.NoError(t, err)

@@ -21,6 +21,8 @@ type Options struct {
 	Signup    *gdpr.SignupService
 	Retention *gdpr.RetentionService
 	Erasure   *gdpr.ErasureService
+	// MailEvents takes the mail provider's event callbacks.
+	MailEvents *gdpr.MailEventService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 
@@ -39,6 +41,7 @@ type api struct {
 	signups    *gdpr.SignupService
 	retention  *gdpr.RetentionService
 	erasure    *gdpr.ErasureService
+	mailEvents *gdpr.MailEventService
 	triggers   triggers.Set
 	adminToken []byte
 	version    string
@@ -53,7 +56,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, triggers: o.Triggers,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, triggers: o.Triggers,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
@@ -95,7 +98,8 @@ func (a *api) routes() []route {
 		{"POST /api/brands/{brand}/signup/confirm", false, a.confirm},
 		{"POST /api/brands/{brand}/signup/resend", false, a.resend},
 		{"POST /api/brands/{brand}/sso/events", false, a.notYet},
-		{"POST /api/brands/{brand}/mailjet/events", false, a.notYet},
+		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
+		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},
 		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.blockMember},
 		{"POST /api/admin/brands/{brand}/members/{id}/restore", true, a.restoreMember},
 		{"POST /api/admin/brands/{brand}/members/{id}/activity", true, a.memberActivity},

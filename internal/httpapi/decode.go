@@ -21,22 +21,25 @@ const MaxBodyBytes = 1 << 20
 var errEmptyBody = &httpError{http.StatusBadRequest, "invalid", "request body is empty"}
 
 // readBody reads the whole body under the size limit.
-func readBody(r *http.Request) ([]byte, error) {
-	if r.ContentLength > MaxBodyBytes {
-		return nil, tooLarge()
+func readBody(r *http.Request) ([]byte, error) { return readBodyUpTo(r, MaxBodyBytes) }
+
+// readBodyUpTo reads the whole body, refusing one over limit bytes.
+func readBodyUpTo(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, &httpError{http.StatusBadRequest, "invalid", "could not read the request body"}
 	}
-	if len(b) > MaxBodyBytes {
-		return nil, tooLarge()
+	if int64(len(b)) > limit {
+		return nil, tooLarge(limit)
 	}
 	return b, nil
 }
 
-func tooLarge() error {
-	return &httpError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)}
+func tooLarge(limit int64) error {
+	return &httpError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("request body exceeds %d bytes", limit)}
 }
 
 // decodeJSON reads one JSON object into v, strictly: unknown fields, trailing data and wrong

@@ -77,8 +77,11 @@ func noSniff(next http.Handler) http.Handler {
 func limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(MaxBodyBytes)
-		if !strings.HasPrefix(r.URL.Path, "/api/") {
+		switch {
+		case !strings.HasPrefix(r.URL.Path, "/api/"):
 			limit = azfunc.MaxInvocationBytes
+		case strings.HasSuffix(r.URL.Path, "/mailjet/events"):
+			limit = MaxMailEventBytes
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit+1)
 		next.ServeHTTP(w, r)

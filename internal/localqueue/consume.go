@@ -40,9 +40,17 @@ const (
 	ClassPanic        = "panic"         // the handler panicked
 	ClassTimeout      = "timeout"       // the handler gave up when its lock ran out
 	ClassLeaseExpired = "lease expired" // no outcome before the lock lapsed: a crash or hang
+	ClassRejected     = "rejected"      // the handler said no delivery can ever succeed
 )
 
 var errPanic = errors.New("handler panicked")
+
+// errRejected marks a handler error that no redelivery can cure.
+var errRejected = errors.New("rejected")
+
+// Reject wraps a handler error to dead-letter its message at once instead of retrying it: a
+// mail the provider refused for good fails the same way every time.
+func Reject(err error) error { return errors.Join(errRejected, err) }
 
 // Consume delivers the due messages of queue to handler, running up to concurrency handlers
 // at once, until ctx ends or the Queue is closed. It then waits for running handlers, whose
@@ -210,6 +218,8 @@ func (c *consumer) run(ctx context.Context, ds []Delivery, token int64) {
 				class = ClassPanic
 			case timedOut:
 				class = ClassTimeout
+			case errors.Is(err, errRejected):
+				class = ClassRejected
 			}
 			c.q.fail(d, token, class)
 		}
@@ -422,7 +432,7 @@ func (q *Queue) release(queue, ref string, token int64) {
 
 func (q *Queue) fail(d Delivery, token int64, class string) {
 	now := q.opts.Now()
-	if d.DeliveryCount >= q.opts.MaxDeliveries {
+	if d.DeliveryCount >= q.opts.MaxDeliveries || class == ClassRejected {
 		ok, err := q.settle(
 			`UPDATE messages SET state = 'dead', last_error = ?, dead_at = ?, lease_until = NULL, lease_token = NULL
 			 WHERE ref = ? AND lease_token = ?`, class, now.UnixMilli(), d.Ref, token)

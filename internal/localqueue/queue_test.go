@@ -333,6 +333,26 @@ func TestDeadLetterAfterMaxDeliveries(t *testing.T) {
 	}
 }
 
+// TestRejectedDeadLettersAtOnce: a handler that knows no redelivery can succeed (a mail the
+// provider refused for good) dead-letters its message on the first delivery.
+func TestRejectedDeadLettersAtOnce(t *testing.T) {
+	q, _ := openTemp(t, fastOptions())
+	ctx := context.Background()
+	var calls atomic.Int32
+	consume(t, q, qA, func(context.Context, Delivery) error {
+		calls.Add(1)
+		return Reject(errors.New("refused for good"))
+	}, 1)
+	_, err := q.Publish(ctx, qA, gdpr.Message{ID: "refused"})
+	require.NoError(t, err)
+	waitFor(t, "the dead letter", func() bool { return stats(t, q, qA).DeadLettered == 1 })
+	assert.Equal(t, int32(1), calls.Load(), "one delivery, no retry")
+	dl, err := q.DeadLetters(ctx, qA)
+	require.NoError(t, err)
+	assert.Equal(t, ClassRejected, dl[0].LastError)
+	assert.Equal(t, 1, dl[0].DeliveryCount)
+}
+
 func TestRequeue(t *testing.T) {
 	opts := fastOptions()
 	opts.MaxDeliveries = 1

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/azfunc"
+	"popsell-gdpr/internal/azfunc/azfunctest"
+	"popsell-gdpr/internal/config"
+	"popsell-gdpr/internal/triggers"
+)
+
+// fakeMailjet speaks the Send API v3.1 from the wire contract's fixtures: it answers each call
+// with the next scripted reply (success once the script is spent) and keeps what it accepted.
+type fakeMailjet struct {
+	*httptest.Server
+	mu       sync.Mutex
+	script   []string // fixture names, answered in order
+	accepted []sentMessage
+	calls    int
+}
+
+type sentMessage struct {
+	To       string
+	Text     string
+	CustomID string
+	Template int64
+	From     string
+}
+
+func newFakeMailjet(t *testing.T) *fakeMailjet {
+	f := &fakeMailjet{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.Equal(t, "/v3.1/send", r.URL.Path)
+		user, pass, ok := r.BasicAuth()
+		require.True(t, ok && user == "mj-public" && pass == "mj-private", "the API keys as basic auth")
+		var req struct {
+			Messages []struct {
+				From       struct{ Email string }
+				To         []struct{ Email string }
+				TextPart   string
+				CustomID   string
+				TemplateID int64
+			}
+		}
+		body, _ := io.ReadAll(r.Body)
+		require.NoError(t, json.Unmarshal(body, &req))
+		require.Len(t, req.Messages, 1, "one message per call")
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.calls++
+		reply := "send-v31-response-success.json"
+		if len(f.script) > 0 {
+			reply, f.script = f.script[0], f.script[1:]
+		}
+		status := map[string]int{
+			"send-v31-response-success.json": 200, "send-v31-response-429.html": 429,
+			"send-v31-response-5xx.json": 500, "send-v31-response-error.json": 400,
+		}[reply]
+		if status == 200 {
+			m := req.Messages[0]
+			f.accepted = append(f.accepted, sentMessage{To: m.To[0].Email, Text: m.TextPart, CustomID: m.CustomID, Template: m.TemplateID, From: m.From.Email})
+		}
+		if strings.HasSuffix(reply, ".html") {
+			w.Header().Set("Content-Type", "text/html")
+		} else {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, mailjetFixture(t, reply))
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeMailjet) then(replies ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.script = append(f.script, replies...)
+}
+
+func (f *fakeMailjet) sentTo(addr string) []sentMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []sentMessage
+	for _, m := range f.accepted {
+		if m.To == addr {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func mailjetEnv(f *fakeMailjet) map[string]string {
+	return map[string]string{
+		config.EnvMailjetPublic: "mj-public", config.EnvMailjetPrivate: "mj-private",
+		config.EnvMailjetBaseURL: f.URL + "/v3", config.EnvMailFrom: "no-reply@popsell.example",
+	}
+}
+
+var linkToken = regexp.MustCompile(`token=([A-Za-z0-9_-]{43})`)
+
+// waitSent waits until the fake accepted n mails to addr, moving the service clock on so the
+// queue's retry backoff (kept on that clock) elapses without waiting on the wall clock.
+func (a *testApp) waitSent(t *testing.T, f *fakeMailjet, addr string, n int) []sentMessage {
+	t.Helper()
+	for {
+		if got := f.sentTo(addr); len(got) >= n {
+			return got
+		}
+		a.setClock(t, a.App.Clock.Now().Add(10*time.Minute))
+		select {
+		case <-t.Context().Done():
+			t.Fatal("the mail never reached Mailjet")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// TestMailjetDelivery sends the signup mails through the real SDK against a Mailjet fake, on
+// both stores (issue #11): signup → mail → confirm, retries on 429 and 5xx losing nothing,
+// dead-letter on a 4xx, a redelivered job sent once.
+func TestMailjetDelivery(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			f := newFakeMailjet(t)
+			env := mailjetEnv(f)
+			for k, v := range be.env(t) {
+				env[k] = v
+			}
+			app := startApp(t, env)
+			require.Empty(t, app.App.OutboxDir, "no file outbox once Mailjet is configured")
+			app.putBrand("acme", map[string]any{"mail": map[string]any{"from": map[string]string{"email": "hello@acme.example", "name": "Acme"}}})
+
+			t.Run("signup_mail_confirm", func(t *testing.T) {
+				p := newFakePerson()
+				require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+				m := app.waitSent(t, f, p.Email, 1)[0]
+				require.Equal(t, "hello@acme.example", m.From, "the brand's sender")
+				require.True(t, strings.HasPrefix(m.CustomID, "mail_"), "the job id rides along as CustomID")
+				tok := linkToken.FindStringSubmatch(m.Text)
+				require.NotNil(t, tok, "the confirmation link is in the text part")
+				res := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": tok[1]}, nil)
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+			})
+			t.Run("429_and_5xx_are_retried_and_nothing_is_lost", func(t *testing.T) {
+				f.then("send-v31-response-429.html", "send-v31-response-5xx.json")
+				p := newFakePerson()
+				require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+				require.Len(t, app.waitSent(t, f, p.Email, 1), 1)
+			})
+			t.Run("a_4xx_dead_letters_the_job_with_ids_only", func(t *testing.T) {
+				f.then("send-v31-response-error.json")
+				p := newFakePerson()
+				require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+				for {
+					res := app.admin("GET", "/api/admin/queues", nil)
+					var body struct {
+						Queues map[string]struct{ DeadLettered int }
+					}
+					require.NoError(t, json.Unmarshal(res.Body, &body))
+					if body.Queues["gdpr-mail"].DeadLettered == 1 {
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				require.Empty(t, f.sentTo(p.Email))
+				require.Contains(t, app.logs.String(), `"msg":"mail undeliverable"`)
+				require.NotContains(t, app.logs.String(), p.Email)
+			})
+			t.Run("a_redelivered_job_sends_once", func(t *testing.T) {
+				p := newFakePerson()
+				require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+				sent := app.waitSent(t, f, p.Email, 1)
+				users, err := app.App.Store.ListUsers(t.Context(), "acme", "", 100)
+				require.NoError(t, err)
+				var id string
+				for _, u := range users {
+					if u.EmailTmp == p.Email {
+						id = u.ID
+					}
+				}
+				body := []byte(`{"id":"` + sent[0].CustomID + `","brandId":"acme","kind":"signup_confirmation","userId":"` + id + `"}`)
+				host := azfunctest.NewHost(t, app.App.Handler)
+				for i := range 2 { // Service Bus delivers at least once
+					res := host.Invoke(triggers.MailSender, azfunctest.ServiceBus("msg", azfunc.ServiceBusMessage{Body: body, MessageID: sent[0].CustomID, DeliveryCount: i + 2}))
+					require.NoError(t, res.Err())
+				}
+				require.Len(t, f.sentTo(p.Email), 1)
+			})
+		})
+	}
+}
