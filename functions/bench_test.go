@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -269,4 +270,69 @@ func percentileMS(ds []time.Duration, p int) float64 {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return float64(s[min(len(s)-1, len(s)*p/100)].Microseconds()) / 1000
+}
+
+// BenchmarkMailjetCallbacks measures Mailjet's event callbacks through the real handler on the
+// embedded store (issue #11: ≥ 20,000 events/s): grouped batches of 1, 100 and 1,000 events in
+// the mix of the wire contract's grouped fixture — sent, open, click, hard and soft bounces,
+// blocks, complaints, unsubscribes — for 2,000 members holding their address claims.
+func BenchmarkMailjetCallbacks(b *testing.B) {
+	app := startBenchApp(b)
+	ctx := context.Background()
+	_, _, err := app.app.Brands.PutBrand(ctx, "bench", gdpr.BrandSettings{Name: "Bench",
+		MailjetCallback: gdpr.BasicCredentials{Username: "mailjet", Password: "bench-callback-password"}})
+	require.NoError(b, err)
+	h, err := gdpr.NewHasher(app.app.Config.HashKeyID, app.app.Config.HashKey)
+	require.NoError(b, err)
+	const members = 2000
+	emails := make([]string, members)
+	now := time.Now().UTC()
+	for i := range members {
+		emails[i] = fmt.Sprintf("member%05d@example.test", i)
+		u, err := app.app.Store.CreateUser(ctx, gdpr.User{BrandID: "bench", ID: fmt.Sprintf("m_bench%05d", i), Role: gdpr.RoleAmbassador,
+			Kind: gdpr.SubjectMember, Status: gdpr.UserActive, CreatedAt: now, Email: emails[i], OptIns: gdpr.OptIns{Newsletter: true}})
+		require.NoError(b, err)
+		_, err = app.app.Store.Claim(ctx, gdpr.Claim{BrandID: "bench", Key: gdpr.ClaimEmail + h.EmailDigest(emails[i]), Owner: u.ID, CreatedAt: now})
+		require.NoError(b, err)
+	}
+	mix := []string{
+		`"event":"sent"`, `"event":"open","ip":"198.51.100.23","agent":"Mozilla/5.0"`, `"event":"click","url":"https://example.test/x"`,
+		`"event":"bounce","hard_bounce":true,"error_related_to":"recipient","error":"user unknown"`,
+		`"event":"bounce","hard_bounce":false,"error_related_to":"domain","error":"greylisted"`,
+		`"event":"blocked","error_related_to":"mailjet","error":"preblocked"`, `"event":"spam","source":"JMRPP"`,
+		`"event":"unsub","mj_list_id":0,"agent":"List-Unsubscribe"`,
+	}
+	client := &http.Client{}
+	for _, size := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
+			var latencies []time.Duration
+			events, n := 0, 0
+			start := time.Now()
+			for b.Loop() {
+				var body strings.Builder
+				body.WriteByte('[')
+				for i := range size {
+					if i > 0 {
+						body.WriteByte(',')
+					}
+					n++
+					fmt.Fprintf(&body, `{%s,"time":%d,"MessageID":%d,"email":%q,"CustomID":"mail_%d"}`,
+						mix[n%len(mix)], now.Unix()+int64(n), 576460752303424001+int64(n), emails[n%members], n)
+				}
+				body.WriteByte(']')
+				req, _ := http.NewRequest("POST", app.URL+"/api/brands/bench/mailjet/events", strings.NewReader(body.String()))
+				req.SetBasicAuth("mailjet", "bench-callback-password")
+				t0 := time.Now()
+				res, err := client.Do(req)
+				require.NoError(b, err)
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				require.Equal(b, 200, res.StatusCode)
+				latencies = append(latencies, time.Since(t0))
+				events += size
+			}
+			b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s")
+			b.ReportMetric(percentileMS(latencies, 99), "p99-ms")
+		})
+	}
 }
