@@ -6,19 +6,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/storetest"
 )
-
-// documents is every store port, served by one adapter as in production.
-type documents interface {
-	gdpr.BrandStore
-	gdpr.UserStore
-	gdpr.ContactStore
-	gdpr.ClaimStore
-	gdpr.Blacklist
-	gdpr.WhitelistStore
-	gdpr.TokenStore
-	gdpr.ErasureAudit
-}
 
 // services are the domain's services over one store, wired as package functions wires them.
 type services struct {
@@ -27,7 +16,7 @@ type services struct {
 	erasure   *gdpr.ErasureService
 }
 
-func newServices(tb testing.TB, store documents, q gdpr.Queue, blobs gdpr.Blobs, clock gdpr.Clock) services {
+func newServices(tb testing.TB, store storetest.Store, q gdpr.Queue, blobs gdpr.Blobs, clock gdpr.Clock) services {
 	tb.Helper()
 	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(tb, err)

@@ -10,33 +10,13 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/clocktest"
 )
 
-// fakeClock stands still until advanced, like a test clock that has been set.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // clockedOptions are fastOptions whose service clock is a fake one the test moves.
-func clockedOptions() (*fakeClock, Options) {
-	clock, opts := newFakeClock(), fastOptions()
+func clockedOptions() (*clocktest.Manual, Options) {
+	clock, opts := clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)), fastOptions()
 	opts.Now = clock.Now
 	return clock, opts
 }

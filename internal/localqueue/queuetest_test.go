@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"popsell-gdpr/internal/clocktest"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/queuetest"
 )
@@ -20,12 +21,12 @@ func TestQueueConformance(t *testing.T) {
 		opts.BaseBackoff, opts.MaxBackoff = time.Minute, time.Minute
 		opts.MaxDeliveries = 3
 		q, _ := openTemp(t, opts)
-		return &harness{Clock: clock, q: q}
+		return &harness{Manual: clock, q: q}
 	})
 }
 
 type harness struct {
-	*queuetest.Clock
+	*clocktest.Manual
 	q *Queue
 }
 

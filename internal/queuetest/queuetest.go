@@ -25,10 +25,10 @@ package queuetest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
+	"popsell-gdpr/internal/clocktest"
 	"popsell-gdpr/internal/gdpr"
 )
 
@@ -105,30 +105,10 @@ type DeadLetter struct {
 	DeliveryCount int
 }
 
-// Clock is a service clock for harnesses to embed: it starts at a fixed instant and moves only
-// when Advance moves it.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a Clock standing at a fixed instant, a whole second in UTC.
-func NewClock() *Clock {
-	return &Clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// NewClock is the service clock a harness embeds: one that stands at a whole second in UTC
+// and moves only when the suite advances it (clocktest.Manual, the tests' one clock).
+func NewClock() *clocktest.Manual {
+	return clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // check is one behaviour of the port, shown by delivery, by recorded requests, or both. A nil

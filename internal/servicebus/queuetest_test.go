@@ -3,6 +3,7 @@ package servicebus
 import (
 	"testing"
 
+	"popsell-gdpr/internal/clocktest"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/queuetest"
 )
@@ -15,12 +16,12 @@ import (
 func TestQueueConformance(t *testing.T) {
 	queuetest.Run(t, func(t *testing.T) queuetest.Harness {
 		clock, bus := queuetest.NewClock(), &fakeBus{nextSeq: 41}
-		return &harness{Clock: clock, bus: bus, p: newPublisher(bus.newSender, clock.Now)}
+		return &harness{Manual: clock, bus: bus, p: newPublisher(bus.newSender, clock.Now)}
 	})
 }
 
 type harness struct {
-	*queuetest.Clock
+	*clocktest.Manual
 	bus *fakeBus
 	p   *Publisher
 }
