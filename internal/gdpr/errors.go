@@ -10,16 +10,17 @@ import (
 type Code string
 
 const (
-	CodeInvalid         Code = "invalid"         // the input breaks a rule of its shape
-	CodeUnauthenticated Code = "unauthenticated" // credentials missing or wrong
-	CodeForbidden       Code = "forbidden"       // authenticated (or anonymous) but not allowed
-	CodeNotFound        Code = "not_found"       // no such brand, member, token...
-	CodeConflict        Code = "conflict"        // stale version, duplicate, or a state that forbids it
-	CodeGone            Code = "gone"            // expired or already used (tokens)
-	CodeTooMany         Code = "too_many"        // rate limited
-	CodeNotImplemented  Code = "not_implemented" // a route whose issue has not landed yet
-	CodeUnavailable     Code = "unavailable"     // a dependency failed; retrying may help
-	CodeInternal        Code = "internal"        // a bug
+	CodeInvalid         Code = "invalid"             // the input breaks a rule of its shape
+	CodeUnauthenticated Code = "unauthenticated"     // credentials missing or wrong
+	CodeForbidden       Code = "forbidden"           // authenticated (or anonymous) but not allowed
+	CodeNotFound        Code = "not_found"           // no such brand, member, token...
+	CodeConflict        Code = "conflict"            // stale version, duplicate, or a state that forbids it
+	CodeGone            Code = "gone"                // expired or already used (tokens)
+	CodePrecondition    Code = "precondition_failed" // the resource changed since the version the caller named
+	CodeTooMany         Code = "too_many"            // rate limited
+	CodeNotImplemented  Code = "not_implemented"     // a route whose issue has not landed yet
+	CodeUnavailable     Code = "unavailable"         // a dependency failed; retrying may help
+	CodeInternal        Code = "internal"            // a bug
 )
 
 // Error is a domain error. Message is shown to clients and logged, so it must never contain

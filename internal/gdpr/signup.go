@@ -182,30 +182,34 @@ func (s *SignupService) checkWhitelist(ctx context.Context, brand BrandID, email
 	return nil
 }
 
-// claimEmail reserves the address for userID and returns who holds it. A claim left behind by
-// a signup that crashed before creating its user is taken over.
+// claimEmail reserves the address for userID and returns who holds it.
 func (s *SignupService) claimEmail(ctx context.Context, brand BrandID, digest, userID string, now time.Time) (string, error) {
-	key := ClaimEmail + digest
+	return claimKey(ctx, s.claims, s.users, brand, ClaimEmail+digest, userID, now)
+}
+
+// claimKey reserves a unique key (an address, an external id) for userID and returns who
+// holds it. A claim left behind by a call that crashed before creating its user is taken over.
+func claimKey(ctx context.Context, claims ClaimStore, users UserStore, brand BrandID, key, userID string, now time.Time) (string, error) {
 	for range 3 {
-		held, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: key, Owner: userID, CreatedAt: now})
+		held, err := claims.Claim(ctx, Claim{BrandID: brand, Key: key, Owner: userID, CreatedAt: now})
 		if err == nil {
 			return userID, nil
 		}
 		if !errors.Is(err, ErrConflict) {
 			return "", err
 		}
-		_, err = s.users.GetUser(ctx, brand, held.Owner)
+		_, err = users.GetUser(ctx, brand, held.Owner)
 		if err == nil {
 			return held.Owner, nil
 		}
 		if !errors.Is(err, ErrNotFound) {
 			return "", err
 		}
-		if err := s.claims.ReleaseClaims(ctx, brand, Claim{Key: key, Owner: held.Owner}); err != nil {
+		if err := claims.ReleaseClaims(ctx, brand, Claim{Key: key, Owner: held.Owner}); err != nil {
 			return "", err
 		}
 	}
-	return "", Errorf(CodeUnavailable, "could not reserve the address, try again")
+	return "", Errorf(CodeUnavailable, "could not reserve a unique key, try again")
 }
 
 // signupExisting answers a signup for an address that already has an account: a pending one

@@ -125,9 +125,12 @@ const (
 	ReasonUnsubscribed  BlockReason = "unsubscribed"    // the Member left (R-ERASE-5, R-ERASE-6)
 	ReasonEndOfContract BlockReason = "end_of_contract" // Manager, SSO or API (R-ERASE-5)
 	ReasonSSODeleted    BlockReason = "sso_deleted"     // the brand's identity system deleted it (R-SSO-2)
-	ReasonBrandEnded    BlockReason = "brand_contract_ended"
-	ReasonInactivity    BlockReason = "inactivity"  // R-RET-1, R-RET-2
-	ReasonUnconfirmed   BlockReason = "unconfirmed" // signup never confirmed
+	// ReasonSSODeactivated is SCIM's active=false: soft deprovisioning, erased after the grace
+	// period like a deletion, but still readable (inactive) until then, as Okta expects.
+	ReasonSSODeactivated BlockReason = "sso_deactivated"
+	ReasonBrandEnded     BlockReason = "brand_contract_ended"
+	ReasonInactivity     BlockReason = "inactivity"  // R-RET-1, R-RET-2
+	ReasonUnconfirmed    BlockReason = "unconfirmed" // signup never confirmed
 )
 
 // InactivityWarnings records the warning mails of R-RET-1 for the current inactivity mark.

@@ -16,6 +16,7 @@ var statusOf = map[gdpr.Code]int{
 	gdpr.CodeNotFound:        http.StatusNotFound,
 	gdpr.CodeConflict:        http.StatusConflict,
 	gdpr.CodeGone:            http.StatusGone,
+	gdpr.CodePrecondition:    http.StatusPreconditionFailed,
 	gdpr.CodeTooMany:         http.StatusTooManyRequests,
 	gdpr.CodeNotImplemented:  http.StatusNotImplemented,
 	gdpr.CodeUnavailable:     http.StatusServiceUnavailable,

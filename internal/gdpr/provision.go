@@ -1,0 +1,465 @@
+package gdpr
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// ProvisionedUser is a member as the brand's identity system describes it, from a signed
+// webhook or from SCIM (R-SSO-1). The brand has verified the address, so there is no double
+// opt-in. It is the user's whole profile: a field left empty is cleared.
+type ProvisionedUser struct {
+	ExternalID  string  `json:"externalId"` // the identity system's key for the user (SCIM: userName)
+	Email       string  `json:"email"`
+	FirstName   string  `json:"firstName"`
+	LastName    string  `json:"lastName"`
+	Alias       string  `json:"alias"`
+	Title       string  `json:"title"`
+	Position    string  `json:"position"`
+	CustomerID  string  `json:"customerId"`
+	Language    string  `json:"language"`
+	Role        *Role   `json:"role"` // Ambassador when absent
+	DateOfBirth Date    `json:"dateOfBirth"`
+	Address     Address `json:"address"`
+}
+
+// Bounds of what an identity system may send: free text is bounded at input so that no
+// document outgrows what a store batch can carry (Cosmos DB: 2 MB per batch).
+const (
+	maxExternalID = 256
+	maxNameLen    = 100
+	maxStreetLen  = 200
+)
+
+// validate checks the profile's shape; messages name fields, never values.
+func (p *ProvisionedUser) validate(now time.Time) error {
+	p.ExternalID = strings.TrimSpace(p.ExternalID)
+	if p.ExternalID == "" || !plainText(p.ExternalID, maxExternalID) {
+		return Errorf(CodeInvalid, "externalId is required: 1 to %d characters without control characters", maxExternalID)
+	}
+	p.Email = NormalizeEmail(p.Email)
+	if p.Email != "" && !ValidEmail(p.Email) {
+		return Errorf(CodeInvalid, "email is not a valid email address")
+	}
+	if p.Role == nil {
+		r := RoleAmbassador
+		p.Role = &r
+	}
+	if !p.Role.Valid() {
+		return Errorf(CodeInvalid, "role must be 0 to 8")
+	}
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{
+		{"firstName", &p.FirstName, maxNameLen}, {"lastName", &p.LastName, maxNameLen}, {"alias", &p.Alias, maxNameLen},
+		{"title", &p.Title, maxNameLen}, {"position", &p.Position, maxNameLen}, {"customerId", &p.CustomerID, 128},
+		{"language", &p.Language, 35}, {"address.street", &p.Address.Street, maxStreetLen},
+		{"address.city", &p.Address.City, maxNameLen}, {"address.postalCode", &p.Address.PostalCode, 20},
+		{"address.country", &p.Address.Country, 64},
+	} {
+		*f.v = strings.TrimSpace(*f.v)
+		if !plainText(*f.v, f.max) {
+			return Errorf(CodeInvalid, "%s must be at most %d characters without control characters", f.name, f.max)
+		}
+	}
+	if p.Language != "" && !languagePattern.MatchString(p.Language) {
+		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
+	}
+	if d := p.DateOfBirth; !d.IsZero() {
+		t := time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC)
+		if d.Month == 0 || int(t.Month()) != d.Month || t.Day() != d.Day || !t.Before(now) {
+			return Errorf(CodeInvalid, "dateOfBirth must be a past YYYY-MM-DD date")
+		}
+	}
+	return nil
+}
+
+// apply writes the profile onto u, R-DATA-1's fields for members and R-DATA-2's for
+// external users (whose address lives in email_tmp, never verified).
+func (p ProvisionedUser) apply(u *User) {
+	u.Role, u.Kind = *p.Role, p.Role.Kind()
+	u.ExternalID = p.ExternalID
+	u.FirstName, u.LastName, u.Alias, u.Title, u.Position = p.FirstName, p.LastName, p.Alias, p.Title, p.Position
+	u.CustomerID, u.Language, u.DateOfBirth, u.Address = p.CustomerID, p.Language, p.DateOfBirth, p.Address
+	if u.Role.External() {
+		u.Email, u.EmailTmp = "", p.Email
+	} else {
+		u.Email, u.EmailTmp = p.Email, ""
+	}
+}
+
+// address is the address a user is reached at, whichever field holds it.
+func (u User) address() string { return u.Email + u.EmailTmp }
+
+// ProvisionOutcome says what a provisioning call did; webhooks answer with it.
+type ProvisionOutcome string
+
+const (
+	ProvisionCreated   ProvisionOutcome = "created"
+	ProvisionUpdated   ProvisionOutcome = "updated"
+	ProvisionUnchanged ProvisionOutcome = "unchanged"
+	ProvisionRestored  ProvisionOutcome = "restored" // a pending SSO deletion rolled back (R-ERASE-5)
+	ProvisionBlocked   ProvisionOutcome = "blocked"  // access stopped, erasure after the grace period (R-SSO-2)
+	ProvisionStale     ProvisionOutcome = "ignored_stale"
+	ProvisionUnknown   ProvisionOutcome = "unknown" // a deletion of a user never provisioned, or already erased
+)
+
+// ProvisionResult is the outcome and the user as it now stands.
+type ProvisionResult struct {
+	Outcome ProvisionOutcome
+	User    User
+}
+
+// ProvisionOptions qualify a provisioning call.
+type ProvisionOptions struct {
+	// At is the brand's time of the event; an event older than the user's last applied one is
+	// ignored (events arrive out of order), an equal one applies. Zero means now.
+	At time.Time
+	// IfVersion applies the call only to this version of the user (SCIM If-Match).
+	IfVersion string
+	// Active is SCIM's active attribute: false blocks the account for erasure after the grace
+	// period (soft deprovisioning), true within the grace period restores it. Nil means true.
+	Active *bool
+}
+
+// ProvisioningDeps are the ports of the ProvisioningService.
+type ProvisioningDeps struct {
+	Users  UserStore
+	Claims ClaimStore // external ids, addresses, webhook ids seen
+	Queue  Queue      // erasure jobs of deprovisioned users
+}
+
+// ProvisioningService creates, updates and deprovisions members on behalf of the brand's
+// identity system, by signed webhooks or SCIM alike (R-SSO-1…3, R-SIGNUP-5). A user is keyed
+// by the brand's external id, held as a claim on its digest.
+type ProvisioningService struct {
+	core
+	users  UserStore
+	claims ClaimStore
+	queue  Queue
+}
+
+// NewProvisioningService checks its dependencies.
+func NewProvisioningService(c Core, d ProvisioningDeps) (*ProvisioningService, error) {
+	cc, err := c.check()
+	if err == nil {
+		err = missing("ProvisioningService", map[string]bool{"Users": d.Users != nil, "Claims": d.Claims != nil, "Queue": d.Queue != nil})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ProvisioningService{core: cc, users: d.Users, claims: d.Claims, queue: d.Queue}, nil
+}
+
+// errPrecondition is a stale If-Match.
+var errPrecondition = Errorf(CodePrecondition, "the user changed since the version given")
+
+// ssoBlocked reports a pending deletion the identity system asked for, which it may undo.
+func ssoBlocked(u User) bool {
+	return u.Status == UserBlocked && u.Block != nil &&
+		(u.Block.Reason == ReasonSSODeleted || u.Block.Reason == ReasonSSODeactivated)
+}
+
+// Upsert provisions the user on first sight, or brings it up to date. Inside the grace period
+// of an SSO deletion it restores the account; after the erasure it provisions a new account
+// and never brings erased data back.
+func (s *ProvisioningService) Upsert(ctx context.Context, brandID BrandID, p ProvisionedUser, o ProvisionOptions) (ProvisionResult, error) {
+	b, err := s.activeBrand(ctx, brandID)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	now := s.clock.Now()
+	if err := p.validate(now); err != nil {
+		return ProvisionResult{}, err
+	}
+	if o.At.IsZero() {
+		o.At = now
+	}
+	var res ProvisionResult
+	err = retry(ctx, func() error {
+		u, found, err := s.lookup(ctx, b.ID, p.ExternalID)
+		switch {
+		case err != nil:
+			return err
+		case !found && o.IfVersion != "":
+			return errPrecondition
+		case !found:
+			res, err = s.create(ctx, b, p, o)
+		default:
+			res, err = s.update(ctx, b, u, p, o)
+		}
+		return err
+	})
+	if err == nil && res.Outcome != ProvisionUnchanged {
+		s.log.InfoContext(ctx, "member provisioned", "brand", b.ID, "member", res.User.ID, "outcome", string(res.Outcome))
+	}
+	return res, err
+}
+
+// lookup finds the live user holding the external id. A claim whose user is missing (a call
+// that crashed before creating it) or erased (its claims not yet released) is let go: the
+// external id starts afresh.
+func (s *ProvisioningService) lookup(ctx context.Context, brand BrandID, externalID string) (User, bool, error) {
+	key := ClaimExternalID + s.hasher.Digest(externalID)
+	claim, err := s.claims.GetClaim(ctx, brand, key)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, false, nil
+	}
+	if err != nil {
+		return User{}, false, err
+	}
+	u, err := s.users.GetUser(ctx, brand, claim.Owner)
+	if err == nil && u.Status != UserErased {
+		return u, true, nil
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, false, err
+	}
+	return User{}, false, s.claims.ReleaseClaims(ctx, brand, Claim{Key: key, Owner: claim.Owner})
+}
+
+// create makes a new active member: its external id and address are claimed first, so a
+// second call for either finds it; a conflict on either sends the caller round again.
+func (s *ProvisioningService) create(ctx context.Context, b Brand, p ProvisionedUser, o ProvisionOptions) (ProvisionResult, error) {
+	now := s.clock.Now()
+	u := User{BrandID: b.ID, ID: NewID("m_", now), Status: UserActive, CreatedAt: now, ConfirmedAt: now, SSOEventAt: o.At}
+	p.apply(&u)
+	extKey := ClaimExternalID + s.hasher.Digest(p.ExternalID)
+	holder, err := claimKey(ctx, s.claims, s.users, b.ID, extKey, u.ID, now)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	if holder != u.ID {
+		return ProvisionResult{}, ErrConflict // provisioned meanwhile: update it instead
+	}
+	release := []Claim{{Key: extKey, Owner: u.ID}}
+	if addr := u.address(); addr != "" {
+		emailKey := ClaimEmail + s.hasher.EmailDigest(addr)
+		holder, err := claimKey(ctx, s.claims, s.users, b.ID, emailKey, u.ID, now)
+		if err == nil && holder != u.ID {
+			err = errAddressTaken
+		}
+		if err != nil {
+			_ = s.claims.ReleaseClaims(ctx, b.ID, release...)
+			return ProvisionResult{}, err
+		}
+		release = append(release, Claim{Key: emailKey, Owner: u.ID})
+	}
+	u.NextReviewAt = NextReview(u, b)
+	out, err := s.users.CreateUser(ctx, u)
+	if err != nil {
+		_ = s.claims.ReleaseClaims(ctx, b.ID, release...)
+		return ProvisionResult{}, err
+	}
+	res := ProvisionResult{Outcome: ProvisionCreated, User: out}
+	if o.Active != nil && !*o.Active {
+		return s.deprovision(ctx, b, out, ReasonSSODeactivated, o)
+	}
+	return res, nil
+}
+
+// errAddressTaken: another member of the brand holds the address (a form signup, or another
+// external id).
+var errAddressTaken = Errorf(CodeConflict, "another member of this brand has this email address")
+
+// update applies the profile to an existing user, guarded by the version read.
+func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p ProvisionedUser, o ProvisionOptions) (ProvisionResult, error) {
+	if o.IfVersion != "" && o.IfVersion != u.Version {
+		return ProvisionResult{}, errPrecondition
+	}
+	if o.At.Before(u.SSOEventAt) {
+		return ProvisionResult{Outcome: ProvisionStale, User: u}, nil
+	}
+	before := u
+	outcome := ProvisionUpdated
+	p.apply(&u)
+	active := o.Active == nil || *o.Active
+	var cancelRef string
+	switch {
+	case active && ssoBlocked(u):
+		ref, err := restoreFromBlock(&u)
+		if err != nil {
+			return ProvisionResult{}, err
+		}
+		cancelRef, outcome = ref, ProvisionRestored
+	case !active && u.Status != UserBlocked:
+		if err := blockForErasure(ctx, s.queue, b, &u, ReasonSSODeactivated, s.clock.Now()); err != nil {
+			return ProvisionResult{}, err
+		}
+		outcome = ProvisionBlocked
+	}
+	oldAddr, newAddr := before.address(), u.address()
+	changed := !reflect.DeepEqual(before, u)
+	if !changed && !o.At.After(before.SSOEventAt) {
+		return ProvisionResult{Outcome: ProvisionUnchanged, User: before}, nil
+	}
+	if !changed {
+		outcome = ProvisionUnchanged // only the event time moves on
+	}
+	now := s.clock.Now()
+	if newAddr != oldAddr && newAddr != "" {
+		holder, err := claimKey(ctx, s.claims, s.users, b.ID, ClaimEmail+s.hasher.EmailDigest(newAddr), u.ID, now)
+		if err == nil && holder != u.ID {
+			err = errAddressTaken
+		}
+		if err != nil {
+			return ProvisionResult{}, err
+		}
+	}
+	u.SSOEventAt = o.At
+	u.NextReviewAt = NextReview(u, b)
+	out, err := s.users.UpdateUser(ctx, u)
+	if err != nil {
+		return ProvisionResult{}, err // a conflict re-reads: an erasure meanwhile means a new account
+	}
+	if newAddr != oldAddr && oldAddr != "" {
+		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimEmail + s.hasher.EmailDigest(oldAddr), Owner: u.ID})
+	}
+	cancelErasure(ctx, s.queue, s.log, b.ID, u.ID, cancelRef)
+	return ProvisionResult{Outcome: outcome, User: out}, nil
+}
+
+// Deprovision stops a user's access at once and schedules its erasure after the grace period
+// (R-SSO-2, reason sso_deleted for a deletion, sso_deactivated for SCIM's active=false). A
+// user never provisioned, or already erased, is ProvisionUnknown.
+func (s *ProvisioningService) Deprovision(ctx context.Context, brandID BrandID, externalID string, reason BlockReason, o ProvisionOptions) (ProvisionResult, error) {
+	if reason != ReasonSSODeleted && reason != ReasonSSODeactivated {
+		return ProvisionResult{}, Errorf(CodeInvalid, "deprovisioning is a deletion or a deactivation")
+	}
+	b, err := s.brand(ctx, brandID)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	if o.At.IsZero() {
+		o.At = s.clock.Now()
+	}
+	var res ProvisionResult
+	err = retry(ctx, func() error {
+		u, found, err := s.lookup(ctx, b.ID, strings.TrimSpace(externalID))
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			res = ProvisionResult{Outcome: ProvisionUnknown}
+			return nil
+		case o.IfVersion != "" && o.IfVersion != u.Version:
+			return errPrecondition
+		case o.At.Before(u.SSOEventAt):
+			res = ProvisionResult{Outcome: ProvisionStale, User: u}
+			return nil
+		}
+		res, err = s.deprovision(ctx, b, u, reason, o)
+		return err
+	})
+	if err == nil && res.Outcome == ProvisionBlocked {
+		s.log.InfoContext(ctx, "member deprovisioned", "brand", b.ID, "member", res.User.ID, "reason", string(reason))
+	}
+	return res, err
+}
+
+// deprovision blocks u (a deletion of an account already deactivated becomes a deletion, its
+// erasure date unchanged).
+func (s *ProvisioningService) deprovision(ctx context.Context, b Brand, u User, reason BlockReason, o ProvisionOptions) (ProvisionResult, error) {
+	err := blockForErasure(ctx, s.queue, b, &u, reason, s.clock.Now())
+	switch {
+	case errors.Is(err, errUnchanged) && reason == ReasonSSODeleted && u.Block != nil && u.Block.Reason == ReasonSSODeactivated:
+		u.Block.Reason = ReasonSSODeleted
+	case errors.Is(err, errUnchanged):
+		if !o.At.After(u.SSOEventAt) {
+			return ProvisionResult{Outcome: ProvisionUnchanged, User: u}, nil
+		}
+	case err != nil:
+		return ProvisionResult{}, err
+	}
+	u.SSOEventAt = latest(u.SSOEventAt, o.At)
+	u.NextReviewAt = NextReview(u, b)
+	out, err := s.users.UpdateUser(ctx, u)
+	if err != nil {
+		return ProvisionResult{}, err
+	}
+	return ProvisionResult{Outcome: ProvisionBlocked, User: out}, nil
+}
+
+// Lookup finds the live user provisioned under an external id.
+func (s *ProvisioningService) Lookup(ctx context.Context, brandID BrandID, externalID string) (User, error) {
+	b, err := s.brand(ctx, brandID)
+	if err != nil {
+		return User{}, err
+	}
+	u, found, err := s.lookup(ctx, b.ID, strings.TrimSpace(externalID))
+	if err == nil && !found {
+		return User{}, Errorf(CodeNotFound, "unknown user")
+	}
+	return u, err
+}
+
+// Get reads a provisioned user by its member id.
+func (s *ProvisioningService) Get(ctx context.Context, brandID BrandID, id string) (User, error) {
+	b, err := s.brand(ctx, brandID)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := getUser(ctx, s.users, b.ID, id)
+	if err == nil && (u.ExternalID == "" || u.Status == UserErased) {
+		return User{}, Errorf(CodeNotFound, "unknown user")
+	}
+	return u, err
+}
+
+// List pages through the brand's provisioned users in id order, after the id given; erased
+// users and members who signed up by the form are left out.
+func (s *ProvisioningService) List(ctx context.Context, brandID BrandID, after string, limit int) ([]User, string, error) {
+	b, err := s.brand(ctx, brandID)
+	if err != nil {
+		return nil, "", err
+	}
+	users, err := s.users.ListUsers(ctx, b.ID, after, limit)
+	if err != nil || len(users) == 0 {
+		return nil, "", err
+	}
+	next := users[len(users)-1].ID
+	if len(users) < limit {
+		next = ""
+	}
+	kept := users[:0]
+	for _, u := range users {
+		if u.ExternalID != "" && u.Status != UserErased {
+			kept = append(kept, u)
+		}
+	}
+	return kept, next, nil
+}
+
+// webhookMemory is how long a webhook id is remembered: twice the signature's tolerance, so a
+// replay is either remembered or refused for its timestamp.
+const webhookMemory = 10 * time.Minute
+
+// WebhookSeen reports a webhook id already applied (Standard Webhooks: the id is an
+// idempotency key, whatever the body). The wall clock decides, as for the signature's
+// timestamp: the service's test clock does not move webhooks.
+func (s *ProvisioningService) WebhookSeen(ctx context.Context, brand BrandID, id string) (bool, error) {
+	_, err := s.claims.GetClaim(ctx, brand, ClaimWebhookID+id)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// RememberWebhook records a webhook id once its event is applied; recording it first would
+// turn a failed attempt's retry into a replay, and lose the event.
+func (s *ProvisioningService) RememberWebhook(ctx context.Context, brand BrandID, id string) error {
+	now := time.Now().UTC()
+	_, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: ClaimWebhookID + id, Owner: "webhook", CreatedAt: now, ExpiresAt: now.Add(webhookMemory)})
+	if errors.Is(err, ErrConflict) {
+		return nil // a concurrent delivery of the same id recorded it
+	}
+	return err
+}
