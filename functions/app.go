@@ -198,9 +198,14 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
+	provisioning, err := gdpr.NewProvisioningService(core, gdpr.ProvisioningDeps{Users: s, Claims: s, Queue: queue})
+	if err != nil {
+		return httpapi.Options{}, err
+	}
 	a.Brands, a.Triggers = brands, triggers.New(erasure, mail, retention)
 	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
-		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
+		Provisioning: provisioning,
+		Triggers:     a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats
 	}

@@ -29,21 +29,26 @@ const (
 
 // Brand is a tenant's settings.
 type Brand struct {
-	ID               BrandID          `json:"id"`
-	Name             string           `json:"name"`
-	Pro              Pro              `json:"pro"`
-	SSOExclusive     bool             `json:"ssoExclusive"`     // R-SIGNUP-5
-	WhitelistEnabled bool             `json:"whitelistEnabled"` // R-SIGNUP-4
-	WebhookSecret    string           `json:"webhookSecret,omitempty"`
-	MailjetCallback  BasicCredentials `json:"mailjetCallback,omitzero"`
-	Mail             MailSettings     `json:"mail,omitzero"`
-	Retention        Retention        `json:"retention"`
-	Fields           FieldRules       `json:"fields,omitempty"` // R-SIGNUP-6
-	Status           BrandStatus      `json:"status"`
-	ContractEnd      *ContractEnd     `json:"contractEnd,omitempty"`
-	CreatedAt        time.Time        `json:"createdAt"`
-	UpdatedAt        time.Time        `json:"updatedAt"`
-	Version          string           `json:"-"`
+	ID               BrandID `json:"id"`
+	Name             string  `json:"name"`
+	Pro              Pro     `json:"pro"`
+	SSOExclusive     bool    `json:"ssoExclusive"`     // R-SIGNUP-5
+	WhitelistEnabled bool    `json:"whitelistEnabled"` // R-SIGNUP-4
+	WebhookSecret    string  `json:"webhookSecret,omitempty"`
+	// PreviousWebhookSecret still verifies webhooks while the brand rotates its secret.
+	PreviousWebhookSecret string           `json:"previousWebhookSecret,omitempty"`
+	MailjetCallback       BasicCredentials `json:"mailjetCallback,omitzero"`
+	// SCIMTokenDigest is the keyed digest of the brand's SCIM bearer token; the token itself
+	// is never stored.
+	SCIMTokenDigest string       `json:"scimTokenDigest,omitempty"`
+	Mail            MailSettings `json:"mail,omitzero"`
+	Retention       Retention    `json:"retention"`
+	Fields          FieldRules   `json:"fields,omitempty"` // R-SIGNUP-6
+	Status          BrandStatus  `json:"status"`
+	ContractEnd     *ContractEnd `json:"contractEnd,omitempty"`
+	CreatedAt       time.Time    `json:"createdAt"`
+	UpdatedAt       time.Time    `json:"updatedAt"`
+	Version         string       `json:"-"`
 }
 
 // ContractEnd records the end of a brand's contract (R-ERASE-7).
@@ -259,6 +264,8 @@ func (b Brand) Validate() error {
 		return Errorf(CodeInvalid, "pro must be 0 (classic), 2 (direct selling), 3 or 4 (selective sale)")
 	case b.WebhookSecret != "" && !validWebhookSecret(b.WebhookSecret):
 		return Errorf(CodeInvalid, "webhookSecret must be whsec_ followed by base64 of 24 to 64 bytes")
+	case b.PreviousWebhookSecret != "" && !validWebhookSecret(b.PreviousWebhookSecret):
+		return Errorf(CodeInvalid, "previousWebhookSecret must be whsec_ followed by base64 of 24 to 64 bytes")
 	case (b.MailjetCallback.Username == "") != (b.MailjetCallback.Password == ""):
 		return Errorf(CodeInvalid, "mailjetCallback needs both username and password")
 	case b.MailjetCallback.Password != "" && len(b.MailjetCallback.Password) < 16:
@@ -282,6 +289,22 @@ func (b Brand) String() string { return fmt.Sprintf("brand(%s)", b.ID) }
 func validWebhookSecret(s string) bool {
 	key, ok := WebhookSecretKey(s)
 	return ok && len(key) >= 24 && len(key) <= 64
+}
+
+// scimTokenDigest is how a brand's SCIM bearer token is kept: keyed, and apart from every other
+// digest of the same value.
+func scimTokenDigest(h *Hasher, token string) string { return h.Digest("scim-token|" + token) }
+
+// WebhookKeys are the HMAC keys that verify the brand's webhooks: the current secret's, then
+// the previous one's while a rotation is under way (R-SSO-3).
+func (b Brand) WebhookKeys() [][]byte {
+	var keys [][]byte
+	for _, s := range []string{b.WebhookSecret, b.PreviousWebhookSecret} {
+		if key, ok := WebhookSecretKey(s); ok && s != "" {
+			keys = append(keys, key)
+		}
+	}
+	return keys
 }
 
 // WebhookSecretKey decodes a "whsec_" secret into its HMAC key.

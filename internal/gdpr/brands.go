@@ -10,15 +10,21 @@ import (
 // their defaults (a left-out webhookSecret removes the secret); the brand's lifecycle (status,
 // contract end, creation time) is kept.
 type BrandSettings struct {
-	Name             string           `json:"name"`
-	Pro              Pro              `json:"pro"`
-	SSOExclusive     bool             `json:"ssoExclusive"`
-	WhitelistEnabled bool             `json:"whitelistEnabled"`
-	WebhookSecret    string           `json:"webhookSecret"`
-	MailjetCallback  BasicCredentials `json:"mailjetCallback"`
-	Mail             MailSettings     `json:"mail"`
-	Retention        Retention        `json:"retention"`
-	Fields           FieldRules       `json:"fields"`
+	Name             string `json:"name"`
+	Pro              Pro    `json:"pro"`
+	SSOExclusive     bool   `json:"ssoExclusive"`
+	WhitelistEnabled bool   `json:"whitelistEnabled"`
+	WebhookSecret    string `json:"webhookSecret"`
+	// PreviousWebhookSecret keeps verifying webhooks signed with the old secret during a
+	// rotation; drop it once the brand signs with the new one only.
+	PreviousWebhookSecret string `json:"previousWebhookSecret"`
+	// SCIMToken is the bearer token the brand's identity provider sends to the SCIM routes
+	// (32 to 256 characters); only its keyed digest is kept.
+	SCIMToken       string           `json:"scimToken"`
+	MailjetCallback BasicCredentials `json:"mailjetCallback"`
+	Mail            MailSettings     `json:"mail"`
+	Retention       Retention        `json:"retention"`
+	Fields          FieldRules       `json:"fields"`
 }
 
 // PutBrand creates or replaces a brand's settings. It reports whether the brand was created.
@@ -39,7 +45,15 @@ func (s *BrandService) PutBrand(ctx context.Context, id BrandID, in BrandSetting
 		}
 		b.Name = strings.TrimSpace(in.Name)
 		b.Pro, b.SSOExclusive, b.WhitelistEnabled = in.Pro, in.SSOExclusive, in.WhitelistEnabled
-		b.WebhookSecret, b.MailjetCallback, b.Mail = in.WebhookSecret, in.MailjetCallback, in.Mail
+		b.WebhookSecret, b.PreviousWebhookSecret = in.WebhookSecret, in.PreviousWebhookSecret
+		b.MailjetCallback, b.Mail = in.MailjetCallback, in.Mail
+		b.SCIMTokenDigest = ""
+		if in.SCIMToken != "" {
+			if n := len(in.SCIMToken); n < 32 || n > 256 || !plainText(in.SCIMToken, 256) {
+				return Errorf(CodeInvalid, "scimToken must be 32 to 256 characters")
+			}
+			b.SCIMTokenDigest = scimTokenDigest(s.hasher, in.SCIMToken)
+		}
 		b.Retention = in.Retention.WithDefaults()
 		b.Fields = in.Fields
 		b.UpdatedAt = now

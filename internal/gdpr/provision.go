@@ -2,6 +2,7 @@ package gdpr
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"reflect"
 	"strings"
@@ -154,6 +155,44 @@ func NewProvisioningService(c Core, d ProvisioningDeps) (*ProvisioningService, e
 		return nil, err
 	}
 	return &ProvisioningService{core: cc, users: d.Users, claims: d.Claims, queue: d.Queue}, nil
+}
+
+// errBrandAuth is the one answer to a failed brand authentication, whether the brand is
+// unknown, has no credential, or it differs: none tells a caller which brands exist.
+var errBrandAuth = Errorf(CodeUnauthenticated, "brand credentials missing or wrong")
+
+// WebhookKeys are the keys that verify the brand's signed webhooks (R-SSO-3). A brand without
+// a webhook secret, or no brand, is refused the same way.
+func (s *ProvisioningService) WebhookKeys(ctx context.Context, brandID BrandID) ([][]byte, error) {
+	b, err := s.brand(ctx, brandID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errBrandAuth
+	}
+	if err != nil {
+		return nil, err
+	}
+	keys := b.WebhookKeys()
+	if len(keys) == 0 {
+		return nil, errBrandAuth
+	}
+	return keys, nil
+}
+
+// AuthenticateSCIM checks the brand's SCIM bearer token against its stored digest, in
+// constant time (R-SSO-3: a brand's credentials act on that brand only).
+func (s *ProvisioningService) AuthenticateSCIM(ctx context.Context, brandID BrandID, token string) error {
+	b, err := s.brand(ctx, brandID)
+	if errors.Is(err, ErrNotFound) {
+		return errBrandAuth
+	}
+	if err != nil {
+		return err
+	}
+	got := scimTokenDigest(s.hasher, token)
+	if b.SCIMTokenDigest == "" || token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.SCIMTokenDigest)) != 1 {
+		return errBrandAuth
+	}
+	return nil
 }
 
 // errPrecondition is a stale If-Match.

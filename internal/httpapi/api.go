@@ -23,6 +23,8 @@ type Options struct {
 	Erasure   *gdpr.ErasureService
 	// MailEvents takes the mail provider's event callbacks.
 	MailEvents *gdpr.MailEventService
+	// Provisioning takes the brands' SSO webhooks and SCIM calls.
+	Provisioning *gdpr.ProvisioningService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 
@@ -37,17 +39,18 @@ type Options struct {
 }
 
 type api struct {
-	brands     *gdpr.BrandService
-	signups    *gdpr.SignupService
-	retention  *gdpr.RetentionService
-	erasure    *gdpr.ErasureService
-	mailEvents *gdpr.MailEventService
-	triggers   triggers.Set
-	adminToken []byte
-	version    string
-	log        *slog.Logger
-	queueStats func(ctx context.Context) (any, error)
-	testClock  *gdpr.TestClock
+	brands       *gdpr.BrandService
+	signups      *gdpr.SignupService
+	retention    *gdpr.RetentionService
+	erasure      *gdpr.ErasureService
+	mailEvents   *gdpr.MailEventService
+	provisioning *gdpr.ProvisioningService
+	triggers     triggers.Set
+	adminToken   []byte
+	version      string
+	log          *slog.Logger
+	queueStats   func(ctx context.Context) (any, error)
+	testClock    *gdpr.TestClock
 }
 
 // New returns the whole mux.
@@ -56,7 +59,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, triggers: o.Triggers,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, triggers: o.Triggers,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
@@ -97,7 +100,7 @@ func (a *api) routes() []route {
 		{"GET /api/brands/{brand}/signup/confirm", false, a.confirmPage},
 		{"POST /api/brands/{brand}/signup/confirm", false, a.confirm},
 		{"POST /api/brands/{brand}/signup/resend", false, a.resend},
-		{"POST /api/brands/{brand}/sso/events", false, a.notYet},
+		{"POST /api/brands/{brand}/sso/events", false, a.ssoEvents},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
 		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},
 		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.blockMember},

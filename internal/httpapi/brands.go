@@ -15,7 +15,10 @@ type brandView struct {
 	SSOExclusive       bool              `json:"ssoExclusive"`
 	WhitelistEnabled   bool              `json:"whitelistEnabled"`
 	HasWebhookSecret   bool              `json:"hasWebhookSecret"`
+	HasPreviousSecret  bool              `json:"hasPreviousWebhookSecret"`
 	HasMailjetCallback bool              `json:"hasMailjetCallback"`
+	HasSCIMToken       bool              `json:"hasScimToken"`
+	Mail               gdpr.MailSettings `json:"mail"`
 	Retention          gdpr.Retention    `json:"retention"`
 	Fields             gdpr.FieldRules   `json:"fields,omitempty"`
 	Status             gdpr.BrandStatus  `json:"status"`
@@ -27,7 +30,8 @@ type brandView struct {
 func viewBrand(b gdpr.Brand) brandView {
 	return brandView{
 		ID: b.ID, Name: b.Name, Pro: b.Pro, SSOExclusive: b.SSOExclusive, WhitelistEnabled: b.WhitelistEnabled,
-		HasWebhookSecret: b.WebhookSecret != "", HasMailjetCallback: b.MailjetCallback.Username != "",
+		HasWebhookSecret: b.WebhookSecret != "", HasPreviousSecret: b.PreviousWebhookSecret != "",
+		HasMailjetCallback: b.MailjetCallback.Username != "", HasSCIMToken: b.SCIMTokenDigest != "", Mail: b.Mail,
 		Retention: b.Retention.WithDefaults(), Fields: b.Fields, Status: b.Status, ContractEnd: b.ContractEnd,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}

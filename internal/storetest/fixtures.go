@@ -45,20 +45,22 @@ func NewBrandID() gdpr.BrandID {
 func NewBrand(id gdpr.BrandID) gdpr.Brand {
 	n := next()
 	return gdpr.Brand{
-		ID:               id,
-		Name:             fmt.Sprintf("Fake Brand %d", n),
-		Pro:              gdpr.ProDirectSelling,
-		SSOExclusive:     true,
-		WhitelistEnabled: true,
-		WebhookSecret:    "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))),
-		MailjetCallback:  gdpr.BasicCredentials{Username: "mailjet", Password: fmt.Sprintf("fake-password-%08d", n)},
-		Mail:             gdpr.MailSettings{From: gdpr.Sender{Email: fmt.Sprintf("sender%d@example.test", n), Name: "Fake sender"}, Templates: map[gdpr.MailKind]int64{gdpr.MailSignupConfirmation: n}},
-		Retention:        gdpr.DefaultRetention(),
-		Fields:           gdpr.FieldRules{"alias": gdpr.FieldRequired, "title": gdpr.FieldNotAsked},
-		Status:           gdpr.BrandActive,
-		ContractEnd:      &gdpr.ContractEnd{RequestedAt: at(n), DueAt: at(n).AddDate(0, 1, 0), FannedOutAt: at(n).AddDate(0, 1, 1)},
-		CreatedAt:        at(n),
-		UpdatedAt:        at(n).Add(time.Second),
+		ID:                    id,
+		Name:                  fmt.Sprintf("Fake Brand %d", n),
+		Pro:                   gdpr.ProDirectSelling,
+		SSOExclusive:          true,
+		WhitelistEnabled:      true,
+		WebhookSecret:         "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", 32))),
+		PreviousWebhookSecret: "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("p", 32))),
+		SCIMTokenDigest:       fmt.Sprintf("h1:%064x", n),
+		MailjetCallback:       gdpr.BasicCredentials{Username: "mailjet", Password: fmt.Sprintf("fake-password-%08d", n)},
+		Mail:                  gdpr.MailSettings{From: gdpr.Sender{Email: fmt.Sprintf("sender%d@example.test", n), Name: "Fake sender"}, Templates: map[gdpr.MailKind]int64{gdpr.MailSignupConfirmation: n}},
+		Retention:             gdpr.DefaultRetention(),
+		Fields:                gdpr.FieldRules{"alias": gdpr.FieldRequired, "title": gdpr.FieldNotAsked},
+		Status:                gdpr.BrandActive,
+		ContractEnd:           &gdpr.ContractEnd{RequestedAt: at(n), DueAt: at(n).AddDate(0, 1, 0), FannedOutAt: at(n).AddDate(0, 1, 1)},
+		CreatedAt:             at(n),
+		UpdatedAt:             at(n).Add(time.Second),
 	}
 }
 

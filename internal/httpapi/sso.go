@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"time"
+
+	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/stdwebhooks"
+)
+
+// ssoEvent is the brand's SSO webhook body (DESIGN §4).
+type ssoEvent struct {
+	Type      string               `json:"type"`
+	Timestamp time.Time            `json:"timestamp"` // the brand's event time
+	Data      gdpr.ProvisionedUser `json:"data"`
+}
+
+// ssoAnswer says what the event did; a replayed id or an out-of-order event says so.
+type ssoAnswer struct {
+	Outcome  gdpr.ProvisionOutcome `json:"outcome"`
+	MemberID string                `json:"memberId,omitempty"`
+}
+
+const outcomeReplayed gdpr.ProvisionOutcome = "replayed"
+
+// ssoEvents takes the brand's provisioning and deletion webhooks (R-SSO-1…3), signed with
+// Standard Webhooks: the signature is checked before the body is parsed, a webhook-id seen
+// before is a replay whatever its body (200, no effect), and the event applies through the
+// same provisioning service as SCIM.
+func (a *api) ssoEvents(w http.ResponseWriter, r *http.Request) {
+	brand := brandParam(r)
+	keys, err := a.provisioning.WebhookKeys(r.Context(), brand)
+	if err != nil {
+		a.refuseSignature(w, r, err)
+		return
+	}
+	body, err := readBody(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	h := stdwebhooks.FromRequest(r)
+	// The wall clock, not the service's: the test clock does not move webhooks (DESIGN §4).
+	if err := stdwebhooks.Verify(keys, h, body, time.Now()); err != nil {
+		a.refuseSignature(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "%s", signatureProblem(err)))
+		return
+	}
+	seen, err := a.provisioning.WebhookSeen(r.Context(), brand, h.ID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if seen {
+		writeJSON(w, http.StatusOK, ssoAnswer{Outcome: outcomeReplayed})
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Header.Get("Content-Type") != "" && (err != nil || mt != "application/json") {
+		a.writeError(w, r, &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json"})
+		return
+	}
+	var ev ssoEvent
+	if err := unmarshalStrict(body, &ev); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if ev.Timestamp.IsZero() {
+		a.writeError(w, r, gdpr.Errorf(gdpr.CodeInvalid, "timestamp is required: the brand's event time, RFC 3339"))
+		return
+	}
+	opts := gdpr.ProvisionOptions{At: ev.Timestamp}
+	var res gdpr.ProvisionResult
+	switch ev.Type {
+	case "user.upserted":
+		res, err = a.provisioning.Upsert(r.Context(), brand, ev.Data, opts)
+	case "user.deleted":
+		res, err = a.provisioning.Deprovision(r.Context(), brand, ev.Data.ExternalID, gdpr.ReasonSSODeleted, opts)
+	default:
+		err = gdpr.Errorf(gdpr.CodeInvalid, "type must be user.upserted or user.deleted")
+	}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if err := a.provisioning.RememberWebhook(r.Context(), brand, h.ID); err != nil {
+		// Applied, not remembered: a replay would apply again, which upserts and deletions
+		// tolerate. Answering an error would make the brand resend it for nothing.
+		a.log.WarnContext(r.Context(), "webhook id not remembered", "brand", brand, "err", err)
+	}
+	writeJSON(w, http.StatusOK, ssoAnswer{Outcome: res.Outcome, MemberID: res.User.ID})
+}
+
+func (a *api) refuseSignature(w http.ResponseWriter, r *http.Request, err error) {
+	if gdpr.ErrorCode(err) == gdpr.CodeUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `Signature realm="popsell-gdpr webhooks", scheme="standard-webhooks"`)
+	}
+	a.writeError(w, r, err)
+}
+
+// signatureProblem names the rule a signature broke, never the headers' content.
+func signatureProblem(err error) string {
+	switch {
+	case errors.Is(err, stdwebhooks.ErrMissing):
+		return "webhook-id, webhook-timestamp and webhook-signature are required"
+	case errors.Is(err, stdwebhooks.ErrTimestamp):
+		return "webhook-timestamp must be within 5 minutes of now"
+	}
+	return "no webhook-signature matches this brand's secret"
+}
