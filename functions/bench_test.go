@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"context"
 	"fmt"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"popsell-gdpr/internal/config"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/localstore"
+	"popsell-gdpr/internal/stdwebhooks"
 	"popsell-gdpr/internal/storetest"
 )
 
@@ -334,5 +336,71 @@ func BenchmarkMailjetCallbacks(b *testing.B) {
 			b.ReportMetric(float64(events)/time.Since(start).Seconds(), "events/s")
 			b.ReportMetric(percentileMS(latencies, 99), "p99-ms")
 		})
+	}
+}
+
+// BenchmarkSSOWebhookUpsert measures a signed user.upserted webhook through the handler on a
+// brand of 100,000 provisioned members, embedded store (issue #12): signature check, replay
+// check, provisioning by external id, remembering the id. Each request updates one member.
+func BenchmarkSSOWebhookUpsert(b *testing.B) {
+	app := startBenchApp(b)
+	ctx := context.Background()
+	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("b", 32)))
+	_, _, err := app.app.Brands.PutBrand(ctx, "bench", gdpr.BrandSettings{Name: "Bench", WebhookSecret: secret})
+	require.NoError(b, err)
+	const members = 100_000
+	seedProvisioned(b, app, members)
+	key, _ := gdpr.WebhookSecretKey(secret)
+	client := &http.Client{}
+	var latencies []time.Duration
+	n := 0
+	for b.Loop() {
+		n++
+		i := (n * 7919) % members
+		body := fmt.Sprintf(`{"type":"user.upserted","timestamp":%q,"data":{"externalId":"ext-%06d","email":"member%06d@example.test","firstName":"Name%d"}}`,
+			time.Now().UTC().Add(time.Duration(n)*time.Microsecond).Format(time.RFC3339Nano), i, i, n)
+		id, ts := fmt.Sprintf("msg_bench_%d_%d", n, time.Now().UnixNano()), strconv.FormatInt(time.Now().Unix(), 10)
+		req, _ := http.NewRequest("POST", app.URL+"/api/brands/bench/sso/events", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", ts)
+		req.Header.Set("webhook-signature", stdwebhooks.SignatureHeader(key, id, ts, []byte(body)))
+		t0 := time.Now()
+		res, err := client.Do(req)
+		require.NoError(b, err)
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		require.Equal(b, 200, res.StatusCode)
+		latencies = append(latencies, time.Since(t0))
+	}
+	b.ReportMetric(percentileMS(latencies, 50), "p50-ms")
+	b.ReportMetric(percentileMS(latencies, 99), "p99-ms")
+}
+
+// seedProvisioned writes n provisioned members of the bench brand with their external-id and
+// address claims, in bulk: as a brand's identity system would have left them.
+func seedProvisioned(b *testing.B, app *benchApp, n int) {
+	b.Helper()
+	store, ok := app.app.Store.(*localstore.Store)
+	require.True(b, ok, "the embedded store")
+	h, err := gdpr.NewHasher(app.app.Config.HashKeyID, app.app.Config.HashKey)
+	require.NoError(b, err)
+	ctx := context.Background()
+	now := time.Now().UTC().Add(-time.Hour)
+	const chunk = 5000
+	for start := 0; start < n; start += chunk {
+		users := make([]gdpr.User, 0, chunk)
+		claims := make([]gdpr.Claim, 0, 2*chunk)
+		for i := start; i < min(n, start+chunk); i++ {
+			u := gdpr.User{BrandID: "bench", ID: fmt.Sprintf("m_prov%06d", i), Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
+				Status: gdpr.UserActive, CreatedAt: now, ConfirmedAt: now, ExternalID: fmt.Sprintf("ext-%06d", i),
+				Email: fmt.Sprintf("member%06d@example.test", i), FirstName: "Seeded", SSOEventAt: now}
+			users = append(users, u)
+			claims = append(claims,
+				gdpr.Claim{BrandID: "bench", Key: gdpr.ClaimExternalID + h.Digest(u.ExternalID), Owner: u.ID, CreatedAt: now},
+				gdpr.Claim{BrandID: "bench", Key: gdpr.ClaimEmail + h.EmailDigest(u.Email), Owner: u.ID, CreatedAt: now})
+		}
+		require.NoError(b, store.BulkCreateUsers(ctx, users))
+		require.NoError(b, store.BulkClaims(ctx, claims))
 	}
 }

@@ -85,3 +85,15 @@ func encodeAhead[T any](ctx context.Context, docs []T, row func(T) ([]any, error
 	}()
 	return pending
 }
+
+// BulkClaims creates claims in one transaction, all or none, for seeding benchmarks the way
+// BulkCreateUsers seeds their users. A key already held fails the batch with ErrConflict.
+func (s *Store) BulkClaims(ctx context.Context, claims []gdpr.Claim) error {
+	return bulk(ctx, s, "claim", claims,
+		`INSERT INTO claims (brand_id, key, owner, expires_at, doc) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, claimRow)
+}
+
+func claimRow(c gdpr.Claim) ([]any, error) {
+	doc, err := encode(c)
+	return []any{c.BrandID, c.Key, c.Owner, nanos(c.ExpiresAt), doc}, err
+}
