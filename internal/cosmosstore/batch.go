@@ -99,12 +99,13 @@ func replaceBatch(ctx context.Context, c *azcosmos.ContainerClient, op string, e
 
 // batchErr is the error of a batch that was rolled back: the status of its failing operation
 // (412 stale version → conflict, 404 missing → not found) mapped as mapErr maps a single
-// call's. The others report 424 (failed dependency). The message names the operation's
+// call's. Operation results carry no sub-status: a missing container fails the whole request
+// (with its own 404/1003, through mapErr), so a 404 here is always the item. The others report 424 (failed dependency). The message names the operation's
 // position only, never an id.
 func batchErr(op string, results []azcosmos.TransactionalBatchResult) error {
 	for i, r := range results {
 		if r.StatusCode >= 400 && r.StatusCode != http.StatusFailedDependency {
-			return &gdpr.Error{Code: codeOf(int(r.StatusCode)),
+			return &gdpr.Error{Code: codeOf(int(r.StatusCode), ""),
 				Message: fmt.Sprintf("cosmosstore: %s: operation %d: status %d", op, i, r.StatusCode)}
 		}
 	}

@@ -9,6 +9,10 @@
 // partition.
 //
 // Documents are envelopes (see envelope): {id, brandId, nextReviewAt?, memberId?, ttl?, doc}.
+//
+// The schema (Containers) is created by Bicep in Azure and by EnsureSchema on the emulator. In
+// Azure, call Store.Verify at start and refuse to start on error: Cosmos DB answers 404 for a
+// missing container as for a missing item, and nothing else would notice a misnamed one.
 package cosmosstore
 
 import (
@@ -72,7 +76,7 @@ func clientOptions() *azcosmos.ClientOptions {
 }
 
 // New returns a Store on database. It makes no call: in Azure the database and containers
-// exist already (Bicep); elsewhere call EnsureSchema first.
+// exist already (Bicep), and Verify checks them; elsewhere call EnsureSchema first.
 func New(client *azcosmos.Client, database string) (*Store, error) {
 	if client == nil || database == "" {
 		return nil, errors.New("cosmosstore: client and database are required")
@@ -141,10 +145,33 @@ func statusOf(err error) int {
 	return 0
 }
 
-// mapErr turns an SDK error into a *gdpr.Error: 404 → CodeNotFound, 409/412 → CodeConflict
-// (both match the store sentinels), throttling, timeouts, 5xx and transport failures →
-// CodeUnavailable, anything else (400 from a bad query, 401/403 from a wrong role
-// assignment) → CodeInternal. The message names the operation only, never an id or value;
+// headerSubStatus is the header in which Cosmos DB qualifies an error status.
+const headerSubStatus = "x-ms-substatus"
+
+// Sub-statuses of a 404 (Cosmos DB's status code reference). The same numbers mean other things
+// under other statuses (1002 under 410 is a partition split), so they are read with the status.
+const (
+	subStatusNone                    = "0"    // the item itself does not exist
+	subStatusReadSessionNotAvailable = "1002" // the replica has not caught up with the session token sent
+	subStatusOwnerResourceNotFound   = "1003" // the database or container does not exist
+	subStatusCollectionCreating      = "1013" // the container is still being created
+	subStatusIncorrectContainerRID   = "1024" // the container was deleted and recreated; caches are stale
+)
+
+// subStatusOf is the x-ms-substatus of the response behind err, "" when there is none.
+func subStatusOf(err error) string {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.RawResponse != nil {
+		return re.RawResponse.Header.Get(headerSubStatus)
+	}
+	return ""
+}
+
+// mapErr turns an SDK error into a *gdpr.Error: a 404 on a missing item → CodeNotFound,
+// 409/412 → CodeConflict (both match the store sentinels), throttling (429 once the SDK's
+// retries are spent), timeouts, 5xx and transport failures → CodeUnavailable, anything else
+// (400 from a bad query, 401/403 from a wrong role assignment, a missing database or
+// container) → CodeInternal. The message names the operation only, never an id or value;
 // the SDK error stays as the cause for logs.
 func mapErr(op string, err error) error {
 	if err == nil {
@@ -154,22 +181,42 @@ func mapErr(op string, err error) error {
 	if errors.As(err, &ge) {
 		return err
 	}
-	status := statusOf(err)
+	status, sub := statusOf(err), subStatusOf(err)
 	msg := "cosmosstore: " + op
-	if status != 0 {
+	switch {
+	case status == http.StatusNotFound && sub == subStatusOwnerResourceNotFound:
+		msg = fmt.Sprintf("%s: status %d/%s: the database or container does not exist", msg, status, sub)
+	case status != 0 && sub != "" && sub != subStatusNone:
+		msg = fmt.Sprintf("%s: status %d/%s", msg, status, sub)
+	case status != 0:
 		msg = fmt.Sprintf("%s: status %d", msg, status)
 	}
-	return &gdpr.Error{Code: codeOf(status), Message: msg, Err: err}
+	return &gdpr.Error{Code: codeOf(status, sub), Message: msg, Err: err}
 }
 
-// codeOf is mapErr's mapping of an HTTP status, also applied to the status of the failing
-// operation of a transactional batch. Status 0 is a transport failure.
-func codeOf(status int) gdpr.Code {
+// codeOf is mapErr's mapping of an HTTP status and its sub-status (x-ms-substatus, "" when
+// absent), also applied to the status of the failing operation of a transactional batch.
+// Status 0 is a transport failure.
+//
+// Only a 404 about the item itself is CodeNotFound. Cosmos DB also answers 404 when the
+// database or container is missing (sub-status 1003): taken for "no such item", a misnamed
+// container would make the erasure worker find nothing to erase and complete its jobs, so
+// that is CodeInternal, as is any sub-status this code does not know. The transient 404s
+// (a replica behind the session token, a container being created or recreated) are
+// CodeUnavailable: retrying may find the item.
+func codeOf(status int, subStatus string) gdpr.Code {
 	switch {
 	case status == 0: // transport errors, cancelled or expired contexts
 		return gdpr.CodeUnavailable
 	case status == http.StatusNotFound:
-		return gdpr.CodeNotFound
+		switch subStatus {
+		case "", subStatusNone:
+			return gdpr.CodeNotFound
+		case subStatusReadSessionNotAvailable, subStatusCollectionCreating, subStatusIncorrectContainerRID:
+			return gdpr.CodeUnavailable
+		default:
+			return gdpr.CodeInternal
+		}
 	case status == http.StatusConflict || status == http.StatusPreconditionFailed:
 		return gdpr.CodeConflict
 	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status == http.StatusGone, status >= 500:
