@@ -41,6 +41,9 @@ func (p Period) Positive() bool {
 	return !p.IsZero() && p.Years >= 0 && p.Months >= 0 && p.Days >= 0 && p.Exact >= 0
 }
 
+// maxCount is the largest count of one designator: nine digits, as ParsePeriod reads them.
+const maxCount = 999_999_999
+
 // ParsePeriod accepts ISO 8601 durations ("P3Y", "P1Y2M10DT2H30M", "P2W", "PT24H") and Go
 // durations ("72h", "90m").
 func ParsePeriod(s string) (Period, error) {
@@ -52,6 +55,9 @@ func ParsePeriod(s string) (Period, error) {
 		}
 		if d%time.Second != 0 {
 			return Period{}, fmt.Errorf("durations are counted in whole seconds")
+		}
+		if d < 0 {
+			return Period{}, fmt.Errorf("durations are not negative")
 		}
 		return Period{Exact: d}, nil
 	}
@@ -120,6 +126,10 @@ func ParsePeriod(s string) (Period, error) {
 	}
 	if !seen {
 		return Period{}, fmt.Errorf("empty ISO 8601 duration")
+	}
+	if p.Days > maxCount {
+		// Weeks are kept as days: P170000000W would be more days than a period writes back.
+		return Period{}, fmt.Errorf("ISO 8601 duration too long")
 	}
 	return p, nil
 }

@@ -59,6 +59,8 @@ func TestParsePeriodRejects(t *testing.T) {
 		{"R-TEN-2_repeated_designator_not_summed", "P1Y999999999Y"},
 		{"R-TEN-2_designators_out_of_order", "P1D1Y"},
 		{"R-TEN-2_repeated_time_designator", "PT1H1H"},
+		{"R-TEN-2_weeks_past_what_days_can_write", "P170000000W"},
+		{"R-TEN-2_negative_go_duration", "-1h"},
 		{"R-TEN-2_fractions_refused", "P1.5Y"},
 		{"R-TEN-2_number_without_unit", "P3"},
 		{"R-TEN-2_unit_without_number", "PY"},
