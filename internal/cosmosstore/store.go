@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -69,9 +70,29 @@ func NewClientWithCredential(endpoint string, cred azcore.TokenCredential) (*azc
 	return azcosmos.NewClient(endpoint, cred, clientOptions())
 }
 
+// retryOptions is azcore's retry budget, which for Cosmos DB is in effect the budget for
+// throttling (429): azcosmos's own policy handles 408, 503 and the other 5xx first (another
+// region, or one more try) and marks them not retriable when it gives up. azcore gives up on
+// 429 after 3 retries by default: a brand whose partition is throttled for a few seconds then
+// fails every call, and the Service Bus trigger, which has no retry policy of its own, burns
+// the erasure job's deliveries in seconds. Cosmos DB's own SDKs retry throttling 9 times; so
+// does this one. A 429 says how long to wait (x-ms-retry-after-ms), which azcore honours up to
+// MaxRetryDelay and gives up beyond it; without that header the delays grow from RetryDelay,
+// about 90 s in all at worst, within a Service Bus message lock (renewed by the host for 5
+// minutes) and the host's HTTP timeout (230 s). What still fails is CodeUnavailable (codeOf),
+// for the caller to back off.
+var retryOptions = policy.RetryOptions{
+	MaxRetries:    9,
+	RetryDelay:    500 * time.Millisecond,
+	MaxRetryDelay: 15 * time.Second,
+}
+
 func clientOptions() *azcosmos.ClientOptions {
 	return &azcosmos.ClientOptions{
-		ClientOptions: policy.ClientOptions{Telemetry: policy.TelemetryOptions{ApplicationID: "popsell-gdpr"}},
+		ClientOptions: policy.ClientOptions{
+			Telemetry: policy.TelemetryOptions{ApplicationID: "popsell-gdpr"},
+			Retry:     retryOptions,
+		},
 	}
 }
 
