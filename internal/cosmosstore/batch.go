@@ -18,7 +18,7 @@ import (
 // chunks before a failing one stay applied. The documents are written as update writes them
 // (the same envelope builder). Every document is checked and encoded before anything is
 // written: one of another brand is CodeInvalid and nothing is written (R-TEN-1).
-func updateMany[T any](ctx context.Context, c *azcosmos.ContainerClient, brand gdpr.BrandID, docs []T,
+func updateMany[T any](ctx context.Context, c *container, brand gdpr.BrandID, docs []T,
 	envelopeOf func(T) (envelope, error), ver version[T]) ([]T, error) {
 	if len(docs) == 0 {
 		return nil, nil
@@ -64,7 +64,7 @@ func updateMany[T any](ctx context.Context, c *azcosmos.ContainerClient, brand g
 
 // replaceBatch replaces envs (at most gdpr.MaxBatch, all of one brand) in one transactional
 // batch, each with If-Match on its etag, and returns their new etags.
-func replaceBatch(ctx context.Context, c *azcosmos.ContainerClient, op string, envs []envelope, bodies [][]byte, etags []string) ([]string, error) {
+func replaceBatch(ctx context.Context, c *container, op string, envs []envelope, bodies [][]byte, etags []string) ([]string, error) {
 	for i, etag := range etags {
 		if etag == "" {
 			// As replaceItem: no version never matches. A batch operation without If-Match would
@@ -81,6 +81,7 @@ func replaceBatch(ctx context.Context, c *azcosmos.ContainerClient, op string, e
 	if err != nil {
 		return nil, mapErr(op, err)
 	}
+	c.session.observe(resp.SessionToken)
 	if !resp.Success {
 		return nil, batchErr(op, resp.OperationResults)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/gdpr"
@@ -646,7 +645,7 @@ func TestEmulatorBatchDocumentShape(t *testing.T) {
 	ctx := t.Context()
 	brand := newBrand()
 
-	raw := func(t *testing.T, c *azcosmos.ContainerClient, id string) map[string]any {
+	raw := func(t *testing.T, c *container, id string) map[string]any {
 		t.Helper()
 		resp, err := c.ReadItem(ctx, pk(string(brand)), id, nil)
 		require.NoError(t, err)

@@ -173,7 +173,7 @@ func (s *Store) DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Ti
 // now's microsecond pass the query and are dropped here, and the query reads on until limit
 // are kept; they sort last, so dropping them leaves the order and the cursor intact. A zero
 // cursor time starts at the beginning.
-func due[T any](ctx context.Context, c *azcosmos.ContainerClient, brand gdpr.BrandID, now time.Time,
+func due[T any](ctx context.Context, c *container, brand gdpr.BrandID, now time.Time,
 	after gdpr.DueCursor, limit int, reviewAt func(T) time.Time, ver version[T]) ([]T, error) {
 	q, params := qDue, nowParam(now)
 	if !after.At.IsZero() {
@@ -313,7 +313,7 @@ func (s *Store) IsWhitelisted(ctx context.Context, brand gdpr.BrandID, kind gdpr
 }
 
 // createAllKeepFirst creates each document; one that exists already is left as it is.
-func createAllKeepFirst(ctx context.Context, c *azcosmos.ContainerClient, envs []envelope) error {
+func createAllKeepFirst(ctx context.Context, c *container, envs []envelope) error {
 	for _, env := range envs {
 		if _, err := createItem(ctx, c, env); err != nil && !errors.Is(err, gdpr.ErrConflict) {
 			return err

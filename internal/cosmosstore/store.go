@@ -10,6 +10,9 @@
 //
 // Documents are envelopes (see envelope): {id, brandId, nextReviewAt?, memberId?, ttl?, doc}.
 //
+// Reads and queries carry the session token of the Store's earlier calls on their container,
+// so that a process reads its own writes under Session consistency (see container).
+//
 // The schema (Containers) is created by Bicep in Azure and by EnsureSchema on the emulator. In
 // Azure, call Store.Verify at start and refuse to start on error: Cosmos DB answers 404 for a
 // missing container as for a missing item, and nothing else would notice a misnamed one.
@@ -35,7 +38,8 @@ type Store struct {
 	client   *azcosmos.Client
 	database string
 
-	brands, users, contacts, claims, blacklist, whitelist, tokens, erasures *azcosmos.ContainerClient
+	// Each container keeps the session token of this Store's calls on it (see container).
+	brands, users, contacts, claims, blacklist, whitelist, tokens, erasures *container
 }
 
 // The domain's store ports, all served by one Store (internal/storetest proves each).
@@ -105,7 +109,7 @@ func New(client *azcosmos.Client, database string) (*Store, error) {
 	s := &Store{client: client, database: database}
 	for _, c := range []struct {
 		name string
-		dst  **azcosmos.ContainerClient
+		dst  **container
 	}{
 		{ContainerBrands, &s.brands}, {ContainerUsers, &s.users}, {ContainerContacts, &s.contacts},
 		{ContainerClaims, &s.claims}, {ContainerBlacklist, &s.blacklist}, {ContainerWhitelist, &s.whitelist},
@@ -115,7 +119,7 @@ func New(client *azcosmos.Client, database string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cosmosstore: container %s: %w", c.name, err)
 		}
-		*c.dst = cc
+		*c.dst = &container{ContainerClient: cc}
 	}
 	return s, nil
 }
@@ -165,6 +169,9 @@ func statusOf(err error) int {
 	}
 	return 0
 }
+
+// headerSessionToken carries the session token of a response (see container).
+const headerSessionToken = "x-ms-session-token"
 
 // headerSubStatus is the header in which Cosmos DB qualifies an error status.
 const headerSubStatus = "x-ms-substatus"
@@ -291,7 +298,7 @@ func encodeEnvelope(env envelope) ([]byte, error) {
 	return body, nil
 }
 
-func createItem(ctx context.Context, c *azcosmos.ContainerClient, env envelope) (string, error) {
+func createItem(ctx context.Context, c *container, env envelope) (string, error) {
 	body, err := encodeEnvelope(env)
 	if err != nil {
 		return "", err
@@ -300,12 +307,13 @@ func createItem(ctx context.Context, c *azcosmos.ContainerClient, env envelope) 
 	if err != nil {
 		return "", mapErr("create "+c.ID(), err)
 	}
+	c.session.observe(deref(resp.SessionToken))
 	return writtenETag(resp)
 }
 
 // replaceItem replaces env if its stored _etag is still etag. An empty etag is never a
 // match: it is a conflict when the document exists, ErrNotFound when it does not.
-func replaceItem(ctx context.Context, c *azcosmos.ContainerClient, env envelope, etag string) (string, error) {
+func replaceItem(ctx context.Context, c *container, env envelope, etag string) (string, error) {
 	if etag == "" {
 		return "", unversioned(ctx, c, env)
 	}
@@ -317,26 +325,28 @@ func replaceItem(ctx context.Context, c *azcosmos.ContainerClient, env envelope,
 	if err != nil {
 		return "", mapErr("replace "+c.ID(), err)
 	}
+	c.session.observe(deref(resp.SessionToken))
 	return writtenETag(resp)
 }
 
 // unversioned is the error of an update of env without a version: ErrNotFound when the
 // document does not exist, else a conflict.
-func unversioned(ctx context.Context, c *azcosmos.ContainerClient, env envelope) error {
+func unversioned(ctx context.Context, c *container, env envelope) error {
 	if _, err := readItem(ctx, c, env.BrandID, env.ID); err != nil {
 		return err
 	}
 	return conflict("update without a version")
 }
 
-func readItem(ctx context.Context, c *azcosmos.ContainerClient, brand, id string) (stored, error) {
+func readItem(ctx context.Context, c *container, brand, id string) (stored, error) {
 	if brand == "" || !validID(id) {
 		return stored{}, notFound() // no such document can exist
 	}
-	resp, err := c.ReadItem(ctx, pk(brand), id, nil)
+	resp, err := c.ReadItem(ctx, pk(brand), id, &azcosmos.ItemOptions{SessionToken: c.session.get()})
 	if err != nil {
 		return stored{}, mapErr("read "+c.ID(), err)
 	}
+	c.session.observe(deref(resp.SessionToken)) // later reads never go back in time
 	var st stored
 	if err := json.Unmarshal(resp.Value, &st); err != nil {
 		return stored{}, &gdpr.Error{Code: gdpr.CodeInternal, Message: "cosmosstore: decode envelope", Err: err}
@@ -347,20 +357,35 @@ func readItem(ctx context.Context, c *azcosmos.ContainerClient, brand, id string
 	return st, nil
 }
 
-func deleteItem(ctx context.Context, c *azcosmos.ContainerClient, brand, id, etag string) error {
-	_, err := c.DeleteItem(ctx, pk(brand), id, ifMatch(etag))
-	return mapErr("delete "+c.ID(), err)
+func deleteItem(ctx context.Context, c *container, brand, id, etag string) error {
+	resp, err := c.DeleteItem(ctx, pk(brand), id, ifMatch(etag))
+	if err != nil {
+		return mapErr("delete "+c.ID(), err)
+	}
+	c.session.observe(deref(resp.SessionToken))
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // query runs a parameterised query on the partition key and hands each result to each until
 // it returns false. Pages are read lazily, so a caller that stops early stops reading.
-func query(ctx context.Context, c *azcosmos.ContainerClient, key azcosmos.PartitionKey, q string, params []azcosmos.QueryParameter, pageSize int, each func(stored) (bool, error)) error {
-	opts := &azcosmos.QueryOptions{QueryParameters: params, PageSizeHint: int32(min(max(pageSize, 1), 1000))}
+func query(ctx context.Context, c *container, key azcosmos.PartitionKey, q string, params []azcosmos.QueryParameter, pageSize int, each func(stored) (bool, error)) error {
+	opts := &azcosmos.QueryOptions{QueryParameters: params, PageSizeHint: int32(min(max(pageSize, 1), 1000)),
+		SessionToken: c.session.get()}
 	pager := c.NewQueryItemsPager(q, key, opts)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return mapErr("query "+c.ID(), err)
+		}
+		if page.RawResponse != nil {
+			c.session.observe(page.RawResponse.Header.Get(headerSessionToken))
 		}
 		for _, item := range page.Items {
 			var st stored
@@ -390,7 +415,7 @@ func decode[T any](st stored, ver version[T]) (T, error) {
 }
 
 // create writes env and returns the document as a Get would read it back.
-func create[T any](ctx context.Context, c *azcosmos.ContainerClient, env envelope, ver version[T]) (T, error) {
+func create[T any](ctx context.Context, c *container, env envelope, ver version[T]) (T, error) {
 	etag, err := createItem(ctx, c, env)
 	if err != nil {
 		var zero T
@@ -399,7 +424,7 @@ func create[T any](ctx context.Context, c *azcosmos.ContainerClient, env envelop
 	return decode(stored{Doc: env.Doc, ETag: etag}, ver)
 }
 
-func update[T any](ctx context.Context, c *azcosmos.ContainerClient, env envelope, etag string, ver version[T]) (T, error) {
+func update[T any](ctx context.Context, c *container, env envelope, etag string, ver version[T]) (T, error) {
 	etag, err := replaceItem(ctx, c, env, etag)
 	if err != nil {
 		var zero T
@@ -408,7 +433,7 @@ func update[T any](ctx context.Context, c *azcosmos.ContainerClient, env envelop
 	return decode(stored{Doc: env.Doc, ETag: etag}, ver)
 }
 
-func get[T any](ctx context.Context, c *azcosmos.ContainerClient, brand gdpr.BrandID, id string, ver version[T]) (T, error) {
+func get[T any](ctx context.Context, c *container, brand gdpr.BrandID, id string, ver version[T]) (T, error) {
 	st, err := readItem(ctx, c, string(brand), id)
 	if err != nil {
 		var zero T
@@ -428,7 +453,7 @@ func brandKey(brand gdpr.BrandID) (azcosmos.PartitionKey, error) {
 
 // list collects up to limit documents of one brand (limit < 0: all) that keep accepts (nil:
 // all).
-func list[T any](ctx context.Context, c *azcosmos.ContainerClient, brand gdpr.BrandID, q string, params []azcosmos.QueryParameter, limit int, keep func(T) bool, ver version[T]) ([]T, error) {
+func list[T any](ctx context.Context, c *container, brand gdpr.BrandID, q string, params []azcosmos.QueryParameter, limit int, keep func(T) bool, ver version[T]) ([]T, error) {
 	key, err := brandKey(brand)
 	if err != nil {
 		return nil, err
@@ -436,7 +461,7 @@ func list[T any](ctx context.Context, c *azcosmos.ContainerClient, brand gdpr.Br
 	return collect(ctx, c, key, q, params, limit, keep, ver)
 }
 
-func collect[T any](ctx context.Context, c *azcosmos.ContainerClient, key azcosmos.PartitionKey, q string, params []azcosmos.QueryParameter, limit int, keep func(T) bool, ver version[T]) ([]T, error) {
+func collect[T any](ctx context.Context, c *container, key azcosmos.PartitionKey, q string, params []azcosmos.QueryParameter, limit int, keep func(T) bool, ver version[T]) ([]T, error) {
 	out := []T{}
 	if limit == 0 {
 		return out, nil
