@@ -2,6 +2,7 @@ package cosmosstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,9 +13,16 @@ import (
 	"popsell-gdpr/internal/gdpr"
 )
 
+// maxBatchBytes bounds the request body of one transactional batch. Cosmos DB refuses a batch
+// whose payload exceeds 2 MB with 413, which mapErr can only call internal: 100 users with long
+// descriptions would fail the brand's sweep every day. The bound leaves 100 KB under the
+// stricter reading of 2 MB (2,000,000 bytes) for the request's headers and rounding.
+const maxBatchBytes = 1_900_000
+
 // updateMany replaces docs, all of brand, each only if its version still matches, and
-// returns them with their new versions in input order. Each chunk of gdpr.MaxBatch documents
-// is one transactional batch on the brand's partition: it applies whole or not at all, and
+// returns them with their new versions in input order. The documents go in consecutive
+// chunks of at most gdpr.MaxBatch documents and maxBatchBytes of request (batchChunks), each
+// one transactional batch on the brand's partition: a chunk applies whole or not at all, and
 // chunks before a failing one stay applied. The documents are written as update writes them
 // (the same envelope builder). Every document is checked and encoded before anything is
 // written: one of another brand is CodeInvalid and nothing is written (R-TEN-1).
@@ -29,6 +37,7 @@ func updateMany[T any](ctx context.Context, c *container, brand gdpr.BrandID, do
 	envs := make([]envelope, len(docs))
 	bodies := make([][]byte, len(docs))
 	etags := make([]string, len(docs))
+	sizes := make([]int, len(docs))
 	for i := range docs {
 		env, err := envelopeOf(docs[i])
 		if err != nil {
@@ -41,11 +50,12 @@ func updateMany[T any](ctx context.Context, c *container, brand gdpr.BrandID, do
 			return nil, err
 		}
 		envs[i], etags[i] = env, *ver(&docs[i])
+		sizes[i] = replaceOpSize(env.ID, etags[i], bodies[i])
 	}
 
 	out := make([]T, 0, len(docs))
-	for start, chunk := 0, 0; start < len(docs); start, chunk = start+gdpr.MaxBatch, chunk+1 {
-		end := min(start+gdpr.MaxBatch, len(docs))
+	for chunk, r := range batchChunks(sizes, gdpr.MaxBatch, maxBatchBytes) {
+		start, end := r[0], r[1]
 		op := fmt.Sprintf("batch replace %s, chunk %d", c.ID(), chunk)
 		written, err := replaceBatch(ctx, c, op, envs[start:end], bodies[start:end], etags[start:end])
 		if err != nil {
@@ -62,7 +72,42 @@ func updateMany[T any](ctx context.Context, c *container, brand gdpr.BrandID, do
 	return out, nil
 }
 
-// replaceBatch replaces envs (at most gdpr.MaxBatch, all of one brand) in one transactional
+// batchChunks splits operations of the given encoded sizes, in order, into consecutive
+// [start, end) ranges of at most maxOps operations whose batch request body — the JSON array
+// of the operations — is at most maxBytes. An operation too large for any batch on its own
+// is a chunk alone, for Cosmos DB to accept or refuse.
+func batchChunks(sizes []int, maxOps, maxBytes int) [][2]int {
+	var out [][2]int
+	start, body := 0, 2 // "[" and "]"
+	for i, size := range sizes {
+		n := i - start
+		if n > 0 && (n == maxOps || body+1+size > maxBytes) { // 1: the comma before it
+			out = append(out, [2]int{start, i})
+			start, body = i, 2
+			n = 0
+		}
+		if n > 0 {
+			body++
+		}
+		body += size
+	}
+	if start < len(sizes) {
+		out = append(out, [2]int{start, len(sizes)})
+	}
+	return out
+}
+
+// replaceOpSize is the encoded size of the Replace operation replaceBatch adds for a document,
+// byte for byte as azcosmos v1.5.0 writes it into the batch request:
+// {"operationType":"Replace","ifMatch":<etag as JSON>,"id":"<id>","resourceBody":<body>}.
+// TestEmulatorBatchChunksBySize compares it with the bodies the SDK sends.
+func replaceOpSize(id, etag string, body []byte) int {
+	quoted, _ := json.Marshal(azcore.ETag(etag)) // a string always marshals
+	return len(`{"operationType":"Replace","ifMatch":`) + len(quoted) +
+		len(`,"id":"`) + len(batchID(id)) + len(`","resourceBody":`) + len(body) + len(`}`)
+}
+
+// replaceBatch replaces envs (one chunk of batchChunks, all of one brand) in one transactional
 // batch, each with If-Match on its etag, and returns their new etags.
 func replaceBatch(ctx context.Context, c *container, op string, envs []envelope, bodies [][]byte, etags []string) ([]string, error) {
 	for i, etag := range etags {

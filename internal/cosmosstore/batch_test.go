@@ -53,3 +53,55 @@ func TestBatchID(t *testing.T) {
 	}
 	require.Equal(t, "usr-1", batchID("usr-1"), "ids without quotes are sent verbatim")
 }
+
+// TestBatchChunks: chunks are consecutive, at most maxOps operations and maxBytes of request
+// body ("[", the operations, a comma between each, "]"); an operation too large for any batch
+// goes alone.
+func TestBatchChunks(t *testing.T) {
+	body := func(sizes []int) int { return 2 + sum(sizes) + len(sizes) - 1 }
+	for _, tc := range []struct {
+		name     string
+		sizes    []int
+		maxOps   int
+		maxBytes int
+		want     [][2]int
+	}{
+		{"empty", nil, 100, 1000, nil},
+		{"count bound", []int{1, 1, 1, 1, 1}, 2, 1000, [][2]int{{0, 2}, {2, 4}, {4, 5}}},
+		{"exactly at the byte bound", []int{10, 10, 10}, 100, 2 + 10 + 1 + 10, [][2]int{{0, 2}, {2, 3}}},
+		{"one byte over", []int{10, 10, 10}, 100, 2 + 10 + 1 + 10 - 1, [][2]int{{0, 1}, {1, 2}, {2, 3}}},
+		{"oversized alone", []int{5, 50, 5, 5}, 100, 20, [][2]int{{0, 1}, {1, 2}, {2, 4}}},
+		{"100 users of 30 KB", repeat(30_300, 100), 100, maxBatchBytes, [][2]int{{0, 62}, {62, 100}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := batchChunks(tc.sizes, tc.maxOps, tc.maxBytes)
+			require.Equal(t, tc.want, got)
+			next := 0
+			for _, r := range got {
+				require.Equal(t, next, r[0], "consecutive")
+				require.LessOrEqual(t, r[1]-r[0], tc.maxOps)
+				if r[1]-r[0] > 1 {
+					require.LessOrEqual(t, body(tc.sizes[r[0]:r[1]]), tc.maxBytes)
+				}
+				next = r[1]
+			}
+			require.Equal(t, len(tc.sizes), next, "every operation in a chunk")
+		})
+	}
+}
+
+func repeat(v, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func sum(vs []int) int {
+	s := 0
+	for _, v := range vs {
+		s += v
+	}
+	return s
+}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/gdpr"
@@ -720,4 +723,77 @@ func TestEmulatorBatchDocumentShape(t *testing.T) {
 		_, err = s.UpdateContacts(ctx, brand, vs[1:])
 		require.ErrorIs(t, err, gdpr.ErrConflict)
 	})
+}
+
+// TestEmulatorBatchChunksBySize: 100 users with 30 KB descriptions are 3 MB, over the 2 MB
+// Cosmos DB takes in one transactional batch (the emulator refuses it with 413 as Azure does).
+// UpdateUsers splits them by size: every batch sent stays within maxBatchBytes, its size is
+// the one replaceOpSize predicts, and every user is updated.
+func TestEmulatorBatchChunksBySize(t *testing.T) {
+	s, rec := recordingStore(t)
+	ctx := t.Context()
+	brand := newBrand()
+	long := strings.Repeat("Fake description, long enough to matter. ", 30_000/41)
+	var us []gdpr.User
+	for i := range gdpr.MaxBatch {
+		u, err := s.CreateUser(ctx, gdpr.User{BrandID: brand, ID: fmt.Sprintf("usr-%03d", i), Description: long, CreatedAt: base})
+		require.NoError(t, err)
+		us = append(us, u)
+	}
+	in := slices.Clone(us)
+	for i := range in {
+		in[i].Description = "Renamed " + long
+	}
+	got, err := s.UpdateUsers(ctx, brand, in)
+	require.NoError(t, err)
+	require.Equal(t, userIDs(in), userIDs(got))
+
+	var batches []call
+	for _, c := range rec.all() {
+		if c.batch {
+			batches = append(batches, c)
+		}
+	}
+	require.Len(t, batches, 2, "3 MB of users is two batches")
+	sizes := opSizes(t, us, in)
+	for i, r := range batchChunks(sizes, gdpr.MaxBatch, maxBatchBytes) {
+		require.Equal(t, http.StatusOK, batches[i].status)
+		require.LessOrEqual(t, batches[i].bodyBytes, int64(maxBatchBytes))
+		// The size model matches the SDK's encoding byte for byte.
+		want := 2 + sum(sizes[r[0]:r[1]]) + (r[1] - r[0] - 1)
+		require.Equal(t, int64(want), batches[i].bodyBytes, "chunk %d", i)
+	}
+	for i := range in {
+		stored, err := s.GetUser(ctx, brand, in[i].ID)
+		require.NoError(t, err)
+		require.Equal(t, got[i].Version, stored.Version)
+		require.True(t, strings.HasPrefix(stored.Description, "Renamed "), "user %d updated", i)
+	}
+
+	// One batch of it all is what the emulator, as Azure, refuses.
+	batch := s.users.NewTransactionalBatch(pk(string(brand)))
+	for i := range got {
+		env, err := userEnvelope(got[i])
+		require.NoError(t, err)
+		b, err := encodeEnvelope(env)
+		require.NoError(t, err)
+		etag := azcore.ETag(got[i].Version)
+		batch.ReplaceItem(batchID(env.ID), b, &azcosmos.TransactionalBatchItemOptions{IfMatchETag: &etag})
+	}
+	_, err = s.users.ExecuteTransactionalBatch(ctx, batch, nil)
+	require.Equal(t, http.StatusRequestEntityTooLarge, statusOf(err), "%v", err)
+}
+
+// opSizes is replaceOpSize of each update of in, whose stored versions are those of before.
+func opSizes(t *testing.T, before, in []gdpr.User) []int {
+	t.Helper()
+	out := make([]int, len(in))
+	for i := range in {
+		env, err := userEnvelope(in[i])
+		require.NoError(t, err)
+		body, err := encodeEnvelope(env)
+		require.NoError(t, err)
+		out[i] = replaceOpSize(env.ID, before[i].Version, body)
+	}
+	return out
 }

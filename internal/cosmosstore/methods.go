@@ -99,8 +99,8 @@ func (s *Store) UpdateUser(ctx context.Context, u gdpr.User) (gdpr.User, error) 
 	return update(ctx, s.users, env, u.Version, userVersion)
 }
 
-// UpdateUsers replaces users as UpdateUser does, one transactional batch per chunk of
-// gdpr.MaxBatch (see updateMany).
+// UpdateUsers replaces users as UpdateUser does, one transactional batch per chunk of at most
+// gdpr.MaxBatch users and maxBatchBytes (see updateMany).
 func (s *Store) UpdateUsers(ctx context.Context, brand gdpr.BrandID, users []gdpr.User) ([]gdpr.User, error) {
 	return updateMany(ctx, s.users, brand, users, userEnvelope, userVersion)
 }
@@ -136,7 +136,7 @@ func (s *Store) UpdateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact
 }
 
 // UpdateContacts replaces contacts as UpdateContact does, one transactional batch per chunk
-// of gdpr.MaxBatch (see updateMany).
+// of at most gdpr.MaxBatch contacts and maxBatchBytes (see updateMany).
 func (s *Store) UpdateContacts(ctx context.Context, brand gdpr.BrandID, contacts []gdpr.Contact) ([]gdpr.Contact, error) {
 	return updateMany(ctx, s.contacts, brand, contacts, contactEnvelope, contactVersion)
 }

@@ -5,8 +5,8 @@
 // parameterised only (R-OPS-5) and avoid what the gateway the Go SDK talks to refuses:
 // no cross-partition ORDER BY, TOP/LIMIT or aggregates. Versions are the documents' _etag;
 // updates are ReplaceItem with If-Match, and batch updates (UpdateUsers, UpdateContacts) the
-// same operations in one transactional batch per chunk of gdpr.MaxBatch on the brand's
-// partition.
+// same operations in one transactional batch per chunk on the brand's partition, a chunk being
+// at most gdpr.MaxBatch documents and at most maxBatchBytes of request.
 //
 // Documents are envelopes (see envelope): {id, brandId, nextReviewAt?, memberId?, ttl?, doc}.
 //
