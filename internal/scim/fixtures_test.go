@@ -1,0 +1,108 @@
+package scim
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Every fixture in testdata/ is named here and driven by a test; CONTRACT.md says where each
+// shape comes from. TestEveryFixtureIsDriven fails when one is added without being listed.
+var (
+	userFixtures = []string{
+		"entra-create-user.json", "entra-create-user-string-active.json",
+		"okta-create-user.json", "okta-put-user.json", "okta-put-user-deactivate.json",
+	}
+	patchFixtures []string
+	queryFixtures []string
+	otherFixtures = []string{"CONTRACT.md"}
+)
+
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	return b
+}
+
+func fixtureLines(t testing.TB, name string) []string {
+	return strings.Split(strings.TrimSuffix(string(fixture(t, name)), "\n"), "\n")
+}
+
+func TestEveryFixtureIsDriven(t *testing.T) {
+	entries, err := os.ReadDir("testdata")
+	require.NoError(t, err)
+	var got []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			got = append(got, e.Name())
+		}
+	}
+	want := slices.Concat(userFixtures, patchFixtures, queryFixtures, otherFixtures)
+	slices.Sort(got)
+	slices.Sort(want)
+	require.Equal(t, want, got)
+	contract := string(fixture(t, "CONTRACT.md"))
+	for _, name := range want {
+		if name != "CONTRACT.md" && !strings.Contains(contract, name) &&
+			!strings.Contains(contract, strings.TrimSuffix(name, ".json")+".json`") {
+			t.Errorf("CONTRACT.md does not say where %s comes from", name)
+		}
+	}
+}
+
+// sampleUser is a user as the store would hand it to the handlers.
+func sampleUser() User {
+	return User{
+		ID:          "m_5f3c1a9e2b7d4c8f",
+		ExternalID:  "alex.martin",
+		UserName:    "alex.martin@fabrikam.example.test",
+		Name:        Name{GivenName: "Alex", FamilyName: "Martin", Formatted: "Alex Martin"},
+		DisplayName: "Alex Martin", Title: "Store Manager", PreferredLanguage: "fr-FR",
+		Emails: []Email{
+			{Value: "alex.martin@fabrikam.example.test", Type: "work", Primary: true},
+			{Value: "alex@home.example.test", Type: "home"},
+		},
+		Addresses: []Address{{StreetAddress: "12 rue de la Republique", Locality: "Lyon", PostalCode: "69002", Country: "FR", Type: "work", Primary: true}},
+		Active:    Bool(true),
+	}
+}
+
+var offsetSuffix = regexp.MustCompile(` \(at byte \d+\)$`)
+
+// requireSafeError checks the privacy rule: err is an *Error of the given scimType whose
+// detail is one of the fixed sentences (so it quotes nothing from the request), and no run of
+// 6 or more bytes of input appears in it unless that run is part of the sentence itself.
+func requireSafeError(t testing.TB, err error, scimType string, input string) {
+	t.Helper()
+	var e *Error
+	require.True(t, errors.As(err, &e), "error %v is not an *Error", err)
+	if scimType != "" {
+		require.Equal(t, scimType, e.ScimType, "detail: %s", e.Detail)
+	}
+	require.NotEmpty(t, e.ScimType, "a 400 carries a scimType")
+	base := offsetSuffix.ReplaceAllString(e.Detail, "")
+	require.Contains(t, detailCatalogue, base, "detail is not a catalogued sentence")
+	fixed := (&Error{Status: e.Status, ScimType: e.ScimType, Detail: base}).Error()
+	if leak := leakedRun(e.Error(), fixed, input); leak != "" {
+		t.Fatalf("error %q contains %q from the input", e.Error(), leak)
+	}
+}
+
+// leakedRun returns a run of 6 or more bytes of input that msg contains and the fixed text of
+// the error (its catalogued sentence, status and scimType) does not, or "".
+func leakedRun(msg, fixed, input string) string {
+	const n = 6
+	for i := 0; i+n <= len(input); i++ {
+		if w := input[i : i+n]; strings.Contains(msg, w) && !strings.Contains(fixed, w) {
+			return w
+		}
+	}
+	return ""
+}
