@@ -200,3 +200,41 @@ func TestMailjetDelivery(t *testing.T) {
 		})
 	}
 }
+
+// TestUnavailableJobIsDeferredUnderTheHost: under the Functions host a failed delivery comes
+// back at once, so a Mailjet outage would burn the message's deliveries in seconds. The job is
+// published again for later and this delivery completes (review fix 3 of #13).
+func TestUnavailableJobIsDeferredUnderTheHost(t *testing.T) {
+	f := newFakeMailjet(t)
+	app := startApp(t, mailjetEnv(f))
+	app.putBrand("acme", nil)
+	p := newFakePerson()
+	require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+	tok := linkToken.FindStringSubmatch(app.waitSent(t, f, p.Email, 1)[0].Text)
+	res := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": tok[1]}, nil)
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	id := res.JSON(t)["memberId"].(string)
+	app.waitIdle()
+	app.setClock(t, time.Now()) // waitSent moved it on; the host's deferral counts on the wall clock
+	f.then("send-v31-response-5xx.json")
+	before := queueCounts(t, app)["gdpr-mail"]
+	body := []byte(`{"id":"mail_outage_1","brandId":"acme","kind":"account_exists","userId":"` + id + `"}`)
+	inv := azfunctest.NewHost(t, app.App.Handler).Invoke(triggers.MailSender,
+		azfunctest.ServiceBus("msg", azfunc.ServiceBusMessage{Body: body, MessageID: "mail_outage_1", DeliveryCount: 1}))
+	require.NoError(t, inv.Err(), "the delivery completes")
+	after := queueCounts(t, app)["gdpr-mail"]
+	require.Equal(t, before.Scheduled+1, after.Scheduled, "a copy waits out the outage")
+	require.Contains(t, app.logs.String(), `"msg":"job deferred: a dependency is unavailable"`)
+	require.Len(t, f.sentTo(p.Email), 1, "nothing sent but the signup's own mail")
+}
+
+type queueCount struct{ Ready, Scheduled, InFlight, DeadLettered int }
+
+func queueCounts(t *testing.T, a *testApp) map[string]queueCount {
+	t.Helper()
+	res := a.admin("GET", "/api/admin/queues", nil)
+	require.Equal(t, 200, res.Status)
+	var body struct{ Queues map[string]queueCount }
+	require.NoError(t, json.Unmarshal(res.Body, &body))
+	return body.Queues
+}

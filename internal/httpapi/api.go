@@ -27,6 +27,8 @@ type Options struct {
 	Provisioning *gdpr.ProvisioningService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
+	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
+	Requeue gdpr.Queue
 
 	AdminToken string
 	Version    string
@@ -46,6 +48,7 @@ type api struct {
 	mailEvents   *gdpr.MailEventService
 	provisioning *gdpr.ProvisioningService
 	triggers     triggers.Set
+	requeue      gdpr.Queue
 	adminToken   []byte
 	version      string
 	log          *slog.Logger
@@ -59,7 +62,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, triggers: o.Triggers,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, triggers: o.Triggers, requeue: o.Requeue,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}

@@ -21,6 +21,9 @@ func (a *api) invocations(mux *http.ServeMux) {
 			}
 			if err == nil {
 				err = f.Handle(r.Context(), msg.Body)
+				if err != nil && a.deferUnavailable(r.Context(), f.Queue, msg, err) {
+					err = nil
+				}
 			}
 			a.finishInvocation(w, r, f.Name, err)
 		})
