@@ -83,7 +83,19 @@ func (o *opener) store(ctx context.Context) (documents, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cosmos: %w", err)
 	}
-	return cosmosstore.New(client, o.cfg.Cosmos.Database)
+	st, err := cosmosstore.New(client, o.cfg.Cosmos.Database)
+	if err != nil {
+		return nil, fmt.Errorf("cosmos: %w", err)
+	}
+	// Bicep made the schema; a misnamed container would answer 404 to every call and the
+	// erasure worker would complete jobs with nothing erased. Run checks it before serving.
+	o.app.startChecks = append(o.app.startChecks, func(ctx context.Context) error {
+		if err := st.Verify(ctx); err != nil {
+			return fmt.Errorf("cosmos schema: %w", err)
+		}
+		return nil
+	})
+	return st, nil
 }
 
 // localStore opens the embedded store, whose files keep erased values until the scrubber

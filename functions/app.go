@@ -50,9 +50,12 @@ type App struct {
 	OutboxDir string            // empty when mail goes elsewhere
 
 	scrubber *scrubber // nil unless the store keeps erased values in files of its own
-	closers  []func() error
-	started  chan struct{}
-	startErr error
+	// startChecks ask the managed services, before Run serves, whether they are as the code
+	// needs them; Wire alone touches no network.
+	startChecks []func(context.Context) error
+	closers     []func() error
+	started     chan struct{}
+	startErr    error
 }
 
 // documents is every store port the services use, served by one adapter.
@@ -105,6 +108,11 @@ func (a *App) start(ctx context.Context) (wait func(), err error) {
 	defer func() { a.startErr = err; close(a.started) }()
 	if err := a.Wire(ctx); err != nil {
 		return func() {}, err
+	}
+	for _, check := range a.startChecks {
+		if err := check(ctx); err != nil {
+			return func() {}, err
+		}
 	}
 	return a.background(ctx)
 }

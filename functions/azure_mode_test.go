@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"os"
 	"testing"
 
@@ -44,4 +47,23 @@ func TestAzureModeWiring(t *testing.T) {
 	require.Empty(t, app.OutboxDir, "no file outbox: it would keep addresses on the instance")
 	_, err = os.Stat(dataDir)
 	require.True(t, os.IsNotExist(err), "Azure mode keeps nothing on the instance's disk")
+}
+
+// TestRunRefusesAWrongSchema: in Azure mode Run checks Cosmos DB's containers before it
+// serves (review fix 2 of #13); a failed check stops the start with the check's error, and the
+// host sees the process exit instead of erasures silently finding nothing.
+func TestRunRefusesAWrongSchema(t *testing.T) {
+	env := testEnv(t.TempDir())
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	app := NewApp(cfg, slog.New(slog.DiscardHandler))
+	app.startChecks = append(app.startChecks, func(context.Context) error {
+		return errors.New("cosmos schema: container users: partition key /id, want /brandId")
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	err = app.Run(t.Context(), ln)
+	require.ErrorContains(t, err, "partition key /id, want /brandId")
+	<-app.Started()
+	require.Error(t, app.StartErr())
 }
