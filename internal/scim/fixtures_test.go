@@ -21,7 +21,7 @@ var (
 	}
 	patchFixtures []string
 	queryFixtures []string
-	otherFixtures = []string{"CONTRACT.md"}
+	otherFixtures = []string{"filters.txt", "filters-invalid.txt", "CONTRACT.md"}
 )
 
 func fixture(t testing.TB, name string) []byte {
