@@ -56,6 +56,23 @@ func fixtureCases(t *testing.T, file string) (cases map[string]fixtureCase, use 
 	}
 }
 
+// fixtureBody is the body of one case of a fixture file, for tests that
+// derive variants from it (fixtureCases is for tests that cover every case).
+func fixtureBody(t *testing.T, file, name string) json.RawMessage {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", file))
+	require.NoError(t, err)
+	var doc struct{ Cases []fixtureCase }
+	require.NoError(t, json.Unmarshal(data, &doc))
+	for _, c := range doc.Cases {
+		if c.Name == name {
+			return c.Body
+		}
+	}
+	t.Fatalf("%s has no case %q", file, name)
+	return nil
+}
+
 // request rebuilds the fixture's request as the server would receive it:
 // chunked, so with no known length.
 func (c fixtureCase) request() *http.Request {

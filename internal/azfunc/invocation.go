@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -202,6 +203,14 @@ func (inv Invocation) Retry() (*RetryContext, error) {
 
 // ServiceBusMessage is a Service Bus trigger's message with the properties a
 // handler needs for idempotency and poison handling.
+//
+// Only the body is required. The properties are best-effort: one that is
+// missing or cannot be decoded is left zero and named in MetadataErr, and the
+// message is still returned. Nothing in a message's properties is worth
+// failing its delivery for — that would only redeliver the same properties
+// until Service Bus dead-letters a job that could have run — and the host
+// writes a JSON body's top-level fields over the properties of the same name,
+// so a body is enough to make them malformed.
 type ServiceBusMessage struct {
 	Body           []byte
 	MessageID      string
@@ -209,12 +218,17 @@ type ServiceBusMessage struct {
 	SequenceNumber int64
 	EnqueuedTime   time.Time
 	ContentType    string
+	// MetadataErr, when not nil, wraps ErrMalformed and names each property
+	// that was present but could not be decoded (never its value). It is
+	// for logging: the handler should run the message anyway.
+	MetadataErr error
 }
 
 // ServiceBusMessage decodes the trigger of a function with the default
 // dataType. The host hands the body over as a .NET string, serializes that,
 // and then serializes the envelope, so Data.<binding> is a JSON string whose
-// content is the JSON string literal of the body.
+// content is the JSON string literal of the body. An error means the body is
+// missing or undecodable; see ServiceBusMessage.MetadataErr for the rest.
 //
 // The host also merges a JSON body's top-level properties into Metadata,
 // overwriting keys of the same name: a message schema with a field called
@@ -227,7 +241,8 @@ func (inv Invocation) ServiceBusMessage(binding string) (ServiceBusMessage, erro
 }
 
 // ServiceBusBinaryMessage decodes the trigger of a function whose binding has
-// dataType "binary": the host sends the bytes base64-encoded, once.
+// dataType "binary": the host sends the bytes base64-encoded, once. Metadata
+// is decoded as by ServiceBusMessage, best-effort.
 func (inv Invocation) ServiceBusBinaryMessage(binding string) (ServiceBusMessage, error) {
 	return inv.serviceBusMessage(binding, func(s string) ([]byte, bool) {
 		body, err := base64.StdEncoding.DecodeString(s)
@@ -258,6 +273,8 @@ func (inv Invocation) serviceBusMessage(binding string, decode func(string) ([]b
 		return ServiceBusMessage{}, malformed("Data.%s is neither a string nor an object", binding)
 	}
 
+	// Each accessor returns the zero value with its error, so a property that
+	// fails is simply left unset.
 	var errs [5]error
 	var deliveries int64
 	msg := ServiceBusMessage{Body: body}
@@ -266,20 +283,25 @@ func (inv Invocation) serviceBusMessage(binding string, decode func(string) ([]b
 	deliveries, errs[2] = inv.metadataInt("DeliveryCount")
 	msg.SequenceNumber, errs[3] = inv.metadataInt("SequenceNumber")
 	msg.EnqueuedTime, errs[4] = inv.enqueuedTime()
-	msg.DeliveryCount = int(deliveries)
-	if err := errors.Join(errs[:]...); err != nil {
-		return ServiceBusMessage{}, err
+	if deliveries >= 0 && deliveries <= math.MaxInt32 {
+		msg.DeliveryCount = int(deliveries)
+	} else {
+		errs[2] = malformed("Metadata.DeliveryCount is out of range")
 	}
+	msg.MetadataErr = errors.Join(errs[:]...)
 	return msg, nil
 }
 
 // enqueuedTime prefers EnqueuedTime, which carries an offset, over its
-// zone-less EnqueuedTimeUtc twin.
+// zone-less EnqueuedTimeUtc twin, which it also falls back to when
+// EnqueuedTime is malformed (reporting that).
 func (inv Invocation) enqueuedTime() (time.Time, error) {
-	if t, err := inv.metadataTime("EnqueuedTime"); err != nil || !t.IsZero() {
-		return t, err
+	t, err := inv.metadataTime("EnqueuedTime")
+	if err == nil && !t.IsZero() {
+		return t, nil
 	}
-	return inv.metadataTime("EnqueuedTimeUtc")
+	utc, errUTC := inv.metadataTime("EnqueuedTimeUtc")
+	return utc, errors.Join(err, errUTC)
 }
 
 // TimerInfo is a timer trigger. Last and Next come from the schedule monitor's

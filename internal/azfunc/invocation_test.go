@@ -1,6 +1,7 @@
 package azfunc_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -152,8 +153,106 @@ func TestDecodeServiceBus(t *testing.T) {
 	}
 }
 
+// TestDecodeServiceBusMetadataBestEffort: only the body is required. Each
+// property that is malformed — by the host, or by a JSON body whose top-level
+// fields the host writes over the properties — is left zero and named in
+// MetadataErr, never quoted, and the message is still decoded, with every
+// property that was fine. Missing metadata is no error at all.
+func TestDecodeServiceBusMetadataBestEffort(t *testing.T) {
+	const pii = "alice@example.com"
+	fixture := fixtureBody(t, "servicebus-request.json", "plain-text-message-redelivered")
+	enqueued := utc(2025, 1, 15, 10, 4, 58, 0)
+	// full is the fixture's message as decoded when nothing is broken.
+	full := azfunc.ServiceBusMessage{Body: []byte("hello world"), MessageID: "c2f0e6a4b3d24f1e9a8b7c6d5e4f3a2b",
+		DeliveryCount: 3, SequenceNumber: 43, EnqueuedTime: enqueued, ContentType: "text/plain"}
+
+	tests := []struct {
+		name   string
+		breaks map[string]any // Metadata keys set (nil value: deleted)
+		want   func(m *azfunc.ServiceBusMessage)
+		bad    []string // keys MetadataErr must name; none: MetadataErr is nil
+	}{
+		{name: "intact", want: func(*azfunc.ServiceBusMessage) {}},
+		{name: "delivery count not a number", breaks: map[string]any{"DeliveryCount": `"` + pii + `"`},
+			want: func(m *azfunc.ServiceBusMessage) { m.DeliveryCount = 0 }, bad: []string{"DeliveryCount"}},
+		{name: "delivery count negative", breaks: map[string]any{"DeliveryCount": "-1"},
+			want: func(m *azfunc.ServiceBusMessage) { m.DeliveryCount = 0 }, bad: []string{"DeliveryCount"}},
+		{name: "message id an object", breaks: map[string]any{"MessageId": map[string]any{"to": pii}},
+			want: func(m *azfunc.ServiceBusMessage) { m.MessageID = "" }, bad: []string{"MessageId"}},
+		{name: "sequence number a float", breaks: map[string]any{"SequenceNumber": 4.5},
+			want: func(m *azfunc.ServiceBusMessage) { m.SequenceNumber = 0 }, bad: []string{"SequenceNumber"}},
+		{name: "content type an array", breaks: map[string]any{"ContentType": []string{pii}},
+			want: func(m *azfunc.ServiceBusMessage) { m.ContentType = "" }, bad: []string{"ContentType"}},
+		{name: "enqueued time not a time falls back to the utc twin", breaks: map[string]any{"EnqueuedTime": pii},
+			want: func(*azfunc.ServiceBusMessage) {}, bad: []string{"EnqueuedTime"}},
+		{name: "both enqueued times broken", breaks: map[string]any{"EnqueuedTime": pii, "EnqueuedTimeUtc": true},
+			want: func(m *azfunc.ServiceBusMessage) { m.EnqueuedTime = time.Time{} }, bad: []string{"EnqueuedTime", "EnqueuedTimeUtc"}},
+		{name: "every property broken", breaks: map[string]any{"MessageId": []any{}, "DeliveryCount": "x", "SequenceNumber": "y",
+			"ContentType": map[string]any{}, "EnqueuedTime": "z", "EnqueuedTimeUtc": "z"},
+			want: func(m *azfunc.ServiceBusMessage) { *m = azfunc.ServiceBusMessage{Body: m.Body} },
+			bad:  []string{"MessageId", "DeliveryCount", "SequenceNumber", "ContentType", "EnqueuedTime"}},
+		{name: "properties missing", breaks: map[string]any{"MessageId": nil, "DeliveryCount": nil, "SequenceNumber": nil,
+			"ContentType": nil, "EnqueuedTime": nil, "EnqueuedTimeUtc": nil},
+			want: func(m *azfunc.ServiceBusMessage) { *m = azfunc.ServiceBusMessage{Body: m.Body} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var env map[string]map[string]any
+			require.NoError(t, json.Unmarshal(fixture, &env))
+			for k, v := range tt.breaks {
+				if v == nil {
+					delete(env["Metadata"], k)
+				} else {
+					env["Metadata"][k] = v
+				}
+			}
+			body, err := json.Marshal(env)
+			require.NoError(t, err)
+			inv, err := azfunc.DecodeInvocation(envelopeRequest(string(body)))
+			require.NoError(t, err)
+
+			got, err := inv.ServiceBusMessage("msg")
+			require.NoError(t, err, "only the body is required")
+			want := full
+			tt.want(&want)
+			metaErr := got.MetadataErr
+			got.MetadataErr = nil
+			assert.Equal(t, want, got)
+			if len(tt.bad) == 0 {
+				require.NoError(t, metaErr)
+				return
+			}
+			require.ErrorIs(t, metaErr, azfunc.ErrMalformed)
+			for _, key := range tt.bad {
+				assert.Contains(t, metaErr.Error(), "Metadata."+key)
+			}
+			assert.NotContains(t, metaErr.Error(), "alice")
+		})
+	}
+
+	t.Run("no metadata at all", func(t *testing.T) {
+		for _, body := range []string{`{"Data":{"msg":"\"x\""}}`, `{"Data":{"msg":"\"x\""},"Metadata":null}`} {
+			inv, err := azfunc.DecodeInvocation(envelopeRequest(body))
+			require.NoError(t, err)
+			got, err := inv.ServiceBusMessage("msg")
+			require.NoError(t, err)
+			assert.Equal(t, azfunc.ServiceBusMessage{Body: []byte("x")}, got)
+		}
+	})
+	t.Run("binary dataType too", func(t *testing.T) {
+		inv, err := azfunc.DecodeInvocation(envelopeRequest(`{"Data":{"msg":"aGk="},"Metadata":{"DeliveryCount":{},"MessageId":"\"m-1\""}}`))
+		require.NoError(t, err)
+		got, err := inv.ServiceBusBinaryMessage("msg")
+		require.NoError(t, err)
+		assert.Equal(t, "hi", string(got.Body))
+		assert.Equal(t, "m-1", got.MessageID)
+		assert.ErrorIs(t, got.MetadataErr, azfunc.ErrMalformed)
+	})
+}
+
 // TestDecodeErrors feeds payloads containing an e-mail address and checks
-// that no error repeats it.
+// that no error repeats it. (Malformed Service Bus metadata is not an error:
+// TestDecodeServiceBusMetadataBestEffort.)
 func TestDecodeErrors(t *testing.T) {
 	const pii = "alice@example.com"
 	sb := func(inv azfunc.Invocation) error { _, err := inv.ServiceBusMessage("msg"); return err }
@@ -174,9 +273,6 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "service bus body single-encoded", body: `{"Data":{"msg":"` + pii + `"}}`, use: sb},
 		{name: "service bus body a number", body: `{"Data":{"msg":42}}`, use: sb},
 		{name: "service bus binary body not base64", body: `{"Data":{"msg":"` + pii + `"}}`, use: sbBinary},
-		{name: "delivery count not a number", body: `{"Data":{"msg":"\"x\""},"Metadata":{"DeliveryCount":"\"` + pii + `\""}}`, use: sb},
-		{name: "message id an object", body: `{"Data":{"msg":"\"x\""},"Metadata":{"MessageId":{"to":"` + pii + `"}}}`, use: sb},
-		{name: "enqueued time not a time", body: `{"Data":{"msg":"\"x\""},"Metadata":{"EnqueuedTime":"` + pii + `"}}`, use: sb},
 		{name: "timer binding missing", body: `{"Data":{}}`, use: timer},
 		{name: "timer not an object", body: `{"Data":{"myTimer":"` + pii + `"}}`, use: timer},
 		{name: "timer wrong shape", body: `{"Data":{"myTimer":{"IsPastDue":"` + pii + `"}}}`, use: timer},
