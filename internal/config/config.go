@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -144,7 +145,9 @@ func read(getenv func(string) string) (Config, []string) {
 	if c.HashKey, err = decodeKey(get(EnvHashKey)); err != nil {
 		problems = append(problems, EnvHashKey+" "+err.Error())
 	}
-	if c.PublicBaseURL == "" {
+	// Locally, links in mails point at this machine. In Azure mode there is no default:
+	// localhost there is the instance, which no recipient can reach (checkPublicBaseURL).
+	if c.PublicBaseURL == "" && !c.AzureMode() {
 		c.PublicBaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
 	}
 	if c.TestClock, err = parseBool(get(EnvTestClock)); err != nil {
@@ -203,11 +206,29 @@ func checkAdminToken(c Config) []string {
 }
 
 // checkPublicBaseURL: links in mails are built from it, so it must be usable from outside.
+// In Azure mode it must be set, to an https URL that is not a loopback host: a confirmation
+// link to localhost or in clear text would reach no one, or be readable on the way.
 func checkPublicBaseURL(c Config) []string {
-	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if c.PublicBaseURL == "" {
+		return []string{fmt.Sprintf("%s is required in Azure mode (%s is set): links in mails must name the app's public https address", EnvPublicBaseURL, EnvServiceBus)}
+	}
+	u, err := url.Parse(c.PublicBaseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return []string{EnvPublicBaseURL + " must be an absolute http(s) URL"}
 	}
+	if c.AzureMode() && (u.Scheme != "https" || loopback(u.Hostname())) {
+		return []string{EnvPublicBaseURL + " must be the app's public https address in Azure mode, not localhost or http"}
+	}
 	return nil
+}
+
+// loopback reports a host name that only ever means this machine.
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // checkBcryptCost: 4 is bcrypt's minimum, and past 16 a single signup hashes for seconds.

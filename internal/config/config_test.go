@@ -56,6 +56,29 @@ func TestRefused(t *testing.T) {
 			EnvCosmosKey: "secret-emulator-key", EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c", EnvTestClock: "1",
 		}, []string{EnvCosmosKey, EnvTestClock}},
 		{"cosmos_identity_outside_azure_mode", map[string]string{EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db"}, []string{EnvServiceBus}},
+		{"azure_mode_without_public_base_url", map[string]string{
+			EnvServiceBus: sb, EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db",
+			EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c",
+			EnvMailjetPublic: "p", EnvMailjetPrivate: "secret-emulator-key", EnvMailFrom: "a@b.cd",
+		}, []string{EnvPublicBaseURL + " is required in Azure mode"}},
+		{"azure_mode_localhost_base_url", map[string]string{
+			EnvServiceBus: sb, EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db",
+			EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c",
+			EnvMailjetPublic: "p", EnvMailjetPrivate: "secret-emulator-key", EnvMailFrom: "a@b.cd",
+			EnvPublicBaseURL: "https://localhost:7071",
+		}, []string{EnvPublicBaseURL}},
+		{"azure_mode_loopback_ip_base_url", map[string]string{
+			EnvServiceBus: sb, EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db",
+			EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c",
+			EnvMailjetPublic: "p", EnvMailjetPrivate: "secret-emulator-key", EnvMailFrom: "a@b.cd",
+			EnvPublicBaseURL: "https://127.0.0.1",
+		}, []string{EnvPublicBaseURL}},
+		{"azure_mode_http_base_url", map[string]string{
+			EnvServiceBus: sb, EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db",
+			EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c",
+			EnvMailjetPublic: "p", EnvMailjetPrivate: "secret-emulator-key", EnvMailFrom: "a@b.cd",
+			EnvPublicBaseURL: "http://members.brand.example",
+		}, []string{EnvPublicBaseURL}},
 		{"azure_mode_without_mailjet", map[string]string{
 			EnvServiceBus: sb, EnvCosmosEndpoint: "https://a.documents.azure.com/", EnvCosmosDatabase: "db",
 			EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c",
@@ -83,10 +106,12 @@ func TestAzureMode(t *testing.T) {
 		EnvCosmosDatabase: "db", EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "gdpr",
 		EnvClientID:      "11111111-2222-3333-4444-555555555555",
 		EnvMailjetPublic: "mj-public", EnvMailjetPrivate: "mj-private", EnvMailFrom: "no-reply@popsell.example",
+		EnvPublicBaseURL: "https://members.popsell.example/",
 	})
 	require.NoError(t, err)
 	require.True(t, c.AzureMode())
 	require.Equal(t, "11111111-2222-3333-4444-555555555555", c.ManagedID)
+	require.Equal(t, "https://members.popsell.example", c.PublicBaseURL)
 }
 
 func TestEmulatorMode(t *testing.T) {
