@@ -1,0 +1,73 @@
+// Storage: AzureWebJobsStorage for the host, the Flex Consumption deployment container, and
+// the handler's blobs. Entra ID only (no shared keys), TLS 1.2, nothing public.
+
+import { roleIds } from 'roles.bicep'
+
+@allowed(['westeurope', 'northeurope', 'swedencentral', 'germanywestcentral', 'francecentral', 'italynorth', 'polandcentral', 'spaincentral'])
+param location string
+param name string
+param tags object
+@description('The app identity, granted Storage Blob Data Owner on the account.')
+param principalId string
+
+@description('Blob containers: the package Flex Consumption runs from, profile photos and UGC (POPSELL_BLOB_CONTAINER), warehouse exports.')
+var containerNames = ['deployment', 'photos', 'exports']
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: { name: 'Standard_ZRS' }
+  properties: {
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    allowBlobPublicAccess: false
+    supportsHttpsTrafficOnly: true
+    allowCrossTenantReplication: false
+    isLocalUserEnabled: false
+    isSftpEnabled: false
+    accessTier: 'Hot'
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+}
+
+// No blob soft delete and no versioning: an erased subject's photo must be gone when the
+// erasure says so (R-ERASE-3). A deleted container can still be recovered for a week.
+resource blobs 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: { enabled: false }
+    isVersioningEnabled: false
+    containerDeleteRetentionPolicy: { enabled: true, days: 7 }
+  }
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for c in containerNames: {
+    parent: blobs
+    name: c
+    properties: { publicAccess: 'None' }
+  }
+]
+
+resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, principalId, roleIds.storageBlobDataOwner)
+  scope: account
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageBlobDataOwner)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+output name string = account.name
+output blobEndpoint string = account.properties.primaryEndpoints.blob
+output photosContainer string = containerNames[1]
+output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${containerNames[0]}'
