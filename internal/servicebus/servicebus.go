@@ -1,6 +1,19 @@
 // Package servicebus publishes gdpr jobs to Azure Service Bus queues: the gdpr.Queue port in
 // Azure mode. Consumers are Azure Functions triggered by the same queues.
 //
+// Duplicate detection. Every message carries its gdpr.Message.ID as MessageId, but Service Bus
+// drops a repeated MessageId only if the queue was created with requiresDuplicateDetection:
+// Standard or Premium tier (Basic has none), and only at creation — it cannot be turned on
+// for an existing queue, which has to be recreated. The queue then remembers each MessageId
+// for duplicateDetectionHistoryTimeWindow (20 s to 7 days) counted from when the message was
+// first sent or scheduled, whatever became of it since: a message completed a minute after it
+// was sent still blocks its id for the whole window, and a message still scheduled (an
+// erasure after a 7-day grace) no longer blocks it once the window has passed. A repeated
+// send within the window is accepted and silently dropped. So the id guards against the
+// retries of one publish, not against publishing the same job again later: consumers must
+// stay idempotent (they re-check state), and without detection on the queue every publish
+// is a new message.
+//
 // The mapping from gdpr.Message to the SDK's message, the choice between sending and
 // scheduling, and the parsing of cancel references are pure functions, tested without a
 // namespace; the SDK sender sits behind a small interface so tests record what would be sent.
@@ -111,8 +124,9 @@ func newPublisher[B messageBatch](newSender func(string) (sender[B], error), now
 // is nothing left to cancel.
 //
 // m.ID becomes the Service Bus MessageID, so with duplicate detection on the queue a repeated
-// Publish of a queued id is dropped. A repeated schedule is dropped too, but still gets a
-// sequence number of its own: cancelling that one does not cancel the first.
+// Publish of an id within the detection window of its first send is dropped (see the package
+// comment for what the window is and is not). A repeated schedule is dropped too, but still
+// gets a sequence number of its own: cancelling that one does not cancel the first.
 func (p *Publisher) Publish(ctx context.Context, queue string, m gdpr.Message) (string, error) {
 	if queue == "" {
 		return "", errors.New("servicebus: publish: empty queue name")
@@ -140,7 +154,7 @@ func (p *Publisher) Publish(ctx context.Context, queue string, m gdpr.Message) (
 // as few SDK message batches as their size allows, each batch one request; the scheduled ones
 // in one ScheduleMessages request per distinct NotBefore, since a request takes one enqueue
 // time. Batches and requests apply one by one, so a failure can leave earlier ones applied;
-// the message ids make a retry harmless under duplicate detection.
+// the message ids make a prompt retry harmless under duplicate detection.
 func (p *Publisher) PublishBatch(ctx context.Context, queue string, msgs []gdpr.Message) ([]string, error) {
 	if queue == "" {
 		return nil, errors.New("servicebus: publish: empty queue name")
