@@ -13,7 +13,7 @@ export GDPR_HASH_KEY ?= 6c6f63616c2d6465762d6f6e6c792d6b65792d6e6f742d666f722d70
 export POPSELL_TEST_CLOCK ?= 1
 export POPSELL_SEED_DEMO ?= 1
 
-.PHONY: build run test test-emulators bench fuzz lint package clean
+.PHONY: build run test test-emulators bench fuzz lint package deploy clean
 
 build: ## the handler binary for this machine
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/handler ./functions
@@ -47,13 +47,28 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
 
+# Function folders that answer only in local mode (the test clock, the embedded queue's
+# counts): the deployed package leaves them out (issue 13). infra/package_test.go checks it.
+LOCAL_ONLY_FUNCTIONS := TestClock QueueCounts
+DIST ?= dist
+PACKAGE_ZIP ?= popsell-gdpr.zip
+HANDLER_BUILD ?= CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags '$(LDFLAGS)'
+
 package: ## dist/ = host.json + function folders + linux/amd64 handler, zipped for deployment
-	rm -rf dist && mkdir -p dist
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags '$(LDFLAGS)' -o dist/handler ./functions
-	cp host.json dist/
-	cd functions && for f in */function.json; do mkdir -p ../dist/$$(dirname $$f) && cp $$f ../dist/$$f; done
-	cd dist && rm -f ../popsell-gdpr.zip && python3 -m zipfile -c ../popsell-gdpr.zip . >/dev/null 2>&1 || (command -v zip >/dev/null && zip -qr ../popsell-gdpr.zip .)
-	@echo "dist/ ready; popsell-gdpr.zip for deployment; with Core Tools: cd dist && func start"
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	$(HANDLER_BUILD) -o $(DIST)/handler ./functions
+	cp host.json $(DIST)/
+	@for f in functions/*/function.json; do d=$$(basename $$(dirname $$f)); \
+	  case " $(LOCAL_ONLY_FUNCTIONS) " in *" $$d "*) echo "package: leaving out $$d (local mode only)"; continue;; esac; \
+	  mkdir -p $(DIST)/$$d && cp $$f $(DIST)/$$d/; \
+	done
+	rm -f $(PACKAGE_ZIP)
+	cd $(DIST) && if command -v python3 >/dev/null; then python3 -m zipfile -c $(abspath $(PACKAGE_ZIP)) $$(ls -A); else zip -qr $(abspath $(PACKAGE_ZIP)) .; fi
+	@echo "$(DIST)/ ready; $(PACKAGE_ZIP) for deployment; with Core Tools: cd $(DIST) && func start"
+
+DEPLOY_ARGS ?=
+deploy: package ## Bicep (infra/main.bicep) then the package, with az; DEPLOY_ARGS=--dry-run prints the commands
+	tools/deploy.sh --package $(PACKAGE_ZIP) $(DEPLOY_ARGS)
 
 clean:
 	rm -rf bin dist popsell-gdpr.zip
