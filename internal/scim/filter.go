@@ -482,7 +482,7 @@ func (p *parser) advance() {
 }
 
 func (p *parser) isWord(w string) bool {
-	return p.tok.kind == tWord && strings.EqualFold(p.tok.text, w)
+	return p.tok.kind == tWord && equalFold(p.tok.text, w)
 }
 
 func (p *parser) parseOr() node {
@@ -664,7 +664,7 @@ func (p *parser) parseValuePath(n *cmpNode, pos int) node {
 
 func lookupOp(w string) (cmpOp, bool) {
 	for i, name := range opNames {
-		if strings.EqualFold(w, name) {
+		if equalFold(w, name) {
 			return cmpOp(i), true
 		}
 	}
@@ -680,13 +680,13 @@ func (p *parser) parseValue(v *compValue) bool {
 	case tWord:
 		w := p.tok.text
 		switch {
-		case strings.EqualFold(w, "true"), strings.EqualFold(w, "false"):
-			*v = compValue{kind: vBool, b: strings.EqualFold(w, "true")}
-		case strings.EqualFold(w, "null"):
+		case equalFold(w, "true"), equalFold(w, "false"):
+			*v = compValue{kind: vBool, b: equalFold(w, "true")}
+		case equalFold(w, "null"):
 			*v = compValue{kind: vNull}
 		case isJSONNumber(w):
 			*v = compValue{kind: vNumber, s: w}
-		case strings.EqualFold(w, "and"), strings.EqualFold(w, "or"), strings.EqualFold(w, "not"):
+		case equalFold(w, "and"), equalFold(w, "or"), equalFold(w, "not"):
 			p.fail(msgFilterValue, p.tok.pos)
 			return false
 		default:

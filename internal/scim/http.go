@@ -25,7 +25,7 @@ func AcceptableContentType(r *http.Request) bool {
 		return false
 	}
 	cs, ok := params["charset"]
-	return !ok || strings.EqualFold(cs, "utf-8") || strings.EqualFold(cs, "utf8")
+	return !ok || equalFold(cs, "utf-8") || equalFold(cs, "utf8")
 }
 
 // WriteJSON writes a SCIM response body with Content-Type: application/scim+json.

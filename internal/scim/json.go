@@ -36,6 +36,7 @@ func members(raw json.RawMessage) (ms []member, ok bool, err *Error) {
 	if _, e := dec.Token(); e != nil {
 		return nil, false, badRequest(ScimTypeInvalidSyntax, msgBodyNotJSON)
 	}
+	seen := map[string]bool{} // folded names: a body can hold very many keys
 	for dec.More() {
 		t, e := dec.Token()
 		if e != nil {
@@ -46,11 +47,11 @@ func members(raw json.RawMessage) (ms []member, ok bool, err *Error) {
 		if e := dec.Decode(&v); e != nil {
 			return nil, false, badRequest(ScimTypeInvalidSyntax, msgBodyNotJSON)
 		}
-		for _, m := range ms {
-			if strings.EqualFold(m.name, name) {
-				return nil, false, badRequest(ScimTypeInvalidSyntax, msgDuplicateKey)
-			}
+		folded := foldKey(name)
+		if seen[folded] {
+			return nil, false, badRequest(ScimTypeInvalidSyntax, msgDuplicateKey)
 		}
+		seen[folded] = true
 		ms = append(ms, member{name, v})
 	}
 	return ms, true, nil
@@ -112,9 +113,9 @@ func decodeBool(raw json.RawMessage) (b, null bool, err *Error) {
 func parseBoolWord(s string) (b, ok bool) {
 	s = strings.TrimSpace(s)
 	switch {
-	case strings.EqualFold(s, "true"):
+	case equalFold(s, "true"):
 		return true, true
-	case strings.EqualFold(s, "false"):
+	case equalFold(s, "false"):
 		return false, true
 	}
 	return false, false
@@ -131,7 +132,7 @@ func decodeSchemas(raw json.RawMessage) ([]string, *Error) {
 
 func containsFold(ss []string, s string) bool {
 	for _, x := range ss {
-		if strings.EqualFold(strings.TrimSpace(x), s) {
+		if equalFold(strings.TrimSpace(x), s) {
 			return true
 		}
 	}

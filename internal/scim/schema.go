@@ -118,7 +118,7 @@ func (d *attrDef) supported() bool { return d.id != attrNone }
 // child finds a sub-attribute by name; attribute names are case-insensitive (RFC 7643 §2.1).
 func (d *attrDef) child(name string) *attrDef {
 	for _, s := range d.sub {
-		if strings.EqualFold(s.name, name) {
+		if equalFold(s.name, name) {
 			return s
 		}
 	}
@@ -259,7 +259,7 @@ var enterpriseAttrs = func() []*attrDef {
 func topLevel(name string) *attrDef {
 	for _, tbl := range [][]*attrDef{commonAttrs, userAttrs} {
 		for _, d := range tbl {
-			if strings.EqualFold(d.name, name) {
+			if equalFold(d.name, name) {
 				return d
 			}
 		}
@@ -269,7 +269,7 @@ func topLevel(name string) *attrDef {
 
 func enterpriseAttr(name string) *attrDef {
 	for _, d := range enterpriseAttrs {
-		if strings.EqualFold(d.name, name) {
+		if equalFold(d.name, name) {
 			return d
 		}
 	}
@@ -312,16 +312,53 @@ func isAttrName(s string) bool {
 	return true
 }
 
+// equalFold compares names and keywords ignoring ASCII case only. SCIM's attribute names,
+// operators and keywords are ASCII (RFC 7644 §3.4.2.2, ATTRNAME); Unicode folding would let
+// "ſchemas" (long s) or a Kelvin sign stand for an ASCII letter and slip past the duplicate
+// key check, which folds the same way.
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// foldKey is the key under which equalFold-equal names collide.
+func foldKey(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				b[j] = lowerASCII(b[j])
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
 func isAlpha(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func hasPrefixFold(s, prefix string) bool {
-	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+	return len(s) >= len(prefix) && equalFold(s[:len(prefix)], prefix)
 }
 
 // knownSchemaURN reports whether s names a schema whose attributes a User may carry.
 func knownSchemaURN(s string) bool {
-	return strings.EqualFold(s, URNUser) || strings.EqualFold(s, URNEnterpriseUser)
+	return equalFold(s, URNUser) || equalFold(s, URNEnterpriseUser)
 }
 
 // resolveAttrPath resolves a full attribute path: an optional schema URN, an attribute name
@@ -335,8 +372,8 @@ func resolveAttrPath(s string) (attrRef, resolveErr) {
 		i := strings.LastIndexByte(s, ':')
 		uri, rest := s[:i], s[i+1:]
 		switch {
-		case strings.EqualFold(uri, URNUser):
-		case strings.EqualFold(uri, URNEnterpriseUser):
+		case equalFold(uri, URNUser):
+		case equalFold(uri, URNEnterpriseUser):
 			lookup = enterpriseAttr
 		default:
 			if !isURN(uri) || !isAttrPathSyntax(rest) {

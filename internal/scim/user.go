@@ -78,7 +78,7 @@ func (u User) PrimaryEmail() string {
 		}
 	}
 	for _, e := range u.Emails {
-		if strings.EqualFold(e.Type, "work") && e.Value != "" {
+		if equalFold(e.Type, "work") && e.Value != "" {
 			return e.Value
 		}
 	}
@@ -137,7 +137,7 @@ func DecodeUser(body []byte) (User, error) {
 		return u, badRequest(ScimTypeInvalidSyntax, msgBodyNotObject)
 	}
 	for _, m := range ms {
-		if strings.EqualFold(m.name, "schemas") {
+		if equalFold(m.name, "schemas") {
 			ss, err := decodeSchemas(m.value)
 			if err != nil {
 				return User{}, err

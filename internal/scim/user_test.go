@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -224,4 +225,25 @@ func TestUserEqual(t *testing.T) {
 	a.Meta.Created = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.Meta.Created = a.Meta.Created.In(time.FixedZone("X", 7200))
 	require.True(t, a.Equal(b))
+}
+
+func TestDecodeUser_manyKeysStayLinear(t *testing.T) {
+	// A body may hold very many keys: the duplicate check must not compare each with all.
+	var b strings.Builder
+	b.WriteString(`{"userName":"a@example.test"`)
+	for i := range 100_000 {
+		fmt.Fprintf(&b, `,"k%d":0`, i)
+	}
+	b.WriteString(`}`)
+	u, err := DecodeUser([]byte(b.String()))
+	require.NoError(t, err)
+	require.Equal(t, "a@example.test", u.UserName)
+}
+
+func TestDecodeUser_namesFoldInASCIIOnly(t *testing.T) {
+	// "ſchemas" (long s) and "nicKName" with a Kelvin sign fold to ASCII names in Unicode;
+	// as attribute names they are nothing.
+	u, err := DecodeUser([]byte(`{"userName":"a@example.test","ſchemas":["x"],"nic\u212aName":"x"}`))
+	require.NoError(t, err)
+	require.Equal(t, User{UserName: "a@example.test"}, u)
 }
