@@ -19,7 +19,15 @@ var (
 		"entra-create-user.json", "entra-create-user-string-active.json",
 		"okta-create-user.json", "okta-put-user.json", "okta-put-user-deactivate.json",
 	}
-	patchFixtures []string
+	patchFixtures = []string{
+		"entra-patch-replace-legacy.json", "entra-patch-replace-compliant.json",
+		"entra-patch-disable-legacy.json", "entra-patch-disable-compliant.json",
+		"entra-patch-enable-legacy.json", "entra-patch-add-nickname.json",
+		"entra-patch-add-work-email.json", "entra-patch-default-mappings.json",
+		"entra-patch-no-path-add.json",
+		"okta-patch-deactivate.json", "okta-patch-reactivate.json", "okta-patch-password.json",
+		"rfc-patch-add-email.json", "rfc-patch-remove-filtered.json", "rfc-patch-replace-address.json",
+	}
 	queryFixtures []string
 	otherFixtures = []string{"filters.txt", "filters-invalid.txt", "CONTRACT.md"}
 )
