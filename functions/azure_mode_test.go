@@ -30,6 +30,7 @@ func TestAzureModeWiring(t *testing.T) {
 		config.EnvBlobContainer:  "gdpr",
 		config.EnvClientID:       "11111111-2222-3333-4444-555555555555",
 		config.EnvDataDir:        dataDir,
+		config.EnvPublicBaseURL:  "https://popsell-test.example",
 		config.EnvMailjetPublic:  "mj-public-key",
 		config.EnvMailjetPrivate: "mj-private-key",
 		config.EnvMailFrom:       "no-reply@popsell.example",

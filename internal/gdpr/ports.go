@@ -132,7 +132,12 @@ const (
 // Message is a job on a queue. Its body names subjects by id and never carries personal data,
 // so a queued or dead-lettered job cannot outlive an erasure (DESIGN §5).
 type Message struct {
-	// ID deduplicates: publishing an id that is still queued changes nothing.
+	// ID is the Service Bus MessageId. Service Bus drops a repeated id only if the queue was
+	// created with requiresDuplicateDetection (Standard tier or above; it cannot be turned on
+	// for an existing queue), and then only within duplicateDetectionHistoryTimeWindow counted
+	// from the first send or schedule, not while the message is queued: a job republished
+	// after the window is a new message. The local queue drops an id still queued. Consumers
+	// stay idempotent either way.
 	ID        string
 	Body      []byte
 	NotBefore time.Time // scheduled delivery; zero means now

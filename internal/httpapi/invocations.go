@@ -19,6 +19,10 @@ func (a *api) invocations(mux *http.ServeMux) {
 			if err == nil {
 				msg, err = inv.ServiceBusMessage(f.Binding)
 			}
+			if err == nil && msg.MetadataErr != nil {
+				// Only the body is needed; the properties that could not be read are named.
+				a.log.WarnContext(r.Context(), "service bus metadata partly unreadable", "function", f.Name, "err", msg.MetadataErr)
+			}
 			if err == nil {
 				err = f.Handle(r.Context(), msg.Body)
 				if err != nil && a.deferUnavailable(r.Context(), f.Queue, msg, err) {
