@@ -366,8 +366,8 @@ func TestRoleAssignments(t *testing.T) {
 	if def, _ := textOf(get(sql[0].body, "properties", "roleDefinitionId")); !strings.HasSuffix(def, "/sqlRoleDefinitions/"+cosmosBuiltInDataContributor) {
 		t.Errorf("Cosmos DB role %q, want the built-in data contributor", def)
 	}
-	if scope, _ := textOf(get(sql[0].body, "properties", "scope")); !strings.Contains(scope, "/dbs/") {
-		t.Errorf("Cosmos DB role scope %q, want the database only", scope)
+	if scope := get(sql[0].body, "properties", "scope"); scope != (unknown{"account.id"}) {
+		t.Errorf("Cosmos DB role scope %s, want the account (it holds only this database; the SDK reads the account's metadata first)", show(scope))
 	}
 	principals[show(get(sql[0].body, "properties", "principalId"))] = true
 	if len(principals) != 1 {

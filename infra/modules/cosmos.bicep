@@ -132,15 +132,16 @@ resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/conta
   }
 ]
 
-// Data plane only, and only this database: the identity cannot change the account, and the
-// handler never creates containers in Azure (it checks them at start).
+// Data plane only: the identity cannot change the account or create containers (the handler
+// checks them at start). Scoped to the account, which holds only this database: the SDK reads
+// the account's metadata ("/") before anything else, which a database scope would refuse.
 resource dataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: account
   name: guid(account.id, principalId, cosmosDataContributorRoleId)
   properties: {
     roleDefinitionId: '${account.id}/sqlRoleDefinitions/${cosmosDataContributorRoleId}'
     principalId: principalId
-    scope: '${account.id}/dbs/${databaseName}'
+    scope: account.id
   }
 }
 
