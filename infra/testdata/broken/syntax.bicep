@@ -1,5 +1,5 @@
-// A deliberately broken template: the object below misses a comma-free line break and its
-// closing brace, which the syntax rule must report.
+// A deliberately broken template: two properties on one line with no comma between them, and
+// no closing braces. The syntax rule must report it.
 param name string = 'popsell'
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
