@@ -28,8 +28,11 @@ var (
 		"okta-patch-deactivate.json", "okta-patch-reactivate.json", "okta-patch-password.json",
 		"rfc-patch-add-email.json", "rfc-patch-remove-filtered.json", "rfc-patch-replace-address.json",
 	}
-	queryFixtures []string
-	otherFixtures = []string{"filters.txt", "filters-invalid.txt", "CONTRACT.md"}
+	queryFixtures = []string{
+		"entra-get-by-username.query", "entra-get-by-externalid.query", "entra-test-connection.query",
+		"okta-get-by-username.query", "okta-test-connection.query", "okta-import.query",
+	}
+	otherFixtures = []string{"search-request.json", "filters.txt", "filters-invalid.txt", "CONTRACT.md"}
 )
 
 func fixture(t testing.TB, name string) []byte {
