@@ -220,11 +220,13 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	return opts, nil
 }
 
-// boundedBcrypt hashes on as many goroutines as there are cores, with a short queue: a
-// signup flood then gets 503s instead of starving every other route (password.Limited).
+// boundedBcrypt hashes on one goroutine fewer than there are cores (one at least), with a
+// short queue: a signup flood then gets 503s instead of starving every other route, and one
+// core stays free for them (password.Limited). With every core hashing, health's p99 during
+// a flood was the scheduler's 10 ms time slice times the queue in front of it.
 func boundedBcrypt(cost int) gdpr.PasswordHasher {
-	cores := runtime.GOMAXPROCS(0)
-	return password.NewLimited(password.Bcrypt{Cost: cost}, cores, 4*cores, time.Second)
+	slots := max(1, runtime.GOMAXPROCS(0)-1)
+	return password.NewLimited(password.Bcrypt{Cost: cost}, slots, 4*slots, time.Second)
 }
 
 // seedDemo creates the demo brand of the README walk-through, once.
