@@ -10,6 +10,23 @@
 // "False"), and it does not apply Entra's path-keyed PATCH values ("name.givenName" as a key
 // of a path-less "replace"). See the package tests for the payloads that decided it.
 //
+// # Serving the endpoints with it
+//
+// Every response goes through WriteJSON, WriteUser or WriteError (Content-Type
+// application/scim+json, exactly). Request bodies are checked with AcceptableContentType.
+//
+//	GET  /ServiceProviderConfig, /ResourceTypes[/User], /Schemas[/{id}]
+//	     ServiceProviderConfig, ResourceTypes, ResourceType, Schemas, Schema
+//	POST /Users            DecodeUser → store (Uniqueness on a taken userName) → WriteUser 201
+//	GET  /Users/{id}       WriteUser 200 with attributes/excludedAttributes (ParseQuery)
+//	GET  /Users?filter=…   ParseQuery → Filter.Equality (indexed) or Filter.Match → Query.Page
+//	                       → ListResponse of User.JSON → WriteJSON 200
+//	POST /Users/.search    DecodeSearchRequest, then as GET /Users
+//	PUT  /Users/{id}       If-Match (MatchETag) → DecodeUser, keep ID and Meta → WriteUser 200
+//	PATCH /Users/{id}      If-Match → DecodePatch → ApplyPatch → User.Equal to skip a no-op
+//	                       write → WriteUser 200 (or 204)
+//	DELETE /Users/{id}     If-Match → 204; NotFound afterwards
+//
 // # What it guarantees
 //
 //   - Errors are *Error values carrying the HTTP status and the RFC 7644 §3.12 scimType. Their

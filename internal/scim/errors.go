@@ -144,7 +144,6 @@ const (
 	msgPathUnknown        = "The path names an attribute that is not part of the User schema."
 	msgPathFilterTarget   = "A value filter in a path is only allowed on a multi-valued attribute."
 	msgPathSubAfterFilter = "Only a sub-attribute name may follow a path's value filter."
-	msgPathFilter         = "The path's value filter is not valid."
 
 	msgFilterEmpty       = "The filter is empty."
 	msgFilterTooLong     = "The filter is longer than 2048 bytes."
@@ -178,7 +177,7 @@ var detailCatalogue = []string{
 	msgOperationsMissing, msgTooManyOperations, msgOperationNotObject, msgOpUnknown,
 	msgPathNotString, msgValueMissing, msgNoPathNotObject, msgRemoveNoPath, msgNoMatchToCreate,
 	msgReadOnly, msgPathTooLong, msgPathSyntax, msgPathUnknown, msgPathFilterTarget,
-	msgPathSubAfterFilter, msgPathFilter,
+	msgPathSubAfterFilter,
 	msgFilterEmpty, msgFilterTooLong, msgFilterTooDeep, msgFilterTooMany, msgFilterChar,
 	msgFilterString, msgFilterAttr, msgFilterUnknownAttr, msgFilterOp, msgFilterValue,
 	msgFilterClose, msgFilterNotParen, msgFilterTrailing, msgFilterNested, msgFilterBracket,

@@ -14,11 +14,11 @@ import (
 // exactly so: compliance checkers compare the header as a string.
 const ContentType = "application/scim+json"
 
-// AcceptableContentType reports whether a request body may be read as SCIM: the media type
-// is application/scim+json or application/json (RFC 7644 §3.8: a service provider SHOULD
-// accept both), in any case, with any parameters, and a charset, if named, of UTF-8 (the
-// only encoding SCIM uses, RFC 7644 §3.8). Okta sends
-// "application/scim+json; charset=utf-8", Entra ID "application/scim+json".
+// AcceptableContentType reports whether the body of a POST, PUT or PATCH may be read as
+// SCIM: the media type is application/scim+json (RFC 7644 §8.1) or application/json, which
+// clients also send, in any case, with any parameters, and a charset, if named, of UTF-8
+// (RFC 7644 §3.8). Okta sends "application/scim+json; charset=utf-8", Entra ID
+// "application/scim+json". Answer false with UnsupportedMediaType.
 func AcceptableContentType(r *http.Request) bool {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != ContentType && mt != "application/json" {
@@ -36,8 +36,8 @@ func WriteJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 // WriteUser writes a User resource (GET, POST → 201, PUT, PATCH → 200) with the headers of
-// RFC 7644: ETag from Meta.Version (§3.14) and Location from Meta.Location (§3.1 and §3.3,
-// where a 201 SHALL carry it). attributes and excludedAttributes are as in User.JSON.
+// RFC 7644: ETag from Meta.Version (§3.14) and Location from Meta.Location (§3.3: the
+// created resource's URI SHALL be in the Location header; the other answers carry it too). attributes and excludedAttributes are as in User.JSON.
 func WriteUser(w http.ResponseWriter, status int, u User, attributes, excludedAttributes []string) {
 	body, _ := u.JSON(attributes, excludedAttributes)
 	if u.Meta.Version != "" {

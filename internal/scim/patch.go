@@ -151,10 +151,12 @@ func checkShape(op PatchOp) *Error {
 //   - emails, addresses: an array of values (or one object); add skips a value already
 //     there; a value added with primary true takes the mark from the others (§3.5.2).
 //   - emails.value, addresses.locality...: set on every value, or on a new one if none.
-//   - emails[type eq "work"].value, emails[type eq "work"]: set on the values that match;
-//     if none matches and the filter is made of eq comparisons joined by and, a value is
-//     created from them (Entra ID adds and replaces a work email that way, whether or not
-//     one exists); otherwise the operation fails with noTarget (§3.5.2.3).
+//   - emails[type eq "work"].value, emails[type eq "work"]: set on the values that match.
+//     If none matches and the filter is made of eq comparisons joined by and, a value is
+//     created from them: Entra ID sends Add and Replace on emails[type eq "work"].value
+//     whether or not a work email exists, and its validator expects one created. This
+//     departs from §3.5.2.3, which answers a replace that matches nothing with noTarget;
+//     any other filter that matches nothing still does.
 //
 // remove: a single-valued attribute is unassigned; emails[filter] removes the matching
 // values, emails[filter].value clears that sub-attribute of them; a multi-valued attribute

@@ -88,7 +88,7 @@ func parsePath(s string) (patchPath, *Error) {
 	if p.tok.kind != tEOF {
 		return patchPath{}, atByte(badRequest(ScimTypeInvalidPath, msgPathSyntax), p.tok.pos)
 	}
-	pp.ignore = ref.ext || !pp.top.supported() || pp.sub != nil && !pp.sub.supported()
+	pp.ignore = attrRef{top: pp.top, sub: pp.sub, ext: ref.ext}.ignored()
 	return pp, nil
 }
 
