@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -41,14 +44,26 @@ func (p fakePerson) signup() map[string]any {
 	}
 }
 
-// tokenOf pulls the token out of a confirmation link.
+// tokenOf pulls the token out of a confirmation link's fragment (#token=…), the part of a
+// link browsers never send (R-OPS-1).
 func tokenOf(t *testing.T, link string) string {
 	t.Helper()
 	u, err := url.Parse(link)
 	require.NoError(t, err)
-	tok := u.Query().Get("token")
+	require.False(t, u.Query().Has("token"), "the token stays out of the query, which servers log")
+	frag, err := url.ParseQuery(u.Fragment)
+	require.NoError(t, err)
+	tok := frag.Get("token")
 	require.Len(t, tok, 43)
 	return tok
+}
+
+// requestOf is what a browser sends for a link: its path and query, never its fragment.
+func requestOf(t *testing.T, link string) string {
+	t.Helper()
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	return u.RequestURI()
 }
 
 func (a *testApp) confirmationToken(p fakePerson) string {
@@ -75,14 +90,16 @@ func TestSignupDoubleOptIn(t *testing.T) {
 			require.Contains(t, mail.HTML, "Confirm my email address")
 			token := tokenOf(t, mail.Links[0])
 
-			// GET renders a page and changes nothing: asking twice still shows the button.
+			// Following the link GETs its path (the token stays in the browser): a page that
+			// changes nothing, so asking twice still shows the button.
 			for range 2 {
-				page := app.do("GET", "/api/brands/acme/signup/confirm?token="+token, nil, nil)
+				page := app.do("GET", requestOf(t, mail.Links[0]), nil, nil)
 				require.Equal(t, 200, page.Status)
 				require.Contains(t, page.Header.Get("Content-Type"), "text/html")
 				require.Equal(t, "no-referrer", page.Header.Get("Referrer-Policy"))
 				require.Contains(t, string(page.Body), `<form method="post"`)
-				require.Contains(t, string(page.Body), token)
+				require.Contains(t, string(page.Body), `<script>`, "the script moves the token from the fragment into the form")
+				require.NotContains(t, string(page.Body), token)
 			}
 
 			ok := app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": token}, nil)
@@ -190,6 +207,133 @@ func TestSignupDoubleOptIn(t *testing.T) {
 			require.NotEqual(t, first, second)
 			require.Equal(t, 200, app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": second}, nil).Status)
 		})
+	})
+}
+
+// TestConfirmationLinkKeepsTheTokenOutOfRequests: the opt-in token rides in the link's
+// fragment, which browsers never send, so no request log or telemetry holds it (R-OPS-1);
+// the page moves it into the form with its one script, which the CSP allows by hash.
+func TestConfirmationLinkKeepsTheTokenOutOfRequests(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", nil)
+	signup := func(t *testing.T) (fakePerson, string) {
+		t.Helper()
+		p := newFakePerson()
+		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+		mail := app.lastMailTo(p.Email)
+		require.Equal(t, gdpr.MailSignupConfirmation, mail.Kind)
+		require.Len(t, mail.Links, 1)
+		return p, mail.Links[0]
+	}
+	pending := func(t *testing.T, p fakePerson) bool {
+		t.Helper()
+		users, err := app.App.Store.ListUsers(t.Context(), "acme", "", 1000)
+		require.NoError(t, err)
+		for _, u := range users {
+			if u.EmailTmp == p.Email || u.Email == p.Email {
+				return u.Status == gdpr.UserPending
+			}
+		}
+		t.Fatal("no such user")
+		return false
+	}
+	confirmForm := func(token string) response {
+		return app.do("POST", "/api/brands/acme/signup/confirm", url.Values{"token": {token}}.Encode(),
+			header{"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html"})
+	}
+
+	t.Run("R-OPS-1_the_mailed_link_carries_the_token_in_the_fragment_not_the_query", func(t *testing.T) {
+		p, link := signup(t)
+		u, err := url.Parse(link)
+		require.NoError(t, err)
+		require.Empty(t, u.RawQuery)
+		require.Equal(t, "/api/brands/acme/signup/confirm", u.Path)
+		token := tokenOf(t, link)
+		require.Equal(t, "token="+token, u.Fragment)
+		require.True(t, strings.HasSuffix(link, "/api/brands/acme/signup/confirm#token="+token), link)
+		require.NotContains(t, requestOf(t, link), token, "what the browser sends holds no token")
+		mail := app.lastMailTo(p.Email)
+		require.Contains(t, mail.Text, link)
+		require.Contains(t, mail.HTML, "#token="+token)
+	})
+
+	t.Run("R-SIGNUP-2_the_page_without_a_query_token_shows_the_form_and_changes_nothing", func(t *testing.T) {
+		p, link := signup(t)
+		before := len(app.mails())
+		for range 2 {
+			page := app.do("GET", requestOf(t, link), nil, nil)
+			require.Equal(t, 200, page.Status, "%s", page.Body)
+			require.Contains(t, page.Header.Get("Content-Type"), "text/html")
+			require.Equal(t, "no-store", page.Header.Get("Cache-Control"))
+			require.Equal(t, "no-referrer", page.Header.Get("Referrer-Policy"))
+			require.Equal(t, "nosniff", page.Header.Get("X-Content-Type-Options"))
+			body := string(page.Body)
+			require.Contains(t, body, `<form method="post" action="/api/brands/acme/signup/confirm">`)
+			require.Contains(t, body, `<input id="token" name="token"`)
+			require.Contains(t, body, `<label for="token">`, "without scripts the code can be pasted into a labelled field")
+			require.Contains(t, body, `<noscript>`)
+			require.Contains(t, body, `<script>`)
+		}
+		require.True(t, pending(t, p), "the GET confirmed nothing")
+		require.Len(t, app.mails(), before, "the GET mailed nothing")
+		// What the script or the member puts into the field confirms, once.
+		token := tokenOf(t, link)
+		require.Contains(t, string(confirmForm(token).Body), "Email address confirmed")
+		require.False(t, pending(t, p))
+		require.Equal(t, 410, confirmForm(token).Status)
+	})
+
+	t.Run("R-SIGNUP-2_links_mailed_with_a_query_token_still_work", func(t *testing.T) {
+		p, link := signup(t)
+		token := tokenOf(t, link)
+		legacy := "/api/brands/acme/signup/confirm?token=" + token
+		for range 2 {
+			page := app.do("GET", legacy, nil, nil)
+			require.Equal(t, 200, page.Status, "%s", page.Body)
+			require.Equal(t, "no-referrer", page.Header.Get("Referrer-Policy"))
+			require.Equal(t, "no-store", page.Header.Get("Cache-Control"))
+			require.Contains(t, string(page.Body), `<input type="hidden" name="token" value="`+token+`">`)
+			require.NotContains(t, string(page.Body), `<script>`)
+		}
+		require.True(t, pending(t, p))
+		require.Contains(t, string(confirmForm(token).Body), "Email address confirmed")
+		gone := app.do("GET", legacy, nil, nil)
+		require.Equal(t, 410, gone.Status)
+		require.Contains(t, string(gone.Body), "This link cannot be used")
+		require.NotContains(t, string(gone.Body), token)
+	})
+
+	t.Run("the_page_of_an_unknown_brand_is_not_found", func(t *testing.T) {
+		page := app.do("GET", "/api/brands/nope/signup/confirm", nil, nil)
+		require.Equal(t, 404, page.Status)
+		require.NotContains(t, string(page.Body), "<form")
+	})
+
+	t.Run("the_CSP_allows_exactly_the_inline_script_by_its_hash", func(t *testing.T) {
+		_, link := signup(t)
+		page := app.do("GET", requestOf(t, link), nil, nil)
+		require.Equal(t, 200, page.Status)
+		scripts := regexp.MustCompile(`(?s)<script>(.*?)</script>`).FindAllStringSubmatch(string(page.Body), -1)
+		require.Len(t, scripts, 1, "one inline script")
+		require.Equal(t, 1, strings.Count(string(page.Body), "<script"), "no other script element")
+		sum := sha256.Sum256([]byte(scripts[0][1]))
+		hash := "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+
+		directives := map[string]string{}
+		for _, d := range strings.Split(page.Header.Get("Content-Security-Policy"), ";") {
+			name, value, _ := strings.Cut(strings.TrimSpace(d), " ")
+			directives[name] = value
+		}
+		require.Equal(t, hash, directives["script-src"], "the script's hash and nothing else")
+		require.Equal(t, "'none'", directives["default-src"])
+		require.Equal(t, "'self'", directives["form-action"])
+		require.Equal(t, "'none'", directives["frame-ancestors"])
+		require.NotContains(t, page.Header.Get("Content-Security-Policy"), "unsafe-eval")
+		require.NotContains(t, directives["script-src"], "unsafe-inline")
+
+		// The legacy page carries the same policy.
+		legacy := app.do("GET", "/api/brands/acme/signup/confirm?token="+tokenOf(t, link), nil, nil)
+		require.Equal(t, page.Header.Get("Content-Security-Policy"), legacy.Header.Get("Content-Security-Policy"))
 	})
 }
 

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"html/template"
 	"mime"
 	"net/http"
@@ -16,9 +18,12 @@ type Links struct {
 	BaseURL string
 }
 
-// SignupConfirmation is the confirmation page of a signup, GET /api/brands/{brand}/signup/confirm.
+// SignupConfirmation is the confirmation page of a signup, GET /api/brands/{brand}/signup/confirm,
+// with the token in the fragment (#token=…): browsers never send a fragment, so the token stays
+// out of the host's request telemetry and any proxy's access log (R-OPS-1). The page's script
+// moves it into the form.
 func (l Links) SignupConfirmation(brand gdpr.BrandID, token string) string {
-	return strings.TrimRight(l.BaseURL, "/") + confirmPath(brand) + "?token=" + url.QueryEscape(token)
+	return strings.TrimRight(l.BaseURL, "/") + confirmPath(brand) + "#token=" + url.QueryEscape(token)
 }
 
 func confirmPath(brand gdpr.BrandID) string {
@@ -62,10 +67,20 @@ func (a *api) resend(w http.ResponseWriter, r *http.Request) {
 
 // confirmPage renders a page with a confirm button and changes nothing: mail scanners and
 // link previews fetch GET links, and must not confirm an account on the member's behalf.
+// Links carry the token in the fragment, which the server never sees: the page's script
+// fills the form from it. Links mailed before that carry ?token=, which is checked here as
+// it always was.
 func (a *api) confirmPage(w http.ResponseWriter, r *http.Request) {
-	brand, token := brandParam(r), r.URL.Query().Get("token")
-	err := a.signups.CheckConfirmation(r.Context(), brand, token)
-	page := confirmPageData{Action: confirmPath(brand), Token: token}
+	brand, query := brandParam(r), r.URL.Query()
+	page := confirmPageData{Action: confirmPath(brand)}
+	var err error
+	if query.Has("token") {
+		page.Token = query.Get("token")
+		err = a.signups.CheckConfirmation(r.Context(), brand, page.Token)
+	} else {
+		page.FromFragment = true
+		_, err = a.brands.GetBrand(r.Context(), brand)
+	}
 	status := http.StatusOK
 	if err != nil {
 		page.Token = ""
@@ -150,6 +165,25 @@ func messageOf(err error) string {
 type confirmPageData struct {
 	Action, Token, Problem string
 	Done                   bool
+	// FromFragment renders the form for a link whose token is in the fragment.
+	FromFragment bool
+}
+
+// confirmScript moves the token from the link's fragment into the form, then drops the
+// fragment from the address bar and the history. It is the page's only script; the CSP
+// allows it by its hash.
+const confirmScript = `(function(){var t=new URLSearchParams(location.hash.slice(1)).get("token");` +
+	`if(!t)return;document.getElementById("token").value=t;document.getElementById("code").hidden=true;` +
+	`history.replaceState(null,"",location.pathname+location.search)})()`
+
+// confirmCSP allows no script but confirmScript.
+var confirmCSP = "default-src 'none'; script-src '" + scriptHash(confirmScript) +
+	"'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+
+// scriptHash is the CSP source of an inline script: 'sha256-' and the base64 of its digest.
+func scriptHash(script string) string {
+	sum := sha256.Sum256([]byte(script))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
 
 var confirmTemplate = template.Must(template.New("confirm").Parse(`<!doctype html>
@@ -160,19 +194,28 @@ button{font:inherit;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background
 </head><body>
 {{if .Done}}<h1>Email address confirmed</h1><p>Your account is ready. You can close this page and sign in.</p>
 {{else if .Problem}}<h1>This link cannot be used</h1><p>{{.Problem}}</p>
+{{else if .FromFragment}}<h1>Confirm your email address</h1><p>Press the button to confirm your address and activate your account.</p>
+<noscript><p>Scripts are off in this browser. Copy the code at the end of the link in your mail,
+after <code>#token=</code>, into the field below, then press the button.</p></noscript>
+<form method="post" action="{{.Action}}"><p id="code"><label for="token">Confirmation code</label><br>
+<input id="token" name="token" required autocomplete="off" autocapitalize="off" spellcheck="false" size="45"></p>
+<button type="submit">Confirm my email address</button></form>
+<script>` + confirmScript + `</script>
 {{else}}<h1>Confirm your email address</h1><p>Press the button to confirm your address and activate your account.</p>
 <form method="post" action="{{.Action}}"><input type="hidden" name="token" value="{{.Token}}"><button type="submit">Confirm my email address</button></form>
 {{end}}</body></html>
 `))
 
-// writeHTML serves a page that must not leak its token: no referrer, no caching, no framing.
+// writeHTML serves a page that must not leak its token: no referrer, no caching, no framing,
+// no script but the page's own.
 func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", confirmCSP)
 	w.WriteHeader(status)
 	_ = t.Execute(w, data)
 }
