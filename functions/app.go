@@ -212,7 +212,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	}
 	a.Brands, a.Triggers = brands, triggers.New(erasure, mail, retention)
 	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
-		Provisioning: provisioning, Requeue: queue,
+		Provisioning: provisioning, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats

@@ -49,6 +49,7 @@ func EraseUser(u User, h *Hasher) (User, ErasureResult) {
 	hash("customerId", &u.CustomerID, h.Digest)
 	hash("socialId", &u.SocialID, h.Digest)
 	hash("externalId", &u.ExternalID, h.Digest)
+	hash("idpExternalId", &u.IdPExternalID, h.Digest)
 	erase("passwordHash", &u.PasswordHash)
 	erase("address.street", &u.Address.Street)
 	erase("address.country", &u.Address.Country)

@@ -13,18 +13,20 @@ import (
 // webhook or from SCIM (R-SSO-1). The brand has verified the address, so there is no double
 // opt-in. It is the user's whole profile: a field left empty is cleared.
 type ProvisionedUser struct {
-	ExternalID  string  `json:"externalId"` // the identity system's key for the user (SCIM: userName)
-	Email       string  `json:"email"`
-	FirstName   string  `json:"firstName"`
-	LastName    string  `json:"lastName"`
-	Alias       string  `json:"alias"`
-	Title       string  `json:"title"`
-	Position    string  `json:"position"`
-	CustomerID  string  `json:"customerId"`
-	Language    string  `json:"language"`
-	Role        *Role   `json:"role"` // Ambassador when absent
-	DateOfBirth Date    `json:"dateOfBirth"`
-	Address     Address `json:"address"`
+	ExternalID string `json:"externalId"` // the identity system's key for the user (SCIM: userName)
+	// IdPExternalID is SCIM's externalId, kept and given back as the provider sent it.
+	IdPExternalID string  `json:"-"`
+	Email         string  `json:"email"`
+	FirstName     string  `json:"firstName"`
+	LastName      string  `json:"lastName"`
+	Alias         string  `json:"alias"`
+	Title         string  `json:"title"`
+	Position      string  `json:"position"`
+	CustomerID    string  `json:"customerId"`
+	Language      string  `json:"language"`
+	Role          *Role   `json:"role"` // Ambassador when absent
+	DateOfBirth   Date    `json:"dateOfBirth"`
+	Address       Address `json:"address"`
 }
 
 // Bounds of what an identity system may send: free text is bounded at input so that no
@@ -40,6 +42,9 @@ func (p *ProvisionedUser) validate(now time.Time) error {
 	p.ExternalID = strings.TrimSpace(p.ExternalID)
 	if p.ExternalID == "" || !plainText(p.ExternalID, maxExternalID) {
 		return Errorf(CodeInvalid, "externalId is required: 1 to %d characters without control characters", maxExternalID)
+	}
+	if !plainText(p.IdPExternalID, maxExternalID) {
+		return Errorf(CodeInvalid, "the identity provider's externalId must be at most %d characters without control characters", maxExternalID)
 	}
 	p.Email = NormalizeEmail(p.Email)
 	if p.Email != "" && !ValidEmail(p.Email) {
@@ -84,7 +89,7 @@ func (p *ProvisionedUser) validate(now time.Time) error {
 // external users (whose address lives in email_tmp, never verified).
 func (p ProvisionedUser) apply(u *User) {
 	u.Role, u.Kind = *p.Role, p.Role.Kind()
-	u.ExternalID = p.ExternalID
+	u.ExternalID, u.IdPExternalID = p.ExternalID, p.IdPExternalID
 	u.FirstName, u.LastName, u.Alias, u.Title, u.Position = p.FirstName, p.LastName, p.Alias, p.Title, p.Position
 	u.CustomerID, u.Language, u.DateOfBirth, u.Address = p.CustomerID, p.Language, p.DateOfBirth, p.Address
 	if u.Role.External() {
@@ -126,6 +131,9 @@ type ProvisionOptions struct {
 	// Active is SCIM's active attribute: false blocks the account for erasure after the grace
 	// period (soft deprovisioning), true within the grace period restores it. Nil means true.
 	Active *bool
+	// MemberID names the user to update (SCIM PUT and PATCH address a user by its id), whose
+	// external id may then change; empty means the user holding the profile's external id.
+	MemberID string
 }
 
 // ProvisioningDeps are the ports of the ProvisioningService.
@@ -222,6 +230,13 @@ func (s *ProvisioningService) Upsert(ctx context.Context, brandID BrandID, p Pro
 	var res ProvisionResult
 	err = retry(ctx, func() error {
 		u, found, err := s.lookup(ctx, b.ID, p.ExternalID)
+		if o.MemberID != "" {
+			u, err = getUser(ctx, s.users, b.ID, o.MemberID)
+			if err == nil && (u.ExternalID == "" || u.Status == UserErased) {
+				err = Errorf(CodeNotFound, "unknown user")
+			}
+			found = err == nil
+		}
 		switch {
 		case err != nil:
 			return err
@@ -302,6 +317,10 @@ func (s *ProvisioningService) create(ctx context.Context, b Brand, p Provisioned
 	return res, nil
 }
 
+// errExternalIDTaken: another member holds the external id (SCIM: the userName) a rename asks
+// for.
+var errExternalIDTaken = Errorf(CodeConflict, "another member of this brand has this external id")
+
 // errAddressTaken: another member of the brand holds the address (a form signup, or another
 // external id).
 var errAddressTaken = Errorf(CodeConflict, "another member of this brand has this email address")
@@ -341,6 +360,16 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 		outcome = ProvisionUnchanged // only the event time moves on
 	}
 	now := s.clock.Now()
+	renamed := u.ExternalID != before.ExternalID
+	if renamed {
+		holder, err := claimKey(ctx, s.claims, s.users, b.ID, ClaimExternalID+s.hasher.Digest(u.ExternalID), u.ID, now)
+		if err == nil && holder != u.ID {
+			err = errExternalIDTaken
+		}
+		if err != nil {
+			return ProvisionResult{}, err
+		}
+	}
 	if newAddr != oldAddr && newAddr != "" {
 		holder, err := claimKey(ctx, s.claims, s.users, b.ID, ClaimEmail+s.hasher.EmailDigest(newAddr), u.ID, now)
 		if err == nil && holder != u.ID {
@@ -358,6 +387,9 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 	}
 	if newAddr != oldAddr && oldAddr != "" {
 		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimEmail + s.hasher.EmailDigest(oldAddr), Owner: u.ID})
+	}
+	if renamed {
+		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimExternalID + s.hasher.Digest(before.ExternalID), Owner: u.ID})
 	}
 	cancelErasure(ctx, s.queue, s.log, b.ID, u.ID, cancelRef)
 	return ProvisionResult{Outcome: outcome, User: out}, nil

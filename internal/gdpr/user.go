@@ -30,27 +30,30 @@ type User struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
 
-	Alias        string     `json:"alias,omitempty"`
-	FirstName    string     `json:"firstName,omitempty"`
-	LastName     string     `json:"lastName,omitempty"`
-	Title        string     `json:"title,omitempty"`
-	PasswordHash string     `json:"passwordHash,omitempty"` // bcrypt (R-SIGNUP-3); empty for SSO and social logins
-	CustomerID   string     `json:"customerId,omitempty"`
-	SocialID     string     `json:"socialId,omitempty"` // "<provider>:<subject>" (Facebook/Google/Apple)
-	ExternalID   string     `json:"externalId,omitempty"`
-	Email        string     `json:"email,omitempty"`    // verified Member email only
-	EmailTmp     string     `json:"emailTmp,omitempty"` // external users' email, never verified (R-DATA-2)
-	Address      Address    `json:"address,omitzero"`
-	Language     string     `json:"language,omitempty"`
-	DateOfBirth  Date       `json:"dateOfBirth,omitzero"`
-	Terms        *Terms     `json:"terms,omitempty"` // platform T&C (members) or service T&C (external users)
-	PhotoKey     string     `json:"photoKey,omitempty"`
-	UGC          []UGC      `json:"ugc,omitempty"`
-	Description  string     `json:"description,omitempty"`
-	Phone        string     `json:"phone,omitempty"`
-	Position     string     `json:"position,omitempty"`
-	Visibility   Visibility `json:"visibility"`
-	OptIns       OptIns     `json:"optIns"`
+	Alias        string `json:"alias,omitempty"`
+	FirstName    string `json:"firstName,omitempty"`
+	LastName     string `json:"lastName,omitempty"`
+	Title        string `json:"title,omitempty"`
+	PasswordHash string `json:"passwordHash,omitempty"` // bcrypt (R-SIGNUP-3); empty for SSO and social logins
+	CustomerID   string `json:"customerId,omitempty"`
+	SocialID     string `json:"socialId,omitempty"` // "<provider>:<subject>" (Facebook/Google/Apple)
+	ExternalID   string `json:"externalId,omitempty"`
+	// IdPExternalID is SCIM's externalId: the identity provider's own id for the user, beside
+	// ExternalID (SCIM's userName), which keys it here.
+	IdPExternalID string     `json:"idpExternalId,omitempty"`
+	Email         string     `json:"email,omitempty"`    // verified Member email only
+	EmailTmp      string     `json:"emailTmp,omitempty"` // external users' email, never verified (R-DATA-2)
+	Address       Address    `json:"address,omitzero"`
+	Language      string     `json:"language,omitempty"`
+	DateOfBirth   Date       `json:"dateOfBirth,omitzero"`
+	Terms         *Terms     `json:"terms,omitempty"` // platform T&C (members) or service T&C (external users)
+	PhotoKey      string     `json:"photoKey,omitempty"`
+	UGC           []UGC      `json:"ugc,omitempty"`
+	Description   string     `json:"description,omitempty"`
+	Phone         string     `json:"phone,omitempty"`
+	Position      string     `json:"position,omitempty"`
+	Visibility    Visibility `json:"visibility"`
+	OptIns        OptIns     `json:"optIns"`
 	// EmailStatus is the deliverability of Email as the mail provider reported it (R-MAIL-1…3),
 	// as of EmailStatusAt, the time of the provider's event; nothing is sent unless it is OK.
 	EmailStatus   EmailStatus `json:"emailStatus,omitempty"`

@@ -29,6 +29,8 @@ type Options struct {
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
 	Requeue gdpr.Queue
+	// BaseURL is the public origin, for the URLs SCIM returns (meta.location).
+	BaseURL string
 
 	AdminToken string
 	Version    string
@@ -49,6 +51,7 @@ type api struct {
 	provisioning *gdpr.ProvisioningService
 	triggers     triggers.Set
 	requeue      gdpr.Queue
+	baseURL      string
 	adminToken   []byte
 	version      string
 	log          *slog.Logger
@@ -62,7 +65,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, triggers: o.Triggers, requeue: o.Requeue,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
@@ -71,7 +74,7 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	for _, rt := range a.routes() {
+	for _, rt := range append(a.routes(), a.scimRoutes()...) {
 		h := rt.handler
 		if rt.admin {
 			h = a.requireAdmin(h)

@@ -87,6 +87,7 @@ func NewUser(brand gdpr.BrandID) gdpr.User {
 		CustomerID:    fmt.Sprintf("cust-%d", n),
 		SocialID:      fmt.Sprintf("google:fake-subject-%d", n),
 		ExternalID:    fmt.Sprintf("ext-%d", n),
+		IdPExternalID: fmt.Sprintf("idp-%d", n),
 		Email:         fmt.Sprintf("user%d@example.test", n),
 		EmailTmp:      fmt.Sprintf("tmp%d@example.test", n),
 		Address:       gdpr.Address{Street: fmt.Sprintf("%d Fake Street", n), City: "Testville", PostalCode: "99999", Country: "ZZ"},

@@ -1,0 +1,411 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/scim"
+)
+
+// The SCIM 2.0 service of each brand, under /api/brands/{brand}/scim/v2 (RFC 7643/7644, issue
+// #12). Identity providers (Entra ID, Okta) provision through it; every call maps onto the
+// same ProvisioningService as the signed webhooks, so both paths behave alike. The brand's
+// SCIM bearer token authenticates every call; its digest is in the brand's settings.
+//
+// The mapping: userName is the member's external id (kept in lower case: userName is not
+// case-exact, RFC 7643 §4.1.1), externalId the provider's own id, name.givenName and
+// name.familyName the first and last names, nickName the alias, the primary email the
+// address, the primary address the postal address, active the account's status (false:
+// blocked for erasure after the grace period, still readable until then).
+
+func (a *api) scimRoutes() []route {
+	const base = "/api/brands/{brand}/scim/v2"
+	return []route{
+		{"GET " + base + "/ServiceProviderConfig", false, a.scim(a.scimServiceProviderConfig)},
+		{"GET " + base + "/ResourceTypes", false, a.scim(a.scimResourceTypes)},
+		{"GET " + base + "/ResourceTypes/{name}", false, a.scim(a.scimResourceType)},
+		{"GET " + base + "/Schemas", false, a.scim(a.scimSchemas)},
+		{"GET " + base + "/Schemas/{id}", false, a.scim(a.scimSchema)},
+		{"GET " + base + "/Users", false, a.scim(a.scimListUsers)},
+		{"POST " + base + "/Users/.search", false, a.scim(a.scimSearchUsers)},
+		{"POST " + base + "/Users", false, a.scim(a.scimCreateUser)},
+		{"GET " + base + "/Users/{id}", false, a.scim(a.scimGetUser)},
+		{"PUT " + base + "/Users/{id}", false, a.scim(a.scimReplaceUser)},
+		{"PATCH " + base + "/Users/{id}", false, a.scim(a.scimPatchUser)},
+		{"DELETE " + base + "/Users/{id}", false, a.scim(a.scimDeleteUser)},
+		{base + "/", false, a.scim(func(w http.ResponseWriter, r *http.Request) { scim.WriteError(w, scim.NotFound()) })},
+	}
+}
+
+// scim authenticates the brand's bearer token before anything else, and answers SCIM errors.
+func (a *api) scim(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if err := a.provisioning.AuthenticateSCIM(r.Context(), brandParam(r), token); err != nil {
+			if gdpr.ErrorCode(err) == gdpr.CodeUnauthenticated {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="popsell-gdpr scim"`)
+				scim.WriteError(w, scim.Unauthorized())
+				return
+			}
+			a.scimFail(w, r, err)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// scimBase is the brand's SCIM base URL, for meta.location and the discovery documents.
+func (a *api) scimBase(r *http.Request) string {
+	return strings.TrimRight(a.baseURL, "/") + "/api/brands/" + url.PathEscape(string(brandParam(r))) + "/scim/v2"
+}
+
+func (a *api) scimServiceProviderConfig(w http.ResponseWriter, r *http.Request) {
+	scim.WriteJSON(w, http.StatusOK, scim.ServiceProviderConfig(a.scimBase(r)))
+}
+
+func (a *api) scimResourceTypes(w http.ResponseWriter, r *http.Request) {
+	scim.WriteJSON(w, http.StatusOK, scim.ResourceTypes(a.scimBase(r)))
+}
+
+func (a *api) scimResourceType(w http.ResponseWriter, r *http.Request) {
+	body, ok := scim.ResourceType(a.scimBase(r), r.PathValue("name"))
+	if !ok {
+		scim.WriteError(w, scim.NotFound())
+		return
+	}
+	scim.WriteJSON(w, http.StatusOK, body)
+}
+
+func (a *api) scimSchemas(w http.ResponseWriter, r *http.Request) {
+	scim.WriteJSON(w, http.StatusOK, scim.Schemas(a.scimBase(r)))
+}
+
+func (a *api) scimSchema(w http.ResponseWriter, r *http.Request) {
+	body, ok := scim.Schema(a.scimBase(r), r.PathValue("id"))
+	if !ok {
+		scim.WriteError(w, scim.NotFound())
+		return
+	}
+	scim.WriteJSON(w, http.StatusOK, body)
+}
+
+// scimVisible reports a provisioned user that SCIM still shows: not erased, and not deleted
+// (a deactivated user stays readable with active false until its erasure, as Okta expects).
+func scimVisible(u gdpr.User) bool {
+	return u.Status != gdpr.UserErased && !(u.Status == gdpr.UserBlocked && u.Block != nil && u.Block.Reason == gdpr.ReasonSSODeleted)
+}
+
+// toSCIM renders a member as a SCIM User.
+func (a *api) toSCIM(r *http.Request, u gdpr.User) scim.User {
+	s := scim.User{
+		ID: u.ID, ExternalID: u.IdPExternalID, UserName: u.ExternalID,
+		Name:        scim.Name{GivenName: u.FirstName, FamilyName: u.LastName},
+		DisplayName: strings.TrimSpace(u.FirstName + " " + u.LastName), NickName: u.Alias, Title: u.Title,
+		PreferredLanguage: u.Language,
+		Active:            scim.Bool(u.Status != gdpr.UserBlocked),
+		Meta: scim.Meta{Created: u.CreatedAt, LastModified: latestOf(u.CreatedAt, u.SSOEventAt),
+			Location: scim.Location(a.scimBase(r), u.ID), Version: u.Version},
+	}
+	if addr := u.Email + u.EmailTmp; addr != "" {
+		s.Emails = []scim.Email{{Value: addr, Type: "work", Primary: true}}
+	}
+	if ad := u.Address; ad != (gdpr.Address{}) {
+		s.Addresses = []scim.Address{{StreetAddress: ad.Street, Locality: ad.City, PostalCode: ad.PostalCode, Country: ad.Country, Type: "work", Primary: true}}
+	}
+	return s
+}
+
+// fromSCIM overlays a SCIM User onto the member's profile: what SCIM does not carry (role,
+// customer id, date of birth, position) is kept as it is.
+func fromSCIM(base gdpr.ProvisionedUser, s scim.User) gdpr.ProvisionedUser {
+	p := base
+	p.ExternalID, p.IdPExternalID = strings.ToLower(strings.TrimSpace(s.UserName)), s.ExternalID
+	p.Email = s.PrimaryEmail()
+	p.FirstName, p.LastName, p.Alias, p.Title, p.Language = s.Name.GivenName, s.Name.FamilyName, s.NickName, s.Title, s.PreferredLanguage
+	p.Address = gdpr.Address{}
+	for i, ad := range s.Addresses {
+		if i == 0 || ad.Primary {
+			p.Address = gdpr.Address{Street: ad.StreetAddress, City: ad.Locality, PostalCode: ad.PostalCode, Country: ad.Country}
+		}
+	}
+	return p
+}
+
+// profileOf is a member's current profile, as provisioning takes it.
+func profileOf(u gdpr.User) gdpr.ProvisionedUser {
+	role := u.Role
+	return gdpr.ProvisionedUser{ExternalID: u.ExternalID, IdPExternalID: u.IdPExternalID, Email: u.Email + u.EmailTmp,
+		FirstName: u.FirstName, LastName: u.LastName, Alias: u.Alias, Title: u.Title, Position: u.Position,
+		CustomerID: u.CustomerID, Language: u.Language, Role: &role, DateOfBirth: u.DateOfBirth, Address: u.Address}
+}
+
+func (a *api) scimCreateUser(w http.ResponseWriter, r *http.Request) {
+	body, ok := a.scimBody(w, r)
+	if !ok {
+		return
+	}
+	s, err := scim.DecodeUser(body)
+	if err != nil {
+		scim.WriteError(w, err)
+		return
+	}
+	p := fromSCIM(gdpr.ProvisionedUser{}, s)
+	if _, err := a.provisioning.Lookup(r.Context(), brandParam(r), p.ExternalID); err == nil {
+		scim.WriteError(w, scim.Uniqueness()) // RFC 7644 §3.3: a taken userName is 409 uniqueness
+		return
+	}
+	res, err := a.provisioning.Upsert(r.Context(), brandParam(r), p, gdpr.ProvisionOptions{Active: s.Active})
+	if err != nil {
+		a.scimFail(w, r, err)
+		return
+	}
+	scim.WriteUser(w, http.StatusCreated, a.toSCIM(r, res.User), nil, nil)
+}
+
+// scimUser loads the user a path names, answering 404 for one SCIM no longer shows.
+func (a *api) scimUser(w http.ResponseWriter, r *http.Request) (gdpr.User, bool) {
+	u, err := a.provisioning.Get(r.Context(), brandParam(r), r.PathValue("id"))
+	if err == nil && !scimVisible(u) {
+		err = gdpr.Errorf(gdpr.CodeNotFound, "unknown user")
+	}
+	if err != nil {
+		a.scimFail(w, r, err)
+		return gdpr.User{}, false
+	}
+	if h := r.Header.Get("If-Match"); h != "" && !scim.MatchETag(h, u.Version) {
+		scim.WriteError(w, scim.PreconditionFailed())
+		return gdpr.User{}, false
+	}
+	return u, true
+}
+
+func (a *api) scimGetUser(w http.ResponseWriter, r *http.Request) {
+	q, err := scim.ParseQuery(r.URL.Query())
+	if err != nil {
+		scim.WriteError(w, err)
+		return
+	}
+	u, ok := a.scimUser(w, r)
+	if !ok {
+		return
+	}
+	if h := r.Header.Get("If-None-Match"); h != "" && scim.MatchETag(h, u.Version) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	scim.WriteUser(w, http.StatusOK, a.toSCIM(r, u), q.Attributes, q.ExcludedAttributes)
+}
+
+func (a *api) scimReplaceUser(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.scimUser(w, r)
+	if !ok {
+		return
+	}
+	body, ok := a.scimBody(w, r)
+	if !ok {
+		return
+	}
+	s, err := scim.DecodeUser(body)
+	if err != nil {
+		scim.WriteError(w, err)
+		return
+	}
+	a.scimApply(w, r, u, s)
+}
+
+func (a *api) scimPatchUser(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.scimUser(w, r)
+	if !ok {
+		return
+	}
+	body, ok := a.scimBody(w, r)
+	if !ok {
+		return
+	}
+	ops, err := scim.DecodePatch(body)
+	if err != nil {
+		scim.WriteError(w, err)
+		return
+	}
+	current := a.toSCIM(r, u)
+	patched := current
+	if err := scim.ApplyPatch(&patched, ops); err != nil {
+		scim.WriteError(w, err)
+		return
+	}
+	if patched.Equal(current) {
+		scim.WriteUser(w, http.StatusOK, current, nil, nil) // nothing to change: no write
+		return
+	}
+	a.scimApply(w, r, u, patched)
+}
+
+// scimApply provisions the member u as the SCIM User s describes it, guarded by the version
+// read: a change in between answers 412, as a stale If-Match would.
+func (a *api) scimApply(w http.ResponseWriter, r *http.Request, u gdpr.User, s scim.User) {
+	p := fromSCIM(profileOf(u), s)
+	active := s.Active
+	if active == nil {
+		active = scim.Bool(u.Status != gdpr.UserBlocked)
+	}
+	res, err := a.provisioning.Upsert(r.Context(), brandParam(r), p, gdpr.ProvisionOptions{Active: active, MemberID: u.ID, IfVersion: u.Version})
+	if err != nil {
+		a.scimFail(w, r, err)
+		return
+	}
+	scim.WriteUser(w, http.StatusOK, a.toSCIM(r, res.User), nil, nil)
+}
+
+func (a *api) scimDeleteUser(w http.ResponseWriter, r *http.Request) {
+	u, ok := a.scimUser(w, r)
+	if !ok {
+		return
+	}
+	_, err := a.provisioning.Deprovision(r.Context(), brandParam(r), u.ExternalID, gdpr.ReasonSSODeleted, gdpr.ProvisionOptions{IfVersion: u.Version})
+	if err != nil {
+		a.scimFail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *api) scimListUsers(w http.ResponseWriter, r *http.Request) {
+	q, err := scim.ParseQuery(r.URL.Query())
+	if err != nil {
+		scim.WriteError(w, err)
+		return
+	}
+	a.scimList(w, r, q)
+}
+
+func (a *api) scimSearchUsers(w http.ResponseWriter, r *http.Request) {
+	body, ok := a.scimBody(w, r)
+	if !ok {
+		return
+	}
+	q, err := scim.DecodeSearchRequest(body)
+	if err != nil {
+		scim.WriteError(w, err)
+		return
+	}
+	a.scimList(w, r, q)
+}
+
+// scimList answers a query: the equality filters identity providers send before they create
+// a user are an index lookup; any other filter reads the brand's provisioned users.
+func (a *api) scimList(w http.ResponseWriter, r *http.Request, q scim.Query) {
+	matches, err := a.scimMatches(r, q.Filter)
+	if err != nil {
+		a.scimFail(w, r, err)
+		return
+	}
+	lo, hi := q.Page(len(matches))
+	list := scim.ListResponse{TotalResults: len(matches), StartIndex: q.StartIndex}
+	for _, s := range matches[lo:hi] {
+		b, err := s.JSON(q.Attributes, q.ExcludedAttributes)
+		if err != nil {
+			a.scimFail(w, r, err)
+			return
+		}
+		list.Resources = append(list.Resources, b)
+	}
+	body, err := list.MarshalJSON()
+	if err != nil {
+		a.scimFail(w, r, err)
+		return
+	}
+	scim.WriteJSON(w, http.StatusOK, body)
+}
+
+// scimListPage is how many users a scan reads at a time.
+const scimListPage = 1000
+
+func (a *api) scimMatches(r *http.Request, f scim.Filter) ([]scim.User, error) {
+	brand := brandParam(r)
+	if attr, value, ok := f.Equality(); ok && attr != "externalId" {
+		var u gdpr.User
+		var err error
+		if attr == "userName" {
+			u, err = a.provisioning.Lookup(r.Context(), brand, strings.ToLower(strings.TrimSpace(value)))
+		} else {
+			u, err = a.provisioning.Get(r.Context(), brand, value)
+		}
+		if gdpr.ErrorCode(err) == gdpr.CodeNotFound || (err == nil && !scimVisible(u)) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []scim.User{a.toSCIM(r, u)}, nil
+	}
+	var out []scim.User
+	after := ""
+	for {
+		users, next, err := a.provisioning.List(r.Context(), brand, after, scimListPage)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			if s := a.toSCIM(r, u); scimVisible(u) && (f.IsZero() || f.Match(s)) {
+				out = append(out, s)
+			}
+		}
+		if next == "" {
+			return out, nil
+		}
+		after = next
+	}
+}
+
+// scimBody reads a request body of an acceptable media type.
+func (a *api) scimBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if !scim.AcceptableContentType(r) {
+		scim.WriteError(w, scim.UnsupportedMediaType())
+		return nil, false
+	}
+	body, err := readBody(r)
+	var he *httpError
+	switch {
+	case errors.As(err, &he) && he.status == http.StatusRequestEntityTooLarge:
+		scim.WriteError(w, scim.PayloadTooLarge())
+		return nil, false
+	case err != nil:
+		scim.WriteError(w, scim.NewError(http.StatusBadRequest, "invalidSyntax", "the request body could not be read"))
+		return nil, false
+	}
+	return body, true
+}
+
+// scimFail answers a domain error as SCIM does.
+func (a *api) scimFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch gdpr.ErrorCode(err) {
+	case gdpr.CodeNotFound:
+		scim.WriteError(w, scim.NotFound())
+	case gdpr.CodeInvalid:
+		scim.WriteError(w, scim.NewError(http.StatusBadRequest, "invalidValue", messageOf(err)))
+	case gdpr.CodeConflict:
+		scim.WriteError(w, scim.Uniqueness())
+	case gdpr.CodePrecondition:
+		scim.WriteError(w, scim.PreconditionFailed())
+	case gdpr.CodeForbidden:
+		scim.WriteError(w, scim.NewError(http.StatusForbidden, "", messageOf(err)))
+	case gdpr.CodeUnavailable:
+		w.Header().Set("Retry-After", "1")
+		scim.WriteError(w, scim.NewError(http.StatusServiceUnavailable, "", "try again in a moment"))
+	default:
+		a.log.ErrorContext(r.Context(), "scim request failed", "route", r.Pattern, "err", err)
+		scim.WriteError(w, scim.Internal())
+	}
+}
+
+// latestOf is the later of two instants.
+func latestOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
