@@ -42,13 +42,17 @@ type Brand struct {
 	// is never stored.
 	SCIMTokenDigest string       `json:"scimTokenDigest,omitempty"`
 	Mail            MailSettings `json:"mail,omitzero"`
-	Retention       Retention    `json:"retention"`
-	Fields          FieldRules   `json:"fields,omitempty"` // R-SIGNUP-6
-	Status          BrandStatus  `json:"status"`
-	ContractEnd     *ContractEnd `json:"contractEnd,omitempty"`
-	CreatedAt       time.Time    `json:"createdAt"`
-	UpdatedAt       time.Time    `json:"updatedAt"`
-	Version         string       `json:"-"`
+	// SweepCursor is where an unfinished retention sweep of the brand stopped: the next sweep
+	// resumes there rather than starting over (a sweep stops itself before the host's
+	// functionTimeout, and a killed one resumes from its last page).
+	SweepCursor *DueCursor   `json:"sweepCursor,omitempty"`
+	Retention   Retention    `json:"retention"`
+	Fields      FieldRules   `json:"fields,omitempty"` // R-SIGNUP-6
+	Status      BrandStatus  `json:"status"`
+	ContractEnd *ContractEnd `json:"contractEnd,omitempty"`
+	CreatedAt   time.Time    `json:"createdAt"`
+	UpdatedAt   time.Time    `json:"updatedAt"`
+	Version     string       `json:"-"`
 }
 
 // ContractEnd records the end of a brand's contract (R-ERASE-7).

@@ -115,8 +115,8 @@ type ErasureAudit interface {
 // DueCursor pages through the due index: the (NextReviewAt, ID) of the last document read.
 // The zero cursor starts at the beginning.
 type DueCursor struct {
-	At time.Time
-	ID string
+	At time.Time `json:"at"`
+	ID string    `json:"id"`
 }
 
 // MaxBatch bounds a batch write: Cosmos DB's transactional batch takes at most 100

@@ -10,9 +10,17 @@ import (
 // sweepPage is how many due users the sweep reads at a time.
 const sweepPage = 1000
 
+// SweepBudget is how long one RetentionSweep may run before it stops at a page boundary,
+// recording where it stopped: well inside the host's functionTimeout (10 minutes on Flex
+// Consumption, host.json), past which the host would abandon it mid-page.
+const SweepBudget = 8 * time.Minute
+
 // SweepStats counts what one sweep of one brand did.
 type SweepStats struct {
 	Due, Warnings, Erasures int
+	// Paused: the sweep stopped before the end of the due index; the brand's SweepCursor says
+	// where the next one resumes.
+	Paused bool
 }
 
 // RetentionSweep is the daily timer: for every brand it reads only the users whose next
@@ -23,23 +31,32 @@ func (s *RetentionService) RetentionSweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The budget is on the wall clock, as the host's functionTimeout is.
+	stopAt := time.Now().Add(SweepBudget)
 	var errs []error
 	for _, b := range brands {
 		b.Retention = b.Retention.WithDefaults()
-		st, err := s.SweepBrand(ctx, b)
+		st, err := s.SweepBrandUntil(ctx, b, stopAt)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("brand %s: %w", b.ID, err))
 			continue
 		}
-		if st.Due > 0 {
-			s.log.InfoContext(ctx, "retention sweep", "brand", b.ID, "due", st.Due, "warnings", st.Warnings, "erasures", st.Erasures)
+		if st.Due > 0 || st.Paused {
+			s.log.InfoContext(ctx, "retention sweep", "brand", b.ID, "due", st.Due, "warnings", st.Warnings, "erasures", st.Erasures, "paused", st.Paused)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// SweepBrand reviews one brand's due users.
+// SweepBrand reviews one brand's due users, all of them.
 func (s *RetentionService) SweepBrand(ctx context.Context, b Brand) (SweepStats, error) {
+	return s.SweepBrandUntil(ctx, b, time.Time{})
+}
+
+// SweepBrandUntil reviews one brand's due users from where its last sweep stopped, and stops
+// at the first page boundary after stopAt (zero: never). The cursor is recorded on the brand
+// after every page but the last, so a sweep killed mid-way, or stopped, resumes there.
+func (s *RetentionService) SweepBrandUntil(ctx context.Context, b Brand, stopAt time.Time) (SweepStats, error) {
 	var st SweepStats
 	now := s.clock.Now()
 	if ce := b.ContractEnd; b.Ended() && ce != nil && ce.FannedOutAt.IsZero() && !now.Before(ce.DueAt) {
@@ -50,6 +67,9 @@ func (s *RetentionService) SweepBrand(ctx context.Context, b Brand) (SweepStats,
 		}
 	}
 	var cursor DueCursor
+	if b.SweepCursor != nil {
+		cursor = *b.SweepCursor
+	}
 	for {
 		users, err := s.users.DueUsers(ctx, b.ID, now, cursor, sweepPage)
 		if err != nil {
@@ -59,11 +79,36 @@ func (s *RetentionService) SweepBrand(ctx context.Context, b Brand) (SweepStats,
 			return st, err
 		}
 		if len(users) < sweepPage {
+			if b.SweepCursor != nil {
+				return st, s.recordSweepCursor(ctx, b.ID, nil)
+			}
 			return st, nil
 		}
 		last := users[len(users)-1]
 		cursor = DueCursor{At: last.NextReviewAt, ID: last.ID}
+		if err := s.recordSweepCursor(ctx, b.ID, &cursor); err != nil {
+			return st, err
+		}
+		b.SweepCursor = &cursor
+		if !stopAt.IsZero() && time.Now().After(stopAt) {
+			st.Paused = true
+			return st, nil
+		}
 	}
+}
+
+// recordSweepCursor writes where the brand's sweep stands (nil: done), guarded by the brand's
+// version like every brand write.
+func (s *RetentionService) recordSweepCursor(ctx context.Context, brand BrandID, c *DueCursor) error {
+	return retry(ctx, func() error {
+		b, err := s.brands.GetBrand(ctx, brand)
+		if err != nil {
+			return err
+		}
+		b.SweepCursor = c
+		_, err = s.brands.PutBrand(ctx, b)
+		return err
+	})
 }
 
 // reviewPage decides for a page of due users and publishes their jobs in two batches (mail
