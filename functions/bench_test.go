@@ -143,6 +143,12 @@ func BenchmarkErasureWorkerLocalMode(b *testing.B) {
 	last, err := store.GetUser(ctx, "bench", bl.Users[n-1].ID)
 	require.NoError(b, err)
 	require.Equal(b, gdpr.UserErased, last.Status, "the jobs ran")
+	contacts, err := store.ContactsOfMembers(ctx, "bench", []string{last.ID})
+	require.NoError(b, err)
+	require.NotEmpty(b, contacts)
+	for _, c := range contacts {
+		require.True(b, c.Erased() || c.BrandOptIn.Value.Present(), "the cascade ran too")
+	}
 	st, err := a.app.Queue.Stats(ctx)
 	require.NoError(b, err)
 	require.Zero(b, st[gdpr.QueueErasure].DeadLettered)
