@@ -200,12 +200,18 @@ func (a *api) scimGetUser(w http.ResponseWriter, r *http.Request) {
 	scim.WriteUser(w, http.StatusOK, a.toSCIM(r, u), q.Attributes, q.ExcludedAttributes)
 }
 
-func (a *api) scimReplaceUser(w http.ResponseWriter, r *http.Request) {
+// scimUserAndBody loads the user a PUT or PATCH names, then reads its body.
+func (a *api) scimUserAndBody(w http.ResponseWriter, r *http.Request) (gdpr.User, []byte, bool) {
 	u, ok := a.scimUser(w, r)
 	if !ok {
-		return
+		return gdpr.User{}, nil, false
 	}
 	body, ok := a.scimBody(w, r)
+	return u, body, ok
+}
+
+func (a *api) scimReplaceUser(w http.ResponseWriter, r *http.Request) {
+	u, body, ok := a.scimUserAndBody(w, r)
 	if !ok {
 		return
 	}
@@ -218,11 +224,7 @@ func (a *api) scimReplaceUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) scimPatchUser(w http.ResponseWriter, r *http.Request) {
-	u, ok := a.scimUser(w, r)
-	if !ok {
-		return
-	}
-	body, ok := a.scimBody(w, r)
+	u, body, ok := a.scimUserAndBody(w, r)
 	if !ok {
 		return
 	}
