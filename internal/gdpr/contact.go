@@ -21,6 +21,9 @@ type Contact struct {
 	MemberOptIn MemberOptInState `json:"memberOptIn"`
 	BrandOptIn  BrandOptInState  `json:"brandOptIn"`
 	Source      ContactSource    `json:"source,omitempty"`
+	// History is the proof of consent (Art. 7 GDPR): every change of the two opt-ins, dated,
+	// with its source; values and ids only. Bounded by MaxConsentHistory (consent.go).
+	History []ConsentChange `json:"consentHistory,omitempty"`
 
 	CreatedAt        time.Time `json:"createdAt"`
 	LastActivityAt   time.Time `json:"lastActivityAt,omitzero"` // intentional interactions only (R-RET-3)

@@ -25,6 +25,11 @@ func encodeContact(c gdpr.Contact) (string, error) {
 			return encodeJSON(c) // let encoding/json report the error
 		}
 	}
+	for _, h := range c.History {
+		if !marshalsAsRFC3339(h.At) {
+			return encodeJSON(c)
+		}
+	}
 	b := make([]byte, 0, 512)
 	b = appendField(b, '{', "brandId", string(c.BrandID))
 	b = appendField(b, ',', "id", c.ID)
@@ -60,6 +65,23 @@ func encodeContact(c gdpr.Contact) (string, error) {
 	b = append(b, `,"brandOptIn":`...)
 	b = appendOptIn(b, string(c.BrandOptIn.Value), c.BrandOptIn.At)
 	b = appendNonEmpty(b, "source", string(c.Source))
+	if len(c.History) > 0 {
+		b = append(b, `,"consentHistory":[`...)
+		for i, h := range c.History {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendField(b, '{', "kind", string(h.Kind))
+			b = appendField(b, ',', "from", h.From)
+			b = appendField(b, ',', "to", h.To)
+			b = appendTime(append(b, `,"at":`...), h.At)
+			b = append(b, `,"source":`...)
+			b = appendField(b, '{', "kind", string(h.Source.Kind))
+			b = appendField(b, ',', "ref", h.Source.Ref)
+			b = append(b, "}}"...)
+		}
+		b = append(b, ']')
+	}
 	b = appendTime(append(b, `,"createdAt":`...), c.CreatedAt)
 	b = appendNonZeroTime(b, "lastActivityAt", c.LastActivityAt)
 	b = appendNonZeroTime(b, "invitationSentAt", c.InvitationSentAt)
@@ -191,6 +213,8 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 			readOptIn(&r, &c.BrandOptIn.Value, &c.BrandOptIn.At)
 		case "source":
 			c.Source = gdpr.ContactSource(r.str())
+		case "consentHistory":
+			c.History = readHistory(&r)
 		case "createdAt":
 			c.CreatedAt = r.time()
 		case "lastActivityAt":
@@ -226,6 +250,50 @@ func readOptIn[V ~string](r *jsonReader, value *V, at *time.Time) {
 			r.ok = false
 		}
 	}
+}
+
+// readHistory reads the consent history: [{"kind","from","to","at","source":{"kind","ref"}}…];
+// an empty array is an empty slice, as in encoding/json.
+func readHistory(r *jsonReader) []gdpr.ConsentChange {
+	r.next('[')
+	out := []gdpr.ConsentChange{}
+	if r.peek(']') {
+		return out
+	}
+	for r.ok {
+		var h gdpr.ConsentChange
+		for key := range r.members() {
+			switch string(key) {
+			case "kind":
+				h.Kind = gdpr.ConsentKind(r.str())
+			case "from":
+				h.From = r.str()
+			case "to":
+				h.To = r.str()
+			case "at":
+				h.At = r.time()
+			case "source":
+				for key := range r.members() {
+					switch string(key) {
+					case "kind":
+						h.Source.Kind = gdpr.ConsentSourceKind(r.str())
+					case "ref":
+						h.Source.Ref = r.str()
+					default:
+						r.ok = false
+					}
+				}
+			default:
+				r.ok = false
+			}
+		}
+		out = append(out, h)
+		if !r.peek(',') {
+			r.next(']')
+			break
+		}
+	}
+	return out
 }
 
 // jsonReader reads the plain JSON decodeContact accepts. Once ok is false every method is a

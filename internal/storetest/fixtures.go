@@ -144,6 +144,9 @@ func NewContact(brand gdpr.BrandID, memberID string) gdpr.Contact {
 		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInInvitationSent, At: t.Add(time.Minute)},
 		BrandOptIn:  gdpr.BrandOptInState{Value: gdpr.BrandOptInBlog, At: t.Add(2 * time.Minute)},
 		Source:      gdpr.SourceImport,
+		History: []gdpr.ConsentChange{{Kind: gdpr.ConsentMember, From: string(gdpr.MemberOptInNew),
+			To: string(gdpr.MemberOptInInvitationSent), At: t.Add(time.Minute),
+			Source: gdpr.ConsentSource{Kind: gdpr.SourceKindInvitation, Ref: fmt.Sprintf("mail_%d", n)}}},
 
 		CreatedAt:        t,
 		LastActivityAt:   t.Add(time.Hour),
