@@ -105,7 +105,7 @@ func main() {
 		for k, v := range results {
 			pkg, rest, _ := strings.Cut(k, "|")
 			name, unit, _ := strings.Cut(rest, "|")
-			if pkg == r.pkg && unit == r.metric && strings.HasPrefix(name, strings.TrimSuffix(r.bench, "$")) {
+			if pkg == r.pkg && unit == r.metric && benchMatches(name, r.bench) {
 				vs = append(vs, v...)
 			}
 		}
@@ -126,6 +126,16 @@ func main() {
 		}
 		fmt.Printf("| %s | %s | %s | %s |\n", r.label, format(m, r.show), budget, within)
 	}
+}
+
+// benchMatches reports whether a result belongs to a row: a row ending in "$" names one
+// benchmark exactly (batch=1 is not batch=100); any other row is a prefix of the names it
+// gathers (its sub-benchmarks' levels).
+func benchMatches(name, bench string) bool {
+	if exact, ok := strings.CutSuffix(bench, "$"); ok {
+		return name == exact
+	}
+	return strings.HasPrefix(name, bench)
 }
 
 // parse reads `go test -bench` output: name, then pairs of value and unit.
