@@ -25,11 +25,11 @@ import (
 func (a *api) scimRoutes() []route {
 	const base = "/api/brands/{brand}/scim/v2"
 	return []route{
-		{"GET " + base + "/ServiceProviderConfig", false, a.scim(a.scimServiceProviderConfig)},
-		{"GET " + base + "/ResourceTypes", false, a.scim(a.scimResourceTypes)},
-		{"GET " + base + "/ResourceTypes/{name}", false, a.scim(a.scimResourceType)},
-		{"GET " + base + "/Schemas", false, a.scim(a.scimSchemas)},
-		{"GET " + base + "/Schemas/{id}", false, a.scim(a.scimSchema)},
+		{"GET " + base + "/ServiceProviderConfig", false, a.scim(a.scimDocument(scim.ServiceProviderConfig))},
+		{"GET " + base + "/ResourceTypes", false, a.scim(a.scimDocument(scim.ResourceTypes))},
+		{"GET " + base + "/ResourceTypes/{name}", false, a.scim(a.scimNamedDocument("name", scim.ResourceType))},
+		{"GET " + base + "/Schemas", false, a.scim(a.scimDocument(scim.Schemas))},
+		{"GET " + base + "/Schemas/{id}", false, a.scim(a.scimNamedDocument("id", scim.Schema))},
 		{"GET " + base + "/Users", false, a.scim(a.scimListUsers)},
 		{"POST " + base + "/Users/.search", false, a.scim(a.scimSearchUsers)},
 		{"POST " + base + "/Users", false, a.scim(a.scimCreateUser)},
@@ -63,34 +63,24 @@ func (a *api) scimBase(r *http.Request) string {
 	return strings.TrimRight(a.baseURL, "/") + "/api/brands/" + url.PathEscape(string(brandParam(r))) + "/scim/v2"
 }
 
-func (a *api) scimServiceProviderConfig(w http.ResponseWriter, r *http.Request) {
-	scim.WriteJSON(w, http.StatusOK, scim.ServiceProviderConfig(a.scimBase(r)))
-}
-
-func (a *api) scimResourceTypes(w http.ResponseWriter, r *http.Request) {
-	scim.WriteJSON(w, http.StatusOK, scim.ResourceTypes(a.scimBase(r)))
-}
-
-func (a *api) scimResourceType(w http.ResponseWriter, r *http.Request) {
-	body, ok := scim.ResourceType(a.scimBase(r), r.PathValue("name"))
-	if !ok {
-		scim.WriteError(w, scim.NotFound())
-		return
+// scimDocument serves a discovery document of the brand's SCIM service.
+func (a *api) scimDocument(doc func(baseURL string) []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		scim.WriteJSON(w, http.StatusOK, doc(a.scimBase(r)))
 	}
-	scim.WriteJSON(w, http.StatusOK, body)
 }
 
-func (a *api) scimSchemas(w http.ResponseWriter, r *http.Request) {
-	scim.WriteJSON(w, http.StatusOK, scim.Schemas(a.scimBase(r)))
-}
-
-func (a *api) scimSchema(w http.ResponseWriter, r *http.Request) {
-	body, ok := scim.Schema(a.scimBase(r), r.PathValue("id"))
-	if !ok {
-		scim.WriteError(w, scim.NotFound())
-		return
+// scimNamedDocument serves one resource type or schema by the name in the path; 404 for an
+// unknown one.
+func (a *api) scimNamedDocument(param string, doc func(baseURL, name string) ([]byte, bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, ok := doc(a.scimBase(r), r.PathValue(param))
+		if !ok {
+			scim.WriteError(w, scim.NotFound())
+			return
+		}
+		scim.WriteJSON(w, http.StatusOK, body)
 	}
-	scim.WriteJSON(w, http.StatusOK, body)
 }
 
 // scimVisible reports a provisioned user that SCIM still shows: not erased, and not deleted
