@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	htmltemplate "html/template"
 	texttemplate "text/template"
 	"time"
@@ -46,6 +47,11 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if sent, err := s.alreadySent(ctx, b.ID, job); sent || err != nil {
 		return err
 	}
+	if s.refusedBefore(ctx, b.ID, job) {
+		// Under the host, a refused job fails every delivery until Service Bus dead-letters
+		// it: asking Mailjet again each time would only be refused again.
+		return fmt.Errorf("the provider refused this job's mail before: %w", ErrUndeliverable)
+	}
 	u, err := s.users.GetUser(ctx, b.ID, job.UserID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -72,10 +78,11 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err := s.mailer.Send(ctx, m); err != nil {
 		if errors.Is(err, ErrUndeliverable) {
 			s.log.WarnContext(ctx, "mail undeliverable", "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID, "err", err)
+			s.recordJob(ctx, b.ID, job, ClaimMailRefused)
 		}
 		return err
 	}
-	s.recordSent(ctx, b.ID, job)
+	s.recordJob(ctx, b.ID, job, ClaimMailSent)
 	s.log.InfoContext(ctx, "mail sent", "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID)
 	return nil
 }
@@ -112,18 +119,27 @@ func (s *MailService) alreadySent(ctx context.Context, brand BrandID, job MailJo
 	return false, err
 }
 
-// recordSent remembers that the job's mail was handed over. It runs after the send: a process
-// that dies in between sends the job's mail again on redelivery, once; the other order could
-// lose a mail. A failure to record is logged, not returned: the mail went out, and failing the
-// job would only send it again.
-func (s *MailService) recordSent(ctx context.Context, brand BrandID, job MailJob) {
+// refusedBefore reports a job whose mail the provider already refused for good.
+func (s *MailService) refusedBefore(ctx context.Context, brand BrandID, job MailJob) bool {
+	if job.ID == "" {
+		return false
+	}
+	_, err := s.claims.GetClaim(ctx, brand, ClaimMailRefused+job.ID)
+	return err == nil
+}
+
+// recordJob remembers a job's outcome under kind (ClaimMailSent, ClaimMailRefused). A sent
+// mail is recorded after the send: a process that dies in between sends the job's mail again
+// on redelivery, once; the other order could lose a mail. A failure to record is logged, not
+// returned: the mail went out (or was refused), and failing the job would only repeat it.
+func (s *MailService) recordJob(ctx context.Context, brand BrandID, job MailJob, kind string) {
 	if job.ID == "" {
 		return
 	}
 	now := s.clock.Now()
-	_, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: ClaimMailSent + job.ID, Owner: job.UserID, CreatedAt: now, ExpiresAt: now.Add(sentMailKept)})
+	_, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: kind + job.ID, Owner: job.UserID, CreatedAt: now, ExpiresAt: now.Add(sentMailKept)})
 	if err != nil && !errors.Is(err, ErrConflict) {
-		s.log.WarnContext(ctx, "could not record a sent mail; a redelivery would send it again", "brand", brand, "job", job.ID, "err", err)
+		s.log.WarnContext(ctx, "could not record a mail job's outcome", "brand", brand, "job", job.ID, "err", err)
 	}
 }
 

@@ -135,19 +135,24 @@ func TestMailSuppressed(t *testing.T) {
 }
 
 // TestMailUndeliverableIsNotRecordedAsSent: a mail the provider refused for good fails its
-// job with ErrUndeliverable (dead-lettered), and one that may pass later fails plainly
-// (retried); neither counts as sent.
+// job with ErrUndeliverable (dead-lettered), and a redelivery of that job does not ask the
+// provider again; one that may pass later fails plainly (retried); neither counts as sent.
 func TestMailUndeliverableIsNotRecordedAsSent(t *testing.T) {
 	w := newMailWorld(t)
 	u := w.member(t, nil)
 	w.mailer.fail = fmt.Errorf("mailjet: status 400: %w", gdpr.ErrUndeliverable)
 	err := w.svc.HandleMailJob(t.Context(), job("mail_9", u.ID))
 	require.ErrorIs(t, err, gdpr.ErrUndeliverable)
-	w.mailer.fail = errors.New("mailjet: status 503")
+	w.mailer.fail = nil
 	err = w.svc.HandleMailJob(t.Context(), job("mail_9", u.ID))
+	require.ErrorIs(t, err, gdpr.ErrUndeliverable, "a refused job stays refused")
+	require.Zero(t, w.mailer.count(), "without asking the provider again")
+
+	w.mailer.fail = errors.New("mailjet: status 503")
+	err = w.svc.HandleMailJob(t.Context(), job("mail_10", u.ID))
 	require.Error(t, err)
 	require.NotErrorIs(t, err, gdpr.ErrUndeliverable)
 	w.mailer.fail = nil
-	require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_9", u.ID)))
+	require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_10", u.ID)))
 	require.Equal(t, 1, w.mailer.count(), "the retry after an outage sends it")
 }

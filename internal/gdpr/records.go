@@ -34,11 +34,12 @@ type Claim struct {
 
 // Claim key kinds.
 const (
-	ClaimEmail      = "email:"   // + email digest → user id
-	ClaimExternalID = "sso:"     // + digest of the SSO external id → user id
-	ClaimWebhookID  = "webhook:" // + webhook-id → replay guard (R-SSO-3)
-	ClaimResend     = "resend:"  // + email digest → resend rate limit
-	ClaimMailSent   = "mailed:"  // + mail job id → the job's mail was handed to the provider
+	ClaimEmail       = "email:"   // + email digest → user id
+	ClaimExternalID  = "sso:"     // + digest of the SSO external id → user id
+	ClaimWebhookID   = "webhook:" // + webhook-id → replay guard (R-SSO-3)
+	ClaimResend      = "resend:"  // + email digest → resend rate limit
+	ClaimMailSent    = "mailed:"  // + mail job id → the job's mail was handed to the provider
+	ClaimMailRefused = "refused:" // + mail job id → the provider refused the job's mail for good
 )
 
 // BlacklistEntry blocks every future email to an address (R-MAIL-1, R-MAIL-4). Only the
