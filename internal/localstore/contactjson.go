@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"iter"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -27,6 +28,11 @@ func encodeContact(c gdpr.Contact) (string, error) {
 	}
 	for _, h := range c.History {
 		if !marshalsAsRFC3339(h.At) {
+			return encodeJSON(c)
+		}
+	}
+	for _, s := range c.Sales {
+		if !marshalsAsRFC3339(s.At) {
 			return encodeJSON(c)
 		}
 	}
@@ -79,6 +85,33 @@ func encodeContact(c gdpr.Contact) (string, error) {
 			b = appendField(b, '{', "kind", string(h.Source.Kind))
 			b = appendField(b, ',', "ref", h.Source.Ref)
 			b = append(b, "}}"...)
+		}
+		b = append(b, ']')
+	}
+	if len(c.Sales) > 0 {
+		b = append(b, `,"sales":[`...)
+		for i, s := range c.Sales {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendField(b, '{', "orderId", s.OrderID)
+			b = appendField(b, ',', "amount", s.Amount)
+			b = appendField(b, ',', "currency", s.Currency)
+			if s.Products == nil {
+				b = append(b, `,"products":null`...) // no omitempty: encoding/json writes a nil slice as null
+			} else {
+				b = append(b, `,"products":[`...)
+				for j, p := range s.Products {
+					if j > 0 {
+						b = append(b, ',')
+					}
+					b = appendField(b, '{', "sku", p.SKU)
+					b = strconv.AppendInt(append(b, `,"quantity":`...), int64(p.Quantity), 10)
+					b = append(b, '}')
+				}
+				b = append(b, ']')
+			}
+			b = append(appendTime(append(b, `,"at":`...), s.At), '}')
 		}
 		b = append(b, ']')
 	}
@@ -167,7 +200,9 @@ func appendMarshalled(b []byte, s string) []byte {
 
 // decodeContact decodes what encodeContact writes, with or without spaces and with its keys in
 // any order. ok is false for any other document, which the caller hands to encoding/json:
-// escapes in strings, non-string values, null, unknown or differently cased keys.
+// escapes in strings, non-string values, null (but for a sale's products), unknown or
+// differently cased keys, and an array key given twice: encoding/json decodes the second array
+// into the first one's elements, merging them, which the readers here do not.
 func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 	r := jsonReader{b: data, ok: true}
 	for key := range r.members() {
@@ -214,7 +249,15 @@ func decodeContact(data []byte) (c gdpr.Contact, ok bool) {
 		case "source":
 			c.Source = gdpr.ContactSource(r.str())
 		case "consentHistory":
+			if c.History != nil { // given twice: encoding/json merges the two
+				r.ok = false
+			}
 			c.History = readHistory(&r)
+		case "sales":
+			if c.Sales != nil { // given twice: encoding/json merges the two
+				r.ok = false
+			}
+			c.Sales = readSales(&r)
 		case "createdAt":
 			c.CreatedAt = r.time()
 		case "lastActivityAt":
@@ -288,6 +331,76 @@ func readHistory(r *jsonReader) []gdpr.ConsentChange {
 			}
 		}
 		out = append(out, h)
+		if !r.peek(',') {
+			r.next(']')
+			break
+		}
+	}
+	return out
+}
+
+// readSales reads the sales: [{"orderId","amount","currency","products":[{"sku","quantity"}…]
+// or null,"at"}…]; an empty array is an empty slice, as in encoding/json.
+func readSales(r *jsonReader) []gdpr.Sale {
+	r.next('[')
+	out := []gdpr.Sale{}
+	if r.peek(']') {
+		return out
+	}
+	for r.ok {
+		var s gdpr.Sale
+		for key := range r.members() {
+			switch string(key) {
+			case "orderId":
+				s.OrderID = r.str()
+			case "amount":
+				s.Amount = r.str()
+			case "currency":
+				s.Currency = r.str()
+			case "products":
+				if s.Products != nil { // given twice: encoding/json merges the two
+					r.ok = false
+				}
+				s.Products = readSaleLines(r)
+			case "at":
+				s.At = r.time()
+			default:
+				r.ok = false
+			}
+		}
+		out = append(out, s)
+		if !r.peek(',') {
+			r.next(']')
+			break
+		}
+	}
+	return out
+}
+
+// readSaleLines reads a sale's products: null is a nil slice and an empty array an empty one,
+// as in encoding/json.
+func readSaleLines(r *jsonReader) []gdpr.SaleLine {
+	if r.null() {
+		return nil
+	}
+	r.next('[')
+	out := []gdpr.SaleLine{}
+	if r.peek(']') {
+		return out
+	}
+	for r.ok {
+		var p gdpr.SaleLine
+		for key := range r.members() {
+			switch string(key) {
+			case "sku":
+				p.SKU = r.str()
+			case "quantity":
+				p.Quantity = r.int()
+			default:
+				r.ok = false
+			}
+		}
+		out = append(out, p)
 		if !r.peek(',') {
 			r.next(']')
 			break
@@ -387,6 +500,43 @@ func (r *jsonReader) raw() []byte {
 }
 
 func (r *jsonReader) str() string { return string(r.raw()) }
+
+// null consumes a null literal if it comes next, after spaces.
+func (r *jsonReader) null() bool {
+	r.space()
+	if r.ok && bytes.HasPrefix(r.b[r.i:], []byte("null")) {
+		r.i += len("null")
+		return true
+	}
+	return false
+}
+
+// int reads an integer as encoding/json decodes one into an int: -?(0|[1-9][0-9]*) that fits.
+// A fraction or an exponent, which encoding/json refuses for an int, fails, as does overflow.
+func (r *jsonReader) int() int {
+	r.space()
+	if !r.ok {
+		return 0
+	}
+	start := r.i
+	if r.i < len(r.b) && r.b[r.i] == '-' {
+		r.i++
+	}
+	digits := r.i
+	for r.i < len(r.b) && r.b[r.i] >= '0' && r.b[r.i] <= '9' {
+		r.i++
+	}
+	if r.i == digits || (r.b[digits] == '0' && r.i > digits+1) {
+		r.ok = false // no digit, or a leading zero
+		return 0
+	}
+	n, err := strconv.ParseInt(string(r.b[start:r.i]), 10, strconv.IntSize)
+	if err != nil {
+		r.ok = false
+		return 0
+	}
+	return int(n)
+}
 
 // strs reads an array of strings; an empty one is an empty slice, not nil, as in encoding/json.
 func (r *jsonReader) strs() []string {

@@ -35,6 +35,12 @@ func contactCases() map[string]gdpr.Contact {
 	tooLate.ErasedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
 	farZone := full
 	farZone.CreatedAt = time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("", 25*3600))
+	saleShapes := full // products nil (null), empty ([]) and escaped; quantities at the edges
+	saleShapes.Sales = []gdpr.Sale{{OrderID: "o1", At: full.CreatedAt}, {OrderID: "o2", Products: []gdpr.SaleLine{}},
+		{OrderID: `<o&3>`, Amount: "-0.5", Currency: "€", Products: []gdpr.SaleLine{{SKU: "a\"b", Quantity: -7},
+			{Quantity: 1<<63 - 1}, {Quantity: -1 << 63}}, At: zoned.LastActivityAt}}
+	saleTooLate := full
+	saleTooLate.Sales = []gdpr.Sale{{OrderID: "o", At: tooLate.ErasedAt}}
 
 	return map[string]gdpr.Contact{
 		"every field set":        full,
@@ -46,6 +52,8 @@ func contactCases() map[string]gdpr.Contact {
 		"empty tags":             emptyTags,
 		"year past 9999":         tooLate,
 		"offset past 24h":        farZone,
+		"sale shapes":            saleShapes,
+		"sale past 9999":         saleTooLate,
 	}
 }
 
@@ -67,10 +75,13 @@ func TestContactJSONIsEncodingJSON(t *testing.T) {
 
 // The fast path must serve the documents the erasure worker reads, or it is only overhead.
 func TestDecodeContactTakesTheFastPath(t *testing.T) {
-	for _, name := range []string{"every field set", "erased", "zero", "non-ASCII and bad UTF8", "time zones and nanos"} {
+	for _, name := range []string{"every field set", "erased", "zero", "non-ASCII and bad UTF8", "time zones and nanos", "sale shapes"} {
 		c := contactCases()[name]
 		if name == "non-ASCII and bad UTF8" {
 			c.Notes = "valid ü" // invalid UTF-8 goes through encoding/json, which replaces it
+		}
+		if name == "sale shapes" {
+			c.Sales[2].OrderID, c.Sales[2].Products[0].SKU = "o3", "ab" // so do escapes
 		}
 		doc, err := encodeContact(c)
 		require.NoError(t, err)
@@ -129,7 +140,16 @@ func FuzzDecodeContact(f *testing.F) {
 	}
 	for _, doc := range []string{`{}`, `{"id":null}`, `{"ID":"x"}`, `{"id":"a","id":"b"}`, `{"tags":[]}`,
 		`{"address":{"city":"a"},"address":{"street":"b"}}`, `{"createdAt":"2024-01-01T00:00:00Z"} x`,
-		`{"createdAt":"2024-13-01T00:00:00Z"}`, `{"id":"\u0041"}`, `{"tags":["a",]}`, `{"id":"a",}`} {
+		`{"createdAt":"2024-13-01T00:00:00Z"}`, `{"id":"\u0041"}`, `{"tags":["a",]}`, `{"id":"a",}`,
+		`{"consentHistory":[{"kind":"a","from":"x"}],"consentHistory":[{"kind":"b"}]}`,
+		`{"sales":[{"orderId":"a","amount":"1"}],"sales":[{"orderId":"b"}]}`, `{"sales":[]}`, `{"sales":null}`,
+		`{"sales":[{"products":[{"sku":"a","quantity":1}],"products":[{"sku":"b"}]}]}`,
+		`{"sales":[{"products":[{"sku":"a","quantity":1}],"products":null,"products":[{"sku":"b"}]}]}`,
+		`{"sales":[{"products":null}]}`, `{"sales":[{"products":nul}]}`, `{"sales":[{"products":[]}]}`,
+		`{"sales":[{"products":[{"quantity":-0}]}]}`, `{"sales":[{"products":[{"quantity":01}]}]}`,
+		`{"sales":[{"products":[{"quantity":1.0}]}]}`, `{"sales":[{"products":[{"quantity":1e2}]}]}`,
+		`{"sales":[{"products":[{"quantity":9223372036854775808}]}]}`, `{"sales":[{"products":[{"quantity":"1"}]}]}`,
+		`{"sales":[{"products":[{"quantity":-}]}]}`, `{"sales":[{"products":[{"quantity":null}]}]}`} {
 		f.Add([]byte(doc))
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
@@ -138,12 +158,14 @@ func FuzzDecodeContact(f *testing.F) {
 }
 
 func FuzzEncodeContact(f *testing.F) {
-	f.Add("Zoë", `<&>"\`, "tag", int64(0), 3600)
-	f.Add("\xff\u2028", "\x00", "", int64(1e9+7), -86399)
-	f.Fuzz(func(t *testing.T, name, notes, tag string, nanos int64, offset int) {
+	f.Add("Zoë", `<&>"\`, "tag", int64(0), 3600, 2)
+	f.Add("\xff\u2028", "\x00", "", int64(1e9+7), -86399, -1<<63)
+	f.Fuzz(func(t *testing.T, name, notes, tag string, nanos int64, offset int, quantity int) {
 		c := storetest.NewContact("brand", "member")
 		c.FirstName, c.Notes, c.Tags = name, notes, []string{tag}
 		c.CreatedAt = time.Unix(0, nanos).In(time.FixedZone("", offset))
+		c.Sales[0].OrderID, c.Sales[0].Products[0].SKU, c.Sales[0].Products[0].Quantity = notes, tag, quantity
+		c.Sales[0].At = c.CreatedAt.Add(time.Duration(quantity))
 		want, wantErr := json.Marshal(c)
 		got, err := encodeContact(c)
 		if wantErr != nil {

@@ -147,6 +147,8 @@ func NewContact(brand gdpr.BrandID, memberID string) gdpr.Contact {
 		History: []gdpr.ConsentChange{{Kind: gdpr.ConsentMember, From: string(gdpr.MemberOptInNew),
 			To: string(gdpr.MemberOptInInvitationSent), At: t.Add(time.Minute),
 			Source: gdpr.ConsentSource{Kind: gdpr.SourceKindInvitation, Ref: fmt.Sprintf("mail_%d", n)}}},
+		Sales: []gdpr.Sale{{OrderID: fmt.Sprintf("order-%d", n), Amount: "49.90", Currency: "EUR", At: t.Add(30 * time.Minute),
+			Products: []gdpr.SaleLine{{SKU: fmt.Sprintf("sku-%d", n), Quantity: 2}, {SKU: "sku-gift", Quantity: 1}}}},
 
 		CreatedAt:        t,
 		LastActivityAt:   t.Add(time.Hour),
