@@ -63,6 +63,7 @@ type documents interface {
 	gdpr.BrandStore
 	gdpr.UserStore
 	gdpr.ContactStore
+	gdpr.ContactDocuments
 	gdpr.ClaimStore
 	gdpr.Blacklist
 	gdpr.BlacklistWriter
@@ -210,9 +211,13 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
+	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s})
+	if err != nil {
+		return httpapi.Options{}, err
+	}
 	a.Brands, a.Triggers = brands, triggers.New(erasure, mail, retention)
 	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
-		Provisioning: provisioning, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
+		Provisioning: provisioning, Contacts: contacts, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats

@@ -27,6 +27,7 @@ var (
 // signedWebhook is a request as a brand's system sends it.
 type signedWebhook struct {
 	id, secret string
+	path       string    // under /api/brands/{brand}/; sso/events when empty
 	at         time.Time // the webhook-timestamp
 	body       string
 }
@@ -42,7 +43,10 @@ func (a *testApp) sendWebhook(brand string, wh signedWebhook) response {
 		wh.at = time.Now()
 	}
 	ts := strconv.FormatInt(wh.at.Unix(), 10)
-	return a.do("POST", "/api/brands/"+brand+"/sso/events", wh.body, header{
+	if wh.path == "" {
+		wh.path = "sso/events"
+	}
+	return a.do("POST", "/api/brands/"+brand+"/"+wh.path, wh.body, header{
 		"webhook-id": wh.id, "webhook-timestamp": ts,
 		"webhook-signature": stdwebhooks.SignatureHeader(key, wh.id, ts, []byte(wh.body)),
 	})

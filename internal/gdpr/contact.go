@@ -24,6 +24,9 @@ type Contact struct {
 	// History is the proof of consent (Art. 7 GDPR): every change of the two opt-ins, dated,
 	// with its source; values and ids only. Bounded by MaxConsentHistory (consent.go).
 	History []ConsentChange `json:"consentHistory,omitempty"`
+	// Sales is the contact's order history with its Member (R-CONSENT-3): amounts and
+	// products, no payment data. Bounded by MaxSales.
+	Sales []Sale `json:"sales,omitempty"`
 
 	CreatedAt        time.Time `json:"createdAt"`
 	LastActivityAt   time.Time `json:"lastActivityAt,omitzero"` // intentional interactions only (R-RET-3)
@@ -35,6 +38,25 @@ type Contact struct {
 	NextReviewAt time.Time `json:"nextReviewAt,omitzero"`
 	Version      string    `json:"-"`
 }
+
+// Sale is one order of a contact, as the brand's shop reported it.
+type Sale struct {
+	OrderID  string     `json:"orderId"`
+	Amount   string     `json:"amount"`   // a decimal, e.g. "49.90": never a float
+	Currency string     `json:"currency"` // ISO 4217, e.g. "EUR"
+	Products []SaleLine `json:"products"`
+	At       time.Time  `json:"at"`
+}
+
+// SaleLine is a product of an order.
+type SaleLine struct {
+	SKU      string `json:"sku"`
+	Quantity int    `json:"quantity"`
+}
+
+// MaxSales bounds the orders kept on a contact: a contact is one document, read and written
+// in batches, and must stay small; the oldest orders go first.
+const MaxSales = 200
 
 // Erased reports a contact whose personal data is gone.
 func (c Contact) Erased() bool { return !c.ErasedAt.IsZero() }

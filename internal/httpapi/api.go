@@ -25,6 +25,8 @@ type Options struct {
 	MailEvents *gdpr.MailEventService
 	// Provisioning takes the brands' SSO webhooks and SCIM calls.
 	Provisioning *gdpr.ProvisioningService
+	// Contacts records orders and reads contacts under the access rules.
+	Contacts *gdpr.ContactService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
@@ -49,6 +51,7 @@ type api struct {
 	erasure      *gdpr.ErasureService
 	mailEvents   *gdpr.MailEventService
 	provisioning *gdpr.ProvisioningService
+	contacts     *gdpr.ContactService
 	triggers     triggers.Set
 	requeue      gdpr.Queue
 	baseURL      string
@@ -65,7 +68,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, contacts: o.Contacts, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
@@ -107,6 +110,9 @@ func (a *api) routes() []route {
 		{"POST /api/brands/{brand}/signup/confirm", false, a.confirm},
 		{"POST /api/brands/{brand}/signup/resend", false, a.resend},
 		{"POST /api/brands/{brand}/sso/events", false, a.ssoEvents},
+		{"POST /api/brands/{brand}/orders", false, a.orders},
+		{"GET /api/brands/{brand}/members/{id}/contacts", true, a.memberContacts},
+		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
 		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},
 		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.blockMember},

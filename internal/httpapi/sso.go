@@ -31,38 +31,9 @@ const outcomeReplayed gdpr.ProvisionOutcome = "replayed"
 // same provisioning service as SCIM.
 func (a *api) ssoEvents(w http.ResponseWriter, r *http.Request) {
 	brand := brandParam(r)
-	keys, err := a.provisioning.WebhookKeys(r.Context(), brand)
-	if err != nil {
-		a.refuseSignature(w, r, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	h := stdwebhooks.FromRequest(r)
-	// The wall clock, not the service's: the test clock does not move webhooks (DESIGN §4).
-	if err := stdwebhooks.Verify(keys, h, body, time.Now()); err != nil {
-		a.refuseSignature(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "%s", signatureProblem(err)))
-		return
-	}
-	seen, err := a.provisioning.WebhookSeen(r.Context(), brand, h.ID)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	if seen {
-		writeJSON(w, http.StatusOK, ssoAnswer{Outcome: outcomeReplayed})
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Header.Get("Content-Type") != "" && (err != nil || mt != "application/json") {
-		a.writeError(w, r, &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json"})
-		return
-	}
 	var ev ssoEvent
-	if err := unmarshalStrict(body, &ev); err != nil {
-		a.writeError(w, r, err)
+	webhookID, ok := a.signedWebhook(w, r, &ev)
+	if !ok {
 		return
 	}
 	if ev.Timestamp.IsZero() {
@@ -70,7 +41,10 @@ func (a *api) ssoEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts := gdpr.ProvisionOptions{At: ev.Timestamp}
-	var res gdpr.ProvisionResult
+	var (
+		res gdpr.ProvisionResult
+		err error
+	)
 	switch ev.Type {
 	case "user.upserted":
 		res, err = a.provisioning.Upsert(r.Context(), brand, ev.Data, opts)
@@ -83,12 +57,58 @@ func (a *api) ssoEvents(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := a.provisioning.RememberWebhook(r.Context(), brand, h.ID); err != nil {
-		// Applied, not remembered: a replay would apply again, which upserts and deletions
-		// tolerate. Answering an error would make the brand resend it for nothing.
-		a.log.WarnContext(r.Context(), "webhook id not remembered", "brand", brand, "err", err)
-	}
+	a.rememberWebhook(r, webhookID)
 	writeJSON(w, http.StatusOK, ssoAnswer{Outcome: res.Outcome, MemberID: res.User.ID})
+}
+
+// signedWebhook authenticates a brand-signed webhook (SSO events, orders) with Standard
+// Webhooks before its body is parsed, answers a webhook-id seen before as a replay (200, no
+// effect), and decodes the body strictly into v. It reports false once it has answered.
+func (a *api) signedWebhook(w http.ResponseWriter, r *http.Request, v any) (webhookID string, ok bool) {
+	brand := brandParam(r)
+	keys, err := a.provisioning.WebhookKeys(r.Context(), brand)
+	if err != nil {
+		a.refuseSignature(w, r, err)
+		return "", false
+	}
+	body, err := readBody(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return "", false
+	}
+	h := stdwebhooks.FromRequest(r)
+	// The wall clock, not the service's: the test clock does not move webhooks (DESIGN §4).
+	if err := stdwebhooks.Verify(keys, h, body, time.Now()); err != nil {
+		a.refuseSignature(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "%s", signatureProblem(err)))
+		return "", false
+	}
+	seen, err := a.provisioning.WebhookSeen(r.Context(), brand, h.ID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return "", false
+	}
+	if seen {
+		writeJSON(w, http.StatusOK, map[string]string{"outcome": string(outcomeReplayed)})
+		return "", false
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Header.Get("Content-Type") != "" && (err != nil || mt != "application/json") {
+		a.writeError(w, r, &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json"})
+		return "", false
+	}
+	if err := unmarshalStrict(body, v); err != nil {
+		a.writeError(w, r, err)
+		return "", false
+	}
+	return h.ID, true
+}
+
+// rememberWebhook records an applied webhook's id. Applied, not remembered, a replay would
+// apply again, which every signed webhook tolerates; answering an error would make the brand
+// resend it for nothing.
+func (a *api) rememberWebhook(r *http.Request, id string) {
+	if err := a.provisioning.RememberWebhook(r.Context(), brandParam(r), id); err != nil {
+		a.log.WarnContext(r.Context(), "webhook id not remembered", "brand", brandParam(r), "err", err)
+	}
 }
 
 func (a *api) refuseSignature(w http.ResponseWriter, r *http.Request, err error) {

@@ -23,28 +23,25 @@ import (
 	"popsell-gdpr/internal/gdpr"
 )
 
-// Store is everything an adapter offers: each port of the domain, and the contact documents
-// that no service calls yet. Those are proven here already because the contacts issue gives
-// them their callers (and their port) next; until then the tests use them to seed data.
+// Store is everything an adapter offers: each port of the domain, and the contacts' due
+// index, which no service reads yet: contact retention (issue #14) gives it its caller and
+// its port; until then it is proven here.
 type Store interface {
 	gdpr.BrandStore
 	gdpr.UserStore
 	gdpr.ContactStore
+	gdpr.ContactDocuments
 	gdpr.ClaimStore
 	gdpr.Blacklist
 	gdpr.BlacklistWriter
 	gdpr.WhitelistStore
 	gdpr.TokenStore
 	gdpr.ErasureAudit
-	ContactDocuments
+	ContactDueIndex
 }
 
-// ContactDocuments are the single-contact reads and writes of the contacts issue (#14).
-type ContactDocuments interface {
-	CreateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error)
-	GetContact(ctx context.Context, brand gdpr.BrandID, id string) (gdpr.Contact, error)
-	UpdateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error)
-	ListContacts(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.Contact, error)
+// ContactDueIndex is DueUsers for contacts, for contact retention (issue #14).
+type ContactDueIndex interface {
 	DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor, limit int) ([]gdpr.Contact, error)
 }
 

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func orderBody(id, member, email string, optIn bool) string {
+	b, _ := json.Marshal(map[string]any{"orderId": id, "memberId": member, "amount": "49.90", "currency": "EUR",
+		"products": []map[string]any{{"sku": "LIPSTICK-01", "quantity": 2}},
+		"contact":  map[string]string{"email": email, "firstName": "Cleo", "lastName": "Client"}, "brandOptIn": optIn})
+	return string(b)
+}
+
+// TestOrdersEndToEnd: the brand's signed order webhook creates the Member's contact with
+// R-CONSENT-3's opt-ins, once per orderId; a blacklisted address is refused and counted; the
+// Member and the Brand read the contacts under the access rules (issue #14, groundwork).
+func TestOrdersEndToEnd(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret,
+			"mailjetCallback": map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}})
+		res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(), map[string]any{"externalId": "seller-1", "email": "seller@brand.example"})})
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		member := res.JSON(t)["memberId"].(string)
+
+		send := func(body string) map[string]any {
+			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "orders", body: body})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			return res.JSON(t)
+		}
+		require.Equal(t, "contact_created", send(orderBody("o-1", member, "agreed@example.test", true))["outcome"])
+		require.Equal(t, "contact_created", send(orderBody("o-2", member, "stored@example.test", false))["outcome"])
+		require.Equal(t, "already_applied", send(orderBody("o-1", member, "agreed@example.test", true))["outcome"])
+
+		spam := `{"event":"spam","time":1717236000,"MessageID":1,"email":"gone@example.test"}`
+		require.Equal(t, 200, app.do("POST", "/api/brands/acme/mailjet/events", spam, callbackAuth).Status)
+		require.Equal(t, "blacklisted", send(orderBody("o-3", member, "gone@example.test", true))["outcome"], "R-MAIL-4")
+
+		res = app.admin("GET", "/api/brands/acme/members/"+member+"/contacts", nil)
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		var mine struct{ Contacts []map[string]any }
+		require.NoError(t, json.Unmarshal(res.Body, &mine))
+		require.Len(t, mine.Contacts, 2)
+		byEmail := map[string]map[string]any{}
+		for _, c := range mine.Contacts {
+			byEmail[c["email"].(string)] = c
+		}
+		require.Equal(t, "opt_in_from_order", byEmail["agreed@example.test"]["memberOptIn"])
+		require.Equal(t, "brand_database", byEmail["agreed@example.test"]["brandOptIn"])
+		require.Equal(t, "storage_only", byEmail["stored@example.test"]["memberOptIn"])
+
+		res = app.admin("GET", "/api/admin/brands/acme/contacts", nil)
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		var brand struct{ Contacts []map[string]any }
+		require.NoError(t, json.Unmarshal(res.Body, &brand))
+		require.Len(t, brand.Contacts, 2, "both carry a Brand opt-in (storage only included)")
+		require.Equal(t, 401, app.do("GET", "/api/admin/brands/acme/contacts", nil, nil).Status)
+	})
+}
+
+func nowUTC() time.Time { return time.Now().UTC() }

@@ -1,0 +1,143 @@
+package gdpr_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+type contactWorld struct {
+	*provisionWorld
+	contacts *gdpr.ContactService
+	hasher   *gdpr.Hasher
+	members  []string
+}
+
+func newContactWorld(t *testing.T) *contactWorld {
+	t.Helper()
+	w := &contactWorld{provisionWorld: newProvisionWorld(t)}
+	var err error
+	w.hasher, err = gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	w.contacts, err = gdpr.NewContactService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock},
+		gdpr.ContactDeps{Contacts: w.store, Owners: w.store, Users: w.store, Claims: w.store, Blacklist: w.store})
+	require.NoError(t, err)
+	for _, ext := range []string{"seller-1", "seller-2"} {
+		w.members = append(w.members, w.upsert(t, profile(ext, ext+"@brand.example", "Seller"), w.clock.Now()).User.ID)
+	}
+	return w
+}
+
+func order(id, member, email string, optIn bool) gdpr.Order {
+	o := gdpr.Order{OrderID: id, MemberID: member, Amount: "49.90", Currency: "EUR",
+		Products: []gdpr.SaleLine{{SKU: "LIPSTICK-01", Quantity: 2}}, BrandOptIn: &optIn}
+	o.Contact.Email, o.Contact.FirstName, o.Contact.LastName = email, "Cleo", "Client"
+	return o
+}
+
+// TestOrdersCreateContactsPerR_CONSENT_3: a new contact from an order gets Member "opt-in from
+// order" and Brand "from brand database" when the customer agreed, both "storage only"
+// otherwise; the change is proven by the order id; the sale is recorded.
+func TestOrdersCreateContactsPerR_CONSENT_3(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	for _, c := range []struct {
+		optIn  bool
+		member gdpr.MemberOptIn
+		brand  gdpr.BrandOptIn
+	}{{true, gdpr.MemberOptInFromOrder, gdpr.BrandOptInDatabase}, {false, gdpr.MemberStorageOnly, gdpr.BrandOptInStorageOnly}} {
+		email := map[bool]string{true: "yes@example.test", false: "no@example.test"}[c.optIn]
+		id := map[bool]string{true: "o-yes", false: "o-no"}[c.optIn]
+		res, err := w.contacts.RecordOrder(ctx, "acme", order(id, w.members[0], email, c.optIn))
+		require.NoError(t, err)
+		require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
+		got, err := w.store.GetContact(ctx, "acme", res.ContactID)
+		require.NoError(t, err)
+		require.Equal(t, c.member, got.MemberOptIn.Value)
+		require.Equal(t, c.brand, got.BrandOptIn.Value)
+		require.Len(t, got.History, 2, "both changes proven")
+		require.Equal(t, gdpr.ConsentSource{Kind: gdpr.SourceKindOrder, Ref: id}, got.History[0].Source)
+		require.Len(t, got.Sales, 1)
+		require.Equal(t, "49.90", got.Sales[0].Amount)
+	}
+}
+
+// TestOrdersAreIdempotentAndOnePerMember: an orderId applies once; another order of the same
+// customer adds a sale to the same contact; another Member's customer with the same address
+// is another contact (R-CONSENT-5).
+func TestOrdersAreIdempotentAndOnePerMember(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	first, err := w.contacts.RecordOrder(ctx, "acme", order("o-1", w.members[0], "cleo@example.test", true))
+	require.NoError(t, err)
+	again, err := w.contacts.RecordOrder(ctx, "acme", order("o-1", w.members[0], "cleo@example.test", true))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderResult{Outcome: gdpr.OrderReplayed, ContactID: first.ContactID}, again)
+	second, err := w.contacts.RecordOrder(ctx, "acme", order("o-2", w.members[0], "CLEO@example.test", false))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderResult{Outcome: gdpr.OrderSaleRecorded, ContactID: first.ContactID}, second)
+	c, err := w.store.GetContact(ctx, "acme", first.ContactID)
+	require.NoError(t, err)
+	require.Len(t, c.Sales, 2)
+	require.Equal(t, gdpr.MemberOptInFromOrder, c.MemberOptIn.Value, "a later order does not change the consent")
+
+	other, err := w.contacts.RecordOrder(ctx, "acme", order("o-3", w.members[1], "cleo@example.test", true))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, other.Outcome)
+	require.NotEqual(t, first.ContactID, other.ContactID, "R-CONSENT-5: stored once per Member")
+}
+
+// TestOrderToABlacklistedAddressCreatesNothing (R-MAIL-4): a global opt-out or a hard bounce
+// refuses any later creation of the contact, by digest.
+func TestOrderToABlacklistedAddressCreatesNothing(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("gone@example.test"),
+		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
+	res, err := w.contacts.RecordOrder(ctx, "acme", order("o-9", w.members[0], "Gone@example.test", true))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderBlacklisted, res.Outcome)
+	views, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Empty(t, views)
+}
+
+// TestContactAccessRules: a Member reads its own contacts only, an opted-out address hidden
+// (R-ACCESS-2, R-RET-7); the Brand reads only contacts with a Brand opt-in (R-ACCESS-1).
+func TestContactAccessRules(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	agreed, err := w.contacts.RecordOrder(ctx, "acme", order("o-a", w.members[0], "agreed@example.test", true))
+	require.NoError(t, err)
+	refused, err := w.contacts.RecordOrder(ctx, "acme", order("o-b", w.members[0], "stored@example.test", false))
+	require.NoError(t, err)
+	_, err = w.contacts.RecordOrder(ctx, "acme", order("o-c", w.members[1], "theirs@example.test", true))
+	require.NoError(t, err)
+	c, err := w.store.GetContact(ctx, "acme", agreed.ContactID)
+	require.NoError(t, err)
+	require.NoError(t, c.ChangeMemberOptIn(gdpr.MemberOptOutFromEmail, gdpr.ConsentSource{Kind: gdpr.SourceKindMailjet, Ref: "mail_1"}, w.clock.Now().Add(time.Minute)))
+	_, err = w.store.UpdateContact(ctx, c)
+	require.NoError(t, err)
+
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Len(t, mine, 2, "R-ACCESS-2: only the member's own")
+	for _, v := range mine {
+		require.Equal(t, w.members[0], v.MemberID)
+		if v.ID == agreed.ContactID {
+			require.True(t, v.EmailHidden)
+			require.Empty(t, v.Email, "R-RET-7: an opted-out address is hidden from the member")
+		}
+	}
+	brand, next, err := w.contacts.BrandContacts(ctx, "acme", "", 100)
+	require.NoError(t, err)
+	require.Empty(t, next)
+	require.Len(t, brand, 3, "storage only is shown to the brand (R-ACCESS-1)")
+	for _, v := range brand {
+		require.NotEqual(t, gdpr.BrandOptInNone, v.BrandOptIn)
+	}
+	_ = refused
+}

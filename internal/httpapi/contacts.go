@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// orders takes the brand shop's orders, signed like the SSO webhooks: the Member's customer
+// becomes (or already is) a contact with R-CONSENT-3's opt-ins and the sale in its history.
+// Each orderId applies once; an address on the blacklist is refused and counted (R-MAIL-4).
+func (a *api) orders(w http.ResponseWriter, r *http.Request) {
+	var o gdpr.Order
+	webhookID, ok := a.signedWebhook(w, r, &o)
+	if !ok {
+		return
+	}
+	res, err := a.contacts.RecordOrder(r.Context(), brandParam(r), o)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.rememberWebhook(r, webhookID)
+	writeJSON(w, http.StatusOK, res)
+}
+
+// memberContacts lists a Member's own contacts for the platform backend, which names the
+// member (R-ACCESS-2); opted-out addresses are hidden (R-RET-7).
+func (a *api) memberContacts(w http.ResponseWriter, r *http.Request) {
+	views, err := a.contacts.MemberContacts(r.Context(), brandParam(r), r.PathValue("id"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contacts": views})
+}
+
+// brandContacts pages through the contacts the Brand may read: a Brand opt-in, any but
+// "none" (R-ACCESS-1).
+func (a *api) brandContacts(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	views, next, err := a.contacts.BrandContacts(r.Context(), brandParam(r), q.Get("after"), limit)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	body := map[string]any{"contacts": views}
+	if next != "" {
+		body["next"] = next
+	}
+	writeJSON(w, http.StatusOK, body)
+}
