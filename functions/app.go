@@ -211,7 +211,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s})
+	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s, Audit: s})
 	if err != nil {
 		return httpapi.Options{}, err
 	}

@@ -58,6 +58,19 @@ func TestOrdersEndToEnd(t *testing.T) {
 		require.NoError(t, json.Unmarshal(res.Body, &brand))
 		require.Len(t, brand.Contacts, 2, "both carry a Brand opt-in (storage only included)")
 		require.Equal(t, 401, app.do("GET", "/api/admin/brands/acme/contacts", nil, nil).Status)
+
+		t.Run("R-CONSENT-4_sync_for_direct_selling_brands_only", func(t *testing.T) {
+			sync := func(body string) response {
+				return app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "contacts/sync", body: body})
+			}
+			body := `{"batchId":"b-1","contacts":[{"memberId":"` + member + `","email":"synced@example.test","optIn":true}]}`
+			require.Equal(t, 403, sync(body).Status, "a classic brand's ambassador")
+			app.putBrand("acme", map[string]any{"pro": 2, "webhookSecret": ssoSecret,
+				"mailjetCallback": map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}})
+			res := sync(body)
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			require.EqualValues(t, 1, res.JSON(t)["created"])
+		})
 	})
 }
 

@@ -2,6 +2,8 @@ package gdpr
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"regexp"
 	"strings"
@@ -25,6 +27,7 @@ type ContactDeps struct {
 	Users     UserStore    // the member a contact belongs to
 	Claims    ClaimStore   // one contact per member and address; each order once
 	Blacklist Blacklist    // global opt-outs, hard bounces, complaints (R-MAIL-4)
+	Audit     ErasureAudit // the record of a contact the brand's system deleted (R-ERASE-9)
 }
 
 // ContactService creates contacts from the brand's systems and reads them under the access
@@ -37,6 +40,7 @@ type ContactService struct {
 	users     UserStore
 	claims    ClaimStore
 	blacklist Blacklist
+	audit     ErasureAudit
 }
 
 // NewContactService checks its dependencies.
@@ -44,12 +48,13 @@ func NewContactService(c Core, d ContactDeps) (*ContactService, error) {
 	cc, err := c.check()
 	if err == nil {
 		err = missing("ContactService", map[string]bool{"Contacts": d.Contacts != nil, "Owners": d.Owners != nil,
-			"Users": d.Users != nil, "Claims": d.Claims != nil, "Blacklist": d.Blacklist != nil})
+			"Users": d.Users != nil, "Claims": d.Claims != nil, "Blacklist": d.Blacklist != nil, "Audit": d.Audit != nil})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &ContactService{core: cc, contacts: d.Contacts, owners: d.Owners, users: d.Users, claims: d.Claims, blacklist: d.Blacklist}, nil
+	return &ContactService{core: cc, contacts: d.Contacts, owners: d.Owners, users: d.Users, claims: d.Claims,
+		blacklist: d.Blacklist, audit: d.Audit}, nil
 }
 
 // Order is an order the brand's shop reports for a Member's customer (R-CONSENT-3).
@@ -321,4 +326,191 @@ func (s *ContactService) BrandContacts(ctx context.Context, brandID BrandID, aft
 		next = contacts[len(contacts)-1].ID
 	}
 	return views, next, nil
+}
+
+// SyncContact is one contact of a brand synchronisation (R-CONSENT-4): the brand's own
+// database says who its members' contacts are and whether they opted in.
+type SyncContact struct {
+	MemberID  string `json:"memberId"`
+	Email     string `json:"email"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	// OptIn is the opt-in the brand's system imported: true gives both opt-ins (Member
+	// "opt-in from brand", Brand "from brand database"); false or absent imports none
+	// (Member "new", Brand "storage only").
+	OptIn bool `json:"optIn"`
+	// Delete: the brand deleted the contact; a synchronised contact is then erased
+	// (R-RET-9).
+	Delete bool `json:"delete"`
+}
+
+// SyncBatch is one request of a brand synchronisation.
+type SyncBatch struct {
+	BatchID  string        `json:"batchId"`
+	Contacts []SyncContact `json:"contacts"`
+}
+
+// MaxSyncBatch bounds one synchronisation request.
+const MaxSyncBatch = 1000
+
+// SyncResult counts what a batch did.
+type SyncResult struct {
+	Created     int `json:"created"`
+	Unchanged   int `json:"unchanged"`
+	Deleted     int `json:"deleted"`
+	Blacklisted int `json:"blacklisted"` // refused: on the brand's blacklist (R-MAIL-4)
+	Refused     int `json:"refused"`     // members who are not employees on a brand not in direct selling
+}
+
+// Sync applies a batch of the brand's contact synchronisation (R-CONSENT-4): only for
+// direct-selling brands, or for members who are employees; a contact is stored once per
+// member and address (R-CONSENT-5); a blacklisted address is refused and counted (R-MAIL-4);
+// a delete erases a synchronised contact (R-RET-9). The batch id is the consents' proof.
+func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBatch) (SyncResult, error) {
+	var res SyncResult
+	b, err := s.activeBrand(ctx, brandID)
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case !orderIDPattern.MatchString(batch.BatchID):
+		return res, Errorf(CodeInvalid, "batchId must be 1 to 128 letters, digits or _.:-")
+	case len(batch.Contacts) == 0 || len(batch.Contacts) > MaxSyncBatch:
+		return res, Errorf(CodeInvalid, "contacts must hold 1 to %d contacts", MaxSyncBatch)
+	}
+	for i := range batch.Contacts {
+		sc := &batch.Contacts[i]
+		sc.Email, sc.FirstName, sc.LastName = NormalizeEmail(sc.Email), strings.TrimSpace(sc.FirstName), strings.TrimSpace(sc.LastName)
+		if sc.MemberID == "" || len(sc.MemberID) > 64 || !ValidEmail(sc.Email) ||
+			!plainText(sc.FirstName, maxNameLen) || !plainText(sc.LastName, maxNameLen) {
+			return res, Errorf(CodeInvalid, "contacts[%d] needs a memberId, a valid email and names of at most %d characters", i, maxNameLen)
+		}
+	}
+	members := map[string]User{}
+	for _, sc := range batch.Contacts {
+		m, ok := members[sc.MemberID]
+		if !ok {
+			if m, err = getUser(ctx, s.users, b.ID, sc.MemberID); err != nil {
+				return res, err
+			}
+			members[sc.MemberID] = m
+		}
+		if b.Pro != ProDirectSelling && m.Role != RoleEmployee {
+			res.Refused++
+			continue
+		}
+		if err := s.syncOne(ctx, b, m, sc, batch.BatchID, &res); err != nil {
+			return res, err
+		}
+	}
+	if res.Refused == len(batch.Contacts) {
+		return res, Errorf(CodeForbidden, "contact synchronisation is for direct-selling brands and their employees only (R-CONSENT-4)")
+	}
+	s.log.InfoContext(ctx, "contacts synchronised", "brand", b.ID, "batch", batch.BatchID, "created", res.Created,
+		"deleted", res.Deleted, "blacklisted", res.Blacklisted, "refused", res.Refused)
+	return res, nil
+}
+
+func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncContact, batchID string, res *SyncResult) error {
+	digest := s.hasher.EmailDigest(sc.Email)
+	key := claimContact + m.ID + ":" + digest
+	held, err := s.claims.GetClaim(ctx, b.ID, key)
+	switch {
+	case err == nil && sc.Delete:
+		return s.eraseSynced(ctx, b, held, res)
+	case err == nil:
+		res.Unchanged++ // an existing contact's consent is its own; the brand cannot re-grant it
+		return nil
+	case !errors.Is(err, ErrNotFound):
+		return err
+	case sc.Delete:
+		res.Unchanged++
+		return nil
+	}
+	if _, err := s.blacklist.GetBlacklist(ctx, b.ID, digest); err == nil {
+		res.Blacklisted++
+		return nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	now := s.clock.Now()
+	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: m.ID, Email: sc.Email, FirstName: sc.FirstName,
+		LastName: sc.LastName, Source: SourceBrandSync, CreatedAt: now}
+	memberOptIn, brandOptIn := MemberOptInNew, BrandOptInStorageOnly
+	if sc.OptIn {
+		memberOptIn, brandOptIn = MemberOptInFromBrand, BrandOptInDatabase
+	}
+	src := ConsentSource{Kind: SourceKindSync, Ref: batchID}
+	if err := c.ChangeMemberOptIn(memberOptIn, src, now); err != nil {
+		return err
+	}
+	if err := c.ChangeBrandOptIn(brandOptIn, src, now); err != nil {
+		return err
+	}
+	if _, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: key, Owner: c.ID, CreatedAt: now}); errors.Is(err, ErrConflict) {
+		res.Unchanged++ // created meanwhile by an order or another batch
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if _, err := s.contacts.CreateContact(ctx, c); err != nil {
+		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: key, Owner: c.ID})
+		return err
+	}
+	res.Created++
+	return nil
+}
+
+// RuleSyncDelete is the rule of a contact erased because the brand's system deleted it.
+const RuleSyncDelete = "R-RET-9"
+
+// ReasonBrandDeleted is the reason recorded for it.
+const ReasonBrandDeleted BlockReason = "brand_deleted"
+
+// eraseSynced erases a contact the brand's system deleted (R-RET-9), if it came from that
+// system: its fields by R-ERASE-3 (its consent record stays), one audit record (R-ERASE-9),
+// and the member's claim on the address released so the address may come back as new. The
+// record is written first, under an id fixed by the contact: a batch retried after a crash
+// erases the contact and keeps the one record.
+func (s *ContactService) eraseSynced(ctx context.Context, b Brand, claim Claim, res *SyncResult) error {
+	erasedNow, erasedBefore := false, false
+	err := retry(ctx, func() error {
+		c, err := s.contacts.GetContact(ctx, b.ID, claim.Owner)
+		if err != nil {
+			return err
+		}
+		if c.Source != SourceBrandSync || c.Erased() {
+			erasedBefore = c.Source == SourceBrandSync && c.Erased()
+			return nil
+		}
+		now := s.clock.Now()
+		sum := sha256.Sum256([]byte(string(b.ID) + "|" + c.ID + "|" + RuleSyncDelete))
+		id := "er_sync_" + hex.EncodeToString(sum[:12])
+		erased, r := EraseContact(c, s.hasher)
+		erased.ErasedAt, erased.ErasedBy = now, id
+		record := ErasureRecord{BrandID: b.ID, ID: id, SubjectID: c.ID, SubjectKind: SubjectContact, Rule: RuleSyncDelete,
+			Reason: ReasonBrandDeleted, RequestedAt: now, DueAt: now, DoneAt: now,
+			FieldsErased: sortedOrEmpty(r.FieldsErased), FieldsHashed: sortedOrEmpty(r.FieldsHashed)}
+		if _, err := s.audit.PutErasures(ctx, b.ID, []ErasureRecord{record}); err != nil {
+			return err
+		}
+		if _, err := s.contacts.UpdateContact(ctx, erased); err != nil {
+			return err
+		}
+		erasedNow = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !erasedNow {
+		res.Unchanged++
+		if !erasedBefore {
+			return nil
+		}
+		// Erased by an attempt that stopped before releasing the claim.
+		return s.claims.ReleaseClaims(ctx, b.ID, claim)
+	}
+	res.Deleted++
+	return s.claims.ReleaseClaims(ctx, b.ID, claim)
 }

@@ -23,7 +23,7 @@ func newContactWorld(t *testing.T) *contactWorld {
 	w.hasher, err = gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
 	w.contacts, err = gdpr.NewContactService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock},
-		gdpr.ContactDeps{Contacts: w.store, Owners: w.store, Users: w.store, Claims: w.store, Blacklist: w.store})
+		gdpr.ContactDeps{Contacts: w.store, Owners: w.store, Users: w.store, Claims: w.store, Blacklist: w.store, Audit: w.store})
 	require.NoError(t, err)
 	for _, ext := range []string{"seller-1", "seller-2"} {
 		w.members = append(w.members, w.upsert(t, profile(ext, ext+"@brand.example", "Seller"), w.clock.Now()).User.ID)
@@ -140,4 +140,57 @@ func TestContactAccessRules(t *testing.T) {
 		require.NotEqual(t, gdpr.BrandOptInNone, v.BrandOptIn)
 	}
 	_ = refused
+}
+
+// TestSyncPerR_CONSENT_4: an imported opt-in gives both opt-ins, none gives Member "new" and
+// Brand "storage only"; only direct-selling brands or employees; a blacklisted address is
+// refused and counted; a delete erases a synchronised contact with one audit record (R-RET-9)
+// and lets the address come back as new.
+func TestSyncPerR_CONSENT_4(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	batch := func(id string, cs ...gdpr.SyncContact) gdpr.SyncBatch { return gdpr.SyncBatch{BatchID: id, Contacts: cs} }
+
+	_, err := w.contacts.Sync(ctx, "acme", batch("b-0", gdpr.SyncContact{MemberID: w.members[0], Email: "x@example.test"}))
+	require.Equal(t, gdpr.CodeForbidden, gdpr.ErrorCode(err), "a classic brand's ambassador: refused")
+
+	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	require.NoError(t, err)
+	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("gone@example.test"),
+		Reason: gdpr.BlacklistHardBounce, CreatedAt: w.clock.Now()}))
+	res, err := w.contacts.Sync(ctx, "acme", batch("b-1",
+		gdpr.SyncContact{MemberID: w.members[0], Email: "in@example.test", OptIn: true},
+		gdpr.SyncContact{MemberID: w.members[0], Email: "none@example.test"},
+		gdpr.SyncContact{MemberID: w.members[0], Email: "gone@example.test", OptIn: true}))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.SyncResult{Created: 2, Blacklisted: 1}, res)
+
+	views, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	got := map[string]gdpr.ContactView{}
+	for _, v := range views {
+		got[v.Email] = v
+	}
+	require.Equal(t, gdpr.MemberOptInFromBrand, got["in@example.test"].MemberOptIn)
+	require.Equal(t, gdpr.BrandOptInDatabase, got["in@example.test"].BrandOptIn)
+	require.Equal(t, gdpr.MemberOptInNew, got["none@example.test"].MemberOptIn)
+	require.Equal(t, gdpr.BrandOptInStorageOnly, got["none@example.test"].BrandOptIn)
+	require.Equal(t, "b-1", got["in@example.test"].History[0].Source.Ref, "the batch is the proof")
+
+	for range 2 { // a repeated delete is harmless
+		_, err = w.contacts.Sync(ctx, "acme", batch("b-2", gdpr.SyncContact{MemberID: w.members[0], Email: "in@example.test", Delete: true}))
+		require.NoError(t, err)
+	}
+	recs, err := w.store.ListErasures(ctx, "acme", "", 10)
+	require.NoError(t, err)
+	require.Len(t, recs, 1, "R-ERASE-9: one record")
+	require.Equal(t, gdpr.RuleSyncDelete, recs[0].Rule)
+	c, err := w.store.GetContact(ctx, "acme", got["in@example.test"].ID)
+	require.NoError(t, err)
+	require.True(t, c.Erased())
+	require.True(t, w.hasher.IsDigest(c.Email), "R-ERASE-3: the address hashed")
+
+	res, err = w.contacts.Sync(ctx, "acme", batch("b-3", gdpr.SyncContact{MemberID: w.members[0], Email: "in@example.test"}))
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Created, "the address comes back as a new contact")
 }

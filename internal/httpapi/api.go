@@ -111,6 +111,7 @@ func (a *api) routes() []route {
 		{"POST /api/brands/{brand}/signup/resend", false, a.resend},
 		{"POST /api/brands/{brand}/sso/events", false, a.ssoEvents},
 		{"POST /api/brands/{brand}/orders", false, a.orders},
+		{"POST /api/brands/{brand}/contacts/sync", false, a.syncContacts},
 		{"GET /api/brands/{brand}/members/{id}/contacts", true, a.memberContacts},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},

@@ -25,6 +25,23 @@ func (a *api) orders(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// syncContacts takes a batch of the brand's contact synchronisation, signed like its other
+// webhooks (R-CONSENT-4, R-RET-9).
+func (a *api) syncContacts(w http.ResponseWriter, r *http.Request) {
+	var batch gdpr.SyncBatch
+	webhookID, ok := a.signedWebhook(w, r, &batch)
+	if !ok {
+		return
+	}
+	res, err := a.contacts.Sync(r.Context(), brandParam(r), batch)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.rememberWebhook(r, webhookID)
+	writeJSON(w, http.StatusOK, res)
+}
+
 // memberContacts lists a Member's own contacts for the platform backend, which names the
 // member (R-ACCESS-2); opted-out addresses are hidden (R-RET-7).
 func (a *api) memberContacts(w http.ResponseWriter, r *http.Request) {
