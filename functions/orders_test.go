@@ -59,6 +59,13 @@ func TestOrdersEndToEnd(t *testing.T) {
 		require.Len(t, brand.Contacts, 2, "both carry a Brand opt-in (storage only included)")
 		require.Equal(t, 401, app.do("GET", "/api/admin/brands/acme/contacts", nil, nil).Status)
 
+		t.Run("R-MAIL-4_manual_creation_refuses_a_blacklisted_address", func(t *testing.T) {
+			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "gone@example.test"})
+			require.Equal(t, 409, res.Status, "%s", res.Body)
+			require.Equal(t, "blacklisted", res.JSON(t)["outcome"])
+			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "friend@example.test", "firstName": "Fran"})
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+		})
 		t.Run("R-CONSENT-4_sync_for_direct_selling_brands_only", func(t *testing.T) {
 			sync := func(body string) response {
 				return app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "contacts/sync", body: body})

@@ -116,6 +116,7 @@ const (
 	OrderSaleRecorded   OrderOutcome = "sale_recorded"   // the Member's contact existed
 	OrderBlacklisted    OrderOutcome = "blacklisted"     // refused: the address is on the brand's blacklist (R-MAIL-4)
 	OrderReplayed       OrderOutcome = "already_applied" // this orderId was applied before
+	ContactExists       OrderOutcome = "exists"          // the Member already has this contact
 )
 
 // OrderResult is an order's outcome and the contact it concerns (none when blacklisted).
@@ -513,4 +514,65 @@ func (s *ContactService) eraseSynced(ctx context.Context, b Brand, claim Claim, 
 	}
 	res.Deleted++
 	return s.claims.ReleaseClaims(ctx, b.ID, claim)
+}
+
+// ManualContact is a contact a Member enters in the CRM, relayed by the platform.
+type ManualContact struct {
+	Email     string `json:"email"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+}
+
+// CreateManual records a contact a Member entered (R-RET-4): Member opt-in "new", blocked
+// until invited, and no Brand opt-in ("none": hidden from the Brand, R-ACCESS-1). An address
+// on the brand's blacklist is refused (R-MAIL-4: a global opt-out is final), and a contact the
+// Member already has is answered with its id.
+func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memberID string, in ManualContact) (OrderResult, error) {
+	b, err := s.activeBrand(ctx, brandID)
+	if err != nil {
+		return OrderResult{}, err
+	}
+	in.Email, in.FirstName, in.LastName = NormalizeEmail(in.Email), strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
+	if !ValidEmail(in.Email) || !plainText(in.FirstName, maxNameLen) || !plainText(in.LastName, maxNameLen) {
+		return OrderResult{}, Errorf(CodeInvalid, "a contact needs a valid email and names of at most %d characters", maxNameLen)
+	}
+	member, err := getUser(ctx, s.users, b.ID, memberID)
+	if err != nil {
+		return OrderResult{}, err
+	}
+	if member.Kind != SubjectMember || !member.CanSignIn() {
+		return OrderResult{}, Errorf(CodeConflict, "contacts are entered by active members only")
+	}
+	digest := s.hasher.EmailDigest(in.Email)
+	if _, err := s.blacklist.GetBlacklist(ctx, b.ID, digest); err == nil {
+		return OrderResult{Outcome: OrderBlacklisted}, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return OrderResult{}, err
+	}
+	key := claimContact + member.ID + ":" + digest
+	if held, err := s.claims.GetClaim(ctx, b.ID, key); err == nil {
+		return OrderResult{Outcome: ContactExists, ContactID: held.Owner}, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return OrderResult{}, err
+	}
+	now := s.clock.Now()
+	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: in.Email, FirstName: in.FirstName,
+		LastName: in.LastName, Source: SourceManual, CreatedAt: now}
+	src := ConsentSource{Kind: SourceKindMember, Ref: member.ID}
+	if err := c.ChangeMemberOptIn(MemberOptInNew, src, now); err != nil {
+		return OrderResult{}, err
+	}
+	if err := c.ChangeBrandOptIn(BrandOptInNone, src, now); err != nil {
+		return OrderResult{}, err
+	}
+	if held, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: key, Owner: c.ID, CreatedAt: now}); errors.Is(err, ErrConflict) {
+		return OrderResult{Outcome: ContactExists, ContactID: held.Owner}, nil
+	} else if err != nil {
+		return OrderResult{}, err
+	}
+	if _, err := s.contacts.CreateContact(ctx, c); err != nil {
+		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: key, Owner: c.ID})
+		return OrderResult{}, err
+	}
+	return OrderResult{Outcome: OrderContactCreated, ContactID: c.ID}, nil
 }

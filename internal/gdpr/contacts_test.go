@@ -149,7 +149,9 @@ func TestContactAccessRules(t *testing.T) {
 func TestSyncPerR_CONSENT_4(t *testing.T) {
 	w := newContactWorld(t)
 	ctx := t.Context()
-	batch := func(id string, cs ...gdpr.SyncContact) gdpr.SyncBatch { return gdpr.SyncBatch{BatchID: id, Contacts: cs} }
+	batch := func(id string, cs ...gdpr.SyncContact) gdpr.SyncBatch {
+		return gdpr.SyncBatch{BatchID: id, Contacts: cs}
+	}
 
 	_, err := w.contacts.Sync(ctx, "acme", batch("b-0", gdpr.SyncContact{MemberID: w.members[0], Email: "x@example.test"}))
 	require.Equal(t, gdpr.CodeForbidden, gdpr.ErrorCode(err), "a classic brand's ambassador: refused")
@@ -193,4 +195,34 @@ func TestSyncPerR_CONSENT_4(t *testing.T) {
 	res, err = w.contacts.Sync(ctx, "acme", batch("b-3", gdpr.SyncContact{MemberID: w.members[0], Email: "in@example.test"}))
 	require.NoError(t, err)
 	require.Equal(t, 1, res.Created, "the address comes back as a new contact")
+}
+
+// TestManualContact (R-RET-4, R-ACCESS-1, R-MAIL-4): a contact a Member enters is "new" and
+// hidden from the Brand; an address on the blacklist is refused; entering it twice finds it.
+func TestManualContact(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	in := gdpr.ManualContact{Email: "friend@example.test", FirstName: "Fran"}
+	res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], in)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
+	again, err := w.contacts.CreateManual(ctx, "acme", w.members[0], in)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderResult{Outcome: gdpr.ContactExists, ContactID: res.ContactID}, again)
+	c, err := w.store.GetContact(ctx, "acme", res.ContactID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.MemberOptInNew, c.MemberOptIn.Value)
+	require.Equal(t, gdpr.BrandOptInNone, c.BrandOptIn.Value)
+	brand, _, err := w.contacts.BrandContacts(ctx, "acme", "", 100)
+	require.NoError(t, err)
+	require.Empty(t, brand, "R-ACCESS-1: without a Brand opt-in the Brand cannot read it")
+
+	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("no@example.test"),
+		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
+	res, err = w.contacts.CreateManual(ctx, "acme", w.members[1], gdpr.ManualContact{Email: "No@Example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderBlacklisted, res.Outcome, "R-MAIL-4: refused by digest")
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[1])
+	require.NoError(t, err)
+	require.Empty(t, mine)
 }

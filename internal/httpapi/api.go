@@ -113,6 +113,7 @@ func (a *api) routes() []route {
 		{"POST /api/brands/{brand}/orders", false, a.orders},
 		{"POST /api/brands/{brand}/contacts/sync", false, a.syncContacts},
 		{"GET /api/brands/{brand}/members/{id}/contacts", true, a.memberContacts},
+		{"POST /api/brands/{brand}/members/{id}/contacts", true, a.createContact},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
 		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},

@@ -42,6 +42,29 @@ func (a *api) syncContacts(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// createContact records a contact a Member entered, relayed by the platform backend with the
+// admin token (R-RET-4); a blacklisted address is refused (R-MAIL-4).
+func (a *api) createContact(w http.ResponseWriter, r *http.Request) {
+	var in gdpr.ManualContact
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	res, err := a.contacts.CreateManual(r.Context(), brandParam(r), r.PathValue("id"), in)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	switch res.Outcome {
+	case gdpr.OrderContactCreated:
+		status = http.StatusCreated
+	case gdpr.OrderBlacklisted:
+		status = http.StatusConflict
+	}
+	writeJSON(w, status, res)
+}
+
 // memberContacts lists a Member's own contacts for the platform backend, which names the
 // member (R-ACCESS-2); opted-out addresses are hidden (R-RET-7).
 func (a *api) memberContacts(w http.ResponseWriter, r *http.Request) {
