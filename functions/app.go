@@ -189,7 +189,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	mail, err := gdpr.NewMailService(core, gdpr.MailDeps{Users: s, Claims: s, Tokens: s, Blacklist: s, Mailer: m.mailer,
+	mail, err := gdpr.NewMailService(core, gdpr.MailDeps{Users: s, Contacts: s, Claims: s, Tokens: s, Blacklist: s, Mailer: m.mailer,
 		Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}})
 	if err != nil {
 		return httpapi.Options{}, err
@@ -211,7 +211,8 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s, Audit: s})
+	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s, Audit: s,
+		Queue: queue, Tokens: s, OptOuts: s})
 	if err != nil {
 		return httpapi.Options{}, err
 	}

@@ -228,7 +228,7 @@ type MailSettings struct {
 }
 
 // MailKinds are the kinds of mail the service sends.
-var MailKinds = []MailKind{MailSignupConfirmation, MailAccountExists, MailInactivityWarning}
+var MailKinds = []MailKind{MailSignupConfirmation, MailAccountExists, MailInactivityWarning, MailContactInvitation}
 
 // Validate checks the sender's address and name and that each template names a known kind.
 func (m MailSettings) Validate() error {

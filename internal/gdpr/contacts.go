@@ -23,11 +23,14 @@ type ContactDocuments interface {
 // ContactDeps are the ports of the ContactService.
 type ContactDeps struct {
 	Contacts  ContactDocuments
-	Owners    ContactStore // a member's contacts
-	Users     UserStore    // the member a contact belongs to
-	Claims    ClaimStore   // one contact per member and address; each order once
-	Blacklist Blacklist    // global opt-outs, hard bounces, complaints (R-MAIL-4)
-	Audit     ErasureAudit // the record of a contact the brand's system deleted (R-ERASE-9)
+	Owners    ContactStore    // a member's contacts
+	Users     UserStore       // the member a contact belongs to
+	Claims    ClaimStore      // one contact per member and address; each order once
+	Blacklist Blacklist       // global opt-outs, hard bounces, complaints (R-MAIL-4)
+	Audit     ErasureAudit    // the record of a contact the brand's system deleted (R-ERASE-9)
+	Queue     Queue           // invitation mails
+	Tokens    TokenStore      // invitation answers
+	OptOuts   BlacklistWriter // a global opt-out from an invitation (R-MAIL-4)
 }
 
 // ContactService creates contacts from the brand's systems and reads them under the access
@@ -41,6 +44,9 @@ type ContactService struct {
 	claims    ClaimStore
 	blacklist Blacklist
 	audit     ErasureAudit
+	queue     Queue
+	tokens    TokenStore
+	optOuts   BlacklistWriter
 }
 
 // NewContactService checks its dependencies.
@@ -48,13 +54,14 @@ func NewContactService(c Core, d ContactDeps) (*ContactService, error) {
 	cc, err := c.check()
 	if err == nil {
 		err = missing("ContactService", map[string]bool{"Contacts": d.Contacts != nil, "Owners": d.Owners != nil,
-			"Users": d.Users != nil, "Claims": d.Claims != nil, "Blacklist": d.Blacklist != nil, "Audit": d.Audit != nil})
+			"Users": d.Users != nil, "Claims": d.Claims != nil, "Blacklist": d.Blacklist != nil, "Audit": d.Audit != nil,
+			"Queue": d.Queue != nil, "Tokens": d.Tokens != nil, "OptOuts": d.OptOuts != nil})
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &ContactService{core: cc, contacts: d.Contacts, owners: d.Owners, users: d.Users, claims: d.Claims,
-		blacklist: d.Blacklist, audit: d.Audit}, nil
+		blacklist: d.Blacklist, audit: d.Audit, queue: d.Queue, tokens: d.Tokens, optOuts: d.OptOuts}, nil
 }
 
 // Order is an order the brand's shop reports for a Member's customer (R-CONSENT-3).
@@ -575,4 +582,155 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 		return OrderResult{}, err
 	}
 	return OrderResult{Outcome: OrderContactCreated, ContactID: c.ID}, nil
+}
+
+// Invite sends a contact its Member's invitation (R-RET-4: until it answers, nothing else may
+// be sent to a new contact): a first one moves it to "invitation sent", a second one (R-RET-5)
+// leaves it there. Only a new or invited contact can be invited, and never one whose address
+// is on the blacklist or cannot be mailed.
+func (s *ContactService) Invite(ctx context.Context, brandID BrandID, memberID, contactID string) (Contact, error) {
+	b, err := s.activeBrand(ctx, brandID)
+	if err != nil {
+		return Contact{}, err
+	}
+	var out Contact
+	err = retry(ctx, func() error {
+		c, err := s.memberContact(ctx, b.ID, memberID, contactID)
+		if err != nil {
+			return err
+		}
+		switch v := c.MemberOptIn.Value; {
+		case v != MemberOptInNew && v != MemberOptInInvitationSent:
+			return Errorf(CodeConflict, "only a new or invited contact can be invited")
+		case !c.EmailStatus.Deliverable():
+			return Errorf(CodeConflict, "this contact's address cannot be mailed")
+		}
+		if _, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(c.Email)); err == nil {
+			return Errorf(CodeConflict, "this address is on the brand's blacklist (R-MAIL-4)")
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		now := s.clock.Now()
+		jobID := NewID("inv_", now)
+		if err := c.ChangeMemberOptIn(MemberOptInInvitationSent, ConsentSource{Kind: SourceKindInvitation, Ref: jobID}, now); err != nil {
+			return err
+		}
+		c.InvitationSentAt = now
+		m, err := mailMessage(MailJob{BrandID: b.ID, Kind: MailContactInvitation, UserID: memberID, ContactID: c.ID}, jobID)
+		if err != nil {
+			return err
+		}
+		// Recorded first, published second: the sender mails only a contact whose invitation
+		// is recorded, so a crash in between sends nothing rather than an unrecorded mail.
+		if out, err = s.contacts.UpdateContact(ctx, c); err != nil {
+			return err
+		}
+		_, err = s.queue.Publish(ctx, QueueMail, m)
+		return err
+	})
+	return out, err
+}
+
+// memberContact loads a contact of the member, as a not-found for any other.
+func (s *ContactService) memberContact(ctx context.Context, brand BrandID, memberID, contactID string) (Contact, error) {
+	c, err := s.contacts.GetContact(ctx, brand, contactID)
+	if errors.Is(err, ErrNotFound) || (err == nil && (c.MemberID != memberID || c.Erased())) {
+		return Contact{}, Errorf(CodeNotFound, "unknown contact")
+	}
+	return c, err
+}
+
+// InvitationAnswer is a contact's answer to an invitation.
+type InvitationAnswer string
+
+const (
+	InvitationAccept  InvitationAnswer = "accept"
+	InvitationDecline InvitationAnswer = "decline"
+	// InvitationGlobalOptOut refuses every Member of the brand: the address goes on the
+	// brand's blacklist (R-MAIL-4).
+	InvitationGlobalOptOut InvitationAnswer = "global_opt_out"
+)
+
+var errInvitationGone = Errorf(CodeGone, "this invitation has expired or was already answered")
+
+// invitationToken finds an unexpired, unused invitation token.
+func (s *ContactService) invitationToken(ctx context.Context, brand BrandID, token string) (Token, error) {
+	if !validTokenShape(token) {
+		return Token{}, Errorf(CodeInvalid, "token is malformed")
+	}
+	t, err := s.tokens.GetToken(ctx, brand, s.hasher.Digest(token))
+	if errors.Is(err, ErrNotFound) {
+		return Token{}, errInvitationGone
+	}
+	if err != nil {
+		return Token{}, err
+	}
+	if t.Purpose != TokenContactInvitation || !t.UsedAt.IsZero() || !s.clock.Now().Before(t.ExpiresAt) {
+		return Token{}, errInvitationGone
+	}
+	return t, nil
+}
+
+// CheckInvitation tells whether an invitation link can still be answered, changing nothing:
+// mail scanners fetch links, so only the POST answers.
+func (s *ContactService) CheckInvitation(ctx context.Context, brandID BrandID, token string) error {
+	if _, err := s.brand(ctx, brandID); err != nil {
+		return err
+	}
+	_, err := s.invitationToken(ctx, brandID, token)
+	return err
+}
+
+// AnswerInvitation applies the contact's answer (R-CONSENT-1): accepted, declined (blocked,
+// its address hidden from the Member, R-RET-7) or a global opt-out, which also puts the
+// address's digest on the brand's blacklist (R-MAIL-4). The token is single-use and is the
+// proof's reference.
+func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, token string, answer InvitationAnswer) error {
+	b, err := s.brand(ctx, brandID)
+	if err != nil {
+		return err
+	}
+	to := map[InvitationAnswer]MemberOptIn{InvitationAccept: MemberOptInInvitationAccepted,
+		InvitationDecline: MemberOptInInvitationDeclined, InvitationGlobalOptOut: MemberGlobalOptOut}[answer]
+	if to == "" {
+		return Errorf(CodeInvalid, "answer must be accept, decline or global_opt_out")
+	}
+	t, err := s.invitationToken(ctx, b.ID, token)
+	if err != nil {
+		return err
+	}
+	var digest string
+	err = retry(ctx, func() error {
+		c, err := s.contacts.GetContact(ctx, b.ID, t.UserID)
+		if errors.Is(err, ErrNotFound) || (err == nil && c.Erased()) {
+			return errInvitationGone
+		}
+		if err != nil {
+			return err
+		}
+		digest = s.hasher.EmailDigest(c.Email)
+		ref := strings.TrimPrefix(t.Digest, s.hasher.version+":")[:16] // the token's digest: no personal data
+		if err := c.ChangeMemberOptIn(to, ConsentSource{Kind: SourceKindInvitation, Ref: ref}, s.clock.Now()); err != nil {
+			if ErrorCode(err) == CodeConflict {
+				return errInvitationGone // answered another way meanwhile
+			}
+			return err
+		}
+		_, err = s.contacts.UpdateContact(ctx, c)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if answer == InvitationGlobalOptOut {
+		if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut, CreatedAt: s.clock.Now()}); err != nil {
+			return err
+		}
+	}
+	t.UsedAt = s.clock.Now()
+	if _, err := s.tokens.UpdateToken(ctx, t); err != nil && !errors.Is(err, ErrConflict) {
+		return err
+	}
+	s.log.InfoContext(ctx, "invitation answered", "brand", b.ID, "contact", t.UserID, "answer", string(answer))
+	return nil
 }

@@ -16,6 +16,8 @@ type MailJob struct {
 	BrandID BrandID  `json:"brandId"`
 	Kind    MailKind `json:"kind"`
 	UserID  string   `json:"userId"`
+	// ContactID is the contact an invitation goes to; UserID is then its Member.
+	ContactID string `json:"contactId,omitempty"`
 	// Mark is the inactivity mark a warning is about (R-RET-1).
 	Mark time.Time `json:"mark,omitzero"`
 }
@@ -59,6 +61,11 @@ func (j MailJob) validate() error {
 	}
 	switch j.Kind {
 	case MailSignupConfirmation, MailAccountExists, MailInactivityWarning:
+		return nil
+	case MailContactInvitation:
+		if j.ContactID == "" || len(j.ContactID) > 64 {
+			return Errorf(CodeInvalid, "an invitation job needs contactId")
+		}
 		return nil
 	}
 	return Errorf(CodeInvalid, "mail job has an unknown kind")

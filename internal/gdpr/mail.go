@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"strings"
 	texttemplate "text/template"
 	"time"
 )
@@ -59,11 +60,11 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	to, vars, links, err := s.prepareMail(ctx, b, u, job)
+	to, status, vars, links, err := s.prepareMail(ctx, b, u, job)
 	if err != nil || to == "" {
 		return err
 	}
-	if reason, err := s.suppressed(ctx, b, u, to); reason != "" || err != nil {
+	if reason, err := s.suppressed(ctx, b, status, to); reason != "" || err != nil {
 		if reason != "" {
 			s.log.InfoContext(ctx, "mail suppressed", "reason", reason, "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID)
 		}
@@ -89,9 +90,9 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 
 // suppressed says why nothing may be sent to the address, if anything forbids it: the
 // blacklist (R-MAIL-1) or an undeliverable email status (R-MAIL-3).
-func (s *MailService) suppressed(ctx context.Context, b Brand, u User, to string) (reason string, err error) {
-	if !u.EmailStatus.Deliverable() {
-		return "email_status_" + string(u.EmailStatus), nil
+func (s *MailService) suppressed(ctx context.Context, b Brand, status EmailStatus, to string) (reason string, err error) {
+	if !status.Deliverable() {
+		return "email_status_" + string(status), nil
 	}
 	_, err = s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to))
 	switch {
@@ -145,12 +146,12 @@ func (s *MailService) recordJob(ctx context.Context, brand BrandID, job MailJob,
 
 // prepareMail decides the recipient and the template variables. An empty address means the
 // mail no longer applies (the member confirmed, was blocked or erased meanwhile).
-func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job MailJob) (to string, vars map[string]string, links []string, err error) {
+func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job MailJob) (to string, status EmailStatus, vars map[string]string, links []string, err error) {
 	vars = map[string]string{"brand": b.Name}
 	switch job.Kind {
 	case MailSignupConfirmation:
 		if u.Status != UserPending {
-			return "", nil, nil, nil
+			return "", "", nil, nil, nil
 		}
 		// The token is minted here, at send time, so its plain form exists only in the mail:
 		// the store keeps its digest (R-SIGNUP-2) and the queue never saw it.
@@ -161,24 +162,52 @@ func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job Mail
 			BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenSignupConfirmation,
 			UserID: u.ID, CreatedAt: now, ExpiresAt: expires,
 		}); err != nil {
-			return "", nil, nil, err
+			return "", "", nil, nil, err
 		}
 		link := s.links.SignupConfirmation(b.ID, token)
 		vars["link"], vars["expires"] = link, expires.Format("2006-01-02 15:04 UTC")
-		return u.EmailTmp, vars, []string{link}, nil
+		return u.EmailTmp, u.EmailStatus, vars, []string{link}, nil
 	case MailAccountExists:
 		if u.Status != UserActive {
-			return "", nil, nil, nil
+			return "", "", nil, nil, nil
 		}
-		return u.Email, vars, nil, nil
+		return u.Email, u.EmailStatus, vars, nil, nil
 	case MailInactivityWarning:
 		if u.Status != UserActive || u.Email == "" || !job.Mark.Equal(Review(u, b).Mark) {
-			return "", nil, nil, nil // logged in since: the warning no longer applies
+			return "", "", nil, nil, nil // logged in since: the warning no longer applies
 		}
 		vars["date"] = job.Mark.Format("2006-01-02")
-		return u.Email, vars, nil, nil
+		return u.Email, u.EmailStatus, vars, nil, nil
+	case MailContactInvitation:
+		return s.prepareInvitation(ctx, b, u, job, vars)
 	}
-	return "", nil, nil, Errorf(CodeInvalid, "unknown mail kind")
+	return "", "", nil, nil, Errorf(CodeInvalid, "unknown mail kind")
+}
+
+// prepareInvitation mints the token of a contact's invitation at send time, as for signups:
+// its plain form exists only in the mail. An invitation that no longer applies (answered,
+// erased, moved to another Member) sends nothing.
+func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member User, job MailJob, vars map[string]string) (string, EmailStatus, map[string]string, []string, error) {
+	c, err := s.contacts.GetContact(ctx, b.ID, job.ContactID)
+	if errors.Is(err, ErrNotFound) {
+		return "", "", nil, nil, nil
+	}
+	if err != nil {
+		return "", "", nil, nil, err
+	}
+	if c.Erased() || c.MemberID != member.ID || c.MemberOptIn.Value != MemberOptInInvitationSent || !member.CanSignIn() {
+		return "", "", nil, nil, nil
+	}
+	now := s.clock.Now()
+	token := newToken()
+	expires := now.AddDate(0, 0, 15) // the invitation waits 15 days for an answer (R-RET-5)
+	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenContactInvitation,
+		UserID: c.ID, CreatedAt: now, ExpiresAt: expires}); err != nil {
+		return "", "", nil, nil, err
+	}
+	link := s.links.ContactInvitation(b.ID, token)
+	vars["link"], vars["member"] = link, strings.TrimSpace(member.FirstName+" "+member.LastName)
+	return c.Email, c.EmailStatus, vars, []string{link}, nil
 }
 
 type mailTemplate struct {
@@ -210,6 +239,19 @@ account: sign in, or reset your password if you forgot it. If it was not you, ig
 		`<p>Hello,</p><p>Someone, perhaps you, tried to sign up to {{.brand}} with this address. You
 already have an account: sign in, or reset your password if you forgot it. If it was not you,
 ignore this mail.</p>`),
+	MailContactInvitation: newMailTemplate("{{.member}} invites you to keep in touch through {{.brand}}",
+		`Hello,
+
+{{.member}} would like to keep you informed through {{.brand}}. Accept or decline here:
+{{.link}}
+
+If you decline, you will not hear from {{.member}} through {{.brand}} again; you can also
+refuse every member of {{.brand}} at once on that page.
+`,
+		`<p>Hello,</p><p>{{.member}} would like to keep you informed through {{.brand}}.</p>
+<p><a href="{{.link}}">Accept or decline</a></p>
+<p>If you decline, you will not hear from {{.member}} through {{.brand}} again; you can also
+refuse every member of {{.brand}} at once on that page.</p>`),
 	MailInactivityWarning: newMailTemplate("Your {{.brand}} account will be deleted on {{.date}}",
 		`Hello,
 

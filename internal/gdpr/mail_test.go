@@ -45,6 +45,10 @@ func (staticLinks) SignupConfirmation(b gdpr.BrandID, token string) string {
 	return "https://gdpr.example.test/" + string(b) + "?token=" + token
 }
 
+func (staticLinks) ContactInvitation(b gdpr.BrandID, token string) string {
+	return "https://gdpr.example.test/" + string(b) + "/invitation#token=" + token
+}
+
 type mailWorld struct {
 	store  *localstore.Store
 	mailer *recordingMailer
@@ -65,7 +69,7 @@ func newMailWorld(t *testing.T) *mailWorld {
 	core := gdpr.Core{Brands: store, Hasher: w.hasher, Clock: w.clock}
 	w.brands, err = gdpr.NewBrandService(core, store)
 	require.NoError(t, err)
-	w.svc, err = gdpr.NewMailService(core, gdpr.MailDeps{Users: store, Claims: store, Tokens: store, Blacklist: store,
+	w.svc, err = gdpr.NewMailService(core, gdpr.MailDeps{Users: store, Contacts: store, Claims: store, Tokens: store, Blacklist: store,
 		Mailer: w.mailer, Links: staticLinks{}})
 	require.NoError(t, err)
 	_, _, err = w.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", Mail: gdpr.MailSettings{

@@ -189,6 +189,7 @@ const (
 	MailSignupConfirmation MailKind = "signup_confirmation"
 	MailAccountExists      MailKind = "account_exists"
 	MailInactivityWarning  MailKind = "inactivity_warning"
+	MailContactInvitation  MailKind = "contact_invitation" // a Member invites a contact (R-RET-4, R-RET-5)
 )
 
 // Mailer delivers mail: Mailjet in production, an outbox folder in local mode.

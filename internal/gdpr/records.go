@@ -18,7 +18,11 @@ type Token struct {
 // TokenPurpose scopes a token to one use.
 type TokenPurpose string
 
-const TokenSignupConfirmation TokenPurpose = "signup_confirmation"
+const (
+	TokenSignupConfirmation TokenPurpose = "signup_confirmation"
+	// TokenContactInvitation answers a contact's invitation; its UserID is the contact's id.
+	TokenContactInvitation TokenPurpose = "contact_invitation"
+)
 
 // Claim reserves a key inside a brand for one owner: a member's email digest, an SSO external
 // id, a webhook id seen once. Claims are how uniqueness is kept without multi-document

@@ -185,12 +185,15 @@ func NewSignupService(c Core, d SignupDeps) (*SignupService, error) {
 type Links interface {
 	// SignupConfirmation is the page that confirms a signup with the plain token.
 	SignupConfirmation(brand BrandID, token string) string
+	// ContactInvitation is the page where a contact accepts or declines an invitation.
+	ContactInvitation(brand BrandID, token string) string
 }
 
 // MailDeps are the ports of the MailService.
 type MailDeps struct {
 	Users     UserStore
-	Claims    ClaimStore // the jobs already mailed
+	Contacts  ContactDocuments // invitations go to contacts
+	Claims    ClaimStore       // the jobs already mailed
 	Tokens    TokenStore
 	Blacklist Blacklist
 	Mailer    Mailer
@@ -201,6 +204,7 @@ type MailDeps struct {
 type MailService struct {
 	core
 	users     UserStore
+	contacts  ContactDocuments
 	claims    ClaimStore
 	tokens    TokenStore
 	blacklist Blacklist
@@ -213,14 +217,14 @@ func NewMailService(c Core, d MailDeps) (*MailService, error) {
 	cc, err := c.check()
 	if err == nil {
 		err = missing("MailService", map[string]bool{
-			"Users": d.Users != nil, "Claims": d.Claims != nil, "Tokens": d.Tokens != nil, "Blacklist": d.Blacklist != nil,
+			"Users": d.Users != nil, "Contacts": d.Contacts != nil, "Claims": d.Claims != nil, "Tokens": d.Tokens != nil, "Blacklist": d.Blacklist != nil,
 			"Mailer": d.Mailer != nil, "Links": d.Links != nil,
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &MailService{core: cc, users: d.Users, claims: d.Claims, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links}, nil
+	return &MailService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links}, nil
 }
 
 // RetentionService applies the retention schedule: blocks and restores, activity, the end of

@@ -26,6 +26,15 @@ func (l Links) SignupConfirmation(brand gdpr.BrandID, token string) string {
 	return strings.TrimRight(l.BaseURL, "/") + confirmPath(brand) + "#token=" + url.QueryEscape(token)
 }
 
+// ContactInvitation is a contact's invitation page, the token in the fragment as for signups.
+func (l Links) ContactInvitation(brand gdpr.BrandID, token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + invitationPath(brand) + "#token=" + url.QueryEscape(token)
+}
+
+func invitationPath(brand gdpr.BrandID) string {
+	return "/api/brands/" + url.PathEscape(string(brand)) + "/invitation"
+}
+
 func confirmPath(brand gdpr.BrandID) string {
 	return "/api/brands/" + url.PathEscape(string(brand)) + "/signup/confirm"
 }
