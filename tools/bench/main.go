@@ -50,6 +50,7 @@ var rows = []row{
 	{pkg: "./functions", bench: "BenchmarkSCIMFilterUserName", benchtime: "3000x", metric: "p99-ms", show: "dec", budget: 10, label: "SCIM userName filter, 100k members: p99 (ms)"},
 	{pkg: "./functions", bench: "BenchmarkSSOWebhookUpsert", benchtime: "3000x", metric: "p50-ms", show: "dec", label: "signed webhook upsert, 100k members: p50 (ms)"},
 	{pkg: "./functions", bench: "BenchmarkSSOWebhookUpsert", benchtime: "3000x", metric: "p99-ms", show: "dec", label: "signed webhook upsert, 100k members: p99 (ms)"},
+	{pkg: "./functions", bench: "BenchmarkContactSync", benchtime: "1x", metric: "contacts/s", show: "n", label: "brand contact sync, 10,000 contacts in batches of 1,000 (/s)"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=10000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 10k users, 1k due"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=1000000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 1M users, 1k due", slow: true},
 	{pkg: "./functions", bench: "BenchmarkErasureWorkerLocalMode", benchtime: "10000x", metric: "erasures/s", show: "n", budget: 2000, atLeast: true, label: "erasure worker as local mode runs it, 10 contacts each (/s)"},
