@@ -70,6 +70,7 @@ type documents interface {
 	gdpr.WhitelistStore
 	gdpr.TokenStore
 	gdpr.ErasureAudit
+	gdpr.ContactDueIndex
 }
 
 // NewApp configures an app; nothing is opened until Wire or Run.
@@ -216,7 +217,12 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	a.Brands, a.Triggers = brands, triggers.New(erasure, mail, retention)
+	contactRetention, err := gdpr.NewContactRetentionService(core, gdpr.ContactRetentionDeps{Due: s, Contacts: s, Claims: s,
+		Audit: s, Queue: queue, SentMail: m.sent})
+	if err != nil {
+		return httpapi.Options{}, err
+	}
+	a.Brands, a.Triggers = brands, triggers.New(erasure, contactRetention, mail, retention)
 	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
 		Provisioning: provisioning, Contacts: contacts, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}

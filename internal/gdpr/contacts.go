@@ -211,7 +211,7 @@ func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o
 			if len(c.Sales) > MaxSales {
 				c.Sales = c.Sales[len(c.Sales)-MaxSales:]
 			}
-			if _, err := s.contacts.UpdateContact(ctx, c); err != nil {
+			if _, err := s.updateContact(ctx, b, c); err != nil {
 				return err
 			}
 		}
@@ -252,7 +252,7 @@ func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member Us
 	if _, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: key, Owner: c.ID, CreatedAt: now}); err != nil {
 		return OrderResult{}, err // ErrConflict: created meanwhile, the caller retries
 	}
-	if _, err := s.contacts.CreateContact(ctx, c); err != nil {
+	if _, err := s.createContact(ctx, b, c); err != nil {
 		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: key, Owner: c.ID})
 		return OrderResult{}, err
 	}
@@ -461,7 +461,7 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	} else if err != nil {
 		return err
 	}
-	if _, err := s.contacts.CreateContact(ctx, c); err != nil {
+	if _, err := s.createContact(ctx, b, c); err != nil {
 		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: key, Owner: c.ID})
 		return err
 	}
@@ -577,7 +577,7 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 	} else if err != nil {
 		return OrderResult{}, err
 	}
-	if _, err := s.contacts.CreateContact(ctx, c); err != nil {
+	if _, err := s.createContact(ctx, b, c); err != nil {
 		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: key, Owner: c.ID})
 		return OrderResult{}, err
 	}
@@ -622,7 +622,7 @@ func (s *ContactService) Invite(ctx context.Context, brandID BrandID, memberID, 
 		}
 		// Recorded first, published second: the sender mails only a contact whose invitation
 		// is recorded, so a crash in between sends nothing rather than an unrecorded mail.
-		if out, err = s.contacts.UpdateContact(ctx, c); err != nil {
+		if out, err = s.updateContact(ctx, b, c); err != nil {
 			return err
 		}
 		_, err = s.queue.Publish(ctx, QueueMail, m)
@@ -716,7 +716,7 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 			}
 			return err
 		}
-		_, err = s.contacts.UpdateContact(ctx, c)
+		_, err = s.updateContact(ctx, b, c)
 		return err
 	})
 	if err != nil {
@@ -733,4 +733,16 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 	}
 	s.log.InfoContext(ctx, "invitation answered", "brand", b.ID, "contact", t.UserID, "answer", string(answer))
 	return nil
+}
+
+// createContact and updateContact write a contact with its due index recomputed, so that the
+// retention sweep finds it when its next rule falls due (R-RET-3…8).
+func (s *ContactService) createContact(ctx context.Context, b Brand, c Contact) (Contact, error) {
+	c.NextReviewAt = NextContactReview(c, b)
+	return s.contacts.CreateContact(ctx, c)
+}
+
+func (s *ContactService) updateContact(ctx context.Context, b Brand, c Contact) (Contact, error) {
+	c.NextReviewAt = NextContactReview(c, b)
+	return s.contacts.UpdateContact(ctx, c)
 }

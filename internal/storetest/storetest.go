@@ -16,9 +16,7 @@
 package storetest
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"popsell-gdpr/internal/gdpr"
 )
@@ -37,12 +35,7 @@ type Store interface {
 	gdpr.WhitelistStore
 	gdpr.TokenStore
 	gdpr.ErasureAudit
-	ContactDueIndex
-}
-
-// ContactDueIndex is DueUsers for contacts, for contact retention (issue #14).
-type ContactDueIndex interface {
-	DueContacts(ctx context.Context, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor, limit int) ([]gdpr.Contact, error)
+	gdpr.ContactDueIndex
 }
 
 // test is one conformance check, run against a store of its own.

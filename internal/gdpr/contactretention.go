@@ -1,0 +1,320 @@
+package gdpr
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Rule ids of the contact retention schedule, recorded in audit records and consent history.
+const (
+	RuleContactInactivity   = "R-RET-3"
+	RuleNewContact          = "R-RET-4"
+	RuleInvitationPending   = "R-RET-5"
+	RulePendingConfirmation = "R-RET-6"
+	RuleOptedOutContact     = "R-RET-7"
+	RuleLegacyContact       = "R-RET-8"
+)
+
+// Contact retention actions, beside ActionErase.
+const (
+	ActionRemind ActionKind = "remind" // the automatic second invitation (R-RET-5)
+	ActionExpire ActionKind = "expire" // no answer to two invitations: "opt-out no action" (R-RET-5)
+	ActionAssume ActionKind = "assume" // a pre-GDPR contact with activity: opt-in assumed (R-RET-8)
+)
+
+// GDPRDate is the day the GDPR applied: contacts recorded before it are judged by R-RET-8.
+var GDPRDate = time.Date(2018, 5, 25, 0, 0, 0, 0, time.UTC)
+
+// ReviewContact decides the next retention action for a contact, whether or not it is due
+// yet. It is the one place where the contact schedule of R-RET-3…8 is written;
+// NextContactReview and the sweep both read it, and the worker reads it again before it
+// erases, so a contact that changed since (accepted, clicked) is kept.
+func ReviewContact(c Contact, b Brand) Action {
+	if c.Erased() || b.Ended() {
+		return Action{} // an ended brand's contacts go with their members (R-ERASE-7)
+	}
+	r := b.Retention.WithDefaults()
+	st := c.MemberOptIn
+	erase := func(rule string, at time.Time) Action {
+		return Action{Kind: ActionErase, At: at, Rule: rule, Reason: ReasonInactivity, RequestedAt: at}
+	}
+	switch v := st.Value; {
+	case v == MemberOptInNew && c.CreatedAt.Before(GDPRDate) && !c.LastActivityAt.IsZero():
+		return Action{Kind: ActionAssume, At: st.At, Rule: RuleLegacyContact}
+	case v == MemberOptInNew:
+		// Counted from the day it became new: a pre-GDPR contact without activity is treated
+		// as new from its import (R-RET-8), not erased on arrival.
+		return erase(RuleNewContact, r.NewContactInvitation.AddTo(st.At))
+	case v == MemberOptInInvitationSent && !c.InvitationSentAt.After(st.At):
+		return Action{Kind: ActionRemind, At: r.InvitationReminder.AddTo(st.At), Rule: RuleInvitationPending}
+	case v == MemberOptInInvitationSent:
+		return Action{Kind: ActionExpire, At: r.InvitationExpiry.AddTo(c.InvitationSentAt), Rule: RuleInvitationPending}
+	case v == MemberOptInBlogPending:
+		return erase(RulePendingConfirmation, r.PendingConfirmation.AddTo(st.At))
+	case v.OptedOut():
+		return erase(RuleOptedOutContact, r.OptedOutContact.AddTo(st.At))
+	case v.Valid():
+		// Opens are not activity (R-RET-3): LastActivityAt holds intentional interactions only.
+		return erase(RuleContactInactivity, r.ContactInactivity.AddTo(latest(c.LastActivityAt, c.CreatedAt)))
+	}
+	return Action{}
+}
+
+// NextContactReview is the due-index value of a contact: when its next retention action falls
+// due, or zero when none ever will. Every write of a contact recomputes it.
+func NextContactReview(c Contact, b Brand) time.Time {
+	if a := ReviewContact(c, b); a.Kind != ActionNone {
+		return a.At
+	}
+	return time.Time{}
+}
+
+// ContactDueIndex is the contacts' due index: DueUsers for contacts.
+type ContactDueIndex interface {
+	DueContacts(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]Contact, error)
+}
+
+// ContactRetentionDeps are the ports of the ContactRetentionService.
+type ContactRetentionDeps struct {
+	Due      ContactDueIndex
+	Contacts ContactDocuments
+	Claims   ClaimStore   // the member's claim on the address, released with the contact
+	Audit    ErasureAudit // one record per erasure (R-ERASE-9)
+	Queue    Queue        // second invitations and erasure jobs
+	// SentMail is where copies of sent mail are kept, if anywhere: the invitations a contact
+	// was sent go with it.
+	SentMail SentMail
+}
+
+// ContactRetentionService runs the contact schedule (R-RET-3…8): the contact part of the
+// daily sweep, and the erasure of contacts on the erasure queue. Erasing a contact is the
+// erasure of R-ERASE-3 that the cascade and the brand sync apply (EraseContact).
+type ContactRetentionService struct {
+	core
+	due      ContactDueIndex
+	contacts ContactDocuments
+	claims   ClaimStore
+	audit    ErasureAudit
+	queue    Queue
+	sent     SentMail
+}
+
+// NewContactRetentionService checks its dependencies.
+func NewContactRetentionService(c Core, d ContactRetentionDeps) (*ContactRetentionService, error) {
+	cc, err := c.check()
+	if err == nil {
+		err = missing("ContactRetentionService", map[string]bool{"Due": d.Due != nil, "Contacts": d.Contacts != nil,
+			"Claims": d.Claims != nil, "Audit": d.Audit != nil, "Queue": d.Queue != nil})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ContactRetentionService{core: cc, due: d.Due, contacts: d.Contacts, claims: d.Claims, audit: d.Audit,
+		queue: d.Queue, sent: d.SentMail}, nil
+}
+
+// Sweep is the contact part of the daily retention sweep: for every brand it reads only the
+// contacts whose next review has come, through the due index, and acts.
+func (s *ContactRetentionService) Sweep(ctx context.Context) error {
+	brands, err := s.brands.ListBrands(ctx)
+	if err != nil {
+		return err
+	}
+	stopAt := time.Now().Add(SweepBudget)
+	var errs []error
+	for _, b := range brands {
+		st, err := s.SweepBrandUntil(ctx, b, stopAt)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("brand %s: %w", b.ID, err))
+			continue
+		}
+		if st.Due > 0 {
+			s.log.InfoContext(ctx, "contact retention sweep", "brand", b.ID, "due", st.Due, "reminders", st.Warnings,
+				"erasures", st.Erasures, "paused", st.Paused)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SweepBrand reviews all of one brand's due contacts.
+func (s *ContactRetentionService) SweepBrand(ctx context.Context, b Brand) (SweepStats, error) {
+	return s.SweepBrandUntil(ctx, b, time.Time{})
+}
+
+// SweepBrandUntil reviews one brand's due contacts and stops at the first page boundary after
+// stopAt (zero: never). Every contact it reviews leaves the due set (its review moves on) or
+// has its erasure job queued under a fixed id, so the next sweep starting again from the
+// beginning repeats no work but re-publishing jobs still queued: no cursor needs keeping.
+// Warnings counts second invitations.
+func (s *ContactRetentionService) SweepBrandUntil(ctx context.Context, b Brand, stopAt time.Time) (SweepStats, error) {
+	var st SweepStats
+	b.Retention = b.Retention.WithDefaults()
+	now := s.clock.Now()
+	var cursor DueCursor
+	for {
+		page, err := s.due.DueContacts(ctx, b.ID, now, cursor, sweepPage)
+		if err != nil {
+			return st, err
+		}
+		if err := s.reviewPage(ctx, b, page, now, &st); err != nil {
+			return st, err
+		}
+		if len(page) < sweepPage {
+			return st, nil
+		}
+		last := page[len(page)-1]
+		cursor = DueCursor{At: last.NextReviewAt, ID: last.ID}
+		if !stopAt.IsZero() && time.Now().After(stopAt) {
+			st.Paused = true
+			return st, nil
+		}
+	}
+}
+
+// reviewPage acts on a page of due contacts: erasure jobs are published in one batch and
+// erased by the worker, which decides again; reminders and expiries are consent changes
+// written here. Jobs go out before the records with ids fixed by the decision, so a crash in
+// between publishes nothing twice and sends no mail twice (the sender claims each job id).
+func (s *ContactRetentionService) reviewPage(ctx context.Context, b Brand, page []Contact, now time.Time, st *SweepStats) error {
+	var (
+		mails, erasures []Message
+		updated         []Contact
+	)
+	for _, c := range page {
+		st.Due++
+		a := ReviewContact(c, b)
+		if a.Kind != ActionNone && a.At.After(now) {
+			c.NextReviewAt = a.At // indexed under other settings: not due yet
+			updated = append(updated, c)
+			continue
+		}
+		src := ConsentSource{Kind: SourceKindSystem, Ref: a.Rule}
+		switch a.Kind {
+		case ActionErase:
+			m, err := erasureMessage(ErasureJob{BrandID: b.ID, SubjectKind: SubjectContact, SubjectID: c.ID, Rule: a.Rule, DueAt: a.At}, a.RequestedAt)
+			if err != nil {
+				return err
+			}
+			erasures = append(erasures, m)
+			st.Erasures++
+			continue
+		case ActionRemind:
+			id := fmt.Sprintf("remind:%s:%s:%d", b.ID, c.ID, c.MemberOptIn.At.UnixNano())
+			m, err := mailMessage(MailJob{BrandID: b.ID, Kind: MailContactInvitation, UserID: c.MemberID, ContactID: c.ID}, id)
+			if err != nil {
+				return err
+			}
+			mails = append(mails, m)
+			c.InvitationSentAt = now
+			st.Warnings++
+		case ActionExpire:
+			if err := c.ChangeMemberOptIn(MemberOptOutNoAction, src, now); err != nil {
+				return err
+			}
+		case ActionAssume:
+			if err := c.ChangeMemberOptIn(MemberOptInOther, src, now); err != nil {
+				return err
+			}
+		}
+		c.NextReviewAt = NextContactReview(c, b)
+		updated = append(updated, c)
+	}
+	if len(mails) > 0 {
+		if _, err := s.queue.PublishBatch(ctx, QueueMail, mails); err != nil {
+			return err
+		}
+	}
+	if len(erasures) > 0 {
+		if _, err := s.queue.PublishBatch(ctx, QueueErasure, erasures); err != nil {
+			return err
+		}
+	}
+	return s.update(ctx, updated)
+}
+
+// update writes the sweep's records one document at a time: a contact changed meanwhile (an
+// answer, a click) is skipped, and the next sweep decides for it again.
+func (s *ContactRetentionService) update(ctx context.Context, contacts []Contact) error {
+	for _, c := range contacts {
+		if _, err := s.contacts.UpdateContact(ctx, c); err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
+
+// HandleErasureJob erases one contact if its retention rule still says so now: the contact is
+// read again, so one that accepted an invitation or clicked since is kept. The audit record
+// is written first under an id fixed by the job, then the contact, then the member's claim on
+// the address and any kept invitation mail go: a redelivery after a crash at any point ends
+// with the contact erased, one record, and nothing left.
+func (s *ContactRetentionService) HandleErasureJob(ctx context.Context, body []byte) error {
+	var job ErasureJob
+	if err := decodeJob(body, &job); err != nil {
+		return err
+	}
+	if err := job.validate(); err != nil {
+		return err
+	}
+	if job.SubjectKind != SubjectContact {
+		return Errorf(CodeInvalid, "not a contact erasure job")
+	}
+	b, err := s.brand(ctx, job.BrandID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var erased Contact
+	err = retry(ctx, func() error {
+		c, err := s.contacts.GetContact(ctx, b.ID, job.SubjectID)
+		if err != nil {
+			return err
+		}
+		if c.Erased() {
+			erased = c // a repeat: finish what may be left
+			return nil
+		}
+		a := ReviewContact(c, b)
+		now := s.clock.Now()
+		if a.Kind != ActionErase || a.Rule != job.Rule || a.At.After(now) {
+			return nil // no longer due: the sweep decides again when it is
+		}
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d", b.ID, c.ID, a.Rule, a.RequestedAt.UnixNano()))
+		id := fmt.Sprintf("er_%016x_%s", uint64(a.RequestedAt.UnixMilli()), hex.EncodeToString(sum[:8]))
+		out, res := EraseContact(c, s.hasher)
+		out.ErasedAt, out.ErasedBy = now, id
+		record := ErasureRecord{BrandID: b.ID, ID: id, SubjectID: c.ID, SubjectKind: SubjectContact, Rule: a.Rule,
+			Reason: a.Reason, RequestedAt: a.RequestedAt, DueAt: a.At, DoneAt: now,
+			FieldsErased: sortedOrEmpty(res.FieldsErased), FieldsHashed: sortedOrEmpty(res.FieldsHashed)}
+		if _, err := s.audit.PutErasures(ctx, b.ID, []ErasureRecord{record}); err != nil {
+			return err
+		}
+		if erased, err = s.contacts.UpdateContact(ctx, out); err != nil {
+			return err
+		}
+		s.log.InfoContext(ctx, "subject erased", "brand", b.ID, "subject", c.ID, "kind", string(SubjectContact), "rule", a.Rule)
+		return nil
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil // gone already
+	case err != nil:
+		return err
+	case erased.Email == "":
+		return nil // not erased (not due), or erased without an address
+	}
+	// The erased address is its digest (R-ERASE-3): the claim and the outbox are keyed by it.
+	digest := erased.Email
+	if s.sent != nil {
+		if err := s.sent.ForgetRecipients(ctx, b.ID, []string{digest}); err != nil {
+			return err
+		}
+	}
+	return s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: claimContact + erased.MemberID + ":" + digest, Owner: erased.ID})
+}

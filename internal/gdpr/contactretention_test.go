@@ -1,0 +1,281 @@
+package gdpr_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+const day = 24 * time.Hour
+
+type contactRetentionWorld struct {
+	*contactWorld
+	retention *gdpr.ContactRetentionService
+}
+
+func newContactRetentionWorld(t *testing.T) *contactRetentionWorld {
+	t.Helper()
+	w := &contactRetentionWorld{contactWorld: newContactWorld(t)}
+	var err error
+	w.retention, err = gdpr.NewContactRetentionService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock},
+		gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Claims: w.store, Audit: w.store, Queue: w.queue})
+	require.NoError(t, err)
+	w.takeJobs() // the members' own jobs are not this test's
+	return w
+}
+
+// takeJobs returns and forgets the jobs published so far, by queue.
+func (w *contactRetentionWorld) takeJobs() (mail, erasure []gdpr.Message) {
+	w.queue.mu.Lock()
+	defer w.queue.mu.Unlock()
+	for _, m := range w.queue.msgs {
+		if strings.HasPrefix(m.ID, "erase:") {
+			erasure = append(erasure, m)
+		} else {
+			mail = append(mail, m)
+		}
+	}
+	w.queue.msgs = nil
+	return mail, erasure
+}
+
+// sweepAt moves the clock to at, sweeps the brand's contacts and runs the erasure jobs that
+// came out of it, as the worker would at their due time. It returns the mail jobs.
+func (w *contactRetentionWorld) sweepAt(t *testing.T, at time.Time) (gdpr.SweepStats, []gdpr.Message) {
+	t.Helper()
+	w.clock.Set(at)
+	b, err := w.store.GetBrand(t.Context(), "acme")
+	require.NoError(t, err)
+	st, err := w.retention.SweepBrand(t.Context(), b)
+	require.NoError(t, err)
+	mail, erasures := w.takeJobs()
+	for _, m := range erasures {
+		require.False(t, m.NotBefore.After(at), "an erasure job is due when published")
+		require.NoError(t, w.retention.HandleErasureJob(t.Context(), m.Body))
+	}
+	return st, mail
+}
+
+func (w *contactRetentionWorld) contact(t *testing.T, id string) gdpr.Contact {
+	t.Helper()
+	c, err := w.store.GetContact(t.Context(), "acme", id)
+	require.NoError(t, err)
+	return c
+}
+
+// put stores a contact as an import of another system would have left it, with its due index.
+func (w *contactRetentionWorld) put(t *testing.T, c gdpr.Contact) gdpr.Contact {
+	t.Helper()
+	b, err := w.store.GetBrand(t.Context(), "acme")
+	require.NoError(t, err)
+	c.BrandID, c.MemberID = "acme", w.members[0]
+	c.NextReviewAt = gdpr.NextContactReview(c, b)
+	out, err := w.store.CreateContact(t.Context(), c)
+	require.NoError(t, err)
+	return out
+}
+
+func (w *contactRetentionWorld) requireErasedBy(t *testing.T, id, rule string) {
+	t.Helper()
+	c := w.contact(t, id)
+	require.True(t, c.Erased(), "erased under %s", rule)
+	require.True(t, w.hasher.IsDigest(c.Email), "R-ERASE-3: the address hashed")
+	require.Empty(t, c.FirstName)
+	require.True(t, c.NextReviewAt.IsZero(), "an erased contact leaves the due index")
+	recs, err := w.store.ListErasures(t.Context(), "acme", "", 100)
+	require.NoError(t, err)
+	var found int
+	for _, r := range recs {
+		if r.SubjectID == id {
+			found++
+			require.Equal(t, rule, r.Rule)
+			require.Equal(t, gdpr.SubjectContact, r.SubjectKind)
+		}
+	}
+	require.Equal(t, 1, found, "R-ERASE-9: one audit record")
+}
+
+// TestRRet4NewContactWithoutInvitationIsErasedAfter30Days: a contact a Member entered and never
+// invited stays 29 days, is erased on the 30th, and its address may then be entered again.
+func TestRRet4NewContactWithoutInvitationIsErasedAfter30Days(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	res, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test", FirstName: "Fran"})
+	require.NoError(t, err)
+
+	st, _ := w.sweepAt(t, t0.Add(29*day))
+	require.Zero(t, st.Due, "not due: the index is O(due), nothing read")
+	require.False(t, w.contact(t, res.ContactID).Erased())
+
+	st, _ = w.sweepAt(t, t0.Add(30*day))
+	require.Equal(t, 1, st.Erasures)
+	w.requireErasedBy(t, res.ContactID, gdpr.RuleNewContact)
+
+	// A redelivered job changes nothing and writes no second record.
+	job, _ := json.Marshal(gdpr.ErasureJob{BrandID: "acme", SubjectKind: gdpr.SubjectContact, SubjectID: res.ContactID, Rule: gdpr.RuleNewContact})
+	require.NoError(t, w.retention.HandleErasureJob(t.Context(), job))
+	w.requireErasedBy(t, res.ContactID, gdpr.RuleNewContact)
+
+	again, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, again.Outcome, "the member's claim on the address is released")
+}
+
+// TestRRet5InvitationRemindedThenExpiredThenRRet7Erased: 15 days after an invitation the
+// second one goes out automatically, once; 15 more days without answer set "opt-out no
+// action", proven by the rule; a year later the opted-out contact is erased (R-RET-7).
+func TestRRet5InvitationRemindedThenExpiredThenRRet7Erased(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	res, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test"})
+	require.NoError(t, err)
+	w.clock.Set(t0.Add(10 * day))
+	_, err = w.contacts.Invite(t.Context(), "acme", w.members[0], res.ContactID)
+	require.NoError(t, err)
+	w.takeJobs()
+	invitedAt := w.clock.Now()
+
+	st, mail := w.sweepAt(t, t0.Add(40*day)) // 30 days after creation: no longer new, not erased
+	require.Zero(t, st.Erasures, "an invited contact is not erased by R-RET-4")
+	require.Len(t, mail, 1, "15 days after the invitation: the second one")
+	var job gdpr.MailJob
+	require.NoError(t, json.Unmarshal(mail[0].Body, &job))
+	require.Equal(t, gdpr.MailJob{ID: mail[0].ID, BrandID: "acme", Kind: gdpr.MailContactInvitation, UserID: w.members[0], ContactID: res.ContactID}, job)
+	require.Equal(t, gdpr.MemberOptInInvitationSent, w.contact(t, res.ContactID).MemberOptIn.Value)
+
+	_, mail = w.sweepAt(t, t0.Add(41*day))
+	require.Empty(t, mail, "the second invitation goes once")
+
+	reminded := t0.Add(40 * day)
+	_, _ = w.sweepAt(t, reminded.Add(15*day-time.Second))
+	require.Equal(t, gdpr.MemberOptInInvitationSent, w.contact(t, res.ContactID).MemberOptIn.Value)
+	_, _ = w.sweepAt(t, reminded.Add(15*day))
+	c := w.contact(t, res.ContactID)
+	require.Equal(t, gdpr.MemberOptOutNoAction, c.MemberOptIn.Value)
+	last := c.History[len(c.History)-1]
+	require.Equal(t, gdpr.ConsentSource{Kind: gdpr.SourceKindSystem, Ref: gdpr.RuleInvitationPending}, last.Source)
+	require.True(t, c.MemberOptIn.At.Equal(reminded.Add(15*day)), "the opt-out is dated")
+	require.True(t, c.MemberOptIn.Value.OptedOut())
+	require.True(t, invitedAt.Before(c.MemberOptIn.At))
+
+	optedOut := c.MemberOptIn.At
+	_, _ = w.sweepAt(t, optedOut.AddDate(1, 0, 0).Add(-time.Second))
+	require.False(t, w.contact(t, res.ContactID).Erased(), "kept until the year is over")
+	_, _ = w.sweepAt(t, optedOut.AddDate(1, 0, 0))
+	w.requireErasedBy(t, res.ContactID, gdpr.RuleOptedOutContact)
+}
+
+// TestRRet7GlobalOptOutErasedAfterAYearDigestStays: the contact goes, the blacklist entry that
+// keeps its address from ever being mailed again stays.
+func TestRRet7GlobalOptOutErasedAfterAYearDigestStays(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	digest := w.hasher.EmailDigest("gone@example.test")
+	require.NoError(t, w.store.PutBlacklist(t.Context(), gdpr.BlacklistEntry{BrandID: "acme", Digest: digest,
+		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: t0}))
+	c := w.put(t, gdpr.Contact{ID: "c_gone", Email: "gone@example.test", FirstName: "Gina", CreatedAt: t0.Add(-day),
+		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberGlobalOptOut, At: t0}, BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: t0}})
+	_, _ = w.sweepAt(t, t0.AddDate(1, 0, 0).Add(-time.Second))
+	require.False(t, w.contact(t, c.ID).Erased())
+	_, _ = w.sweepAt(t, t0.AddDate(1, 0, 0))
+	w.requireErasedBy(t, c.ID, gdpr.RuleOptedOutContact)
+	_, err := w.store.GetBlacklist(t.Context(), "acme", digest)
+	require.NoError(t, err, "the digest stays in the blacklist")
+}
+
+// TestRRet6PendingConfirmationErasedAfter15Days: a blog pop-in opt-in whose address was never
+// verified goes after 15 days.
+func TestRRet6PendingConfirmationErasedAfter15Days(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	c := w.put(t, gdpr.Contact{ID: "c_blog", Email: "reader@example.test", CreatedAt: t0,
+		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInBlogPending, At: t0}, BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInBlog, At: t0}})
+	_, _ = w.sweepAt(t, t0.Add(15*day-time.Second))
+	require.False(t, w.contact(t, c.ID).Erased())
+	_, _ = w.sweepAt(t, t0.Add(15*day))
+	w.requireErasedBy(t, c.ID, gdpr.RulePendingConfirmation)
+}
+
+// TestRRet3InactiveContactErasedAfter3Years: an order's contact with an opt-in is kept while it
+// interacts; three years after its last click it is erased. The worker decides again: a click
+// between the sweep and the job keeps the contact.
+func TestRRet3InactiveContactErasedAfter3Years(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	res, err := w.contacts.RecordOrder(t.Context(), "acme", order("o-1", w.members[0], "cleo@example.test", true))
+	require.NoError(t, err)
+
+	mark := t0.AddDate(3, 0, 0)
+	w.clock.Set(mark)
+	b, err := w.store.GetBrand(t.Context(), "acme")
+	require.NoError(t, err)
+	_, err = w.retention.SweepBrand(t.Context(), b)
+	require.NoError(t, err)
+	_, erasures := w.takeJobs()
+	require.Len(t, erasures, 1)
+	// A click lands before the worker runs the job.
+	c := w.contact(t, res.ContactID)
+	c.LastActivityAt = mark
+	c.NextReviewAt = gdpr.NextContactReview(c, b)
+	_, err = w.store.UpdateContact(t.Context(), c)
+	require.NoError(t, err)
+	require.NoError(t, w.retention.HandleErasureJob(t.Context(), erasures[0].Body))
+	require.False(t, w.contact(t, res.ContactID).Erased(), "the click counts: no longer due")
+
+	_, _ = w.sweepAt(t, mark.AddDate(3, 0, 0).Add(-time.Second))
+	require.False(t, w.contact(t, res.ContactID).Erased())
+	_, _ = w.sweepAt(t, mark.AddDate(3, 0, 0))
+	w.requireErasedBy(t, res.ContactID, gdpr.RuleContactInactivity)
+}
+
+// TestRRet8ContactsRecordedBeforeGDPR: a pre-2018-05-25 contact with activity history is
+// assumed to have opted in, proven by the rule, then judged by its activity (R-RET-3); one
+// without is treated as new from its import (R-RET-4).
+func TestRRet8ContactsRecordedBeforeGDPR(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	old := time.Date(2017, 3, 1, 0, 0, 0, 0, time.UTC)
+	active := w.put(t, gdpr.Contact{ID: "c_active", Email: "old@example.test", CreatedAt: old, LastActivityAt: t0.Add(-day),
+		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInNew, At: t0}, BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: t0}})
+	quiet := w.put(t, gdpr.Contact{ID: "c_quiet", Email: "quiet@example.test", CreatedAt: old,
+		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInNew, At: t0}, BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: t0}})
+
+	_, _ = w.sweepAt(t, t0)
+	c := w.contact(t, active.ID)
+	require.Equal(t, gdpr.MemberOptInOther, c.MemberOptIn.Value, "opt-in assumed")
+	require.Equal(t, gdpr.ConsentSource{Kind: gdpr.SourceKindSystem, Ref: gdpr.RuleLegacyContact}, c.History[len(c.History)-1].Source)
+	require.Equal(t, gdpr.MemberOptInNew, w.contact(t, quiet.ID).MemberOptIn.Value)
+
+	_, _ = w.sweepAt(t, t0.Add(30*day))
+	w.requireErasedBy(t, quiet.ID, gdpr.RuleNewContact)
+	require.False(t, w.contact(t, active.ID).Erased())
+	_, _ = w.sweepAt(t, t0.Add(-day).AddDate(3, 0, 0))
+	w.requireErasedBy(t, active.ID, gdpr.RuleContactInactivity)
+}
+
+// TestContactRetentionDurationsPerBrand (R-TEN-2): a brand that gives new contacts 10 days
+// erases them on the 10th; the sweep re-indexes one a brand lengthened.
+func TestContactRetentionDurationsPerBrand(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	_, _, err := w.svc.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", SSOExclusive: true,
+		Retention: gdpr.Retention{NewContactInvitation: gdpr.Period{Days: 10}}})
+	require.NoError(t, err)
+	res, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test"})
+	require.NoError(t, err)
+	require.True(t, w.contact(t, res.ContactID).NextReviewAt.Equal(t0.Add(10*day)))
+
+	_, _, err = w.svc.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", SSOExclusive: true,
+		Retention: gdpr.Retention{NewContactInvitation: gdpr.Period{Days: 20}}})
+	require.NoError(t, err)
+	st, _ := w.sweepAt(t, t0.Add(10*day))
+	require.Equal(t, gdpr.SweepStats{Due: 1}, st, "lengthened: not due, re-indexed")
+	require.True(t, w.contact(t, res.ContactID).NextReviewAt.Equal(t0.Add(20*day)))
+	_, _ = w.sweepAt(t, t0.Add(20*day))
+	w.requireErasedBy(t, res.ContactID, gdpr.RuleNewContact)
+}
