@@ -107,6 +107,65 @@ func BenchmarkSweep(b *testing.B) {
 	}
 }
 
+// BenchmarkContactSweep is BenchmarkSweep for contacts (issue #14): 1,000 contacts never
+// invited past their 30 days among 100k and 1M, the rest with an opt-in and recent activity.
+// The due index makes both cost about the same; the jobs are not consumed, so the same 1,000
+// stay due, and each iteration gets an empty queue.
+func BenchmarkContactSweep(b *testing.B) {
+	for _, total := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("contacts=%d/due=1000", total), func(b *testing.B) {
+			w := newBenchWorld(b)
+			w.seedContacts(b, total, 1000)
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				w.freshQueue(b)
+				svc, err := gdpr.NewContactRetentionService(gdpr.Core{Brands: w.store, Hasher: benchHasher(b), Clock: w.clock},
+					gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Claims: w.store, Audit: w.store, Queue: w.queue})
+				require.NoError(b, err)
+				b.StartTimer()
+				st, err := svc.SweepBrand(ctx, w.brand)
+				if err != nil || st.Erasures != 1000 {
+					b.Fatalf("sweep: %+v %v", st, err)
+				}
+			}
+		})
+	}
+}
+
+func benchHasher(b *testing.B) *gdpr.Hasher {
+	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(b, err)
+	return h
+}
+
+// seedContacts creates total contacts of one member, due of them new and past R-RET-4.
+func (w *benchWorld) seedContacts(b *testing.B, total, due int) {
+	b.Helper()
+	now := w.clock.Now()
+	const batch = 50000
+	contacts := make([]gdpr.Contact, 0, batch)
+	for i := range total {
+		c := gdpr.Contact{BrandID: "bench", ID: fmt.Sprintf("c_%08d", i), MemberID: "m_00000001",
+			Email: fmt.Sprintf("contact%d@example.test", i), FirstName: "First", CreatedAt: now.AddDate(-1, 0, 0),
+			LastActivityAt: now.AddDate(0, 0, -1), Source: gdpr.SourceOrder,
+			MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInFromOrder, At: now.AddDate(-1, 0, 0)},
+			BrandOptIn:  gdpr.BrandOptInState{Value: gdpr.BrandOptInDatabase, At: now.AddDate(-1, 0, 0)}}
+		if i%(total/due) == 0 && i/(total/due) < due {
+			c.Source, c.LastActivityAt = gdpr.SourceManual, time.Time{}
+			c.MemberOptIn = gdpr.MemberOptInState{Value: gdpr.MemberOptInNew, At: now.AddDate(0, 0, -31)}
+			c.BrandOptIn = gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: now.AddDate(0, 0, -31)}
+		}
+		c.NextReviewAt = gdpr.NextContactReview(c, w.brand)
+		contacts = append(contacts, c)
+		if len(contacts) == batch || i == total-1 {
+			require.NoError(b, w.store.BulkCreateContacts(b.Context(), contacts))
+			contacts = contacts[:0]
+		}
+	}
+}
+
 // BenchmarkErasureWorker measures erasures per second on the embedded store, each member
 // with 10 contacts (budget ≥ 2,000/s): jobs one at a time, and in batches as local mode's
 // worker takes them from the queue, by one worker or several.

@@ -53,6 +53,8 @@ var rows = []row{
 	{pkg: "./functions", bench: "BenchmarkContactSync", benchtime: "1x", metric: "contacts/s", show: "n", label: "brand contact sync, 10,000 contacts in batches of 1,000 (/s)"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=10000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 10k users, 1k due"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkSweep/users=1000000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "sweep, 1M users, 1k due", slow: true},
+	{pkg: "./internal/gdpr", bench: "BenchmarkContactSweep/contacts=100000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "contact sweep, 100k contacts, 1k due"},
+	{pkg: "./internal/gdpr", bench: "BenchmarkContactSweep/contacts=1000000/", benchtime: "20x", metric: "ns/op", show: "ms", budget: 100, label: "contact sweep, 1M contacts, 1k due", slow: true},
 	{pkg: "./functions", bench: "BenchmarkErasureWorkerLocalMode", benchtime: "10000x", metric: "erasures/s", show: "n", budget: 2000, atLeast: true, label: "erasure worker as local mode runs it, 10 contacts each (/s)"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkErasureWorker/batch=100/workers=2$", benchtime: "4000x", metric: "erasures/s", show: "n", label: "erasure jobs, batches of 100, 2 workers, no queue (/s)"},
 	{pkg: "./internal/gdpr", bench: "BenchmarkErasureWorker/batch=1/workers=1$", benchtime: "2000x", metric: "erasures/s", show: "n", label: "erasure jobs one at a time, 1 worker, no queue (/s)"},
