@@ -1,0 +1,73 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/gdpr"
+)
+
+// TestContactRetentionThroughTheHost (#14, R-RET-4, R-RET-5, R-RET-7, R-ERASE-9): contacts go
+// through the same timer and the same erasure worker as users, on the test clock. A contact
+// never invited is erased after 30 days; an invited one gets its second invitation by mail
+// 15 days later, turns "opt-out no action" 15 days after that, and is erased a year on, with
+// its address gone from every file, the outbox's copies of both invitations included.
+func TestContactRetentionThroughTheHost(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.setClock(t, t0)
+		app.putBrand("acme", nil)
+		member := app.seedSubject(t, "acme", gdpr.RoleAmbassador).user.ID
+		add := func(email string) string {
+			t.Helper()
+			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": email, "firstName": "Fran"})
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+			return res.JSON(t)["contactId"].(string)
+		}
+		contact := func(id string) gdpr.Contact {
+			t.Helper()
+			c, err := app.contacts().GetContact(t.Context(), "acme", id)
+			require.NoError(t, err)
+			return c
+		}
+		const quietAddr, lapseAddr = "quiet.contact@example.test", "lapse.contact@example.test"
+		quiet, lapse := add(quietAddr), add(lapseAddr)
+		res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+lapse+"/invite", nil)
+		require.Equal(t, 202, res.Status, "%s", res.Body)
+		app.waitIdle()
+		require.Equal(t, []gdpr.MailKind{gdpr.MailContactInvitation}, app.mailKindsTo(lapseAddr))
+
+		app.setClock(t, t0.AddDate(0, 0, 15).Add(time.Minute)) // the test clock runs on from where it is set
+		app.sweep(t)
+		require.Equal(t, []gdpr.MailKind{gdpr.MailContactInvitation, gdpr.MailContactInvitation}, app.mailKindsTo(lapseAddr),
+			"R-RET-5: the second invitation, through the mail queue")
+		require.False(t, contact(quiet).Erased())
+
+		app.setClock(t, t0.AddDate(0, 0, 30).Add(2*time.Minute))
+		app.sweep(t)
+		require.True(t, contact(quiet).Erased(), "R-RET-4: not invited within 30 days")
+		require.Equal(t, gdpr.MemberOptOutNoAction, contact(lapse).MemberOptIn.Value, "R-RET-5: no answer to two invitations")
+
+		optedOut := contact(lapse).MemberOptIn.At
+		app.setClock(t, optedOut.AddDate(1, 0, 0).Add(-time.Minute))
+		app.sweep(t)
+		require.False(t, contact(lapse).Erased(), "R-RET-7: kept a year")
+		app.setClock(t, optedOut.AddDate(1, 0, 0).Add(time.Minute))
+		app.sweep(t)
+		require.True(t, contact(lapse).Erased(), "R-RET-7: erased a year after the opt-out")
+
+		rules := map[string]string{}
+		for _, r := range app.erasures(t, "acme") {
+			if r.SubjectKind == gdpr.SubjectContact {
+				rules[r.SubjectID] = r.Rule
+			}
+		}
+		require.Equal(t, map[string]string{quiet: gdpr.RuleNewContact, lapse: gdpr.RuleOptedOutContact}, rules, "R-ERASE-9: one record each")
+		if be.embedded {
+			for _, addr := range []string{quietAddr, lapseAddr} {
+				requireNoFileContains(t, app.App.Config.DataDir, addr, "")
+			}
+		}
+	})
+}
