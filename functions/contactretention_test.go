@@ -71,3 +71,36 @@ func TestContactRetentionThroughTheHost(t *testing.T) {
 		}
 	})
 }
+
+// TestContactActivityThroughTheHost (R-RET-3): a click restarts a contact's three years; an
+// open is refused, being no activity; three years after the last click the contact is erased.
+func TestContactActivityThroughTheHost(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.setClock(t, t0)
+		app.putBrand("acme", nil)
+		s := app.seedSubject(t, "acme", gdpr.RoleAmbassador)
+		c := s.contacts[1] // invitation accepted, no Brand opt-in
+		path := "/api/brands/acme/members/" + s.user.ID + "/contacts/" + c.ID + "/activity"
+		res := app.admin("POST", path, map[string]string{"kind": "open"})
+		require.Equal(t, 400, res.Status, "an open is not activity")
+		require.Contains(t, string(res.Body), "R-RET-3")
+		require.Equal(t, 404, app.admin("POST", "/api/brands/acme/members/"+s.user.ID+"/contacts/c_unknown/activity",
+			map[string]string{"kind": "click"}).Status)
+
+		clicked := t0.AddDate(2, 0, 0)
+		app.setClock(t, clicked)
+		res = app.admin("POST", path, map[string]string{"kind": "click"})
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+
+		app.setClock(t, t0.AddDate(3, 0, 1))
+		app.sweep(t)
+		got, err := app.contacts().GetContact(t.Context(), "acme", c.ID)
+		require.NoError(t, err)
+		require.False(t, got.Erased(), "the click restarted the three years")
+		app.setClock(t, clicked.AddDate(3, 0, 0).Add(time.Minute))
+		app.sweep(t)
+		got, err = app.contacts().GetContact(t.Context(), "acme", c.ID)
+		require.NoError(t, err)
+		require.True(t, got.Erased(), "three years without activity")
+	})
+}

@@ -746,3 +746,43 @@ func (s *ContactService) updateContact(ctx context.Context, b Brand, c Contact) 
 	c.NextReviewAt = NextContactReview(c, b)
 	return s.contacts.UpdateContact(ctx, c)
 }
+
+// ContactActivityKind is an interaction of a contact that the platform reports.
+type ContactActivityKind string
+
+const (
+	ContactClick ContactActivityKind = "click"
+	ContactLike  ContactActivityKind = "like"
+	// ContactOpen is named only to be refused: opening an email is not activity (R-RET-3).
+	ContactOpen ContactActivityKind = "open"
+)
+
+// RecordContactActivity records an intentional interaction of a Member's contact, a click or
+// a like, which restarts its three years of R-RET-3. An open is refused: it is not activity.
+// Repeating a report moves the date to the latest, so a retried request is harmless.
+func (s *ContactService) RecordContactActivity(ctx context.Context, brandID BrandID, memberID, contactID string, kind ContactActivityKind) (Contact, error) {
+	switch kind {
+	case ContactClick, ContactLike:
+	case ContactOpen:
+		return Contact{}, Errorf(CodeInvalid, "opening an email is not activity (R-RET-3): report clicks and likes only")
+	default:
+		return Contact{}, Errorf(CodeInvalid, "kind must be click or like")
+	}
+	b, err := s.activeBrand(ctx, brandID)
+	if err != nil {
+		return Contact{}, err
+	}
+	var out Contact
+	err = retry(ctx, func() error {
+		c, err := s.memberContact(ctx, b.ID, memberID, contactID)
+		if err != nil {
+			return err
+		}
+		if now := s.clock.Now(); now.After(c.LastActivityAt) {
+			c.LastActivityAt = now
+		}
+		out, err = s.updateContact(ctx, b, c)
+		return err
+	})
+	return out, err
+}

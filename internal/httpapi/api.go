@@ -115,6 +115,7 @@ func (a *api) routes() []route {
 		{"GET /api/brands/{brand}/members/{id}/contacts", true, a.memberContacts},
 		{"POST /api/brands/{brand}/members/{id}/contacts", true, a.createContact},
 		{"POST /api/brands/{brand}/members/{id}/contacts/{contact}/invite", true, a.invite},
+		{"POST /api/brands/{brand}/members/{id}/contacts/{contact}/activity", true, a.contactActivity},
 		{"GET /api/brands/{brand}/invitation", false, a.invitationPage},
 		{"POST /api/brands/{brand}/invitation", false, a.answerInvitation},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},

@@ -19,6 +19,24 @@ func (a *api) invite(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]any{"contactId": c.ID, "memberOptIn": c.MemberOptIn.Value})
 }
 
+// contactActivity records a contact's click or like, for the platform backend naming the
+// Member and the contact (R-RET-3).
+func (a *api) contactActivity(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Kind gdpr.ContactActivityKind `json:"kind"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	c, err := a.contacts.RecordContactActivity(r.Context(), brandParam(r), r.PathValue("id"), r.PathValue("contact"), in.Kind)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"contactId": c.ID, "lastActivityAt": c.LastActivityAt})
+}
+
 // invitationPage lets the contact answer. Like the signup page it changes nothing: mail
 // scanners fetch links. The token comes in the fragment, which no server or log sees; the
 // page's one script moves it into the form (the signup page's script, allowed by its hash).
