@@ -213,7 +213,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 		return httpapi.Options{}, err
 	}
 	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s, Audit: s,
-		Queue: queue, Tokens: s, OptOuts: s})
+		Queue: queue, Tokens: s, OptOuts: s, SentMail: m.sent})
 	if err != nil {
 		return httpapi.Options{}, err
 	}
@@ -228,6 +228,9 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats
+	}
+	if a.scrubber != nil {
+		opts.Erased = a.scrubber.request
 	}
 	return opts, nil
 }

@@ -104,3 +104,30 @@ func TestContactActivityThroughTheHost(t *testing.T) {
 		require.True(t, got.Erased(), "three years without activity")
 	})
 }
+
+// TestMemberErasureTakesItsContactsInvitations (R-ERASE-6, "erased means gone"): the contacts
+// that go with an erased member take with them the outbox's copies of their invitations. The
+// outbox is local mode's: Azure mode keeps no copy of mail.
+func TestMemberErasureTakesItsContactsInvitations(t *testing.T) {
+	app := startApp(t, nil)
+	app.setClock(t, t0)
+	app.putBrand("acme", nil)
+	member := app.seedSubject(t, "acme", gdpr.RoleAmbassador).user.ID
+	const addr = "invited.contact@example.test"
+	res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": addr})
+	require.Equal(t, 201, res.Status, "%s", res.Body)
+	contact := res.JSON(t)["contactId"].(string)
+	res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+contact+"/invite", nil)
+	require.Equal(t, 202, res.Status, "%s", res.Body)
+	app.waitIdle()
+	require.Len(t, app.mailKindsTo(addr), 1, "the invitation is in the outbox")
+
+	res = app.admin("POST", "/api/admin/brands/acme/members/"+member+"/block", map[string]string{"reason": "unsubscribed"})
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	app.setClock(t, t0.AddDate(0, 0, 7).Add(time.Minute))
+	app.waitIdle()
+	c, err := app.contacts().GetContact(t.Context(), "acme", contact)
+	require.NoError(t, err)
+	require.True(t, c.Erased(), "R-ERASE-6: no Brand opt-in, erased with its member")
+	requireNoFileContains(t, app.App.Config.DataDir, addr, "")
+}

@@ -77,6 +77,32 @@ func TestOrdersEndToEnd(t *testing.T) {
 			res := sync(body)
 			require.Equal(t, 200, res.Status, "%s", res.Body)
 			require.EqualValues(t, 1, res.JSON(t)["created"])
+
+			if be.embedded {
+				t.Run("R-RET-9_a_deleted_contact_takes_its_invitations_from_the_outbox", func(t *testing.T) {
+					const addr = "invited.synced@example.test"
+					res := sync(`{"batchId":"b-2","contacts":[{"memberId":"` + member + `","email":"` + addr + `"}]}`)
+					require.Equal(t, 200, res.Status, "%s", res.Body)
+					mine := app.admin("GET", "/api/brands/acme/members/"+member+"/contacts", nil)
+					var list struct{ Contacts []map[string]any }
+					require.NoError(t, json.Unmarshal(mine.Body, &list))
+					var id string
+					for _, c := range list.Contacts {
+						if c["email"] == addr {
+							id = c["id"].(string)
+						}
+					}
+					require.NotEmpty(t, id)
+					res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+id+"/invite", nil)
+					require.Equal(t, 202, res.Status, "%s", res.Body)
+					app.waitIdle()
+					require.Len(t, app.mailKindsTo(addr), 1)
+					res = sync(`{"batchId":"b-3","contacts":[{"memberId":"` + member + `","email":"` + addr + `","delete":true}]}`)
+					require.Equal(t, 200, res.Status, "%s", res.Body)
+					app.waitIdle() // the scrub after the erasure
+					requireNoFileContains(t, app.App.Config.DataDir, addr, "")
+				})
+			}
 		})
 	})
 }

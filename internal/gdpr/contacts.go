@@ -31,6 +31,9 @@ type ContactDeps struct {
 	Queue     Queue           // invitation mails
 	Tokens    TokenStore      // invitation answers
 	OptOuts   BlacklistWriter // a global opt-out from an invitation (R-MAIL-4)
+	// SentMail is where copies of sent mail are kept, if anywhere: a contact the brand deletes
+	// takes its invitations with it.
+	SentMail SentMail
 }
 
 // ContactService creates contacts from the brand's systems and reads them under the access
@@ -47,6 +50,7 @@ type ContactService struct {
 	queue     Queue
 	tokens    TokenStore
 	optOuts   BlacklistWriter
+	sent      SentMail
 }
 
 // NewContactService checks its dependencies.
@@ -61,7 +65,7 @@ func NewContactService(c Core, d ContactDeps) (*ContactService, error) {
 		return nil, err
 	}
 	return &ContactService{core: cc, contacts: d.Contacts, owners: d.Owners, users: d.Users, claims: d.Claims,
-		blacklist: d.Blacklist, audit: d.Audit, queue: d.Queue, tokens: d.Tokens, optOuts: d.OptOuts}, nil
+		blacklist: d.Blacklist, audit: d.Audit, queue: d.Queue, tokens: d.Tokens, optOuts: d.OptOuts, sent: d.SentMail}, nil
 }
 
 // Order is an order the brand's shop reports for a Member's customer (R-CONSENT-3).
@@ -469,6 +473,16 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	return nil
 }
 
+// HasDeletes reports a batch that erases contacts (R-RET-9).
+func (b SyncBatch) HasDeletes() bool {
+	for _, c := range b.Contacts {
+		if c.Delete {
+			return true
+		}
+	}
+	return false
+}
+
 // RuleSyncDelete is the rule of a contact erased because the brand's system deleted it.
 const RuleSyncDelete = "R-RET-9"
 
@@ -517,10 +531,22 @@ func (s *ContactService) eraseSynced(ctx context.Context, b Brand, claim Claim, 
 			return nil
 		}
 		// Erased by an attempt that stopped before releasing the claim.
-		return s.claims.ReleaseClaims(ctx, b.ID, claim)
+		return s.forgetContact(ctx, b.ID, claim)
 	}
 	res.Deleted++
-	return s.claims.ReleaseClaims(ctx, b.ID, claim)
+	return s.forgetContact(ctx, b.ID, claim)
+}
+
+// forgetContact ends an erased contact's traces: the kept copies of mail to its address, then
+// the member's claim on the address ("contact:<member>:<digest>"), last, so a retry finds it.
+func (s *ContactService) forgetContact(ctx context.Context, brand BrandID, claim Claim) error {
+	rest, _ := strings.CutPrefix(claim.Key, claimContact)
+	if _, digest, ok := strings.Cut(rest, ":"); ok && s.sent != nil { // member ids hold no colon; digests do
+		if err := s.sent.ForgetRecipients(ctx, brand, []string{digest}); err != nil {
+			return err
+		}
+	}
+	return s.claims.ReleaseClaims(ctx, brand, claim)
 }
 
 // ManualContact is a contact a Member enters in the CRM, relayed by the platform.

@@ -197,14 +197,11 @@ func (s *ErasureService) claimsOf(u User) []string {
 // each once for all of them: cascade to contacts, delete blobs, forget kept mail, release
 // claims, write the audit records, mark done.
 func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []User) error {
-	contacts, err := s.cascadeContacts(ctx, b.ID, users)
+	contacts, mailed, err := s.cascadeContacts(ctx, b.ID, users)
 	if err != nil {
 		return err
 	}
-	var (
-		claims []Claim
-		mailed []string
-	)
+	var claims []Claim
 	for _, u := range users {
 		for _, key := range u.Erasure.PendingBlobs {
 			if err := s.blobs.Delete(ctx, key); err != nil {
@@ -301,19 +298,22 @@ type contactCounts struct{ erased, kept int }
 // cascadeContacts erases the members' contacts that go with them (R-ERASE-6, R-ERASE-7), in
 // batches, and counts from the stored state those each erasure erased and those it kept: the
 // same numbers however often it runs.
-func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, members []User) (map[string]contactCounts, error) {
+func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, members []User) (map[string]contactCounts, []string, error) {
 	ids := make([]string, len(members))
 	erasures := make(map[string]*ErasureState, len(members))
 	for i, u := range members {
 		ids[i], erasures[u.ID] = u.ID, u.Erasure
 	}
-	var counts map[string]contactCounts
+	var (
+		counts  map[string]contactCounts
+		digests []string // of the addresses erased, whose kept mail goes too
+	)
 	err := retry(ctx, func() error {
 		contacts, err := s.contacts.ContactsOfMembers(ctx, brand, ids)
 		if err != nil {
 			return err
 		}
-		counts = make(map[string]contactCounts, len(members))
+		counts, digests = make(map[string]contactCounts, len(members)), digests[:0]
 		erase := make([]Contact, 0, len(contacts))
 		now := s.clock.Now()
 		for _, c := range contacts {
@@ -321,6 +321,7 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 			switch {
 			case c.ErasedBy == st.ID:
 				n.erased++
+				digests = appendDigest(digests, c.Email)
 			case c.Erased():
 			case !cascades(c, st.Rule):
 				n.kept++
@@ -329,6 +330,7 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 				c.ErasedAt, c.ErasedBy = now, st.ID
 				erase = append(erase, c)
 				n.erased++
+				digests = appendDigest(digests, c.Email)
 			}
 			counts[c.MemberID] = n
 		}
@@ -338,7 +340,15 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 		_, err = s.contacts.UpdateContacts(ctx, brand, erase)
 		return err // a conflict re-reads them all: erased ones count, the rest retry
 	})
-	return counts, err
+	return counts, digests, err
+}
+
+// appendDigest adds an erased contact's address digest, if it had an address.
+func appendDigest(digests []string, erasedEmail string) []string {
+	if erasedEmail == "" {
+		return digests
+	}
+	return append(digests, erasedEmail)
 }
 
 // sortedOrEmpty is a sorted copy of s, and [] rather than null in JSON when s is empty: an

@@ -42,6 +42,9 @@ type Options struct {
 	QueueStats func(ctx context.Context) (any, error)
 	// TestClock is set only in local mode with POPSELL_TEST_CLOCK=1 (PUT /api/admin/test-clock).
 	TestClock *gdpr.TestClock
+	// Erased, when set, hears of erasures a request ran itself rather than through the erasure
+	// queue (a brand sync's deletes), so that local mode scrubs its files after them too.
+	Erased func()
 }
 
 type api struct {
@@ -58,6 +61,7 @@ type api struct {
 	adminToken   []byte
 	version      string
 	log          *slog.Logger
+	erased       func()
 	queueStats   func(ctx context.Context) (any, error)
 	testClock    *gdpr.TestClock
 }
@@ -70,7 +74,7 @@ func New(o Options) http.Handler {
 	a := &api{
 		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, contacts: o.Contacts, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
-		queueStats: o.QueueStats, testClock: o.TestClock,
+		queueStats: o.QueueStats, testClock: o.TestClock, erased: o.Erased,
 	}
 	mux := http.NewServeMux()
 	// The host's readiness probe: any answer means ready (wire contract §1).
