@@ -1,12 +1,14 @@
 package main
 
 import (
+	"maps"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/mailjet"
 )
 
 // TestContactRetentionThroughTheHost (#14, R-RET-4, R-RET-5, R-RET-7, R-ERASE-9): contacts go
@@ -130,4 +132,58 @@ func TestMemberErasureTakesItsContactsInvitations(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, c.Erased(), "R-ERASE-6: no Brand opt-in, erased with its member")
 	requireNoFileContains(t, app.App.Config.DataDir, addr, "")
+}
+
+// TestMailjetEventsReachContacts (#14, R-CONSENT-1, R-CONSENT-6, R-RET-3): Mailjet's events of
+// an invitation come back naming the contact in their payload; a click is the contact's
+// activity, an unsubscribe its "opt-out from an email" proven by the mail's job id, and a
+// hard bounce its email status. A payload naming another brand is not applied.
+func TestMailjetEventsReachContacts(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.setClock(t, t0)
+		creds := map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}
+		app.putBrand("acme", map[string]any{"mailjetCallback": creds})
+		member := app.seedSubject(t, "acme", gdpr.RoleAmbassador).user.ID
+		add := func(email string) string {
+			t.Helper()
+			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": email})
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+			id := res.JSON(t)["contactId"].(string)
+			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+id+"/invite", nil)
+			require.Equal(t, 202, res.Status, "%s", res.Body)
+			return id
+		}
+		contact := func(id string) gdpr.Contact {
+			t.Helper()
+			c, err := app.contacts().GetContact(t.Context(), "acme", id)
+			require.NoError(t, err)
+			return c
+		}
+		const leaverAddr, bouncerAddr = "leaver.contact@example.test", "bouncer.contact@example.test"
+		leaver, bouncer := add(leaverAddr), add(bouncerAddr)
+		event := func(kind, email, brand, contact string, extra map[string]any) map[string]any {
+			e := map[string]any{"event": kind, "time": t0.Add(time.Hour).Unix(), "MessageID": 1, "email": email,
+				"CustomID": "inv_job_" + contact, "Payload": mailjet.EncodeContactPayload(brand, "contact_invitation", "inv_job_"+contact, contact)}
+			maps.Copy(e, extra)
+			return e
+		}
+		body := []map[string]any{
+			event("click", leaverAddr, "acme", leaver, map[string]any{"url": "https://example.test/"}),
+			event("unsub", leaverAddr, "acme", leaver, nil),
+			event("bounce", bouncerAddr, "acme", bouncer, map[string]any{"hard_bounce": true, "blocked": false, "error_related_to": "recipient", "error": "user unknown"}),
+			event("unsub", bouncerAddr, "other", bouncer, nil),
+		}
+		auth := header{"Authorization": "Basic " + basic(creds["username"], creds["password"])}
+		for range 2 { // Mailjet retries and duplicates: the second time changes nothing
+			res := app.do("POST", "/api/brands/acme/mailjet/events", body, auth)
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+		}
+		c := contact(leaver)
+		require.Equal(t, gdpr.MemberOptOutFromEmail, c.MemberOptIn.Value)
+		require.Equal(t, gdpr.ConsentSource{Kind: gdpr.SourceKindMailjet, Ref: "inv_job_" + leaver}, c.History[len(c.History)-1].Source)
+		require.True(t, c.LastActivityAt.Equal(t0.Add(time.Hour)), "a click is activity")
+		b := contact(bouncer)
+		require.Equal(t, gdpr.EmailHardBounce, b.EmailStatus)
+		require.Equal(t, gdpr.MemberOptInInvitationSent, b.MemberOptIn.Value, "another brand's payload is not applied")
+	})
 }

@@ -279,3 +279,54 @@ func TestContactRetentionDurationsPerBrand(t *testing.T) {
 	_, _ = w.sweepAt(t, t0.Add(20*day))
 	w.requireErasedBy(t, res.ContactID, gdpr.RuleNewContact)
 }
+
+// TestContactMailEvents (R-CONSENT-1, R-CONSENT-6, R-RET-3): what each provider event does to a
+// contact, and that a replay or an unknown contact changes nothing.
+func TestContactMailEvents(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	ctx := t.Context()
+	t0 := w.clock.Now()
+	newInvited := func(email string) string {
+		res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: email})
+		require.NoError(t, err)
+		_, err = w.contacts.Invite(ctx, "acme", w.members[0], res.ContactID)
+		require.NoError(t, err)
+		return res.ContactID
+	}
+	at := t0.Add(time.Hour)
+	for _, tc := range []struct {
+		name   string
+		events []gdpr.ContactMailEvent
+		optIn  gdpr.MemberOptIn
+		status gdpr.EmailStatus
+		click  bool
+	}{
+		{"unsub", []gdpr.ContactMailEvent{{Kind: gdpr.MailEventUnsub}}, gdpr.MemberOptOutFromEmail, gdpr.EmailOK, false},
+		{"click", []gdpr.ContactMailEvent{{Kind: gdpr.MailEventClick}}, gdpr.MemberOptInInvitationSent, gdpr.EmailOK, true},
+		{"open_is_no_activity", []gdpr.ContactMailEvent{{Kind: gdpr.MailEventOpen}}, gdpr.MemberOptInInvitationSent, gdpr.EmailOK, false},
+		{"hard_bounce", []gdpr.ContactMailEvent{{Kind: gdpr.MailEventBounce, Permanent: true}}, gdpr.MemberOptInInvitationSent, gdpr.EmailHardBounce, false},
+		{"soft_bounce", []gdpr.ContactMailEvent{{Kind: gdpr.MailEventBounce}}, gdpr.MemberOptInInvitationSent, gdpr.EmailSoftBounce, false},
+		{"soft_after_hard_stays_hard", []gdpr.ContactMailEvent{{Kind: gdpr.MailEventBounce, Permanent: true}, {Kind: gdpr.MailEventBounce}}, gdpr.MemberOptInInvitationSent, gdpr.EmailHardBounce, false},
+		{"spam", []gdpr.ContactMailEvent{{Kind: gdpr.MailEventSpam}}, gdpr.MemberOptInInvitationSent, gdpr.EmailSpam, false},
+		{"block_blamed_on_sender", []gdpr.ContactMailEvent{{Kind: gdpr.MailEventBlocked}}, gdpr.MemberOptInInvitationSent, gdpr.EmailOK, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newInvited(tc.name + "@example.test")
+			for i := range tc.events {
+				tc.events[i].ContactID, tc.events[i].JobID, tc.events[i].At = id, "inv_job_1", at
+			}
+			_, err := w.contacts.ApplyMailEvents(ctx, "acme", tc.events)
+			require.NoError(t, err)
+			again, err := w.contacts.ApplyMailEvents(ctx, "acme", tc.events)
+			require.NoError(t, err)
+			require.Zero(t, again, "a replay changes nothing")
+			c := w.contact(t, id)
+			require.Equal(t, tc.optIn, c.MemberOptIn.Value)
+			require.Equal(t, tc.status, c.EmailStatus)
+			require.Equal(t, tc.click, c.LastActivityAt.Equal(at))
+		})
+	}
+	n, err := w.contacts.ApplyMailEvents(ctx, "acme", []gdpr.ContactMailEvent{{ContactID: "c_unknown", Kind: gdpr.MailEventUnsub, JobID: "j", At: at}})
+	require.NoError(t, err)
+	require.Zero(t, n)
+}

@@ -74,7 +74,7 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	m.BrandID, m.To, m.Links, m.JobID = b.ID, to, links, job.ID
+	m.BrandID, m.To, m.Links, m.JobID, m.ContactID = b.ID, to, links, job.ID, job.ContactID
 	m.From, m.TemplateID = b.Mail.From, b.Mail.Templates[job.Kind]
 	if err := s.mailer.Send(ctx, m); err != nil {
 		if errors.Is(err, ErrUndeliverable) {

@@ -174,6 +174,9 @@ type Mail struct {
 	// JobID is the id of the queue message the mail was sent for: providers carry it back in
 	// their events (never personal data) and may use it to send a job once.
 	JobID string `json:"jobId,omitempty"`
+	// ContactID is the contact an invitation goes to, which providers carry back in their
+	// events so that an unsubscribe or a bounce reaches the contact (R-MAIL-5, R-CONSENT-6).
+	ContactID string `json:"contactId,omitempty"`
 }
 
 // Sender is the From of a mail.

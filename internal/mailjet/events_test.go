@@ -340,6 +340,35 @@ func TestPayload_roundTripsIdsOnly(t *testing.T) {
 	}
 }
 
+func TestContactOfPayload(t *testing.T) {
+	p := EncodeContactPayload("demo", "contact_invitation", "inv_01J", "c_01J")
+	require.JSONEq(t, `{"brand":"demo","kind":"contact_invitation","job":"inv_01J","contact":"c_01J"}`, p)
+	brand, contact, ok := ContactOfPayload(p)
+	require.True(t, ok)
+	require.Equal(t, []string{"demo", "c_01J"}, []string{brand, contact})
+	for _, s := range []string{"", doiPayload, EncodePayload("demo", "account_exists", "j"), `{"contact":"c_1"}`, `{"brand":"demo","kind":"x","contact":1}`} {
+		_, _, ok := ContactOfPayload(s)
+		require.False(t, ok, s)
+	}
+}
+
+// FuzzContactOfPayload: a payload is callback input; whatever it holds, a contact is named only
+// with its brand and kind, and never panics.
+func FuzzContactOfPayload(f *testing.F) {
+	f.Add(EncodeContactPayload("demo", "contact_invitation", "inv_1", "c_1"))
+	f.Add(doiPayload)
+	f.Add(`{"brand":"b","kind":"k","contact":""}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		brand, contact, ok := ContactOfPayload(s)
+		if ok && (brand == "" || contact == "") {
+			t.Fatalf("ok without brand or contact")
+		}
+		if b, _, _, parsed := ParsePayload(s); ok && (!parsed || b != brand) {
+			t.Fatalf("a contact from a payload ParsePayload refuses")
+		}
+	})
+}
+
 // rawObjects reads a fixture generically, for tests that look at what the wire holds.
 func rawObjects(t testing.TB, raw []byte) []map[string]any {
 	t.Helper()

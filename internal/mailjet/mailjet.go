@@ -205,7 +205,7 @@ func (c *Client) message(m gdpr.Mail) (mj.InfoMessagesV31, error) {
 		// Both come back in every event of this message (CustomID, Payload), which is how
 		// a callback finds its brand, kind and job. Ids only: Mailjet keeps them.
 		CustomID:     m.JobID,
-		EventPayload: EncodePayload(string(m.BrandID), string(m.Kind), m.JobID),
+		EventPayload: EncodeContactPayload(string(m.BrandID), string(m.Kind), m.JobID, m.ContactID),
 		Subject:      m.Subject,
 	}
 	switch {

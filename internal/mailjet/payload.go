@@ -10,13 +10,20 @@ type payload struct {
 	Brand string `json:"brand"`
 	Kind  string `json:"kind"`
 	Job   string `json:"job,omitempty"`
+	// Contact is the contact a contact's mail (an invitation) went to.
+	Contact string `json:"contact,omitempty"`
 }
 
 // EncodePayload returns the EventPayload Send attaches to a mail of brand and kind sent for
 // the queue job job (which may be empty). Tests of callback handlers use it to build the
 // events Mailjet would post.
 func EncodePayload(brand, kind, job string) string {
-	b, err := json.Marshal(payload{Brand: brand, Kind: kind, Job: job})
+	return EncodeContactPayload(brand, kind, job, "")
+}
+
+// EncodeContactPayload is EncodePayload for a mail to a contact, naming it by id.
+func EncodeContactPayload(brand, kind, job, contact string) string {
+	b, err := json.Marshal(payload{Brand: brand, Kind: kind, Job: job, Contact: contact})
 	if err != nil { // strings always marshal; keep the payload empty rather than panic
 		return ""
 	}
@@ -37,4 +44,15 @@ func ParsePayload(s string) (brand, kind, job string, ok bool) {
 		return "", "", "", false
 	}
 	return p.Brand, p.Kind, p.Job, true
+}
+
+// ContactOfPayload returns the brand and the contact an event's Payload names, for the events
+// of a mail to a contact; ok is false for any other payload.
+func ContactOfPayload(s string) (brand, contact string, ok bool) {
+	if _, _, _, ok := ParsePayload(s); !ok {
+		return "", "", false
+	}
+	var p payload
+	_ = json.Unmarshal([]byte(s), &p) // ParsePayload decoded it
+	return p.Brand, p.Contact, p.Contact != ""
 }
