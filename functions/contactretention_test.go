@@ -159,8 +159,8 @@ func TestMailjetEventsReachContacts(t *testing.T) {
 			require.NoError(t, err)
 			return c
 		}
-		const leaverAddr, bouncerAddr = "leaver.contact@example.test", "bouncer.contact@example.test"
-		leaver, bouncer := add(leaverAddr), add(bouncerAddr)
+		const leaverAddr, bouncerAddr, softAddr = "leaver.contact@example.test", "bouncer.contact@example.test", "soft.contact@example.test"
+		leaver, bouncer, soft := add(leaverAddr), add(bouncerAddr), add(softAddr)
 		event := func(kind, email, brand, contact string, extra map[string]any) map[string]any {
 			e := map[string]any{"event": kind, "time": t0.Add(time.Hour).Unix(), "MessageID": 1, "email": email,
 				"CustomID": "inv_job_" + contact, "Payload": mailjet.EncodeContactPayload(brand, "contact_invitation", "inv_job_"+contact, contact)}
@@ -172,6 +172,7 @@ func TestMailjetEventsReachContacts(t *testing.T) {
 			event("unsub", leaverAddr, "acme", leaver, nil),
 			event("bounce", bouncerAddr, "acme", bouncer, map[string]any{"hard_bounce": true, "blocked": false, "error_related_to": "recipient", "error": "user unknown"}),
 			event("unsub", bouncerAddr, "other", bouncer, nil),
+			event("bounce", softAddr, "acme", soft, map[string]any{"hard_bounce": false, "blocked": false, "error_related_to": "recipient", "error": "mailbox full"}),
 		}
 		auth := header{"Authorization": "Basic " + basic(creds["username"], creds["password"])}
 		for range 2 { // Mailjet retries and duplicates: the second time changes nothing
@@ -185,5 +186,17 @@ func TestMailjetEventsReachContacts(t *testing.T) {
 		b := contact(bouncer)
 		require.Equal(t, gdpr.EmailHardBounce, b.EmailStatus)
 		require.Equal(t, gdpr.MemberOptInInvitationSent, b.MemberOptIn.Value, "another brand's payload is not applied")
+
+		t.Run("R-MAIL-2_a_member_releases_a_soft_bounce_only", func(t *testing.T) {
+			require.Equal(t, gdpr.EmailSoftBounce, contact(soft).EmailStatus)
+			release := func(id string) int {
+				return app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+id+"/release-soft-bounce", nil).Status
+			}
+			require.Equal(t, 200, release(soft))
+			require.Equal(t, gdpr.EmailOK, contact(soft).EmailStatus)
+			require.Equal(t, 200, release(soft), "released already: nothing changes")
+			require.Equal(t, 409, release(bouncer), "a hard bounce is never released")
+			require.Equal(t, gdpr.EmailHardBounce, contact(bouncer).EmailStatus)
+		})
 	})
 }

@@ -794,6 +794,34 @@ func (s *ContactService) RecordContactActivity(ctx context.Context, brandID Bran
 	default:
 		return Contact{}, Errorf(CodeInvalid, "kind must be click or like")
 	}
+	return s.changeMemberContact(ctx, brandID, memberID, contactID, func(c *Contact) error {
+		if now := s.clock.Now(); now.After(c.LastActivityAt) {
+			c.LastActivityAt = now
+		}
+		return nil
+	})
+}
+
+// ReleaseContactSoftBounce clears a contact's soft bounce at its Member's request, relayed by
+// the platform (R-MAIL-2); no other status can be released. Releasing a released one changes
+// nothing.
+func (s *ContactService) ReleaseContactSoftBounce(ctx context.Context, brandID BrandID, memberID, contactID string) (Contact, error) {
+	return s.changeMemberContact(ctx, brandID, memberID, contactID, func(c *Contact) error {
+		switch c.EmailStatus {
+		case EmailSoftBounce:
+			c.EmailStatus = EmailOK
+			return nil
+		case EmailOK:
+			return errUnchanged
+		}
+		return Errorf(CodeConflict, "only a soft bounce can be released (R-MAIL-2)")
+	})
+}
+
+// changeMemberContact is the read-decide-write loop for one contact of a Member of an active
+// brand: change decides on a fresh copy (errUnchanged: nothing to write), the write is
+// guarded by the version read and recomputes the due index.
+func (s *ContactService) changeMemberContact(ctx context.Context, brandID BrandID, memberID, contactID string, change func(*Contact) error) (Contact, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return Contact{}, err
@@ -804,8 +832,11 @@ func (s *ContactService) RecordContactActivity(ctx context.Context, brandID Bran
 		if err != nil {
 			return err
 		}
-		if now := s.clock.Now(); now.After(c.LastActivityAt) {
-			c.LastActivityAt = now
+		if err := change(&c); err != nil {
+			if errors.Is(err, errUnchanged) {
+				out, err = c, nil
+			}
+			return err
 		}
 		out, err = s.updateContact(ctx, b, c)
 		return err

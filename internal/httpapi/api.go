@@ -120,6 +120,7 @@ func (a *api) routes() []route {
 		{"POST /api/brands/{brand}/members/{id}/contacts", true, a.createContact},
 		{"POST /api/brands/{brand}/members/{id}/contacts/{contact}/invite", true, a.invite},
 		{"POST /api/brands/{brand}/members/{id}/contacts/{contact}/activity", true, a.contactActivity},
+		{"POST /api/brands/{brand}/members/{id}/contacts/{contact}/release-soft-bounce", true, a.releaseContactSoftBounce},
 		{"GET /api/brands/{brand}/invitation", false, a.invitationPage},
 		{"POST /api/brands/{brand}/invitation", false, a.answerInvitation},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},

@@ -37,6 +37,16 @@ func (a *api) contactActivity(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"contactId": c.ID, "lastActivityAt": c.LastActivityAt})
 }
 
+// releaseContactSoftBounce clears a contact's soft bounce at its Member's request (R-MAIL-2).
+func (a *api) releaseContactSoftBounce(w http.ResponseWriter, r *http.Request) {
+	c, err := a.contacts.ReleaseContactSoftBounce(r.Context(), brandParam(r), r.PathValue("id"), r.PathValue("contact"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"contactId": c.ID, "emailStatus": "ok"})
+}
+
 // invitationPage lets the contact answer. Like the signup page it changes nothing: mail
 // scanners fetch links. The token comes in the fragment, which no server or log sees; the
 // page's one script moves it into the form (the signup page's script, allowed by its hash).
