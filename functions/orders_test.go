@@ -49,7 +49,7 @@ func TestOrdersEndToEnd(t *testing.T) {
 			byEmail[c["email"].(string)] = c
 		}
 		require.Equal(t, "opt_in_from_order", byEmail["agreed@example.test"]["memberOptIn"])
-		require.Equal(t, "brand_database", byEmail["agreed@example.test"]["brandOptIn"])
+		require.Equal(t, "from_brand_database", byEmail["agreed@example.test"]["brandOptIn"])
 		require.Equal(t, "storage_only", byEmail["stored@example.test"]["memberOptIn"])
 
 		res = app.admin("GET", "/api/admin/brands/acme/contacts", nil)

@@ -215,7 +215,7 @@ func TestRConsent3OrderCreationRecordsBothConsents(t *testing.T) {
 	require.NoError(t, c.ChangeBrandOptIn(gdpr.BrandOptInDatabase, order, consentT0))
 	require.Equal(t, []gdpr.ConsentChange{
 		{Kind: gdpr.ConsentMember, From: "", To: "opt_in_from_order", At: consentT0, Source: order},
-		{Kind: gdpr.ConsentBrand, From: "", To: "brand_database", At: consentT0, Source: order},
+		{Kind: gdpr.ConsentBrand, From: "", To: "from_brand_database", At: consentT0, Source: order},
 	}, c.History)
 
 	// The stored proof: the history under consentHistory, values and ids only.
@@ -223,7 +223,7 @@ func TestRConsent3OrderCreationRecordsBothConsents(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `[
 	  {"kind":"member","from":"","to":"opt_in_from_order","at":"2026-03-02T09:00:00Z","source":{"kind":"order","ref":"ord_2026-0042"}},
-	  {"kind":"brand","from":"","to":"brand_database","at":"2026-03-02T09:00:00Z","source":{"kind":"order","ref":"ord_2026-0042"}}]`, string(doc))
+	  {"kind":"brand","from":"","to":"from_brand_database","at":"2026-03-02T09:00:00Z","source":{"kind":"order","ref":"ord_2026-0042"}}]`, string(doc))
 	requireNoPersonalData(t, string(doc))
 	full, err := json.Marshal(c)
 	require.NoError(t, err)
@@ -377,7 +377,7 @@ func TestRConsent1And2SnakeCaseJSONNames(t *testing.T) {
 		require.Regexp(t, snake, string(v))
 		brand = append(brand, string(v))
 	}
-	require.Equal(t, []string{"none", "blog", "internal_form", "external_form", "brand_database", "storage_only"}, brand)
+	require.Equal(t, []string{"none", "from_blog", "from_internal_form", "from_external_form", "from_brand_database", "storage_only"}, brand)
 
 	for _, k := range allKinds {
 		require.Regexp(t, snake, string(k))

@@ -140,10 +140,10 @@ type BrandOptIn string
 
 const (
 	BrandOptInNone         BrandOptIn = "none" // hidden from the Brand (R-ACCESS-1)
-	BrandOptInBlog         BrandOptIn = "blog"
-	BrandOptInInternalForm BrandOptIn = "internal_form"
-	BrandOptInExternalForm BrandOptIn = "external_form"
-	BrandOptInDatabase     BrandOptIn = "brand_database"
+	BrandOptInBlog         BrandOptIn = "from_blog"
+	BrandOptInInternalForm BrandOptIn = "from_internal_form"
+	BrandOptInExternalForm BrandOptIn = "from_external_form"
+	BrandOptInDatabase     BrandOptIn = "from_brand_database"
 	BrandOptInStorageOnly  BrandOptIn = "storage_only"
 )
 
