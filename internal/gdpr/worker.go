@@ -42,7 +42,7 @@ func (s *ErasureService) HandleErasureJobs(ctx context.Context, bodies [][]byte)
 		case err != nil:
 			errs[i] = err
 		case job.SubjectKind == SubjectContact:
-			errs[i] = Errorf(CodeInvalid, "contacts are erased through their member")
+			errs[i] = Errorf(CodeInvalid, "a contact's own erasure job is the ContactRetentionService's")
 		default:
 			subjects = append(subjects, queuedErasure{i, job})
 		}
