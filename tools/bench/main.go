@@ -136,7 +136,8 @@ func main() {
 // gathers (its sub-benchmarks' levels).
 func benchMatches(name, bench string) bool {
 	if exact, ok := strings.CutSuffix(bench, "$"); ok {
-		return name == exact
+		// "A/B$" is sub-benchmark B alone, with whatever levels B has below it.
+		return name == exact || strings.HasPrefix(name, exact+"/")
 	}
 	return strings.HasPrefix(name, bench)
 }
