@@ -615,23 +615,15 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 // leaves it there. Only a new or invited contact can be invited, and never one whose address
 // is on the blacklist or cannot be mailed.
 func (s *ContactService) Invite(ctx context.Context, brandID BrandID, memberID, contactID string) (Contact, error) {
-	b, err := s.activeBrand(ctx, brandID)
-	if err != nil {
-		return Contact{}, err
-	}
-	var out Contact
-	err = retry(ctx, func() error {
-		c, err := s.memberContact(ctx, b.ID, memberID, contactID)
-		if err != nil {
-			return err
-		}
+	var m Message
+	out, err := s.changeMemberContact(ctx, brandID, memberID, contactID, func(c *Contact) error {
 		switch v := c.MemberOptIn.Value; {
 		case v != MemberOptInNew && v != MemberOptInInvitationSent:
 			return Errorf(CodeConflict, "only a new or invited contact can be invited")
 		case !c.EmailStatus.Deliverable():
 			return Errorf(CodeConflict, "this contact's address cannot be mailed")
 		}
-		if _, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(c.Email)); err == nil {
+		if _, err := s.blacklist.GetBlacklist(ctx, c.BrandID, s.hasher.EmailDigest(c.Email)); err == nil {
 			return Errorf(CodeConflict, "this address is on the brand's blacklist (R-MAIL-4)")
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
@@ -642,18 +634,18 @@ func (s *ContactService) Invite(ctx context.Context, brandID BrandID, memberID, 
 			return err
 		}
 		c.InvitationSentAt = now
-		m, err := mailMessage(MailJob{BrandID: b.ID, Kind: MailContactInvitation, UserID: memberID, ContactID: c.ID}, jobID)
-		if err != nil {
-			return err
-		}
-		// Recorded first, published second: the sender mails only a contact whose invitation
-		// is recorded, so a crash in between sends nothing rather than an unrecorded mail.
-		if out, err = s.updateContact(ctx, b, c); err != nil {
-			return err
-		}
-		_, err = s.queue.Publish(ctx, QueueMail, m)
+		var err error
+		m, err = mailMessage(MailJob{BrandID: c.BrandID, Kind: MailContactInvitation, UserID: memberID, ContactID: c.ID}, jobID)
 		return err
 	})
+	if err != nil {
+		return Contact{}, err
+	}
+	// Recorded first, published second: the sender mails only a contact whose invitation is
+	// recorded, so a crash in between sends nothing rather than an unrecorded mail; a failed
+	// publish fails the request, whose retry invites again (allowed while invited), and the
+	// sweep sends the second invitation in any case (R-RET-5).
+	_, err = s.queue.Publish(ctx, QueueMail, m)
 	return out, err
 }
 
