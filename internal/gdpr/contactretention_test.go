@@ -330,3 +330,19 @@ func TestContactMailEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
+
+// TestRRet3AnOrderIsActivity: a customer who orders again is not erased three years after its
+// first order, but three years after its last.
+func TestRRet3AnOrderIsActivity(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	res, err := w.contacts.RecordOrder(t.Context(), "acme", order("o-1", w.members[0], "cleo@example.test", true))
+	require.NoError(t, err)
+	w.clock.Set(t0.AddDate(2, 0, 0))
+	_, err = w.contacts.RecordOrder(t.Context(), "acme", order("o-2", w.members[0], "cleo@example.test", true))
+	require.NoError(t, err)
+	_, _ = w.sweepAt(t, t0.AddDate(3, 0, 0))
+	require.False(t, w.contact(t, res.ContactID).Erased(), "ordered a year ago")
+	_, _ = w.sweepAt(t, t0.AddDate(5, 0, 0))
+	w.requireErasedBy(t, res.ContactID, gdpr.RuleContactInactivity)
+}

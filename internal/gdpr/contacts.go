@@ -212,6 +212,8 @@ func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o
 		}
 		if !containsOrder(c.Sales, o.OrderID) {
 			c.Sales = append(c.Sales, sale)
+			// A purchase is an intentional interaction: it restarts the three years (R-RET-3).
+			c.LastActivityAt = latest(c.LastActivityAt, now)
 			if len(c.Sales) > MaxSales {
 				c.Sales = c.Sales[len(c.Sales)-MaxSales:]
 			}
