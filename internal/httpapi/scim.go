@@ -134,13 +134,8 @@ func profileOf(u gdpr.User) gdpr.ProvisionedUser {
 }
 
 func (a *api) scimCreateUser(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.scimBody(w, r)
+	s, ok := scimDecode(a, w, r, scim.DecodeUser)
 	if !ok {
-		return
-	}
-	s, err := scim.DecodeUser(body)
-	if err != nil {
-		scim.WriteError(w, err)
 		return
 	}
 	p := fromSCIM(gdpr.ProvisionedUser{}, s)
@@ -190,37 +185,28 @@ func (a *api) scimGetUser(w http.ResponseWriter, r *http.Request) {
 	scim.WriteUser(w, http.StatusOK, a.toSCIM(r, u), q.Attributes, q.ExcludedAttributes)
 }
 
-// scimUserAndBody loads the user a PUT or PATCH names, then reads its body.
-func (a *api) scimUserAndBody(w http.ResponseWriter, r *http.Request) (gdpr.User, []byte, bool) {
+// scimUserAndBody loads the user a PUT or PATCH names, then reads and decodes its body.
+func scimUserAndBody[T any](a *api, w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) (gdpr.User, T, bool) {
 	u, ok := a.scimUser(w, r)
 	if !ok {
-		return gdpr.User{}, nil, false
+		var zero T
+		return gdpr.User{}, zero, false
 	}
-	body, ok := a.scimBody(w, r)
-	return u, body, ok
+	v, ok := scimDecode(a, w, r, decode)
+	return u, v, ok
 }
 
 func (a *api) scimReplaceUser(w http.ResponseWriter, r *http.Request) {
-	u, body, ok := a.scimUserAndBody(w, r)
+	u, s, ok := scimUserAndBody(a, w, r, scim.DecodeUser)
 	if !ok {
-		return
-	}
-	s, err := scim.DecodeUser(body)
-	if err != nil {
-		scim.WriteError(w, err)
 		return
 	}
 	a.scimApply(w, r, u, s)
 }
 
 func (a *api) scimPatchUser(w http.ResponseWriter, r *http.Request) {
-	u, body, ok := a.scimUserAndBody(w, r)
+	u, ops, ok := scimUserAndBody(a, w, r, scim.DecodePatch)
 	if !ok {
-		return
-	}
-	ops, err := scim.DecodePatch(body)
-	if err != nil {
-		scim.WriteError(w, err)
 		return
 	}
 	current := a.toSCIM(r, u)
@@ -275,16 +261,9 @@ func (a *api) scimListUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) scimSearchUsers(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.scimBody(w, r)
-	if !ok {
-		return
+	if q, ok := scimDecode(a, w, r, scim.DecodeSearchRequest); ok {
+		a.scimList(w, r, q)
 	}
-	q, err := scim.DecodeSearchRequest(body)
-	if err != nil {
-		scim.WriteError(w, err)
-		return
-	}
-	a.scimList(w, r, q)
 }
 
 // scimList answers a query: the equality filters identity providers send before they create
@@ -370,6 +349,21 @@ func (a *api) scimBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 		return nil, false
 	}
 	return body, true
+}
+
+// scimDecode reads a request's SCIM body and decodes it, answering any failure as SCIM does.
+func scimDecode[T any](a *api, w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) (T, bool) {
+	var zero T
+	body, ok := a.scimBody(w, r)
+	if !ok {
+		return zero, false
+	}
+	v, err := decode(body)
+	if err != nil {
+		scim.WriteError(w, err)
+		return zero, false
+	}
+	return v, true
 }
 
 // scimFail answers a domain error as SCIM does.
