@@ -217,7 +217,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	contactRetention, err := gdpr.NewContactRetentionService(core, gdpr.ContactRetentionDeps{Due: s, Contacts: s, Claims: s,
+	contactRetention, err := gdpr.NewContactRetentionService(core, gdpr.ContactRetentionDeps{Due: s, Contacts: s, Batch: s, Claims: s,
 		Audit: s, Queue: queue, SentMail: m.sent})
 	if err != nil {
 		return httpapi.Options{}, err

@@ -122,7 +122,7 @@ func BenchmarkContactSweep(b *testing.B) {
 				b.StopTimer()
 				w.freshQueue(b)
 				svc, err := gdpr.NewContactRetentionService(gdpr.Core{Brands: w.store, Hasher: benchHasher(b), Clock: w.clock},
-					gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Claims: w.store, Audit: w.store, Queue: w.queue})
+					gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Batch: w.store, Claims: w.store, Audit: w.store, Queue: w.queue})
 				require.NoError(b, err)
 				b.StartTimer()
 				st, err := svc.SweepBrand(ctx, w.brand)

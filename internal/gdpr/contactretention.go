@@ -82,6 +82,7 @@ type ContactDueIndex interface {
 type ContactRetentionDeps struct {
 	Due      ContactDueIndex
 	Contacts ContactDocuments
+	Batch    ContactStore // the sweep's records, written in batches
 	Claims   ClaimStore   // the member's claim on the address, released with the contact
 	Audit    ErasureAudit // one record per erasure (R-ERASE-9)
 	Queue    Queue        // second invitations and erasure jobs
@@ -97,6 +98,7 @@ type ContactRetentionService struct {
 	core
 	due      ContactDueIndex
 	contacts ContactDocuments
+	batch    ContactStore
 	claims   ClaimStore
 	audit    ErasureAudit
 	queue    Queue
@@ -108,12 +110,12 @@ func NewContactRetentionService(c Core, d ContactRetentionDeps) (*ContactRetenti
 	cc, err := c.check()
 	if err == nil {
 		err = missing("ContactRetentionService", map[string]bool{"Due": d.Due != nil, "Contacts": d.Contacts != nil,
-			"Claims": d.Claims != nil, "Audit": d.Audit != nil, "Queue": d.Queue != nil})
+			"Batch": d.Batch != nil, "Claims": d.Claims != nil, "Audit": d.Audit != nil, "Queue": d.Queue != nil})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &ContactRetentionService{core: cc, due: d.Due, contacts: d.Contacts, claims: d.Claims, audit: d.Audit,
+	return &ContactRetentionService{core: cc, due: d.Due, contacts: d.Contacts, batch: d.Batch, claims: d.Claims, audit: d.Audit,
 		queue: d.Queue, sent: d.SentMail}, nil
 }
 
@@ -233,18 +235,14 @@ func (s *ContactRetentionService) reviewPage(ctx context.Context, b Brand, page 
 			return err
 		}
 	}
-	return s.update(ctx, updated)
+	return s.update(ctx, b.ID, updated)
 }
 
-// update writes the sweep's records one document at a time: a contact changed meanwhile (an
-// answer, a click) is skipped, and the next sweep decides for it again.
-func (s *ContactRetentionService) update(ctx context.Context, contacts []Contact) error {
-	for _, c := range contacts {
-		if _, err := s.contacts.UpdateContact(ctx, c); err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	return nil
+// update writes the sweep's records of contacts (writeInBatches).
+func (s *ContactRetentionService) update(ctx context.Context, brand BrandID, contacts []Contact) error {
+	return writeInBatches(contacts,
+		func(chunk []Contact) error { _, err := s.batch.UpdateContacts(ctx, brand, chunk); return err },
+		func(c Contact) error { _, err := s.contacts.UpdateContact(ctx, c); return err })
 }
 
 // HandleErasureJob erases one contact if its retention rule still says so now: the contact is

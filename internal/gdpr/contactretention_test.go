@@ -23,7 +23,7 @@ func newContactRetentionWorld(t *testing.T) *contactRetentionWorld {
 	w := &contactRetentionWorld{contactWorld: newContactWorld(t)}
 	var err error
 	w.retention, err = gdpr.NewContactRetentionService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock},
-		gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Claims: w.store, Audit: w.store, Queue: w.queue})
+		gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Batch: w.store, Claims: w.store, Audit: w.store, Queue: w.queue})
 	require.NoError(t, err)
 	w.takeJobs() // the members' own jobs are not this test's
 	return w
@@ -345,4 +345,41 @@ func TestRRet3AnOrderIsActivity(t *testing.T) {
 	require.False(t, w.contact(t, res.ContactID).Erased(), "ordered a year ago")
 	_, _ = w.sweepAt(t, t0.AddDate(5, 0, 0))
 	w.requireErasedBy(t, res.ContactID, gdpr.RuleContactInactivity)
+}
+
+// TestContactSweepSkipsAContactChangedMeanwhile: the sweep writes its records in batches; a
+// contact that changed between the sweep's read and its write (here a click) makes the batch
+// conflict, the others are written one by one, and the changed one keeps its change. The next
+// sweep decides for it again, under the same job id, so its second invitation goes once.
+func TestContactSweepSkipsAContactChangedMeanwhile(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	ctx := t.Context()
+	t0 := w.clock.Now()
+	var ids []string
+	for _, email := range []string{"a@example.test", "b@example.test"} {
+		res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: email})
+		require.NoError(t, err)
+		_, err = w.contacts.Invite(ctx, "acme", w.members[0], res.ContactID)
+		require.NoError(t, err)
+		ids = append(ids, res.ContactID)
+	}
+	w.takeJobs()
+	remindAt := t0.Add(15 * day)
+	click := func() {
+		_, err := w.contacts.RecordContactActivity(ctx, "acme", w.members[0], ids[0], gdpr.ContactClick)
+		require.NoError(t, err)
+	}
+	w.store.beforeContacts.Store(&click)
+
+	_, first := w.sweepAt(t, remindAt)
+	require.Len(t, first, 2, "both reminders published before the records")
+	require.True(t, w.contact(t, ids[1]).InvitationSentAt.Equal(remindAt), "the unchanged one is written")
+	changed := w.contact(t, ids[0])
+	require.True(t, changed.LastActivityAt.Equal(remindAt), "the click is kept")
+	require.True(t, changed.InvitationSentAt.Equal(t0), "its record was skipped")
+
+	_, again := w.sweepAt(t, remindAt)
+	require.Len(t, again, 1, "decided again")
+	require.Contains(t, []string{first[0].ID, first[1].ID}, again[0].ID, "under the same job id: sent once")
+	require.True(t, w.contact(t, ids[0]).InvitationSentAt.Equal(remindAt))
 }

@@ -19,7 +19,15 @@ import (
 // a provisioning call's read and its write.
 type raceStore struct {
 	*localstore.Store
-	before atomic.Pointer[func()]
+	before         atomic.Pointer[func()]
+	beforeContacts atomic.Pointer[func()] // runs once before the next UpdateContacts
+}
+
+func (s *raceStore) UpdateContacts(ctx context.Context, b gdpr.BrandID, cs []gdpr.Contact) ([]gdpr.Contact, error) {
+	if f := s.beforeContacts.Swap(nil); f != nil {
+		(*f)()
+	}
+	return s.Store.UpdateContacts(ctx, b, cs)
 }
 
 func (s *raceStore) UpdateUser(ctx context.Context, u gdpr.User) (gdpr.User, error) {

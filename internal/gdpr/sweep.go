@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -178,22 +179,28 @@ func (s *RetentionService) publishAll(ctx context.Context, queue string, msgs []
 	return err
 }
 
-// updateUsers writes the sweep's records in batches. A batch that meets a concurrent change
-// (a login, a block) falls back to one write per user, skipping the changed ones: the next
-// sweep decides for them again.
+// updateUsers writes the sweep's records of users (writeInBatches).
 func (s *RetentionService) updateUsers(ctx context.Context, brand BrandID, users []User) error {
-	for len(users) > 0 {
-		chunk := users[:min(len(users), MaxBatch)]
-		users = users[len(chunk):]
-		_, err := s.users.UpdateUsers(ctx, brand, chunk)
-		if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+	return writeInBatches(users,
+		func(chunk []User) error { _, err := s.users.UpdateUsers(ctx, brand, chunk); return err },
+		func(u User) error { _, err := s.users.UpdateUser(ctx, u); return err })
+}
+
+// writeInBatches writes a sweep's records in batches of MaxBatch. A batch that meets a
+// concurrent change (a login, an answer, a block) falls back to one write per document,
+// skipping the changed ones: the next sweep decides for them again.
+func writeInBatches[T any](docs []T, batch func([]T) error, one func(T) error) error {
+	skipped := func(err error) bool { return errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) }
+	for chunk := range slices.Chunk(docs, MaxBatch) {
+		err := batch(chunk)
+		if !skipped(err) {
 			if err != nil {
 				return err
 			}
 			continue
 		}
-		for _, u := range chunk {
-			if _, err := s.users.UpdateUser(ctx, u); err != nil && !errors.Is(err, ErrConflict) && !errors.Is(err, ErrNotFound) {
+		for _, d := range chunk {
+			if err := one(d); err != nil && !skipped(err) {
 				return err
 			}
 		}
