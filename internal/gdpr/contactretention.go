@@ -2,8 +2,6 @@ package gdpr
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -225,15 +223,11 @@ func (s *ContactRetentionService) reviewPage(ctx context.Context, b Brand, page 
 		c.NextReviewAt = NextContactReview(c, b)
 		updated = append(updated, c)
 	}
-	if len(mails) > 0 {
-		if _, err := s.queue.PublishBatch(ctx, QueueMail, mails); err != nil {
-			return err
-		}
+	if err := publishAll(ctx, s.queue, QueueMail, mails); err != nil {
+		return err
 	}
-	if len(erasures) > 0 {
-		if _, err := s.queue.PublishBatch(ctx, QueueErasure, erasures); err != nil {
-			return err
-		}
+	if err := publishAll(ctx, s.queue, QueueErasure, erasures); err != nil {
+		return err
 	}
 	return s.update(ctx, b.ID, updated)
 }
@@ -283,8 +277,7 @@ func (s *ContactRetentionService) HandleErasureJob(ctx context.Context, body []b
 		if a.Kind != ActionErase || a.Rule != job.Rule || a.At.After(now) {
 			return nil // no longer due: the sweep decides again when it is
 		}
-		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d", b.ID, c.ID, a.Rule, a.RequestedAt.UnixNano()))
-		id := fmt.Sprintf("er_%016x_%s", uint64(a.RequestedAt.UnixMilli()), hex.EncodeToString(sum[:8]))
+		id := erasureID(b.ID, c.ID, a.Rule, a.RequestedAt)
 		out, res := EraseContact(c, s.hasher)
 		out.ErasedAt, out.ErasedBy = now, id
 		record := ErasureRecord{BrandID: b.ID, ID: id, SubjectID: c.ID, SubjectKind: SubjectContact, Rule: a.Rule,

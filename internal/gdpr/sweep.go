@@ -162,20 +162,21 @@ func (s *RetentionService) reviewPage(ctx context.Context, b Brand, users []User
 		}
 		updated = append(updated, u)
 	}
-	if err := s.publishAll(ctx, QueueMail, mails); err != nil {
+	if err := publishAll(ctx, s.queue, QueueMail, mails); err != nil {
 		return err
 	}
-	if err := s.publishAll(ctx, QueueErasure, erasures); err != nil {
+	if err := publishAll(ctx, s.queue, QueueErasure, erasures); err != nil {
 		return err
 	}
 	return s.updateUsers(ctx, b.ID, updated)
 }
 
-func (s *RetentionService) publishAll(ctx context.Context, queue string, msgs []Message) error {
+// publishAll publishes a sweep's jobs for one queue in one batch, if any.
+func publishAll(ctx context.Context, q Queue, queue string, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	_, err := s.queue.PublishBatch(ctx, queue, msgs)
+	_, err := q.PublishBatch(ctx, queue, msgs)
 	return err
 }
 

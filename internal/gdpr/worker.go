@@ -160,10 +160,15 @@ func (s *ErasureService) erasureDue(u User, b Brand, job ErasureJob, now time.Ti
 }
 
 func (s *ErasureService) newErasure(u User, rule string, reason BlockReason, requested, due time.Time) ErasureState {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d", u.BrandID, u.ID, rule, requested.UnixNano()))
-	// Ids sort by request time, so the audit trail reads in order.
-	id := fmt.Sprintf("er_%016x_%s", uint64(requested.UnixMilli()), hex.EncodeToString(sum[:8]))
-	return ErasureState{ID: id, Rule: rule, Reason: reason, RequestedAt: requested, DueAt: due}
+	return ErasureState{ID: erasureID(u.BrandID, u.ID, rule, requested), Rule: rule, Reason: reason, RequestedAt: requested, DueAt: due}
+}
+
+// erasureID is the id of a subject's erasure under a rule requested at a time: fixed by them,
+// so a repeated erasure finds its first audit record. Ids sort by request time, so the audit
+// trail reads in order.
+func erasureID(brand BrandID, subject, rule string, requested time.Time) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d", brand, subject, rule, requested.UnixNano()))
+	return fmt.Sprintf("er_%016x_%s", uint64(requested.UnixMilli()), hex.EncodeToString(sum[:8]))
 }
 
 // startErasure applies the erasure policy to the user's own fields and records on it the
