@@ -233,6 +233,18 @@ func (s *Store) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (g
 	return get(ctx, s.claims, brand, keyID(key), claimVersion)
 }
 
+// ReplaceClaim replaces the claim with If-Match on the version the caller read.
+func (s *Store) ReplaceClaim(ctx context.Context, c gdpr.Claim) (gdpr.Claim, error) {
+	if c.Version == "" {
+		return gdpr.Claim{}, conflict("a claim is replaced at the version read")
+	}
+	env, err := claimEnvelope(c)
+	if err != nil {
+		return gdpr.Claim{}, err
+	}
+	return update(ctx, s.claims, env, c.Version, claimVersion)
+}
+
 // ReleaseClaims deletes each claim with If-Match on the _etag it read, so it never deletes a
 // claim another owner took over in between.
 func (s *Store) ReleaseClaims(ctx context.Context, brand gdpr.BrandID, claims ...gdpr.Claim) error {

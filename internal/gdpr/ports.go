@@ -70,6 +70,10 @@ type ClaimStore interface {
 	// ErrConflict.
 	Claim(ctx context.Context, c Claim) (Claim, error)
 	GetClaim(ctx context.Context, brand BrandID, key string) (Claim, error)
+	// ReplaceClaim gives a held key to c.Owner if the stored claim still has c.Version (the
+	// version read), else ErrConflict; ErrNotFound if the key is free. It is how a writer
+	// recovers a claim whose holder is gone, never racing one that changed meanwhile.
+	ReplaceClaim(ctx context.Context, c Claim) (Claim, error)
 	// ReleaseClaims deletes each claim named by its Key if its Owner still holds it; one that
 	// is missing or held by another is left as it is.
 	ReleaseClaims(ctx context.Context, brand BrandID, claims ...Claim) error

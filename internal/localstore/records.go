@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 
 	"popsell-gdpr/internal/gdpr"
 )
@@ -49,6 +50,42 @@ func (s *Store) Claim(ctx context.Context, c gdpr.Claim) (gdpr.Claim, error) {
 func (s *Store) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (gdpr.Claim, error) {
 	return one(ctx, s.r, "claim", claimVersion,
 		`SELECT version, doc FROM claims WHERE brand_id = ? AND key = ?`, brand, key)
+}
+
+func (s *Store) ReplaceClaim(ctx context.Context, c gdpr.Claim) (gdpr.Claim, error) {
+	want, err := strconv.ParseInt(c.Version, 10, 64)
+	if err != nil {
+		return gdpr.Claim{}, conflict("a claim is replaced at the version read")
+	}
+	doc, err := encode(c)
+	if err != nil {
+		return gdpr.Claim{}, fail("replace claim", err)
+	}
+	var got gdpr.Claim
+	err = s.inTx(ctx, func(tx conn) error {
+		var version int64
+		won, err := scan(ctx, tx, `
+			UPDATE claims SET version = version + 1, owner = ?1, expires_at = ?2, doc = ?3
+			WHERE brand_id = ?4 AND key = ?5 AND version = ?6
+			RETURNING version`,
+			[]any{c.Owner, nanos(c.ExpiresAt), doc, c.BrandID, c.Key, want}, &version)
+		if err != nil {
+			return fail("replace claim", err)
+		}
+		if won {
+			got = c
+			got.Version = formatVersion(version)
+			return nil
+		}
+		var one int
+		if held, err := scan(ctx, tx, `SELECT 1 FROM claims WHERE brand_id = ? AND key = ?`, []any{c.BrandID, c.Key}, &one); err != nil {
+			return fail("replace claim", err)
+		} else if !held {
+			return notFound("claim")
+		}
+		return conflict("the claim changed since it was read")
+	})
+	return got, err
 }
 
 func (s *Store) ReleaseClaims(ctx context.Context, brand gdpr.BrandID, claims ...gdpr.Claim) error {

@@ -21,6 +21,9 @@ var claimTests = []test{
 	{"release_missing_is_noop", testClaimReleaseMissing},
 	{"release_many_at_once", testClaimReleaseMany},
 	{"concurrent_claims_one_wins", testClaimRace},
+	{"replace_at_the_version_read", testClaimReplace},
+	{"replace_stale_or_released_refused", testClaimReplaceStale},
+	{"concurrent_replaces_one_wins", testClaimReplaceRace},
 }
 
 func newKey() string { return gdpr.ClaimEmail + NewDigest() }
@@ -151,6 +154,80 @@ func testClaimRace(t *testing.T, s Store) {
 			require.Equal(t, winner, got[i].Owner, "losers are told who holds the key")
 		}
 	}
+}
+
+func testClaimReplace(t *testing.T, s Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	held, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, time.Time{}))
+	require.NoError(t, err)
+
+	c := NewClaim(b, key, "usr-b", now.Add(time.Minute), time.Time{})
+	c.Version = held.Version
+	got, err := s.ReplaceClaim(ctx, c)
+	require.NoError(t, err)
+	require.NotEqual(t, held.Version, got.Version, "a replace moves the version")
+	c.Version = got.Version
+	RequireSame(t, c, got)
+	read, err := s.GetClaim(ctx, b, key)
+	require.NoError(t, err)
+	RequireSame(t, c, read)
+
+	require.NoError(t, s.ReleaseClaims(ctx, b, gdpr.Claim{Key: key, Owner: "usr-a"}))
+	read, err = s.GetClaim(ctx, b, key)
+	require.NoError(t, err)
+	require.Equal(t, "usr-b", read.Owner, "the replaced owner can no longer release the key")
+}
+
+func testClaimReplaceStale(t *testing.T, s Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	held, err := s.Claim(ctx, NewClaim(b, key, "usr-a", now, time.Time{}))
+	require.NoError(t, err)
+	first := NewClaim(b, key, "usr-b", now, time.Time{})
+	first.Version = held.Version
+	_, err = s.ReplaceClaim(ctx, first)
+	require.NoError(t, err)
+
+	second := NewClaim(b, key, "usr-c", now, time.Time{})
+	second.Version = held.Version
+	_, err = s.ReplaceClaim(ctx, second)
+	require.ErrorIs(t, err, gdpr.ErrConflict, "a replace at a version read before another write is refused")
+	second.Version = "made-up"
+	_, err = s.ReplaceClaim(ctx, second)
+	require.ErrorIs(t, err, gdpr.ErrConflict, "a version the store never gave is refused")
+	read, err := s.GetClaim(ctx, b, key)
+	require.NoError(t, err)
+	require.Equal(t, "usr-b", read.Owner)
+
+	require.NoError(t, s.ReleaseClaims(ctx, b, gdpr.Claim{Key: key, Owner: "usr-b"}))
+	second.Version = read.Version
+	_, err = s.ReplaceClaim(ctx, second)
+	require.ErrorIs(t, err, gdpr.ErrNotFound, "a released key is not replaced: it is claimed")
+}
+
+func testClaimReplaceRace(t *testing.T, s Store) {
+	ctx, b, key := t.Context(), NewBrandID(), newKey()
+	held, err := s.Claim(ctx, NewClaim(b, key, "usr-dead", now, time.Time{}))
+	require.NoError(t, err)
+	const replacers = 8
+	errs := make([]error, replacers)
+	var wg sync.WaitGroup
+	for i := range replacers {
+		wg.Go(func() {
+			c := NewClaim(b, key, fmt.Sprintf("usr-%d", i), now, time.Time{})
+			c.Version = held.Version
+			_, errs[i] = s.ReplaceClaim(ctx, c)
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		require.ErrorIs(t, err, gdpr.ErrConflict)
+	}
+	require.Equal(t, 1, won, "one replace wins the version read")
 }
 
 var blacklistTests = []test{
