@@ -16,6 +16,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"popsell-gdpr/internal/gdpr"
@@ -45,7 +46,11 @@ type test struct {
 }
 
 // Run runs the conformance suite against the stores open returns.
-func Run(t *testing.T, open func(t *testing.T) Store) {
+func Run(t *testing.T, open func(t *testing.T) Store) { RunGroups(t, open) }
+
+// RunGroups runs the groups named (every group when none is), for a double that keeps only
+// some ports.
+func RunGroups(t *testing.T, open func(t *testing.T) Store, names ...string) {
 	groups := []struct {
 		name  string
 		tests []test
@@ -62,6 +67,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Isolation", isolationTests},
 	}
 	for _, g := range groups {
+		if len(names) > 0 && !slices.Contains(names, g.name) {
+			continue
+		}
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()
 			for _, tc := range g.tests {
