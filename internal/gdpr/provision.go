@@ -131,6 +131,9 @@ type ProvisionOptions struct {
 	// Active is SCIM's active attribute: false blocks the account for erasure after the grace
 	// period (soft deprovisioning), true within the grace period restores it. Nil means true.
 	Active *bool
+	// CreateOnly refuses a user the external id already names, also when a concurrent create
+	// got there first (SCIM POST, RFC 7644 §3.3): exactly one creator is told "created".
+	CreateOnly bool
 	// MemberID names the user to update (SCIM PUT and PATCH address a user by its id), whose
 	// external id may then change; empty means the user holding the profile's external id.
 	MemberID string
@@ -240,6 +243,8 @@ func (s *ProvisioningService) Upsert(ctx context.Context, brandID BrandID, p Pro
 		switch {
 		case err != nil:
 			return err
+		case found && o.CreateOnly:
+			return errExternalIDTaken
 		case !found && o.IfVersion != "":
 			return errPrecondition
 		case !found:
@@ -255,59 +260,49 @@ func (s *ProvisioningService) Upsert(ctx context.Context, brandID BrandID, p Pro
 	return res, err
 }
 
-// lookup finds the live user holding the external id. A claim whose user is missing (a call
-// that crashed before creating it) or erased (its claims not yet released) is let go: the
-// external id starts afresh.
+// lookup finds the live user holding the external id, waiting for a create in progress. A
+// claim whose user died before being created, or was erased, finds nothing; the next create
+// recovers it (uniquekeys.go): a reader never releases a claim.
 func (s *ProvisioningService) lookup(ctx context.Context, brand BrandID, externalID string) (User, bool, error) {
-	key := ClaimExternalID + s.hasher.Digest(externalID)
-	claim, err := s.claims.GetClaim(ctx, brand, key)
-	if errors.Is(err, ErrNotFound) {
-		return User{}, false, nil
-	}
-	if err != nil {
-		return User{}, false, err
-	}
-	u, err := s.users.GetUser(ctx, brand, claim.Owner)
-	if err == nil && u.Status != UserErased {
-		return u, true, nil
-	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return User{}, false, err
-	}
-	return User{}, false, s.claims.ReleaseClaims(ctx, brand, Claim{Key: key, Owner: claim.Owner})
+	return s.keys(s.users, s.claims).find(ctx, brand, ClaimExternalID+s.hasher.Digest(externalID))
 }
 
-// create makes a new active member: its external id and address are claimed first, so a
-// second call for either finds it; a conflict on either sends the caller round again.
+// create makes a new active member: its external id and then its address are claimed for its
+// id before it exists (uniquekeys.go), so a second call for either finds it or waits for it;
+// an external id provisioned meanwhile sends the caller round again, to update it.
 func (s *ProvisioningService) create(ctx context.Context, b Brand, p ProvisionedUser, o ProvisionOptions) (ProvisionResult, error) {
 	now := s.clock.Now()
 	u := User{BrandID: b.ID, ID: NewID("m_", now), Status: UserActive, CreatedAt: now, ConfirmedAt: now, SSOEventAt: o.At}
 	p.apply(&u)
+	keys := s.keys(s.users, s.claims)
 	extKey := ClaimExternalID + s.hasher.Digest(p.ExternalID)
-	holder, err := claimKey(ctx, s.claims, s.users, b.ID, extKey, u.ID, now)
+	holder, err := keys.reserve(ctx, b.ID, extKey, u.ID)
 	if err != nil {
 		return ProvisionResult{}, err
 	}
 	if holder != u.ID {
 		return ProvisionResult{}, ErrConflict // provisioned meanwhile: update it instead
 	}
-	release := []Claim{{Key: extKey, Owner: u.ID}}
+	held := []string{extKey}
 	if addr := u.address(); addr != "" {
 		emailKey := ClaimEmail + s.hasher.EmailDigest(addr)
-		holder, err := claimKey(ctx, s.claims, s.users, b.ID, emailKey, u.ID, now)
+		holder, err := keys.reserve(ctx, b.ID, emailKey, u.ID)
 		if err == nil && holder != u.ID {
 			err = errAddressTaken
 		}
 		if err != nil {
-			_ = s.claims.ReleaseClaims(ctx, b.ID, release...)
+			keys.release(ctx, b.ID, u.ID, held...)
 			return ProvisionResult{}, err
 		}
-		release = append(release, Claim{Key: emailKey, Owner: u.ID})
+		held = append(held, emailKey)
 	}
 	u.NextReviewAt = NextReview(u, b)
 	out, err := s.users.CreateUser(ctx, u)
+	if errors.Is(err, ErrConflict) {
+		return ProvisionResult{}, err // fenced: another writer took this create for dead; start over
+	}
 	if err != nil {
-		_ = s.claims.ReleaseClaims(ctx, b.ID, release...)
+		keys.release(ctx, b.ID, u.ID, held...)
 		return ProvisionResult{}, err
 	}
 	res := ProvisionResult{Outcome: ProvisionCreated, User: out}
@@ -319,11 +314,11 @@ func (s *ProvisioningService) create(ctx context.Context, b Brand, p Provisioned
 
 // errExternalIDTaken: another member holds the external id (SCIM: the userName) a rename asks
 // for.
-var errExternalIDTaken = Errorf(CodeConflict, "another member of this brand has this external id")
+var errExternalIDTaken = &Error{Code: CodeConflict, Message: "another member of this brand has this external id", Err: errSettled}
 
 // errAddressTaken: another member of the brand holds the address (a form signup, or another
 // external id).
-var errAddressTaken = Errorf(CodeConflict, "another member of this brand has this email address")
+var errAddressTaken = &Error{Code: CodeConflict, Message: "another member of this brand has this email address", Err: errSettled}
 
 // update applies the profile to an existing user, guarded by the version read.
 func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p ProvisionedUser, o ProvisionOptions) (ProvisionResult, error) {
@@ -359,10 +354,10 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 	if !changed {
 		outcome = ProvisionUnchanged // only the event time moves on
 	}
-	now := s.clock.Now()
+	keys := s.keys(s.users, s.claims)
 	renamed := u.ExternalID != before.ExternalID
 	if renamed {
-		holder, err := claimKey(ctx, s.claims, s.users, b.ID, ClaimExternalID+s.hasher.Digest(u.ExternalID), u.ID, now)
+		holder, err := keys.reserve(ctx, b.ID, ClaimExternalID+s.hasher.Digest(u.ExternalID), u.ID)
 		if err == nil && holder != u.ID {
 			err = errExternalIDTaken
 		}
@@ -371,7 +366,7 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 		}
 	}
 	if newAddr != oldAddr && newAddr != "" {
-		holder, err := claimKey(ctx, s.claims, s.users, b.ID, ClaimEmail+s.hasher.EmailDigest(newAddr), u.ID, now)
+		holder, err := keys.reserve(ctx, b.ID, ClaimEmail+s.hasher.EmailDigest(newAddr), u.ID)
 		if err == nil && holder != u.ID {
 			err = errAddressTaken
 		}

@@ -28,6 +28,9 @@ type Core struct {
 	Hasher *Hasher
 	Clock  Clock        // SystemClock when nil
 	Logger *slog.Logger // discarded when nil
+	// Wait pauses before looking again at another writer's work in progress (a create that
+	// holds a unique key); nil sleeps. Model tests make it a step of their schedule.
+	Wait func(ctx context.Context, d time.Duration) error
 }
 
 // core is a checked Core, embedded by every service.
@@ -36,6 +39,7 @@ type core struct {
 	hasher *Hasher
 	clock  Clock
 	log    *slog.Logger
+	wait   func(ctx context.Context, d time.Duration) error
 }
 
 func (c Core) check() (core, error) {
@@ -48,7 +52,10 @@ func (c Core) check() (core, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return core{brands: c.Brands, hasher: c.Hasher, clock: c.Clock, log: c.Logger}, nil
+	if c.Wait == nil {
+		c.Wait = waitFor
+	}
+	return core{brands: c.Brands, hasher: c.Hasher, clock: c.Clock, log: c.Logger, wait: c.Wait}, nil
 }
 
 // missing names the nil dependencies of a service, in order.
@@ -91,12 +98,21 @@ func (c *core) activeBrand(ctx context.Context, id BrandID) (Brand, error) {
 	return b, err
 }
 
+// keys is the unique-key protocol over these users and claims.
+func (c *core) keys(users UserStore, claims ClaimStore) uniqueKeys {
+	return uniqueKeys{claims: claims, users: users, clock: c.clock, wait: c.wait}
+}
+
+// errSettled marks a conflict that reading again cannot change (an address another member
+// holds): retry gives it back at once instead of going round.
+var errSettled = errors.New("settled")
+
 // retry runs fn again while it fails with a version conflict: the read-decide-write loop of
 // optimistic concurrency. fn must re-read what it decides on.
 func retry(ctx context.Context, fn func() error) error {
 	var err error
 	for range 8 {
-		if err = fn(); !errors.Is(err, ErrConflict) {
+		if err = fn(); !errors.Is(err, ErrConflict) || errors.Is(err, errSettled) {
 			return err
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {

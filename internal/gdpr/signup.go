@@ -150,16 +150,12 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 	}
 	u.NextReviewAt = NextReview(u, b)
 
-	holder, err := s.claimEmail(ctx, b.ID, emailDigest, u.ID, now)
+	holder, err := s.createClaimed(ctx, b.ID, &u, ClaimEmail+emailDigest)
 	if err != nil {
 		return err
 	}
 	if holder != u.ID {
 		return s.signupExisting(ctx, b, holder, emailDigest, now)
-	}
-	if _, err := s.users.CreateUser(ctx, u); err != nil {
-		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimEmail + emailDigest, Owner: u.ID})
-		return err
 	}
 	s.log.InfoContext(ctx, "member signed up", "brand", b.ID, "member", u.ID, "role", int(u.Role))
 	// The first mail counts against the per-address limit too: a resend right after the
@@ -182,34 +178,27 @@ func (s *SignupService) checkWhitelist(ctx context.Context, brand BrandID, email
 	return nil
 }
 
-// claimEmail reserves the address for userID and returns who holds it.
-func (s *SignupService) claimEmail(ctx context.Context, brand BrandID, digest, userID string, now time.Time) (string, error) {
-	return claimKey(ctx, s.claims, s.users, brand, ClaimEmail+digest, userID, now)
-}
-
-// claimKey reserves a unique key (an address, an external id) for userID and returns who
-// holds it. A claim left behind by a call that crashed before creating its user is taken over.
-func claimKey(ctx context.Context, claims ClaimStore, users UserStore, brand BrandID, key, userID string, now time.Time) (string, error) {
+// createClaimed creates u once it holds the address, and returns who holds it: u.ID, or the
+// member that has the address. A create fenced by a writer that took u for dead starts over
+// under a new id (set in u), and then finds the address held by whoever recovered it.
+func (s *SignupService) createClaimed(ctx context.Context, brand BrandID, u *User, key string) (string, error) {
+	keys := s.keys(s.users, s.claims)
 	for range 3 {
-		held, err := claims.Claim(ctx, Claim{BrandID: brand, Key: key, Owner: userID, CreatedAt: now})
+		holder, err := keys.reserve(ctx, brand, key, u.ID)
+		if err != nil || holder != u.ID {
+			return holder, err
+		}
+		_, err = s.users.CreateUser(ctx, *u)
 		if err == nil {
-			return userID, nil
+			return u.ID, nil
 		}
 		if !errors.Is(err, ErrConflict) {
+			keys.release(ctx, brand, u.ID, key)
 			return "", err
 		}
-		_, err = users.GetUser(ctx, brand, held.Owner)
-		if err == nil {
-			return held.Owner, nil
-		}
-		if !errors.Is(err, ErrNotFound) {
-			return "", err
-		}
-		if err := claims.ReleaseClaims(ctx, brand, Claim{Key: key, Owner: held.Owner}); err != nil {
-			return "", err
-		}
+		u.ID = NewID("m_", s.clock.Now())
 	}
-	return "", Errorf(CodeUnavailable, "could not reserve a unique key, try again")
+	return "", errKeyContended
 }
 
 // signupExisting answers a signup for an address that already has an account: a pending one

@@ -134,6 +134,9 @@ const (
 	ReasonBrandEnded     BlockReason = "brand_contract_ended"
 	ReasonInactivity     BlockReason = "inactivity"  // R-RET-1, R-RET-2
 	ReasonUnconfirmed    BlockReason = "unconfirmed" // signup never confirmed
+	// ReasonAbandoned marks a void user: the fence a writer puts under the id of a create
+	// whose creator died holding a unique key, so that it can never be created later.
+	ReasonAbandoned BlockReason = "abandoned_create"
 )
 
 // InactivityWarnings records the warning mails of R-RET-1 for the current inactivity mark.

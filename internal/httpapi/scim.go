@@ -139,11 +139,8 @@ func (a *api) scimCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := fromSCIM(gdpr.ProvisionedUser{}, s)
-	if _, err := a.provisioning.Lookup(r.Context(), brandParam(r), p.ExternalID); err == nil {
-		scim.WriteError(w, scim.Uniqueness()) // RFC 7644 §3.3: a taken userName is 409 uniqueness
-		return
-	}
-	res, err := a.provisioning.Upsert(r.Context(), brandParam(r), p, gdpr.ProvisionOptions{Active: s.Active})
+	// RFC 7644 §3.3: a taken userName is 409 uniqueness, also for the losers of a race.
+	res, err := a.provisioning.Upsert(r.Context(), brandParam(r), p, gdpr.ProvisionOptions{Active: s.Active, CreateOnly: true})
 	if err != nil {
 		a.scimFail(w, r, err)
 		return
