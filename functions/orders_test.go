@@ -147,3 +147,18 @@ func TestSyncBatchAppliesNothingWhenAnEntryIsBad(t *testing.T) {
 	require.Equal(t, 200, res.Status, "%s", res.Body)
 	require.EqualValues(t, 1, res.JSON(t)["created"])
 }
+
+// TestSyncLogsNoBatchID: the brand's free-text batchId was logged (item 8); the log line
+// carries a keyed digest of it instead.
+func TestSyncLogsNoBatchID(t *testing.T) {
+	app := startApp(t, nil)
+	member := syncMember(t, app)
+	const batch = "import-Ada-Lovelace-2026"
+	res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "contacts/sync",
+		body: `{"batchId":"` + batch + `","contacts":[{"memberId":"` + member + `","email":"logged@example.test"}]}`})
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	logs := app.logs.String()
+	require.Contains(t, logs, `"msg":"contacts synchronised"`)
+	require.NotContains(t, logs, batch)
+	require.NotContains(t, logs, "Lovelace")
+}
