@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -151,5 +152,34 @@ func TestMailjetEventCallbacks(t *testing.T) {
 			}
 			require.NotContains(t, app.logs.String(), "carol@example.org")
 		})
+	})
+}
+
+// TestMailjetCallbackPasswordStoredAsDigest: the Mailjet callback password was stored in
+// clear (item 8). It is kept as a keyed digest, as the SCIM token is, on both stores; the
+// callback still authenticates with it, and the admin GET never shows it.
+func TestMailjetCallbackPasswordStoredAsDigest(t *testing.T) {
+	const password = "acme-callback-password-0123"
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.putBrand("acme", map[string]any{"mailjetCallback": map[string]string{"username": "mailjet", "password": password}})
+		b, err := app.App.Store.GetBrand(t.Context(), "acme")
+		require.NoError(t, err)
+		doc, err := json.Marshal(b)
+		require.NoError(t, err)
+		require.NotContains(t, string(doc), password, "the stored brand holds no clear password")
+		require.Contains(t, string(doc), `"username":"mailjet"`)
+		if be.embedded {
+			requireNoFileContains(t, app.App.Config.DataDir, password, "")
+		}
+
+		sent := mailjetFixture(t, "events-single-sent.json")
+		require.Equal(t, 200, app.do("POST", "/api/brands/acme/mailjet/events", sent, callbackAuth).Status)
+		wrong := header{"Authorization": "Basic " + basic("mailjet", password+"x")}
+		require.Equal(t, 401, app.do("POST", "/api/brands/acme/mailjet/events", sent, wrong).Status)
+
+		res := app.admin("GET", "/api/admin/brands/acme", nil)
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		require.Equal(t, true, res.JSON(t)["hasMailjetCallback"])
+		require.NotContains(t, string(res.Body), password)
 	})
 }

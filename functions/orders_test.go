@@ -108,3 +108,57 @@ func TestOrdersEndToEnd(t *testing.T) {
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
+
+// syncMember makes a direct-selling brand with one provisioned member, for the sync tests.
+func syncMember(t *testing.T, app *testApp) string {
+	t.Helper()
+	app.putBrand("acme", map[string]any{"pro": 2, "webhookSecret": ssoSecret})
+	res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(), map[string]any{"externalId": "seller-1", "email": "seller@brand.example"})})
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	return res.JSON(t)["memberId"].(string)
+}
+
+// TestSyncBatchAppliesNothingWhenAnEntryIsBad: a sync batch with a bad second entry had
+// already applied the first (item 8). Every entry is checked, its member included, before any
+// applies.
+func TestSyncBatchAppliesNothingWhenAnEntryIsBad(t *testing.T) {
+	app := startApp(t, nil)
+	member := syncMember(t, app)
+	sync := func(body string) response {
+		return app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "contacts/sync", body: body})
+	}
+	contacts := func() int {
+		res := app.admin("GET", "/api/brands/acme/members/"+member+"/contacts", nil)
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		var list struct{ Contacts []any }
+		require.NoError(t, json.Unmarshal(res.Body, &list))
+		return len(list.Contacts)
+	}
+	first := `{"memberId":"` + member + `","email":"first@example.test","optIn":true}`
+	for name, second := range map[string]string{
+		"unknown_member": `{"memberId":"m_nobody","email":"second@example.test"}`,
+		"bad_email":      `{"memberId":"` + member + `","email":"not-an-address"}`,
+	} {
+		res := sync(`{"batchId":"b-bad-` + name + `","contacts":[` + first + `,` + second + `]}`)
+		require.Contains(t, []int{400, 404}, res.Status, "%s: %s", name, res.Body)
+		require.Zero(t, contacts(), "%s: the first entry was applied", name)
+	}
+	res := sync(`{"batchId":"b-good","contacts":[` + first + `]}`)
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	require.EqualValues(t, 1, res.JSON(t)["created"])
+}
+
+// TestSyncLogsNoBatchID: the brand's free-text batchId was logged (item 8); the log line
+// carries a keyed digest of it instead.
+func TestSyncLogsNoBatchID(t *testing.T) {
+	app := startApp(t, nil)
+	member := syncMember(t, app)
+	const batch = "import-Ada-Lovelace-2026"
+	res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "contacts/sync",
+		body: `{"batchId":"` + batch + `","contacts":[{"memberId":"` + member + `","email":"logged@example.test"}]}`})
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	logs := app.logs.String()
+	require.Contains(t, logs, `"msg":"contacts synchronised"`)
+	require.NotContains(t, logs, batch)
+	require.NotContains(t, logs, "Lovelace")
+}

@@ -266,3 +266,40 @@ func TestWebhooksAndSCIMBehaveAlike(t *testing.T) {
 		}
 	}
 }
+
+// TestSCIMRequiresTheBearerScheme: "Authorization: <token>" without a scheme was accepted, and
+// "bearer <token>" refused (item 7). The scheme is required and, as every HTTP auth scheme,
+// compared without case (RFC 7235 §2.1). The admin routes share the parsing.
+func TestSCIMRequiresTheBearerScheme(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", map[string]any{"scimToken": scimToken})
+	for name, auth := range map[string]string{
+		"bare_token":     scimToken,
+		"other_scheme":   "Basic " + scimToken,
+		"no_space":       "Bearer" + scimToken,
+		"scheme_only":    "Bearer",
+		"scheme_space":   "Bearer ",
+		"wrong_token":    "Bearer " + otherScimToken,
+		"token_as_param": "Bearer token=" + scimToken,
+	} {
+		res := app.scim("GET", "/ServiceProviderConfig", "", header{"Authorization": auth})
+		require.Equal(t, 401, res.Status, "%s: %s", name, res.Body)
+		require.Contains(t, res.Header.Get("WWW-Authenticate"), "Bearer", name)
+		require.NotContains(t, string(res.Body), scimToken, name)
+	}
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER", "bEaReR"} {
+		res := app.scim("GET", "/ServiceProviderConfig", "", header{"Authorization": scheme + " " + scimToken})
+		require.Equal(t, 200, res.Status, "%s: %s", scheme, res.Body)
+	}
+	t.Run("admin_routes_parse_it_alike", func(t *testing.T) {
+		for auth, want := range map[string]int{
+			"bearer " + testAdminToken: 200,
+			"BEARER " + testAdminToken: 200,
+			testAdminToken:             401,
+			"Basic " + testAdminToken:  401,
+		} {
+			res := app.do("GET", "/api/admin/brands/acme", nil, header{"Authorization": auth})
+			require.Equal(t, want, res.Status, "%s", res.Body)
+		}
+	})
+}

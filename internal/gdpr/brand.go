@@ -36,8 +36,8 @@ type Brand struct {
 	WhitelistEnabled bool    `json:"whitelistEnabled"` // R-SIGNUP-4
 	WebhookSecret    string  `json:"webhookSecret,omitempty"`
 	// PreviousWebhookSecret still verifies webhooks while the brand rotates its secret.
-	PreviousWebhookSecret string           `json:"previousWebhookSecret,omitempty"`
-	MailjetCallback       BasicCredentials `json:"mailjetCallback,omitzero"`
+	PreviousWebhookSecret string          `json:"previousWebhookSecret,omitempty"`
+	MailjetCallback       MailjetCallback `json:"mailjetCallback,omitzero"`
 	// SCIMTokenDigest is the keyed digest of the brand's SCIM bearer token; the token itself
 	// is never stored.
 	SCIMTokenDigest string       `json:"scimTokenDigest,omitempty"`
@@ -65,10 +65,38 @@ type ContractEnd struct {
 }
 
 // BasicCredentials authenticate Mailjet's event callbacks, whose only mechanism is HTTP basic
-// auth.
+// auth, as an admin submits them; the brand keeps them as a MailjetCallback.
 type BasicCredentials struct {
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
+}
+
+// validate: both or neither, and a password of 16 to 256 characters. Messages never quote them.
+func (c BasicCredentials) validate() error {
+	switch {
+	case (c.Username == "") != (c.Password == ""):
+		return Errorf(CodeInvalid, "mailjetCallback needs both username and password")
+	case c.Username != "" && !plainText(c.Username, 256):
+		return Errorf(CodeInvalid, "mailjetCallback.username must be at most 256 characters without control characters")
+	case c.Password != "" && (len(c.Password) < 16 || len(c.Password) > 256):
+		return Errorf(CodeInvalid, "mailjetCallback.password must be 16 to 256 characters")
+	}
+	return nil
+}
+
+// MailjetCallback is how a brand keeps its Mailjet callback credentials: the username, and the
+// keyed digest of the password, never the password itself (as the SCIM token). A document
+// written before holds a clear "password", which decodes to nothing: that brand's callbacks
+// are refused until an admin puts its settings again.
+type MailjetCallback struct {
+	Username       string `json:"username,omitempty"`
+	PasswordDigest string `json:"passwordDigest,omitempty"`
+}
+
+// mailjetPasswordDigest is how a brand's callback password is kept: keyed, and apart from
+// every other digest of the same value.
+func mailjetPasswordDigest(h *Hasher, password string) string {
+	return h.Digest("mailjet-callback-password|" + password)
 }
 
 // Retention holds every per-brand duration of R-RET and R-ERASE (R-TEN-2). Zero fields take
@@ -270,10 +298,8 @@ func (b Brand) Validate() error {
 		return Errorf(CodeInvalid, "webhookSecret must be whsec_ followed by base64 of 24 to 64 bytes")
 	case b.PreviousWebhookSecret != "" && !validWebhookSecret(b.PreviousWebhookSecret):
 		return Errorf(CodeInvalid, "previousWebhookSecret must be whsec_ followed by base64 of 24 to 64 bytes")
-	case (b.MailjetCallback.Username == "") != (b.MailjetCallback.Password == ""):
+	case (b.MailjetCallback.Username == "") != (b.MailjetCallback.PasswordDigest == ""):
 		return Errorf(CodeInvalid, "mailjetCallback needs both username and password")
-	case b.MailjetCallback.Password != "" && len(b.MailjetCallback.Password) < 16:
-		return Errorf(CodeInvalid, "mailjetCallback.password must be at least 16 characters")
 	}
 	if err := b.Retention.Validate(); err != nil {
 		return err

@@ -20,7 +20,9 @@ type BrandSettings struct {
 	PreviousWebhookSecret string `json:"previousWebhookSecret"`
 	// SCIMToken is the bearer token the brand's identity provider sends to the SCIM routes
 	// (32 to 256 characters); only its keyed digest is kept.
-	SCIMToken       string           `json:"scimToken"`
+	SCIMToken string `json:"scimToken"`
+	// MailjetCallback are the basic-auth credentials of the brand's Mailjet callback URL
+	// (password 16 to 256 characters); only the password's keyed digest is kept.
 	MailjetCallback BasicCredentials `json:"mailjetCallback"`
 	Mail            MailSettings     `json:"mail"`
 	Retention       Retention        `json:"retention"`
@@ -46,7 +48,15 @@ func (s *BrandService) PutBrand(ctx context.Context, id BrandID, in BrandSetting
 		b.Name = strings.TrimSpace(in.Name)
 		b.Pro, b.SSOExclusive, b.WhitelistEnabled = in.Pro, in.SSOExclusive, in.WhitelistEnabled
 		b.WebhookSecret, b.PreviousWebhookSecret = in.WebhookSecret, in.PreviousWebhookSecret
-		b.MailjetCallback, b.Mail = in.MailjetCallback, in.Mail
+		b.Mail = in.Mail
+		if err := in.MailjetCallback.validate(); err != nil {
+			return err
+		}
+		b.MailjetCallback = MailjetCallback{}
+		if in.MailjetCallback.Password != "" {
+			b.MailjetCallback = MailjetCallback{Username: in.MailjetCallback.Username,
+				PasswordDigest: mailjetPasswordDigest(s.hasher, in.MailjetCallback.Password)}
+		}
 		b.SCIMTokenDigest = ""
 		if in.SCIMToken != "" {
 			if n := len(in.SCIMToken); n < 32 || n > 256 || !plainText(in.SCIMToken, 256) {

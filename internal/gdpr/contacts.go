@@ -400,15 +400,24 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 			return res, Errorf(CodeInvalid, "contacts[%d] needs a memberId, a valid email and names of at most %d characters", i, maxNameLen)
 		}
 	}
+	// Every member is found before any entry applies: a batch naming an unknown one changes
+	// nothing, so the brand can fix it and send it whole again.
 	members := map[string]User{}
-	for _, sc := range batch.Contacts {
-		m, ok := members[sc.MemberID]
-		if !ok {
-			if m, err = getUser(ctx, s.users, b.ID, sc.MemberID); err != nil {
-				return res, err
-			}
-			members[sc.MemberID] = m
+	for i, sc := range batch.Contacts {
+		if _, ok := members[sc.MemberID]; ok {
+			continue
 		}
+		m, err := getUser(ctx, s.users, b.ID, sc.MemberID)
+		if ErrorCode(err) == CodeNotFound {
+			return res, Errorf(CodeNotFound, "contacts[%d].memberId names no member of this brand; nothing was applied", i)
+		}
+		if err != nil {
+			return res, err
+		}
+		members[sc.MemberID] = m
+	}
+	for _, sc := range batch.Contacts {
+		m := members[sc.MemberID]
 		if b.Pro != ProDirectSelling && m.Role != RoleEmployee {
 			res.Refused++
 			continue
@@ -420,7 +429,9 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 	if res.Refused == len(batch.Contacts) {
 		return res, Errorf(CodeForbidden, "contact synchronisation is for direct-selling brands and their employees only (R-CONSENT-4)")
 	}
-	s.log.InfoContext(ctx, "contacts synchronised", "brand", b.ID, "batch", batch.BatchID, "created", res.Created,
+	// The batch id is the brand's free text: the log has its keyed digest, which ties the
+	// lines of one batch together without saying what the brand wrote (R-OPS-1).
+	s.log.InfoContext(ctx, "contacts synchronised", "brand", b.ID, "batch", s.hasher.Digest("sync-batch|"+batch.BatchID), "created", res.Created,
 		"deleted", res.Deleted, "blacklisted", res.Blacklisted, "refused", res.Refused)
 	return res, nil
 }

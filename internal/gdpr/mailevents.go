@@ -89,8 +89,8 @@ func (s *MailEventService) Authenticate(ctx context.Context, brandID BrandID, us
 	}
 	want := b.MailjetCallback
 	userOK := subtle.ConstantTimeCompare([]byte(username), []byte(want.Username))
-	passOK := subtle.ConstantTimeCompare([]byte(password), []byte(want.Password))
-	if want.Password == "" || userOK&passOK != 1 {
+	passOK := subtle.ConstantTimeCompare([]byte(mailjetPasswordDigest(s.hasher, password)), []byte(want.PasswordDigest))
+	if want.PasswordDigest == "" || password == "" || userOK&passOK != 1 {
 		return errCallbackAuth
 	}
 	return nil

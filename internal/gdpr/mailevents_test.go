@@ -1,6 +1,8 @@
 package gdpr_test
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,4 +185,57 @@ func TestMailEventCallbackAuth(t *testing.T) {
 		err := w.events.Authenticate(t.Context(), gdpr.BrandID(c[0]), c[1], c[2])
 		require.Equal(t, gdpr.CodeUnauthenticated, gdpr.ErrorCode(err), name)
 	}
+}
+
+// TestMailjetCallbackSettings: the callback's credentials as an admin puts them: both or
+// neither, a password of 16 to 256 characters, and messages that never quote them (R-MAIL-1,
+// R-OPS-1).
+func TestMailjetCallbackSettings(t *testing.T) {
+	w := newEventWorld(t)
+	for name, c := range map[string]struct {
+		creds gdpr.BasicCredentials
+		ok    bool
+	}{
+		"none":            {gdpr.BasicCredentials{}, true},
+		"username_only":   {gdpr.BasicCredentials{Username: "mailjet"}, false},
+		"password_only":   {gdpr.BasicCredentials{Password: "FAKEPWD-sixteen-chars"}, false},
+		"short_password":  {gdpr.BasicCredentials{Username: "mailjet", Password: "FAKEPWD-fifteen"}, false},
+		"16_chars":        {gdpr.BasicCredentials{Username: "mailjet", Password: "FAKEPWD-sixteen."}, true},
+		"long_password":   {gdpr.BasicCredentials{Username: "mailjet", Password: "FAKEPWD" + strings.Repeat("x", 250)}, false},
+		"control_in_user": {gdpr.BasicCredentials{Username: "mail\njet", Password: "FAKEPWD-sixteen."}, false},
+	} {
+		_, _, err := w.brands.PutBrand(t.Context(), "creds", gdpr.BrandSettings{Name: "Creds", MailjetCallback: c.creds})
+		if c.ok {
+			require.NoError(t, err, name)
+			continue
+		}
+		require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err), name)
+		require.NotContains(t, err.Error(), "FAKEPWD", name)
+	}
+}
+
+// TestMailjetCallbackPasswordOfOlderDocumentsIsNotTrusted: a brand document written before the
+// callback password was kept as a keyed digest holds it in clear (issue 24, item 8). Such a
+// password is not used: the callback is refused until an admin puts the brand's settings
+// again, which keep the digest only.
+func TestMailjetCallbackPasswordOfOlderDocumentsIsNotTrusted(t *testing.T) {
+	w := newEventWorld(t)
+	const password = "a-long-callback-password"
+	var older gdpr.Brand
+	require.NoError(t, json.Unmarshal([]byte(`{"id":"older","name":"Older","status":"active",
+		"mailjetCallback":{"username":"mailjet","password":"`+password+`"}}`), &older))
+	_, err := w.store.PutBrand(t.Context(), older)
+	require.NoError(t, err)
+	err = w.events.Authenticate(t.Context(), "older", "mailjet", password)
+	require.Equal(t, gdpr.CodeUnauthenticated, gdpr.ErrorCode(err), "a clear password is no longer trusted")
+
+	_, _, err = w.brands.PutBrand(t.Context(), "older", gdpr.BrandSettings{Name: "Older",
+		MailjetCallback: gdpr.BasicCredentials{Username: "mailjet", Password: password}})
+	require.NoError(t, err)
+	require.NoError(t, w.events.Authenticate(t.Context(), "older", "mailjet", password))
+	b, err := w.store.GetBrand(t.Context(), "older")
+	require.NoError(t, err)
+	doc, err := json.Marshal(b)
+	require.NoError(t, err)
+	require.NotContains(t, string(doc), password)
 }

@@ -144,11 +144,23 @@ func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
 }
 
+// bearerToken is the token of an "Authorization: Bearer <token>" header. The scheme is
+// required, and compared without case as every HTTP auth scheme is (RFC 7235 §2.1); a bare
+// token is no credential.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimLeft(token, " ")
+	return token, token != ""
+}
+
 // requireAdmin checks the admin bearer token in constant time. In Azure the host's function
 // keys are checked before this.
 func (a *api) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token, ok := bearerToken(r)
 		if !ok || len(a.adminToken) == 0 || subtle.ConstantTimeCompare([]byte(token), a.adminToken) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="popsell-gdpr admin"`)
 			a.writeError(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "admin bearer token missing or wrong"))

@@ -31,7 +31,7 @@ func viewBrand(b gdpr.Brand) brandView {
 	return brandView{
 		ID: b.ID, Name: b.Name, Pro: b.Pro, SSOExclusive: b.SSOExclusive, WhitelistEnabled: b.WhitelistEnabled,
 		HasWebhookSecret: b.WebhookSecret != "", HasPreviousSecret: b.PreviousWebhookSecret != "",
-		HasMailjetCallback: b.MailjetCallback.Username != "", HasSCIMToken: b.SCIMTokenDigest != "", Mail: b.Mail,
+		HasMailjetCallback: b.MailjetCallback.PasswordDigest != "", HasSCIMToken: b.SCIMTokenDigest != "", Mail: b.Mail,
 		Retention: b.Retention.WithDefaults(), Fields: b.Fields, Status: b.Status, ContractEnd: b.ContractEnd,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}

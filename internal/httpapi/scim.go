@@ -44,7 +44,7 @@ func (a *api) scimRoutes() []route {
 // scim authenticates the brand's bearer token before anything else, and answers SCIM errors.
 func (a *api) scim(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token, _ := bearerToken(r) // no token: refused below, as a wrong one
 		if err := a.provisioning.AuthenticateSCIM(r.Context(), brandParam(r), token); err != nil {
 			if gdpr.ErrorCode(err) == gdpr.CodeUnauthenticated {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="popsell-gdpr scim"`)

@@ -61,11 +61,20 @@ func (a *api) ssoEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ssoAnswer{Outcome: res.Outcome, MemberID: res.User.ID})
 }
 
-// signedWebhook authenticates a brand-signed webhook (SSO events, orders) with Standard
-// Webhooks before its body is parsed, answers a webhook-id seen before as a replay (200, no
-// effect), and decodes the body strictly into v. It reports false once it has answered.
+// signedWebhook authenticates a brand-signed webhook (SSO events, orders, contact sync) with
+// Standard Webhooks: missing or malformed headers are refused before the body is read, the
+// signature is checked before it is parsed; a webhook-id seen before is answered as a replay
+// (200, no effect), and the body is decoded strictly into v. It reports false once it has
+// answered.
 func (a *api) signedWebhook(w http.ResponseWriter, r *http.Request, v any) (webhookID string, ok bool) {
 	brand := brandParam(r)
+	h := stdwebhooks.FromRequest(r)
+	// The wall clock, not the service's: the test clock does not move webhooks.
+	now := time.Now()
+	if err := h.Check(now); err != nil {
+		a.refuseSignature(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "%s", signatureProblem(err)))
+		return "", false
+	}
 	keys, err := a.provisioning.WebhookKeys(r.Context(), brand)
 	if err != nil {
 		a.refuseSignature(w, r, err)
@@ -76,9 +85,7 @@ func (a *api) signedWebhook(w http.ResponseWriter, r *http.Request, v any) (webh
 		a.writeError(w, r, err)
 		return "", false
 	}
-	h := stdwebhooks.FromRequest(r)
-	// The wall clock, not the service's: the test clock does not move webhooks (DESIGN §4).
-	if err := stdwebhooks.Verify(keys, h, body, time.Now()); err != nil {
+	if err := stdwebhooks.Verify(keys, h, body, now); err != nil {
 		a.refuseSignature(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "%s", signatureProblem(err)))
 		return "", false
 	}
@@ -123,6 +130,8 @@ func signatureProblem(err error) string {
 	switch {
 	case errors.Is(err, stdwebhooks.ErrMissing):
 		return "webhook-id, webhook-timestamp and webhook-signature are required"
+	case errors.Is(err, stdwebhooks.ErrMalformed):
+		return "webhook-id (printable ASCII, once), webhook-timestamp (Unix seconds, once) and webhook-signature (v1,<base64>) must be well formed"
 	case errors.Is(err, stdwebhooks.ErrTimestamp):
 		return "webhook-timestamp must be within 5 minutes of now"
 	}

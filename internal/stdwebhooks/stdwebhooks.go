@@ -29,6 +29,7 @@ const Tolerance = 5 * time.Minute
 // Limits on the headers, so a hostile request costs bounded work.
 const (
 	MaxIDLen         = 256
+	maxTimestampLen  = 12
 	maxSignatureLen  = 4096
 	maxSignatureList = 8
 )
@@ -36,40 +37,57 @@ const (
 // Errors, each one rule; callers answer 401 to all of them.
 var (
 	ErrMissing   = errors.New("stdwebhooks: webhook-id, webhook-timestamp and webhook-signature are required")
+	ErrMalformed = errors.New("stdwebhooks: webhook-id, webhook-timestamp or webhook-signature is malformed")
 	ErrTimestamp = errors.New("stdwebhooks: webhook-timestamp is not within 5 minutes of now")
 	ErrSignature = errors.New("stdwebhooks: no webhook-signature matches")
 	ErrNoKey     = errors.New("stdwebhooks: no signing key configured")
 )
 
-// Headers are the three signed headers of a request.
+// Headers are the signed headers of a request.
 type Headers struct {
+	// Signature holds the entries of every webhook-signature header, space-separated.
 	ID, Timestamp, Signature string
+	// repeated: webhook-id or webhook-timestamp came more than once, and which one was
+	// signed is anybody's guess.
+	repeated bool
 }
 
-// FromRequest reads the headers.
+// FromRequest reads the headers: every webhook-signature header (a sender may send one per
+// key), and webhook-id and webhook-timestamp, which must each come once.
 func FromRequest(r *http.Request) Headers {
-	return Headers{ID: r.Header.Get("webhook-id"), Timestamp: r.Header.Get("webhook-timestamp"), Signature: r.Header.Get("webhook-signature")}
+	ids, stamps := r.Header.Values("webhook-id"), r.Header.Values("webhook-timestamp")
+	h := Headers{Signature: strings.Join(r.Header.Values("webhook-signature"), " "), repeated: len(ids) > 1 || len(stamps) > 1}
+	if len(ids) > 0 {
+		h.ID = ids[0]
+	}
+	if len(stamps) > 0 {
+		h.Timestamp = stamps[0]
+	}
+	return h
 }
 
-// Verify checks that one of the request's signatures was made with one of keys over id,
-// timestamp and body, and that the timestamp is within Tolerance of now. Comparisons are
-// constant-time.
-func Verify(keys [][]byte, h Headers, body []byte, now time.Time) error {
+// Check checks the headers alone: all present and well formed, the timestamp within
+// Tolerance of now, and at least one v1 signature of the right size. A route calls it before
+// it reads the body, so an unsigned request costs nothing more.
+func (h Headers) Check(now time.Time) error {
+	_, err := h.parse(now)
+	return err
+}
+
+// parse checks the headers and returns the v1 signatures they carry, decoded.
+func (h Headers) parse(now time.Time) ([][]byte, error) {
 	if h.ID == "" || h.Timestamp == "" || h.Signature == "" {
-		return ErrMissing
+		return nil, ErrMissing
 	}
-	if len(h.ID) > MaxIDLen || len(h.Signature) > maxSignatureLen || strings.ContainsAny(h.ID, ".\x00") {
-		return ErrSignature
+	if h.repeated || !validID(h.ID) || len(h.Signature) > maxSignatureLen || !digits(h.Timestamp, maxTimestampLen) {
+		return nil, ErrMalformed
 	}
 	ts, err := strconv.ParseInt(h.Timestamp, 10, 64)
-	if err != nil || len(h.Timestamp) > 12 {
-		return ErrTimestamp
+	if err != nil {
+		return nil, ErrMalformed
 	}
 	if d := now.Sub(time.Unix(ts, 0)); d > Tolerance || d < -Tolerance {
-		return ErrTimestamp
-	}
-	if len(keys) == 0 {
-		return ErrNoKey
+		return nil, ErrTimestamp
 	}
 	var sent [][]byte
 	for i, part := range strings.Fields(h.Signature) {
@@ -80,10 +98,55 @@ func Verify(keys [][]byte, h Headers, body []byte, now time.Time) error {
 		if !ok || version != "v1" {
 			continue // other schemes (v1a: asymmetric) are not ours
 		}
-		raw, err := base64.StdEncoding.DecodeString(sig)
+		// Strict: one encoding per HMAC, so padding bits cannot vary a signature that verifies.
+		raw, err := base64.StdEncoding.Strict().DecodeString(sig)
 		if err == nil && len(raw) == sha256.Size {
 			sent = append(sent, raw)
 		}
+	}
+	if len(sent) == 0 {
+		return nil, ErrMalformed
+	}
+	return sent, nil
+}
+
+// validID: the ids Standard Webhooks senders make are printable ASCII without spaces
+// (msg_…), at most MaxIDLen bytes. A dot is refused too: the id is followed by a dot in what
+// is signed, so an id holding one could be split elsewhere.
+func validID(id string) bool {
+	if len(id) > MaxIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x21 || c > 0x7e || c == '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// digits: 1 to limit ASCII digits, no sign.
+func digits(s string, limit int) bool {
+	if len(s) == 0 || len(s) > limit {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Verify checks the headers (see Check), then that one of the request's signatures was made
+// with one of keys over id, timestamp and body. Comparisons are constant-time.
+func Verify(keys [][]byte, h Headers, body []byte, now time.Time) error {
+	sent, err := h.parse(now)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return ErrNoKey
 	}
 	ok := 0
 	for _, key := range keys {

@@ -54,7 +54,7 @@ func NewBrand(id gdpr.BrandID) gdpr.Brand {
 		PreviousWebhookSecret: "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("p", 32))),
 		SCIMTokenDigest:       fmt.Sprintf("h1:%064x", n),
 		SweepCursor:           &gdpr.DueCursor{At: at(n), ID: fmt.Sprintf("m_cursor_%d", n)},
-		MailjetCallback:       gdpr.BasicCredentials{Username: "mailjet", Password: fmt.Sprintf("fake-password-%08d", n)},
+		MailjetCallback:       gdpr.MailjetCallback{Username: "mailjet", PasswordDigest: fmt.Sprintf("h1:%064x", n+1)},
 		Mail:                  gdpr.MailSettings{From: gdpr.Sender{Email: fmt.Sprintf("sender%d@example.test", n), Name: "Fake sender"}, Templates: map[gdpr.MailKind]int64{gdpr.MailSignupConfirmation: n}},
 		Retention:             gdpr.DefaultRetention(),
 		Fields:                gdpr.FieldRules{"alias": gdpr.FieldRequired, "title": gdpr.FieldNotAsked},
