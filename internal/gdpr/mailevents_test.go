@@ -20,6 +20,7 @@ func newEventWorld(t *testing.T) *eventWorld {
 	core := gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock}
 	events, err := gdpr.NewMailEventService(core, gdpr.MailEventDeps{Users: w.store, Claims: w.store, Blacklist: w.store})
 	require.NoError(t, err)
+	w.clock.Set(t1.Add(24 * time.Hour)) // the events of these tests are at t1 and a little after: in the past
 	return &eventWorld{mailWorld: w, events: events}
 }
 
@@ -140,6 +141,58 @@ func TestMailEventsUnsubscribe(t *testing.T) {
 	require.Equal(t, gdpr.EmailOK, got.EmailStatus)
 	_, err = w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(u.Email))
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
+}
+
+// TestMailEventsTimesNoCalendarHolds (R-MAIL-1, R-MAIL-5, issue 24): an event whose time is
+// missing or outside the window is counted, never a failure of the batch; the rest of the
+// batch applies; an unsubscribe or a complaint without a usable time applies at now.
+func TestMailEventsTimesNoCalendarHolds(t *testing.T) {
+	w := newEventWorld(t)
+	year10000 := time.Unix(253402300800, 0).UTC()
+	yearMinus1 := time.Unix(-62198755200, 0).UTC()
+	bounced, complained, unsubscribed, late, real := w.claimed(t), w.claimed(t), w.claimed(t), w.claimed(t), w.claimed(t)
+	now := w.clock.Now() // it stands still from here
+	batch := []gdpr.MailEvent{
+		{Kind: gdpr.MailEventBounce, Permanent: true, Email: bounced.Email, At: year10000},
+		{Kind: gdpr.MailEventBlocked, Permanent: true, Email: bounced.Email, At: yearMinus1},
+		{Kind: gdpr.MailEventBounce, Email: bounced.Email, At: time.Unix(0, 0)},
+		{Kind: gdpr.MailEventBounce, Email: bounced.Email}, // no time
+		{Kind: gdpr.MailEventBounce, Email: bounced.Email, At: now.Add(gdpr.MailEventMaxSkew + time.Second)},
+		{Kind: gdpr.MailEventClick, Email: bounced.Email, At: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{Kind: gdpr.MailEventSpam, Email: complained.Email, At: year10000},
+		{Kind: gdpr.MailEventUnsub, Email: unsubscribed.Email}, // "time": null
+		{Kind: gdpr.MailEventBounce, Permanent: true, Email: late.Email, At: gdpr.MailEventEarliest},
+		{Kind: gdpr.MailEventBounce, Permanent: true, Email: real.Email, At: now.Add(gdpr.MailEventMaxSkew)},
+	}
+	for i := range 2 {
+		st, err := w.events.Apply(t.Context(), "acme", batch)
+		require.NoError(t, err, "a time never fails the batch")
+		require.Equal(t, 10, st.Events)
+		require.Equal(t, 6, st.Skipped, "bounce, block and click without a usable time")
+		require.Equal(t, 2, st.Undated, "the complaint and the unsubscribe")
+		require.Equal(t, 3, st.Blacklisted)
+		if i == 0 {
+			require.Equal(t, 4, st.Members)
+		} else {
+			require.Zero(t, st.Members, "a replay changes no member")
+		}
+	}
+	got := w.user(t, bounced.ID)
+	require.Equal(t, gdpr.EmailOK, got.EmailStatus, "nothing of the skipped events applied")
+	require.True(t, got.LastActivityAt.IsZero())
+	_, err := w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(bounced.Email))
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+
+	got = w.user(t, complained.ID)
+	require.Equal(t, gdpr.EmailSpam, got.EmailStatus, "R-MAIL-1: a complaint is never lost")
+	require.True(t, got.EmailStatusAt.Equal(now), "at now, not in year 10000")
+	entry, err := w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(complained.Email))
+	require.NoError(t, err)
+	require.True(t, entry.CreatedAt.Equal(now))
+
+	require.Equal(t, gdpr.OptIns{}, w.user(t, unsubscribed.ID).OptIns, "R-MAIL-5: an unsubscribe without a time is applied")
+	require.Equal(t, gdpr.EmailHardBounce, w.user(t, late.ID).EmailStatus, "the window's edges are inside it")
+	require.Equal(t, gdpr.EmailHardBounce, w.user(t, real.ID).EmailStatus)
 }
 
 // TestReleaseSoftBounce: a member may release a soft bounce, and nothing else (R-MAIL-2); the
