@@ -195,6 +195,29 @@ func TestMailEventsTimesNoCalendarHolds(t *testing.T) {
 	require.Equal(t, gdpr.EmailHardBounce, w.user(t, real.ID).EmailStatus)
 }
 
+// TestMailEvents_R_MAIL_4_oneMailboxSeveralSpellings (issue 24): Mailjet's event under
+// another spelling of a member's mailbox reaches the member and blacklists the one digest; an
+// address with an invalid IDN domain is skipped and counted.
+func TestMailEvents_R_MAIL_4_oneMailboxSeveralSpellings(t *testing.T) {
+	w := newEventWorld(t)
+	u := w.member(t, func(u *gdpr.User) { u.Email = gdpr.NormalizeEmail("x@ex\u00e4mple.test") })
+	_, err := w.store.Claim(t.Context(), gdpr.Claim{BrandID: "acme", Key: gdpr.ClaimEmail + w.hasher.EmailDigest(u.Email), Owner: u.ID, CreatedAt: u.CreatedAt})
+	require.NoError(t, err)
+	st, err := w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{
+		{Kind: gdpr.MailEventSpam, Email: "X@EXA\u0308MPLE.TEST", At: t1},
+		{Kind: gdpr.MailEventSpam, Email: "x@xn--zz.test", At: t1},
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, st.Members)
+	require.Equal(t, 1, st.Blacklisted)
+	require.Equal(t, 1, st.Ignored, "the invalid address")
+	require.Equal(t, gdpr.EmailSpam, w.user(t, u.ID).EmailStatus)
+	for _, spelling := range []string{"x@ex\u00e4mple.test", "x@xn--exmple-cua.test", "x@exa\u0308mple.test"} {
+		_, err := w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(spelling))
+		require.NoError(t, err, "%+q", spelling)
+	}
+}
+
 // TestReleaseSoftBounce: a member may release a soft bounce, and nothing else (R-MAIL-2); the
 // soft bounce's own replay does not set it again.
 func TestReleaseSoftBounce(t *testing.T) {
