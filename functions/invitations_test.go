@@ -1,7 +1,9 @@
 package main
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -28,7 +30,7 @@ func TestInvitations(t *testing.T) {
 			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+contact+"/invite", nil)
 			require.Equal(t, 202, res.Status, "%s", res.Body)
 			require.Equal(t, "invitation_sent", res.JSON(t)["memberOptIn"])
-			m := app.lastMailTo(email)
+			m := app.lastMailTo(gdpr.NormalizeEmail(email)) // the address as stored and mailed
 			require.Equal(t, gdpr.MailContactInvitation, m.Kind)
 			require.Contains(t, m.Subject, "Sam")
 			return contact, tokenOf(t, m.Links[0])
@@ -63,6 +65,29 @@ func TestInvitations(t *testing.T) {
 			require.Equal(t, 200, answer(tok, "global_opt_out").Status)
 			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "never@example.test"})
 			require.Equal(t, 409, res.Status, "no member can add it again: %s", res.Body)
+		})
+		t.Run("R-MAIL-4_a_global_opt_out_stops_every_spelling_of_the_mailbox", func(t *testing.T) {
+			// Issue 24: the opt-out is given under one spelling; the mailbox is one.
+			_, tok := invite("x@ex\u00e4mple.test")
+			require.Equal(t, 200, answer(tok, "global_opt_out").Status)
+			for _, spelling := range []string{"x@exa\u0308mple.test", "x@xn--exmple-cua.test", "X@EX\u00c4MPLE.TEST", "x@ex\u00e4mple\u3002test"} {
+				res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": spelling})
+				require.Equal(t, 409, res.Status, "%+q: %s", spelling, res.Body)
+			}
+			app.setClock(t, time.Now().Add(2*time.Minute)) // past the per-address mail interval
+			t.Cleanup(func() { app.setClock(t, time.Now()) })
+			mailed, suppressed := len(app.mails()), strings.Count(app.logs.String(), `"msg":"mail suppressed"`)
+			p := newFakePerson()
+			p.Email = "x@exa\u0308mple.test"
+			require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+			require.Len(t, app.mails(), mailed, "R-MAIL-1: a blacklisted mailbox is sent nothing, however spelt")
+			require.Equal(t, suppressed+1, strings.Count(app.logs.String(), `"msg":"mail suppressed"`), "suppressed by the blacklist")
+			require.Equal(t, gdpr.MailContactInvitation, app.lastMailTo("x@xn--exmple-cua.test").Kind, "mailed to the canonical spelling")
+		})
+		t.Run("an_invalid_IDN_domain_is_an_invalid_address", func(t *testing.T) {
+			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "x@xn--zz.test"})
+			require.Equal(t, 400, res.Status, "%s", res.Body)
+			require.NotContains(t, string(res.Body), "xn--zz", "errors never echo input")
 		})
 		t.Run("only_new_or_invited_contacts", func(t *testing.T) {
 			c, tok := invite("twice@example.test")

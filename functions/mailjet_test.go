@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -181,5 +182,55 @@ func TestMailjetCallbackPasswordStoredAsDigest(t *testing.T) {
 		require.Equal(t, 200, res.Status, "%s", res.Body)
 		require.Equal(t, true, res.JSON(t)["hasMailjetCallback"])
 		require.NotContains(t, string(res.Body), password)
+	})
+}
+
+// TestMailjetEventTimesNoCalendarHold (issue 24; R-MAIL-1, R-MAIL-5): a batch holding times of
+// year 10000, of a negative year or none is answered 200 with those events counted, and the
+// rest of it applies; a complaint and an unsubscribe without a usable time apply at now.
+func TestMailjetEventTimesNoCalendarHold(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.putBrand("acme", map[string]any{"mailjetCallback": map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}})
+		ids := map[string]string{}
+		for _, email := range []string{"frank@example.com", "grace@example.net", "heidi@example.org", "ivan@example.com"} {
+			ids[email] = app.signedUpMember(t, email)
+		}
+		h := gdprHasher(t, app)
+		now := time.Now().Unix()
+		body := fmt.Sprintf(`[
+			{"event":"bounce","time":253402300800,"MessageID":1,"email":"frank@example.com","hard_bounce":true,"error_related_to":"recipient","error":"user unknown"},
+			{"event":"click","time":253402214400,"MessageID":1,"email":"frank@example.com","url":"https://example.org/"},
+			{"event":"spam","time":-62198755200,"MessageID":2,"email":"grace@example.net","source":"JMRPP"},
+			{"event":"unsub","time":null,"MessageID":3,"email":"heidi@example.org","mj_list_id":0},
+			{"event":"bounce","time":%d,"MessageID":4,"email":"ivan@example.com","hard_bounce":true,"error_related_to":"recipient","error":"user unknown"}
+		]`, now)
+		for range 2 {
+			res := app.do("POST", "/api/brands/acme/mailjet/events", body, callbackAuth)
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			got := res.JSON(t)
+			require.EqualValues(t, 5, got["events"])
+			require.EqualValues(t, 2, got["skipped"], "%s", res.Body)
+			require.EqualValues(t, 2, got["undated"], "%s", res.Body)
+			require.EqualValues(t, 2, got["blacklisted"], "%s", res.Body)
+		}
+		user := func(email string) gdpr.User {
+			u, err := app.App.Store.GetUser(t.Context(), "acme", ids[email])
+			require.NoError(t, err)
+			return u
+		}
+		_, err := app.App.Store.GetBlacklist(t.Context(), "acme", h.EmailDigest("frank@example.com"))
+		require.ErrorIs(t, err, gdpr.ErrNotFound, "a bounce dated year 10000 is skipped")
+		require.Equal(t, gdpr.EmailOK, user("frank@example.com").EmailStatus)
+		require.True(t, user("frank@example.com").LastActivityAt.IsZero())
+		for _, email := range []string{"grace@example.net", "ivan@example.com"} {
+			_, err := app.App.Store.GetBlacklist(t.Context(), "acme", h.EmailDigest(email))
+			require.NoError(t, err, "R-MAIL-1: applied")
+		}
+		require.Equal(t, gdpr.EmailSpam, user("grace@example.net").EmailStatus)
+		require.Equal(t, gdpr.OptIns{}, user("heidi@example.org").OptIns, "R-MAIL-5: an unsubscribe without a time is applied")
+		require.Contains(t, app.logs.String(), `"skipped":2`)
+		for _, email := range []string{"frank@example.com", "grace@example.net", "heidi@example.org"} {
+			require.NotContains(t, app.logs.String(), email)
+		}
 	})
 }

@@ -331,6 +331,55 @@ func TestContactMailEvents(t *testing.T) {
 	require.Zero(t, n)
 }
 
+// TestContactMailEventsTimesNoCalendarHolds (R-RET-3, R-CONSENT-1, issue 24): a click dated
+// in the far future or before Mailjet existed is skipped, so it never postpones the contact's
+// retention; one of year 10000 or of a negative year fails nothing; an unsubscribe without a
+// time is applied at now rather than lost.
+func TestContactMailEventsTimesNoCalendarHolds(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	ctx := t.Context()
+	newInvited := func(email string) string {
+		res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: email})
+		require.NoError(t, err)
+		_, err = w.contacts.Invite(ctx, "acme", w.members[0], res.ContactID)
+		require.NoError(t, err)
+		return res.ContactID
+	}
+	clicked := newInvited("clicker@example.test")
+	before := w.contact(t, clicked)
+	for _, at := range []time.Time{
+		time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC),
+		time.Unix(253402300800, 0).UTC(), // year 10000
+		time.Unix(-62198755200, 0).UTC(), // year -1
+		time.Unix(0, 0).UTC(),            // before Mailjet
+		w.clock.Now().Add(2 * time.Hour), // past the skew
+		{},                               // no time
+	} {
+		n, err := w.contacts.ApplyMailEvents(ctx, "acme", []gdpr.ContactMailEvent{{ContactID: clicked, JobID: "inv_job_1", Kind: gdpr.MailEventClick, At: at}})
+		require.NoError(t, err, "%v", at)
+		require.Zero(t, n, "%v", at)
+	}
+	require.True(t, w.contact(t, clicked).LastActivityAt.Equal(before.LastActivityAt), "R-RET-3: retention is not postponed")
+	require.True(t, w.contact(t, clicked).NextReviewAt.Equal(before.NextReviewAt))
+
+	// Mailjet's clock a little ahead of ours: still activity.
+	ahead := w.clock.Now().Add(30 * time.Minute)
+	_, err := w.contacts.ApplyMailEvents(ctx, "acme", []gdpr.ContactMailEvent{{ContactID: clicked, Kind: gdpr.MailEventClick, At: ahead}})
+	require.NoError(t, err)
+	require.True(t, w.contact(t, clicked).LastActivityAt.Equal(ahead))
+
+	for name, at := range map[string]time.Time{"none": {}, "year_10000": time.Unix(253402300800, 0).UTC()} {
+		unsub := newInvited("unsub." + name + "@example.test")
+		now := w.clock.Now()
+		n, err := w.contacts.ApplyMailEvents(ctx, "acme", []gdpr.ContactMailEvent{{ContactID: unsub, JobID: "inv_job_1", Kind: gdpr.MailEventUnsub, At: at}})
+		require.NoError(t, err, name)
+		require.Equal(t, 1, n, name)
+		c := w.contact(t, unsub)
+		require.Equal(t, gdpr.MemberOptOutFromEmail, c.MemberOptIn.Value, "%s: an unsubscribe is never lost", name)
+		require.True(t, c.MemberOptIn.At.Equal(now), "%s: applied at now (%v)", name, c.MemberOptIn.At)
+	}
+}
+
 // TestRRet3AnOrderIsActivity: a customer who orders again is not erased three years after its
 // first order, but three years after its last.
 func TestRRet3AnOrderIsActivity(t *testing.T) {

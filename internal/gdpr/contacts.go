@@ -864,18 +864,26 @@ type ContactMailEvent struct {
 // email", proven by the mail's job id); a bounce, a block or a complaint sets its email status,
 // after which nothing is mailed to it (R-CONSENT-6; the blacklist of the address is the
 // MailEventService's); a click is activity (R-RET-3), an open is not. Events of unknown or
-// erased contacts are ignored. Applying a batch again changes nothing more.
+// erased contacts are ignored. An event's time is taken as the MailEventService takes it
+// (dateMailEvent), which also counts the events it skips or dates now: a click dated in the
+// far future never postpones R-RET-3, and an unsubscribe without a time is still applied.
+// Applying a batch again changes nothing more.
 func (s *ContactService) ApplyMailEvents(ctx context.Context, brandID BrandID, events []ContactMailEvent) (changed int, err error) {
 	b, err := s.brand(ctx, brandID)
 	if err != nil {
 		return 0, err
 	}
+	now := s.clock.Now().UTC()
 	byContact := map[string][]ContactMailEvent{}
 	var order []string
 	for _, e := range events {
 		switch e.Kind {
 		case MailEventUnsub, MailEventBounce, MailEventBlocked, MailEventSpam, MailEventClick:
 		default:
+			continue
+		}
+		var dating eventDating
+		if e.At, dating = dateMailEvent(e.Kind, e.At, now); dating == eventSkipped {
 			continue
 		}
 		if e.ContactID == "" || len(e.ContactID) > 64 {

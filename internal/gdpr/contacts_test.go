@@ -106,6 +106,45 @@ func TestOrderToABlacklistedAddressCreatesNothing(t *testing.T) {
 	require.Empty(t, views)
 }
 
+// TestContacts_R_MAIL_4_oneMailboxSeveralSpellings (issue 24): a blacklist entry made under
+// one spelling of a mailbox refuses the others in orders, manual contacts and syncs; a contact
+// is stored under its canonical spelling, once; an invalid IDN domain is an invalid address.
+func TestContacts_R_MAIL_4_oneMailboxSeveralSpellings(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	require.NoError(t, err)
+	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("x@exa\u0308mple.test"),
+		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
+
+	res, err := w.contacts.RecordOrder(ctx, "acme", order("o-idn", w.members[0], "x@xn--exmple-cua.test", true))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderBlacklisted, res.Outcome, "order")
+	res, err = w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "X@EX\u00c4MPLE.TEST"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderBlacklisted, res.Outcome, "manual contact")
+	sync, err := w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: "b-idn", Contacts: []gdpr.SyncContact{{MemberID: w.members[0], Email: "x@ex\u00e4mple.test"}}})
+	require.NoError(t, err)
+	require.Equal(t, 1, sync.Blacklisted, "sync")
+	views, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Empty(t, views)
+
+	created, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "y@ex\u00e4mple.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, created.Outcome)
+	c, err := w.store.GetContact(ctx, "acme", created.ContactID)
+	require.NoError(t, err)
+	require.Equal(t, "y@xn--exmple-cua.test", c.Email, "stored canonical")
+	again, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "y@exa\u0308mple.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderResult{Outcome: gdpr.ContactExists, ContactID: created.ContactID}, again, "R-CONSENT-5: one contact per mailbox")
+
+	_, err = w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "z@xn--zz.test"})
+	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err))
+	require.NotContains(t, err.Error(), "xn--zz")
+}
+
 // TestContactAccessRules: a Member reads its own contacts only, an opted-out address hidden
 // (R-ACCESS-2, R-RET-7); the Brand reads only contacts with a Brand opt-in (R-ACCESS-1).
 func TestContactAccessRules(t *testing.T) {

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Hasher produces the keyed digests that replace personal values which must stay comparable
@@ -51,8 +54,8 @@ func (h *Hasher) Digest(value string) string {
 	return h.version + ":" + hex.EncodeToString(sum[:])
 }
 
-// EmailDigest normalises (trim, lower-case) before hashing, so the same mailbox typed twice
-// compares equal.
+// EmailDigest hashes the address's canonical spelling (NormalizeEmail), so the same mailbox
+// typed twice, in either case, Unicode form or domain spelling, compares equal.
 func (h *Hasher) EmailDigest(email string) string { return h.Digest(NormalizeEmail(email)) }
 
 // IsDigest reports whether v already is a digest of this hasher's form, so erasing twice does
@@ -66,11 +69,29 @@ func (h *Hasher) IsDigest(v string) bool {
 	return err == nil
 }
 
-// NormalizeEmail trims and lower-cases an address.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// NormalizeEmail returns an address's canonical spelling, the one every caller hashes and
+// stores, so that one mailbox has one digest however it is typed (R-MAIL-4): a global
+// opt-out of "x@exämple.test" must also stop its NFD spelling and "x@xn--exmple-cua.test".
+// The address is trimmed, lower-cased and put in Unicode NFC (the local part included); its
+// domain, after the last @, goes through IDNA (UTS #46, the lookup profile) to its ASCII
+// form, which is what DNS and Mailjet use. A domain IDNA refuses is left as it is, and
+// ValidEmail refuses the address. NormalizeEmail(NormalizeEmail(a)) == NormalizeEmail(a).
+func NormalizeEmail(email string) string {
+	s := norm.NFC.String(strings.ToLower(strings.TrimSpace(email)))
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s
+	}
+	domain, err := idna.Lookup.ToASCII(s[at+1:])
+	if err != nil {
+		return s
+	}
+	return s[:at+1] + strings.ToLower(domain)
+}
 
-// ValidEmail is a deliberately plain check: one @, a non-empty local part, a dotted domain, no
-// spaces or control characters, at most 254 bytes. Deliverability is proven by the double
+// ValidEmail is a deliberately plain check: one @, a non-empty local part, a dotted domain that
+// IDNA accepts, no spaces or control characters, at most 254 bytes. Callers check the
+// canonical spelling (NormalizeEmail), whose ASCII domain may be longer than the one typed. Deliverability is proven by the double
 // opt-in, not by a regular expression.
 func ValidEmail(email string) bool {
 	if len(email) > 254 || !utf8.ValidString(email) {
@@ -81,6 +102,11 @@ func ValidEmail(email string) bool {
 		return false
 	}
 	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return false
+	}
+	// A domain IDNA refuses (UTS #46 lookup: a bad xn-- label, a disallowed character) names
+	// no mailbox, and NormalizeEmail has no canonical spelling for it.
+	if _, err := idna.Lookup.ToASCII(domain); err != nil {
 		return false
 	}
 	for _, r := range email {

@@ -109,6 +109,57 @@ func TestHasherEmailDigestNormalises(t *testing.T) {
 	})
 }
 
+// TestHasherEmailDigest_R_MAIL_4_oneMailboxOneDigest (issue 24): the spellings of one mailbox
+// (NFC, NFD, the domain's A-label, any case, an ideographic full stop) are one canonical
+// address, and so one digest: a global opt-out of one spelling stops them all.
+func TestHasherEmailDigest_R_MAIL_4_oneMailboxOneDigest(t *testing.T) {
+	h := newDigestHasher(t, digestKeyA)
+	const canonical = "x@xn--exmple-cua.test"
+	for name, in := range map[string]string{
+		"NFC":                 "x@ex\u00e4mple.test",
+		"NFD":                 "x@exa\u0308mple.test",
+		"A-label":             "x@xn--exmple-cua.test",
+		"A-label_upper_case":  "X@XN--EXMPLE-CUA.TEST",
+		"U-label_upper_case":  " X@EX\u00c4MPLE.TEST ",
+		"ideographic_stop":    "x@ex\u00e4mple\u3002test",
+		"NFD_and_upper_case":  "X@EXA\u0308MPLE.TEST",
+		"fullwidth_is_mapped": "x@\uff45\uff58\u00e4mple.test",
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.Equal(t, canonical, gdpr.NormalizeEmail(in))
+			require.True(t, gdpr.ValidEmail(gdpr.NormalizeEmail(in)))
+			require.Equal(t, h.Digest(canonical), h.EmailDigest(in))
+		})
+	}
+	t.Run("local_part_in_NFC", func(t *testing.T) {
+		require.Equal(t, "z\u00f6e@example.test", gdpr.NormalizeEmail("zo\u0308e@example.test"))
+		require.Equal(t, h.EmailDigest("z\u00f6e@example.test"), h.EmailDigest("ZO\u0308E@example.test"))
+	})
+	t.Run("R-ERASE-4_Digest_itself_still_does_not_normalise", func(t *testing.T) {
+		require.NotEqual(t, h.Digest("x@ex\u00e4mple.test"), h.Digest(canonical))
+	})
+}
+
+// TestValidEmail_invalidIDNDomains: a domain IDNA (UTS #46, lookup) refuses is no address,
+// in the spelling NormalizeEmail leaves it in.
+func TestValidEmail_invalidIDNDomains(t *testing.T) {
+	for name, in := range map[string]string{
+		"bad_punycode":       "x@xn--zz.test",
+		"punycode_of_ascii":  "x@xn--a.test",
+		"empty_A-label":      "x@xn--.test",
+		"underscore_STD3":    "x@exa_mple.test",
+		"leading_hyphen":     "x@-example.test",
+		"trailing_hyphen":    "x@example-.test",
+		"hyphens_at_3_and_4": "x@ab--cd.test",
+		"zero_width_joiner":  "x@ex\u200dample.test",
+		"bidi_rule":          "x@\u0661\u0662a.test",
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.False(t, gdpr.ValidEmail(gdpr.NormalizeEmail(in)), "%q -> %q", in, gdpr.NormalizeEmail(in))
+		})
+	}
+}
+
 func TestHasherIsDigest(t *testing.T) {
 	h := newDigestHasher(t, digestKeyA)
 	d := h.EmailDigest("zoe.fake@example.test")
@@ -188,6 +239,8 @@ func TestValidEmail(t *testing.T) {
 		{"R-SIGNUP-2_upper_case", "Zoe@Example.TEST", true},
 		{"R-SIGNUP-2_subdomain", "a@b.c.d", true},
 		{"R-SIGNUP-2_unicode_local_part", "zoé@example.test", true},
+		{"R-SIGNUP-2_IDN_domain", "zoe@exämple.test", true},
+		{"R-SIGNUP-2_IDN_domain_A-label", "zoe@xn--exmple-cua.test", true},
 		{"R-SIGNUP-2_64_byte_local_part", strings.Repeat("a", 64) + "@example.test", true},
 		{"R-SIGNUP-2_254_bytes", strings.Repeat("a", 64) + "@" + strings.Repeat("b", 184) + ".test", true},
 

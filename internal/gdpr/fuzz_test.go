@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
+
 	"popsell-gdpr/internal/gdpr"
 )
 
@@ -62,6 +64,34 @@ func FuzzRetentionJSON(f *testing.F) {
 			if _, err := p.AddTo(now).MarshalJSON(); err != nil {
 				t.Fatalf("an accepted period gives a time JSON cannot hold: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzNormalizeEmail (R-MAIL-4, issue 24): canonicalising an address never panics, is
+// idempotent (a stored canonical address hashes to the digest its first spelling did), and a
+// valid canonical address has an ASCII, lower-case domain that IDNA leaves as it is.
+func FuzzNormalizeEmail(f *testing.F) {
+	for _, s := range []string{
+		"x@ex\u00e4mple.test", "x@exa\u0308mple.test", "x@xn--exmple-cua.test", "X@EX\u00c4MPLE\u3002TEST",
+		"zo\u0308e@example.test", "\u0130@example.test", "x@xn--.test", "x@xn--zz.test", "x@stra\u00dfe.de",
+		"a@b@c.test", "@", "", " x@example.test\n", "x@\uff45\uff58.test", "x@example.test.", "x@\u0661\u0662a.test",
+		"\xff@example.test", "x@ex\xffample.test", "\u1e9e@example.test", "x@\u212a.test",
+	} {
+		f.Add(s)
+	}
+	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, in string) {
+		n := gdpr.NormalizeEmail(in)
+		require.Equal(t, n, gdpr.NormalizeEmail(n), "idempotent: %q", in)
+		require.Equal(t, h.EmailDigest(in), h.EmailDigest(n))
+		if gdpr.ValidEmail(n) {
+			_, domain, _ := strings.Cut(n, "@")
+			for i := 0; i < len(domain); i++ {
+				require.Less(t, domain[i], byte(0x80), "an ASCII domain: %q", n)
+			}
+			require.Equal(t, strings.ToLower(domain), domain)
 		}
 	})
 }

@@ -37,9 +37,53 @@ type MailEvent struct {
 // MailEventStats count what a batch did.
 type MailEventStats struct {
 	Events      int `json:"events"`
-	Ignored     int `json:"ignored"`     // kinds this service does not act on
+	Ignored     int `json:"ignored"`     // kinds this service does not act on, and events without a valid address
+	Skipped     int `json:"skipped"`     // events whose time is missing or outside the window (MailEventEarliest, MailEventMaxSkew)
+	Undated     int `json:"undated"`     // unsubscribes and complaints whose time was missing or outside it, applied at the time they arrived
 	Blacklisted int `json:"blacklisted"` // spam, hard bounces and blocks, each digest once
 	Members     int `json:"members"`     // members whose email status or opt-ins changed
+}
+
+// The window of plausible event times. A time outside it is no time: Mailjet's `time` is an
+// integer it can get wrong (year 10000, a negative year, 0), and trusting it would write a
+// date no store encodes (failing the whole batch, which Mailjet retries for 24 h and then
+// drops) or, for a click, set a contact's last activity in the far future so that R-RET-3
+// never falls due.
+//
+//   - MailEventEarliest, 2011-01-01: Mailjet went public in February 2011, so no event of
+//     it is older. The floor is fixed rather than relative to now: an old time does no harm
+//     here (statuses are ordered by time, and activity only ever moves forward), and a
+//     genuine event delivered late, after a day of Mailjet's retries or a complaint reported
+//     long after the mail, must still apply.
+//   - MailEventMaxSkew, one hour past now: an event cannot happen after it arrives, so this
+//     only absorbs the difference between Mailjet's clock and ours; at worst it moves an
+//     activity an hour ahead.
+var MailEventEarliest = time.Date(2011, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// MailEventMaxSkew: see MailEventEarliest.
+const MailEventMaxSkew = time.Hour
+
+// eventDating is how an event's time was taken.
+type eventDating int
+
+const (
+	eventDated   eventDating = iota // its own time, inside the window
+	eventUndated                    // an unsubscribe or a complaint without a usable time: now
+	eventSkipped                    // any other event without a usable time: not applied
+)
+
+// dateMailEvent decides the time an event applies at. An unsubscribe and a complaint without
+// a usable time apply at now: they must never be lost (R-MAIL-1, R-MAIL-5), and stopping
+// mail a little late in the record is always safe. Any other event without one is skipped:
+// a bounce, a block or a click with no credible date cannot be placed among the others.
+func dateMailEvent(kind MailEventKind, at, now time.Time) (time.Time, eventDating) {
+	if !at.IsZero() && !at.Before(MailEventEarliest) && !at.After(now.Add(MailEventMaxSkew)) {
+		return at.UTC(), eventDated
+	}
+	if kind == MailEventUnsub || kind == MailEventSpam {
+		return now, eventUndated
+	}
+	return time.Time{}, eventSkipped
 }
 
 // MailEventDeps are the ports of the MailEventService.
@@ -104,24 +148,44 @@ type statusChange struct {
 }
 
 // Apply applies a batch of events. Events of one address are decided together, in time order;
-// each store write is shared by the whole batch.
+// each store write is shared by the whole batch. An event's time is taken by dateMailEvent:
+// one without a usable time is skipped, or applied at now for an unsubscribe or a complaint,
+// and counted either way; it never fails the batch.
 func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []MailEvent) (MailEventStats, error) {
 	st := MailEventStats{Events: len(events)}
 	b, err := s.brand(ctx, brandID)
 	if err != nil {
 		return st, err
 	}
+	now := s.clock.Now().UTC()
+	defer func() {
+		if st.Skipped+st.Undated > 0 {
+			// Counts only: the events carry addresses (R-OPS-1).
+			s.log.WarnContext(ctx, "mail events without a usable time", "brand", b.ID, "skipped", st.Skipped, "undated", st.Undated)
+		}
+	}()
 	changes := map[string]*statusChange{} // by email digest
 	var entries []BlacklistEntry
 	listed := map[string]bool{}
 	for _, e := range events {
 		switch e.Kind {
-		case MailEventSent, MailEventOpen, MailEventClick:
-			continue // accepted; nothing to change for a member (an open is no activity, R-RET-3)
-		case MailEventBounce, MailEventBlocked, MailEventSpam, MailEventUnsub:
+		case MailEventSent, MailEventOpen, MailEventClick, MailEventBounce, MailEventBlocked, MailEventSpam, MailEventUnsub:
 		default:
 			st.Ignored++ // a kind this service does not know: the rest of the batch still applies
 			continue
+		}
+		var dating eventDating
+		e.At, dating = dateMailEvent(e.Kind, e.At, now)
+		switch dating {
+		case eventSkipped:
+			st.Skipped++
+			continue
+		case eventUndated:
+			st.Undated++
+		}
+		switch e.Kind {
+		case MailEventSent, MailEventOpen, MailEventClick:
+			continue // accepted; nothing to change for a member (an open is no activity, R-RET-3)
 		}
 		reason, status := eventEffect(e)
 		if !ValidEmail(NormalizeEmail(e.Email)) {

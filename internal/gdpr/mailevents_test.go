@@ -22,6 +22,7 @@ func newEventWorld(t *testing.T) *eventWorld {
 	core := gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock}
 	events, err := gdpr.NewMailEventService(core, gdpr.MailEventDeps{Users: w.store, Claims: w.store, Blacklist: w.store})
 	require.NoError(t, err)
+	w.clock.Set(t1.Add(24 * time.Hour)) // the events of these tests are at t1 and a little after: in the past
 	return &eventWorld{mailWorld: w, events: events}
 }
 
@@ -142,6 +143,81 @@ func TestMailEventsUnsubscribe(t *testing.T) {
 	require.Equal(t, gdpr.EmailOK, got.EmailStatus)
 	_, err = w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(u.Email))
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
+}
+
+// TestMailEventsTimesNoCalendarHolds (R-MAIL-1, R-MAIL-5, issue 24): an event whose time is
+// missing or outside the window is counted, never a failure of the batch; the rest of the
+// batch applies; an unsubscribe or a complaint without a usable time applies at now.
+func TestMailEventsTimesNoCalendarHolds(t *testing.T) {
+	w := newEventWorld(t)
+	year10000 := time.Unix(253402300800, 0).UTC()
+	yearMinus1 := time.Unix(-62198755200, 0).UTC()
+	bounced, complained, unsubscribed, late, real := w.claimed(t), w.claimed(t), w.claimed(t), w.claimed(t), w.claimed(t)
+	now := w.clock.Now() // it stands still from here
+	batch := []gdpr.MailEvent{
+		{Kind: gdpr.MailEventBounce, Permanent: true, Email: bounced.Email, At: year10000},
+		{Kind: gdpr.MailEventBlocked, Permanent: true, Email: bounced.Email, At: yearMinus1},
+		{Kind: gdpr.MailEventBounce, Email: bounced.Email, At: time.Unix(0, 0)},
+		{Kind: gdpr.MailEventBounce, Email: bounced.Email}, // no time
+		{Kind: gdpr.MailEventBounce, Email: bounced.Email, At: now.Add(gdpr.MailEventMaxSkew + time.Second)},
+		{Kind: gdpr.MailEventClick, Email: bounced.Email, At: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)},
+		{Kind: gdpr.MailEventSpam, Email: complained.Email, At: year10000},
+		{Kind: gdpr.MailEventUnsub, Email: unsubscribed.Email}, // "time": null
+		{Kind: gdpr.MailEventBounce, Permanent: true, Email: late.Email, At: gdpr.MailEventEarliest},
+		{Kind: gdpr.MailEventBounce, Permanent: true, Email: real.Email, At: now.Add(gdpr.MailEventMaxSkew)},
+	}
+	for i := range 2 {
+		st, err := w.events.Apply(t.Context(), "acme", batch)
+		require.NoError(t, err, "a time never fails the batch")
+		require.Equal(t, 10, st.Events)
+		require.Equal(t, 6, st.Skipped, "bounce, block and click without a usable time")
+		require.Equal(t, 2, st.Undated, "the complaint and the unsubscribe")
+		require.Equal(t, 3, st.Blacklisted)
+		if i == 0 {
+			require.Equal(t, 4, st.Members)
+		} else {
+			require.Zero(t, st.Members, "a replay changes no member")
+		}
+	}
+	got := w.user(t, bounced.ID)
+	require.Equal(t, gdpr.EmailOK, got.EmailStatus, "nothing of the skipped events applied")
+	require.True(t, got.LastActivityAt.IsZero())
+	_, err := w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(bounced.Email))
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+
+	got = w.user(t, complained.ID)
+	require.Equal(t, gdpr.EmailSpam, got.EmailStatus, "R-MAIL-1: a complaint is never lost")
+	require.True(t, got.EmailStatusAt.Equal(now), "at now, not in year 10000")
+	entry, err := w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(complained.Email))
+	require.NoError(t, err)
+	require.True(t, entry.CreatedAt.Equal(now))
+
+	require.Equal(t, gdpr.OptIns{}, w.user(t, unsubscribed.ID).OptIns, "R-MAIL-5: an unsubscribe without a time is applied")
+	require.Equal(t, gdpr.EmailHardBounce, w.user(t, late.ID).EmailStatus, "the window's edges are inside it")
+	require.Equal(t, gdpr.EmailHardBounce, w.user(t, real.ID).EmailStatus)
+}
+
+// TestMailEvents_R_MAIL_4_oneMailboxSeveralSpellings (issue 24): Mailjet's event under
+// another spelling of a member's mailbox reaches the member and blacklists the one digest; an
+// address with an invalid IDN domain is skipped and counted.
+func TestMailEvents_R_MAIL_4_oneMailboxSeveralSpellings(t *testing.T) {
+	w := newEventWorld(t)
+	u := w.member(t, func(u *gdpr.User) { u.Email = gdpr.NormalizeEmail("x@ex\u00e4mple.test") })
+	_, err := w.store.Claim(t.Context(), gdpr.Claim{BrandID: "acme", Key: gdpr.ClaimEmail + w.hasher.EmailDigest(u.Email), Owner: u.ID, CreatedAt: u.CreatedAt})
+	require.NoError(t, err)
+	st, err := w.events.Apply(t.Context(), "acme", []gdpr.MailEvent{
+		{Kind: gdpr.MailEventSpam, Email: "X@EXA\u0308MPLE.TEST", At: t1},
+		{Kind: gdpr.MailEventSpam, Email: "x@xn--zz.test", At: t1},
+	})
+	require.NoError(t, err)
+	require.Equal(t, 1, st.Members)
+	require.Equal(t, 1, st.Blacklisted)
+	require.Equal(t, 1, st.Ignored, "the invalid address")
+	require.Equal(t, gdpr.EmailSpam, w.user(t, u.ID).EmailStatus)
+	for _, spelling := range []string{"x@ex\u00e4mple.test", "x@xn--exmple-cua.test", "x@exa\u0308mple.test"} {
+		_, err := w.store.GetBlacklist(t.Context(), "acme", w.hasher.EmailDigest(spelling))
+		require.NoError(t, err, "%+q", spelling)
+	}
 }
 
 // TestReleaseSoftBounce: a member may release a soft bounce, and nothing else (R-MAIL-2); the

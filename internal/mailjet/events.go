@@ -52,7 +52,7 @@ var (
 // them out, so printing or logging an Event shows ids only.
 type Event struct {
 	Type        string    // sent, open, click, bounce, blocked, spam, unsub, or as received
-	Time        time.Time // from `time`, Unix seconds, UTC; zero when absent
+	Time        time.Time // from `time`, Unix seconds, UTC; zero when absent or not an integer
 	MessageID   int64     // exact above 2^53 (never read through float64)
 	MessageGUID string    // `Message_GUID`, the MessageUUID the send returned
 	Email       string    // the recipient: personal data
@@ -150,7 +150,7 @@ func decodeError(err error, index int) error {
 // is how ip, geo and agent never reach memory we hold.
 type wireEvent struct {
 	Event          string   `json:"event"`
-	Time           flexInt  `json:"time"`
+	Time           unixTime `json:"time"`
 	MessageID      flexInt  `json:"MessageID"`
 	MJMessageID    flexInt  `json:"mj_message_id"` // sent: a deprecated string copy of MessageID
 	MessageGUID    string   `json:"Message_GUID"`
@@ -231,6 +231,24 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	n.v, n.set = v, true
 	return nil
+}
+
+// unixTime reads `time`. A number or string that is not an integer of Unix seconds (1.5,
+// 1e10, a number past int64, a word) is read as no time rather than refused: refusing it
+// would refuse the whole batch, which Mailjet retries for 24 h and then drops with every real
+// bounce and complaint in it. Whether a time, or its absence, is acceptable is the caller's
+// to decide (R-MAIL-1, R-MAIL-5). Any other JSON kind (an object, an array, a boolean) is no
+// Mailjet shape and stays malformed.
+type unixTime struct{ flexInt }
+
+func (t *unixTime) UnmarshalJSON(b []byte) error {
+	err := t.flexInt.UnmarshalJSON(b)
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) && len(b) > 0 && (b[0] == '"' || b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
+		*t = unixTime{}
+		return nil
+	}
+	return err
 }
 
 var (

@@ -225,7 +225,9 @@ func TestDecodeEvents_malformedIsRefusedWithoutQuotingIt(t *testing.T) {
 		`[null]`, `[1]`, `[["alice@example.com"]]`, `["alice@example.com"]`,
 		`{"email":["alice@example.com"]}`,
 		`{"email":"alice@example.com","MessageID":"alice@example.com"}`,
-		`{"email":"alice@example.com","time":1.5e9}`,
+		`{"email":"alice@example.com","time":{"s":1}}`,
+		`{"email":"alice@example.com","time":[1717236000]}`,
+		`{"email":"alice@example.com","time":true}`,
 		`{"email":"alice@example.com","hard_bounce":"alice@example.com"}`,
 		`{"alice@example.com":1e999999,"MessageID":1e999999}`,
 		`{"email":"alice@example.com"}]`,
@@ -236,6 +238,39 @@ func TestDecodeEvents_malformedIsRefusedWithoutQuotingIt(t *testing.T) {
 		require.ErrorIs(t, err, ErrMalformed, "%q", body)
 		require.Nil(t, got)
 		requireQuotesNothing(t, err)
+	}
+}
+
+// TestDecodeEvents_R_MAIL_1_5_timesNoCalendarHoldsDoNotRefuseTheBatch: a `time` that is a
+// number or a string but no integer of Unix seconds reads as no time, and any integer is kept
+// as it came; the batch is decoded, so the rest of it can be applied (issue 24). Whether a
+// time is plausible is the service's to decide, with its clock.
+func TestDecodeEvents_R_MAIL_1_5_timesNoCalendarHoldsDoNotRefuseTheBatch(t *testing.T) {
+	body := `[
+		{"event":"spam","email":"a@example.com","time":1.5e9},
+		{"event":"unsub","email":"b@example.com","time":null},
+		{"event":"bounce","email":"c@example.com","time":99999999999999999999},
+		{"event":"click","email":"d@example.com","time":"soon"},
+		{"event":"spam","email":"e@example.com","time":1e999999},
+		{"event":"unsub","email":"f@example.com","time":""},
+		{"event":"unsub","email":"g@example.com"},
+		{"event":"click","email":"h@example.com","time":253402300800},
+		{"event":"bounce","email":"i@example.com","time":-62198755200},
+		{"event":"blocked","email":"j@example.com","time":"9223372036854775807"},
+		{"event":"open","email":"k@example.com","time":-9223372036854775808}
+	]`
+	got, err := DecodeEvents([]byte(body))
+	require.NoError(t, err)
+	require.Len(t, got, 11)
+	for i := range 7 {
+		require.True(t, got[i].Time.IsZero(), "event %d: no time", i)
+	}
+	require.Equal(t, 10000, got[7].Time.Year())
+	require.Equal(t, -1, got[8].Time.Year())
+	require.Equal(t, int64(9223372036854775807), got[9].Time.Unix())
+	require.Equal(t, int64(-9223372036854775808), got[10].Time.Unix())
+	for _, e := range got {
+		require.Regexp(t, `^mj:|^$`, e.Key(), "a key is still made")
 	}
 }
 
@@ -420,6 +455,11 @@ func FuzzDecodeEvents(f *testing.F) {
 	}
 	f.Add([]byte(`[{"event":"bounce","MessageID":"576460752303424002","hard_bounce":"true","email":"alice@example.com"},null]`))
 	f.Add([]byte(`{"event":"sent","mj_message_id":"9223372036854775807","Message_GUID":"3f2c9a4e-8b1d-4c6e-9f7a-2d5b8e1c0a93"}`))
+	// Times no calendar holds (issue 24): year 10000, a negative year, the int64 ends, past
+	// int64, not an integer, null, a word.
+	f.Add([]byte(`[{"event":"click","MessageID":1,"time":253402300800},{"event":"bounce","MessageID":2,"time":-62198755200,"hard_bounce":true}]`))
+	f.Add([]byte(`[{"event":"spam","MessageID":3,"time":9223372036854775807},{"event":"open","MessageID":4,"time":-9223372036854775808}]`))
+	f.Add([]byte(`[{"event":"unsub","MessageID":5,"time":null},{"event":"spam","time":99999999999999999999},{"event":"blocked","time":1.5e9},{"event":"click","time":"soon"},{"event":"unsub","time":""}]`))
 	keyRE := regexp.MustCompile(`^mj:(-?[0-9]+|g[0-9a-f-]{36}):(sent|open|click|bounce|blocked|spam|unsub|other):-?[0-9]+$`)
 
 	f.Fuzz(func(t *testing.T, body []byte) {
