@@ -13,10 +13,16 @@ import (
 	"time"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/jsondepth"
 )
 
-// MaxBodyBytes bounds every request body (DESIGN §4).
+// MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
+
+// MaxJSONDepth bounds how deeply an /api/* JSON body nests. The deepest body the API takes,
+// an order's products or a sync batch's contacts, is 3 levels; the bound keeps the cost of a
+// body linear in its size however it is nested (issue 24).
+const MaxJSONDepth = 16
 
 var errEmptyBody = &httpError{http.StatusBadRequest, "invalid", "request body is empty"}
 
@@ -62,6 +68,9 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 func unmarshalStrict(body []byte, v any) error {
+	if err := jsondepth.Check(body, MaxJSONDepth); err != nil {
+		return &httpError{http.StatusBadRequest, "invalid", describeJSONError(err, v)}
+	}
 	if err := checkKeys(body, v); err != nil {
 		return &httpError{http.StatusBadRequest, "invalid", describeJSONError(err, v)}
 	}
@@ -85,10 +94,13 @@ func describeJSONError(err error, v any) string {
 		key  *keyError
 		tim  *time.ParseError
 		rule *gdpr.Error
+		deep *jsondepth.Error
 	)
 	switch {
 	case errors.As(err, &key):
 		return key.msg
+	case errors.As(err, &deep):
+		return "body is " + deep.Error()
 	case errors.As(err, &syn):
 		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
