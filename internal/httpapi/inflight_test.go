@@ -144,3 +144,18 @@ func TestBodyOfUnknownSizeHoldsWhatItRead(t *testing.T) {
 	require.Equal(t, http.StatusOK, (<-done).Code)
 	require.True(t, s.a.bodyBudget.TryAcquire(MaxBytesInFlight))
 }
+
+// TestDeclaredBodyReadInOneBuffer: a body of declared length is read into one buffer of that
+// size, not by doubling, which cost a 16 MiB callback twice its size in garbage (issue 24).
+func TestDeclaredBodyReadInOneBuffer(t *testing.T) {
+	const n = 4 << 20
+	body := strings.Repeat("a", n)
+	var got []byte
+	var err error
+	alloc := allocatedBy(func() {
+		got, err = readBodyUpTo(httptest.NewRequest("POST", "/api/x", strings.NewReader(body)), MaxMailEventBytes)
+	})
+	require.NoError(t, err)
+	require.Len(t, got, n)
+	require.Less(t, alloc, uint64(n+n/4), "allocated %d bytes for a body of %d", alloc, n)
+}
