@@ -133,6 +133,14 @@ func TestBytesInFlightBounded(t *testing.T) {
 // their function runs.
 func TestBodyOfUnknownSizeHoldsWhatItRead(t *testing.T) {
 	s := newHeldRequests()
+	unread := s.serve(request("/api/brands/acme/signup", -1, "{}", "unread"))
+	<-s.entered
+	require.True(t, s.a.bodyBudget.TryAcquire(MaxBytesInFlight-MaxBodyBytes), "an unread chunked body holds its route's limit")
+	require.False(t, s.a.bodyBudget.TryAcquire(1))
+	s.a.bodyBudget.Release(MaxBytesInFlight - MaxBodyBytes)
+	s.let("unread")
+	require.Equal(t, http.StatusOK, (<-unread).Code)
+
 	r := request("/MailSender", -1, "0123456789", "envelope")
 	r.Header.Set("X-Read-First", "1")
 	done := s.serve(r)

@@ -126,12 +126,12 @@ func (a *api) limitBodies(next http.Handler) http.Handler {
 }
 
 // reservation is what a body may hold: its declared length, or limit when it declares none or
-// more (the handler reads no more than limit+1 bytes of it, and refuses it).
+// more (a handler reads at most one byte past limit, and refuses the body).
 func reservation(r *http.Request, limit int64) int64 {
 	if r.ContentLength >= 0 && r.ContentLength <= limit {
 		return r.ContentLength
 	}
-	return limit + 1
+	return limit
 }
 
 // refuseBusy answers a body past the budget of bytes in flight, as SCIM does on its routes.
