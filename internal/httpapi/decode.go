@@ -34,19 +34,34 @@ func readBodyUpTo(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	// A declared length sizes the buffer once, and limitBodies has reserved it: reading a
-	// large body by doubling would cost twice its size in garbage.
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
+	b, err := readAllSized(io.LimitReader(r.Body, limit+1), r.ContentLength)
+	if err != nil {
 		return nil, &httpError{http.StatusBadRequest, "invalid", "could not read the request body"}
 	}
-	if int64(buf.Len()) > limit {
+	if int64(len(b)) > limit {
 		return nil, tooLarge(limit)
 	}
-	return buf.Bytes(), nil
+	return b, nil
+}
+
+// readAllSized is io.ReadAll starting from a buffer of the declared length (one byte more, to
+// see the end), which limitBodies has reserved: reading a large body by doubling would cost
+// about twice its size in garbage. A body longer than declared still grows the buffer.
+func readAllSized(r io.Reader, declared int64) ([]byte, error) {
+	b := make([]byte, 0, max(declared+1, 512))
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the next capacity
+		}
+	}
 }
 
 func tooLarge(limit int64) error {

@@ -167,3 +167,21 @@ func TestDeclaredBodyReadInOneBuffer(t *testing.T) {
 	require.Len(t, got, n)
 	require.Less(t, alloc, uint64(n+n/4), "allocated %d bytes for a body of %d", alloc, n)
 }
+
+// TestBodyOfUnknownLengthReadWhole: without a declared length the buffer grows as the body
+// comes, up to the limit and no further.
+func TestBodyOfUnknownLengthReadWhole(t *testing.T) {
+	body := strings.Repeat("0123456789", 100_000)
+	r := httptest.NewRequest("POST", "/api/x", strings.NewReader(body))
+	r.ContentLength = -1
+	got, err := readBodyUpTo(r, MaxBodyBytes)
+	require.NoError(t, err)
+	require.Equal(t, body, string(got))
+
+	r = httptest.NewRequest("POST", "/api/x", strings.NewReader(body+strings.Repeat("x", MaxBodyBytes)))
+	r.ContentLength = -1
+	_, err = readBodyUpTo(r, MaxBodyBytes)
+	var he *httpError
+	require.ErrorAs(t, err, &he)
+	require.Equal(t, http.StatusRequestEntityTooLarge, he.status)
+}
