@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"popsell-gdpr/internal/jsondepth"
 )
 
 // ErrMalformed marks an envelope the handler cannot use. Redelivering it will
@@ -56,6 +58,25 @@ func (e tooLargeError) Is(target error) bool {
 	return target == ErrTooLarge || target == ErrMalformed
 }
 
+// MaxEnvelopeDepth bounds how deeply an envelope nests. The host's envelopes are 4 levels
+// deep at most (Metadata.sys, a timer's ScheduleStatus, a JSON body's properties merged into
+// Metadata); a Service Bus body travels as a string, whose nesting its handler bounds.
+const MaxEnvelopeDepth = 32
+
+// ErrTooDeep marks an envelope nested deeper than MaxEnvelopeDepth, so that the caller can
+// answer 400. Errors wrapping it also wrap ErrMalformed: no redelivery makes it shallower.
+var ErrTooDeep = errors.New("azfunc: invocation nested too deeply")
+
+type tooDeepError struct{ limit int }
+
+func (e tooDeepError) Error() string {
+	return fmt.Sprintf("azfunc: invocation body is nested deeper than %d levels", e.limit)
+}
+
+func (e tooDeepError) Is(target error) bool {
+	return target == ErrTooDeep || target == ErrMalformed
+}
+
 // Invocation is one POST /{FunctionName} envelope from the host. Values are
 // kept raw because their encoding depends on the binding; use the helpers.
 type Invocation struct {
@@ -70,7 +91,8 @@ type Invocation struct {
 }
 
 // DecodeInvocation reads the envelope, at most MaxInvocationBytes of it; a
-// larger one is an error wrapping ErrTooLarge. The host sends it chunked,
+// larger one is an error wrapping ErrTooLarge, one nested deeper than
+// MaxEnvelopeDepth an error wrapping ErrTooDeep. The host sends it chunked,
 // without a Content-Length, so the body is read to EOF.
 func DecodeInvocation(r *http.Request) (Invocation, error) {
 	if r.ContentLength > MaxInvocationBytes {
@@ -88,6 +110,9 @@ func DecodeInvocation(r *http.Request) (Invocation, error) {
 	}
 	if body = bytes.TrimSpace(body); len(body) == 0 || body[0] != '{' {
 		return Invocation{}, malformed("body is not a JSON object")
+	}
+	if jsondepth.Check(body, MaxEnvelopeDepth) != nil {
+		return Invocation{}, tooDeepError{MaxEnvelopeDepth}
 	}
 	var env struct {
 		Data     map[string]json.RawMessage

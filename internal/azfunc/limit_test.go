@@ -101,3 +101,22 @@ func TestMaxInvocationBytesFitsAStandardMessage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, body, string(msg.Body))
 }
+
+// TestDeeplyNestedEnvelopeRefused is finding 1 of issue 24 for the host's envelopes: one
+// nested deeper than MaxEnvelopeDepth is an error wrapping ErrTooDeep and ErrMalformed, which
+// names the bound and quotes nothing.
+func TestDeeplyNestedEnvelopeRefused(t *testing.T) {
+	for _, body := range []string{
+		`{"Data":{"msg":` + strings.Repeat("[", 60_000),
+		`{"Data":{"msg":"\"alice@example.com\""},"Metadata":{"sys":` + strings.Repeat(`{"alice@example.com":`, azfunc.MaxEnvelopeDepth) + `1` + strings.Repeat("}", azfunc.MaxEnvelopeDepth) + `}}`,
+	} {
+		_, err := azfunc.DecodeInvocation(httptest.NewRequest(http.MethodPost, "/Fn", strings.NewReader(body)))
+		require.ErrorIs(t, err, azfunc.ErrTooDeep)
+		require.ErrorIs(t, err, azfunc.ErrMalformed)
+		require.NotErrorIs(t, err, azfunc.ErrTooLarge)
+		require.Equal(t, "azfunc: invocation body is nested deeper than 32 levels", err.Error())
+	}
+	deepest := `{"Data":{"msg":"\"x\""},"Metadata":{"sys":` + strings.Repeat(`{"a":`, azfunc.MaxEnvelopeDepth-2) + `1` + strings.Repeat("}", azfunc.MaxEnvelopeDepth-2) + `}}`
+	_, err := azfunc.DecodeInvocation(httptest.NewRequest(http.MethodPost, "/Fn", strings.NewReader(deepest)))
+	require.NoError(t, err, "an envelope at the bound decodes")
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"time"
+
+	"popsell-gdpr/internal/jsondepth"
 )
 
 // MailJob asks the mail sender to render and send one mail. It names the recipient by id: the
@@ -44,9 +46,16 @@ func mailMessage(job MailJob, id string) (Message, error) {
 	return Message{ID: id, Body: body}, nil
 }
 
+// MaxJobDepth bounds how deeply a queue message nests: jobs are flat objects, 1 level, and a
+// deeper message is refused before it is decoded (issue 24).
+const MaxJobDepth = 8
+
 // decodeJob reads a queue message strictly: unknown fields are refused, so a message from a
 // newer or foreign producer is noticed instead of half-applied.
 func decodeJob(body []byte, v any) error {
+	if jsondepth.Check(body, MaxJobDepth) != nil {
+		return Errorf(CodeInvalid, "job message nested deeper than %d levels", MaxJobDepth)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

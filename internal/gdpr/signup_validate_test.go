@@ -181,3 +181,20 @@ func TestSignupInputValidateNormalises(t *testing.T) {
 		require.Equal(t, " "+svFakePassword+" ", in.Password)
 	})
 }
+
+// TestDeeplyNestedJobRefused is finding 1 of issue 24 for queue messages: a job nested deeper
+// than MaxJobDepth is refused as invalid, saying the bound, before it is decoded.
+func TestDeeplyNestedJobRefused(t *testing.T) {
+	var job MailJob
+	for _, body := range []string{
+		`{"brandId":"acme","kind":` + strings.Repeat("[", 60_000),
+		`{"brandId":"acme","kind":` + strings.Repeat("[", MaxJobDepth) + strings.Repeat("]", MaxJobDepth) + `}`,
+	} {
+		err := decodeJob([]byte(body), &job)
+		require.Equal(t, CodeInvalid, ErrorCode(err))
+		var ge *Error
+		require.ErrorAs(t, err, &ge)
+		require.Equal(t, "job message nested deeper than 8 levels", ge.Message)
+	}
+	require.NoError(t, decodeJob([]byte(`{"brandId":"acme","kind":"signup_confirmation","userId":"u1"}`), &job))
+}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/triggers"
 )
@@ -64,6 +66,7 @@ type api struct {
 	erased       func()
 	queueStats   func(ctx context.Context) (any, error)
 	testClock    *gdpr.TestClock
+	bodyBudget   *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
 }
 
 // New returns the whole mux.
@@ -76,6 +79,7 @@ func New(o Options) http.Handler {
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock, erased: o.Erased,
 	}
+	a.initBodyBudget()
 	mux := http.NewServeMux()
 	// The host's readiness probe: any answer means ready (wire contract §1).
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +96,7 @@ func New(o Options) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, &httpError{http.StatusNotFound, "not_found", "no such route"})
 	})
-	return noSniff(a.recoverPanics(a.logRequests(limitBodies(mux))))
+	return noSniff(a.recoverPanics(a.logRequests(a.limitBodies(mux))))
 }
 
 type route struct {

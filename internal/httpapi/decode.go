@@ -13,10 +13,16 @@ import (
 	"time"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/jsondepth"
 )
 
-// MaxBodyBytes bounds every request body (DESIGN §4).
+// MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
+
+// MaxJSONDepth bounds how deeply an /api/* JSON body nests. The deepest body the API takes,
+// an order's products or a sync batch's contacts, is 3 levels; the bound keeps the cost of a
+// body linear in its size however it is nested (issue 24).
+const MaxJSONDepth = 16
 
 var errEmptyBody = &httpError{http.StatusBadRequest, "invalid", "request body is empty"}
 
@@ -28,7 +34,7 @@ func readBodyUpTo(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, tooLarge(limit)
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	b, err := readAllSized(io.LimitReader(r.Body, limit+1), r.ContentLength)
 	if err != nil {
 		return nil, &httpError{http.StatusBadRequest, "invalid", "could not read the request body"}
 	}
@@ -36,6 +42,26 @@ func readBodyUpTo(r *http.Request, limit int64) ([]byte, error) {
 		return nil, tooLarge(limit)
 	}
 	return b, nil
+}
+
+// readAllSized is io.ReadAll starting from a buffer of the declared length (one byte more, to
+// see the end), which limitBodies has reserved: reading a large body by doubling would cost
+// about twice its size in garbage. A body longer than declared still grows the buffer.
+func readAllSized(r io.Reader, declared int64) ([]byte, error) {
+	b := make([]byte, 0, max(declared+1, 512))
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the next capacity
+		}
+	}
 }
 
 func tooLarge(limit int64) error {
@@ -62,6 +88,9 @@ func decodeJSON(r *http.Request, v any) error {
 }
 
 func unmarshalStrict(body []byte, v any) error {
+	if err := jsondepth.Check(body, MaxJSONDepth); err != nil {
+		return &httpError{http.StatusBadRequest, "invalid", describeJSONError(err, v)}
+	}
 	if err := checkKeys(body, v); err != nil {
 		return &httpError{http.StatusBadRequest, "invalid", describeJSONError(err, v)}
 	}
@@ -85,10 +114,13 @@ func describeJSONError(err error, v any) string {
 		key  *keyError
 		tim  *time.ParseError
 		rule *gdpr.Error
+		deep *jsondepth.Error
 	)
 	switch {
 	case errors.As(err, &key):
 		return key.msg
+	case errors.As(err, &deep):
+		return "body is " + deep.Error()
 	case errors.As(err, &syn):
 		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):

@@ -53,6 +53,11 @@ func (a *api) finishInvocation(w http.ResponseWriter, r *http.Request, name stri
 		azfunc.WriteFailure(w, http.StatusRequestEntityTooLarge)
 		return
 	}
+	if errors.Is(err, azfunc.ErrTooDeep) {
+		a.log.ErrorContext(r.Context(), "invocation nested too deeply", "function", name, "limit", azfunc.MaxEnvelopeDepth)
+		azfunc.WriteFailure(w, http.StatusBadRequest)
+		return
+	}
 	if err != nil {
 		a.log.ErrorContext(r.Context(), "invocation failed", "function", name, "code", string(gdpr.ErrorCode(err)), "err", err)
 		azfunc.WriteFailure(w, http.StatusInternalServerError)

@@ -23,29 +23,53 @@ func (e *keyError) Error() string { return e.msg }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 
-// checkKeys checks body, one JSON value, against the type of v.
+// checkKeys checks body, one JSON value, against the type of v. It walks the body once, and
+// keeps only the names of the fields it is in, as a stack it joins for a message: the cost is
+// linear in the body whatever its shape (issue 24). unmarshalStrict also bounds the depth
+// before, so the recursion is at most MaxJSONDepth deep.
 func checkKeys(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
+	c := &keyChecker{dec: json.NewDecoder(bytes.NewReader(body))}
+	c.dec.UseNumber()
 	t := reflect.TypeOf(v)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t.Kind() == reflect.Struct {
-		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		if tok, err := c.dec.Token(); err != nil || tok != json.Delim('{') {
 			if err != nil {
 				return err
 			}
 			return &keyError{"body must be a JSON object"}
 		}
-		return checkObject(dec, t, "")
+		return c.object(t)
 	}
-	return checkValue(dec, t, "")
+	return c.value(t)
 }
 
-// checkValue consumes one value of the stream whose Go type is t.
-func checkValue(dec *json.Decoder, t reflect.Type, path string) error {
-	tok, err := dec.Token()
+// keyChecker walks one body. path holds the segments of the place being checked, each with
+// its separator ("retention", ".erasureGrace", "[]", ".*"), only our own field names.
+type keyChecker struct {
+	dec  *json.Decoder
+	path []string
+}
+
+// where is the path of the value being checked, for a message; "" at the top.
+func (c *keyChecker) where() string { return strings.Join(c.path, "") }
+
+// at is the path of the field name below the value being checked.
+func (c *keyChecker) at(name string) string { return join(c.where(), name) }
+
+// within checks one value under the path segment seg.
+func (c *keyChecker) within(seg string, t reflect.Type) error {
+	c.path = append(c.path, seg)
+	err := c.value(t)
+	c.path = c.path[:len(c.path)-1]
+	return err
+}
+
+// value consumes one value of the stream whose Go type is t.
+func (c *keyChecker) value(t reflect.Type) error {
+	tok, err := c.dec.Token()
 	if err != nil {
 		return err
 	}
@@ -59,35 +83,35 @@ func checkValue(dec *json.Decoder, t reflect.Type, path string) error {
 	custom := t != nil && reflect.PointerTo(t).Implements(unmarshalerType)
 	switch {
 	case d == '{' && t != nil && t.Kind() == reflect.Struct && !custom:
-		return checkObject(dec, t, path)
+		return c.object(t)
 	case d == '{':
 		var elem reflect.Type
 		if t != nil && t.Kind() == reflect.Map && !custom {
 			elem = t.Elem()
 		}
-		return checkMap(dec, elem, path)
+		return c.mapMembers(elem)
 	case d == '[':
 		var elem reflect.Type
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && !custom {
 			elem = t.Elem()
 		}
-		for dec.More() {
-			if err := checkValue(dec, elem, path+"[]"); err != nil {
+		for c.dec.More() {
+			if err := c.within("[]", elem); err != nil {
 				return err
 			}
 		}
-		_, err := dec.Token() // ]
+		_, err := c.dec.Token() // ]
 		return err
 	}
 	return nil
 }
 
-// checkObject consumes the members of an object decoded into struct t, after its '{'.
-func checkObject(dec *json.Decoder, t reflect.Type, path string) error {
+// object consumes the members of an object decoded into struct t, after its '{'.
+func (c *keyChecker) object(t reflect.Type) error {
 	fields := fieldsOf(t)
 	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for c.dec.More() {
+		tok, err := c.dec.Token()
 		if err != nil {
 			return err
 		}
@@ -95,46 +119,50 @@ func checkObject(dec *json.Decoder, t reflect.Type, path string) error {
 		f, ok := fields.exact[key]
 		if !ok {
 			if name, ok := fields.folded[strings.ToLower(key)]; ok {
-				return &keyError{"field names are case-sensitive: write " + join(path, name)}
+				return &keyError{"field names are case-sensitive: write " + c.at(name)}
 			}
-			return &keyError{unknownField(path, fields)}
+			return &keyError{unknownField(c.where(), fields)}
 		}
 		if seen[key] {
-			return &keyError{"field " + join(path, key) + " appears twice"}
+			return &keyError{"field " + c.at(key) + " appears twice"}
 		}
 		seen[key] = true
-		if err := checkValue(dec, f, join(path, key)); err != nil {
+		seg := key
+		if len(c.path) > 0 {
+			seg = "." + key
+		}
+		if err := c.within(seg, f); err != nil {
 			return err
 		}
 	}
-	_, err := dec.Token() // }
+	_, err := c.dec.Token() // }
 	return err
 }
 
-// checkMap consumes the members of an object decoded into a map (elem: its value type) or
+// mapMembers consumes the members of an object decoded into a map (elem: its value type) or
 // into something we do not inspect (elem nil), after its '{'. Keys are the client's data:
 // a repeated one is refused without being named.
-func checkMap(dec *json.Decoder, elem reflect.Type, path string) error {
+func (c *keyChecker) mapMembers(elem reflect.Type) error {
 	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
+	for c.dec.More() {
+		tok, err := c.dec.Token()
 		if err != nil {
 			return err
 		}
 		key, _ := tok.(string)
 		if seen[key] {
 			where := "the body"
-			if path != "" {
-				where = "field " + path
+			if len(c.path) > 0 {
+				where = "field " + c.where()
 			}
 			return &keyError{"a key appears twice in " + where}
 		}
 		seen[key] = true
-		if err := checkValue(dec, elem, path+".*"); err != nil {
+		if err := c.within(".*", elem); err != nil {
 			return err
 		}
 	}
-	_, err := dec.Token() // }
+	_, err := c.dec.Token() // }
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/jsondepth"
 	"popsell-gdpr/internal/mailjet"
 )
 
@@ -33,8 +34,12 @@ func (a *api) mailjetEvents(w http.ResponseWriter, r *http.Request) {
 	decoded, err := mailjet.DecodeEvents(body)
 	if err != nil {
 		msg := "body must be a Mailjet event object or an array of them"
-		if errors.Is(err, mailjet.ErrTooManyEvents) {
+		var deep *jsondepth.Error
+		switch {
+		case errors.Is(err, mailjet.ErrTooManyEvents):
 			msg = "too many events in one body"
+		case errors.As(err, &deep):
+			msg = "body is " + deep.Error()
 		}
 		a.writeError(w, r, &httpError{http.StatusBadRequest, "invalid", msg})
 		return

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"popsell-gdpr/internal/jsondepth"
 )
 
 // Event types Mailjet posts to an Event API callback URL (CONTRACT §1). Any other value is
@@ -31,6 +33,11 @@ const (
 // runaway body from costing unbounded memory, and 10,000 events a second per brand is far
 // above what one brand's mail produces.
 const MaxEvents = 10_000
+
+// MaxDepth bounds how deeply a callback body, or an event's payload, nests. Mailjet's events
+// are flat objects, alone or in an array, 2 levels; a deeper body is refused before it is
+// decoded, so its cost stays linear in its size (issue 24).
+const MaxDepth = 16
 
 // Errors DecodeEvents returns, wrapped with a position or a field name (never with input
 // bytes: a body carries addresses). A handler answers 400 to both; Mailjet retries any
@@ -74,11 +81,15 @@ type Event struct {
 // (Version 1, one event per POST — not a list of one, whatever the docs say) or a JSON array
 // (Version 2, "group events", types mixed). The first non-space byte decides. Unknown fields
 // are ignored; unknown event types are kept. More than MaxEvents events is an error matching
-// ErrTooManyEvents; anything that is not one of the two shapes matches ErrMalformed.
+// ErrTooManyEvents; anything that is not one of the two shapes matches ErrMalformed, and a
+// body nested deeper than MaxDepth also matches *jsondepth.Error.
 func DecodeEvents(body []byte) ([]Event, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
+	}
+	if err := jsondepth.Check(trimmed, MaxDepth); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	var events []Event

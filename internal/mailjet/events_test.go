@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/jsondepth"
 )
 
 func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
@@ -487,4 +489,26 @@ func FuzzDecodeEvents(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, events, again)
 	})
+}
+
+// TestDeeplyNestedBodyRefused is finding 1 of issue 24 for the Event API callback: a body
+// nested deeper than MaxDepth is malformed, and says the bound; so is such a payload.
+func TestDeeplyNestedBodyRefused(t *testing.T) {
+	for _, body := range []string{
+		`[{"event":"sent","email":` + strings.Repeat("[", 60_000),
+		`{"event":"sent","x":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`,
+	} {
+		_, err := DecodeEvents([]byte(body))
+		require.ErrorIs(t, err, ErrMalformed)
+		var deep *jsondepth.Error
+		require.ErrorAs(t, err, &deep)
+		require.Contains(t, err.Error(), "nested deeper than 16 levels")
+	}
+	deep := `{"brand":"acme","kind":"contact_invitation","contact":"c1","x":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`
+	_, _, _, ok := ParsePayload(deep)
+	require.False(t, ok)
+	_, _, ok = ContactOfPayload(deep)
+	require.False(t, ok)
+	_, _, _, ok = ParsePayload(`{"brand":"acme","kind":"contact_invitation","contact":"c1","x":[[]]}`)
+	require.True(t, ok, "a payload within the bound still parses")
 }

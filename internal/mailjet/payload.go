@@ -1,6 +1,10 @@
 package mailjet
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"popsell-gdpr/internal/jsondepth"
+)
 
 // payload is what Send puts in a message's EventPayload, and what Mailjet hands back as the
 // Payload of every event of that message: enough to trace an event to the brand, the kind
@@ -40,6 +44,9 @@ func ParsePayload(s string) (brand, kind, job string, ok bool) {
 		return "", "", "", false
 	}
 	var p payload
+	if jsondepth.Check([]byte(s), MaxDepth) != nil {
+		return "", "", "", false
+	}
 	if err := json.Unmarshal([]byte(s), &p); err != nil || p.Brand == "" || p.Kind == "" {
 		return "", "", "", false
 	}

@@ -115,6 +115,7 @@ const (
 	msgInternal     = "The request could not be processed."
 
 	msgBodyNotJSON        = "The request body is not valid JSON."
+	msgBodyTooDeep        = "The request body is nested deeper than 16 levels."
 	msgBodyNotObject      = "The request body must be a JSON object."
 	msgDuplicateKey       = "A JSON object names the same attribute twice (attribute names are case-insensitive)."
 	msgSchemasNotList     = "The schemas attribute must be an array of strings."

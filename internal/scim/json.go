@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"popsell-gdpr/internal/jsondepth"
 )
 
 // Limits on decoded values. The handlers cap the body (1 MiB); these keep one attribute from
@@ -16,6 +18,23 @@ const (
 	maxMultiValues = 20
 )
 
+// MaxDepth bounds how deeply a SCIM body nests; msgBodyTooDeep names it. The deepest body
+// a client needs, a PATCH replacing a user's emails, is 5 levels; the members split below
+// walks a body level by level, and the bound keeps that linear in the body (issue 24).
+const MaxDepth = 16
+
+// validBody refuses a body nested deeper than MaxDepth, then one that is not valid JSON:
+// every decoder of this package calls it first, once, at the top.
+func validBody(body []byte) *Error {
+	if jsondepth.Check(body, MaxDepth) != nil {
+		return badRequest(ScimTypeInvalidSyntax, msgBodyTooDeep)
+	}
+	if !json.Valid(body) {
+		return badRequest(ScimTypeInvalidSyntax, msgBodyNotJSON)
+	}
+	return nil
+}
+
 // member is one name/value pair of a JSON object, in document order.
 type member struct {
 	name  string
@@ -23,7 +42,7 @@ type member struct {
 }
 
 // members splits a JSON object into its members. raw must be valid JSON (checked by the
-// caller with json.Valid, once, at the top). It reports ok=false when raw is not an object,
+// caller with validBody, once, at the top). It reports ok=false when raw is not an object,
 // and a duplicateKey error when two names are equal ignoring case: SCIM attribute names are
 // case-insensitive (RFC 7643 §2.1), so {"active":true,"Active":false} is ambiguous and a
 // guess could deactivate the wrong way.

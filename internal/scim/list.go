@@ -136,8 +136,8 @@ func ParseQuery(q url.Values) (Query, error) {
 // and count may be numbers or numeric strings.
 func DecodeSearchRequest(body []byte) (Query, error) {
 	q := Query{StartIndex: 1, Count: DefaultCount}
-	if !json.Valid(body) {
-		return Query{}, badRequest(ScimTypeInvalidSyntax, msgBodyNotJSON)
+	if err := validBody(body); err != nil {
+		return Query{}, err
 	}
 	ms, ok, err := members(body)
 	if err != nil {

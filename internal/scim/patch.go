@@ -27,8 +27,8 @@ type PatchOp struct {
 // (invalidSyntax), add or replace without a value (invalidSyntax), remove without a path
 // (noTarget, RFC 7644 §3.5.2.2), a malformed or unknown path (invalidPath).
 func DecodePatch(body []byte) ([]PatchOp, error) {
-	if !json.Valid(body) {
-		return nil, badRequest(ScimTypeInvalidSyntax, msgBodyNotJSON)
+	if err := validBody(body); err != nil {
+		return nil, err
 	}
 	ms, ok, err := members(body)
 	if err != nil {

@@ -126,8 +126,8 @@ func (u User) clone() User {
 // a key twice, a value of the wrong type, more than one primary value, a missing userName.
 func DecodeUser(body []byte) (User, error) {
 	var u User
-	if !json.Valid(body) {
-		return u, badRequest(ScimTypeInvalidSyntax, msgBodyNotJSON)
+	if err := validBody(body); err != nil {
+		return u, err
 	}
 	ms, ok, err := members(body)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"errors"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/jsondepth"
 )
 
 // Function names: the folders under functions/ and the paths the host POSTs to.
@@ -83,7 +84,8 @@ func (w erasureWorker) handleBatch(ctx context.Context, bodies [][]byte) []error
 		var kind struct {
 			SubjectKind gdpr.SubjectKind `json:"subjectKind"`
 		}
-		if json.Unmarshal(body, &kind) == nil && kind.SubjectKind == gdpr.SubjectContact {
+		shallow := jsondepth.Check(body, gdpr.MaxJobDepth) == nil // else refused as a user job
+		if shallow && json.Unmarshal(body, &kind) == nil && kind.SubjectKind == gdpr.SubjectContact {
 			errs[i] = w.contacts.HandleErasureJob(ctx, body)
 			continue
 		}
