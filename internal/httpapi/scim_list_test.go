@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -46,6 +47,12 @@ func (c *countingStore) ListUsers(ctx context.Context, brand gdpr.BrandID, after
 func (c *countingStore) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (gdpr.Claim, error) {
 	c.claims.Add(1)
 	return c.Store.GetClaim(ctx, brand, key)
+}
+
+func (c *countingStore) UsersByIdPExternalID(ctx context.Context, brand gdpr.BrandID, id string, limit int) ([]gdpr.User, error) {
+	us, err := c.Store.UsersByIdPExternalID(ctx, brand, id, limit)
+	c.users.Add(int64(len(us)))
+	return us, err
 }
 
 // reads is the documents read since the last call, and starts counting afresh.
@@ -174,4 +181,149 @@ func BenchmarkSCIMListSelectiveScan(b *testing.B) {
 // BenchmarkSCIMListBroadScan: a non-indexed filter most users match, first page of 100.
 func BenchmarkSCIMListBroadScan(b *testing.B) {
 	benchmarkSCIMList(b, func(int) string { return `active eq true` })
+}
+
+// listBody is the ListResponse of a 200.
+type listBody struct {
+	TotalResults int `json:"totalResults"`
+	StartIndex   int `json:"startIndex"`
+	ItemsPerPage int `json:"itemsPerPage"`
+	Resources    []struct {
+		ID string `json:"id"`
+	} `json:"Resources"`
+}
+
+func decodeList(t *testing.T, w *httptest.ResponseRecorder) (listBody, []string) {
+	t.Helper()
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	var l listBody
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &l))
+	ids := []string{}
+	for _, r := range l.Resources {
+		ids = append(ids, r.ID)
+	}
+	return l, ids
+}
+
+// scimShown reports whether SCIM shows fixture member i (provisioned, not erased).
+func scimShown(i int) bool { return i%10 != 9 }
+
+// TestSCIMIndexedFiltersReadFewDocuments: the filters identity providers look users up with
+// read a few documents through indexes, whatever the brand's size — never the brand (issue
+// #24, finding 5) — and find exactly the user the filter names.
+func TestSCIMIndexedFiltersReadFewDocuments(t *testing.T) {
+	const n = 2000
+	d := newSCIMDirectory(t, n)
+	for _, tc := range []struct {
+		filter string
+		want   []string
+	}{
+		{`userName eq "ext-000123"`, []string{"m_000123"}},
+		{`userName eq "EXT-000123"`, []string{"m_000123"}}, // caseExact false (RFC 7643 §4.1.1)
+		{`externalId eq "IdP-000123"`, []string{"m_000123"}},
+		{`externalId eq "idp-000123"`, nil}, // caseExact
+		{`emails.value eq "Member-000124@Example.test"`, []string{"m_000124"}},
+		{`emails eq "member-000124@example.test"`, []string{"m_000124"}},
+		{`emails[type eq "work"].value eq "member-001500@example.test"`, []string{"m_001500"}},
+		{`emails[type eq "home" and value eq "member-001500@example.test"]`, nil}, // the index finds, the filter decides
+		{`id eq "m_001998"`, []string{"m_001998"}},                                // deactivated: still shown, active false
+		{`id eq "M_001998"`, nil},
+		{`userName eq "ext-000123" and active eq true`, []string{"m_000123"}},
+		{`userName eq "ext-000123" and active eq false`, nil},
+		{`userName eq "ext-000003" or externalId eq "IdP-000004" or id eq "m_000005"`, []string{"m_000003", "m_000004", "m_000005"}},
+		{`emails.value eq "member-000009@example.test"`, nil}, // signed up by the form: not SCIM's
+		{`id eq "m_000019"`, nil},
+		{`userName eq "nobody"`, nil},
+	} {
+		d.store.reads()
+		l, ids := decodeList(t, d.list(t, url.Values{"filter": {tc.filter}}))
+		users, claims := d.store.reads()
+		require.Equal(t, append([]string{}, tc.want...), ids, tc.filter)
+		require.Equal(t, len(tc.want), l.TotalResults, tc.filter)
+		require.LessOrEqual(t, users, int64(6), "%s: user documents read", tc.filter)
+		require.LessOrEqual(t, claims, int64(6), "%s: claims read", tc.filter)
+	}
+}
+
+// TestSCIMScanStopsOnceThePageIsFilled: a filter without an index key reads the brand in id
+// order only as far as the requested page needs (early paging), and paging by totalResults
+// as Okta does still collects every match exactly once.
+func TestSCIMScanStopsOnceThePageIsFilled(t *testing.T) {
+	const n = 2000
+	d := newSCIMDirectory(t, n)
+	var active []string // what `active eq true` must find, in id order
+	for i := range n {
+		if scimShown(i) && i%3 != 2 {
+			active = append(active, fmt.Sprintf("m_%06d", i))
+		}
+	}
+
+	d.store.reads()
+	l, ids := decodeList(t, d.list(t, url.Values{"filter": {"active eq true"}, "count": {"10"}}))
+	users, _ := d.store.reads()
+	require.Equal(t, active[:10], ids)
+	require.Greater(t, l.TotalResults, 10, "more may follow: the client asks for the next page")
+	require.LessOrEqual(t, users, int64(scimListMinPage), "the first page reads one small chunk, not %d users", n)
+
+	l, ids = decodeList(t, d.list(t, url.Values{"filter": {"active eq true"}, "startIndex": {"301"}, "count": {"5"}}))
+	users, _ = d.store.reads()
+	require.Equal(t, active[300:305], ids)
+	require.Equal(t, 301, l.StartIndex)
+	require.Less(t, users, int64(n), "a page in the middle reads up to it, not the brand")
+
+	var got []string
+	requests := 0
+	for start := 1; ; start += 100 {
+		requests++
+		l, ids := decodeList(t, d.list(t, url.Values{"filter": {"active eq true"}, "startIndex": {fmt.Sprint(start)}, "count": {"100"}}))
+		got = append(got, ids...)
+		if start+100 > l.TotalResults {
+			require.Equal(t, len(active), l.TotalResults, "the last page's total is exact")
+			break
+		}
+	}
+	require.Equal(t, active, got, "every match once, in id order")
+	require.Equal(t, len(active)/100+1, requests)
+
+	l, ids = decodeList(t, d.list(t, url.Values{"filter": {"active eq true"}, "count": {"0"}}))
+	require.Equal(t, len(active), l.TotalResults, "count=0 asks for the exact total")
+	require.Empty(t, ids)
+	l, ids = decodeList(t, d.list(t, url.Values{"filter": {`name.familyName eq "Family-001998"`}}))
+	require.Equal(t, []string{"m_001998"}, ids)
+	require.Equal(t, 1, l.TotalResults, "a scan that reached the end is exact")
+	l, ids = decodeList(t, d.list(t, url.Values{"startIndex": {"5000"}}))
+	require.Empty(t, ids)
+	require.Equal(t, n-n/10, l.TotalResults, "no filter: every member SCIM shows")
+}
+
+// TestSCIMScanBudgetAnswersTooMany: past scimScanBudget documents read, a filter without an
+// index key is refused with 400 tooMany (RFC 7644 §3.12), having read no more than the
+// budget; one whose page fills early is answered.
+func TestSCIMScanBudgetAnswersTooMany(t *testing.T) {
+	n := scimScanBudget + 500
+	d := newSCIMDirectory(t, n)
+	late := fmt.Sprintf("Family-%06d", n-2)
+	for _, q := range []url.Values{
+		{"filter": {`name.familyName eq "` + late + `"`}},
+		{"filter": {"active eq true"}, "count": {"0"}},
+		{"filter": {"active eq true"}, "startIndex": {"9990"}, "count": {"100"}},
+	} {
+		d.store.reads()
+		w := d.list(t, q)
+		users, _ := d.store.reads()
+		require.Equal(t, http.StatusBadRequest, w.Code, q.Encode())
+		var e struct{ Status, ScimType, Detail string }
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e))
+		require.Equal(t, "tooMany", e.ScimType)
+		require.Contains(t, e.Detail, "indexed")
+		require.NotContains(t, w.Body.String(), late, "the error never echoes the filter")
+		require.LessOrEqual(t, users, int64(scimScanBudget), "%s: within the budget", q.Encode())
+	}
+	l, ids := decodeList(t, d.list(t, url.Values{"filter": {`name.familyName eq "Family-000007"`}, "count": {"1"}}))
+	require.Equal(t, []string{"m_000007"}, ids, "a page that fills within the budget is answered")
+	require.Equal(t, 2, l.TotalResults)
+	users, _ := d.store.reads()
+	require.LessOrEqual(t, users, int64(scimListMinPage))
+	_, ids = decodeList(t, d.list(t, url.Values{"filter": {`userName eq "ext-` + fmt.Sprintf("%06d", n-2) + `"`}}))
+	require.Equal(t, []string{fmt.Sprintf("m_%06d", n-2)}, ids, "indexed filters have no budget to exhaust")
 }
