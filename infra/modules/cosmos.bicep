@@ -24,6 +24,8 @@ var excludeAll = [{ path: '/*' }]
 var byBrand = { path: '/brandId/?' }
 var byDue = { path: '/nextReviewAt/?' }
 var byMember = { path: '/memberId/?' }
+// A digest of SCIM's externalId, beside the document (never the id itself): users by IdP id.
+var byIdP = { path: '/idpKey/?' }
 var partitionByBrand = { paths: ['/brandId'], kind: 'Hash', version: 2 }
 // The sweep's ORDER BY c.nextReviewAt, c.id needs this composite index.
 var dueOrder = [{ path: '/nextReviewAt', order: 'ascending' }, { path: '/id', order: 'ascending' }]
@@ -42,7 +44,7 @@ var containers = [
     indexingPolicy: {
       automatic: true
       indexingMode: 'consistent'
-      includedPaths: [byBrand, byDue]
+      includedPaths: [byBrand, byDue, byIdP]
       excludedPaths: excludeAll
       compositeIndexes: [dueOrder]
     }

@@ -42,7 +42,7 @@ type ContainerSpec struct {
 // Containers lists every container the store uses.
 var Containers = []ContainerSpec{
 	{Name: ContainerBrands, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
-	{Name: ContainerUsers, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/nextReviewAt/?"},
+	{Name: ContainerUsers, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/nextReviewAt/?", "/idpKey/?"},
 		CompositeIndexes: [][]string{dueOrder}},
 	{Name: ContainerContacts, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/nextReviewAt/?", "/memberId/?"},
 		CompositeIndexes: [][]string{dueOrder}},

@@ -27,6 +27,10 @@ type envelope struct {
 	NextReviewAt *int64 `json:"nextReviewAt,omitempty"`
 	// MemberID is set on contacts only (ContactsOfMember).
 	MemberID string `json:"memberId,omitempty"`
+	// IdPKey is set on users with an IdPExternalID (SCIM's externalId): its idpKey digest,
+	// indexed so UsersByIdPExternalID is one indexed query, while the id itself stays in
+	// "doc", out of the index.
+	IdPKey string `json:"idpKey,omitempty"`
 	// TTL is the per-item time to live in seconds, counted by Cosmos from the last write;
 	// set on tokens and claims that expire.
 	TTL *int32          `json:"ttl,omitempty"`
@@ -126,7 +130,23 @@ func brandEnvelope(b gdpr.Brand) (envelope, error) {
 func userEnvelope(u gdpr.User) (envelope, error) {
 	env, err := wrap(u.ID, u.BrandID, u)
 	env.NextReviewAt = reviewMicros(u.NextReviewAt)
+	env.IdPKey = idpKey(u.BrandID, u.IdPExternalID)
 	return env, err
+}
+
+// idpKey is what the users' index holds of an IdPExternalID: a SHA-256 of the brand and the
+// id, so that the index never holds the id in clear (the container indexes no path of
+// "doc"). Once erased, the document's IdPExternalID is a keyed digest (R-ERASE-4), and so
+// idpKey is a digest of that. "" for no id: nothing to index.
+func idpKey(brand gdpr.BrandID, id string) string {
+	if id == "" {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte(brand))
+	h.Write([]byte{0})
+	h.Write([]byte(id))
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func contactEnvelope(c gdpr.Contact) (envelope, error) {

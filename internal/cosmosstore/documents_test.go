@@ -95,8 +95,17 @@ func TestEnvelopes(t *testing.T) {
 	require.NotContains(t, m, "ttl")
 	require.NotContains(t, m, "memberId")
 
+	require.NotContains(t, m, "idpKey", "no IdP id: nothing to index")
+
 	u.NextReviewAt = time.Time{}
 	require.NotContains(t, envJSON(t)(userEnvelope(u)), "nextReviewAt", "zero: never due")
+
+	u.IdPExternalID = "Idp-Object-1"
+	m = envJSON(t)(userEnvelope(u))
+	require.Equal(t, idpKey("b1", "Idp-Object-1"), m["idpKey"])
+	require.NotContains(t, m["idpKey"], "Idp-Object-1", "the index holds a digest, never the id")
+	require.NotEqual(t, idpKey("b2", "Idp-Object-1"), m["idpKey"], "brands apart")
+	require.NotEqual(t, idpKey("b1", "idp-object-1"), m["idpKey"], "caseExact")
 
 	c := gdpr.Contact{BrandID: "b1", ID: "con-1", MemberID: "usr-1", NextReviewAt: t0}
 	m = envJSON(t)(contactEnvelope(c))

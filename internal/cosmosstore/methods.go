@@ -20,6 +20,7 @@ const (
 	qDueAfter = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt >= @at AND c.nextReviewAt <= @now` +
 		` AND (c.nextReviewAt > @at OR c.id > @id) ORDER BY c.nextReviewAt ASC, c.id ASC`
 	qOfMember = `SELECT c.doc, c._etag FROM c WHERE c.memberId = @member ORDER BY c.id`
+	qOfIdP    = `SELECT c.doc, c._etag FROM c WHERE c.idpKey = @key`
 )
 
 // maxRetries bounds the optimistic loops of Claim and ReleaseClaims.
@@ -111,6 +112,22 @@ func (s *Store) ListUsers(ctx context.Context, brand gdpr.BrandID, after string,
 
 func (s *Store) DueUsers(ctx context.Context, brand gdpr.BrandID, now time.Time, after gdpr.DueCursor, limit int) ([]gdpr.User, error) {
 	return due(ctx, s.users, brand, now, after, limit, func(u gdpr.User) time.Time { return u.NextReviewAt }, userVersion)
+}
+
+// UsersByIdPExternalID is one query on the idpKey index, within the brand's partition: its
+// charge grows with the matches, not with the brand. The matches are few, so they are sorted
+// here rather than by an ORDER BY.
+func (s *Store) UsersByIdPExternalID(ctx context.Context, brand gdpr.BrandID, id string, limit int) ([]gdpr.User, error) {
+	if id == "" || limit <= 0 {
+		return []gdpr.User{}, nil
+	}
+	params := []azcosmos.QueryParameter{{Name: "@key", Value: idpKey(brand, id)}}
+	out, err := list(ctx, s.users, brand, qOfIdP, params, -1, func(u gdpr.User) bool { return u.IdPExternalID == id }, userVersion)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b gdpr.User) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(len(out), limit)], nil
 }
 
 // ---- contacts ----

@@ -96,8 +96,11 @@ func TestSpecCheck(t *testing.T) {
 			p.IndexingPolicy.CompositeIndexes[0][1].Order = azcosmos.CompositeIndexDescending
 		}, "no composite index"},
 		{"due path excluded", users, func(p *azcosmos.ContainerProperties) {
-			p.IndexingPolicy.IncludedPaths = []azcosmos.IncludedPath{{Path: "/brandId/?"}}
+			p.IndexingPolicy.IncludedPaths = []azcosmos.IncludedPath{{Path: "/brandId/?"}, {Path: "/idpKey/?"}}
 		}, "path /nextReviewAt/? is not indexed"},
+		{"idp path excluded", users, func(p *azcosmos.ContainerProperties) {
+			p.IndexingPolicy.IncludedPaths = []azcosmos.IncludedPath{{Path: "/brandId/?"}, {Path: "/nextReviewAt/?"}}
+		}, "path /idpKey/? is not indexed"},
 		{"indexing off", users, func(p *azcosmos.ContainerProperties) { p.IndexingPolicy.IndexingMode = azcosmos.IndexingModeNone }, `indexing mode is "None"`},
 		{"ttl off where items expire", tokens, func(p *azcosmos.ContainerProperties) { p.DefaultTimeToLive = nil }, "default TTL is off, want -1"},
 		{"ttl expiring everything", tokens, func(p *azcosmos.ContainerProperties) { p.DefaultTimeToLive = ttl(86400) }, "default TTL is 86400, want -1"},

@@ -51,6 +51,11 @@ type UserStore interface {
 	// whose (NextReviewAt, ID) comes after the cursor, ordered by (NextReviewAt, ID). It must
 	// cost O(due), not O(users): an index on (brand, NextReviewAt, ID).
 	DueUsers(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]User, error)
+	// UsersByIdPExternalID returns up to limit users of the brand whose IdPExternalID is
+	// exactly id (SCIM's externalId is caseExact), ordered by id; an empty id finds none. It
+	// must cost O(matches), not O(users): an index on (brand, IdPExternalID) — SCIM clients
+	// look users up by it.
+	UsersByIdPExternalID(ctx context.Context, brand BrandID, id string, limit int) ([]User, error)
 }
 
 // ContactStore keeps members' contacts, as far as the erasure cascade reaches them.

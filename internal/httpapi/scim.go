@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -263,17 +264,30 @@ func (a *api) scimSearchUsers(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// scimList answers a query: the equality filters identity providers send before they create
-// a user are an index lookup; any other filter reads the brand's provisioned users.
+// scimList answers a query (RFC 7644 §3.4.2) with bounded work (issue #24, finding 5). A
+// filter whose matches all hold an equality on userName, externalId, emails.value or id —
+// what Entra ID and Okta send before they create a user — reads the users those equalities
+// find through indexes, a few documents whatever the brand's size. Any other filter, or none,
+// reads the brand's users page by page in id order and stops once the requested page is
+// filled, reading at most scimScanBudget documents: past it, 400 tooMany (RFC 7644 §3.12).
 func (a *api) scimList(w http.ResponseWriter, r *http.Request, q scim.Query) {
-	matches, err := a.scimMatches(r, q.Filter)
+	var res scimResult
+	var err error
+	if keys, ok := q.Filter.IndexKeys(); ok {
+		res, err = a.scimIndexed(r, q, keys)
+	} else {
+		res, err = a.scimScan(r, q)
+	}
+	if se := (*scim.Error)(nil); errors.As(err, &se) {
+		scim.WriteError(w, se)
+		return
+	}
 	if err != nil {
 		a.scimFail(w, r, err)
 		return
 	}
-	lo, hi := q.Page(len(matches))
-	list := scim.ListResponse{TotalResults: len(matches), StartIndex: q.StartIndex}
-	for _, s := range matches[lo:hi] {
+	list := scim.ListResponse{TotalResults: res.total, StartIndex: q.StartIndex}
+	for _, s := range res.page {
 		b, err := s.JSON(q.Attributes, q.ExcludedAttributes)
 		if err != nil {
 			a.scimFail(w, r, err)
@@ -289,43 +303,128 @@ func (a *api) scimList(w http.ResponseWriter, r *http.Request, q scim.Query) {
 	scim.WriteJSON(w, http.StatusOK, body)
 }
 
-// scimListPage is how many users a scan reads at a time.
-const scimListPage = 1000
+// scimResult is the page a query asked for, and its totalResults.
+type scimResult struct {
+	page  []scim.User
+	total int
+}
 
-func (a *api) scimMatches(r *http.Request, f scim.Filter) ([]scim.User, error) {
+// scimScanBudget is how many user documents one SCIM list request may read when its filter
+// has no index key: a constant, so that the work of a request stays bounded whatever the
+// brand's size. A brand with more users is searched through the indexed filters, or listed
+// in pages that fill within the budget.
+const scimScanBudget = 10_000
+
+// scimListPage is how many users a scan reads at a time, at most; scimListMinPage at least.
+const (
+	scimListPage    = 1000
+	scimListMinPage = 100
+)
+
+// scimIndexed answers a filter through the users its index keys find: each key is a point
+// read or two (an indexed query for externalId), and Match keeps the users that satisfy the
+// whole filter. totalResults is exact.
+func (a *api) scimIndexed(r *http.Request, q scim.Query, keys []scim.IndexKey) (scimResult, error) {
 	brand := brandParam(r)
-	if attr, value, ok := f.Equality(); ok && attr != "externalId" {
-		var u gdpr.User
-		var err error
-		if attr == "userName" {
-			u, err = a.provisioning.Lookup(r.Context(), brand, strings.ToLower(strings.TrimSpace(value)))
-		} else {
-			u, err = a.provisioning.Get(r.Context(), brand, value)
-		}
-		if gdpr.ErrorCode(err) == gdpr.CodeNotFound || (err == nil && !scimVisible(u)) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		return []scim.User{a.toSCIM(r, u)}, nil
-	}
-	var out []scim.User
-	after := ""
-	for {
-		users, next, err := a.provisioning.List(r.Context(), brand, after, scimListPage)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range users {
-			if s := a.toSCIM(r, u); scimVisible(u) && (f.IsZero() || f.Match(s)) {
-				out = append(out, s)
+	seen := map[string]bool{}
+	var matches []scim.User
+	for _, k := range keys {
+		for _, l := range scimLookups(k) {
+			users, err := a.provisioning.FindProvisioned(r.Context(), brand, l.key, l.value, scim.MaxCount)
+			if err != nil {
+				return scimResult{}, err
+			}
+			for _, u := range users {
+				if seen[u.ID] || !scimVisible(u) {
+					continue
+				}
+				seen[u.ID] = true
+				if s := a.toSCIM(r, u); q.Filter.Match(s) {
+					matches = append(matches, s)
+				}
 			}
 		}
-		if next == "" {
-			return out, nil
+	}
+	slices.SortFunc(matches, func(x, y scim.User) int { return strings.Compare(x.ID, y.ID) })
+	lo, hi := q.Page(len(matches))
+	return scimResult{page: matches[lo:hi], total: len(matches)}, nil
+}
+
+// scimLookup is one index read.
+type scimLookup struct {
+	key   gdpr.ProvisionedKey
+	value string
+}
+
+// scimLookups are the index reads that find every user holding k.
+func scimLookups(k scim.IndexKey) []scimLookup {
+	switch k.Attr {
+	case "id":
+		return []scimLookup{{gdpr.KeyMemberID, k.Value}}
+	case "externalId":
+		return []scimLookup{{gdpr.KeyIdPExternalID, k.Value}}
+	case "emails.value":
+		return []scimLookup{{gdpr.KeyEmail, k.Value}}
+	case "userName":
+		// SCIM keeps userName in lower case; a webhook may have provisioned it as sent.
+		folded, given := strings.ToLower(strings.TrimSpace(k.Value)), strings.TrimSpace(k.Value)
+		if given != folded {
+			return []scimLookup{{gdpr.KeyExternalID, folded}, {gdpr.KeyExternalID, given}}
 		}
-		after = next
+		return []scimLookup{{gdpr.KeyExternalID, folded}}
+	}
+	return nil
+}
+
+// scimScan answers a filter without index keys, or no filter, by reading the brand's users
+// in id order. It stops as soon as the requested page is filled (count 0 asks for
+// totalResults alone, so it reads on to the end). totalResults is exact when the scan reached
+// the last user; a scan stopped early counts the matches among the users it read and, when
+// none beyond the page was seen, one more, so that a client paging by totalResults asks for
+// the next page. Reading more than scimScanBudget documents answers tooMany.
+func (a *api) scimScan(r *http.Request, q scim.Query) (scimResult, error) {
+	skip := min(q.StartIndex-1, scimScanBudget) // no more can match within the budget
+	want := skip + q.Count                      // matches needed to fill the page
+	var page []scim.User
+	matched, read, after := 0, 0, ""
+	size := min(max(scimListMinPage, want+1), scimListPage) // from what the page needs, doubling
+	if q.Count == 0 {
+		size = scimListPage
+	}
+	for ; ; size = min(2*size, scimListPage) {
+		if q.Count > 0 && matched >= want {
+			total := matched
+			if total == want {
+				total++ // more may follow: the brand's users were not all read
+			}
+			return scimResult{page: page, total: total}, nil
+		}
+		if read >= scimScanBudget {
+			return scimResult{}, scim.TooMany()
+		}
+		limit := min(size, scimScanBudget-read)
+		p, err := a.provisioning.ScanProvisioned(r.Context(), brandParam(r), after, limit)
+		if err != nil {
+			return scimResult{}, err
+		}
+		read += p.Read
+		for _, u := range p.Users {
+			if !scimVisible(u) {
+				continue
+			}
+			s := a.toSCIM(r, u)
+			if !q.Filter.Match(s) {
+				continue
+			}
+			matched++
+			if matched > skip && len(page) < q.Count {
+				page = append(page, s)
+			}
+		}
+		if p.Next == "" {
+			return scimResult{page: page, total: matched}, nil
+		}
+		after = p.Next
 	}
 }
 

@@ -71,6 +71,10 @@ CREATE TABLE IF NOT EXISTS users (
 	PRIMARY KEY (brand_id, id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS users_due ON users (brand_id, next_review_at, id) WHERE next_review_at IS NOT NULL;
+-- SCIM's externalId (UsersByIdPExternalID). An index on an expression of doc, so a file of
+-- an older program gets it on open, built from the documents it has, with no migration.
+CREATE INDEX IF NOT EXISTS users_idp ON users (brand_id, json_extract(doc, '$.idpExternalId'), id)
+	WHERE json_extract(doc, '$.idpExternalId') IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS contacts (
 	brand_id       TEXT NOT NULL,

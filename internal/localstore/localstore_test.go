@@ -97,6 +97,14 @@ func TestBatchReadsUseIndexes(t *testing.T) {
 	}
 }
 
+// TestUsersByIdPUsesIndex: SCIM's externalId eq is a search of the users_idp index, in id
+// order, never a scan of the brand's users.
+func TestUsersByIdPUsesIndex(t *testing.T) {
+	s := open(t, t.TempDir())
+	plan := queryPlan(t, s, qUsersByIdP, "b", "idp-1", 10)
+	require.Equal(t, []string{"SEARCH users USING INDEX users_idp (brand_id=? AND <expr>=?)"}, plan)
+}
+
 func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
 	t.Helper()
 	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)

@@ -88,6 +88,11 @@ func PayloadTooLarge() *Error {
 	return NewError(http.StatusRequestEntityTooLarge, "", msgTooLarge)
 }
 
+// TooMany is the answer to a filter that would read more users than a request may (RFC 7644
+// §3.12: 400 tooMany, "the specified filter yields many more results than the server is
+// willing to calculate or process").
+func TooMany() *Error { return badRequest(ScimTypeTooMany, msgTooMany) }
+
 // Internal is the answer to anything unexpected; WriteError uses it for errors that are not
 // an *Error, so a store error's text never reaches a client.
 func Internal() *Error { return NewError(http.StatusInternalServerError, "", msgInternal) }
@@ -113,6 +118,7 @@ const (
 	msgMediaType    = "The request body must be application/scim+json or application/json."
 	msgTooLarge     = "The request body is too large."
 	msgInternal     = "The request could not be processed."
+	msgTooMany      = "The filter needs more users read than a request may: filter with eq on userName, externalId, emails.value or id, which are indexed, or narrow the page."
 
 	msgBodyNotJSON        = "The request body is not valid JSON."
 	msgBodyTooDeep        = "The request body is nested deeper than 16 levels."
@@ -171,7 +177,7 @@ const (
 )
 
 var detailCatalogue = []string{
-	msgNotFound, msgUniqueness, msgPrecondition, msgUnauthorized, msgMediaType, msgTooLarge, msgInternal,
+	msgNotFound, msgUniqueness, msgPrecondition, msgUnauthorized, msgMediaType, msgTooLarge, msgInternal, msgTooMany,
 	msgBodyNotJSON, msgBodyNotObject, msgDuplicateKey, msgSchemasNotList, msgSchemasNoUser,
 	msgSchemasNoPatchOp, msgSchemasNoSearch, msgUserNameRequired, msgNotString, msgNotBoolean,
 	msgNotComplex, msgNotMulti, msgStringTooLong, msgTooManyValues, msgTwoPrimaries,

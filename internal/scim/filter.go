@@ -113,6 +113,64 @@ func (f Filter) Equality() (attr, value string, ok bool) {
 	return "", "", false
 }
 
+// IndexKey is an equality that a filter implies and an index can answer: Attr is "id",
+// "userName", "externalId" or "emails.value", and Value the string compared with, as given.
+type IndexKey struct {
+	Attr, Value string
+}
+
+// IndexKeys reports keys such that every user the filter matches holds at least one of them:
+// its Attr equals Value under the attribute's caseExact (userName and emails.value fold case;
+// id and externalId do not). A handler can then read the users the keys find through indexes
+// and keep those Match accepts, instead of reading every user. ok is false when no such keys
+// follow from the filter (ne, co, not, an or with an unkeyed side, other attributes...).
+//
+// An eq comparison of those attributes with a string or a number is a key; emails eq and
+// emails[value eq ...] (inside and, as Entra ID sends emails[type eq "work"].value eq) are
+// emails.value keys; an "and" takes the keys of the side with fewer, an "or" needs keys on
+// both sides and takes them all. There are at most MaxFilterTerms keys.
+func (f Filter) IndexKeys() (keys []IndexKey, ok bool) {
+	keys = indexKeys(f.root, false)
+	return keys, keys != nil
+}
+
+// indexKeys is IndexKeys of one node; nil when it has none. inEmails is true inside a value
+// filter of emails.
+func indexKeys(n node, inEmails bool) []IndexKey {
+	switch n := n.(type) {
+	case *cmpNode:
+		if n.op != opEq || n.val.kind != vString && n.val.kind != vNumber {
+			return nil
+		}
+		switch {
+		case n.inElem:
+			if inEmails && n.eff.id == attrEmailValue {
+				return []IndexKey{{"emails.value", n.val.s}}
+			}
+		case n.top.id == attrEmails && n.eff.id == attrEmailValue:
+			return []IndexKey{{"emails.value", n.val.s}}
+		case n.eff == n.top && (n.top.id == attrUserName || n.top.id == attrExternalID || n.top.id == attrIDAttr):
+			return []IndexKey{{n.top.name, n.val.s}}
+		}
+	case *valueNode:
+		if n.top.id == attrEmails {
+			return indexKeys(n.x, true)
+		}
+	case *logNode:
+		l, r := indexKeys(n.l, inEmails), indexKeys(n.r, inEmails)
+		switch {
+		case !n.and && (l == nil || r == nil):
+			return nil
+		case !n.and:
+			return append(l, r...)
+		case l == nil || r != nil && len(r) < len(l):
+			return r
+		}
+		return l
+	}
+	return nil // not: its matches hold no key
+}
+
 type cmpOp uint8
 
 const (

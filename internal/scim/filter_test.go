@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,77 @@ func TestFilter_Equality(t *testing.T) {
 	}
 }
 
+// TestFilter_IndexKeys: the keys a filter implies, which the SCIM handler answers through
+// indexes (issue #24, finding 5), and the filters that imply none and must be scanned.
+func TestFilter_IndexKeys(t *testing.T) {
+	type k = IndexKey
+	for filter, want := range map[string][]IndexKey{
+		`userName eq "Alex.Martin@fabrikam.example.test"`:                         {{"userName", "Alex.Martin@fabrikam.example.test"}},
+		`urn:ietf:params:scim:schemas:core:2.0:User:userName eq "a@example.test"`: {{"userName", "a@example.test"}},
+		`externalId eq "00u1ab2cd3EF4gh5ij6k"`:                                    {{"externalId", "00u1ab2cd3EF4gh5ij6k"}},
+		`externalId eq 100042`:                                                    {{"externalId", "100042"}},
+		`id eq "m_1"`:                                                             {{"id", "m_1"}},
+		`emails.value eq "A@example.test"`:                                        {{"emails.value", "A@example.test"}},
+		`emails eq "a@example.test"`:                                              {{"emails.value", "a@example.test"}},
+		`emails[value eq "a@example.test"]`:                                       {{"emails.value", "a@example.test"}},
+		`emails[type eq "work"].value eq "a@example.test"`:                        {{"emails.value", "a@example.test"}},
+		`emails[type eq "work" and value eq "a@example.test"] and active eq true`: {{"emails.value", "a@example.test"}},
+		`userName eq "a@example.test" and active eq true`:                         {{"userName", "a@example.test"}},
+		`active eq true and (externalId eq "x" or id eq "m_2")`:                   {{"externalId", "x"}, {"id", "m_2"}},
+		`userName eq "a" and (externalId eq "x" or id eq "m_2")`:                  {{"userName", "a"}},
+		`userName eq "a@example.test" or userName eq "b@example.test"`:            {{"userName", "a@example.test"}, {"userName", "b@example.test"}},
+		`emails[value eq "a@example.test" or value eq "b@example.test"]`:          {k{"emails.value", "a@example.test"}, k{"emails.value", "b@example.test"}},
+	} {
+		f, err := ParseFilter(filter)
+		require.NoError(t, err)
+		keys, ok := f.IndexKeys()
+		require.True(t, ok, filter)
+		require.Equal(t, want, keys, filter)
+	}
+	for _, filter := range []string{
+		`userName ne "a@example.test"`,
+		`userName sw "a"`,
+		`userName eq "a@example.test" or active eq true`,
+		`not (userName eq "a@example.test")`,
+		`displayName eq "Alex"`,
+		`emails.type eq "work"`,
+		`emails[type eq "work"]`,
+		`emails[not (value eq "a@example.test")]`,
+		`addresses[type eq "work"]`,
+		`name.givenName eq "Alex"`,
+		`userName eq null`,
+		`userName pr`,
+		`active eq true`,
+	} {
+		f, err := ParseFilter(filter)
+		require.NoError(t, err)
+		keys, ok := f.IndexKeys()
+		require.False(t, ok, filter)
+		require.Nil(t, keys, filter)
+	}
+	_, ok := Filter{}.IndexKeys()
+	require.False(t, ok, "no filter: every user")
+}
+
+// holdsKey reports whether u holds k under the attribute's case rules (IndexKeys).
+func holdsKey(u User, k IndexKey) bool {
+	switch k.Attr {
+	case "id":
+		return u.ID == k.Value
+	case "externalId":
+		return u.ExternalID == k.Value
+	case "userName":
+		return strings.ToLower(u.UserName) == strings.ToLower(k.Value)
+	case "emails.value":
+		for _, e := range u.Emails {
+			if strings.ToLower(e.Value) == strings.ToLower(k.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func TestFilter_Redacted(t *testing.T) {
 	f, err := ParseFilter(`userName eq "secret.person@example.test" and not (emails[type eq "work" and value co "secret"]) or title pr`)
 	require.NoError(t, err)
@@ -294,6 +366,25 @@ func FuzzParseFilter(f *testing.F) {
 		for _, u := range users {
 			if flt.Match(u) != again.Match(u) {
 				t.Fatalf("%q and its rendering %q disagree", s, out)
+			}
+		}
+		// IndexKeys is sound: every user the filter matches holds one of its keys, so reading
+		// the users the keys find loses no match. Users made of the keys themselves, and of the
+		// keys in another case, probe it beyond the fixed users.
+		if keys, ok := flt.IndexKeys(); ok {
+			probe := users
+			for _, k := range keys {
+				for _, v := range []string{k.Value, strings.ToUpper(k.Value), strings.ToLower(k.Value)} {
+					probe = append(probe, User{ID: v, ExternalID: v, UserName: v, Emails: []Email{{Value: v, Type: "work"}}, Active: Bool(true)})
+				}
+			}
+			for _, u := range probe {
+				if !flt.Match(u) {
+					continue
+				}
+				if !slices.ContainsFunc(keys, func(k IndexKey) bool { return holdsKey(u, k) }) {
+					t.Fatalf("%q matches a user that holds none of its index keys %q", s, keys)
+				}
 			}
 		}
 		if attr, value, ok := flt.Equality(); ok {

@@ -21,7 +21,7 @@ const (
 // Resources is always written, as [] when empty: Okta and Entra ID expect 200 with
 // "totalResults":0 and an empty list when a filter finds nobody.
 type ListResponse struct {
-	TotalResults int               // matches in all pages
+	TotalResults int               // matches in all pages, or as many as a scan stopped early could tell
 	StartIndex   int               // 1-based index of Resources[0] among them
 	Resources    []json.RawMessage // each a User, e.g. from User.JSON
 }

@@ -620,6 +620,58 @@ func (k kind[T]) testDueCursor(t *testing.T, s Store) {
 var usersOnlyTests = []test{
 	{"returned_values_are_copies", testUserCopies},
 	{"GetUsers_reads_many_and_leaves_out_missing", testGetUsers},
+	{"UsersByIdPExternalID_finds_the_holders_exactly", testUsersByIdP},
+}
+
+// testUsersByIdP: the index follows every write — create, update, batch update — matches
+// the id exactly (caseExact), keeps brands apart and honours the limit.
+func testUsersByIdP(t *testing.T, s Store) {
+	ctx, b := t.Context(), NewBrandID()
+	find := func(brand gdpr.BrandID, id string, limit int) []string {
+		t.Helper()
+		got, err := s.UsersByIdPExternalID(ctx, brand, id, limit)
+		require.NoError(t, err)
+		ids := []string{}
+		for _, u := range got {
+			require.Equal(t, id, u.IdPExternalID)
+			require.NotEmpty(t, u.Version, "whole documents with their versions")
+			ids = append(ids, u.ID)
+		}
+		return ids
+	}
+	u1, u2, u3 := NewUser(b), NewUser(b), NewUser(b)
+	u1.IdPExternalID, u2.IdPExternalID, u3.IdPExternalID = "Obj-A", "Obj-A", "Obj-B"
+	for _, u := range []gdpr.User{u1, u2, u3} {
+		_, err := s.CreateUser(ctx, u)
+		require.NoError(t, err)
+	}
+	other := NewUser(NewBrandID())
+	other.IdPExternalID = "Obj-A"
+	_, err := s.CreateUser(ctx, other)
+	require.NoError(t, err)
+
+	want := []string{u1.ID, u2.ID}
+	slices.Sort(want)
+	require.Equal(t, want, find(b, "Obj-A", 10), "in id order; another brand's user left out (R-TEN-1)")
+	require.Equal(t, want[:1], find(b, "Obj-A", 1), "the limit")
+	require.Empty(t, find(b, "obj-a", 10), "caseExact")
+	require.Empty(t, find(b, "Obj", 10), "equality, not a prefix")
+	require.Empty(t, find(b, "", 10), "an empty id finds none")
+
+	got, err := s.GetUser(ctx, b, u1.ID)
+	require.NoError(t, err)
+	got.IdPExternalID = "Obj-C"
+	_, err = s.UpdateUser(ctx, got)
+	require.NoError(t, err)
+	require.Equal(t, []string{u2.ID}, find(b, "Obj-A", 10), "an update leaves the old id")
+	require.Equal(t, []string{u1.ID}, find(b, "Obj-C", 10), "and is found by the new one")
+
+	got, err = s.GetUser(ctx, b, u3.ID)
+	require.NoError(t, err)
+	got.IdPExternalID = ""
+	_, err = s.UpdateUsers(ctx, b, []gdpr.User{got})
+	require.NoError(t, err)
+	require.Empty(t, find(b, "Obj-B", 10), "a batch update too")
 }
 
 func testGetUsers(t *testing.T, s Store) {
