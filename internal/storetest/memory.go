@@ -218,6 +218,11 @@ func (m *Memory) selectUsers(brand gdpr.BrandID, limit int, keep func(gdpr.User)
 	return out
 }
 
+func (m *Memory) UsersByIdPExternalID(_ context.Context, brand gdpr.BrandID, id string, limit int) ([]gdpr.User, error) {
+	return m.selectUsers(brand, limit, func(u gdpr.User) bool { return id != "" && u.IdPExternalID == id },
+		func(a, b gdpr.User) int { return cmp.Compare(a.ID, b.ID) }), nil
+}
+
 // Users returns every user of every brand, for checks over the whole store.
 func (m *Memory) Users() []gdpr.User {
 	m.mu.Lock()
