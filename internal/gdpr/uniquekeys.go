@@ -18,7 +18,7 @@ import (
 //  3. A writer that finds a key held looks at the holder:
 //     - a live user: the key is taken;
 //     - an erased user: the key is free again, and is taken over at the claim's version;
-//     - no user yet: a create in progress. The writer waits for it. Only after claimLease
+//     - no user yet: a create in progress. The writer waits for it. Only after ClaimLease
 //     may it decide the creator died; it then fences the creator first, by creating the
 //     user document under the creator's id itself, as a void user (erased, no data), so
 //     that the creator's own create fails if it was only slow; then it takes the claim over
@@ -31,12 +31,12 @@ import (
 // The model test drives these steps in every interleaving of two and three writers with
 // crashes (uniquekeys_model_test.go).
 
-// claimLease is how long a claim may name a user that does not exist yet before a writer may
+// ClaimLease is how long a claim may name a user that does not exist yet before a writer may
 // recover it. A create takes a few store requests; a creator silent for this long has died.
-const claimLease = 30 * time.Second
+const ClaimLease = 30 * time.Second
 
 // claimWaits bounds the looks at one held key; with claimBackoff's growth the last look comes
-// well after claimLease, so a key is resolved (taken, free, or recovered) before it runs out.
+// well after ClaimLease, so a key is resolved (taken, free, or recovered) before it runs out.
 const claimWaits = 48
 
 // claimBackoff is the wait before the n-th look again at a create in progress.
@@ -94,7 +94,7 @@ func (k uniqueKeys) holderOf(ctx context.Context, brand BrandID, owner string) (
 // set back, another instance's skewed clock) counts as old once it is a lease ahead.
 func stale(c Claim, now time.Time) bool {
 	age := now.Sub(c.CreatedAt)
-	return age >= claimLease || age <= -claimLease
+	return age >= ClaimLease || age <= -ClaimLease
 }
 
 // reserve claims key for owner and returns who holds it: owner, or the live user that has it.
