@@ -327,11 +327,10 @@ func TestSend_networkFailuresAreRetryable(t *testing.T) {
 			case <-release:
 			}
 		})
-		c := newClient(t, f.URL, 100*time.Millisecond)
-		start := time.Now()
-		err := c.Send(context.Background(), templateMail())
+		// The answer is held until the test ends: that Send returns at all is the timeout's
+		// doing, whatever the machine's speed.
+		err := newClient(t, f.URL, 100*time.Millisecond).Send(context.Background(), templateMail())
 		requireRetryable(t, err, 0)
-		require.Less(t, time.Since(start), 5*time.Second, "the timeout bounds the send")
 	})
 	t.Run("headers on time, body too slow", func(t *testing.T) {
 		f := newFakeMailjet(t)
@@ -347,7 +346,9 @@ func TestSend_networkFailuresAreRetryable(t *testing.T) {
 			case <-release:
 			}
 		})
-		err := newClient(t, f.URL, 100*time.Millisecond).Send(context.Background(), templateMail())
+		// The headers must reach the client within the timeout even on a loaded machine; the
+		// body never comes, so the timeout ends the send in any case.
+		err := newClient(t, f.URL, 3*time.Second).Send(context.Background(), templateMail())
 		requireRetryable(t, err, 200)
 	})
 	t.Run("context cancelled before the call", func(t *testing.T) {
