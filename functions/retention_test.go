@@ -141,14 +141,15 @@ func TestBrandContractEnd(t *testing.T) {
 		res := app.admin("POST", "/api/admin/brands/ended/contract/end", nil)
 		require.Equal(t, 200, res.Status, "%s", res.Body)
 		require.Equal(t, "ended", res.JSON(t)["status"])
+		due := dueAt(t, res, "contractEnd", "dueAt")
 		require.Equal(t, 403, app.do("POST", "/api/brands/ended/signup", newFakePerson().signup(), nil).Status,
 			"an ended brand takes no new data")
 
-		app.setClock(t, t0.AddDate(0, 0, 6))
+		app.setClock(t, due.AddDate(0, 0, -1))
 		app.waitIdle()
 		require.Equal(t, gdpr.UserActive, app.user(t, ending[0]).Status, "nothing erased during the grace period")
 
-		app.setClock(t, t0.AddDate(0, 0, 7).Add(time.Second))
+		app.setClock(t, due.Add(time.Second))
 		app.waitIdle()
 		t.Run("R-ERASE-7_every_subject_of_the_brand_erased", func(t *testing.T) {
 			for _, s := range ending {

@@ -343,6 +343,23 @@ func (a *testApp) setClock(t *testing.T, now time.Time) {
 	require.Equal(t, 200, res.Status, "%s", res.Body)
 }
 
+// dueAt reads the due time an answer gives at path (e.g. "block", "dueAt"). The test clock
+// runs on from where a test set it, so a deadline computed by the service depends on how long
+// the test took to get there: a test moves the clock past the deadline the service answered,
+// never past one it computed itself.
+func dueAt(t *testing.T, res response, path ...string) time.Time {
+	t.Helper()
+	var v any = res.JSON(t)
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		require.True(t, ok, "no %s in %s", p, res.Body)
+		v = m[p]
+	}
+	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(v))
+	require.NoError(t, err, "%s", res.Body)
+	return at
+}
+
 // requireNoFileContains scans every file under dir (but the skipped folder) for needle.
 func requireNoFileContains(t *testing.T, dir, needle, skip string) {
 	t.Helper()
