@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-GO_TEST_FLAGS ?= -race -count=1
+GO_TEST_FLAGS ?= -race -count=1 -timeout 20m
 
 # Local-mode settings for `make run`. Development values only: production reads the admin
 # token and the hash key from Key Vault (infra/), never from here.
