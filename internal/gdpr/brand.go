@@ -169,13 +169,16 @@ func (r Retention) WithDefaults() Retention {
 	return r
 }
 
-// Bounds of the per-brand durations. The guide's longest period is 3 years; a brand may
-// lengthen one a little, not indefinitely: an unbounded period would also push due dates past
-// what a timestamp can hold. Links and the grace period are short by nature.
+// Bounds of the per-brand durations (R-TEN-2). The guide: "Personal Data is never kept in the
+// Popsell databases for more than 3 years after the last action performed by the user. This
+// deadline may be shortened if required by the Brand." So no duration passes 3 years; a
+// suspended program keeps data "for a maximum of 6 months" (R-ERASE-8). Links and the grace
+// period are short by nature.
 var (
-	MaxRetention     = Period{Years: 5}
-	MaxOptInTokenTTL = Period{Days: 30}
-	MaxErasureGrace  = Period{Days: 90}
+	MaxRetention        = Period{Years: 3}
+	MaxSuspendedProgram = Period{Months: 6}
+	MaxOptInTokenTTL    = Period{Days: 30}
+	MaxErasureGrace     = Period{Days: 90}
 )
 
 // maxOf is the longest value a retention field may take.
@@ -185,6 +188,8 @@ func maxOf(name string) Period {
 		return MaxOptInTokenTTL
 	case "erasureGrace":
 		return MaxErasureGrace
+	case "suspendedProgram":
+		return MaxSuspendedProgram
 	}
 	return MaxRetention
 }
