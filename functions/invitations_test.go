@@ -91,8 +91,12 @@ func TestInvitations(t *testing.T) {
 		})
 		t.Run("only_new_or_invited_contacts", func(t *testing.T) {
 			c, tok := invite("twice@example.test")
+			mailed := len(app.mails())
 			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+c+"/invite", nil)
-			require.Equal(t, 202, res.Status, "R-RET-5: a second invitation")
+			// R-RET-5: the schedule is the system's; a pending contact is answered unchanged.
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			require.Equal(t, "unchanged", res.JSON(t)["outcome"])
+			require.Len(t, app.mails(), mailed, "no second mail from the member")
 			require.Equal(t, 200, answer(tok, "accept").Status)
 			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+c+"/invite", nil)
 			require.Equal(t, 409, res.Status, "an answered contact is not invited again")
