@@ -105,3 +105,37 @@ func TestInvitations(t *testing.T) {
 		})
 	})
 }
+
+// TestRRet5OneNoResponseParameter: one per-brand duration is the invitation's wait, and so the
+// life of its link: a brand that lengthens it to 20 days mails links that still answer on
+// day 19 (R-RET-5, R-RET-6).
+// guide: "The duration is set to 15 days by default, but can be changed in the platform
+// configuration for the Brand." … "Same parameter is used as in previous case for no response
+// received."
+func TestRRet5OneNoResponseParameter(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "retention": map[string]string{"invitationPending": "P20D"}})
+		got := app.admin("GET", "/api/admin/brands/acme", nil)
+		require.Equal(t, 200, got.Status)
+		retention := got.JSON(t)["retention"].(map[string]any)
+		require.Equal(t, "P20D", retention["invitationPending"])
+		for _, old := range []string{"invitationReminder", "invitationExpiry", "pendingConfirmation"} {
+			require.NotContains(t, retention, old, "one parameter, not three")
+		}
+		res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
+			map[string]any{"externalId": "seller-1", "email": "seller@brand.example", "firstName": "Sam"})})
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		member := res.JSON(t)["memberId"].(string)
+		res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "later@example.test"})
+		require.Equal(t, 201, res.Status, "%s", res.Body)
+		contact := res.JSON(t)["contactId"].(string)
+		res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+contact+"/invite", nil)
+		require.Equal(t, 202, res.Status, "%s", res.Body)
+		token := tokenOf(t, app.lastMailTo("later@example.test").Links[0])
+
+		app.setClock(t, time.Now().Add(19*24*time.Hour))
+		t.Cleanup(func() { app.setClock(t, time.Now()) })
+		res = app.do("POST", "/api/brands/acme/invitation", map[string]string{"token": token, "answer": "accept"}, nil)
+		require.Equal(t, 200, res.Status, "the link lives as long as the wait: %s", res.Body)
+	})
+}

@@ -478,3 +478,26 @@ func TestRRet5ManualReinviteKeepsTheSystemsSchedule(t *testing.T) {
 	_, _ = w.sweepAt(t, t0.Add(30*day))
 	require.Equal(t, gdpr.MemberOptOutNoAction, w.contact(t, res.ContactID).MemberOptIn.Value, "opted out on day 30")
 }
+
+// TestRRet5And6OneParameterForEveryWait: the invitation's wait, its reminder and the pop-in
+// confirmation all follow the brand's one duration (R-RET-5, R-RET-6).
+// guide: "Same parameter is used as in previous case for no response received."
+func TestRRet5And6OneParameterForEveryWait(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	b := gdpr.Brand{ID: "acme", Status: gdpr.BrandActive}
+	b.Retention.InvitationPending = gdpr.Period{Days: 20}
+	invited := gdpr.Contact{ID: "c_1", CreatedAt: t0, InvitationSentAt: t0,
+		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInInvitationSent, At: t0}}
+	a := gdpr.ReviewContact(invited, b)
+	require.Equal(t, gdpr.ActionRemind, a.Kind)
+	require.True(t, a.At.Equal(t0.Add(20*day)), "the reminder after the wait")
+	invited.InvitationSentAt = t0.Add(20 * day)
+	a = gdpr.ReviewContact(invited, b)
+	require.Equal(t, gdpr.ActionExpire, a.Kind)
+	require.True(t, a.At.Equal(t0.Add(40*day)), "the opt-out after another wait")
+	pending := gdpr.Contact{ID: "c_2", CreatedAt: t0, MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInBlogPending, At: t0}}
+	a = gdpr.ReviewContact(pending, b)
+	require.Equal(t, gdpr.ActionErase, a.Kind)
+	require.True(t, a.At.Equal(t0.Add(20*day)), "the pop-in confirmation waits as long")
+	require.Equal(t, gdpr.Period{Days: 15}, gdpr.DefaultRetention().InvitationPending, "15 days by default")
+}

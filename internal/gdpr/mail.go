@@ -200,7 +200,9 @@ func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member Use
 	}
 	now := s.clock.Now()
 	token := newToken()
-	expires := now.AddDate(0, 0, 15) // the invitation waits 15 days for an answer (R-RET-5)
+	// The link lives as long as the invitation waits for an answer: the brand's one
+	// "no response" duration (R-RET-5), after which the second invitation brings a new link.
+	expires := b.Retention.WithDefaults().InvitationPending.AddTo(now)
 	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenContactInvitation,
 		UserID: c.ID, CreatedAt: now, ExpiresAt: expires}); err != nil {
 		return "", "", nil, nil, err
