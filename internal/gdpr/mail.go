@@ -176,7 +176,8 @@ func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job Mail
 		if u.Status != UserActive || u.Email == "" || !job.Mark.Equal(Review(u, b).Mark) {
 			return "", "", nil, nil, nil // logged in since: the warning no longer applies
 		}
-		vars["date"] = job.Mark.Format("2006-01-02")
+		// The erasure's date, which warnings sent late move past the mark (R-RET-1).
+		vars["date"] = InactivityErasureDate(u, b, s.clock.Now()).Format("2006-01-02")
 		return u.Email, u.EmailStatus, vars, nil, nil
 	case MailContactInvitation:
 		return s.prepareInvitation(ctx, b, u, job, vars)
