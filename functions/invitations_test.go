@@ -139,3 +139,74 @@ func TestRRet5OneNoResponseParameter(t *testing.T) {
 		require.Equal(t, 200, res.Status, "the link lives as long as the wait: %s", res.Body)
 	})
 }
+
+// TestRConsent7GlobalOptOutFromTheUnsubscribePage: a contact's mail links to an unsubscribe
+// page, which changes nothing when opened; "this member" sets "opt-out from an email" for
+// that contact only; "all members" moves every Member's copy of the address to "global
+// opt-out" and blacklists its digest; each answer repeated changes nothing (R-CONSENT-7,
+// R-MAIL-4, R-MAIL-5).
+// guide: "Global opt-out (if the contact has opted-out from a Member's publication and has
+// also chosen to opt-out from all the Members of this brand)."
+func TestRConsent7GlobalOptOutFromTheUnsubscribePage(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret})
+		var members []string
+		for _, ext := range []string{"seller-1", "seller-2"} {
+			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
+				map[string]any{"externalId": ext, "email": ext + "@brand.example", "firstName": "Sam"})})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			members = append(members, res.JSON(t)["memberId"].(string))
+		}
+		add := func(member, email string) string {
+			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": email})
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+			return res.JSON(t)["contactId"].(string)
+		}
+		mine, theirs, other := add(members[0], "reader@example.test"), add(members[1], "reader@example.test"), add(members[1], "other@example.test")
+		res := app.admin("POST", "/api/brands/acme/members/"+members[0]+"/contacts/"+mine+"/invite", nil)
+		require.Equal(t, 202, res.Status, "%s", res.Body)
+		m := app.lastMailTo("reader@example.test")
+		require.Len(t, m.Links, 2, "the invitation and the unsubscribe page")
+		require.Contains(t, m.Links[1], "/api/brands/acme/unsubscribe#token=")
+		token := tokenOf(t, m.Links[1])
+		optIn := func(id string) gdpr.MemberOptIn {
+			c, err := app.contacts().GetContact(t.Context(), "acme", id)
+			require.NoError(t, err)
+			return c.MemberOptIn.Value
+		}
+
+		page := app.do("GET", "/api/brands/acme/unsubscribe", nil, header{"Accept": "text/html"})
+		require.Equal(t, 200, page.Status)
+		require.Contains(t, string(page.Body), `value="all_members"`)
+		require.NotEmpty(t, page.Header.Get("Content-Security-Policy"))
+		require.Equal(t, gdpr.MemberOptInInvitationSent, optIn(mine), "opening the page changes nothing")
+
+		answer := func(a string) response {
+			return app.do("POST", "/api/brands/acme/unsubscribe", map[string]string{"token": token, "answer": a}, nil)
+		}
+		for range 2 {
+			require.Equal(t, 200, answer("this_member").Status)
+			require.Equal(t, gdpr.MemberOptOutFromEmail, optIn(mine))
+			require.Equal(t, gdpr.MemberOptInNew, optIn(theirs), "another member's copy is untouched")
+		}
+		for range 2 {
+			res := answer("all_members")
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			require.Equal(t, gdpr.MemberGlobalOptOut, optIn(mine))
+			require.Equal(t, gdpr.MemberGlobalOptOut, optIn(theirs), "every member's copy")
+			require.Equal(t, gdpr.MemberOptInNew, optIn(other))
+		}
+		h, err := gdpr.NewHasher(app.App.Config.HashKeyID, app.App.Config.HashKey)
+		require.NoError(t, err)
+		entry, err := app.App.Store.GetBlacklist(t.Context(), "acme", h.EmailDigest("reader@example.test"))
+		require.NoError(t, err)
+		require.Equal(t, gdpr.BlacklistGlobalOptOut, entry.Reason)
+		res = app.admin("POST", "/api/brands/acme/members/"+members[0]+"/contacts", map[string]string{"email": "reader@example.test"})
+		require.Equal(t, 409, res.Status, "no member enters the address again")
+
+		require.Equal(t, 400, answer("everyone").Status)
+		bad := app.do("POST", "/api/brands/acme/unsubscribe", map[string]string{"token": strings.Repeat("A", 43), "answer": "all_members"}, nil)
+		require.Equal(t, 410, bad.Status)
+		require.NotContains(t, string(bad.Body), "AAAA", "errors never echo input")
+	})
+}

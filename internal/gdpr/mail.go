@@ -209,8 +209,16 @@ func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member Use
 		return "", "", nil, nil, err
 	}
 	link := s.links.ContactInvitation(b.ID, token)
-	vars["link"], vars["member"] = link, strings.TrimSpace(member.FirstName+" "+member.LastName)
-	return c.Email, c.EmailStatus, vars, []string{link}, nil
+	// Every mail to a contact links to its unsubscribe page (R-MAIL-5, R-CONSENT-7). That link
+	// is not spent by an answer, and lives as long as a contact may be kept without activity.
+	unsub := newToken()
+	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(unsub), Purpose: TokenContactUnsubscribe,
+		UserID: c.ID, CreatedAt: now, ExpiresAt: b.Retention.WithDefaults().ContactInactivity.AddTo(now)}); err != nil {
+		return "", "", nil, nil, err
+	}
+	unsubLink := s.links.ContactUnsubscribe(b.ID, unsub)
+	vars["link"], vars["unsubscribe"], vars["member"] = link, unsubLink, strings.TrimSpace(member.FirstName+" "+member.LastName)
+	return c.Email, c.EmailStatus, vars, []string{link, unsubLink}, nil
 }
 
 type mailTemplate struct {
@@ -250,11 +258,15 @@ ignore this mail.</p>`),
 
 If you decline, you will not hear from {{.member}} through {{.brand}} again; you can also
 refuse every member of {{.brand}} at once on that page.
+
+To unsubscribe from {{.member}} or from every member of {{.brand}}:
+{{.unsubscribe}}
 `,
 		`<p>Hello,</p><p>{{.member}} would like to keep you informed through {{.brand}}.</p>
 <p><a href="{{.link}}">Accept or decline</a></p>
 <p>If you decline, you will not hear from {{.member}} through {{.brand}} again; you can also
-refuse every member of {{.brand}} at once on that page.</p>`),
+refuse every member of {{.brand}} at once on that page.</p>
+<p><a href="{{.unsubscribe}}">Unsubscribe</a></p>`),
 	MailInactivityWarning: newMailTemplate("Your {{.brand}} account will be deleted on {{.date}}",
 		`Hello,
 
