@@ -210,3 +210,37 @@ func TestRConsent7GlobalOptOutFromTheUnsubscribePage(t *testing.T) {
 		require.NotContains(t, string(bad.Body), "AAAA", "errors never echo input")
 	})
 }
+
+// TestRConsent7InvitationGlobalOptOutReachesEveryMember: declining an invitation for every
+// member of the brand moves every Member's copy of the address to "global opt-out", not only
+// the inviting Member's (R-CONSENT-7).
+// guide: "Global opt-out (if the contact has opted-out from a Member's publication and has
+// also chosen to opt-out from all the Members of this brand)."
+func TestRConsent7InvitationGlobalOptOutReachesEveryMember(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret})
+		var members []string
+		for _, ext := range []string{"seller-1", "seller-2"} {
+			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
+				map[string]any{"externalId": ext, "email": ext + "@brand.example", "firstName": "Sam"})})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			members = append(members, res.JSON(t)["memberId"].(string))
+		}
+		var copies []string
+		for _, m := range members {
+			res := app.admin("POST", "/api/brands/acme/members/"+m+"/contacts", map[string]string{"email": "nobody@example.test"})
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+			copies = append(copies, res.JSON(t)["contactId"].(string))
+		}
+		res := app.admin("POST", "/api/brands/acme/members/"+members[0]+"/contacts/"+copies[0]+"/invite", nil)
+		require.Equal(t, 202, res.Status, "%s", res.Body)
+		token := tokenOf(t, app.lastMailTo("nobody@example.test").Links[0])
+		res = app.do("POST", "/api/brands/acme/invitation", map[string]string{"token": token, "answer": "global_opt_out"}, nil)
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		for _, id := range copies {
+			c, err := app.contacts().GetContact(t.Context(), "acme", id)
+			require.NoError(t, err)
+			require.Equal(t, gdpr.MemberGlobalOptOut, c.MemberOptIn.Value, "every member's copy")
+		}
+	})
+}

@@ -801,6 +801,10 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 		if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut, CreatedAt: s.clock.Now()}); err != nil {
 			return err
 		}
+		// Every other Member's copy follows (R-CONSENT-7), by the system applying the rule.
+		if err := s.globalOptOutCopies(ctx, b, digest, t.UserID, ConsentSource{Kind: SourceKindSystem, Ref: "R-CONSENT-7"}); err != nil {
+			return err
+		}
 	}
 	t.UsedAt = s.clock.Now()
 	if _, err := s.tokens.UpdateToken(ctx, t); err != nil && !errors.Is(err, ErrConflict) {

@@ -90,7 +90,19 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 	if err := s.unsubscribeContact(ctx, b, c.ID, MemberGlobalOptOut, src); err != nil {
 		return err
 	}
-	// Every other Member's copy (R-CONSENT-5), found by the Member's claim on the address.
+	if err := s.globalOptOutCopies(ctx, b, digest, c.ID, src); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "contact unsubscribed", "brand", b.ID, "contact", c.ID, "answer", string(answer))
+	return nil
+}
+
+// globalOptOutCopies moves every other Member's copy of an address (R-CONSENT-5) to "global
+// opt-out" (R-CONSENT-7), found by each Member's claim on the address's digest. It reads a
+// claim per user of the brand: a global opt-out is rare, and the blacklist entry written
+// before it already stops every mail to the address. A copy created while it runs by a path
+// that read the blacklist before the entry existed keeps its value, but is never mailed.
+func (s *ContactService) globalOptOutCopies(ctx context.Context, b Brand, digest, done string, src ConsentSource) error {
 	for after := ""; ; {
 		users, err := s.users.ListUsers(ctx, b.ID, after, unsubscribeScanPage)
 		if err != nil {
@@ -104,7 +116,7 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 			if err != nil {
 				return err
 			}
-			if claim.Owner == c.ID {
+			if claim.Owner == done {
 				continue
 			}
 			if err := s.unsubscribeContact(ctx, b, claim.Owner, MemberGlobalOptOut, src); err != nil && !errors.Is(err, errUnsubscribeGone) {
@@ -112,12 +124,10 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 			}
 		}
 		if len(users) < unsubscribeScanPage {
-			break
+			return nil
 		}
 		after = users[len(users)-1].ID
 	}
-	s.log.InfoContext(ctx, "contact unsubscribed", "brand", b.ID, "contact", c.ID, "answer", string(answer))
-	return nil
 }
 
 // unsubscribeContact moves one contact's Member opt-in to to, guarded by the version read. A
