@@ -85,8 +85,8 @@ func Review(u User, b Brand) Action {
 
 // inactivityErasure is when a member inactive since its mark is erased (R-RET-1): at the mark,
 // but never sooner than the first warning's lead (30 days) after that warning was sent, nor
-// the second's (15 days) after the second: the guide's "Two emails are sent prior to account
-// deletion, every 15 days" hold when the mark is already past.
+// the second's (15 days) after the second, so that the guide's "Two emails are sent prior to
+// account deletion, every 15 days" holds when the mark is already past.
 func inactivityErasure(mark time.Time, w InactivityWarnings, r Retention) time.Time {
 	due := mark
 	if !w.FirstAt.IsZero() {
@@ -99,8 +99,7 @@ func inactivityErasure(mark time.Time, w InactivityWarnings, r Retention) time.T
 }
 
 // InactivityErasureDate is the date an inactivity warning mailed at now announces: the
-// erasure as the warnings recorded so far set it, or, before the first is recorded, as
-// sending it now sets it.
+// erasure as the warnings recorded so far set it, the one being mailed counted as sent now.
 func InactivityErasureDate(u User, b Brand, now time.Time) time.Time {
 	r := b.Retention.WithDefaults()
 	mark := r.Inactivity.AddTo(u.LastActive())
@@ -108,8 +107,11 @@ func InactivityErasureDate(u User, b Brand, now time.Time) time.Time {
 	if !w.Mark.Equal(mark) {
 		w = InactivityWarnings{}
 	}
-	if w.FirstAt.IsZero() {
+	switch {
+	case w.FirstAt.IsZero():
 		w.FirstAt = now
+	case w.SecondAt.IsZero():
+		w.SecondAt = now
 	}
 	return inactivityErasure(mark, w, r)
 }

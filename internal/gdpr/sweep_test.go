@@ -129,4 +129,8 @@ func TestRRet1WarningsFifteenDaysApartWhenTheMarkIsPast(t *testing.T) {
 	got, err := w.store.GetUser(ctx, "crash", "m_idle")
 	require.NoError(t, err)
 	require.True(t, got.Warnings.SecondAt.Sub(got.Warnings.FirstAt) >= 15*24*time.Hour, "15 days apart")
+	b, err := w.svc.brands.GetBrand(ctx, "crash")
+	require.NoError(t, err)
+	require.True(t, gdpr.InactivityErasureDate(got, b, w.clock.Now()).Equal(now.AddDate(0, 0, 30)),
+		"the warnings announce the erasure's date, not the past mark")
 }
