@@ -54,14 +54,16 @@ func TestInactivityRetention(t *testing.T) {
 			require.Equal(t, 200, res.Status, "%s", res.Body)
 		})
 
-		app.setClock(t, mark.AddDate(0, 0, -15).Add(time.Minute))
+		// The clock runs on: the second warning is due 15 days after the first was sent, and the
+		// erasure 15 days after the second (R-RET-1), so each step comes a minute later.
+		app.setClock(t, mark.AddDate(0, 0, -15).Add(2*time.Minute))
 		app.sweep(t)
 		t.Run("R-RET-1_second_warning_15_days_before_the_mark", func(t *testing.T) {
 			require.Len(t, app.mailKindsTo(idle.user.Email), 2)
 			require.Len(t, app.mailKindsTo(loginer.user.Email), 1, "the login cancelled the second warning")
 		})
 
-		app.setClock(t, mark.Add(time.Minute))
+		app.setClock(t, mark.Add(3*time.Minute))
 		app.sweep(t)
 		t.Run("R-RET-1_erased_at_the_3-year_mark", func(t *testing.T) {
 			requireErasedPerR_ERASE_1(t, app, idle.user, app.user(t, idle))

@@ -108,14 +108,15 @@ type Retention struct {
 	ExternalInactivity   Period `json:"externalInactivity"`   // R-RET-2
 	ContactInactivity    Period `json:"contactInactivity"`    // R-RET-3
 	NewContactInvitation Period `json:"newContactInvitation"` // R-RET-4
-	InvitationReminder   Period `json:"invitationReminder"`   // R-RET-5 first wait
-	InvitationExpiry     Period `json:"invitationExpiry"`     // R-RET-5 second wait
-	PendingConfirmation  Period `json:"pendingConfirmation"`  // R-RET-6
-	OptedOutContact      Period `json:"optedOutContact"`      // R-RET-7
-	ErasureGrace         Period `json:"erasureGrace"`         // R-ERASE-5
-	SuspendedProgram     Period `json:"suspendedProgram"`     // R-ERASE-8
-	OptInTokenTTL        Period `json:"optInTokenTTL"`        // R-SIGNUP-2
-	UnconfirmedSignup    Period `json:"unconfirmedSignup"`    // unconfirmed member signups
+	// InvitationPending is the guide's one "no response" parameter: an invitation's wait
+	// before the automatic second one, the second one's wait before "opt-out no action", the
+	// life of an invitation link (R-RET-5), and the wait for a pop-in confirmation (R-RET-6).
+	InvitationPending Period `json:"invitationPending"`
+	OptedOutContact   Period `json:"optedOutContact"`   // R-RET-7
+	ErasureGrace      Period `json:"erasureGrace"`      // R-ERASE-5
+	SuspendedProgram  Period `json:"suspendedProgram"`  // R-ERASE-8
+	OptInTokenTTL     Period `json:"optInTokenTTL"`     // R-SIGNUP-2
+	UnconfirmedSignup Period `json:"unconfirmedSignup"` // unconfirmed member signups
 }
 
 // DefaultRetention is the schedule of the Data Protection Guide.
@@ -127,9 +128,7 @@ func DefaultRetention() Retention {
 		ExternalInactivity:   Period{Years: 3},
 		ContactInactivity:    Period{Years: 3},
 		NewContactInvitation: Period{Days: 30},
-		InvitationReminder:   Period{Days: 15},
-		InvitationExpiry:     Period{Days: 15},
-		PendingConfirmation:  Period{Days: 15},
+		InvitationPending:    Period{Days: 15},
 		OptedOutContact:      Period{Years: 1},
 		ErasureGrace:         Period{Days: 7},
 		SuspendedProgram:     Period{Months: 6},
@@ -150,8 +149,7 @@ func (r *Retention) fields() []struct {
 		{"inactivity", &r.Inactivity}, {"inactivityWarning1", &r.InactivityWarning1},
 		{"inactivityWarning2", &r.InactivityWarning2}, {"externalInactivity", &r.ExternalInactivity},
 		{"contactInactivity", &r.ContactInactivity}, {"newContactInvitation", &r.NewContactInvitation},
-		{"invitationReminder", &r.InvitationReminder}, {"invitationExpiry", &r.InvitationExpiry},
-		{"pendingConfirmation", &r.PendingConfirmation}, {"optedOutContact", &r.OptedOutContact},
+		{"invitationPending", &r.InvitationPending}, {"optedOutContact", &r.OptedOutContact},
 		{"erasureGrace", &r.ErasureGrace}, {"suspendedProgram", &r.SuspendedProgram},
 		{"optInTokenTTL", &r.OptInTokenTTL}, {"unconfirmedSignup", &r.UnconfirmedSignup},
 	}
@@ -169,13 +167,16 @@ func (r Retention) WithDefaults() Retention {
 	return r
 }
 
-// Bounds of the per-brand durations. The guide's longest period is 3 years; a brand may
-// lengthen one a little, not indefinitely: an unbounded period would also push due dates past
-// what a timestamp can hold. Links and the grace period are short by nature.
+// Bounds of the per-brand durations (R-TEN-2). The guide: "Personal Data is never kept in the
+// Popsell databases for more than 3 years after the last action performed by the user. This
+// deadline may be shortened if required by the Brand." So no duration passes 3 years; a
+// suspended program keeps data "for a maximum of 6 months" (R-ERASE-8). Links and the grace
+// period are short by nature.
 var (
-	MaxRetention     = Period{Years: 5}
-	MaxOptInTokenTTL = Period{Days: 30}
-	MaxErasureGrace  = Period{Days: 90}
+	MaxRetention        = Period{Years: 3}
+	MaxSuspendedProgram = Period{Months: 6}
+	MaxOptInTokenTTL    = Period{Days: 30}
+	MaxErasureGrace     = Period{Days: 90}
 )
 
 // maxOf is the longest value a retention field may take.
@@ -185,6 +186,8 @@ func maxOf(name string) Period {
 		return MaxOptInTokenTTL
 	case "erasureGrace":
 		return MaxErasureGrace
+	case "suspendedProgram":
+		return MaxSuspendedProgram
 	}
 	return MaxRetention
 }

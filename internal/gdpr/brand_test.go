@@ -87,8 +87,8 @@ func TestBrandValidate(t *testing.T) {
 		}, true},
 		{"R-TEN-2_zero_duration_refused", func(b *gdpr.Brand) { b.Retention.ErasureGrace = gdpr.Period{} }, false},
 		{"R-TEN-2_negative_duration_refused", func(b *gdpr.Brand) { b.Retention.OptedOutContact = gdpr.Period{Years: -1} }, false},
-		{"R-TEN-2_five_years_is_the_longest_retention", func(b *gdpr.Brand) { b.Retention.UnconfirmedSignup = gdpr.Period{Years: 5} }, true},
-		{"R-TEN-2_past_five_years_refused", func(b *gdpr.Brand) { b.Retention.UnconfirmedSignup = gdpr.Period{Years: 5, Days: 1} }, false},
+		{"R-TEN-2_three_years_is_the_longest_retention", func(b *gdpr.Brand) { b.Retention.UnconfirmedSignup = gdpr.Period{Years: 3} }, true},
+		{"R-TEN-2_past_three_years_refused", func(b *gdpr.Brand) { b.Retention.UnconfirmedSignup = gdpr.Period{Years: 3, Days: 1} }, false},
 		{"R-TEN-2_9000_years_refused", func(b *gdpr.Brand) { b.Retention.UnconfirmedSignup = gdpr.Period{Years: 9000} }, false},
 		{"R-ERASE-5_grace_of_90_days_accepted", func(b *gdpr.Brand) { b.Retention.ErasureGrace = gdpr.Period{Days: 90} }, true},
 		{"R-ERASE-5_grace_past_90_days_refused", func(b *gdpr.Brand) { b.Retention.ErasureGrace = gdpr.Period{Years: 999999999} }, false},
@@ -126,7 +126,7 @@ func TestBrandValidate(t *testing.T) {
 	t.Run("R-TEN-2_an_overlong_period_names_its_bound", func(t *testing.T) {
 		b := validTestBrand()
 		b.Retention.UnconfirmedSignup = gdpr.Period{Years: 9000}
-		require.ErrorContains(t, b.Validate(), "retention.unconfirmedSignup must be a positive duration of at most P5Y")
+		require.ErrorContains(t, b.Validate(), "retention.unconfirmedSignup must be a positive duration of at most P3Y")
 	})
 	t.Run("R-OPS-1_an_unknown_field_name_is_not_echoed", func(t *testing.T) {
 		b := validTestBrand()
@@ -155,9 +155,7 @@ func TestDefaultRetention(t *testing.T) {
 		{"R-RET-2_external_inactivity_3_years", r.ExternalInactivity, gdpr.Period{Years: 3}},
 		{"R-RET-3_contact_inactivity_3_years", r.ContactInactivity, gdpr.Period{Years: 3}},
 		{"R-RET-4_new_contact_invitation_30_days", r.NewContactInvitation, gdpr.Period{Days: 30}},
-		{"R-RET-5_invitation_reminder_15_days", r.InvitationReminder, gdpr.Period{Days: 15}},
-		{"R-RET-5_invitation_expiry_15_days", r.InvitationExpiry, gdpr.Period{Days: 15}},
-		{"R-RET-6_pending_confirmation_15_days", r.PendingConfirmation, gdpr.Period{Days: 15}},
+		{"R-RET-5_and_6_invitation_pending_15_days", r.InvitationPending, gdpr.Period{Days: 15}},
 		{"R-RET-7_opted_out_contact_1_year", r.OptedOutContact, gdpr.Period{Years: 1}},
 		{"R-ERASE-5_grace_7_days", r.ErasureGrace, gdpr.Period{Days: 7}},
 		{"R-ERASE-8_suspended_program_6_months", r.SuspendedProgram, gdpr.Period{Months: 6}},
@@ -238,4 +236,46 @@ func TestWebhookSecretKey(t *testing.T) {
 	require.False(t, ok)
 	_, ok = gdpr.WebhookSecretKey("whsec_%%%")
 	require.False(t, ok)
+}
+
+// TestRTen2NoRetentionPastThreeYears: a brand may shorten a retention duration, never lengthen
+// it past three years (R-TEN-2).
+// guide: "Personal Data is never kept in the Popsell databases for more than 3 years after the
+// last action performed by the user. This deadline may be shortened if required by the Brand."
+func TestRTen2NoRetentionPastThreeYears(t *testing.T) {
+	threeYears := gdpr.Period{Years: 3}
+	longer := gdpr.Period{Years: 3, Days: 1}
+	fields := map[string]func(*gdpr.Retention) *gdpr.Period{
+		"inactivity":           func(r *gdpr.Retention) *gdpr.Period { return &r.Inactivity },
+		"externalInactivity":   func(r *gdpr.Retention) *gdpr.Period { return &r.ExternalInactivity },
+		"contactInactivity":    func(r *gdpr.Retention) *gdpr.Period { return &r.ContactInactivity },
+		"newContactInvitation": func(r *gdpr.Retention) *gdpr.Period { return &r.NewContactInvitation },
+		"optedOutContact":      func(r *gdpr.Retention) *gdpr.Period { return &r.OptedOutContact },
+		"unconfirmedSignup":    func(r *gdpr.Retention) *gdpr.Period { return &r.UnconfirmedSignup },
+	}
+	for name, field := range fields {
+		t.Run(name+"_of_3_years_accepted", func(t *testing.T) {
+			b := validTestBrand()
+			*field(&b.Retention) = threeYears
+			require.NoError(t, b.Validate())
+		})
+		t.Run(name+"_past_3_years_refused", func(t *testing.T) {
+			b := validTestBrand()
+			*field(&b.Retention) = gdpr.Period{Years: 5}
+			err := b.Validate()
+			require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err))
+			require.ErrorContains(t, err, "retention."+name+" must be a positive duration of at most P3Y")
+			require.NotContains(t, err.Error(), "P5Y", "the message names the bound, never the value")
+			*field(&b.Retention) = longer
+			require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(b.Validate()))
+		})
+	}
+	// guide: "data can be kept in the database, for a maximum of 6 months" (R-ERASE-8)
+	t.Run("suspendedProgram_past_6_months_refused", func(t *testing.T) {
+		b := validTestBrand()
+		b.Retention.SuspendedProgram = gdpr.Period{Months: 6}
+		require.NoError(t, b.Validate())
+		b.Retention.SuspendedProgram = gdpr.Period{Months: 6, Days: 1}
+		require.ErrorContains(t, b.Validate(), "retention.suspendedProgram must be a positive duration of at most P6M")
+	})
 }

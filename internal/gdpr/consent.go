@@ -59,10 +59,13 @@ const (
 	// SourceKindSystem: a retention rule or the blacklist (R-RET-5, R-RET-8, R-MAIL-4); Ref
 	// is the job or rule id.
 	SourceKindSystem ConsentSourceKind = "system"
+	// SourceKindUnsubscribe: the contact's own answer on the unsubscribe page a mail linked to
+	// (R-MAIL-5, R-CONSENT-7); Ref is a prefix of the link token's digest.
+	SourceKindUnsubscribe ConsentSourceKind = "unsubscribe"
 )
 
 var consentSourceKinds = []ConsentSourceKind{SourceKindOrder, SourceKindSync, SourceKindInvitation,
-	SourceKindMailjet, SourceKindPopin, SourceKindMember, SourceKindBrand, SourceKindSystem}
+	SourceKindMailjet, SourceKindPopin, SourceKindMember, SourceKindBrand, SourceKindSystem, SourceKindUnsubscribe}
 
 // Valid reports one of the source kinds above.
 func (k ConsentSourceKind) Valid() bool {
@@ -174,9 +177,12 @@ func memberWithdrawals() []transition[MemberOptIn] {
 	for _, v := range MemberOptIns() {
 		if !v.OptedOut() {
 			out = append(out, transition[MemberOptIn]{v, MemberOptOutFromEmail, SourceKindMailjet})
+			out = append(out, transition[MemberOptIn]{v, MemberOptOutFromEmail, SourceKindUnsubscribe})
 		}
 		if v != MemberGlobalOptOut {
 			out = append(out, transition[MemberOptIn]{v, MemberGlobalOptOut, SourceKindSystem})
+			// R-CONSENT-7: the contact opts out from every Member on the unsubscribe page.
+			out = append(out, transition[MemberOptIn]{v, MemberGlobalOptOut, SourceKindUnsubscribe})
 		}
 	}
 	return out

@@ -48,11 +48,11 @@ func ReviewContact(c Contact, b Brand) Action {
 		// as new from its import (R-RET-8), not erased on arrival.
 		return erase(RuleNewContact, r.NewContactInvitation.AddTo(st.At))
 	case v == MemberOptInInvitationSent && !c.InvitationSentAt.After(st.At):
-		return Action{Kind: ActionRemind, At: r.InvitationReminder.AddTo(st.At), Rule: RuleInvitationPending}
+		return Action{Kind: ActionRemind, At: r.InvitationPending.AddTo(st.At), Rule: RuleInvitationPending}
 	case v == MemberOptInInvitationSent:
-		return Action{Kind: ActionExpire, At: r.InvitationExpiry.AddTo(c.InvitationSentAt), Rule: RuleInvitationPending}
+		return Action{Kind: ActionExpire, At: r.InvitationPending.AddTo(c.InvitationSentAt), Rule: RuleInvitationPending}
 	case v == MemberOptInBlogPending:
-		return erase(RulePendingConfirmation, r.PendingConfirmation.AddTo(st.At))
+		return erase(RulePendingConfirmation, r.InvitationPending.AddTo(st.At))
 	case v.OptedOut():
 		return erase(RuleOptedOutContact, r.OptedOutContact.AddTo(st.At))
 	case v.Valid():

@@ -432,3 +432,72 @@ func TestContactSweepSkipsAContactChangedMeanwhile(t *testing.T) {
 	require.Contains(t, []string{first[0].ID, first[1].ID}, again[0].ID, "under the same job id: sent once")
 	require.True(t, w.contact(t, ids[0]).InvitationSentAt.Equal(remindAt))
 }
+
+// TestRRet5ManualReinviteKeepsTheSystemsSchedule: the schedule belongs to the system (R-RET-5).
+// A Member's second invitation of a pending contact changes nothing and mails nothing new; the
+// automatic second invitation still goes out on day 15 and the opt-out comes on day 30.
+// guide: "A new invitation will automatically be sent after this 15 days period. If still no
+// response is received after another 15 days, then the account is marked as opted-out."
+func TestRRet5ManualReinviteKeepsTheSystemsSchedule(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	res, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test"})
+	require.NoError(t, err)
+	_, err = w.contacts.Invite(t.Context(), "acme", w.members[0], res.ContactID)
+	require.NoError(t, err)
+	first, _ := w.takeJobs()
+	require.Len(t, first, 1)
+	before := w.contact(t, res.ContactID)
+
+	for _, at := range []time.Duration{time.Minute, day, 5 * day} {
+		w.clock.Set(t0.Add(at))
+		got, err := w.contacts.Invite(t.Context(), "acme", w.members[0], res.ContactID)
+		require.NoError(t, err, "answered 200 unchanged: a retried request gets the first answer")
+		require.Equal(t, before.Version, got.Version, "nothing written")
+		after := w.contact(t, res.ContactID)
+		require.Equal(t, before.Version, after.Version)
+		require.True(t, after.InvitationSentAt.Equal(before.InvitationSentAt), "the schedule did not move")
+		mail, _ := w.takeJobs()
+		for _, m := range mail {
+			require.Equal(t, first[0].ID, m.ID, "only the first invitation's own job, which the queue and the sender send once")
+		}
+		if at >= day {
+			require.Empty(t, mail, "past a day, nothing is published")
+		}
+	}
+
+	_, mail := w.sweepAt(t, t0.Add(15*day-time.Second))
+	require.Empty(t, mail)
+	require.Equal(t, gdpr.MemberOptInInvitationSent, w.contact(t, res.ContactID).MemberOptIn.Value)
+	_, mail = w.sweepAt(t, t0.Add(15*day))
+	require.Len(t, mail, 1, "the automatic second invitation on day 15")
+	_, _ = w.sweepAt(t, t0.Add(16*day))
+	require.Equal(t, gdpr.MemberOptInInvitationSent, w.contact(t, res.ContactID).MemberOptIn.Value, "not opted out on day 16")
+	_, _ = w.sweepAt(t, t0.Add(30*day-time.Second))
+	require.Equal(t, gdpr.MemberOptInInvitationSent, w.contact(t, res.ContactID).MemberOptIn.Value)
+	_, _ = w.sweepAt(t, t0.Add(30*day))
+	require.Equal(t, gdpr.MemberOptOutNoAction, w.contact(t, res.ContactID).MemberOptIn.Value, "opted out on day 30")
+}
+
+// TestRRet5And6OneParameterForEveryWait: the invitation's wait, its reminder and the pop-in
+// confirmation all follow the brand's one duration (R-RET-5, R-RET-6).
+// guide: "Same parameter is used as in previous case for no response received."
+func TestRRet5And6OneParameterForEveryWait(t *testing.T) {
+	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	b := gdpr.Brand{ID: "acme", Status: gdpr.BrandActive}
+	b.Retention.InvitationPending = gdpr.Period{Days: 20}
+	invited := gdpr.Contact{ID: "c_1", CreatedAt: t0, InvitationSentAt: t0,
+		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInInvitationSent, At: t0}}
+	a := gdpr.ReviewContact(invited, b)
+	require.Equal(t, gdpr.ActionRemind, a.Kind)
+	require.True(t, a.At.Equal(t0.Add(20*day)), "the reminder after the wait")
+	invited.InvitationSentAt = t0.Add(20 * day)
+	a = gdpr.ReviewContact(invited, b)
+	require.Equal(t, gdpr.ActionExpire, a.Kind)
+	require.True(t, a.At.Equal(t0.Add(40*day)), "the opt-out after another wait")
+	pending := gdpr.Contact{ID: "c_2", CreatedAt: t0, MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInBlogPending, At: t0}}
+	a = gdpr.ReviewContact(pending, b)
+	require.Equal(t, gdpr.ActionErase, a.Kind)
+	require.True(t, a.At.Equal(t0.Add(20*day)), "the pop-in confirmation waits as long")
+	require.Equal(t, gdpr.Period{Days: 15}, gdpr.DefaultRetention().InvitationPending, "15 days by default")
+}

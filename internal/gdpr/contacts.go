@@ -624,14 +624,38 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 }
 
 // Invite sends a contact its Member's invitation (R-RET-4: until it answers, nothing else may
-// be sent to a new contact): a first one moves it to "invitation sent", a second one (R-RET-5)
-// leaves it there. Only a new or invited contact can be invited, and never one whose address
-// is on the blacklist or cannot be mailed.
+// be sent to a new contact), moving it to "invitation sent". Only a new contact can be invited,
+// and never one whose address is on the blacklist or cannot be mailed. The schedule that
+// follows belongs to the system (R-RET-5): inviting a pending contact again changes nothing
+// and answers it unchanged, so a Member cannot push its reminder and opt-out back.
 func (s *ContactService) Invite(ctx context.Context, brandID BrandID, memberID, contactID string) (Contact, error) {
+	c, _, err := s.InviteOnce(ctx, brandID, memberID, contactID)
+	return c, err
+}
+
+// InviteOnce is Invite, also telling whether this request invited the contact (false: it was
+// already pending, and nothing changed).
+func (s *ContactService) InviteOnce(ctx context.Context, brandID BrandID, memberID, contactID string) (_ Contact, invited bool, _ error) {
 	var m Message
+	var publish bool
 	out, err := s.changeMemberContact(ctx, brandID, memberID, contactID, func(c *Contact) error {
+		publish, invited = false, false
 		switch v := c.MemberOptIn.Value; {
-		case v != MemberOptInNew && v != MemberOptInInvitationSent:
+		case v == MemberOptInInvitationSent:
+			// A request retried after its publish failed must still get its mail out: within a
+			// day of the invitation its own job is published again under its own id, which the
+			// queue's duplicate detection (a day) and the sender's record of sent jobs drop if
+			// it went out. Later, nothing: the sweep sends the second invitation.
+			if job := c.invitationJob(); job != "" && s.clock.Now().Before(c.MemberOptIn.At.Add(invitationRepublished)) {
+				var err error
+				m, err = mailMessage(MailJob{BrandID: c.BrandID, Kind: MailContactInvitation, UserID: memberID, ContactID: c.ID}, job)
+				if err != nil {
+					return err
+				}
+				publish = true
+			}
+			return errUnchanged
+		case v != MemberOptInNew:
 			return Errorf(CodeConflict, "only a new or invited contact can be invited")
 		case !c.EmailStatus.Deliverable():
 			return Errorf(CodeConflict, "this contact's address cannot be mailed")
@@ -649,17 +673,37 @@ func (s *ContactService) Invite(ctx context.Context, brandID BrandID, memberID, 
 		c.InvitationSentAt = now
 		var err error
 		m, err = mailMessage(MailJob{BrandID: c.BrandID, Kind: MailContactInvitation, UserID: memberID, ContactID: c.ID}, jobID)
+		publish, invited = err == nil, err == nil
 		return err
 	})
-	if err != nil {
-		return Contact{}, err
+	if err != nil || !publish {
+		return out, invited, err
 	}
 	// Recorded first, published second: the sender mails only a contact whose invitation is
 	// recorded, so a crash in between sends nothing rather than an unrecorded mail; a failed
-	// publish fails the request, whose retry invites again (allowed while invited), and the
+	// publish fails the request, whose retry publishes the same job again (above), and the
 	// sweep sends the second invitation in any case (R-RET-5).
 	_, err = s.queue.Publish(ctx, QueueMail, m)
-	return out, err
+	return out, invited, err
+}
+
+// invitationRepublished is how long after an invitation a Member's repeated request publishes
+// its job again: the duplicate-detection window of the mail queue.
+const invitationRepublished = 24 * time.Hour
+
+// invitationJob is the job id of the invitation that moved the contact to "invitation sent",
+// recorded as the source of that change, or "" if the history no longer holds it.
+func (c Contact) invitationJob() string {
+	for i := len(c.History) - 1; i >= 0; i-- {
+		h := c.History[i]
+		if h.Kind == ConsentMember && h.To == string(MemberOptInInvitationSent) {
+			if h.Source.Kind == SourceKindInvitation && h.At.Equal(c.MemberOptIn.At) {
+				return h.Source.Ref
+			}
+			return ""
+		}
+	}
+	return ""
 }
 
 // memberContact loads a contact of the member, as a not-found for any other.
@@ -755,6 +799,10 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 	}
 	if answer == InvitationGlobalOptOut {
 		if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut, CreatedAt: s.clock.Now()}); err != nil {
+			return err
+		}
+		// Every other Member's copy follows (R-CONSENT-7), by the system applying the rule.
+		if err := s.globalOptOutCopies(ctx, b, digest, t.UserID, ConsentSource{Kind: SourceKindSystem, Ref: "R-CONSENT-7"}); err != nil {
 			return err
 		}
 	}

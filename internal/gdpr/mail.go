@@ -176,7 +176,8 @@ func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job Mail
 		if u.Status != UserActive || u.Email == "" || !job.Mark.Equal(Review(u, b).Mark) {
 			return "", "", nil, nil, nil // logged in since: the warning no longer applies
 		}
-		vars["date"] = job.Mark.Format("2006-01-02")
+		// The erasure's date, which warnings sent late move past the mark (R-RET-1).
+		vars["date"] = InactivityErasureDate(u, b, s.clock.Now()).Format("2006-01-02")
 		return u.Email, u.EmailStatus, vars, nil, nil
 	case MailContactInvitation:
 		return s.prepareInvitation(ctx, b, u, job, vars)
@@ -200,14 +201,24 @@ func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member Use
 	}
 	now := s.clock.Now()
 	token := newToken()
-	expires := now.AddDate(0, 0, 15) // the invitation waits 15 days for an answer (R-RET-5)
+	// The link lives as long as the invitation waits for an answer: the brand's one
+	// "no response" duration (R-RET-5), after which the second invitation brings a new link.
+	expires := b.Retention.WithDefaults().InvitationPending.AddTo(now)
 	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenContactInvitation,
 		UserID: c.ID, CreatedAt: now, ExpiresAt: expires}); err != nil {
 		return "", "", nil, nil, err
 	}
 	link := s.links.ContactInvitation(b.ID, token)
-	vars["link"], vars["member"] = link, strings.TrimSpace(member.FirstName+" "+member.LastName)
-	return c.Email, c.EmailStatus, vars, []string{link}, nil
+	// Every mail to a contact links to its unsubscribe page (R-MAIL-5, R-CONSENT-7). That link
+	// is not spent by an answer, and lives as long as a contact may be kept without activity.
+	unsub := newToken()
+	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(unsub), Purpose: TokenContactUnsubscribe,
+		UserID: c.ID, CreatedAt: now, ExpiresAt: b.Retention.WithDefaults().ContactInactivity.AddTo(now)}); err != nil {
+		return "", "", nil, nil, err
+	}
+	unsubLink := s.links.ContactUnsubscribe(b.ID, unsub)
+	vars["link"], vars["unsubscribe"], vars["member"] = link, unsubLink, strings.TrimSpace(member.FirstName+" "+member.LastName)
+	return c.Email, c.EmailStatus, vars, []string{link, unsubLink}, nil
 }
 
 type mailTemplate struct {
@@ -247,11 +258,15 @@ ignore this mail.</p>`),
 
 If you decline, you will not hear from {{.member}} through {{.brand}} again; you can also
 refuse every member of {{.brand}} at once on that page.
+
+To unsubscribe from {{.member}} or from every member of {{.brand}}:
+{{.unsubscribe}}
 `,
 		`<p>Hello,</p><p>{{.member}} would like to keep you informed through {{.brand}}.</p>
 <p><a href="{{.link}}">Accept or decline</a></p>
 <p>If you decline, you will not hear from {{.member}} through {{.brand}} again; you can also
-refuse every member of {{.brand}} at once on that page.</p>`),
+refuse every member of {{.brand}} at once on that page.</p>
+<p><a href="{{.unsubscribe}}">Unsubscribe</a></p>`),
 	MailInactivityWarning: newMailTemplate("Your {{.brand}} account will be deleted on {{.date}}",
 		`Hello,
 

@@ -49,6 +49,10 @@ func (staticLinks) ContactInvitation(b gdpr.BrandID, token string) string {
 	return "https://gdpr.example.test/" + string(b) + "/invitation#token=" + token
 }
 
+func (staticLinks) ContactUnsubscribe(b gdpr.BrandID, token string) string {
+	return "https://gdpr.example.test/" + string(b) + "/unsubscribe#token=" + token
+}
+
 type mailWorld struct {
 	store  *localstore.Store
 	mailer *recordingMailer

@@ -22,6 +22,9 @@ const (
 	TokenSignupConfirmation TokenPurpose = "signup_confirmation"
 	// TokenContactInvitation answers a contact's invitation; its UserID is the contact's id.
 	TokenContactInvitation TokenPurpose = "contact_invitation"
+	// TokenContactUnsubscribe opens a contact's unsubscribe page from a mail it was sent; its
+	// UserID is the contact's id. It is not spent by an answer: each answer is idempotent.
+	TokenContactUnsubscribe TokenPurpose = "contact_unsubscribe"
 )
 
 // Claim reserves a key inside a brand for one owner: a member's email digest, an SSO external

@@ -70,15 +70,50 @@ func Review(u User, b Brand) Action {
 		w = InactivityWarnings{} // a login moved the mark: earlier warnings no longer count
 	}
 	// The steps run in order, each at its time or at the first review after it: a member is
-	// never erased for inactivity without having been warned twice.
+	// never erased for inactivity without having been warned twice, 15 days apart, 15 days
+	// before (R-RET-1), also when a shortened duration put the mark in the past.
+	due := inactivityErasure(mark, w, r)
 	switch {
 	case w.FirstAt.IsZero():
 		return Action{Kind: ActionWarn1, At: r.InactivityWarning1.SubFrom(mark), Rule: RuleMemberInactivity, Reason: ReasonInactivity, Mark: mark}
 	case w.SecondAt.IsZero():
-		return Action{Kind: ActionWarn2, At: r.InactivityWarning2.SubFrom(mark), Rule: RuleMemberInactivity, Reason: ReasonInactivity, Mark: mark}
+		return Action{Kind: ActionWarn2, At: r.InactivityWarning2.SubFrom(due), Rule: RuleMemberInactivity, Reason: ReasonInactivity, Mark: mark}
 	default:
-		return Action{Kind: ActionErase, At: mark, Rule: RuleMemberInactivity, Reason: ReasonInactivity, Mark: mark, RequestedAt: mark}
+		return Action{Kind: ActionErase, At: due, Rule: RuleMemberInactivity, Reason: ReasonInactivity, Mark: mark, RequestedAt: due}
 	}
+}
+
+// inactivityErasure is when a member inactive since its mark is erased (R-RET-1): at the mark,
+// but never sooner than the first warning's lead (30 days) after that warning was sent, nor
+// the second's (15 days) after the second, so that the guide's "Two emails are sent prior to
+// account deletion, every 15 days" holds when the mark is already past.
+func inactivityErasure(mark time.Time, w InactivityWarnings, r Retention) time.Time {
+	due := mark
+	if !w.FirstAt.IsZero() {
+		due = latest(due, r.InactivityWarning1.AddTo(w.FirstAt))
+	}
+	if !w.SecondAt.IsZero() {
+		due = latest(due, r.InactivityWarning2.AddTo(w.SecondAt))
+	}
+	return due
+}
+
+// InactivityErasureDate is the date an inactivity warning mailed at now announces: the
+// erasure as the warnings recorded so far set it, the one being mailed counted as sent now.
+func InactivityErasureDate(u User, b Brand, now time.Time) time.Time {
+	r := b.Retention.WithDefaults()
+	mark := r.Inactivity.AddTo(u.LastActive())
+	w := u.Warnings
+	if !w.Mark.Equal(mark) {
+		w = InactivityWarnings{}
+	}
+	switch {
+	case w.FirstAt.IsZero():
+		w.FirstAt = now
+	case w.SecondAt.IsZero():
+		w.SecondAt = now
+	}
+	return inactivityErasure(mark, w, r)
 }
 
 // NextReview is the due-index value of a user: when its next retention action falls due, or

@@ -134,12 +134,13 @@ func TestReview(t *testing.T) {
 			gdpr.Action{Kind: gdpr.ActionWarn1, At: retWarn1, Rule: gdpr.RuleMemberInactivity, Reason: gdpr.ReasonInactivity, Mark: retMark},
 		},
 		{
+			// A first warning sent an hour late moves the rest an hour: 15 days apart (R-RET-1).
 			"R-RET-1_second_warning_15_days_before_the_mark_once_the_first_was_sent",
 			retMember(func(u *gdpr.User) {
 				u.Warnings = gdpr.InactivityWarnings{Mark: retMark, FirstAt: retWarn1.Add(time.Hour)}
 			}),
 			retBrand(),
-			gdpr.Action{Kind: gdpr.ActionWarn2, At: retWarn2, Rule: gdpr.RuleMemberInactivity, Reason: gdpr.ReasonInactivity, Mark: retMark},
+			gdpr.Action{Kind: gdpr.ActionWarn2, At: retWarn2.Add(time.Hour), Rule: gdpr.RuleMemberInactivity, Reason: gdpr.ReasonInactivity, Mark: retMark},
 		},
 		{
 			"R-RET-1_erased_at_the_mark_once_both_warnings_were_sent",
@@ -147,7 +148,7 @@ func TestReview(t *testing.T) {
 				u.Warnings = gdpr.InactivityWarnings{Mark: retMark, FirstAt: retWarn1.Add(time.Hour), SecondAt: retWarn2.Add(time.Hour)}
 			}),
 			retBrand(),
-			gdpr.Action{Kind: gdpr.ActionErase, At: retMark, Rule: gdpr.RuleMemberInactivity, Reason: gdpr.ReasonInactivity, Mark: retMark, RequestedAt: retMark},
+			gdpr.Action{Kind: gdpr.ActionErase, At: retMark.Add(time.Hour), Rule: gdpr.RuleMemberInactivity, Reason: gdpr.ReasonInactivity, Mark: retMark, RequestedAt: retMark.Add(time.Hour)},
 		},
 		{
 			// Warnings recorded at the instant of the mark in another zone still match.

@@ -203,6 +203,9 @@ type Links interface {
 	SignupConfirmation(brand BrandID, token string) string
 	// ContactInvitation is the page where a contact accepts or declines an invitation.
 	ContactInvitation(brand BrandID, token string) string
+	// ContactUnsubscribe is the page where a contact opts out from the Member who mailed it,
+	// or from every Member of the brand (R-MAIL-5, R-CONSENT-7).
+	ContactUnsubscribe(brand BrandID, token string) string
 }
 
 // MailDeps are the ports of the MailService.

@@ -2,6 +2,7 @@ package gdpr_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +77,60 @@ func TestSweepResumesWhereItStopped(t *testing.T) {
 		jobs[m.ID]++
 	}
 	require.Len(t, jobs, 2500, "every due user's erasure job, once")
+}
+
+// TestRRet1WarningsFifteenDaysApartWhenTheMarkIsPast: a brand shortens the inactivity so that
+// a member's mark is already past; the sweep warns, warns again 15 days later and erases 15
+// days after that, never on three consecutive days (R-RET-1).
+// guide: "Two emails are sent prior to account deletion, every 15 days, to let the Member
+// reactivate his account."
+func TestRRet1WarningsFifteenDaysApartWhenTheMarkIsPast(t *testing.T) {
+	w := newCrashWorld(t, 1)
+	ctx := t.Context()
+	now := w.clock.Now()
+	_, _, err := w.svc.brands.PutBrand(ctx, "crash", gdpr.BrandSettings{Name: "Crash",
+		Retention: gdpr.Retention{Inactivity: gdpr.Period{Years: 1}}})
+	require.NoError(t, err)
+	u := gdpr.User{BrandID: "crash", ID: "m_idle", Role: gdpr.RoleAmbassador, Kind: gdpr.SubjectMember,
+		Status: gdpr.UserActive, CreatedAt: now.AddDate(-2, 0, 0), ConfirmedAt: now.AddDate(-2, 0, 0),
+		Email: "idle@example.test", NextReviewAt: now.Add(-time.Hour)}
+	_, err = w.store.CreateUser(ctx, u)
+	require.NoError(t, err)
+
+	// sweepOn sweeps on day d after the first warning and returns what it did for the member.
+	sweepOn := func(d int) (warnings, erasures int) {
+		t.Helper()
+		w.queue.mu.Lock()
+		w.queue.msgs = nil
+		w.queue.mu.Unlock()
+		w.clock.Set(now.AddDate(0, 0, d))
+		b, err := w.svc.brands.GetBrand(ctx, "crash")
+		require.NoError(t, err)
+		_, err = w.svc.retention.SweepBrand(ctx, b)
+		require.NoError(t, err)
+		w.queue.mu.Lock()
+		defer w.queue.mu.Unlock()
+		for _, m := range w.queue.msgs {
+			switch {
+			case !strings.Contains(m.ID, "m_idle") && !strings.Contains(string(m.Body), "m_idle"):
+			case strings.HasPrefix(m.ID, "warn"):
+				warnings++
+			default:
+				erasures++
+			}
+		}
+		return warnings, erasures
+	}
+	expect := map[int][2]int{0: {1, 0}, 1: {0, 0}, 2: {0, 0}, 14: {0, 0}, 15: {1, 0}, 16: {0, 0}, 29: {0, 0}, 30: {0, 1}}
+	for _, d := range []int{0, 1, 2, 14, 15, 16, 29, 30} {
+		warnings, erasures := sweepOn(d)
+		require.Equal(t, expect[d], [2]int{warnings, erasures}, "day %d: warnings, erasures", d)
+	}
+	got, err := w.store.GetUser(ctx, "crash", "m_idle")
+	require.NoError(t, err)
+	require.True(t, got.Warnings.SecondAt.Sub(got.Warnings.FirstAt) >= 15*24*time.Hour, "15 days apart")
+	b, err := w.svc.brands.GetBrand(ctx, "crash")
+	require.NoError(t, err)
+	require.True(t, gdpr.InactivityErasureDate(got, b, w.clock.Now()).Equal(now.AddDate(0, 0, 30)),
+		"the warnings announce the erasure's date, not the past mark")
 }

@@ -127,6 +127,8 @@ func (a *api) routes() []route {
 		{"POST /api/brands/{brand}/members/{id}/contacts/{contact}/release-soft-bounce", true, a.releaseContactSoftBounce},
 		{"GET /api/brands/{brand}/invitation", false, a.invitationPage},
 		{"POST /api/brands/{brand}/invitation", false, a.answerInvitation},
+		{"GET /api/brands/{brand}/unsubscribe", false, a.unsubscribePage},
+		{"POST /api/brands/{brand}/unsubscribe", false, a.unsubscribe},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
 		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},

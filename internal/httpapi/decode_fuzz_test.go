@@ -28,6 +28,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"name":"X","fields":{"someone@example.test":1}}`,
 		`{"emails":["a@b.cd"],"customerIds":["C1"]}`,
 		`{"token":"` + strings.Repeat("A", 43) + `"}`,
+		`{"token":"` + strings.Repeat("A", 43) + `","answer":"all_members"}`,
 		`{"reason":"unsubscribed"}`, `{"now":"2031-01-01T00:00:00Z"}`, `{"now":"someone@example.test"}`,
 		`{"orderId":"o-1","memberId":"m_1","amount":"49.90","currency":"EUR","products":[{"sku":"A","quantity":2}],"contact":{"email":"a@b.cd"},"brandOptIn":true}`,
 		`{"type":"user.upserted","timestamp":"2031-01-01T00:00:00Z","data":{"externalId":"e1","email":"a@b.cd"}}`,
@@ -44,6 +45,12 @@ func FuzzDecodeJSON(f *testing.F) {
 		func() any {
 			return &struct {
 				Token string `json:"token"`
+			}{}
+		},
+		func() any {
+			return &struct {
+				Token  string                 `json:"token"`
+				Answer gdpr.UnsubscribeAnswer `json:"answer"`
 			}{}
 		},
 		func() any {

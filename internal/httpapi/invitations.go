@@ -11,12 +11,19 @@ import (
 
 // invite sends a contact its Member's invitation, for the platform backend naming both (R-RET-4).
 func (a *api) invite(w http.ResponseWriter, r *http.Request) {
-	c, err := a.contacts.Invite(r.Context(), brandParam(r), r.PathValue("id"), r.PathValue("contact"))
+	c, invited, err := a.contacts.InviteOnce(r.Context(), brandParam(r), r.PathValue("id"), r.PathValue("contact"))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"contactId": c.ID, "memberOptIn": c.MemberOptIn.Value})
+	if !invited {
+		// Already pending: the schedule is the system's (R-RET-5), so nothing changed and
+		// nothing new is mailed. 200, not 409: a request retried after a lost answer gets
+		// the same outcome as the first, and the contact is where the Member wanted it.
+		writeJSON(w, http.StatusOK, map[string]any{"contactId": c.ID, "memberOptIn": c.MemberOptIn.Value, "outcome": "unchanged"})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"contactId": c.ID, "memberOptIn": c.MemberOptIn.Value, "outcome": "invited"})
 }
 
 // contactActivity records a contact's click or like, for the platform backend naming the

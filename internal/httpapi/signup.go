@@ -31,6 +31,15 @@ func (l Links) ContactInvitation(brand gdpr.BrandID, token string) string {
 	return strings.TrimRight(l.BaseURL, "/") + invitationPath(brand) + "#token=" + url.QueryEscape(token)
 }
 
+// ContactUnsubscribe is a contact's unsubscribe page, the token in the fragment.
+func (l Links) ContactUnsubscribe(brand gdpr.BrandID, token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + unsubscribePath(brand) + "#token=" + url.QueryEscape(token)
+}
+
+func unsubscribePath(brand gdpr.BrandID) string {
+	return "/api/brands/" + url.PathEscape(string(brand)) + "/unsubscribe"
+}
+
 func invitationPath(brand gdpr.BrandID) string {
 	return "/api/brands/" + url.PathEscape(string(brand)) + "/invitation"
 }
