@@ -44,6 +44,11 @@ func Review(u User, b Brand) Action {
 		if u.Erasure != nil && u.Erasure.DoneAt.IsZero() {
 			return Action{Kind: ActionContinue, At: u.Erasure.DueAt, Rule: u.Erasure.Rule, Reason: u.Erasure.Reason, RequestedAt: u.Erasure.RequestedAt}
 		}
+		if ce := b.ContractEnd; b.Ended() && ce != nil && needsContractEndPass(u) {
+			// What an earlier erasure kept goes at the contract end (R-ERASE-7); the
+			// brand-wide fan-out publishes it, and the sweep again should that job be lost.
+			return Action{Kind: ActionErase, At: ce.DueAt, Rule: RuleBrandContractEnd, Reason: ReasonBrandEnded, RequestedAt: ce.RequestedAt}
+		}
 		return Action{}
 	case UserBlocked:
 		if u.Block == nil {

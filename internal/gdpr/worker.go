@@ -121,8 +121,14 @@ func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) 
 		now := s.clock.Now()
 		for _, u := range users {
 			if u.Status == UserErased {
-				if u.Erasure != nil && u.Erasure.Step != stepDone {
+				switch {
+				case u.Erasure != nil && u.Erasure.Step != stepDone:
 					started = append(started, u) // erased in part by an earlier run: resume
+				case needsContractEndPass(u) && contractEndDue(b, now):
+					// Erased earlier under another rule: what that rule kept (contacts with
+					// a Brand opt-in, staff names) goes now (R-ERASE-7).
+					ce := b.ContractEnd
+					erase = append(erase, s.startErasure(u, b, s.newErasure(u, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt)))
 				}
 				continue
 			}
@@ -143,20 +149,35 @@ func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) 
 	return s.finishErasures(ctx, b, started)
 }
 
-// erasureDue decides whether the job's erasure is due now, and with which rule.
+// erasureDue decides whether the job's erasure is due now, and with which rule. Once the
+// brand's contract end is due, every erasure is the contract end's, whatever job asked for
+// it: it erases what the other rules keep (R-ERASE-7).
 func (s *ErasureService) erasureDue(u User, b Brand, job ErasureJob, now time.Time) (ErasureState, bool) {
-	if job.Rule == RuleBrandContractEnd {
+	if contractEndDue(b, now) {
 		ce := b.ContractEnd
-		if !b.Ended() || ce == nil || now.Before(ce.DueAt) {
-			return ErasureState{}, false
-		}
 		return s.newErasure(u, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt), true
+	}
+	if job.Rule == RuleBrandContractEnd {
+		return ErasureState{}, false
 	}
 	a := Review(u, b)
 	if a.Kind != ActionErase || now.Before(a.At) {
 		return ErasureState{}, false
 	}
 	return s.newErasure(u, a.Rule, a.Reason, a.RequestedAt, a.At), true
+}
+
+// contractEndDue reports a brand whose contract has ended and whose grace period is over.
+func contractEndDue(b Brand, now time.Time) bool {
+	return b.Ended() && b.ContractEnd != nil && !now.Before(b.ContractEnd.DueAt)
+}
+
+// needsContractEndPass reports a user erased under a rule other than the contract end's,
+// whose erasure kept what the contract end erases: contacts with a Brand opt-in (R-ERASE-6)
+// and the names of roles 1–6 (R-ERASE-1). A void user (a fenced create) has nothing.
+func needsContractEndPass(u User) bool {
+	return u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone &&
+		u.Erasure.Rule != RuleBrandContractEnd && u.Erasure.Reason != ReasonAbandoned
 }
 
 func (s *ErasureService) newErasure(u User, rule string, reason BlockReason, requested, due time.Time) ErasureState {
@@ -241,7 +262,7 @@ func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []Us
 	for _, r := range records {
 		doneAt[r.SubjectID] = r.DoneAt // the first record's time, should this be a repeat
 	}
-	if err := s.markDone(ctx, b.ID, users, doneAt); err != nil {
+	if err := s.markDone(ctx, b, users, doneAt); err != nil {
 		return err
 	}
 	for _, r := range records {
@@ -263,7 +284,8 @@ func erasureRecord(u User, contacts contactCounts, doneAt time.Time) ErasureReco
 
 // markDone ends the users' erasures. The users are usually still current; a conflict
 // re-reads them all.
-func (s *ErasureService) markDone(ctx context.Context, brand BrandID, users []User, doneAt map[string]time.Time) error {
+func (s *ErasureService) markDone(ctx context.Context, b Brand, users []User, doneAt map[string]time.Time) error {
+	brand := b.ID
 	ids := make([]string, len(users))
 	for i, u := range users {
 		ids[i] = u.ID
@@ -285,7 +307,10 @@ func (s *ErasureService) markDone(ctx context.Context, brand BrandID, users []Us
 			st.Step, st.DoneAt = stepDone, doneAt[u.ID]
 			st.BlobsDeleted += len(st.PendingBlobs)
 			st.PendingBlobs, st.PendingClaims = nil, nil
-			u.Erasure, u.NextReviewAt = &st, time.Time{}
+			u.Erasure = &st
+			// Zero but for an erasure under another rule that ended while the brand's
+			// contract end is pending: that one still has work to do (R-ERASE-7).
+			u.NextReviewAt = NextReview(u, b)
 			done = append(done, u)
 		}
 		current = nil
@@ -383,7 +408,7 @@ func (s *ErasureService) fanOutBrandErasure(ctx context.Context, job ErasureJob)
 		return err
 	}
 	ce := b.ContractEnd
-	if !b.Ended() || ce == nil || s.clock.Now().Before(ce.DueAt) {
+	if !contractEndDue(b, s.clock.Now()) {
 		return nil // not due: the daily sweep publishes it again once it is
 	}
 	users, err := s.users.ListUsers(ctx, b.ID, job.After, brandFanOutPage)
@@ -391,8 +416,8 @@ func (s *ErasureService) fanOutBrandErasure(ctx context.Context, job ErasureJob)
 		return err
 	}
 	for _, u := range users {
-		if u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone {
-			continue
+		if u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone && !needsContractEndPass(u) {
+			continue // erased by the contract end already, or a void user
 		}
 		if _, err := publishErasure(ctx, s.queue, ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: RuleBrandContractEnd, DueAt: ce.DueAt}, ce.RequestedAt); err != nil {
 			return err
