@@ -74,3 +74,37 @@ func TestContractEndErasesKeptContacts(t *testing.T) {
 		}
 	})
 }
+
+// TestContractEndErasesStaffNames: the names of roles 1–6 are kept while the brand is
+// active, and go at the end of its contract, for staff erased earlier with their names kept
+// too; through the host, and no byte of them is left in the data directory.
+// guide: "As long as the Brand has an active platform with Popsell, Firstname and Lastname are kept in the databases for roles 1 to 6."
+func TestContractEndErasesStaffNames(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.setClock(t, t0)
+		app.putBrand("staff", nil)
+		left := app.seedSubject(t, "staff", gdpr.RoleEmployee)
+		live := app.seedSubject(t, "staff", gdpr.RoleManager)
+		res := app.admin("POST", fmt.Sprintf("/api/admin/brands/staff/members/%s/block", left.user.ID), map[string]string{"reason": "end_of_contract"})
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		app.setClock(t, t0.AddDate(0, 0, 8))
+		app.waitUntil(func() bool { return app.user(t, left).Status == gdpr.UserErased })
+		require.Equal(t, left.user.FirstName, app.user(t, left).FirstName, "R-ERASE-1: kept while the brand is active")
+
+		app.endContract(t, "staff", t0.AddDate(0, 0, 9))
+		for _, s := range []subject{left, live} {
+			app.waitUntil(func() bool { u := app.user(t, s); return u.Status == gdpr.UserErased && u.FirstName == "" })
+			u := app.user(t, s)
+			require.Empty(t, u.FirstName+u.LastName+u.Title+u.Position, "R-ERASE-7: names go for every role")
+			if be.embedded {
+				for _, v := range []string{s.user.FirstName, s.user.LastName, s.user.Title, s.user.Position} {
+					requireNoFileContains(t, app.App.Config.DataDir, v, "")
+				}
+			}
+		}
+		for _, r := range app.erasures(t, "staff")[1:] {
+			require.Equal(t, gdpr.RuleBrandContractEnd, r.Rule)
+			require.Contains(t, r.FieldsErased, "firstName")
+		}
+	})
+}

@@ -115,11 +115,23 @@ func (a *testApp) erasures(t *testing.T, brand string) []gdpr.ErasureRecord {
 // requireErasedPerR_ERASE_1 checks the erased user against the original, field by field.
 func requireErasedPerR_ERASE_1(t *testing.T, a *testApp, before gdpr.User, after gdpr.User) {
 	t.Helper()
+	requireErased(t, a, before, after, before.Role.NamesErasedOnDeletion())
+}
+
+// requireErasedAtContractEnd is requireErasedPerR_ERASE_1 at the end of the brand's contract,
+// when names go for every role (R-ERASE-7).
+func requireErasedAtContractEnd(t *testing.T, a *testApp, before gdpr.User, after gdpr.User) {
+	t.Helper()
+	requireErased(t, a, before, after, true)
+}
+
+func requireErased(t *testing.T, a *testApp, before gdpr.User, after gdpr.User, namesErased bool) {
+	t.Helper()
 	h, err := gdpr.NewHasher(a.App.Config.HashKeyID, a.App.Config.HashKey)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.UserErased, after.Status)
 	require.False(t, after.CanSignIn())
-	if before.Role.NamesErasedOnDeletion() {
+	if namesErased {
 		require.Empty(t, after.FirstName+after.LastName+after.Alias, "R-ERASE-1: names erased for roles 0, 7, 8")
 	} else {
 		require.Equal(t, before.FirstName, after.FirstName, "R-ERASE-1: names kept for roles 1-6")

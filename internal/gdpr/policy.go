@@ -24,6 +24,17 @@ type ErasureResult struct {
 // and the UGC not collected under a contest are deleted; description, phone, activity
 // timestamps and opt-ins are erased; the creation date and the T&C record are kept.
 func EraseUser(u User, h *Hasher) (User, ErasureResult) {
+	return eraseUser(u, h, u.Role.NamesErasedOnDeletion())
+}
+
+// EraseUserAtContractEnd is EraseUser at the end of the brand's contract: the names of roles
+// 1–6 are kept only "as long as the Brand has an active platform" (R-ERASE-1, R-ERASE-7), so
+// they go for every role. Applied to a user erased earlier, it erases what that erasure kept.
+func EraseUserAtContractEnd(u User, h *Hasher) (User, ErasureResult) {
+	return eraseUser(u, h, true)
+}
+
+func eraseUser(u User, h *Hasher, names bool) (User, ErasureResult) {
 	var r ErasureResult
 	erase := func(name string, v *string) {
 		if *v != "" {
@@ -37,7 +48,7 @@ func EraseUser(u User, h *Hasher) (User, ErasureResult) {
 			r.FieldsHashed = append(r.FieldsHashed, name)
 		}
 	}
-	if u.Role.NamesErasedOnDeletion() {
+	if names {
 		erase("firstName", &u.FirstName)
 		erase("lastName", &u.LastName)
 		erase("alias", &u.Alias)

@@ -196,7 +196,11 @@ func erasureID(brand BrandID, subject, rule string, requested time.Time) string 
 // steps still to run: the blobs to delete and the claims to release.
 func (s *ErasureService) startErasure(u User, b Brand, state ErasureState) User {
 	claims := s.claimsOf(u)
-	erased, res := EraseUser(u, s.hasher)
+	erase := EraseUser
+	if state.Rule == RuleBrandContractEnd {
+		erase = EraseUserAtContractEnd
+	}
+	erased, res := erase(u, s.hasher)
 	state.FieldsErased, state.FieldsHashed = res.FieldsErased, res.FieldsHashed
 	state.PendingBlobs, state.PendingClaims, state.Step = res.Blobs, claims, stepCascade
 	erased.Erasure = &state
