@@ -95,9 +95,9 @@ func TestContractEndErasesStaffNames(t *testing.T) {
 		for _, s := range []subject{left, live} {
 			app.waitUntil(func() bool { u := app.user(t, s); return u.Status == gdpr.UserErased && u.FirstName == "" })
 			u := app.user(t, s)
-			require.Empty(t, u.FirstName+u.LastName+u.Title+u.Position, "R-ERASE-7: names go for every role")
+			require.Empty(t, u.FirstName+u.LastName+u.Title+u.Position+u.Alias, "R-ERASE-7: names go for every role")
 			if be.embedded {
-				for _, v := range []string{s.user.FirstName, s.user.LastName, s.user.Title, s.user.Position} {
+				for _, v := range []string{s.user.FirstName, s.user.LastName, s.user.Title, s.user.Position, s.user.Alias} {
 					requireNoFileContains(t, app.App.Config.DataDir, v, "")
 				}
 			}

@@ -192,7 +192,7 @@ func TestBrandContractEnd(t *testing.T) {
 			t.Run("erased_means_gone_from_every_file_of_the_data_dir", func(t *testing.T) {
 				for _, s := range ending {
 					// Names go for every role at the contract end (R-ERASE-7).
-					for _, secret := range append(s.secrets, s.user.FirstName, s.user.LastName) {
+					for _, secret := range append(s.secrets, s.user.FirstName, s.user.LastName, s.user.Alias) {
 						requireNoFileContains(t, app.App.Config.DataDir, secret, "")
 					}
 				}
