@@ -61,3 +61,23 @@ func TestRErase7ContractEndErasesContactsKeptForTheirBrandOptIn(t *testing.T) {
 	w.endContractAndErase(t, 0) // every job delivered again: nothing more happens
 	require.Equal(t, before, w.state(t))
 }
+
+// TestRErase7ContractEndErasesSyncedContacts: a contact synchronised from the brand's
+// database, which Popsell's own contact rules leave alone (R-RET-9), is erased at the end of
+// the brand's contract like every contact.
+// guide: "all personal data (Users and Contacts) will be deleted (hashed) within a delay of 7 days"
+func TestRErase7ContractEndErasesSyncedContacts(t *testing.T) {
+	w := newCrashWorld(t, 1)
+	ctx := t.Context()
+	now := w.clock.Now()
+	_, err := w.store.CreateContact(ctx, gdpr.Contact{BrandID: "crash", ID: "c_sync", MemberID: memberID(0), Email: "synced@example.test",
+		FirstName: "Synced", Source: gdpr.SourceBrandSync, CreatedAt: now,
+		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInFromBrand, At: now},
+		BrandOptIn:  gdpr.BrandOptInState{Value: gdpr.BrandOptInDatabase, At: now}})
+	require.NoError(t, err)
+	w.endContractAndErase(t, 0)
+	got, err := w.store.GetContact(ctx, "crash", "c_sync")
+	require.NoError(t, err)
+	require.True(t, got.Erased())
+	require.Equal(t, w.hash.EmailDigest("synced@example.test"), got.Email)
+}
