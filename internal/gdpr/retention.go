@@ -9,6 +9,7 @@ const (
 	RuleExternalInactive  = "R-RET-2"
 	RuleGracePeriod       = "R-ERASE-5" // member unsubscription, end of contract, SSO deletion
 	RuleBrandContractEnd  = "R-ERASE-7"
+	RuleContestUGC        = "R-ERASE-2" // contest UGC deleted after the contest's keep-until date
 )
 
 // ActionKind is what a retention review decides for a user.
@@ -89,9 +90,21 @@ func Review(u User, b Brand) Action {
 // NextReview is the due-index value of a user: when its next retention action falls due, or
 // zero when none ever will. Every write of a user recomputes it.
 func NextReview(u User, b Brand) time.Time {
-	a := Review(u, b)
-	if a.Kind == ActionNone {
-		return time.Time{}
+	next := ContestUGCDue(u)
+	if a := Review(u, b); a.Kind != ActionNone && (next.IsZero() || a.At.Before(next)) {
+		next = a.At
 	}
-	return a.At
+	return next
+}
+
+// ContestUGCDue is the earliest keep-until date of the user's contest UGC, when the sweep
+// deletes it whether the user is erased or not (R-ERASE-2); zero if none has one.
+func ContestUGCDue(u User) time.Time {
+	var due time.Time
+	for _, g := range u.UGC {
+		if g.ContestID != "" && !g.KeepUntil.IsZero() && (due.IsZero() || g.KeepUntil.Before(due)) {
+			due = g.KeepUntil
+		}
+	}
+	return due
 }

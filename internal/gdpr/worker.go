@@ -41,6 +41,8 @@ func (s *ErasureService) HandleErasureJobs(ctx context.Context, bodies [][]byte)
 		switch err := job.validate(); {
 		case err != nil:
 			errs[i] = err
+		case job.Rule == RuleContestUGC:
+			errs[i] = s.deleteContestUGC(ctx, job)
 		case job.SubjectKind == SubjectContact:
 			errs[i] = Errorf(CodeInvalid, "a contact's own erasure job is the ContactRetentionService's")
 		default:
@@ -442,4 +444,71 @@ func (s *ErasureService) fanOutBrandErasure(ctx context.Context, job ErasureJob)
 		_, err = s.brands.PutBrand(ctx, cur)
 		return err
 	})
+}
+
+// ReasonContestEnded is the reason of a contest UGC deletion: the contest's keep-until date
+// has passed (R-ERASE-2).
+const ReasonContestEnded BlockReason = "contest_retention_ended"
+
+// deleteContestUGC deletes the user's contest UGC whose keep-until date has passed, erased
+// user or not (R-ERASE-2). The blobs go first, then the audit record under an id fixed by
+// the earliest date, then the user without them: a redelivery after a crash at any point
+// ends with the blobs gone, one record, and the user's list updated.
+func (s *ErasureService) deleteContestUGC(ctx context.Context, job ErasureJob) error {
+	b, err := s.brand(ctx, job.BrandID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = retry(ctx, func() error {
+		u, err := s.users.GetUser(ctx, b.ID, job.SubjectID)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		var expired []string
+		var first time.Time
+		kept := u.UGC[:0:0]
+		for _, g := range u.UGC {
+			if g.ContestID == "" || g.KeepUntil.IsZero() || now.Before(g.KeepUntil) {
+				kept = append(kept, g)
+				continue
+			}
+			expired = append(expired, g.Key)
+			if first.IsZero() || g.KeepUntil.Before(first) {
+				first = g.KeepUntil
+			}
+		}
+		if len(expired) == 0 {
+			return nil // done already, or not due
+		}
+		for _, key := range expired {
+			if err := s.blobs.Delete(ctx, key); err != nil {
+				return err
+			}
+		}
+		role := u.Role
+		record := ErasureRecord{BrandID: b.ID, ID: erasureID(b.ID, u.ID, RuleContestUGC, first), SubjectID: u.ID,
+			SubjectKind: u.Kind, Role: &role, Rule: RuleContestUGC, Reason: ReasonContestEnded, RequestedAt: first,
+			DueAt: first, DoneAt: now, FieldsErased: []string{"ugc"}, FieldsHashed: []string{}, BlobsDeleted: len(expired)}
+		if _, err := s.audit.PutErasures(ctx, b.ID, []ErasureRecord{record}); err != nil {
+			return err
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+		u.UGC = kept
+		u.NextReviewAt = NextReview(u, b)
+		if _, err := s.users.UpdateUser(ctx, u); err != nil {
+			return err // a conflict re-reads: the blobs are gone already, the record is kept
+		}
+		s.log.InfoContext(ctx, "contest content deleted", "brand", b.ID, "subject", u.ID, "rule", RuleContestUGC, "blobs", len(expired))
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }
