@@ -62,7 +62,7 @@ func (a *testApp) seedSubject(t *testing.T, brand gdpr.BrandID, role gdpr.Role) 
 	}
 	s := subject{user: u, secrets: []string{email, u.Address.Street, u.Description, u.Phone, u.CustomerID, u.SocialID, u.ExternalID, u.PasswordHash}}
 	if role.NamesErasedOnDeletion() {
-		s.secrets = append(s.secrets, u.FirstName, u.LastName, u.Alias)
+		s.secrets = append(s.secrets, u.FirstName, u.LastName) // the alias stays (R-ERASE-1)
 	}
 	for i := range 3 {
 		c := gdpr.Contact{
@@ -115,12 +115,29 @@ func (a *testApp) erasures(t *testing.T, brand string) []gdpr.ErasureRecord {
 // requireErasedPerR_ERASE_1 checks the erased user against the original, field by field.
 func requireErasedPerR_ERASE_1(t *testing.T, a *testApp, before gdpr.User, after gdpr.User) {
 	t.Helper()
+	requireErased(t, a, before, after, false)
+}
+
+// requireErasedAtContractEnd is requireErasedPerR_ERASE_1 at the end of the brand's contract,
+// when names and the alias go for every role (R-ERASE-7).
+func requireErasedAtContractEnd(t *testing.T, a *testApp, before gdpr.User, after gdpr.User) {
+	t.Helper()
+	requireErased(t, a, before, after, true)
+}
+
+func requireErased(t *testing.T, a *testApp, before gdpr.User, after gdpr.User, contractEnd bool) {
+	t.Helper()
 	h, err := gdpr.NewHasher(a.App.Config.HashKeyID, a.App.Config.HashKey)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.UserErased, after.Status)
 	require.False(t, after.CanSignIn())
-	if before.Role.NamesErasedOnDeletion() {
-		require.Empty(t, after.FirstName+after.LastName+after.Alias, "R-ERASE-1: names erased for roles 0, 7, 8")
+	if contractEnd {
+		require.Empty(t, after.Alias, "R-ERASE-7: the alias goes at the contract end")
+	} else {
+		require.Equal(t, before.Alias, after.Alias, "R-ERASE-1: the alias is not erased when a member is deleted")
+	}
+	if contractEnd || before.Role.NamesErasedOnDeletion() {
+		require.Empty(t, after.FirstName+after.LastName, "R-ERASE-1: names erased for roles 0, 7, 8")
 	} else {
 		require.Equal(t, before.FirstName, after.FirstName, "R-ERASE-1: names kept for roles 1-6")
 		require.Equal(t, before.LastName, after.LastName)

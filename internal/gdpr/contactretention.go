@@ -32,6 +32,17 @@ var GDPRDate = time.Date(2018, 5, 25, 0, 0, 0, 0, time.UTC)
 // NextContactReview and the sweep both read it, and the worker reads it again before it
 // erases, so a contact that changed since (accepted, clicked) is kept.
 func ReviewContact(c Contact, b Brand) Action {
+	a := reviewContact(c, b)
+	if c.Source == SourceBrandSync && a.Kind == ActionErase && (a.Rule == RuleNewContact || a.Rule == RuleContactInactivity) {
+		// A synchronised contact follows the brand's privacy rules: the brand's delete
+		// erases it, not Popsell's 30-day and 3-year rules (R-RET-9); the contract end
+		// erases it with its member (R-ERASE-7).
+		return Action{}
+	}
+	return a
+}
+
+func reviewContact(c Contact, b Brand) Action {
 	if c.Erased() || b.Ended() {
 		return Action{} // an ended brand's contacts go with their members (R-ERASE-7)
 	}

@@ -501,3 +501,30 @@ func TestRRet5And6OneParameterForEveryWait(t *testing.T) {
 	require.True(t, a.At.Equal(t0.Add(20*day)), "the pop-in confirmation waits as long")
 	require.Equal(t, gdpr.Period{Days: 15}, gdpr.DefaultRetention().InvitationPending, "15 days by default")
 }
+
+// TestRRet9SyncedContactsFollowTheBrandsRules: a contact synchronised from the brand's
+// database is not erased by Popsell's 30-day rule for new contacts (R-RET-4) nor by its
+// 3-year rule for inactive ones (R-RET-3); the brand's delete erases it (R-RET-9), and so
+// does the contract end (R-ERASE-7, TestRErase7ContractEndErasesSyncedContacts).
+// guide: "Contacts are deleted when the delete information is sent by the Brand via the synchronization process (data hashed): data privacy rules from the Brand apply."
+func TestRRet9SyncedContactsFollowTheBrandsRules(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	synced := func(id string, v gdpr.MemberOptIn, brand gdpr.BrandOptIn) gdpr.Contact {
+		return w.put(t, gdpr.Contact{ID: id, Email: id + "@example.test", FirstName: "Synced", Source: gdpr.SourceBrandSync,
+			MemberOptIn: gdpr.MemberOptInState{Value: v, At: t0}, BrandOptIn: gdpr.BrandOptInState{Value: brand, At: t0}, CreatedAt: t0})
+	}
+	synced("c_sync_new", gdpr.MemberOptInNew, gdpr.BrandOptInStorageOnly)
+	synced("c_sync_optin", gdpr.MemberOptInFromBrand, gdpr.BrandOptInDatabase)
+	manual := w.put(t, gdpr.Contact{ID: "c_manual", Email: "manual@example.test", FirstName: "Manual", Source: gdpr.SourceManual,
+		MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInNew, At: t0}, CreatedAt: t0})
+
+	w.sweepAt(t, t0.Add(31*day))
+	w.requireErasedBy(t, manual.ID, gdpr.RuleNewContact) // the control: Popsell's rule applies to it
+	w.sweepAt(t, t0.AddDate(3, 0, 1))
+	for _, id := range []string{"c_sync_new", "c_sync_optin"} {
+		c := w.contact(t, id)
+		require.False(t, c.Erased(), "R-RET-9: the brand's privacy rules apply to %s", id)
+		require.Equal(t, id+"@example.test", c.Email)
+	}
+}

@@ -150,7 +150,9 @@ func newCrashWorld(t *testing.T, n int) *crashWorld {
 	for i := range n {
 		w.seedMember(t, start, i)
 	}
-	w.clock.Set(w.users[0].Block.DueAt.Add(time.Second))
+	if n > 0 {
+		w.clock.Set(w.users[0].Block.DueAt.Add(time.Second))
+	}
 	return w
 }
 

@@ -16,14 +16,28 @@ type ErasureResult struct {
 // EraseUser applies R-ERASE-1 and R-ERASE-2 to a user and returns it erased, with what was
 // done. It is pure and idempotent: erasing an erased user changes nothing more.
 //
-// Per field: names (and the alias, title and position that go with them) are erased for
-// roles 0, 7 and 8 only, the other roles working under contract with the Brand; email,
+// Per field: names (and the title and position that go with them) are erased for roles 0, 7
+// and 8 only, the other roles working under contract with the Brand; the alias is kept for
+// every role (the guide's field table: "Data not erased when member is deleted"); email,
 // email_tmp, customer id, social id and SSO external id are hashed so they can still be
 // compared (blacklists, a repeated SSO delete) but never read; the password is erased; the
 // address keeps city and postal code only; the date of birth keeps its year; the profile photo
 // and the UGC not collected under a contest are deleted; description, phone, activity
 // timestamps and opt-ins are erased; the creation date and the T&C record are kept.
 func EraseUser(u User, h *Hasher) (User, ErasureResult) {
+	return eraseUser(u, h, u.Role.NamesErasedOnDeletion(), false)
+}
+
+// EraseUserAtContractEnd is EraseUser at the end of the brand's contract: the names of roles
+// 1–6 are kept only "as long as the Brand has an active platform" (R-ERASE-1, R-ERASE-7), so
+// they go for every role, and the alias with them. Applied to a user erased earlier, it
+// erases what that erasure kept.
+func EraseUserAtContractEnd(u User, h *Hasher) (User, ErasureResult) {
+	return eraseUser(u, h, true, true)
+}
+
+// eraseUser erases the names (with title and position) if names, and the alias if alias.
+func eraseUser(u User, h *Hasher, names, alias bool) (User, ErasureResult) {
 	var r ErasureResult
 	erase := func(name string, v *string) {
 		if *v != "" {
@@ -37,12 +51,14 @@ func EraseUser(u User, h *Hasher) (User, ErasureResult) {
 			r.FieldsHashed = append(r.FieldsHashed, name)
 		}
 	}
-	if u.Role.NamesErasedOnDeletion() {
+	if names {
 		erase("firstName", &u.FirstName)
 		erase("lastName", &u.LastName)
-		erase("alias", &u.Alias)
 		erase("title", &u.Title)
 		erase("position", &u.Position)
+	}
+	if alias {
+		erase("alias", &u.Alias)
 	}
 	hash("email", &u.Email, h.EmailDigest)
 	hash("emailTmp", &u.EmailTmp, h.EmailDigest)

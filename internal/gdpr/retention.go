@@ -9,6 +9,7 @@ const (
 	RuleExternalInactive  = "R-RET-2"
 	RuleGracePeriod       = "R-ERASE-5" // member unsubscription, end of contract, SSO deletion
 	RuleBrandContractEnd  = "R-ERASE-7"
+	RuleContestUGC        = "R-ERASE-2" // contest UGC deleted after the contest's keep-until date
 )
 
 // ActionKind is what a retention review decides for a user.
@@ -43,6 +44,11 @@ func Review(u User, b Brand) Action {
 	case UserErased:
 		if u.Erasure != nil && u.Erasure.DoneAt.IsZero() {
 			return Action{Kind: ActionContinue, At: u.Erasure.DueAt, Rule: u.Erasure.Rule, Reason: u.Erasure.Reason, RequestedAt: u.Erasure.RequestedAt}
+		}
+		if ce := b.ContractEnd; b.Ended() && ce != nil && needsContractEndPass(u) {
+			// What an earlier erasure kept goes at the contract end (R-ERASE-7); the
+			// brand-wide fan-out publishes it, and the sweep again should that job be lost.
+			return Action{Kind: ActionErase, At: ce.DueAt, Rule: RuleBrandContractEnd, Reason: ReasonBrandEnded, RequestedAt: ce.RequestedAt}
 		}
 		return Action{}
 	case UserBlocked:
@@ -119,9 +125,21 @@ func InactivityErasureDate(u User, b Brand, now time.Time) time.Time {
 // NextReview is the due-index value of a user: when its next retention action falls due, or
 // zero when none ever will. Every write of a user recomputes it.
 func NextReview(u User, b Brand) time.Time {
-	a := Review(u, b)
-	if a.Kind == ActionNone {
-		return time.Time{}
+	next := ContestUGCDue(u)
+	if a := Review(u, b); a.Kind != ActionNone && (next.IsZero() || a.At.Before(next)) {
+		next = a.At
 	}
-	return a.At
+	return next
+}
+
+// ContestUGCDue is the earliest keep-until date of the user's contest UGC, when the sweep
+// deletes it whether the user is erased or not (R-ERASE-2); zero if none has one.
+func ContestUGCDue(u User) time.Time {
+	var due time.Time
+	for _, g := range u.UGC {
+		if g.ContestID != "" && !g.KeepUntil.IsZero() && (due.IsZero() || g.KeepUntil.Before(due)) {
+			due = g.KeepUntil
+		}
+	}
+	return due
 }

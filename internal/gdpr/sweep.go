@@ -124,11 +124,22 @@ func (s *RetentionService) reviewPage(ctx context.Context, b Brand, users []User
 	)
 	for _, u := range users {
 		st.Due++
+		if at := ContestUGCDue(u); !at.IsZero() && !at.After(now) {
+			// The contest's date has passed: the worker deletes its UGC (R-ERASE-2). The
+			// user stays due until it has, so a lost job is published again.
+			m, err := erasureMessage(ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: RuleContestUGC, DueAt: at}, at)
+			if err != nil {
+				return err
+			}
+			erasures = append(erasures, m)
+		}
 		a := Review(u, b)
 		if a.Kind != ActionNone && a.At.After(now) {
 			// Indexed under other settings (the brand lengthened a duration): not due yet.
-			u.NextReviewAt = a.At
-			updated = append(updated, u)
+			if next := NextReview(u, b); !next.Equal(u.NextReviewAt) {
+				u.NextReviewAt = next
+				updated = append(updated, u)
+			}
 			continue
 		}
 		switch a.Kind {
@@ -158,7 +169,13 @@ func (s *RetentionService) reviewPage(ctx context.Context, b Brand, users []User
 			st.Erasures++
 			continue
 		default:
-			u.NextReviewAt = time.Time{} // a stale index value: leave the due set
+			// A stale index value leaves the due set; contest UGC past its date keeps the
+			// user in it until the worker has deleted it.
+			next := NextReview(u, b)
+			if next.Equal(u.NextReviewAt) {
+				continue
+			}
+			u.NextReviewAt = next
 		}
 		updated = append(updated, u)
 	}

@@ -106,6 +106,9 @@ type OptIns struct {
 type UGC struct {
 	Key       string `json:"key"`
 	ContestID string `json:"contestId,omitempty"`
+	// KeepUntil is the contest's keep-until date: the sweep deletes the content after it,
+	// whether its member is erased or not. Zero: the contest set none yet.
+	KeepUntil time.Time `json:"keepUntil,omitzero"`
 }
 
 // Block is a pending deletion: access stopped at RequestedAt, erasure due at DueAt unless

@@ -41,6 +41,8 @@ func (s *ErasureService) HandleErasureJobs(ctx context.Context, bodies [][]byte)
 		switch err := job.validate(); {
 		case err != nil:
 			errs[i] = err
+		case job.Rule == RuleContestUGC:
+			errs[i] = s.deleteContestUGC(ctx, job)
 		case job.SubjectKind == SubjectContact:
 			errs[i] = Errorf(CodeInvalid, "a contact's own erasure job is the ContactRetentionService's")
 		default:
@@ -121,8 +123,14 @@ func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) 
 		now := s.clock.Now()
 		for _, u := range users {
 			if u.Status == UserErased {
-				if u.Erasure != nil && u.Erasure.Step != stepDone {
+				switch {
+				case u.Erasure != nil && u.Erasure.Step != stepDone:
 					started = append(started, u) // erased in part by an earlier run: resume
+				case needsContractEndPass(u) && contractEndDue(b, now):
+					// Erased earlier under another rule: what that rule kept (contacts with
+					// a Brand opt-in, staff names) goes now (R-ERASE-7).
+					ce := b.ContractEnd
+					erase = append(erase, s.startErasure(u, b, s.newErasure(u, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt)))
 				}
 				continue
 			}
@@ -143,20 +151,35 @@ func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) 
 	return s.finishErasures(ctx, b, started)
 }
 
-// erasureDue decides whether the job's erasure is due now, and with which rule.
+// erasureDue decides whether the job's erasure is due now, and with which rule. Once the
+// brand's contract end is due, every erasure is the contract end's, whatever job asked for
+// it: it erases what the other rules keep (R-ERASE-7).
 func (s *ErasureService) erasureDue(u User, b Brand, job ErasureJob, now time.Time) (ErasureState, bool) {
-	if job.Rule == RuleBrandContractEnd {
+	if contractEndDue(b, now) {
 		ce := b.ContractEnd
-		if !b.Ended() || ce == nil || now.Before(ce.DueAt) {
-			return ErasureState{}, false
-		}
 		return s.newErasure(u, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt), true
+	}
+	if job.Rule == RuleBrandContractEnd {
+		return ErasureState{}, false
 	}
 	a := Review(u, b)
 	if a.Kind != ActionErase || now.Before(a.At) {
 		return ErasureState{}, false
 	}
 	return s.newErasure(u, a.Rule, a.Reason, a.RequestedAt, a.At), true
+}
+
+// contractEndDue reports a brand whose contract has ended and whose grace period is over.
+func contractEndDue(b Brand, now time.Time) bool {
+	return b.Ended() && b.ContractEnd != nil && !now.Before(b.ContractEnd.DueAt)
+}
+
+// needsContractEndPass reports a user erased under a rule other than the contract end's,
+// whose erasure kept what the contract end erases: contacts with a Brand opt-in (R-ERASE-6)
+// and the names of roles 1–6 (R-ERASE-1). A void user (a fenced create) has nothing.
+func needsContractEndPass(u User) bool {
+	return u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone &&
+		u.Erasure.Rule != RuleBrandContractEnd && u.Erasure.Reason != ReasonAbandoned
 }
 
 func (s *ErasureService) newErasure(u User, rule string, reason BlockReason, requested, due time.Time) ErasureState {
@@ -175,7 +198,11 @@ func erasureID(brand BrandID, subject, rule string, requested time.Time) string 
 // steps still to run: the blobs to delete and the claims to release.
 func (s *ErasureService) startErasure(u User, b Brand, state ErasureState) User {
 	claims := s.claimsOf(u)
-	erased, res := EraseUser(u, s.hasher)
+	erase := EraseUser
+	if state.Rule == RuleBrandContractEnd {
+		erase = EraseUserAtContractEnd
+	}
+	erased, res := erase(u, s.hasher)
 	state.FieldsErased, state.FieldsHashed = res.FieldsErased, res.FieldsHashed
 	state.PendingBlobs, state.PendingClaims, state.Step = res.Blobs, claims, stepCascade
 	erased.Erasure = &state
@@ -241,7 +268,7 @@ func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []Us
 	for _, r := range records {
 		doneAt[r.SubjectID] = r.DoneAt // the first record's time, should this be a repeat
 	}
-	if err := s.markDone(ctx, b.ID, users, doneAt); err != nil {
+	if err := s.markDone(ctx, b, users, doneAt); err != nil {
 		return err
 	}
 	for _, r := range records {
@@ -263,7 +290,8 @@ func erasureRecord(u User, contacts contactCounts, doneAt time.Time) ErasureReco
 
 // markDone ends the users' erasures. The users are usually still current; a conflict
 // re-reads them all.
-func (s *ErasureService) markDone(ctx context.Context, brand BrandID, users []User, doneAt map[string]time.Time) error {
+func (s *ErasureService) markDone(ctx context.Context, b Brand, users []User, doneAt map[string]time.Time) error {
+	brand := b.ID
 	ids := make([]string, len(users))
 	for i, u := range users {
 		ids[i] = u.ID
@@ -285,7 +313,10 @@ func (s *ErasureService) markDone(ctx context.Context, brand BrandID, users []Us
 			st.Step, st.DoneAt = stepDone, doneAt[u.ID]
 			st.BlobsDeleted += len(st.PendingBlobs)
 			st.PendingBlobs, st.PendingClaims = nil, nil
-			u.Erasure, u.NextReviewAt = &st, time.Time{}
+			u.Erasure = &st
+			// Zero but for an erasure under another rule that ended while the brand's
+			// contract end is pending: that one still has work to do (R-ERASE-7).
+			u.NextReviewAt = NextReview(u, b)
 			done = append(done, u)
 		}
 		current = nil
@@ -383,7 +414,7 @@ func (s *ErasureService) fanOutBrandErasure(ctx context.Context, job ErasureJob)
 		return err
 	}
 	ce := b.ContractEnd
-	if !b.Ended() || ce == nil || s.clock.Now().Before(ce.DueAt) {
+	if !contractEndDue(b, s.clock.Now()) {
 		return nil // not due: the daily sweep publishes it again once it is
 	}
 	users, err := s.users.ListUsers(ctx, b.ID, job.After, brandFanOutPage)
@@ -391,8 +422,8 @@ func (s *ErasureService) fanOutBrandErasure(ctx context.Context, job ErasureJob)
 		return err
 	}
 	for _, u := range users {
-		if u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone {
-			continue
+		if u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone && !needsContractEndPass(u) {
+			continue // erased by the contract end already, or a void user
 		}
 		if _, err := publishErasure(ctx, s.queue, ErasureJob{BrandID: b.ID, SubjectKind: u.Kind, SubjectID: u.ID, Rule: RuleBrandContractEnd, DueAt: ce.DueAt}, ce.RequestedAt); err != nil {
 			return err
@@ -413,4 +444,71 @@ func (s *ErasureService) fanOutBrandErasure(ctx context.Context, job ErasureJob)
 		_, err = s.brands.PutBrand(ctx, cur)
 		return err
 	})
+}
+
+// ReasonContestEnded is the reason of a contest UGC deletion: the contest's keep-until date
+// has passed (R-ERASE-2).
+const ReasonContestEnded BlockReason = "contest_retention_ended"
+
+// deleteContestUGC deletes the user's contest UGC whose keep-until date has passed, erased
+// user or not (R-ERASE-2). The blobs go first, then the audit record under an id fixed by
+// the earliest date, then the user without them: a redelivery after a crash at any point
+// ends with the blobs gone, one record, and the user's list updated.
+func (s *ErasureService) deleteContestUGC(ctx context.Context, job ErasureJob) error {
+	b, err := s.brand(ctx, job.BrandID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	err = retry(ctx, func() error {
+		u, err := s.users.GetUser(ctx, b.ID, job.SubjectID)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		var expired []string
+		var first time.Time
+		kept := u.UGC[:0:0]
+		for _, g := range u.UGC {
+			if g.ContestID == "" || g.KeepUntil.IsZero() || now.Before(g.KeepUntil) {
+				kept = append(kept, g)
+				continue
+			}
+			expired = append(expired, g.Key)
+			if first.IsZero() || g.KeepUntil.Before(first) {
+				first = g.KeepUntil
+			}
+		}
+		if len(expired) == 0 {
+			return nil // done already, or not due
+		}
+		for _, key := range expired {
+			if err := s.blobs.Delete(ctx, key); err != nil {
+				return err
+			}
+		}
+		role := u.Role
+		record := ErasureRecord{BrandID: b.ID, ID: erasureID(b.ID, u.ID, RuleContestUGC, first), SubjectID: u.ID,
+			SubjectKind: u.Kind, Role: &role, Rule: RuleContestUGC, Reason: ReasonContestEnded, RequestedAt: first,
+			DueAt: first, DoneAt: now, FieldsErased: []string{"ugc"}, FieldsHashed: []string{}, BlobsDeleted: len(expired)}
+		if _, err := s.audit.PutErasures(ctx, b.ID, []ErasureRecord{record}); err != nil {
+			return err
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+		u.UGC = kept
+		u.NextReviewAt = NextReview(u, b)
+		if _, err := s.users.UpdateUser(ctx, u); err != nil {
+			return err // a conflict re-reads: the blobs are gone already, the record is kept
+		}
+		s.log.InfoContext(ctx, "contest content deleted", "brand", b.ID, "subject", u.ID, "rule", RuleContestUGC, "blobs", len(expired))
+		return nil
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }

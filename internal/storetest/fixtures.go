@@ -96,7 +96,7 @@ func NewUser(brand gdpr.BrandID) gdpr.User {
 		DateOfBirth:   gdpr.Date{Year: 1990, Month: 2, Day: 3},
 		Terms:         &gdpr.Terms{Version: "v3", AcceptedAt: t.Add(time.Minute)},
 		PhotoKey:      fmt.Sprintf("%s/photos/%d.jpg", brand, n),
-		UGC:           []gdpr.UGC{{Key: fmt.Sprintf("%s/ugc/%d-a", brand, n), ContestID: "contest-1"}, {Key: fmt.Sprintf("%s/ugc/%d-b", brand, n)}},
+		UGC:           []gdpr.UGC{{Key: fmt.Sprintf("%s/ugc/%d-a", brand, n), ContestID: "contest-1", KeepUntil: t.AddDate(2, 0, 0)}, {Key: fmt.Sprintf("%s/ugc/%d-b", brand, n)}},
 		Description:   fmt.Sprintf("Fake description %d — with non-ASCII: é, ß, 日本", n),
 		Phone:         fmt.Sprintf("+00 %09d", n),
 		Position:      "Tester",
