@@ -80,6 +80,8 @@ type Order struct {
 		FirstName string `json:"firstName"`
 		LastName  string `json:"lastName"`
 	} `json:"contact"`
+	// BrandOptIn is the customer's answer to the Brand; not set is read as false
+	// (R-CONSENT-3, the guide: "False, or if Brand opt-in parameter is not set").
 	BrandOptIn *bool `json:"brandOptIn"`
 }
 
@@ -108,8 +110,6 @@ func (o *Order) validate() error {
 		return Errorf(CodeInvalid, "contact.email is not a valid email address")
 	case !plainText(o.Contact.FirstName, maxNameLen) || !plainText(o.Contact.LastName, maxNameLen):
 		return Errorf(CodeInvalid, "contact names must be at most %d characters without control characters", maxNameLen)
-	case o.BrandOptIn == nil:
-		return Errorf(CodeInvalid, "brandOptIn is required: true or false")
 	}
 	for i, p := range o.Products {
 		if !orderIDPattern.MatchString(p.SKU) || p.Quantity < 1 || p.Quantity > 10000 {
@@ -245,7 +245,7 @@ func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member Us
 		FirstName: o.Contact.FirstName, LastName: o.Contact.LastName, Source: SourceOrder, CreatedAt: now,
 		Sales: []Sale{sale}}
 	memberOptIn, brandOptIn := MemberStorageOnly, BrandOptInStorageOnly
-	if *o.BrandOptIn {
+	if o.BrandOptIn != nil && *o.BrandOptIn {
 		memberOptIn, brandOptIn = MemberOptInFromOrder, BrandOptInDatabase
 	}
 	src := ConsentSource{Kind: SourceKindOrder, Ref: o.OrderID}

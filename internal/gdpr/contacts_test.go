@@ -266,3 +266,22 @@ func TestManualContact(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, mine)
 }
+
+// TestOrder_R_CONSENT_3_brandOptInNotSetIsStorageOnly (issue 23, item 3): an order without
+// brandOptIn is recorded, both opt-ins "storage only", like false.
+// guide: "If Brand opt-in parameter is False, or if Brand opt-in parameter is not set: o Both
+// Ambassador and Brand opt-ins are set to “Storage only”"
+func TestOrder_R_CONSENT_3_brandOptInNotSetIsStorageOnly(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	o := order("o-unset", w.members[0], "unset@example.test", false)
+	o.BrandOptIn = nil
+	res, err := w.contacts.RecordOrder(ctx, "acme", o)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
+	c, err := w.store.GetContact(ctx, "acme", res.ContactID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.MemberStorageOnly, c.MemberOptIn.Value)
+	require.Equal(t, gdpr.BrandOptInStorageOnly, c.BrandOptIn.Value)
+	require.Len(t, c.Sales, 1, "the sale is recorded")
+}
