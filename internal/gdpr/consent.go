@@ -346,6 +346,10 @@ func (v BrandOptIn) VisibleToBrand() bool { return v.Valid() && v != BrandOptInN
 
 // EmailHiddenFromMember reports the Member opt-in values whose email the Member may not see
 // (R-RET-7): the opted-out contacts, whose email is hidden at once. An unknown value hides it
-// too: fail closed. (A contact pending email verification is hidden whole, R-RET-6; that is
-// the listing's check, not this one.)
+// too: fail closed. (A contact pending email verification is hidden whole: HiddenFromMember.)
 func (v MemberOptIn) EmailHiddenFromMember() bool { return v.OptedOut() || !v.Valid() }
+
+// HiddenFromMember reports the Member opt-in values whose contact the Member may not see at
+// all (R-RET-6): a blog pop-in contact pending email verification, until it verifies (guide:
+// "stored in the database, but not visible to ambassadors"). MemberContacts leaves it out.
+func (v MemberOptIn) HiddenFromMember() bool { return v == MemberOptInBlogPending }

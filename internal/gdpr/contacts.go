@@ -288,7 +288,8 @@ func viewContact(c Contact) ContactView {
 }
 
 // MemberContacts lists a Member's own contacts (R-ACCESS-2); an opted-out contact's address
-// is hidden from the Member (R-RET-7), erased contacts are left out.
+// is hidden from the Member (R-RET-7); erased contacts and those pending email verification
+// (R-RET-6) are left out.
 func (s *ContactService) MemberContacts(ctx context.Context, brandID BrandID, memberID string) ([]ContactView, error) {
 	b, err := s.brand(ctx, brandID)
 	if err != nil {
@@ -303,7 +304,7 @@ func (s *ContactService) MemberContacts(ctx context.Context, brandID BrandID, me
 	}
 	out := []ContactView{}
 	for _, c := range contacts {
-		if c.Erased() {
+		if c.Erased() || c.MemberOptIn.Value.HiddenFromMember() {
 			continue
 		}
 		v := viewContact(c)

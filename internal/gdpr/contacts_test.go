@@ -285,3 +285,35 @@ func TestOrder_R_CONSENT_3_brandOptInNotSetIsStorageOnly(t *testing.T) {
 	require.Equal(t, gdpr.BrandOptInStorageOnly, c.BrandOptIn.Value)
 	require.Len(t, c.Sales, 1, "the sale is recorded")
 }
+
+// TestMemberContacts_R_RET_6_pendingConfirmationIsInvisible (issue 23, item 6): a blog pop-in
+// contact pending email confirmation is not in its Member's list at all, address or not; once
+// verified it is.
+// guide: "Contacts who received an email to confirm their email address are stored in the
+// database, but not visible to ambassadors."
+func TestMemberContacts_R_RET_6_pendingConfirmationIsInvisible(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	now := w.clock.Now()
+	c := gdpr.Contact{BrandID: "acme", ID: "c_pending", MemberID: w.members[0], Email: "pending@example.test",
+		FirstName: "Pat", CreatedAt: now}
+	popin := gdpr.ConsentSource{Kind: gdpr.SourceKindPopin, Ref: "popin-1"}
+	require.NoError(t, c.ChangeMemberOptIn(gdpr.MemberOptInBlogPending, popin, now))
+	require.NoError(t, c.ChangeBrandOptIn(gdpr.BrandOptInNone, popin, now))
+	_, err := w.store.CreateContact(ctx, c)
+	require.NoError(t, err)
+
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Empty(t, mine, "R-RET-6: invisible to the member")
+
+	c, err = w.store.GetContact(ctx, "acme", "c_pending")
+	require.NoError(t, err)
+	require.NoError(t, c.ChangeMemberOptIn(gdpr.MemberOptInBlogVerified, popin, now.Add(time.Hour)))
+	_, err = w.store.UpdateContact(ctx, c)
+	require.NoError(t, err)
+	mine, err = w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Len(t, mine, 1, "verified: visible")
+	require.Equal(t, "pending@example.test", mine[0].Email)
+}
