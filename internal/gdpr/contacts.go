@@ -276,20 +276,45 @@ type ContactView struct {
 	MemberOptIn MemberOptIn     `json:"memberOptIn"`
 	BrandOptIn  BrandOptIn      `json:"brandOptIn"`
 	EmailStatus EmailStatus     `json:"emailStatus,omitempty"`
-	Sales       []Sale          `json:"sales,omitempty"`
+	Sales       []SaleView      `json:"sales,omitempty"`
 	History     []ConsentChange `json:"consentHistory,omitempty"`
 	CreatedAt   time.Time       `json:"createdAt"`
 }
 
+// SaleView is a sale as its reader may see it (R-CONSENT-8): the Member's CRM gets the date
+// and the amount only; the Brand's Manager gets the order's details and products too.
+type SaleView struct {
+	OrderID  string     `json:"orderId,omitempty"`
+	Amount   string     `json:"amount"`
+	Currency string     `json:"currency,omitempty"`
+	Products []SaleLine `json:"products,omitempty"`
+	At       time.Time  `json:"at"`
+}
+
+// viewContact is a contact as the Brand's Manager reads it, every sale's products included.
 func viewContact(c Contact) ContactView {
-	return ContactView{ID: c.ID, MemberID: c.MemberID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
+	v := ContactView{ID: c.ID, MemberID: c.MemberID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
 		MemberOptIn: c.MemberOptIn.Value, BrandOptIn: c.BrandOptIn.Value, EmailStatus: c.EmailStatus,
-		Sales: c.Sales, History: c.History, CreatedAt: c.CreatedAt}
+		History: c.History, CreatedAt: c.CreatedAt}
+	for _, s := range c.Sales {
+		v.Sales = append(v.Sales, SaleView{OrderID: s.OrderID, Amount: s.Amount, Currency: s.Currency, Products: s.Products, At: s.At})
+	}
+	return v
+}
+
+// memberView is a contact as its Member's CRM reads it: a sale is its date and amount, "no
+// other detail" (R-CONSENT-8); the products are the Manager's only.
+func memberView(c Contact) ContactView {
+	v := viewContact(c)
+	for i, s := range v.Sales {
+		v.Sales[i] = SaleView{Amount: s.Amount, At: s.At}
+	}
+	return v
 }
 
 // MemberContacts lists a Member's own contacts (R-ACCESS-2); an opted-out contact's address
 // is hidden from the Member (R-RET-7); erased contacts and those pending email verification
-// (R-RET-6) are left out.
+// (R-RET-6) are left out; a sale shows its date and amount only (R-CONSENT-8).
 func (s *ContactService) MemberContacts(ctx context.Context, brandID BrandID, memberID string) ([]ContactView, error) {
 	b, err := s.brand(ctx, brandID)
 	if err != nil {
@@ -307,7 +332,7 @@ func (s *ContactService) MemberContacts(ctx context.Context, brandID BrandID, me
 		if c.Erased() || c.MemberOptIn.Value.HiddenFromMember() {
 			continue
 		}
-		v := viewContact(c)
+		v := memberView(c)
 		if c.MemberOptIn.Value.EmailHiddenFromMember() {
 			v.Email, v.EmailHidden = "", true
 		}

@@ -1,6 +1,7 @@
 package gdpr_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -316,4 +317,40 @@ func TestMemberContacts_R_RET_6_pendingConfirmationIsInvisible(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, mine, 1, "verified: visible")
 	require.Equal(t, "pending@example.test", mine[0].Email)
+}
+
+// TestMemberContacts_R_CONSENT_8_salesShowDateAndAmountOnly (issue 23, item 7): in the
+// Member's CRM a sale is its date and amount, nothing else (no order id, currency or
+// products); the Brand's listing (the Manager) shows the products.
+// guide: "Date and amount of order : no other detail if displayed in the CRM" and "List of
+// products purchased : displayed in the Popsell Manager only"
+func TestMemberContacts_R_CONSENT_8_salesShowDateAndAmountOnly(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, err := w.contacts.RecordOrder(ctx, "acme", order("o-crm", w.members[0], "buyer@example.test", true))
+	require.NoError(t, err)
+
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Len(t, mine, 1)
+	raw, err := json.Marshal(mine[0])
+	require.NoError(t, err)
+	var member struct{ Sales []map[string]any }
+	require.NoError(t, json.Unmarshal(raw, &member))
+	require.Len(t, member.Sales, 1)
+	require.Equal(t, "49.90", member.Sales[0]["amount"])
+	require.NotEmpty(t, member.Sales[0]["at"])
+	require.Len(t, member.Sales[0], 2, "date and amount only, got %v", member.Sales[0])
+
+	brand, _, err := w.contacts.BrandContacts(ctx, "acme", "", 100)
+	require.NoError(t, err)
+	require.Len(t, brand, 1)
+	raw, err = json.Marshal(brand[0])
+	require.NoError(t, err)
+	var manager struct{ Sales []map[string]any }
+	require.NoError(t, json.Unmarshal(raw, &manager))
+	require.Len(t, manager.Sales, 1)
+	require.Equal(t, []any{map[string]any{"sku": "LIPSTICK-01", "quantity": float64(2)}}, manager.Sales[0]["products"],
+		"the Manager shows the products")
+	require.Equal(t, "49.90", manager.Sales[0]["amount"])
 }
