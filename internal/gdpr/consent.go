@@ -200,12 +200,15 @@ var brandTransitions = []transition[BrandOptIn]{
 	// The blog pop-in's Brand box, once the address is verified (R-CONSENT-2 "from blog").
 	{BrandOptInNone, BrandOptInBlog, SourceKindPopin},
 
-	// A later sync batch updates the imported status (R-CONSENT-4).
+	// A later sync batch updates the imported status (R-CONSENT-4): an opt-in imported since,
+	// or withdrawn at the brand, which hides the contact from the Brand again ("none", dated);
+	// one withdrawn may be imported again.
 	{BrandOptInStorageOnly, BrandOptInDatabase, SourceKindSync},
-	{BrandOptInDatabase, BrandOptInStorageOnly, SourceKindSync},
+	{BrandOptInDatabase, BrandOptInNone, SourceKindSync},
+	{BrandOptInNone, BrandOptInDatabase, SourceKindSync},
 }
 
-// No rule withdraws a Brand opt-in: the Brand's consent is the Brand's, a Member's
+// Only the brand's own database withdraws a Brand opt-in (R-CONSENT-4, above): a Member's
 // unsubscription keeps it (R-ERASE-6) and a global opt-out refuses the Members (R-MAIL-4).
 // A brand deletes a synchronised contact instead (R-RET-9, an erasure). Internal and external
 // form have no flow (deprecated features).

@@ -89,7 +89,8 @@ func expectedBrand() map[string]bool {
 	add("", gdpr.BrandOptInNone, gdpr.SourceKindPopin)
 	add(gdpr.BrandOptInNone, gdpr.BrandOptInBlog, gdpr.SourceKindPopin)
 	add(gdpr.BrandOptInStorageOnly, gdpr.BrandOptInDatabase, gdpr.SourceKindSync)
-	add(gdpr.BrandOptInDatabase, gdpr.BrandOptInStorageOnly, gdpr.SourceKindSync)
+	add(gdpr.BrandOptInDatabase, gdpr.BrandOptInNone, gdpr.SourceKindSync) // R-CONSENT-4: withdrawn at the brand
+	add(gdpr.BrandOptInNone, gdpr.BrandOptInDatabase, gdpr.SourceKindSync) // R-CONSENT-4: imported again
 	return m
 }
 

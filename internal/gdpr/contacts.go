@@ -396,6 +396,7 @@ const MaxSyncBatch = 1000
 // SyncResult counts what a batch did.
 type SyncResult struct {
 	Created     int `json:"created"`
+	Updated     int `json:"updated"` // an existing contact took the batch's statuses or names
 	Unchanged   int `json:"unchanged"`
 	Deleted     int `json:"deleted"`
 	Blacklisted int `json:"blacklisted"` // refused: on the brand's blacklist (R-MAIL-4)
@@ -458,7 +459,7 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 	// The batch id is the brand's free text: the log has its keyed digest, which ties the
 	// lines of one batch together without saying what the brand wrote (R-OPS-1).
 	s.log.InfoContext(ctx, "contacts synchronised", "brand", b.ID, "batch", s.hasher.Digest("sync-batch|"+batch.BatchID), "created", res.Created,
-		"deleted", res.Deleted, "blacklisted", res.Blacklisted, "refused", res.Refused)
+		"updated", res.Updated, "deleted", res.Deleted, "blacklisted", res.Blacklisted, "refused", res.Refused)
 	return res, nil
 }
 
@@ -470,8 +471,7 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	case err == nil && sc.Delete:
 		return s.eraseSynced(ctx, b, held, res)
 	case err == nil:
-		res.Unchanged++ // an existing contact's consent is its own; the brand cannot re-grant it
-		return nil
+		return s.updateSynced(ctx, b, held, sc, batchID, res)
 	case !errors.Is(err, ErrNotFound):
 		return err
 	case sc.Delete:
@@ -510,6 +510,81 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	}
 	res.Created++
 	return nil
+}
+
+// updateSynced applies a later batch to a contact the synchronisation created (R-CONSENT-4:
+// the brand's system "regularly updates" it): the newer imported status and names, each
+// consent change dated now and proven by the batch. Only what the sync may change: the
+// statuses the sync itself assigns (applySync) and names the batch gives; a contact created
+// another way (an order, a Member, a pop-in) is the Member's and is left as it is. The write
+// is guarded by the version read; the same batch again finds nothing to change.
+func (s *ContactService) updateSynced(ctx context.Context, b Brand, claim Claim, sc SyncContact, batchID string, res *SyncResult) error {
+	updated := false
+	err := retry(ctx, func() error {
+		updated = false
+		c, err := s.contacts.GetContact(ctx, b.ID, claim.Owner)
+		if errors.Is(err, ErrNotFound) {
+			return nil // claimed by a create still in progress: that create carries its own values
+		}
+		if err != nil {
+			return err
+		}
+		if c.Source != SourceBrandSync || c.Erased() {
+			return nil
+		}
+		changed, err := c.applySync(sc, ConsentSource{Kind: SourceKindSync, Ref: batchID}, s.clock.Now())
+		if err != nil || !changed {
+			return err
+		}
+		if _, err := s.updateContact(ctx, b, c); err != nil {
+			return err
+		}
+		updated = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if updated {
+		res.Updated++
+	} else {
+		res.Unchanged++
+	}
+	return nil
+}
+
+// applySync sets what a sync entry says on a synchronised contact (R-CONSENT-4). An imported
+// opt-in gives Member "opt-in from brand" and Brand "from brand database"; none imported gives
+// Member "new", and withdraws a Brand "from brand database" back to "none" (the contact is
+// then hidden from the Brand, R-ACCESS-1) while a "storage only" stays. A change the consent
+// machines do not allow a sync (a contact's own answer or refusal: an accepted invitation, an
+// opt-out, a global opt-out) is left as it is. Names are set when the entry gives them.
+func (c *Contact) applySync(sc SyncContact, src ConsentSource, at time.Time) (changed bool, err error) {
+	member, brand := MemberOptInNew, c.BrandOptIn.Value
+	if sc.OptIn {
+		member, brand = MemberOptInFromBrand, BrandOptInDatabase
+	} else if brand == BrandOptInDatabase {
+		brand = BrandOptInNone
+	}
+	if from := c.MemberOptIn.Value; from != member && MemberTransitionAllowed(from, member, src.Kind) {
+		if err := c.ChangeMemberOptIn(member, src, at); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	if from := c.BrandOptIn.Value; from != brand && BrandTransitionAllowed(from, brand, src.Kind) {
+		if err := c.ChangeBrandOptIn(brand, src, at); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	if sc.FirstName != "" && sc.FirstName != c.FirstName {
+		c.FirstName, changed = sc.FirstName, true
+	}
+	if sc.LastName != "" && sc.LastName != c.LastName {
+		c.LastName, changed = sc.LastName, true
+	}
+	return changed, nil
 }
 
 // HasDeletes reports a batch that erases contacts (R-RET-9).

@@ -354,3 +354,78 @@ func TestMemberContacts_R_CONSENT_8_salesShowDateAndAmountOnly(t *testing.T) {
 		"the Manager shows the products")
 	require.Equal(t, "49.90", manager.Sales[0]["amount"])
 }
+
+// TestSync_R_CONSENT_4_updatesExistingContacts (issue 23, item 9): a later batch applies the
+// brand's newer statuses and names to the contacts it synchronised, dated and proven by the
+// batch, a Brand opt-in withdrawn back to "none" included, and counts them "updated"; the same
+// batch again changes nothing; a contact's own refusal (an opt-out) is never overridden.
+// guide: "A data synchronization process can be setup with the Brand, in order to import and
+// regularly update contacts data, from a database owned by the Brand."
+func TestSync_R_CONSENT_4_updatesExistingContacts(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	require.NoError(t, err)
+	m := w.members[0]
+	sync := func(id string, cs ...gdpr.SyncContact) gdpr.SyncResult {
+		t.Helper()
+		res, err := w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: id, Contacts: cs})
+		require.NoError(t, err)
+		return res
+	}
+	get := func(email string) gdpr.Contact {
+		t.Helper()
+		cs, err := w.store.ContactsOfMembers(ctx, "acme", []string{m})
+		require.NoError(t, err)
+		for _, c := range cs {
+			if c.Email == email {
+				return c
+			}
+		}
+		t.Fatalf("no contact for %s", email)
+		return gdpr.Contact{}
+	}
+	require.Equal(t, gdpr.SyncResult{Created: 3}, sync("b-1",
+		gdpr.SyncContact{MemberID: m, Email: "ann@example.test", FirstName: "Ann", OptIn: true},
+		gdpr.SyncContact{MemberID: m, Email: "bob@example.test", FirstName: "Bob"},
+		gdpr.SyncContact{MemberID: m, Email: "cat@example.test", FirstName: "Cat", OptIn: true}))
+
+	// Cat unsubscribes from a Member's mail: her own refusal.
+	cat := get("cat@example.test")
+	require.NoError(t, cat.ChangeMemberOptIn(gdpr.MemberOptOutFromEmail, gdpr.ConsentSource{Kind: gdpr.SourceKindMailjet, Ref: "mail_1"}, w.clock.Now()))
+	_, err = w.store.UpdateContact(ctx, cat)
+	require.NoError(t, err)
+
+	w.clock.Advance(24 * time.Hour)
+	later := w.clock.Now()
+	b2 := []gdpr.SyncContact{
+		{MemberID: m, Email: "ann@example.test", FirstName: "Anne", LastName: "Lee"}, // withdrew her opt-in
+		{MemberID: m, Email: "bob@example.test", FirstName: "Bob", OptIn: true},      // opted in
+		{MemberID: m, Email: "cat@example.test", FirstName: "Cat", OptIn: true},      // unchanged at the brand
+	}
+	require.Equal(t, gdpr.SyncResult{Updated: 2, Unchanged: 1}, sync("b-2", b2...))
+
+	ann := get("ann@example.test")
+	require.Equal(t, gdpr.MemberOptInNew, ann.MemberOptIn.Value)
+	require.Equal(t, gdpr.BrandOptInNone, ann.BrandOptIn.Value, "the Brand opt-in withdrawn back to none")
+	require.True(t, ann.BrandOptIn.At.Equal(later), "dated")
+	require.Equal(t, "Anne", ann.FirstName)
+	require.Equal(t, "Lee", ann.LastName)
+	last := ann.History[len(ann.History)-1]
+	require.Equal(t, gdpr.ConsentSource{Kind: gdpr.SourceKindSync, Ref: "b-2"}, last.Source, "the batch is the proof")
+	bob := get("bob@example.test")
+	require.Equal(t, gdpr.MemberOptInFromBrand, bob.MemberOptIn.Value)
+	require.Equal(t, gdpr.BrandOptInDatabase, bob.BrandOptIn.Value)
+	require.True(t, bob.MemberOptIn.At.Equal(later))
+	require.Equal(t, gdpr.MemberOptOutFromEmail, get("cat@example.test").MemberOptIn.Value, "her own opt-out stands")
+
+	w.clock.Advance(time.Hour)
+	require.Equal(t, gdpr.SyncResult{Unchanged: 3}, sync("b-2", b2...), "a replay changes nothing")
+	again := get("ann@example.test")
+	require.Len(t, again.History, len(ann.History))
+	require.True(t, again.BrandOptIn.At.Equal(later), "nor re-dates")
+
+	w.clock.Advance(time.Hour)
+	require.Equal(t, gdpr.SyncResult{Updated: 1}, sync("b-3", gdpr.SyncContact{MemberID: m, Email: "ann@example.test", FirstName: "Anne", LastName: "Lee", OptIn: true}))
+	require.Equal(t, gdpr.BrandOptInDatabase, get("ann@example.test").BrandOptIn.Value, "opted in again")
+}
