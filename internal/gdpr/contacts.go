@@ -400,11 +400,11 @@ type SyncResult struct {
 	Unchanged   int `json:"unchanged"`
 	Deleted     int `json:"deleted"`
 	Blacklisted int `json:"blacklisted"` // refused: on the brand's blacklist (R-MAIL-4)
-	Refused     int `json:"refused"`     // members who are not employees on a brand not in direct selling
+	Refused     int `json:"refused"`     // members not under contract, on a brand not in direct selling
 }
 
 // Sync applies a batch of the brand's contact synchronisation (R-CONSENT-4): only for
-// direct-selling brands, or for members who are employees; a contact is stored once per
+// direct-selling brands, or for members under contract with the brand (R-ROLE); a contact is stored once per
 // member and address (R-CONSENT-5); a blacklisted address is refused and counted (R-MAIL-4);
 // a delete erases a synchronised contact (R-RET-9). The batch id is the consents' proof.
 func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBatch) (SyncResult, error) {
@@ -445,7 +445,9 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 	}
 	for _, sc := range batch.Contacts {
 		m := members[sc.MemberID]
-		if b.Pro != ProDirectSelling && m.Role != RoleEmployee {
+		// Outside direct selling, members under contract with the Brand only (R-ROLE): the
+		// guide's "employees (professionals employed by the Brand or sub-contractors)".
+		if b.Pro != ProDirectSelling && !m.Role.UnderContract(b.Pro) {
 			res.Refused++
 			continue
 		}
@@ -454,7 +456,7 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 		}
 	}
 	if res.Refused == len(batch.Contacts) {
-		return res, Errorf(CodeForbidden, "contact synchronisation is for direct-selling brands and their employees only (R-CONSENT-4)")
+		return res, Errorf(CodeForbidden, "contact synchronisation is for direct-selling brands and members under contract with the brand only (R-CONSENT-4)")
 	}
 	// The batch id is the brand's free text: the log has its keyed digest, which ties the
 	// lines of one batch together without saying what the brand wrote (R-OPS-1).

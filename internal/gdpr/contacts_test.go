@@ -2,6 +2,7 @@ package gdpr_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -428,4 +429,33 @@ func TestSync_R_CONSENT_4_updatesExistingContacts(t *testing.T) {
 	w.clock.Advance(time.Hour)
 	require.Equal(t, gdpr.SyncResult{Updated: 1}, sync("b-3", gdpr.SyncContact{MemberID: m, Email: "ann@example.test", FirstName: "Anne", LastName: "Lee", OptIn: true}))
 	require.Equal(t, gdpr.BrandOptInDatabase, get("ann@example.test").BrandOptIn.Value, "opted in again")
+}
+
+// TestSync_R_CONSENT_4_membersUnderContract (issue 23, item 15): outside direct selling, the
+// sync serves every member under contract with the Brand (R-ROLE: roles 1, 2, 4, 5, 6, and
+// vendors unless the brand sells selectively), not employees (role 1) alone; ambassadors and
+// a selective brand's vendors are refused.
+// guide: "This feature is only available for direct selling scenarios (Members are sales
+// representatives of the Brand) or for employees (professionals employed by the Brand or
+// sub-contractors)."
+func TestSync_R_CONSENT_4_membersUnderContract(t *testing.T) {
+	for _, pro := range []gdpr.Pro{gdpr.ProClassic, gdpr.ProSelective} {
+		w := newContactWorld(t)
+		ctx := t.Context()
+		_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: pro})
+		require.NoError(t, err)
+		for r := gdpr.RoleAmbassador; r <= gdpr.RoleExpert; r++ {
+			p := profile(fmt.Sprintf("role-%d", r), fmt.Sprintf("role%d@brand.example", r), "Role")
+			p.Role = &r
+			m := w.upsert(t, p, w.clock.Now()).User
+			res, err := w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: fmt.Sprintf("b-%d", r),
+				Contacts: []gdpr.SyncContact{{MemberID: m.ID, Email: fmt.Sprintf("c%d@example.test", r)}}})
+			if r.UnderContract(pro) {
+				require.NoError(t, err, "pro %d role %d", pro, r)
+				require.Equal(t, 1, res.Created, "pro %d role %d", pro, r)
+			} else {
+				require.Equal(t, gdpr.CodeForbidden, gdpr.ErrorCode(err), "pro %d role %d", pro, r)
+			}
+		}
+	}
 }
