@@ -145,8 +145,9 @@ const (
 // RecordOrder records an order: the Member's contact is created on first sight with the
 // opt-ins of R-CONSENT-3 (Member "opt-in from order" and Brand "from brand database" when the
 // customer agreed, both "storage only" otherwise), or found, and the sale is added to its
-// history. An address on the brand's blacklist creates nothing (R-MAIL-4). Each orderId
-// applies once.
+// history. An address globally opted out creates nothing (R-MAIL-4); one blacklisted for a
+// complaint, bounce or block is recorded with that email status, so nothing is mailed to it
+// (R-MAIL-1, R-MAIL-3). Each orderId applies once.
 func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Order) (OrderResult, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
@@ -168,16 +169,15 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 		return OrderResult{}, Errorf(CodeConflict, "orders are recorded for active members only")
 	}
 	digest := s.hasher.EmailDigest(o.Contact.Email)
+	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	if err != nil {
+		return OrderResult{}, err
+	}
 	res := OrderResult{Outcome: OrderBlacklisted}
-	switch _, err := s.blacklist.GetBlacklist(ctx, b.ID, digest); {
-	case err == nil:
-	case errors.Is(err, ErrNotFound):
-		res, err = s.applyOrder(ctx, b, member, o, digest)
-		if err != nil {
+	if !optedOut {
+		if res, err = s.applyOrder(ctx, b, member, o, digest, status); err != nil {
 			return OrderResult{}, err
 		}
-	default:
-		return OrderResult{}, err
 	}
 	now := s.clock.Now()
 	if _, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: claimOrder + o.OrderID, Owner: res.ContactID, CreatedAt: now}); err != nil && !errors.Is(err, ErrConflict) {
@@ -189,7 +189,8 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 
 // applyOrder creates or updates the Member's contact for the order's address, once per
 // member and address (R-CONSENT-5), guarded by the contact's version.
-func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, digest string) (OrderResult, error) {
+// status is the email status the blacklist gives the address (EmailOK when not on it).
+func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, digest string, status EmailStatus) (OrderResult, error) {
 	now := s.clock.Now()
 	sale := Sale{OrderID: o.OrderID, Amount: o.Amount, Currency: o.Currency, Products: o.Products, At: now}
 	if sale.Products == nil {
@@ -200,7 +201,7 @@ func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o
 	err := retry(ctx, func() error {
 		held, err := s.claims.GetClaim(ctx, b.ID, key)
 		if errors.Is(err, ErrNotFound) {
-			res, err = s.createFromOrder(ctx, b, member, o, key, sale)
+			res, err = s.createFromOrder(ctx, b, member, o, key, sale, status)
 			return err
 		}
 		if err != nil {
@@ -216,6 +217,9 @@ func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o
 			c.LastActivityAt = latest(c.LastActivityAt, now)
 			if len(c.Sales) > MaxSales {
 				c.Sales = c.Sales[len(c.Sales)-MaxSales:]
+			}
+			if status != EmailOK && !permanent(c.EmailStatus) {
+				c.EmailStatus = status // blacklisted since it was created (R-MAIL-1)
 			}
 			if _, err := s.updateContact(ctx, b, c); err != nil {
 				return err
@@ -239,9 +243,9 @@ func containsOrder(sales []Sale, id string) bool {
 // createFromOrder makes the contact with R-CONSENT-3's opt-ins, claiming its member and
 // address first: a concurrent order for the same address finds it and sends the caller round
 // again.
-func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member User, o Order, key string, sale Sale) (OrderResult, error) {
+func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member User, o Order, key string, sale Sale, status EmailStatus) (OrderResult, error) {
 	now := s.clock.Now()
-	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: o.Contact.Email,
+	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: o.Contact.Email, EmailStatus: status,
 		FirstName: o.Contact.FirstName, LastName: o.Contact.LastName, Source: SourceOrder, CreatedAt: now,
 		Sales: []Sale{sale}}
 	memberOptIn, brandOptIn := MemberStorageOnly, BrandOptInStorageOnly
@@ -263,6 +267,29 @@ func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member Us
 		return OrderResult{}, err
 	}
 	return OrderResult{Outcome: OrderContactCreated, ContactID: c.ID}, nil
+}
+
+// blacklisted tells what the brand's blacklist says of an address a contact is created for
+// (R-MAIL-4): a global opt-out refuses the creation (optedOut); a complaint, a hard bounce or
+// a block lets the contact be created with that email status, after which nothing is mailed
+// to it (R-MAIL-1, R-MAIL-3). A reason this code does not know refuses: fail closed.
+func (s *ContactService) blacklisted(ctx context.Context, brand BrandID, digest string) (status EmailStatus, optedOut bool, err error) {
+	e, err := s.blacklist.GetBlacklist(ctx, brand, digest)
+	if errors.Is(err, ErrNotFound) {
+		return EmailOK, false, nil
+	}
+	if err != nil {
+		return EmailOK, false, err
+	}
+	switch e.Reason {
+	case BlacklistSpam:
+		return EmailSpam, false, nil
+	case BlacklistHardBounce:
+		return EmailHardBounce, false, nil
+	case BlacklistBlocked:
+		return EmailBlocked, false, nil
+	}
+	return EmailOK, true, nil
 }
 
 // ContactView is a contact as a Member or the Brand may read it.
@@ -399,13 +426,14 @@ type SyncResult struct {
 	Updated     int `json:"updated"` // an existing contact took the batch's statuses or names
 	Unchanged   int `json:"unchanged"`
 	Deleted     int `json:"deleted"`
-	Blacklisted int `json:"blacklisted"` // refused: on the brand's blacklist (R-MAIL-4)
+	Blacklisted int `json:"blacklisted"` // refused: globally opted out, on the brand's blacklist (R-MAIL-4)
 	Refused     int `json:"refused"`     // members not under contract, on a brand not in direct selling
 }
 
 // Sync applies a batch of the brand's contact synchronisation (R-CONSENT-4): only for
 // direct-selling brands, or for members under contract with the brand (R-ROLE); a contact is stored once per
-// member and address (R-CONSENT-5); a blacklisted address is refused and counted (R-MAIL-4);
+// member and address (R-CONSENT-5); a globally opted-out address is refused and counted, a
+// bounced one created with its email status (R-MAIL-4);
 // a delete erases a synchronised contact (R-RET-9). The batch id is the consents' proof.
 func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBatch) (SyncResult, error) {
 	var res SyncResult
@@ -480,14 +508,16 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 		res.Unchanged++
 		return nil
 	}
-	if _, err := s.blacklist.GetBlacklist(ctx, b.ID, digest); err == nil {
-		res.Blacklisted++
-		return nil
-	} else if !errors.Is(err, ErrNotFound) {
+	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	if err != nil {
 		return err
 	}
+	if optedOut {
+		res.Blacklisted++
+		return nil
+	}
 	now := s.clock.Now()
-	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: m.ID, Email: sc.Email, FirstName: sc.FirstName,
+	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: m.ID, Email: sc.Email, EmailStatus: status, FirstName: sc.FirstName,
 		LastName: sc.LastName, Source: SourceBrandSync, CreatedAt: now}
 	memberOptIn, brandOptIn := MemberOptInNew, BrandOptInStorageOnly
 	if sc.OptIn {
@@ -673,9 +703,9 @@ type ManualContact struct {
 }
 
 // CreateManual records a contact a Member entered (R-RET-4): Member opt-in "new", blocked
-// until invited, and no Brand opt-in ("none": hidden from the Brand, R-ACCESS-1). An address
-// on the brand's blacklist is refused (R-MAIL-4: a global opt-out is final), and a contact the
-// Member already has is answered with its id.
+// until invited, and no Brand opt-in ("none": hidden from the Brand, R-ACCESS-1). A globally
+// opted-out address is refused (R-MAIL-4: a global opt-out is final), a bounced one gets its
+// email status (R-MAIL-3), and a contact the Member already has is answered with its id.
 func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memberID string, in ManualContact) (OrderResult, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
@@ -693,10 +723,12 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 		return OrderResult{}, Errorf(CodeConflict, "contacts are entered by active members only")
 	}
 	digest := s.hasher.EmailDigest(in.Email)
-	if _, err := s.blacklist.GetBlacklist(ctx, b.ID, digest); err == nil {
-		return OrderResult{Outcome: OrderBlacklisted}, nil
-	} else if !errors.Is(err, ErrNotFound) {
+	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	if err != nil {
 		return OrderResult{}, err
+	}
+	if optedOut {
+		return OrderResult{Outcome: OrderBlacklisted}, nil
 	}
 	key := claimContact + member.ID + ":" + digest
 	if held, err := s.claims.GetClaim(ctx, b.ID, key); err == nil {
@@ -705,7 +737,7 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 		return OrderResult{}, err
 	}
 	now := s.clock.Now()
-	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: in.Email, FirstName: in.FirstName,
+	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: in.Email, EmailStatus: status, FirstName: in.FirstName,
 		LastName: in.LastName, Source: SourceManual, CreatedAt: now}
 	src := ConsentSource{Kind: SourceKindMember, Ref: member.ID}
 	if err := c.ChangeMemberOptIn(MemberOptInNew, src, now); err != nil {

@@ -93,8 +93,9 @@ func TestOrdersAreIdempotentAndOnePerMember(t *testing.T) {
 	require.NotEqual(t, first.ContactID, other.ContactID, "R-CONSENT-5: stored once per Member")
 }
 
-// TestOrderToABlacklistedAddressCreatesNothing (R-MAIL-4): a global opt-out or a hard bounce
-// refuses any later creation of the contact, by digest.
+// TestOrderToABlacklistedAddressCreatesNothing (R-MAIL-4): a global opt-out refuses any later
+// creation of the contact, by digest (a bounce does not:
+// TestContacts_R_MAIL_4_bouncesBlockMailNotCreation).
 func TestOrderToABlacklistedAddressCreatesNothing(t *testing.T) {
 	w := newContactWorld(t)
 	ctx := t.Context()
@@ -185,8 +186,8 @@ func TestContactAccessRules(t *testing.T) {
 }
 
 // TestSyncPerR_CONSENT_4: an imported opt-in gives both opt-ins, none gives Member "new" and
-// Brand "storage only"; only direct-selling brands or employees; a blacklisted address is
-// refused and counted; a delete erases a synchronised contact with one audit record (R-RET-9)
+// Brand "storage only"; only direct-selling brands or employees; a globally opted-out address
+// is refused and counted; a delete erases a synchronised contact with one audit record (R-RET-9)
 // and lets the address come back as new.
 func TestSyncPerR_CONSENT_4(t *testing.T) {
 	w := newContactWorld(t)
@@ -201,7 +202,7 @@ func TestSyncPerR_CONSENT_4(t *testing.T) {
 	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
 	require.NoError(t, err)
 	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("gone@example.test"),
-		Reason: gdpr.BlacklistHardBounce, CreatedAt: w.clock.Now()}))
+		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
 	res, err := w.contacts.Sync(ctx, "acme", batch("b-1",
 		gdpr.SyncContact{MemberID: w.members[0], Email: "in@example.test", OptIn: true},
 		gdpr.SyncContact{MemberID: w.members[0], Email: "none@example.test"},
@@ -458,4 +459,67 @@ func TestSync_R_CONSENT_4_membersUnderContract(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestContacts_R_MAIL_4_bouncesBlockMailNotCreation (issue 23, item 18): only a global
+// opt-out refuses creating a contact; an address blacklisted for a complaint, a hard bounce or
+// a block is created by an order (its sale recorded), a sync or a Member, with the matching
+// email status, so that nothing is mailed to it (R-MAIL-1, R-MAIL-3), an invitation included.
+// guide: "Global opt-out: ... This enables to block future Members that would import again a
+// contact who opted-out." and "Email callbacks: if a definitive error (spam, hard bounce,
+// block) has been returned by the messaging platform, this information is stored to ensure to
+// block any future communications"
+func TestContacts_R_MAIL_4_bouncesBlockMailNotCreation(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	require.NoError(t, err)
+	for _, bl := range []struct {
+		email  string
+		reason gdpr.BlacklistReason
+	}{{"spam@example.test", gdpr.BlacklistSpam}, {"hard@example.test", gdpr.BlacklistHardBounce},
+		{"blocked@example.test", gdpr.BlacklistBlocked}, {"out@example.test", gdpr.BlacklistGlobalOptOut}} {
+		require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest(bl.email),
+			Reason: bl.reason, CreatedAt: w.clock.Now()}))
+	}
+	status := func(id string) gdpr.EmailStatus {
+		t.Helper()
+		c, err := w.store.GetContact(ctx, "acme", id)
+		require.NoError(t, err)
+		return c.EmailStatus
+	}
+
+	res, err := w.contacts.RecordOrder(ctx, "acme", order("o-spam", w.members[0], "spam@example.test", true))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, res.Outcome, "a complaint blocks mail, not the sale")
+	require.Equal(t, gdpr.EmailSpam, status(res.ContactID))
+	c, err := w.store.GetContact(ctx, "acme", res.ContactID)
+	require.NoError(t, err)
+	require.Len(t, c.Sales, 1, "the sale is recorded")
+	res, err = w.contacts.RecordOrder(ctx, "acme", order("o-out", w.members[0], "out@example.test", true))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderBlacklisted, res.Outcome, "a global opt-out blocks creation")
+
+	sync, err := w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: "b-1", Contacts: []gdpr.SyncContact{
+		{MemberID: w.members[0], Email: "hard@example.test", OptIn: true}, {MemberID: w.members[0], Email: "out@example.test"}}})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.SyncResult{Created: 1, Blacklisted: 1}, sync)
+
+	man, err := w.contacts.CreateManual(ctx, "acme", w.members[1], gdpr.ManualContact{Email: "blocked@example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, man.Outcome)
+	require.Equal(t, gdpr.EmailBlocked, status(man.ContactID))
+	_, err = w.contacts.Invite(ctx, "acme", w.members[1], man.ContactID)
+	require.Equal(t, gdpr.CodeConflict, gdpr.ErrorCode(err), "nothing is mailed to it")
+	man, err = w.contacts.CreateManual(ctx, "acme", w.members[1], gdpr.ManualContact{Email: "out@example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderBlacklisted, man.Outcome)
+
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	byEmail := map[string]gdpr.EmailStatus{}
+	for _, v := range mine {
+		byEmail[v.Email] = v.EmailStatus
+	}
+	require.Equal(t, map[string]gdpr.EmailStatus{"spam@example.test": gdpr.EmailSpam, "hard@example.test": gdpr.EmailHardBounce}, byEmail)
 }
