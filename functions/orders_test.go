@@ -21,7 +21,7 @@ func orderBody(id, member, email string, optIn bool) string {
 // contacts under the access rules (issue #14, groundwork).
 func TestOrdersEndToEnd(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
-		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret,
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"],
 			"mailjetCallback": map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}})
 		res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(), map[string]any{"externalId": "seller-1", "email": "seller@brand.example"})})
 		require.Equal(t, 200, res.Status, "%s", res.Body)
@@ -119,6 +119,10 @@ func TestOrdersEndToEnd(t *testing.T) {
 
 func nowUTC() time.Time { return time.Now().UTC() }
 
+// manualEntry is the brand setting that reactivates manual entry of contacts, off by default
+// (R-RET-4), for the tests that enter contacts by hand.
+var manualEntry = map[string]any{"contacts": map[string]any{"manualEntry": true}}
+
 // syncMember makes a direct-selling brand with one provisioned member, for the sync tests.
 func syncMember(t *testing.T, app *testApp) string {
 	t.Helper()
@@ -171,4 +175,34 @@ func TestSyncLogsNoBatchID(t *testing.T) {
 	require.Contains(t, logs, `"msg":"contacts synchronised"`)
 	require.NotContains(t, logs, batch)
 	require.NotContains(t, logs, "Lovelace")
+}
+
+// TestManualContactEntry_R_RET_4_offByDefault (issue 23, item 20): manual entry of contacts is
+// a per-brand setting, off by default: while it is off, POST …/members/{id}/contacts answers
+// 403 saying so and stores nothing; a brand that reactivates it ("contacts":{"manualEntry":
+// true}) gets its contacts entered, and reads the setting back.
+// guide: "As of version 4.0, it is not possible to manually enter new contacts. This
+// functionality is deprecated but it is not excluded that this will be reactivated if
+// necessary in a later version."
+func TestManualContactEntry_R_RET_4_offByDefault(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		member := syncMember(t, app)
+		enter := func() response {
+			return app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "typed@example.test", "firstName": "Tia"})
+		}
+		res := enter()
+		require.Equal(t, 403, res.Status, "%s", res.Body)
+		require.Contains(t, string(res.Body), "manual entry of contacts is disabled")
+		require.NotContains(t, string(res.Body), "typed@example.test", "errors never echo input")
+		mine := app.admin("GET", "/api/brands/acme/members/"+member+"/contacts", nil)
+		require.Equal(t, 200, mine.Status)
+		require.NotContains(t, string(mine.Body), "typed@example.test", "nothing stored")
+
+		app.putBrand("acme", map[string]any{"pro": 2, "webhookSecret": ssoSecret, "contacts": map[string]any{"manualEntry": true}})
+		got := app.admin("GET", "/api/admin/brands/acme", nil)
+		require.Equal(t, 200, got.Status)
+		require.Equal(t, map[string]any{"manualEntry": true}, got.JSON(t)["contacts"])
+		res = enter()
+		require.Equal(t, 201, res.Status, "%s", res.Body)
+	})
 }

@@ -264,7 +264,7 @@ func TestContactRetentionDurationsPerBrand(t *testing.T) {
 	w := newContactRetentionWorld(t)
 	t0 := w.clock.Now()
 	_, _, err := w.svc.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", SSOExclusive: true,
-		Retention: gdpr.Retention{NewContactInvitation: gdpr.Period{Days: 10}}})
+		Contacts: gdpr.ContactSettings{ManualEntry: true}, Retention: gdpr.Retention{NewContactInvitation: gdpr.Period{Days: 10}}})
 	require.NoError(t, err)
 	res, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test"})
 	require.NoError(t, err)

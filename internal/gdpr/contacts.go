@@ -702,7 +702,9 @@ type ManualContact struct {
 	LastName  string `json:"lastName"`
 }
 
-// CreateManual records a contact a Member entered (R-RET-4): Member opt-in "new", blocked
+// CreateManual records a contact a Member entered (R-RET-4), on a brand that reactivated
+// manual entry (contacts.manualEntry; off by default, deprecated since guide 4.0, else
+// CodeForbidden): Member opt-in "new", blocked
 // until invited, and no Brand opt-in ("none": hidden from the Brand, R-ACCESS-1). A globally
 // opted-out address is refused (R-MAIL-4: a global opt-out is final), a bounced one gets its
 // email status (R-MAIL-3), and a contact the Member already has is answered with its id.
@@ -710,6 +712,9 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return OrderResult{}, err
+	}
+	if !b.Contacts.ManualEntry {
+		return OrderResult{}, Errorf(CodeForbidden, "manual entry of contacts is disabled for this brand (deprecated since guide 4.0, R-RET-4); the brand setting contacts.manualEntry reactivates it")
 	}
 	in.Email, in.FirstName, in.LastName = NormalizeEmail(in.Email), strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
 	if !ValidEmail(in.Email) || !plainText(in.FirstName, maxNameLen) || !plainText(in.LastName, maxNameLen) {

@@ -31,6 +31,10 @@ func newContactWorld(t *testing.T) *contactWorld {
 	for _, ext := range []string{"seller-1", "seller-2"} {
 		w.members = append(w.members, w.upsert(t, profile(ext, ext+"@brand.example", "Seller"), w.clock.Now()).User.ID)
 	}
+	// Manual entry is off by default (R-RET-4); these tests enter contacts by hand.
+	_, _, err = w.svc.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", SSOExclusive: true,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
+	require.NoError(t, err)
 	return w
 }
 
@@ -115,7 +119,8 @@ func TestOrderToABlacklistedAddressCreatesNothing(t *testing.T) {
 func TestContacts_R_MAIL_4_oneMailboxSeveralSpellings(t *testing.T) {
 	w := newContactWorld(t)
 	ctx := t.Context()
-	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
 	require.NoError(t, err)
 	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("x@exa\u0308mple.test"),
 		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
@@ -199,7 +204,8 @@ func TestSyncPerR_CONSENT_4(t *testing.T) {
 	_, err := w.contacts.Sync(ctx, "acme", batch("b-0", gdpr.SyncContact{MemberID: w.members[0], Email: "x@example.test"}))
 	require.Equal(t, gdpr.CodeForbidden, gdpr.ErrorCode(err), "a classic brand's ambassador: refused")
 
-	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
 	require.NoError(t, err)
 	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("gone@example.test"),
 		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
@@ -366,7 +372,8 @@ func TestMemberContacts_R_CONSENT_8_salesShowDateAndAmountOnly(t *testing.T) {
 func TestSync_R_CONSENT_4_updatesExistingContacts(t *testing.T) {
 	w := newContactWorld(t)
 	ctx := t.Context()
-	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
 	require.NoError(t, err)
 	m := w.members[0]
 	sync := func(id string, cs ...gdpr.SyncContact) gdpr.SyncResult {
@@ -472,7 +479,8 @@ func TestSync_R_CONSENT_4_membersUnderContract(t *testing.T) {
 func TestContacts_R_MAIL_4_bouncesBlockMailNotCreation(t *testing.T) {
 	w := newContactWorld(t)
 	ctx := t.Context()
-	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
 	require.NoError(t, err)
 	for _, bl := range []struct {
 		email  string
@@ -522,4 +530,26 @@ func TestContacts_R_MAIL_4_bouncesBlockMailNotCreation(t *testing.T) {
 		byEmail[v.Email] = v.EmailStatus
 	}
 	require.Equal(t, map[string]gdpr.EmailStatus{"spam@example.test": gdpr.EmailSpam, "hard@example.test": gdpr.EmailHardBounce}, byEmail)
+}
+
+// TestManualContact_R_RET_4_disabledByDefault (issue 23, item 20): a brand that did not
+// reactivate manual entry refuses a Member's contact (CodeForbidden) and stores nothing.
+// guide: "As of version 4.0, it is not possible to manually enter new contacts."
+func TestManualContact_R_RET_4_disabledByDefault(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme"})
+	require.NoError(t, err)
+	_, err = w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "typed@example.test"})
+	require.Equal(t, gdpr.CodeForbidden, gdpr.ErrorCode(err))
+	require.NotContains(t, err.Error(), "typed@example.test")
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Empty(t, mine)
+
+	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Contacts: gdpr.ContactSettings{ManualEntry: true}})
+	require.NoError(t, err)
+	res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "typed@example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
 }
