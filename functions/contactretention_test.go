@@ -19,7 +19,7 @@ import (
 func TestContactRetentionThroughTheHost(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
 		app.setClock(t, t0)
-		app.putBrand("acme", nil)
+		app.putBrand("acme", manualEntry)
 		member := app.seedSubject(t, "acme", gdpr.RoleAmbassador).user.ID
 		add := func(email string) string {
 			t.Helper()
@@ -79,7 +79,7 @@ func TestContactRetentionThroughTheHost(t *testing.T) {
 func TestContactActivityThroughTheHost(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
 		app.setClock(t, t0)
-		app.putBrand("acme", nil)
+		app.putBrand("acme", manualEntry)
 		s := app.seedSubject(t, "acme", gdpr.RoleAmbassador)
 		c := s.contacts[1] // invitation accepted, no Brand opt-in
 		path := "/api/brands/acme/members/" + s.user.ID + "/contacts/" + c.ID + "/activity"
@@ -113,7 +113,7 @@ func TestContactActivityThroughTheHost(t *testing.T) {
 func TestMemberErasureTakesItsContactsInvitations(t *testing.T) {
 	app := startApp(t, nil)
 	app.setClock(t, t0)
-	app.putBrand("acme", nil)
+	app.putBrand("acme", manualEntry)
 	member := app.seedSubject(t, "acme", gdpr.RoleAmbassador).user.ID
 	const addr = "invited.contact@example.test"
 	res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": addr})
@@ -142,7 +142,7 @@ func TestMailjetEventsReachContacts(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
 		app.setClock(t, t0)
 		creds := map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}
-		app.putBrand("acme", map[string]any{"mailjetCallback": creds})
+		app.putBrand("acme", map[string]any{"mailjetCallback": creds, "contacts": manualEntry["contacts"]})
 		member := app.seedSubject(t, "acme", gdpr.RoleAmbassador).user.ID
 		add := func(email string) string {
 			t.Helper()

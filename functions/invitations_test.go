@@ -16,7 +16,7 @@ import (
 // R-CONSENT-1, R-MAIL-4).
 func TestInvitations(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
-		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret})
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
 		res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
 			map[string]any{"externalId": "seller-1", "email": "seller@brand.example", "firstName": "Sam"})})
 		require.Equal(t, 200, res.Status, "%s", res.Body)

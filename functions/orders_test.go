@@ -16,11 +16,12 @@ func orderBody(id, member, email string, optIn bool) string {
 }
 
 // TestOrdersEndToEnd: the brand's signed order webhook creates the Member's contact with
-// R-CONSENT-3's opt-ins, once per orderId; a blacklisted address is refused and counted; the
-// Member and the Brand read the contacts under the access rules (issue #14, groundwork).
+// R-CONSENT-3's opt-ins, once per orderId; an address that drew a complaint still records its
+// sale, with its email status (R-MAIL-4, issue 23 item 18); the Member and the Brand read the
+// contacts under the access rules (issue #14, groundwork).
 func TestOrdersEndToEnd(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
-		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret,
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"],
 			"mailjetCallback": map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}})
 		res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(), map[string]any{"externalId": "seller-1", "email": "seller@brand.example"})})
 		require.Equal(t, 200, res.Status, "%s", res.Body)
@@ -37,13 +38,16 @@ func TestOrdersEndToEnd(t *testing.T) {
 
 		spam := `{"event":"spam","time":1717236000,"MessageID":1,"email":"gone@example.test"}`
 		require.Equal(t, 200, app.do("POST", "/api/brands/acme/mailjet/events", spam, callbackAuth).Status)
-		require.Equal(t, "blacklisted", send(orderBody("o-3", member, "gone@example.test", true))["outcome"], "R-MAIL-4")
+		// guide: "if a definitive error (spam, hard bounce, block) has been returned by the
+		// messaging platform, this information is stored to ensure to block any future
+		// communications": communications, not the sale.
+		require.Equal(t, "contact_created", send(orderBody("o-3", member, "gone@example.test", true))["outcome"], "R-MAIL-4")
 
 		res = app.admin("GET", "/api/brands/acme/members/"+member+"/contacts", nil)
 		require.Equal(t, 200, res.Status, "%s", res.Body)
 		var mine struct{ Contacts []map[string]any }
 		require.NoError(t, json.Unmarshal(res.Body, &mine))
-		require.Len(t, mine.Contacts, 2)
+		require.Len(t, mine.Contacts, 3)
 		byEmail := map[string]map[string]any{}
 		for _, c := range mine.Contacts {
 			byEmail[c["email"].(string)] = c
@@ -51,18 +55,24 @@ func TestOrdersEndToEnd(t *testing.T) {
 		require.Equal(t, "opt_in_from_order", byEmail["agreed@example.test"]["memberOptIn"])
 		require.Equal(t, "from_brand_database", byEmail["agreed@example.test"]["brandOptIn"])
 		require.Equal(t, "storage_only", byEmail["stored@example.test"]["memberOptIn"])
+		require.Equal(t, "spam", byEmail["gone@example.test"]["emailStatus"], "R-MAIL-3: nothing is mailed to it")
+		require.Nil(t, byEmail["agreed@example.test"]["emailStatus"])
 
 		res = app.admin("GET", "/api/admin/brands/acme/contacts", nil)
 		require.Equal(t, 200, res.Status, "%s", res.Body)
 		var brand struct{ Contacts []map[string]any }
 		require.NoError(t, json.Unmarshal(res.Body, &brand))
-		require.Len(t, brand.Contacts, 2, "both carry a Brand opt-in (storage only included)")
+		require.Len(t, brand.Contacts, 3, "all carry a Brand opt-in (storage only included)")
 		require.Equal(t, 401, app.do("GET", "/api/admin/brands/acme/contacts", nil, nil).Status)
 
-		t.Run("R-MAIL-4_manual_creation_refuses_a_blacklisted_address", func(t *testing.T) {
-			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "gone@example.test"})
-			require.Equal(t, 409, res.Status, "%s", res.Body)
-			require.Equal(t, "blacklisted", res.JSON(t)["outcome"])
+		t.Run("R-MAIL-4_manual_creation_of_a_bounced_address_keeps_it_unmailed", func(t *testing.T) {
+			bounce := `{"event":"bounce","hard_bounce":true,"time":1717236000,"MessageID":2,"email":"bounced@example.test"}`
+			require.Equal(t, 200, app.do("POST", "/api/brands/acme/mailjet/events", bounce, callbackAuth).Status)
+			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "bounced@example.test"})
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+			contact := res.JSON(t)["contactId"].(string)
+			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+contact+"/invite", nil)
+			require.Equal(t, 409, res.Status, "R-MAIL-1: never invited: %s", res.Body)
 			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "friend@example.test", "firstName": "Fran"})
 			require.Equal(t, 201, res.Status, "%s", res.Body)
 		})
@@ -108,6 +118,10 @@ func TestOrdersEndToEnd(t *testing.T) {
 }
 
 func nowUTC() time.Time { return time.Now().UTC() }
+
+// manualEntry is the brand setting that reactivates manual entry of contacts, off by default
+// (R-RET-4), for the tests that enter contacts by hand.
+var manualEntry = map[string]any{"contacts": map[string]any{"manualEntry": true}}
 
 // syncMember makes a direct-selling brand with one provisioned member, for the sync tests.
 func syncMember(t *testing.T, app *testApp) string {
@@ -161,4 +175,34 @@ func TestSyncLogsNoBatchID(t *testing.T) {
 	require.Contains(t, logs, `"msg":"contacts synchronised"`)
 	require.NotContains(t, logs, batch)
 	require.NotContains(t, logs, "Lovelace")
+}
+
+// TestManualContactEntry_R_RET_4_offByDefault (issue 23, item 20): manual entry of contacts is
+// a per-brand setting, off by default: while it is off, POST …/members/{id}/contacts answers
+// 403 saying so and stores nothing; a brand that reactivates it ("contacts":{"manualEntry":
+// true}) gets its contacts entered, and reads the setting back.
+// guide: "As of version 4.0, it is not possible to manually enter new contacts. This
+// functionality is deprecated but it is not excluded that this will be reactivated if
+// necessary in a later version."
+func TestManualContactEntry_R_RET_4_offByDefault(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		member := syncMember(t, app)
+		enter := func() response {
+			return app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "typed@example.test", "firstName": "Tia"})
+		}
+		res := enter()
+		require.Equal(t, 403, res.Status, "%s", res.Body)
+		require.Contains(t, string(res.Body), "manual entry of contacts is disabled")
+		require.NotContains(t, string(res.Body), "typed@example.test", "errors never echo input")
+		mine := app.admin("GET", "/api/brands/acme/members/"+member+"/contacts", nil)
+		require.Equal(t, 200, mine.Status)
+		require.NotContains(t, string(mine.Body), "typed@example.test", "nothing stored")
+
+		app.putBrand("acme", map[string]any{"pro": 2, "webhookSecret": ssoSecret, "contacts": map[string]any{"manualEntry": true}})
+		got := app.admin("GET", "/api/admin/brands/acme", nil)
+		require.Equal(t, 200, got.Status)
+		require.Equal(t, map[string]any{"manualEntry": true}, got.JSON(t)["contacts"])
+		res = enter()
+		require.Equal(t, 201, res.Status, "%s", res.Body)
+	})
 }

@@ -53,6 +53,8 @@ type Brand struct {
 	CreatedAt   time.Time    `json:"createdAt"`
 	UpdatedAt   time.Time    `json:"updatedAt"`
 	Version     string       `json:"-"`
+
+	Contacts ContactSettings `json:"contacts,omitzero"` // R-RET-4: manual entry
 }
 
 // ContractEnd records the end of a brand's contract (R-ERASE-7).

@@ -27,6 +27,7 @@ type BrandSettings struct {
 	Mail            MailSettings     `json:"mail"`
 	Retention       Retention        `json:"retention"`
 	Fields          FieldRules       `json:"fields"`
+	Contacts        ContactSettings  `json:"contacts"`
 }
 
 // PutBrand creates or replaces a brand's settings. It reports whether the brand was created.
@@ -66,6 +67,7 @@ func (s *BrandService) PutBrand(ctx context.Context, id BrandID, in BrandSetting
 		}
 		b.Retention = in.Retention.WithDefaults()
 		b.Fields = in.Fields
+		b.Contacts = in.Contacts
 		b.UpdatedAt = now
 		if err := b.Validate(); err != nil {
 			return err

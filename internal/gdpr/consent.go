@@ -159,10 +159,8 @@ var memberTransitions = append([]transition[MemberOptIn]{
 	{MemberOptInNew, MemberOptInFromBrand, SourceKindSync},
 	{MemberOptInFromBrand, MemberOptInNew, SourceKindSync},
 
-	// R-RET-8: a contact recorded before 2018-05-25 with an activity history is assumed opted
-	// in; "other opt-in" (obtained by various means) is the value that says so. Without
-	// history it stays new (a no-op).
-	{MemberOptInNew, MemberOptInOther, SourceKindSystem},
+	// R-RET-8 (contacts recorded before 2018-05-25) is no row: it re-bases a legacy contact
+	// once, whatever its earlier value, and re-dates even an unchanged one (MarkPreGDPR).
 }, memberWithdrawals()...)
 
 // memberWithdrawals lists the withdrawals every state allows.
@@ -206,12 +204,15 @@ var brandTransitions = []transition[BrandOptIn]{
 	// The blog pop-in's Brand box, once the address is verified (R-CONSENT-2 "from blog").
 	{BrandOptInNone, BrandOptInBlog, SourceKindPopin},
 
-	// A later sync batch updates the imported status (R-CONSENT-4).
+	// A later sync batch updates the imported status (R-CONSENT-4): an opt-in imported since,
+	// or withdrawn at the brand, which hides the contact from the Brand again ("none", dated);
+	// one withdrawn may be imported again.
 	{BrandOptInStorageOnly, BrandOptInDatabase, SourceKindSync},
-	{BrandOptInDatabase, BrandOptInStorageOnly, SourceKindSync},
+	{BrandOptInDatabase, BrandOptInNone, SourceKindSync},
+	{BrandOptInNone, BrandOptInDatabase, SourceKindSync},
 }
 
-// No rule withdraws a Brand opt-in: the Brand's consent is the Brand's, a Member's
+// Only the brand's own database withdraws a Brand opt-in (R-CONSENT-4, above): a Member's
 // unsubscription keeps it (R-ERASE-6) and a global opt-out refuses the Members (R-MAIL-4).
 // A brand deletes a synchronised contact instead (R-RET-9, an erasure). Internal and external
 // form have no flow (deprecated features).
@@ -227,6 +228,48 @@ func index[V ~string](rows []transition[V]) map[transition[V]]bool {
 		m[r] = true
 	}
 	return m
+}
+
+// AwaitsPreGDPRMark reports a contact R-RET-8 has not judged yet: recorded before the GDPR
+// applied (GDPRDate), with no consent change in its history since (the mark is one; a consent
+// given or withdrawn in this service since is another, and is in force), and not opted out: a
+// recorded opt-out is the contact's own refusal, which the guide's assumption ("assuming that
+// they have not opted-out") cannot override; it follows R-RET-7.
+func (c Contact) AwaitsPreGDPRMark() bool {
+	v := c.MemberOptIn.Value
+	if c.Erased() || !c.CreatedAt.Before(GDPRDate) || !v.Valid() || v.OptedOut() {
+		return false
+	}
+	for _, h := range c.History {
+		if !h.At.Before(GDPRDate) {
+			return false
+		}
+	}
+	return true
+}
+
+// MarkPreGDPR applies R-RET-8 to a contact that awaits it, dated at and proven by the rule
+// id: with an activity history it is assigned "other opt-in" (guide: "an opt-in is assigned
+// by default"), whatever its earlier value; without, it is marked "new" and follows R-RET-4
+// from at (guide: "marked as “new” and will follow the same process as new contacts"), even
+// if it was new already: the mark's date is what R-RET-4 counts from. It returns false, and
+// changes nothing, for a contact that does not await it.
+func (c *Contact) MarkPreGDPR(at time.Time) (bool, error) {
+	if !c.AwaitsPreGDPRMark() {
+		return false, nil
+	}
+	to := MemberOptInNew
+	if !c.LastActivityAt.IsZero() {
+		to = MemberOptInOther
+	}
+	src := ConsentSource{Kind: SourceKindSystem, Ref: RuleLegacyContact}
+	if err := c.checkChange(ConsentMember, true, src, at); err != nil {
+		return false, err
+	}
+	from := c.MemberOptIn.Value
+	c.MemberOptIn = MemberOptInState{Value: to, At: at}
+	c.recordConsent(ConsentChange{Kind: ConsentMember, From: string(from), To: string(to), At: at, Source: src})
+	return true, nil
 }
 
 // MemberOptIns returns the 17 Member opt-in values of R-CONSENT-1, in the guide's order.
@@ -352,6 +395,10 @@ func (v BrandOptIn) VisibleToBrand() bool { return v.Valid() && v != BrandOptInN
 
 // EmailHiddenFromMember reports the Member opt-in values whose email the Member may not see
 // (R-RET-7): the opted-out contacts, whose email is hidden at once. An unknown value hides it
-// too: fail closed. (A contact pending email verification is hidden whole, R-RET-6; that is
-// the listing's check, not this one.)
+// too: fail closed. (A contact pending email verification is hidden whole: HiddenFromMember.)
 func (v MemberOptIn) EmailHiddenFromMember() bool { return v.OptedOut() || !v.Valid() }
+
+// HiddenFromMember reports the Member opt-in values whose contact the Member may not see at
+// all (R-RET-6): a blog pop-in contact pending email verification, until it verifies (guide:
+// "stored in the database, but not visible to ambassadors"). MemberContacts leaves it out.
+func (v MemberOptIn) HiddenFromMember() bool { return v == MemberOptInBlogPending }

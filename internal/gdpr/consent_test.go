@@ -57,10 +57,9 @@ func expectedMember() map[string]bool {
 	add(gdpr.MemberOptInInvitationDeclined, gdpr.MemberGlobalOptOut, gdpr.SourceKindInvitation)
 	// Blog pop-in verification.
 	add(gdpr.MemberOptInBlogPending, gdpr.MemberOptInBlogVerified, gdpr.SourceKindPopin)
-	// Sync updates (R-CONSENT-4) and pre-2018 contacts with activity (R-RET-8).
+	// Sync updates (R-CONSENT-4). (R-RET-8 is no transition: Contact.MarkPreGDPR.)
 	add(gdpr.MemberOptInNew, gdpr.MemberOptInFromBrand, gdpr.SourceKindSync)
 	add(gdpr.MemberOptInFromBrand, gdpr.MemberOptInNew, gdpr.SourceKindSync)
-	add(gdpr.MemberOptInNew, gdpr.MemberOptInOther, gdpr.SourceKindSystem)
 	// R-MAIL-5: a Mailjet unsubscribe from every value that is not already an opt-out.
 	for _, v := range []gdpr.MemberOptIn{gdpr.MemberOptInNew, gdpr.MemberOptInInvitationSent,
 		gdpr.MemberOptInInvitationAccepted, gdpr.MemberSocialMediaOnly, gdpr.MemberOptInFromBrand,
@@ -89,7 +88,8 @@ func expectedBrand() map[string]bool {
 	add("", gdpr.BrandOptInNone, gdpr.SourceKindPopin)
 	add(gdpr.BrandOptInNone, gdpr.BrandOptInBlog, gdpr.SourceKindPopin)
 	add(gdpr.BrandOptInStorageOnly, gdpr.BrandOptInDatabase, gdpr.SourceKindSync)
-	add(gdpr.BrandOptInDatabase, gdpr.BrandOptInStorageOnly, gdpr.SourceKindSync)
+	add(gdpr.BrandOptInDatabase, gdpr.BrandOptInNone, gdpr.SourceKindSync) // R-CONSENT-4: withdrawn at the brand
+	add(gdpr.BrandOptInNone, gdpr.BrandOptInDatabase, gdpr.SourceKindSync) // R-CONSENT-4: imported again
 	return m
 }
 

@@ -54,6 +54,13 @@ type SaleLine struct {
 	Quantity int    `json:"quantity"`
 }
 
+// ContactSettings are a brand's contact features.
+type ContactSettings struct {
+	// ManualEntry lets Members enter contacts by hand (R-RET-4). Off by default: the guide
+	// deprecated manual entry in version 4.0, "not excluded that this will be reactivated".
+	ManualEntry bool `json:"manualEntry"`
+}
+
 // MaxSales bounds the orders kept on a contact: a contact is one document, read and written
 // in batches, and must stay small; the oldest orders go first.
 const MaxSales = 200

@@ -21,7 +21,7 @@ const (
 const (
 	ActionRemind ActionKind = "remind" // the automatic second invitation (R-RET-5)
 	ActionExpire ActionKind = "expire" // no answer to two invitations: "opt-out no action" (R-RET-5)
-	ActionAssume ActionKind = "assume" // a pre-GDPR contact with activity: opt-in assumed (R-RET-8)
+	ActionAssume ActionKind = "assume" // a pre-GDPR contact: opt-in assumed, or marked new (R-RET-8)
 )
 
 // GDPRDate is the day the GDPR applied: contacts recorded before it are judged by R-RET-8.
@@ -52,11 +52,11 @@ func reviewContact(c Contact, b Brand) Action {
 		return Action{Kind: ActionErase, At: at, Rule: rule, Reason: ReasonInactivity, RequestedAt: at}
 	}
 	switch v := st.Value; {
-	case v == MemberOptInNew && c.CreatedAt.Before(GDPRDate) && !c.LastActivityAt.IsZero():
-		return Action{Kind: ActionAssume, At: st.At, Rule: RuleLegacyContact}
+	case c.AwaitsPreGDPRMark():
+		return Action{Kind: ActionAssume, At: GDPRDate, Rule: RuleLegacyContact} // due at once
 	case v == MemberOptInNew:
-		// Counted from the day it became new: a pre-GDPR contact without activity is treated
-		// as new from its import (R-RET-8), not erased on arrival.
+		// Counted from the day it became new: a pre-GDPR contact without activity from the
+		// day R-RET-8 marked it, not erased on arrival.
 		return erase(RuleNewContact, r.NewContactInvitation.AddTo(st.At))
 	case v == MemberOptInInvitationSent && !c.InvitationSentAt.After(st.At):
 		return Action{Kind: ActionRemind, At: r.InvitationPending.AddTo(st.At), Rule: RuleInvitationPending}
@@ -227,7 +227,7 @@ func (s *ContactRetentionService) reviewPage(ctx context.Context, b Brand, page 
 				return err
 			}
 		case ActionAssume:
-			if err := c.ChangeMemberOptIn(MemberOptInOther, src, now); err != nil {
+			if _, err := c.MarkPreGDPR(now); err != nil {
 				return err
 			}
 		}

@@ -264,7 +264,7 @@ func TestContactRetentionDurationsPerBrand(t *testing.T) {
 	w := newContactRetentionWorld(t)
 	t0 := w.clock.Now()
 	_, _, err := w.svc.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", SSOExclusive: true,
-		Retention: gdpr.Retention{NewContactInvitation: gdpr.Period{Days: 10}}})
+		Contacts: gdpr.ContactSettings{ManualEntry: true}, Retention: gdpr.Retention{NewContactInvitation: gdpr.Period{Days: 10}}})
 	require.NoError(t, err)
 	res, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test"})
 	require.NoError(t, err)
@@ -527,4 +527,54 @@ func TestRRet9SyncedContactsFollowTheBrandsRules(t *testing.T) {
 		require.False(t, c.Erased(), "R-RET-9: the brand's privacy rules apply to %s", id)
 		require.Equal(t, id+"@example.test", c.Email)
 	}
+}
+
+// TestRRet8PreGDPRContactsWhateverTheirEarlierValue (issue 23, item 17): a contact recorded
+// before 2018-05-25, as its import left it (values dated then), is judged by R-RET-8 at the
+// first sweep: with an activity history it gets "other opt-in" whatever its earlier value;
+// without, it is marked "new", dated when marked, and R-RET-4 runs from then (30 days, not
+// from its old date: not erased on arrival). A recorded opt-out is the contact's own refusal
+// and stays (R-RET-7).
+// guide: "If these contacts have an activity history (e.g. engagement on a social media, email
+// clicked …), an opt-in is assigned by default" and "If these contacts have no activity, they
+// are marked as “new” and will follow the same process as new contacts."
+func TestRRet8PreGDPRContactsWhateverTheirEarlierValue(t *testing.T) {
+	w := newContactRetentionWorld(t)
+	t0 := w.clock.Now()
+	old := time.Date(2017, 3, 1, 0, 0, 0, 0, time.UTC)
+	legacy := func(id string, v gdpr.MemberOptIn, activity time.Time) gdpr.Contact {
+		return w.put(t, gdpr.Contact{ID: id, Email: id + "@example.test", FirstName: "Old", CreatedAt: old, LastActivityAt: activity,
+			MemberOptIn: gdpr.MemberOptInState{Value: v, At: old}, BrandOptIn: gdpr.BrandOptInState{Value: gdpr.BrandOptInNone, At: old}})
+	}
+	clicked := t0.Add(-day) // an activity history (R-RET-3 counts 3 years from it)
+	activeStorage := legacy("c_active_storage", gdpr.MemberStorageOnly, clicked)
+	activeSocial := legacy("c_active_social", gdpr.MemberSocialMediaOnly, clicked)
+	quietNew := legacy("c_quiet_new", gdpr.MemberOptInNew, time.Time{})
+	quietOther := legacy("c_quiet_other", gdpr.MemberOptInOther, time.Time{})
+	optedOut := legacy("c_opted_out", gdpr.MemberOptOutFromEmail, clicked)
+
+	_, _ = w.sweepAt(t, t0)
+	for _, id := range []string{activeStorage.ID, activeSocial.ID} {
+		c := w.contact(t, id)
+		require.Equal(t, gdpr.MemberOptInOther, c.MemberOptIn.Value, "%s: opt-in assumed whatever its earlier value", id)
+		require.True(t, c.MemberOptIn.At.Equal(t0), "%s: dated when assigned", id)
+		last := c.History[len(c.History)-1]
+		require.Equal(t, gdpr.ConsentSource{Kind: gdpr.SourceKindSystem, Ref: gdpr.RuleLegacyContact}, last.Source)
+	}
+	for _, id := range []string{quietNew.ID, quietOther.ID} {
+		c := w.contact(t, id)
+		require.False(t, c.Erased(), "%s: not erased on arrival", id)
+		require.Equal(t, gdpr.MemberOptInNew, c.MemberOptIn.Value, "%s: marked new", id)
+		require.True(t, c.MemberOptIn.At.Equal(t0), "%s: dated when marked", id)
+		last := c.History[len(c.History)-1]
+		require.Equal(t, gdpr.ConsentSource{Kind: gdpr.SourceKindSystem, Ref: gdpr.RuleLegacyContact}, last.Source, "%s: the mark is proven", id)
+	}
+
+	_, _ = w.sweepAt(t, t0.Add(29*day))
+	require.False(t, w.contact(t, quietNew.ID).Erased(), "R-RET-4 counts from the mark")
+	_, _ = w.sweepAt(t, t0.Add(30*day))
+	w.requireErasedBy(t, quietNew.ID, gdpr.RuleNewContact)
+	w.requireErasedBy(t, quietOther.ID, gdpr.RuleNewContact)
+	w.requireErasedBy(t, optedOut.ID, gdpr.RuleOptedOutContact) // its own opt-out stood: a year from 2017
+	require.False(t, w.contact(t, activeStorage.ID).Erased())
 }

@@ -80,6 +80,8 @@ type Order struct {
 		FirstName string `json:"firstName"`
 		LastName  string `json:"lastName"`
 	} `json:"contact"`
+	// BrandOptIn is the customer's answer to the Brand; not set is read as false
+	// (R-CONSENT-3, the guide: "False, or if Brand opt-in parameter is not set").
 	BrandOptIn *bool `json:"brandOptIn"`
 }
 
@@ -108,8 +110,6 @@ func (o *Order) validate() error {
 		return Errorf(CodeInvalid, "contact.email is not a valid email address")
 	case !plainText(o.Contact.FirstName, maxNameLen) || !plainText(o.Contact.LastName, maxNameLen):
 		return Errorf(CodeInvalid, "contact names must be at most %d characters without control characters", maxNameLen)
-	case o.BrandOptIn == nil:
-		return Errorf(CodeInvalid, "brandOptIn is required: true or false")
 	}
 	for i, p := range o.Products {
 		if !orderIDPattern.MatchString(p.SKU) || p.Quantity < 1 || p.Quantity > 10000 {
@@ -145,8 +145,9 @@ const (
 // RecordOrder records an order: the Member's contact is created on first sight with the
 // opt-ins of R-CONSENT-3 (Member "opt-in from order" and Brand "from brand database" when the
 // customer agreed, both "storage only" otherwise), or found, and the sale is added to its
-// history. An address on the brand's blacklist creates nothing (R-MAIL-4). Each orderId
-// applies once.
+// history. An address globally opted out creates nothing (R-MAIL-4); one blacklisted for a
+// complaint, bounce or block is recorded with that email status, so nothing is mailed to it
+// (R-MAIL-1, R-MAIL-3). Each orderId applies once.
 func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Order) (OrderResult, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
@@ -168,16 +169,15 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 		return OrderResult{}, Errorf(CodeConflict, "orders are recorded for active members only")
 	}
 	digest := s.hasher.EmailDigest(o.Contact.Email)
+	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	if err != nil {
+		return OrderResult{}, err
+	}
 	res := OrderResult{Outcome: OrderBlacklisted}
-	switch _, err := s.blacklist.GetBlacklist(ctx, b.ID, digest); {
-	case err == nil:
-	case errors.Is(err, ErrNotFound):
-		res, err = s.applyOrder(ctx, b, member, o, digest)
-		if err != nil {
+	if !optedOut {
+		if res, err = s.applyOrder(ctx, b, member, o, digest, status); err != nil {
 			return OrderResult{}, err
 		}
-	default:
-		return OrderResult{}, err
 	}
 	now := s.clock.Now()
 	if _, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: claimOrder + o.OrderID, Owner: res.ContactID, CreatedAt: now}); err != nil && !errors.Is(err, ErrConflict) {
@@ -189,7 +189,8 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 
 // applyOrder creates or updates the Member's contact for the order's address, once per
 // member and address (R-CONSENT-5), guarded by the contact's version.
-func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, digest string) (OrderResult, error) {
+// status is the email status the blacklist gives the address (EmailOK when not on it).
+func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, digest string, status EmailStatus) (OrderResult, error) {
 	now := s.clock.Now()
 	sale := Sale{OrderID: o.OrderID, Amount: o.Amount, Currency: o.Currency, Products: o.Products, At: now}
 	if sale.Products == nil {
@@ -200,7 +201,7 @@ func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o
 	err := retry(ctx, func() error {
 		held, err := s.claims.GetClaim(ctx, b.ID, key)
 		if errors.Is(err, ErrNotFound) {
-			res, err = s.createFromOrder(ctx, b, member, o, key, sale)
+			res, err = s.createFromOrder(ctx, b, member, o, key, sale, status)
 			return err
 		}
 		if err != nil {
@@ -216,6 +217,9 @@ func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o
 			c.LastActivityAt = latest(c.LastActivityAt, now)
 			if len(c.Sales) > MaxSales {
 				c.Sales = c.Sales[len(c.Sales)-MaxSales:]
+			}
+			if status != EmailOK && !permanent(c.EmailStatus) {
+				c.EmailStatus = status // blacklisted since it was created (R-MAIL-1)
 			}
 			if _, err := s.updateContact(ctx, b, c); err != nil {
 				return err
@@ -239,13 +243,13 @@ func containsOrder(sales []Sale, id string) bool {
 // createFromOrder makes the contact with R-CONSENT-3's opt-ins, claiming its member and
 // address first: a concurrent order for the same address finds it and sends the caller round
 // again.
-func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member User, o Order, key string, sale Sale) (OrderResult, error) {
+func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member User, o Order, key string, sale Sale, status EmailStatus) (OrderResult, error) {
 	now := s.clock.Now()
-	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: o.Contact.Email,
+	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: o.Contact.Email, EmailStatus: status,
 		FirstName: o.Contact.FirstName, LastName: o.Contact.LastName, Source: SourceOrder, CreatedAt: now,
 		Sales: []Sale{sale}}
 	memberOptIn, brandOptIn := MemberStorageOnly, BrandOptInStorageOnly
-	if *o.BrandOptIn {
+	if o.BrandOptIn != nil && *o.BrandOptIn {
 		memberOptIn, brandOptIn = MemberOptInFromOrder, BrandOptInDatabase
 	}
 	src := ConsentSource{Kind: SourceKindOrder, Ref: o.OrderID}
@@ -265,6 +269,29 @@ func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member Us
 	return OrderResult{Outcome: OrderContactCreated, ContactID: c.ID}, nil
 }
 
+// blacklisted tells what the brand's blacklist says of an address a contact is created for
+// (R-MAIL-4): a global opt-out refuses the creation (optedOut); a complaint, a hard bounce or
+// a block lets the contact be created with that email status, after which nothing is mailed
+// to it (R-MAIL-1, R-MAIL-3). A reason this code does not know refuses: fail closed.
+func (s *ContactService) blacklisted(ctx context.Context, brand BrandID, digest string) (status EmailStatus, optedOut bool, err error) {
+	e, err := s.blacklist.GetBlacklist(ctx, brand, digest)
+	if errors.Is(err, ErrNotFound) {
+		return EmailOK, false, nil
+	}
+	if err != nil {
+		return EmailOK, false, err
+	}
+	switch e.Reason {
+	case BlacklistSpam:
+		return EmailSpam, false, nil
+	case BlacklistHardBounce:
+		return EmailHardBounce, false, nil
+	case BlacklistBlocked:
+		return EmailBlocked, false, nil
+	}
+	return EmailOK, true, nil
+}
+
 // ContactView is a contact as a Member or the Brand may read it.
 type ContactView struct {
 	ID          string          `json:"id"`
@@ -276,19 +303,45 @@ type ContactView struct {
 	MemberOptIn MemberOptIn     `json:"memberOptIn"`
 	BrandOptIn  BrandOptIn      `json:"brandOptIn"`
 	EmailStatus EmailStatus     `json:"emailStatus,omitempty"`
-	Sales       []Sale          `json:"sales,omitempty"`
+	Sales       []SaleView      `json:"sales,omitempty"`
 	History     []ConsentChange `json:"consentHistory,omitempty"`
 	CreatedAt   time.Time       `json:"createdAt"`
 }
 
+// SaleView is a sale as its reader may see it (R-CONSENT-8): the Member's CRM gets the date
+// and the amount only; the Brand's Manager gets the order's details and products too.
+type SaleView struct {
+	OrderID  string     `json:"orderId,omitempty"`
+	Amount   string     `json:"amount"`
+	Currency string     `json:"currency,omitempty"`
+	Products []SaleLine `json:"products,omitempty"`
+	At       time.Time  `json:"at"`
+}
+
+// viewContact is a contact as the Brand's Manager reads it, every sale's products included.
 func viewContact(c Contact) ContactView {
-	return ContactView{ID: c.ID, MemberID: c.MemberID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
+	v := ContactView{ID: c.ID, MemberID: c.MemberID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName,
 		MemberOptIn: c.MemberOptIn.Value, BrandOptIn: c.BrandOptIn.Value, EmailStatus: c.EmailStatus,
-		Sales: c.Sales, History: c.History, CreatedAt: c.CreatedAt}
+		History: c.History, CreatedAt: c.CreatedAt}
+	for _, s := range c.Sales {
+		v.Sales = append(v.Sales, SaleView{OrderID: s.OrderID, Amount: s.Amount, Currency: s.Currency, Products: s.Products, At: s.At})
+	}
+	return v
+}
+
+// memberView is a contact as its Member's CRM reads it: a sale is its date and amount, "no
+// other detail" (R-CONSENT-8); the products are the Manager's only.
+func memberView(c Contact) ContactView {
+	v := viewContact(c)
+	for i, s := range v.Sales {
+		v.Sales[i] = SaleView{Amount: s.Amount, At: s.At}
+	}
+	return v
 }
 
 // MemberContacts lists a Member's own contacts (R-ACCESS-2); an opted-out contact's address
-// is hidden from the Member (R-RET-7), erased contacts are left out.
+// is hidden from the Member (R-RET-7); erased contacts and those pending email verification
+// (R-RET-6) are left out; a sale shows its date and amount only (R-CONSENT-8).
 func (s *ContactService) MemberContacts(ctx context.Context, brandID BrandID, memberID string) ([]ContactView, error) {
 	b, err := s.brand(ctx, brandID)
 	if err != nil {
@@ -303,10 +356,10 @@ func (s *ContactService) MemberContacts(ctx context.Context, brandID BrandID, me
 	}
 	out := []ContactView{}
 	for _, c := range contacts {
-		if c.Erased() {
+		if c.Erased() || c.MemberOptIn.Value.HiddenFromMember() {
 			continue
 		}
-		v := viewContact(c)
+		v := memberView(c)
 		if c.MemberOptIn.Value.EmailHiddenFromMember() {
 			v.Email, v.EmailHidden = "", true
 		}
@@ -370,15 +423,17 @@ const MaxSyncBatch = 1000
 // SyncResult counts what a batch did.
 type SyncResult struct {
 	Created     int `json:"created"`
+	Updated     int `json:"updated"` // an existing contact took the batch's statuses or names
 	Unchanged   int `json:"unchanged"`
 	Deleted     int `json:"deleted"`
-	Blacklisted int `json:"blacklisted"` // refused: on the brand's blacklist (R-MAIL-4)
-	Refused     int `json:"refused"`     // members who are not employees on a brand not in direct selling
+	Blacklisted int `json:"blacklisted"` // refused: globally opted out, on the brand's blacklist (R-MAIL-4)
+	Refused     int `json:"refused"`     // members not under contract, on a brand not in direct selling
 }
 
 // Sync applies a batch of the brand's contact synchronisation (R-CONSENT-4): only for
-// direct-selling brands, or for members who are employees; a contact is stored once per
-// member and address (R-CONSENT-5); a blacklisted address is refused and counted (R-MAIL-4);
+// direct-selling brands, or for members under contract with the brand (R-ROLE); a contact is stored once per
+// member and address (R-CONSENT-5); a globally opted-out address is refused and counted, a
+// bounced one created with its email status (R-MAIL-4);
 // a delete erases a synchronised contact (R-RET-9). The batch id is the consents' proof.
 func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBatch) (SyncResult, error) {
 	var res SyncResult
@@ -418,7 +473,9 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 	}
 	for _, sc := range batch.Contacts {
 		m := members[sc.MemberID]
-		if b.Pro != ProDirectSelling && m.Role != RoleEmployee {
+		// Outside direct selling, members under contract with the Brand only (R-ROLE): the
+		// guide's "employees (professionals employed by the Brand or sub-contractors)".
+		if b.Pro != ProDirectSelling && !m.Role.UnderContract(b.Pro) {
 			res.Refused++
 			continue
 		}
@@ -427,12 +484,12 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 		}
 	}
 	if res.Refused == len(batch.Contacts) {
-		return res, Errorf(CodeForbidden, "contact synchronisation is for direct-selling brands and their employees only (R-CONSENT-4)")
+		return res, Errorf(CodeForbidden, "contact synchronisation is for direct-selling brands and members under contract with the brand only (R-CONSENT-4)")
 	}
 	// The batch id is the brand's free text: the log has its keyed digest, which ties the
 	// lines of one batch together without saying what the brand wrote (R-OPS-1).
 	s.log.InfoContext(ctx, "contacts synchronised", "brand", b.ID, "batch", s.hasher.Digest("sync-batch|"+batch.BatchID), "created", res.Created,
-		"deleted", res.Deleted, "blacklisted", res.Blacklisted, "refused", res.Refused)
+		"updated", res.Updated, "deleted", res.Deleted, "blacklisted", res.Blacklisted, "refused", res.Refused)
 	return res, nil
 }
 
@@ -444,22 +501,23 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	case err == nil && sc.Delete:
 		return s.eraseSynced(ctx, b, held, res)
 	case err == nil:
-		res.Unchanged++ // an existing contact's consent is its own; the brand cannot re-grant it
-		return nil
+		return s.updateSynced(ctx, b, held, sc, batchID, res)
 	case !errors.Is(err, ErrNotFound):
 		return err
 	case sc.Delete:
 		res.Unchanged++
 		return nil
 	}
-	if _, err := s.blacklist.GetBlacklist(ctx, b.ID, digest); err == nil {
-		res.Blacklisted++
-		return nil
-	} else if !errors.Is(err, ErrNotFound) {
+	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	if err != nil {
 		return err
 	}
+	if optedOut {
+		res.Blacklisted++
+		return nil
+	}
 	now := s.clock.Now()
-	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: m.ID, Email: sc.Email, FirstName: sc.FirstName,
+	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: m.ID, Email: sc.Email, EmailStatus: status, FirstName: sc.FirstName,
 		LastName: sc.LastName, Source: SourceBrandSync, CreatedAt: now}
 	memberOptIn, brandOptIn := MemberOptInNew, BrandOptInStorageOnly
 	if sc.OptIn {
@@ -484,6 +542,81 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	}
 	res.Created++
 	return nil
+}
+
+// updateSynced applies a later batch to a contact the synchronisation created (R-CONSENT-4:
+// the brand's system "regularly updates" it): the newer imported status and names, each
+// consent change dated now and proven by the batch. Only what the sync may change: the
+// statuses the sync itself assigns (applySync) and names the batch gives; a contact created
+// another way (an order, a Member, a pop-in) is the Member's and is left as it is. The write
+// is guarded by the version read; the same batch again finds nothing to change.
+func (s *ContactService) updateSynced(ctx context.Context, b Brand, claim Claim, sc SyncContact, batchID string, res *SyncResult) error {
+	updated := false
+	err := retry(ctx, func() error {
+		updated = false
+		c, err := s.contacts.GetContact(ctx, b.ID, claim.Owner)
+		if errors.Is(err, ErrNotFound) {
+			return nil // claimed by a create still in progress: that create carries its own values
+		}
+		if err != nil {
+			return err
+		}
+		if c.Source != SourceBrandSync || c.Erased() {
+			return nil
+		}
+		changed, err := c.applySync(sc, ConsentSource{Kind: SourceKindSync, Ref: batchID}, s.clock.Now())
+		if err != nil || !changed {
+			return err
+		}
+		if _, err := s.updateContact(ctx, b, c); err != nil {
+			return err
+		}
+		updated = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if updated {
+		res.Updated++
+	} else {
+		res.Unchanged++
+	}
+	return nil
+}
+
+// applySync sets what a sync entry says on a synchronised contact (R-CONSENT-4). An imported
+// opt-in gives Member "opt-in from brand" and Brand "from brand database"; none imported gives
+// Member "new", and withdraws a Brand "from brand database" back to "none" (the contact is
+// then hidden from the Brand, R-ACCESS-1) while a "storage only" stays. A change the consent
+// machines do not allow a sync (a contact's own answer or refusal: an accepted invitation, an
+// opt-out, a global opt-out) is left as it is. Names are set when the entry gives them.
+func (c *Contact) applySync(sc SyncContact, src ConsentSource, at time.Time) (changed bool, err error) {
+	member, brand := MemberOptInNew, c.BrandOptIn.Value
+	if sc.OptIn {
+		member, brand = MemberOptInFromBrand, BrandOptInDatabase
+	} else if brand == BrandOptInDatabase {
+		brand = BrandOptInNone
+	}
+	if from := c.MemberOptIn.Value; from != member && MemberTransitionAllowed(from, member, src.Kind) {
+		if err := c.ChangeMemberOptIn(member, src, at); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	if from := c.BrandOptIn.Value; from != brand && BrandTransitionAllowed(from, brand, src.Kind) {
+		if err := c.ChangeBrandOptIn(brand, src, at); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	if sc.FirstName != "" && sc.FirstName != c.FirstName {
+		c.FirstName, changed = sc.FirstName, true
+	}
+	if sc.LastName != "" && sc.LastName != c.LastName {
+		c.LastName, changed = sc.LastName, true
+	}
+	return changed, nil
 }
 
 // HasDeletes reports a batch that erases contacts (R-RET-9).
@@ -569,14 +702,19 @@ type ManualContact struct {
 	LastName  string `json:"lastName"`
 }
 
-// CreateManual records a contact a Member entered (R-RET-4): Member opt-in "new", blocked
-// until invited, and no Brand opt-in ("none": hidden from the Brand, R-ACCESS-1). An address
-// on the brand's blacklist is refused (R-MAIL-4: a global opt-out is final), and a contact the
-// Member already has is answered with its id.
+// CreateManual records a contact a Member entered (R-RET-4), on a brand that reactivated
+// manual entry (contacts.manualEntry; off by default, deprecated since guide 4.0, else
+// CodeForbidden): Member opt-in "new", blocked
+// until invited, and no Brand opt-in ("none": hidden from the Brand, R-ACCESS-1). A globally
+// opted-out address is refused (R-MAIL-4: a global opt-out is final), a bounced one gets its
+// email status (R-MAIL-3), and a contact the Member already has is answered with its id.
 func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memberID string, in ManualContact) (OrderResult, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return OrderResult{}, err
+	}
+	if !b.Contacts.ManualEntry {
+		return OrderResult{}, Errorf(CodeForbidden, "manual entry of contacts is disabled for this brand (deprecated since guide 4.0, R-RET-4); the brand setting contacts.manualEntry reactivates it")
 	}
 	in.Email, in.FirstName, in.LastName = NormalizeEmail(in.Email), strings.TrimSpace(in.FirstName), strings.TrimSpace(in.LastName)
 	if !ValidEmail(in.Email) || !plainText(in.FirstName, maxNameLen) || !plainText(in.LastName, maxNameLen) {
@@ -590,10 +728,12 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 		return OrderResult{}, Errorf(CodeConflict, "contacts are entered by active members only")
 	}
 	digest := s.hasher.EmailDigest(in.Email)
-	if _, err := s.blacklist.GetBlacklist(ctx, b.ID, digest); err == nil {
-		return OrderResult{Outcome: OrderBlacklisted}, nil
-	} else if !errors.Is(err, ErrNotFound) {
+	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	if err != nil {
 		return OrderResult{}, err
+	}
+	if optedOut {
+		return OrderResult{Outcome: OrderBlacklisted}, nil
 	}
 	key := claimContact + member.ID + ":" + digest
 	if held, err := s.claims.GetClaim(ctx, b.ID, key); err == nil {
@@ -602,7 +742,7 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 		return OrderResult{}, err
 	}
 	now := s.clock.Now()
-	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: in.Email, FirstName: in.FirstName,
+	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: in.Email, EmailStatus: status, FirstName: in.FirstName,
 		LastName: in.LastName, Source: SourceManual, CreatedAt: now}
 	src := ConsentSource{Kind: SourceKindMember, Ref: member.ID}
 	if err := c.ChangeMemberOptIn(MemberOptInNew, src, now); err != nil {

@@ -1,6 +1,8 @@
 package gdpr_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,6 +31,10 @@ func newContactWorld(t *testing.T) *contactWorld {
 	for _, ext := range []string{"seller-1", "seller-2"} {
 		w.members = append(w.members, w.upsert(t, profile(ext, ext+"@brand.example", "Seller"), w.clock.Now()).User.ID)
 	}
+	// Manual entry is off by default (R-RET-4); these tests enter contacts by hand.
+	_, _, err = w.svc.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", SSOExclusive: true,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
+	require.NoError(t, err)
 	return w
 }
 
@@ -91,8 +97,9 @@ func TestOrdersAreIdempotentAndOnePerMember(t *testing.T) {
 	require.NotEqual(t, first.ContactID, other.ContactID, "R-CONSENT-5: stored once per Member")
 }
 
-// TestOrderToABlacklistedAddressCreatesNothing (R-MAIL-4): a global opt-out or a hard bounce
-// refuses any later creation of the contact, by digest.
+// TestOrderToABlacklistedAddressCreatesNothing (R-MAIL-4): a global opt-out refuses any later
+// creation of the contact, by digest (a bounce does not:
+// TestContacts_R_MAIL_4_bouncesBlockMailNotCreation).
 func TestOrderToABlacklistedAddressCreatesNothing(t *testing.T) {
 	w := newContactWorld(t)
 	ctx := t.Context()
@@ -112,7 +119,8 @@ func TestOrderToABlacklistedAddressCreatesNothing(t *testing.T) {
 func TestContacts_R_MAIL_4_oneMailboxSeveralSpellings(t *testing.T) {
 	w := newContactWorld(t)
 	ctx := t.Context()
-	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
 	require.NoError(t, err)
 	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("x@exa\u0308mple.test"),
 		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
@@ -183,8 +191,8 @@ func TestContactAccessRules(t *testing.T) {
 }
 
 // TestSyncPerR_CONSENT_4: an imported opt-in gives both opt-ins, none gives Member "new" and
-// Brand "storage only"; only direct-selling brands or employees; a blacklisted address is
-// refused and counted; a delete erases a synchronised contact with one audit record (R-RET-9)
+// Brand "storage only"; only direct-selling brands or employees; a globally opted-out address
+// is refused and counted; a delete erases a synchronised contact with one audit record (R-RET-9)
 // and lets the address come back as new.
 func TestSyncPerR_CONSENT_4(t *testing.T) {
 	w := newContactWorld(t)
@@ -196,10 +204,11 @@ func TestSyncPerR_CONSENT_4(t *testing.T) {
 	_, err := w.contacts.Sync(ctx, "acme", batch("b-0", gdpr.SyncContact{MemberID: w.members[0], Email: "x@example.test"}))
 	require.Equal(t, gdpr.CodeForbidden, gdpr.ErrorCode(err), "a classic brand's ambassador: refused")
 
-	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
 	require.NoError(t, err)
 	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("gone@example.test"),
-		Reason: gdpr.BlacklistHardBounce, CreatedAt: w.clock.Now()}))
+		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
 	res, err := w.contacts.Sync(ctx, "acme", batch("b-1",
 		gdpr.SyncContact{MemberID: w.members[0], Email: "in@example.test", OptIn: true},
 		gdpr.SyncContact{MemberID: w.members[0], Email: "none@example.test"},
@@ -265,4 +274,282 @@ func TestManualContact(t *testing.T) {
 	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[1])
 	require.NoError(t, err)
 	require.Empty(t, mine)
+}
+
+// TestOrder_R_CONSENT_3_brandOptInNotSetIsStorageOnly (issue 23, item 3): an order without
+// brandOptIn is recorded, both opt-ins "storage only", like false.
+// guide: "If Brand opt-in parameter is False, or if Brand opt-in parameter is not set: o Both
+// Ambassador and Brand opt-ins are set to “Storage only”"
+func TestOrder_R_CONSENT_3_brandOptInNotSetIsStorageOnly(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	o := order("o-unset", w.members[0], "unset@example.test", false)
+	o.BrandOptIn = nil
+	res, err := w.contacts.RecordOrder(ctx, "acme", o)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
+	c, err := w.store.GetContact(ctx, "acme", res.ContactID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.MemberStorageOnly, c.MemberOptIn.Value)
+	require.Equal(t, gdpr.BrandOptInStorageOnly, c.BrandOptIn.Value)
+	require.Len(t, c.Sales, 1, "the sale is recorded")
+}
+
+// TestMemberContacts_R_RET_6_pendingConfirmationIsInvisible (issue 23, item 6): a blog pop-in
+// contact pending email confirmation is not in its Member's list at all, address or not; once
+// verified it is.
+// guide: "Contacts who received an email to confirm their email address are stored in the
+// database, but not visible to ambassadors."
+func TestMemberContacts_R_RET_6_pendingConfirmationIsInvisible(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	now := w.clock.Now()
+	c := gdpr.Contact{BrandID: "acme", ID: "c_pending", MemberID: w.members[0], Email: "pending@example.test",
+		FirstName: "Pat", CreatedAt: now}
+	popin := gdpr.ConsentSource{Kind: gdpr.SourceKindPopin, Ref: "popin-1"}
+	require.NoError(t, c.ChangeMemberOptIn(gdpr.MemberOptInBlogPending, popin, now))
+	require.NoError(t, c.ChangeBrandOptIn(gdpr.BrandOptInNone, popin, now))
+	_, err := w.store.CreateContact(ctx, c)
+	require.NoError(t, err)
+
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Empty(t, mine, "R-RET-6: invisible to the member")
+
+	c, err = w.store.GetContact(ctx, "acme", "c_pending")
+	require.NoError(t, err)
+	require.NoError(t, c.ChangeMemberOptIn(gdpr.MemberOptInBlogVerified, popin, now.Add(time.Hour)))
+	_, err = w.store.UpdateContact(ctx, c)
+	require.NoError(t, err)
+	mine, err = w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Len(t, mine, 1, "verified: visible")
+	require.Equal(t, "pending@example.test", mine[0].Email)
+}
+
+// TestMemberContacts_R_CONSENT_8_salesShowDateAndAmountOnly (issue 23, item 7): in the
+// Member's CRM a sale is its date and amount, nothing else (no order id, currency or
+// products); the Brand's listing (the Manager) shows the products.
+// guide: "Date and amount of order : no other detail if displayed in the CRM" and "List of
+// products purchased : displayed in the Popsell Manager only"
+func TestMemberContacts_R_CONSENT_8_salesShowDateAndAmountOnly(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, err := w.contacts.RecordOrder(ctx, "acme", order("o-crm", w.members[0], "buyer@example.test", true))
+	require.NoError(t, err)
+
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Len(t, mine, 1)
+	raw, err := json.Marshal(mine[0])
+	require.NoError(t, err)
+	var member struct{ Sales []map[string]any }
+	require.NoError(t, json.Unmarshal(raw, &member))
+	require.Len(t, member.Sales, 1)
+	require.Equal(t, "49.90", member.Sales[0]["amount"])
+	require.NotEmpty(t, member.Sales[0]["at"])
+	require.Len(t, member.Sales[0], 2, "date and amount only, got %v", member.Sales[0])
+
+	brand, _, err := w.contacts.BrandContacts(ctx, "acme", "", 100)
+	require.NoError(t, err)
+	require.Len(t, brand, 1)
+	raw, err = json.Marshal(brand[0])
+	require.NoError(t, err)
+	var manager struct{ Sales []map[string]any }
+	require.NoError(t, json.Unmarshal(raw, &manager))
+	require.Len(t, manager.Sales, 1)
+	require.Equal(t, []any{map[string]any{"sku": "LIPSTICK-01", "quantity": float64(2)}}, manager.Sales[0]["products"],
+		"the Manager shows the products")
+	require.Equal(t, "49.90", manager.Sales[0]["amount"])
+}
+
+// TestSync_R_CONSENT_4_updatesExistingContacts (issue 23, item 9): a later batch applies the
+// brand's newer statuses and names to the contacts it synchronised, dated and proven by the
+// batch, a Brand opt-in withdrawn back to "none" included, and counts them "updated"; the same
+// batch again changes nothing; a contact's own refusal (an opt-out) is never overridden.
+// guide: "A data synchronization process can be setup with the Brand, in order to import and
+// regularly update contacts data, from a database owned by the Brand."
+func TestSync_R_CONSENT_4_updatesExistingContacts(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
+	require.NoError(t, err)
+	m := w.members[0]
+	sync := func(id string, cs ...gdpr.SyncContact) gdpr.SyncResult {
+		t.Helper()
+		res, err := w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: id, Contacts: cs})
+		require.NoError(t, err)
+		return res
+	}
+	get := func(email string) gdpr.Contact {
+		t.Helper()
+		cs, err := w.store.ContactsOfMembers(ctx, "acme", []string{m})
+		require.NoError(t, err)
+		for _, c := range cs {
+			if c.Email == email {
+				return c
+			}
+		}
+		t.Fatalf("no contact for %s", email)
+		return gdpr.Contact{}
+	}
+	require.Equal(t, gdpr.SyncResult{Created: 3}, sync("b-1",
+		gdpr.SyncContact{MemberID: m, Email: "ann@example.test", FirstName: "Ann", OptIn: true},
+		gdpr.SyncContact{MemberID: m, Email: "bob@example.test", FirstName: "Bob"},
+		gdpr.SyncContact{MemberID: m, Email: "cat@example.test", FirstName: "Cat", OptIn: true}))
+
+	// Cat unsubscribes from a Member's mail: her own refusal.
+	cat := get("cat@example.test")
+	require.NoError(t, cat.ChangeMemberOptIn(gdpr.MemberOptOutFromEmail, gdpr.ConsentSource{Kind: gdpr.SourceKindMailjet, Ref: "mail_1"}, w.clock.Now()))
+	_, err = w.store.UpdateContact(ctx, cat)
+	require.NoError(t, err)
+
+	w.clock.Advance(24 * time.Hour)
+	later := w.clock.Now()
+	b2 := []gdpr.SyncContact{
+		{MemberID: m, Email: "ann@example.test", FirstName: "Anne", LastName: "Lee"}, // withdrew her opt-in
+		{MemberID: m, Email: "bob@example.test", FirstName: "Bob", OptIn: true},      // opted in
+		{MemberID: m, Email: "cat@example.test", FirstName: "Cat", OptIn: true},      // unchanged at the brand
+	}
+	require.Equal(t, gdpr.SyncResult{Updated: 2, Unchanged: 1}, sync("b-2", b2...))
+
+	ann := get("ann@example.test")
+	require.Equal(t, gdpr.MemberOptInNew, ann.MemberOptIn.Value)
+	require.Equal(t, gdpr.BrandOptInNone, ann.BrandOptIn.Value, "the Brand opt-in withdrawn back to none")
+	require.True(t, ann.BrandOptIn.At.Equal(later), "dated")
+	require.Equal(t, "Anne", ann.FirstName)
+	require.Equal(t, "Lee", ann.LastName)
+	last := ann.History[len(ann.History)-1]
+	require.Equal(t, gdpr.ConsentSource{Kind: gdpr.SourceKindSync, Ref: "b-2"}, last.Source, "the batch is the proof")
+	bob := get("bob@example.test")
+	require.Equal(t, gdpr.MemberOptInFromBrand, bob.MemberOptIn.Value)
+	require.Equal(t, gdpr.BrandOptInDatabase, bob.BrandOptIn.Value)
+	require.True(t, bob.MemberOptIn.At.Equal(later))
+	require.Equal(t, gdpr.MemberOptOutFromEmail, get("cat@example.test").MemberOptIn.Value, "her own opt-out stands")
+
+	w.clock.Advance(time.Hour)
+	require.Equal(t, gdpr.SyncResult{Unchanged: 3}, sync("b-2", b2...), "a replay changes nothing")
+	again := get("ann@example.test")
+	require.Len(t, again.History, len(ann.History))
+	require.True(t, again.BrandOptIn.At.Equal(later), "nor re-dates")
+
+	w.clock.Advance(time.Hour)
+	require.Equal(t, gdpr.SyncResult{Updated: 1}, sync("b-3", gdpr.SyncContact{MemberID: m, Email: "ann@example.test", FirstName: "Anne", LastName: "Lee", OptIn: true}))
+	require.Equal(t, gdpr.BrandOptInDatabase, get("ann@example.test").BrandOptIn.Value, "opted in again")
+}
+
+// TestSync_R_CONSENT_4_membersUnderContract (issue 23, item 15): outside direct selling, the
+// sync serves every member under contract with the Brand (R-ROLE: roles 1, 2, 4, 5, 6, and
+// vendors unless the brand sells selectively), not employees (role 1) alone; ambassadors and
+// a selective brand's vendors are refused.
+// guide: "This feature is only available for direct selling scenarios (Members are sales
+// representatives of the Brand) or for employees (professionals employed by the Brand or
+// sub-contractors)."
+func TestSync_R_CONSENT_4_membersUnderContract(t *testing.T) {
+	for _, pro := range []gdpr.Pro{gdpr.ProClassic, gdpr.ProSelective} {
+		w := newContactWorld(t)
+		ctx := t.Context()
+		_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: pro})
+		require.NoError(t, err)
+		for r := gdpr.RoleAmbassador; r <= gdpr.RoleExpert; r++ {
+			p := profile(fmt.Sprintf("role-%d", r), fmt.Sprintf("role%d@brand.example", r), "Role")
+			p.Role = &r
+			m := w.upsert(t, p, w.clock.Now()).User
+			res, err := w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: fmt.Sprintf("b-%d", r),
+				Contacts: []gdpr.SyncContact{{MemberID: m.ID, Email: fmt.Sprintf("c%d@example.test", r)}}})
+			if r.UnderContract(pro) {
+				require.NoError(t, err, "pro %d role %d", pro, r)
+				require.Equal(t, 1, res.Created, "pro %d role %d", pro, r)
+			} else {
+				require.Equal(t, gdpr.CodeForbidden, gdpr.ErrorCode(err), "pro %d role %d", pro, r)
+			}
+		}
+	}
+}
+
+// TestContacts_R_MAIL_4_bouncesBlockMailNotCreation (issue 23, item 18): only a global
+// opt-out refuses creating a contact; an address blacklisted for a complaint, a hard bounce or
+// a block is created by an order (its sale recorded), a sync or a Member, with the matching
+// email status, so that nothing is mailed to it (R-MAIL-1, R-MAIL-3), an invitation included.
+// guide: "Global opt-out: ... This enables to block future Members that would import again a
+// contact who opted-out." and "Email callbacks: if a definitive error (spam, hard bounce,
+// block) has been returned by the messaging platform, this information is stored to ensure to
+// block any future communications"
+func TestContacts_R_MAIL_4_bouncesBlockMailNotCreation(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling,
+		Contacts: gdpr.ContactSettings{ManualEntry: true}})
+	require.NoError(t, err)
+	for _, bl := range []struct {
+		email  string
+		reason gdpr.BlacklistReason
+	}{{"spam@example.test", gdpr.BlacklistSpam}, {"hard@example.test", gdpr.BlacklistHardBounce},
+		{"blocked@example.test", gdpr.BlacklistBlocked}, {"out@example.test", gdpr.BlacklistGlobalOptOut}} {
+		require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest(bl.email),
+			Reason: bl.reason, CreatedAt: w.clock.Now()}))
+	}
+	status := func(id string) gdpr.EmailStatus {
+		t.Helper()
+		c, err := w.store.GetContact(ctx, "acme", id)
+		require.NoError(t, err)
+		return c.EmailStatus
+	}
+
+	res, err := w.contacts.RecordOrder(ctx, "acme", order("o-spam", w.members[0], "spam@example.test", true))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, res.Outcome, "a complaint blocks mail, not the sale")
+	require.Equal(t, gdpr.EmailSpam, status(res.ContactID))
+	c, err := w.store.GetContact(ctx, "acme", res.ContactID)
+	require.NoError(t, err)
+	require.Len(t, c.Sales, 1, "the sale is recorded")
+	res, err = w.contacts.RecordOrder(ctx, "acme", order("o-out", w.members[0], "out@example.test", true))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderBlacklisted, res.Outcome, "a global opt-out blocks creation")
+
+	sync, err := w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: "b-1", Contacts: []gdpr.SyncContact{
+		{MemberID: w.members[0], Email: "hard@example.test", OptIn: true}, {MemberID: w.members[0], Email: "out@example.test"}}})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.SyncResult{Created: 1, Blacklisted: 1}, sync)
+
+	man, err := w.contacts.CreateManual(ctx, "acme", w.members[1], gdpr.ManualContact{Email: "blocked@example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, man.Outcome)
+	require.Equal(t, gdpr.EmailBlocked, status(man.ContactID))
+	_, err = w.contacts.Invite(ctx, "acme", w.members[1], man.ContactID)
+	require.Equal(t, gdpr.CodeConflict, gdpr.ErrorCode(err), "nothing is mailed to it")
+	man, err = w.contacts.CreateManual(ctx, "acme", w.members[1], gdpr.ManualContact{Email: "out@example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderBlacklisted, man.Outcome)
+
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	byEmail := map[string]gdpr.EmailStatus{}
+	for _, v := range mine {
+		byEmail[v.Email] = v.EmailStatus
+	}
+	require.Equal(t, map[string]gdpr.EmailStatus{"spam@example.test": gdpr.EmailSpam, "hard@example.test": gdpr.EmailHardBounce}, byEmail)
+}
+
+// TestManualContact_R_RET_4_disabledByDefault (issue 23, item 20): a brand that did not
+// reactivate manual entry refuses a Member's contact (CodeForbidden) and stores nothing.
+// guide: "As of version 4.0, it is not possible to manually enter new contacts."
+func TestManualContact_R_RET_4_disabledByDefault(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	_, _, err := w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme"})
+	require.NoError(t, err)
+	_, err = w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "typed@example.test"})
+	require.Equal(t, gdpr.CodeForbidden, gdpr.ErrorCode(err))
+	require.NotContains(t, err.Error(), "typed@example.test")
+	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[0])
+	require.NoError(t, err)
+	require.Empty(t, mine)
+
+	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Contacts: gdpr.ContactSettings{ManualEntry: true}})
+	require.NoError(t, err)
+	res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "typed@example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
 }

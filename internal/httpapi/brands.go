@@ -25,6 +25,8 @@ type brandView struct {
 	ContractEnd        *gdpr.ContractEnd `json:"contractEnd,omitempty"`
 	CreatedAt          time.Time         `json:"createdAt"`
 	UpdatedAt          time.Time         `json:"updatedAt"`
+
+	Contacts gdpr.ContactSettings `json:"contacts"`
 }
 
 func viewBrand(b gdpr.Brand) brandView {
@@ -32,7 +34,7 @@ func viewBrand(b gdpr.Brand) brandView {
 		ID: b.ID, Name: b.Name, Pro: b.Pro, SSOExclusive: b.SSOExclusive, WhitelistEnabled: b.WhitelistEnabled,
 		HasWebhookSecret: b.WebhookSecret != "", HasPreviousSecret: b.PreviousWebhookSecret != "",
 		HasMailjetCallback: b.MailjetCallback.PasswordDigest != "", HasSCIMToken: b.SCIMTokenDigest != "", Mail: b.Mail,
-		Retention: b.Retention.WithDefaults(), Fields: b.Fields, Status: b.Status, ContractEnd: b.ContractEnd,
+		Retention: b.Retention.WithDefaults(), Fields: b.Fields, Contacts: b.Contacts, Status: b.Status, ContractEnd: b.ContractEnd,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}
 }

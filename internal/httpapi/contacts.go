@@ -69,7 +69,7 @@ func (a *api) createContact(w http.ResponseWriter, r *http.Request) {
 }
 
 // memberContacts lists a Member's own contacts for the platform backend, which names the
-// member (R-ACCESS-2); opted-out addresses are hidden (R-RET-7).
+// member (R-ACCESS-2); opted-out addresses are hidden (R-RET-7), pending ones left out (R-RET-6).
 func (a *api) memberContacts(w http.ResponseWriter, r *http.Request) {
 	views, err := a.contacts.MemberContacts(r.Context(), brandParam(r), r.PathValue("id"))
 	if err != nil {

@@ -58,6 +58,7 @@ func NewBrand(id gdpr.BrandID) gdpr.Brand {
 		Mail:                  gdpr.MailSettings{From: gdpr.Sender{Email: fmt.Sprintf("sender%d@example.test", n), Name: "Fake sender"}, Templates: map[gdpr.MailKind]int64{gdpr.MailSignupConfirmation: n}},
 		Retention:             gdpr.DefaultRetention(),
 		Fields:                gdpr.FieldRules{"alias": gdpr.FieldRequired, "title": gdpr.FieldNotAsked},
+		Contacts:              gdpr.ContactSettings{ManualEntry: true},
 		Status:                gdpr.BrandActive,
 		ContractEnd:           &gdpr.ContractEnd{RequestedAt: at(n), DueAt: at(n).AddDate(0, 1, 0), FannedOutAt: at(n).AddDate(0, 1, 1)},
 		CreatedAt:             at(n),
