@@ -134,6 +134,11 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 			return err
 		}
 	}
+	if *in.Role != RoleAmbassador {
+		if err := s.checkGrantedRole(ctx, b.ID, *in.Role, emailDigest, in.CustomerID); err != nil {
+			return err
+		}
+	}
 	// Hash before looking the address up, so both answers take the same time.
 	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
@@ -174,6 +179,27 @@ func (s *SignupService) checkWhitelist(ctx context.Context, brand BrandID, email
 	}
 	if !ok {
 		return Errorf(CodeForbidden, "sign-up is restricted to authorised members of this brand (R-SIGNUP-4)")
+	}
+	return nil
+}
+
+// errRoleNotGranted: the form creates Ambassadors; a role under contract is the brand's to give.
+var errRoleNotGranted = Errorf(CodeInvalid, "role: the signup form creates Ambassadors (role 0); another role needs the brand's whitelist entry with that role (R-SIGNUP-8)")
+
+// checkGrantedRole lets a form sign up with a role under contract only where the brand's
+// whitelist entry for the address or the customer id carries that role (R-SIGNUP-8), whether
+// or not the brand restricts signups to its whitelist. The address is the one the double
+// opt-in then verifies, so the role goes to whoever holds the listed mailbox.
+func (s *SignupService) checkGrantedRole(ctx context.Context, brand BrandID, r Role, emailDigest, customerID string) error {
+	ok, err := s.whitelist.IsWhitelisted(ctx, brand, WhitelistRoleKind(WhitelistEmail, r), emailDigest)
+	if err == nil && !ok && customerID != "" {
+		ok, err = s.whitelist.IsWhitelisted(ctx, brand, WhitelistRoleKind(WhitelistCustomerID, r), s.hasher.Digest(customerID))
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errRoleNotGranted
 	}
 	return nil
 }
