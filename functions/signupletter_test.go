@@ -1,7 +1,9 @@
 package main
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -99,5 +101,103 @@ func TestSignupFormRoles(t *testing.T) {
 			res := app.admin("POST", "/api/admin/brands/listed/whitelist", map[string]any{"emails": []string{newFakePerson().Email}, "role": role})
 			require.Equal(t, 400, res.Status, "role %v: %s", role, res.Body)
 		}
+	})
+}
+
+// TestProvisionedMembersAcceptTheTerms is issue 23, item 4 (R-SIGNUP-1): members created by
+// the brand's identity system (signed webhooks, SCIM) have no T&C until they accept them at
+// first access, which the platform records through the admin route; until then they cannot
+// sign in.
+// guide: "In all cases, Popsell Terms and Conditions must be accepted to enable account
+// creation." and "Unless a signup has been interrupted, all members in the database must have
+// accepted Popsell T&C. If not, access is not permitted."
+func TestProvisionedMembersAcceptTheTerms(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "scimToken": scimToken})
+		app.putBrand("other", nil)
+		at := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
+		app.setClock(t, at)
+		get := func(id string) gdpr.User {
+			t.Helper()
+			u, err := app.App.Store.GetUser(t.Context(), "acme", id)
+			require.NoError(t, err)
+			return u
+		}
+		terms := func(brand, id string, body any) response {
+			return app.admin("POST", "/api/admin/brands/"+brand+"/members/"+id+"/terms", body)
+		}
+
+		var ssoID, scimID string
+		t.Run("R-SIGNUP-1_provisioned_members_cannot_sign_in_before_the_terms", func(t *testing.T) {
+			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", time.Now().UTC(), upsertData("ext-terms", "terms.sso@example.test", "Ada"))})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			ssoID = res.JSON(t)["memberId"].(string)
+			res = app.scim("POST", "/Users", scimFixture(t, "entra-create-user.json"))
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+			scimID = res.JSON(t)["id"].(string)
+			for _, id := range []string{ssoID, scimID} {
+				u := get(id)
+				require.Equal(t, gdpr.UserActive, u.Status)
+				require.Nil(t, u.Terms)
+				require.False(t, u.CanSignIn(), "R-SIGNUP-1: no access without the T&C")
+			}
+		})
+		t.Run("R-SIGNUP-1_bad_calls_are_refused_and_change_nothing", func(t *testing.T) {
+			for name, c := range map[string]struct {
+				brand, id string
+				body      any
+				status    int
+			}{
+				"no_version":      {"acme", ssoID, map[string]any{}, 400},
+				"blank_version":   {"acme", ssoID, map[string]any{"version": "  "}, 400},
+				"long_version":    {"acme", ssoID, map[string]any{"version": strings.Repeat("v", 65)}, 400},
+				"control_version": {"acme", ssoID, map[string]any{"version": "2026\n01"}, 400},
+				"unknown_field":   {"acme", ssoID, map[string]any{"version": "2026-01", "acceptedAt": "2020-01-01T00:00:00Z"}, 400},
+				"unknown_member":  {"acme", "m_00000000000000000000000000", map[string]any{"version": "2026-01"}, 404},
+				"other_brand":     {"other", ssoID, map[string]any{"version": "2026-01"}, 404},
+			} {
+				res := terms(c.brand, c.id, c.body)
+				require.Equal(t, c.status, res.Status, "%s: %s", name, res.Body)
+			}
+			require.Equal(t, 401, app.do("POST", "/api/admin/brands/acme/members/"+ssoID+"/terms", map[string]any{"version": "2026-01"}, nil).Status)
+			require.Nil(t, get(ssoID).Terms)
+		})
+		t.Run("R-SIGNUP-1_acceptance_records_version_and_time_and_opens_access", func(t *testing.T) {
+			for _, id := range []string{ssoID, scimID} {
+				res := terms("acme", id, map[string]any{"version": " 2026-01 "})
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+				u := get(id)
+				require.NotNil(t, u.Terms)
+				require.Equal(t, "2026-01", u.Terms.Version)
+				// The test clock jumped to at and runs on; it jumps next an hour later.
+				require.False(t, u.Terms.AcceptedAt.Before(at), "the time of acceptance, by the service clock")
+				require.True(t, u.Terms.AcceptedAt.Before(at.Add(time.Hour)))
+				require.True(t, u.CanSignIn())
+			}
+		})
+		t.Run("R-SIGNUP-1_accepting_again_keeps_the_first_time_a_new_version_is_recorded", func(t *testing.T) {
+			first := get(ssoID).Terms.AcceptedAt
+			app.setClock(t, at.Add(time.Hour))
+			require.Equal(t, 200, terms("acme", ssoID, map[string]any{"version": "2026-01"}).Status)
+			require.True(t, get(ssoID).Terms.AcceptedAt.Equal(first))
+			require.Equal(t, 200, terms("acme", ssoID, map[string]any{"version": "2026-02"}).Status)
+			u := get(ssoID)
+			require.Equal(t, "2026-02", u.Terms.Version)
+			require.False(t, u.Terms.AcceptedAt.Before(at.Add(time.Hour)))
+		})
+		t.Run("R-SIGNUP-1_an_update_from_the_brand_keeps_the_acceptance", func(t *testing.T) {
+			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", time.Now().UTC(), upsertData("ext-terms", "terms.sso@example.test", "Adah"))})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			u := get(ssoID)
+			require.Equal(t, "Adah", u.FirstName)
+			require.Equal(t, "2026-02", u.Terms.Version)
+			require.True(t, u.CanSignIn())
+		})
+		t.Run("R-SIGNUP-1_a_blocked_member_is_refused", func(t *testing.T) {
+			require.Equal(t, 200, app.admin("POST", "/api/admin/brands/acme/members/"+scimID+"/block", map[string]any{"reason": "end_of_contract"}).Status)
+			res := terms("acme", scimID, map[string]any{"version": "2026-03"})
+			require.Equal(t, 409, res.Status, "%s", res.Body)
+			require.Equal(t, "2026-01", get(scimID).Terms.Version)
+		})
 	})
 }

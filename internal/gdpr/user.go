@@ -223,8 +223,9 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 }
 
 // CanSignIn reports whether the account gives access: only confirmed, unblocked users
-// (R-SIGNUP-2, R-ERASE-5).
-func (u User) CanSignIn() bool { return u.Status == UserActive }
+// (R-SIGNUP-2, R-ERASE-5) who have accepted the T&C (R-SIGNUP-1): a member provisioned by
+// the brand's identity system has none until it accepts them at first access (AcceptTerms).
+func (u User) CanSignIn() bool { return u.Status == UserActive && u.Terms != nil }
 
 // LastActive is where inactivity counts from: the last login (members) or widget interaction
 // (external users), else confirmation, else creation (R-RET-1, R-RET-2).
