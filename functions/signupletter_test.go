@@ -201,3 +201,36 @@ func TestProvisionedMembersAcceptTheTerms(t *testing.T) {
 		})
 	})
 }
+
+// TestBrandFieldsWithinTheGuide is issue 23, item 21 (R-SIGNUP-6), through the admin route: a
+// brand's field settings outside the guide's field table are refused with 400 naming the
+// field, and the brand keeps its settings.
+// guide (alias): "Required or Not asked for, depending on Brand configuration"; (last name):
+// "Required or Optional, depending on Brand configuration."; (title): "Optional or Not asked
+// for, depending on Brand configuration."
+func TestBrandFieldsWithinTheGuide(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", map[string]any{"fields": map[string]string{"alias": "required", "lastName": "required", "title": "not_asked"}})
+	for field, req := range map[string]string{"alias": "optional", "lastName": "not_asked", "title": "required", "position": "not_asked"} {
+		res := app.admin("PUT", "/api/admin/brands/acme", map[string]any{"name": "Brand acme", "fields": map[string]string{field: req}})
+		require.Equal(t, 400, res.Status, "%s %s: %s", field, req, res.Body)
+		require.Equal(t, "invalid", res.errorCode(t))
+		require.Contains(t, string(res.Body), "fields."+field)
+	}
+	res := app.admin("GET", "/api/admin/brands/acme", nil)
+	require.Equal(t, 200, res.Status)
+	require.Equal(t, map[string]any{"alias": "required", "lastName": "required", "title": "not_asked"}, res.JSON(t)["fields"])
+
+	t.Run("R-SIGNUP-6_alias_is_not_asked_until_the_brand_requires_it", func(t *testing.T) {
+		app.putBrand("plain", nil)
+		in := newFakePerson().signup()
+		in["alias"] = "Quillfeather7"
+		res := app.do("POST", "/api/brands/plain/signup", in, nil)
+		require.Equal(t, 400, res.Status, "%s", res.Body)
+		require.Contains(t, string(res.Body), "alias is not collected")
+		in = newFakePerson().signup()
+		require.Equal(t, 400, app.do("POST", "/api/brands/acme/signup", in, nil).Status, "alias required")
+		in["alias"] = "Quillfeather8"
+		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", in, nil).Status)
+	})
+}
