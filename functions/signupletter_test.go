@@ -234,3 +234,65 @@ func TestBrandFieldsWithinTheGuide(t *testing.T) {
 		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", in, nil).Status)
 	})
 }
+
+// TestSignupCommunicationOptIns is issue 23, item 22 (R-SIGNUP-7): the member chooses the
+// platform's communication opt-ins on the signup form, each unchecked unless ticked, and each
+// one given is recorded with the time it was chosen.
+// guide: "Communication opt-ins ... (opt-in during signup, in terms & conditions) • Receive
+// newsletters by email • Enable events notifications • Enable challenges notifications •
+// Enable notifications for each new comments" and "Check boxes are not checked by default".
+func TestSignupCommunicationOptIns(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", nil)
+	at := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC)
+	app.setClock(t, at)
+
+	t.Run("R-SIGNUP-7_chosen_opt-ins_are_recorded_with_their_time", func(t *testing.T) {
+		p := newFakePerson()
+		in := p.signup()
+		in["optIns"] = map[string]bool{"newsletter": true, "comments": true, "events": false}
+		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", in, nil).Status)
+		u, found := app.userByAddress("acme", p.Email)
+		require.True(t, found)
+		o := u.OptIns
+		require.True(t, o.Newsletter)
+		require.True(t, o.Comments)
+		require.False(t, o.Events)
+		require.False(t, o.Challenges)
+		for _, chosen := range []time.Time{o.NewsletterAt, o.CommentsAt} {
+			require.False(t, chosen.Before(at), "the time of the choice, by the service clock")
+			require.True(t, chosen.Before(at.Add(time.Hour)))
+		}
+		require.True(t, o.EventsAt.IsZero(), "no opt-in, no time")
+		require.True(t, o.ChallengesAt.IsZero())
+
+		// Confirming the address keeps the choice and its time.
+		require.Equal(t, 200, app.do("POST", "/api/brands/acme/signup/confirm", map[string]string{"token": app.confirmationToken(p)}, nil).Status)
+		after, _ := app.userByAddress("acme", p.Email)
+		require.Equal(t, o.Newsletter, after.OptIns.Newsletter)
+		require.True(t, o.NewsletterAt.Equal(after.OptIns.NewsletterAt))
+	})
+	t.Run("R-SIGNUP-7_unchecked_by_default", func(t *testing.T) {
+		p := newFakePerson()
+		require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+		u, found := app.userByAddress("acme", p.Email)
+		require.True(t, found)
+		require.Equal(t, gdpr.OptIns{}, u.OptIns)
+	})
+	t.Run("R-SIGNUP-7_an_unknown_opt-in_or_a_time_from_the_client_is_refused", func(t *testing.T) {
+		for name, v := range map[string]any{
+			"unknown":     map[string]any{"sms": true},
+			"not_boolean": map[string]any{"newsletter": "yes"},
+			"client_time": map[string]any{"newsletter": true, "newsletterAt": "2020-01-01T00:00:00Z"},
+			"not_object":  []bool{true},
+		} {
+			p := newFakePerson()
+			in := p.signup()
+			in["optIns"] = v
+			res := app.do("POST", "/api/brands/acme/signup", in, nil)
+			require.Equal(t, 400, res.Status, "%s: %s", name, res.Body)
+			_, found := app.userByAddress("acme", p.Email)
+			require.False(t, found, name)
+		}
+	})
+}

@@ -27,6 +27,31 @@ type SignupInput struct {
 	Role         *Role  `json:"role"`
 	AcceptTerms  bool   `json:"acceptTerms"`
 	TermsVersion string `json:"termsVersion"`
+	// OptIns are the communication opt-ins the member ticks on the form, unchecked unless
+	// given (R-SIGNUP-7). The times are the service's, never the client's.
+	OptIns SignupOptIns `json:"optIns"`
+}
+
+// SignupOptIns are the form's communication check boxes (R-SIGNUP-7).
+type SignupOptIns struct {
+	Newsletter bool `json:"newsletter"`
+	Events     bool `json:"events"`
+	Challenges bool `json:"challenges"`
+	Comments   bool `json:"comments"`
+}
+
+// chosenAt records the ticked opt-ins, each with the time of the choice.
+func (o SignupOptIns) chosenAt(now time.Time) OptIns {
+	at := func(on bool) time.Time {
+		if on {
+			return now
+		}
+		return time.Time{}
+	}
+	return OptIns{
+		Newsletter: o.Newsletter, Events: o.Events, Challenges: o.Challenges, Comments: o.Comments,
+		NewsletterAt: at(o.Newsletter), EventsAt: at(o.Events), ChallengesAt: at(o.Challenges), CommentsAt: at(o.Comments),
+	}
 }
 
 // Password bounds: bcrypt reads at most 72 bytes, so longer passwords would be silently cut.
@@ -151,7 +176,8 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 		// The email field holds verified addresses only (R-DATA-1): until confirmation the
 		// address waits in email_tmp.
 		EmailTmp: in.Email, Language: in.Language, DateOfBirth: in.DateOfBirth,
-		Terms: &Terms{Version: strings.TrimSpace(in.TermsVersion), AcceptedAt: now},
+		Terms:  &Terms{Version: strings.TrimSpace(in.TermsVersion), AcceptedAt: now},
+		OptIns: in.OptIns.chosenAt(now),
 	}
 	u.NextReviewAt = NextReview(u, b)
 

@@ -93,12 +93,18 @@ type Visibility struct {
 	HideFromCommunity bool `json:"hideFromCommunity"`
 }
 
-// OptIns holds a Member's communication opt-ins, off by default (R-SIGNUP-7).
+// OptIns holds a Member's communication opt-ins, off by default (R-SIGNUP-7), each given with
+// the time the member chose it (zero for one not given): the proof of that consent.
 type OptIns struct {
 	Newsletter bool `json:"newsletter"`
 	Events     bool `json:"events"`
 	Challenges bool `json:"challenges"`
 	Comments   bool `json:"comments"`
+
+	NewsletterAt time.Time `json:"newsletterAt,omitzero"`
+	EventsAt     time.Time `json:"eventsAt,omitzero"`
+	ChallengesAt time.Time `json:"challengesAt,omitzero"`
+	CommentsAt   time.Time `json:"commentsAt,omitzero"`
 }
 
 // UGC is a piece of user-generated content stored as a blob. Content collected under a

@@ -27,6 +27,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"name":"X","retention":{"erasureGrace":"P7D","erasureGrace":"P1D"},"fields":{"alias":"required"}}`,
 		`{"name":"X","fields":{"someone@example.test":1}}`,
 		`{"emails":["a@b.cd"],"customerIds":["C1"]}`,
+		`{"emails":["a@b.cd"],"role":3}`, `{"version":"2026-01"}`,
+		`{"email":"a@b.cd","acceptTerms":true,"optIns":{"newsletter":true,"comments":false}}`,
+		`{"optIns":{"newsletter":true,"newsletterAt":"2020-01-01T00:00:00Z"}}`,
 		`{"token":"` + strings.Repeat("A", 43) + `"}`,
 		`{"reason":"unsubscribed"}`, `{"now":"2031-01-01T00:00:00Z"}`, `{"now":"someone@example.test"}`,
 		`{"orderId":"o-1","memberId":"m_1","amount":"49.90","currency":"EUR","products":[{"sku":"A","quantity":2}],"contact":{"email":"a@b.cd"},"brandOptIn":true}`,
@@ -44,6 +47,11 @@ func FuzzDecodeJSON(f *testing.F) {
 		func() any {
 			return &struct {
 				Token string `json:"token"`
+			}{}
+		},
+		func() any {
+			return &struct {
+				Version string `json:"version"`
 			}{}
 		},
 		func() any {
