@@ -114,7 +114,7 @@ func TestInvitations(t *testing.T) {
 // received."
 func TestRRet5OneNoResponseParameter(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
-		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "retention": map[string]string{"invitationPending": "P20D"}})
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "retention": map[string]string{"invitationPending": "P20D"}, "contacts": manualEntry["contacts"]})
 		got := app.admin("GET", "/api/admin/brands/acme", nil)
 		require.Equal(t, 200, got.Status)
 		retention := got.JSON(t)["retention"].(map[string]any)
@@ -149,7 +149,7 @@ func TestRRet5OneNoResponseParameter(t *testing.T) {
 // also chosen to opt-out from all the Members of this brand)."
 func TestRConsent7GlobalOptOutFromTheUnsubscribePage(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
-		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret})
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
 		var members []string
 		for _, ext := range []string{"seller-1", "seller-2"} {
 			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
@@ -218,7 +218,7 @@ func TestRConsent7GlobalOptOutFromTheUnsubscribePage(t *testing.T) {
 // also chosen to opt-out from all the Members of this brand)."
 func TestRConsent7InvitationGlobalOptOutReachesEveryMember(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
-		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret})
+		app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
 		var members []string
 		for _, ext := range []string{"seller-1", "seller-2"} {
 			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),

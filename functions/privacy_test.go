@@ -11,7 +11,7 @@ import (
 // no log line holds the email, names, password, token or client IP (R-OPS-1).
 func TestLogsCarryNoPersonalData(t *testing.T) {
 	app := startApp(t, nil)
-	app.putBrand("acme", nil)
+	app.putBrand("acme", map[string]any{"fields": map[string]string{"alias": "required"}})
 	p := newFakePerson()
 	const clientIP = "203.0.113.77"
 	fwd := header{"X-Forwarded-For": clientIP, "X-Client-IP": clientIP}

@@ -387,7 +387,7 @@ func requireNoFileContains(t *testing.T, dir, needle, skip string) {
 
 func TestSignupRules(t *testing.T) {
 	app := startApp(t, nil)
-	app.putBrand("fields", map[string]any{"fields": map[string]string{"lastName": "required", "position": "not_asked"}})
+	app.putBrand("fields", map[string]any{"fields": map[string]string{"lastName": "required", "title": "not_asked"}})
 	app.putBrand("listed", map[string]any{"whitelistEnabled": true})
 	app.putBrand("ssoonly", map[string]any{"ssoExclusive": true})
 
@@ -400,7 +400,7 @@ func TestSignupRules(t *testing.T) {
 	})
 	t.Run("R-SIGNUP-6_not_asked_field_refused", func(t *testing.T) {
 		in := newFakePerson().signup()
-		in["position"] = "Buyer"
+		in["title"] = "Dr"
 		require.Equal(t, 400, app.do("POST", "/api/brands/fields/signup", in, nil).Status)
 	})
 	t.Run("R-SIGNUP-5_sso_exclusive_brand_refuses_the_form", func(t *testing.T) {

@@ -3,6 +3,7 @@ package gdpr
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -224,7 +225,25 @@ const (
 // SignupFields are the configurable signup fields.
 var SignupFields = []string{"firstName", "lastName", "alias", "dateOfBirth", "position", "customerId", "language", "title"}
 
-// FieldRules maps a signup field to its requirement; a field absent from the map is optional.
+// fieldChoices is the guide's field table (R-SIGNUP-6): per signup field, the requirements a
+// brand may choose, the default first. Alias ("Required or Not asked for"), last name
+// ("Required or Optional"), title ("Optional or Not asked for"), customer id, date of birth and
+// position ("Optional (unless required by brand)"). The table gives first name and preferred
+// language no requirement: a brand chooses freely.
+var fieldChoices = map[string][]FieldRequirement{
+	"alias":       {FieldNotAsked, FieldRequired},
+	"lastName":    {FieldOptional, FieldRequired},
+	"title":       {FieldOptional, FieldNotAsked},
+	"customerId":  {FieldOptional, FieldRequired},
+	"dateOfBirth": {FieldOptional, FieldRequired},
+	"position":    {FieldOptional, FieldRequired},
+	"firstName":   {FieldOptional, FieldRequired, FieldNotAsked},
+	"language":    {FieldOptional, FieldRequired, FieldNotAsked},
+}
+
+// FieldRules maps a signup field to its requirement; a field absent from the map takes its
+// default, the first of its choices: optional, but alias, which the guide does not let be
+// optional, is not asked until the brand requires it.
 type FieldRules map[string]FieldRequirement
 
 // Requirement of field.
@@ -232,20 +251,31 @@ func (f FieldRules) Requirement(field string) FieldRequirement {
 	if r, ok := f[field]; ok {
 		return r
 	}
+	if c, ok := fieldChoices[field]; ok {
+		return c[0]
+	}
 	return FieldOptional
 }
 
+// Validate refuses an unknown field, an unknown requirement, and a requirement the guide's
+// field table does not allow that field, naming the field (R-SIGNUP-6).
 func (f FieldRules) Validate() error {
-	for name, req := range f {
-		known := false
-		for _, s := range SignupFields {
-			known = known || s == name
-		}
+	for _, name := range slices.Sorted(maps.Keys(f)) {
+		req := f[name]
+		choices, known := fieldChoices[name]
 		if !known {
 			return Errorf(CodeInvalid, "fields: unknown field name; the fields are %s", strings.Join(SignupFields, ", "))
 		}
 		if req != FieldRequired && req != FieldOptional && req != FieldNotAsked {
 			return Errorf(CodeInvalid, "fields.%s must be required, optional or not_asked", name)
+		}
+		if !slices.Contains(choices, req) {
+			allowed := make([]string, len(choices))
+			for i, c := range choices {
+				allowed[i] = string(c)
+			}
+			slices.Sort(allowed)
+			return Errorf(CodeInvalid, "fields.%s may be %s only, as the data-protection guide allows (R-SIGNUP-6)", name, strings.Join(allowed, " or "))
 		}
 	}
 	return nil

@@ -83,10 +83,13 @@ func (s *BrandService) GetBrand(ctx context.Context, id BrandID) (Brand, error) 
 	return s.brand(ctx, id)
 }
 
-// WhitelistInput authorises signups by email and/or customer id (R-SIGNUP-4).
+// WhitelistInput authorises signups by email and/or customer id (R-SIGNUP-4). With a Role
+// (1 to 6, a role under contract), each entry also lets its address or customer id sign up
+// with that role (R-SIGNUP-8); without one, as an Ambassador only.
 type WhitelistInput struct {
 	Emails      []string `json:"emails"`
 	CustomerIDs []string `json:"customerIds"`
+	Role        *Role    `json:"role"`
 }
 
 // MaxWhitelistBatch bounds one whitelist request.
@@ -105,20 +108,29 @@ func (s *BrandService) AddWhitelist(ctx context.Context, id BrandID, in Whitelis
 	case n > MaxWhitelistBatch:
 		return 0, Errorf(CodeInvalid, "at most %d entries per request", MaxWhitelistBatch)
 	}
+	if r := in.Role; r != nil && !r.UnderContractRole() {
+		return 0, Errorf(CodeInvalid, "role must be a role under contract, 1 to 6; the signup form gives Ambassadors (0) without one (R-SIGNUP-8)")
+	}
 	now := s.clock.Now()
-	entries := make([]WhitelistEntry, 0, n)
+	entries := make([]WhitelistEntry, 0, 2*n)
+	add := func(kind WhitelistKind, digest string) {
+		entries = append(entries, WhitelistEntry{BrandID: id, Kind: kind, Digest: digest, CreatedAt: now})
+		if in.Role != nil {
+			entries = append(entries, WhitelistEntry{BrandID: id, Kind: WhitelistRoleKind(kind, *in.Role), Digest: digest, Role: in.Role, CreatedAt: now})
+		}
+	}
 	for i, e := range in.Emails {
 		if !ValidEmail(NormalizeEmail(e)) {
 			return 0, Errorf(CodeInvalid, "emails[%d] is not a valid email address", i)
 		}
-		entries = append(entries, WhitelistEntry{BrandID: id, Kind: WhitelistEmail, Digest: s.hasher.EmailDigest(e), CreatedAt: now})
+		add(WhitelistEmail, s.hasher.EmailDigest(e))
 	}
 	for i, c := range in.CustomerIDs {
 		c = strings.TrimSpace(c)
 		if c == "" || len(c) > 128 {
 			return 0, Errorf(CodeInvalid, "customerIds[%d] must be 1 to 128 characters", i)
 		}
-		entries = append(entries, WhitelistEntry{BrandID: id, Kind: WhitelistCustomerID, Digest: s.hasher.Digest(c), CreatedAt: now})
+		add(WhitelistCustomerID, s.hasher.Digest(c))
 	}
 	return n, s.whitelist.AddWhitelist(ctx, entries...)
 }

@@ -165,7 +165,7 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 	if err != nil {
 		return OrderResult{}, err
 	}
-	if member.Kind != SubjectMember || !member.CanSignIn() {
+	if member.Kind != SubjectMember || member.Status != UserActive {
 		return OrderResult{}, Errorf(CodeConflict, "orders are recorded for active members only")
 	}
 	digest := s.hasher.EmailDigest(o.Contact.Email)
@@ -724,7 +724,7 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 	if err != nil {
 		return OrderResult{}, err
 	}
-	if member.Kind != SubjectMember || !member.CanSignIn() {
+	if member.Kind != SubjectMember || member.Status != UserActive {
 		return OrderResult{}, Errorf(CodeConflict, "contacts are entered by active members only")
 	}
 	digest := s.hasher.EmailDigest(in.Email)

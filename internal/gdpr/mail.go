@@ -196,7 +196,7 @@ func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member Use
 	if err != nil {
 		return "", "", nil, nil, err
 	}
-	if c.Erased() || c.MemberID != member.ID || c.MemberOptIn.Value != MemberOptInInvitationSent || !member.CanSignIn() {
+	if c.Erased() || c.MemberID != member.ID || c.MemberOptIn.Value != MemberOptInInvitationSent || member.Status != UserActive {
 		return "", "", nil, nil, nil
 	}
 	now := s.clock.Now()

@@ -1,6 +1,9 @@
 package gdpr
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Token is a single-use, expiring opt-in token. Only its digest is stored (R-SIGNUP-2): the
 // plain token exists in the mail and nowhere else.
@@ -69,11 +72,13 @@ const (
 )
 
 // WhitelistEntry authorises a signup (R-SIGNUP-4). Both emails and customer ids are stored as
-// digests.
+// digests. An entry that carries a role (R-SIGNUP-8) is of its own kind (WhitelistRoleKind),
+// so that an address may be listed plain and with a role, each entry kept once.
 type WhitelistEntry struct {
 	BrandID   BrandID       `json:"brandId"`
 	Kind      WhitelistKind `json:"kind"`
 	Digest    string        `json:"digest"`
+	Role      *Role         `json:"role,omitempty"`
 	CreatedAt time.Time     `json:"createdAt"`
 }
 
@@ -84,6 +89,12 @@ const (
 	WhitelistEmail      WhitelistKind = "email"
 	WhitelistCustomerID WhitelistKind = "customer_id"
 )
+
+// WhitelistRoleKind is the kind of an entry that lets the address or customer id of kind sign
+// up with role r, a role under contract that the brand grants (R-SIGNUP-8).
+func WhitelistRoleKind(kind WhitelistKind, r Role) WhitelistKind {
+	return kind + "_role_" + WhitelistKind(strconv.Itoa(int(r)))
+}
 
 // ErasureRecord is the audit trail of one erasure: enough to prove compliance, nothing
 // personal (R-ERASE-9). Its ID is fixed by the erasure, so repeating an erasure writes it once.

@@ -32,6 +32,10 @@ func (r Role) String() string {
 // External reports the widget roles (7, 8): their email lives in email_tmp (R-DATA-2).
 func (r Role) External() bool { return r == RoleClient || r == RoleTemporary }
 
+// UnderContractRole reports the member roles 1 to 6, which a Brand grants (SSO, SCIM, the admin
+// API, a whitelist entry with a role) and the public signup form never does (R-SIGNUP-8).
+func (r Role) UnderContractRole() bool { return r >= RoleEmployee && r <= RoleExpert }
+
 // Kind is the subject kind of a user with this role.
 func (r Role) Kind() SubjectKind {
 	if r.External() {

@@ -27,6 +27,31 @@ type SignupInput struct {
 	Role         *Role  `json:"role"`
 	AcceptTerms  bool   `json:"acceptTerms"`
 	TermsVersion string `json:"termsVersion"`
+	// OptIns are the communication opt-ins the member ticks on the form, unchecked unless
+	// given (R-SIGNUP-7). The times are the service's, never the client's.
+	OptIns SignupOptIns `json:"optIns"`
+}
+
+// SignupOptIns are the form's communication check boxes (R-SIGNUP-7).
+type SignupOptIns struct {
+	Newsletter bool `json:"newsletter"`
+	Events     bool `json:"events"`
+	Challenges bool `json:"challenges"`
+	Comments   bool `json:"comments"`
+}
+
+// chosenAt records the ticked opt-ins, each with the time of the choice.
+func (o SignupOptIns) chosenAt(now time.Time) OptIns {
+	at := func(on bool) time.Time {
+		if on {
+			return now
+		}
+		return time.Time{}
+	}
+	return OptIns{
+		Newsletter: o.Newsletter, Events: o.Events, Challenges: o.Challenges, Comments: o.Comments,
+		NewsletterAt: at(o.Newsletter), EventsAt: at(o.Events), ChallengesAt: at(o.Challenges), CommentsAt: at(o.Comments),
+	}
 }
 
 // Password bounds: bcrypt reads at most 72 bytes, so longer passwords would be silently cut.
@@ -134,6 +159,11 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 			return err
 		}
 	}
+	if *in.Role != RoleAmbassador {
+		if err := s.checkGrantedRole(ctx, b.ID, *in.Role, emailDigest, in.CustomerID); err != nil {
+			return err
+		}
+	}
 	// Hash before looking the address up, so both answers take the same time.
 	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
@@ -146,7 +176,8 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 		// The email field holds verified addresses only (R-DATA-1): until confirmation the
 		// address waits in email_tmp.
 		EmailTmp: in.Email, Language: in.Language, DateOfBirth: in.DateOfBirth,
-		Terms: &Terms{Version: strings.TrimSpace(in.TermsVersion), AcceptedAt: now},
+		Terms:  &Terms{Version: strings.TrimSpace(in.TermsVersion), AcceptedAt: now},
+		OptIns: in.OptIns.chosenAt(now),
 	}
 	u.NextReviewAt = NextReview(u, b)
 
@@ -174,6 +205,27 @@ func (s *SignupService) checkWhitelist(ctx context.Context, brand BrandID, email
 	}
 	if !ok {
 		return Errorf(CodeForbidden, "sign-up is restricted to authorised members of this brand (R-SIGNUP-4)")
+	}
+	return nil
+}
+
+// errRoleNotGranted: the form creates Ambassadors; a role under contract is the brand's to give.
+var errRoleNotGranted = Errorf(CodeInvalid, "role: the signup form creates Ambassadors (role 0); another role needs the brand's whitelist entry with that role (R-SIGNUP-8)")
+
+// checkGrantedRole lets a form sign up with a role under contract only where the brand's
+// whitelist entry for the address or the customer id carries that role (R-SIGNUP-8), whether
+// or not the brand restricts signups to its whitelist. The address is the one the double
+// opt-in then verifies, so the role goes to whoever holds the listed mailbox.
+func (s *SignupService) checkGrantedRole(ctx context.Context, brand BrandID, r Role, emailDigest, customerID string) error {
+	ok, err := s.whitelist.IsWhitelisted(ctx, brand, WhitelistRoleKind(WhitelistEmail, r), emailDigest)
+	if err == nil && !ok && customerID != "" {
+		ok, err = s.whitelist.IsWhitelisted(ctx, brand, WhitelistRoleKind(WhitelistCustomerID, r), s.hasher.Digest(customerID))
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errRoleNotGranted
 	}
 	return nil
 }

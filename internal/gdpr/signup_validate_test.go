@@ -26,7 +26,6 @@ func svValidInput() SignupInput {
 		Password:     svFakePassword,
 		FirstName:    svFakeName,
 		LastName:     "Fakelastname",
-		Alias:        "zyx",
 		Language:     "fr",
 		DateOfBirth:  Date{Year: 1990, Month: 4, Day: 12},
 		AcceptTerms:  true,
@@ -90,7 +89,10 @@ func TestSignupInputValidate(t *testing.T) {
 		{"R-SIGNUP-6_required_language_missing", FieldRules{"language": FieldRequired}, func(in *SignupInput) { in.Language = "" }, false, ""},
 		{"R-SIGNUP-6_not_asked_field_given", FieldRules{"alias": FieldNotAsked}, func(in *SignupInput) { in.Alias = "Zyxqvalias" }, false, "Zyxqvalias"},
 		{"R-SIGNUP-6_not_asked_field_absent", FieldRules{"alias": FieldNotAsked}, func(in *SignupInput) { in.Alias = "" }, true, ""},
-		{"R-SIGNUP-6_not_asked_date_of_birth_given", FieldRules{"dateOfBirth": FieldNotAsked}, func(*SignupInput) {}, false, ""},
+		{"R-SIGNUP-6_not_asked_title_given", FieldRules{"title": FieldNotAsked}, func(in *SignupInput) { in.Title = "Dr" }, false, ""},
+		{"R-SIGNUP-6_alias_not_asked_by_default", nil, func(in *SignupInput) { in.Alias = "zyx" }, false, ""},
+		{"R-SIGNUP-6_required_alias_given", FieldRules{"alias": FieldRequired}, func(in *SignupInput) { in.Alias = "zyx" }, true, ""},
+		{"R-SIGNUP-6_required_alias_missing", FieldRules{"alias": FieldRequired}, func(*SignupInput) {}, false, ""},
 		{"R-SIGNUP-6_optional_fields_may_be_empty", nil, func(in *SignupInput) {
 			in.FirstName, in.LastName, in.Alias, in.Language, in.DateOfBirth = "", "", "", "", Date{}
 		}, true, ""},
@@ -98,7 +100,7 @@ func TestSignupInputValidate(t *testing.T) {
 		// Text fields.
 		{"R-SIGNUP-6_control_character_in_first_name", nil, func(in *SignupInput) { in.FirstName = "Zyxq\x00vfake" }, false, "Zyxq"},
 		{"R-SIGNUP-6_newline_inside_last_name", nil, func(in *SignupInput) { in.LastName = "Zyxq\nvfake" }, false, "Zyxq"},
-		{"R-SIGNUP-6_escape_in_alias", nil, func(in *SignupInput) { in.Alias = "zyx\x1b[31m" }, false, "zyx"},
+		{"R-SIGNUP-6_escape_in_alias", FieldRules{"alias": FieldRequired}, func(in *SignupInput) { in.Alias = "zyx\x1b[31m" }, false, "zyx"},
 		{"R-SIGNUP-6_C1_control_in_title", nil, func(in *SignupInput) { in.Title = "Dr\u0085Fake" }, false, ""},
 		{"R-SIGNUP-6_101_characters", nil, func(in *SignupInput) { in.FirstName = strings.Repeat("Z", 101) }, false, "ZZZZ"},
 		{"R-SIGNUP-6_100_characters", nil, func(in *SignupInput) { in.FirstName = strings.Repeat("é", 100) }, true, ""},

@@ -93,12 +93,18 @@ type Visibility struct {
 	HideFromCommunity bool `json:"hideFromCommunity"`
 }
 
-// OptIns holds a Member's communication opt-ins, off by default (R-SIGNUP-7).
+// OptIns holds a Member's communication opt-ins, off by default (R-SIGNUP-7), each given with
+// the time the member chose it (zero for one not given): the proof of that consent.
 type OptIns struct {
 	Newsletter bool `json:"newsletter"`
 	Events     bool `json:"events"`
 	Challenges bool `json:"challenges"`
 	Comments   bool `json:"comments"`
+
+	NewsletterAt time.Time `json:"newsletterAt,omitzero"`
+	EventsAt     time.Time `json:"eventsAt,omitzero"`
+	ChallengesAt time.Time `json:"challengesAt,omitzero"`
+	CommentsAt   time.Time `json:"commentsAt,omitzero"`
 }
 
 // UGC is a piece of user-generated content stored as a blob. Content collected under a
@@ -226,8 +232,9 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 }
 
 // CanSignIn reports whether the account gives access: only confirmed, unblocked users
-// (R-SIGNUP-2, R-ERASE-5).
-func (u User) CanSignIn() bool { return u.Status == UserActive }
+// (R-SIGNUP-2, R-ERASE-5) who have accepted the T&C (R-SIGNUP-1): a member provisioned by
+// the brand's identity system has none until it accepts them at first access (AcceptTerms).
+func (u User) CanSignIn() bool { return u.Status == UserActive && u.Terms != nil }
 
 // LastActive is where inactivity counts from: the last login (members) or widget interaction
 // (external users), else confirmation, else creation (R-RET-1, R-RET-2).

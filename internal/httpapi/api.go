@@ -135,6 +135,7 @@ func (a *api) routes() []route {
 		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.blockMember},
 		{"POST /api/admin/brands/{brand}/members/{id}/restore", true, a.restoreMember},
 		{"POST /api/admin/brands/{brand}/members/{id}/activity", true, a.memberActivity},
+		{"POST /api/admin/brands/{brand}/members/{id}/terms", true, a.acceptTerms},
 		{"POST /api/admin/brands/{brand}/contract/end", true, a.endContract},
 		{"GET /api/admin/brands/{brand}/erasures", true, a.listErasures},
 		{"PUT /api/admin/test-clock", true, a.setTestClock},

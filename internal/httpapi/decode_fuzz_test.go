@@ -27,6 +27,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"name":"X","retention":{"erasureGrace":"P7D","erasureGrace":"P1D"},"fields":{"alias":"required"}}`,
 		`{"name":"X","fields":{"someone@example.test":1}}`,
 		`{"emails":["a@b.cd"],"customerIds":["C1"]}`,
+		`{"emails":["a@b.cd"],"role":3}`, `{"version":"2026-01"}`,
+		`{"email":"a@b.cd","acceptTerms":true,"optIns":{"newsletter":true,"comments":false}}`,
+		`{"optIns":{"newsletter":true,"newsletterAt":"2020-01-01T00:00:00Z"}}`,
 		`{"token":"` + strings.Repeat("A", 43) + `"}`,
 		`{"token":"` + strings.Repeat("A", 43) + `","answer":"all_members"}`,
 		`{"reason":"unsubscribed"}`, `{"now":"2031-01-01T00:00:00Z"}`, `{"now":"someone@example.test"}`,
@@ -51,6 +54,11 @@ func FuzzDecodeJSON(f *testing.F) {
 			return &struct {
 				Token  string                 `json:"token"`
 				Answer gdpr.UnsubscribeAnswer `json:"answer"`
+			}{}
+		},
+		func() any {
+			return &struct {
+				Version string `json:"version"`
 			}{}
 		},
 		func() any {

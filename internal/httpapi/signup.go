@@ -83,6 +83,24 @@ func (a *api) resend(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, accepted)
 }
 
+// acceptTerms records a member's acceptance of the platform T&C, which the platform reports
+// when a member the brand provisioned accepts them at first access (R-SIGNUP-1).
+func (a *api) acceptTerms(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Version string `json:"version"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	u, err := a.signups.AcceptTerms(r.Context(), brandParam(r), r.PathValue("id"), in.Version)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"memberId": u.ID, "terms": u.Terms, "canSignIn": u.CanSignIn()})
+}
+
 // confirmPage renders a page with a confirm button and changes nothing: mail scanners and
 // link previews fetch GET links, and must not confirm an account on the member's behalf.
 // Links carry the token in the fragment, which the server never sees: the page's script

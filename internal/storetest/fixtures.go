@@ -102,7 +102,9 @@ func NewUser(brand gdpr.BrandID) gdpr.User {
 		Phone:         fmt.Sprintf("+00 %09d", n),
 		Position:      "Tester",
 		Visibility:    gdpr.Visibility{HideEvents: true, HideFromCommunity: true},
-		OptIns:        gdpr.OptIns{Newsletter: true, Events: true, Challenges: true, Comments: true},
+		OptIns: gdpr.OptIns{Newsletter: true, Events: true, Challenges: true, Comments: true,
+			NewsletterAt: t.Add(6 * time.Minute), EventsAt: t.Add(7 * time.Minute),
+			ChallengesAt: t.Add(8 * time.Minute), CommentsAt: t.Add(9 * time.Minute)},
 		EmailStatus:   gdpr.EmailSoftBounce,
 		EmailStatusAt: t.Add(5 * time.Hour),
 
