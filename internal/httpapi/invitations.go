@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"html/template"
-	"mime"
 	"net/http"
-	"net/url"
 
 	"popsell-gdpr/internal/gdpr"
 )
@@ -54,67 +52,7 @@ func (a *api) releaseContactSoftBounce(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"contactId": c.ID, "emailStatus": "ok"})
 }
 
-// invitationPage lets the contact answer. Like the signup page it changes nothing: mail
-// scanners fetch links. The token comes in the fragment, which no server or log sees; the
-// page's one script moves it into the form (the signup page's script, allowed by its hash).
-func (a *api) invitationPage(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.brands.GetBrand(r.Context(), brandParam(r)); err != nil {
-		writeHTML(w, http.StatusNotFound, invitationTemplate, invitationPageData{Problem: messageOf(err)})
-		return
-	}
-	writeHTML(w, http.StatusOK, invitationTemplate, invitationPageData{Action: invitationPath(brandParam(r))})
-}
-
-// answerInvitation applies the contact's answer, from the page's form or as JSON
-// {"token","answer"}.
-func (a *api) answerInvitation(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Token  string                `json:"token"`
-		Answer gdpr.InvitationAnswer `json:"answer"`
-	}
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	fromForm := mt == "application/x-www-form-urlencoded"
-	if fromForm {
-		body, err := readBody(r)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			a.writeError(w, r, &httpError{http.StatusBadRequest, "invalid", "malformed form body"})
-			return
-		}
-		in.Token, in.Answer = form.Get("token"), gdpr.InvitationAnswer(form.Get("answer"))
-	} else if err := decodeJSON(r, &in); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	err := a.contacts.AnswerInvitation(r.Context(), brandParam(r), in.Token, in.Answer)
-	if fromForm && wantsHTML(r) {
-		page := invitationPageData{Answered: string(in.Answer)}
-		status := http.StatusOK
-		if err != nil {
-			status, page.Problem, page.Answered = statusOf[gdpr.ErrorCode(err)], messageOf(err), ""
-			if status == 0 || status == http.StatusInternalServerError {
-				a.writeError(w, r, err)
-				return
-			}
-		}
-		writeHTML(w, status, invitationTemplate, page)
-		return
-	}
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "answered", "answer": string(in.Answer)})
-}
-
-type invitationPageData struct {
-	Action, Problem, Answered string
-}
-
+// invitationTemplate is the contact's invitation page; answerpage.go serves it.
 var invitationTemplate = template.Must(template.New("invitation").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>Your invitation</title>
