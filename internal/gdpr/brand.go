@@ -20,12 +20,15 @@ var brandIDPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`
 func (b BrandID) Valid() bool { return brandIDPattern.MatchString(string(b)) }
 
 // BrandStatus: an ended brand's data is erased after the grace period (R-ERASE-7); it stays
-// readable to admins so the erasures can be proven.
+// readable to admins so the erasures can be proven. A suspended brand keeps its data, takes
+// no new data, and is ended once its suspension has lasted Retention.SuspendedProgram
+// without a relaunch (R-ERASE-8).
 type BrandStatus string
 
 const (
-	BrandActive BrandStatus = "active"
-	BrandEnded  BrandStatus = "ended"
+	BrandActive    BrandStatus = "active"
+	BrandSuspended BrandStatus = "suspended"
+	BrandEnded     BrandStatus = "ended"
 )
 
 // Brand is a tenant's settings.
@@ -51,6 +54,7 @@ type Brand struct {
 	Fields      FieldRules   `json:"fields,omitempty"` // R-SIGNUP-6
 	Status      BrandStatus  `json:"status"`
 	ContractEnd *ContractEnd `json:"contractEnd,omitempty"`
+	Suspension  *Suspension  `json:"suspension,omitempty"` // R-ERASE-8
 	CreatedAt   time.Time    `json:"createdAt"`
 	UpdatedAt   time.Time    `json:"updatedAt"`
 	Version     string       `json:"-"`
@@ -65,6 +69,13 @@ type ContractEnd struct {
 	// FannedOutAt is when the last user's erasure job was published: the brand-wide fan-out
 	// is done, and the sweep stops re-publishing it. (Stored under its first name.)
 	FannedOutAt time.Time `json:"scheduled,omitzero"`
+}
+
+// Suspension records a suspended program (R-ERASE-8): its data is kept until KeepUntil,
+// RequestedAt + Retention.SuspendedProgram, then the brand's contract ends.
+type Suspension struct {
+	RequestedAt time.Time `json:"requestedAt"`
+	KeepUntil   time.Time `json:"keepUntil"`
 }
 
 // BasicCredentials authenticate Mailjet's event callbacks, whose only mechanism is HTTP basic
@@ -347,6 +358,9 @@ func (b Brand) Validate() error {
 
 // Ended reports a brand whose contract has ended.
 func (b Brand) Ended() bool { return b.Status == BrandEnded }
+
+// Suspended reports a brand whose program is suspended (R-ERASE-8).
+func (b Brand) Suspended() bool { return b.Status == BrandSuspended && b.Suspension != nil }
 
 func (b Brand) String() string { return fmt.Sprintf("brand(%s)", b.ID) }
 

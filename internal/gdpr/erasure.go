@@ -160,13 +160,19 @@ func (s *RetentionService) changeUser(ctx context.Context, b Brand, id string, c
 // of the brand is erased after the grace period (R-ERASE-7). Ending an ended brand changes
 // nothing.
 func (s *RetentionService) EndContract(ctx context.Context, brandID BrandID) (Brand, error) {
+	return s.endContract(ctx, brandID, func(Brand) bool { return true })
+}
+
+// endContract ends the contract if the brand, as read, still meets cond: the decision is
+// taken again on every read, and the write is guarded by the version read.
+func (s *RetentionService) endContract(ctx context.Context, brandID BrandID, cond func(Brand) bool) (Brand, error) {
 	var out Brand
 	err := retry(ctx, func() error {
 		b, err := s.brand(ctx, brandID)
 		if err != nil {
 			return err
 		}
-		if b.Ended() {
+		if b.Ended() || !cond(b) {
 			out = b
 			return nil
 		}
@@ -179,7 +185,7 @@ func (s *RetentionService) EndContract(ctx context.Context, brandID BrandID) (Br
 		out, err = s.brands.PutBrand(ctx, b)
 		return err
 	})
-	if err == nil {
+	if err == nil && out.ContractEnd != nil {
 		s.log.InfoContext(ctx, "brand contract ended", "brand", brandID, "dueAt", out.ContractEnd.DueAt)
 	}
 	return out, err

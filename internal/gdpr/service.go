@@ -89,11 +89,15 @@ func (c *core) brand(ctx context.Context, id BrandID) (Brand, error) {
 	return b, nil
 }
 
-// activeBrand is a brand whose contract has not ended: ended brands accept no new data.
+// activeBrand is a brand whose contract has not ended and whose program is not suspended:
+// ended and suspended brands accept no new data (R-ERASE-7, R-ERASE-8).
 func (c *core) activeBrand(ctx context.Context, id BrandID) (Brand, error) {
 	b, err := c.brand(ctx, id)
-	if err == nil && b.Ended() {
+	switch {
+	case err == nil && b.Ended():
 		return Brand{}, Errorf(CodeForbidden, "the brand's contract has ended")
+	case err == nil && b.Status == BrandSuspended:
+		return Brand{}, Errorf(CodeForbidden, "the brand's program is suspended")
 	}
 	return b, err
 }

@@ -60,6 +60,16 @@ func (s *RetentionService) SweepBrand(ctx context.Context, b Brand) (SweepStats,
 func (s *RetentionService) SweepBrandUntil(ctx context.Context, b Brand, stopAt time.Time) (SweepStats, error) {
 	var st SweepStats
 	now := s.clock.Now()
+	if suspensionOver(b, now) {
+		// The program was not relaunched within its keeping time: the brand is at the end
+		// of its contract (R-ERASE-8, R-ERASE-7). Only while it is still so suspended, as
+		// read again, so a relaunch that came first wins.
+		ended, err := s.endContract(ctx, b.ID, func(b Brand) bool { return suspensionOver(b, s.clock.Now()) })
+		if err != nil {
+			return st, err
+		}
+		b = ended
+	}
 	if ce := b.ContractEnd; b.Ended() && ce != nil && ce.FannedOutAt.IsZero() && !now.Before(ce.DueAt) {
 		// The fan-out job should have run at the due time; publishing it again is a no-op
 		// while it is queued, and finishes the work if it was lost.

@@ -137,6 +137,8 @@ func (a *api) routes() []route {
 		{"POST /api/admin/brands/{brand}/members/{id}/activity", true, a.memberActivity},
 		{"POST /api/admin/brands/{brand}/members/{id}/terms", true, a.acceptTerms},
 		{"POST /api/admin/brands/{brand}/contract/end", true, a.endContract},
+		{"POST /api/admin/brands/{brand}/suspend", true, a.suspendProgram},
+		{"POST /api/admin/brands/{brand}/relaunch", true, a.relaunchProgram},
 		{"GET /api/admin/brands/{brand}/erasures", true, a.listErasures},
 		{"PUT /api/admin/test-clock", true, a.setTestClock},
 		{"GET /api/admin/queues", true, a.queues},

@@ -23,6 +23,7 @@ type brandView struct {
 	Fields             gdpr.FieldRules   `json:"fields,omitempty"`
 	Status             gdpr.BrandStatus  `json:"status"`
 	ContractEnd        *gdpr.ContractEnd `json:"contractEnd,omitempty"`
+	Suspension         *gdpr.Suspension  `json:"suspension,omitempty"`
 	CreatedAt          time.Time         `json:"createdAt"`
 	UpdatedAt          time.Time         `json:"updatedAt"`
 
@@ -34,7 +35,7 @@ func viewBrand(b gdpr.Brand) brandView {
 		ID: b.ID, Name: b.Name, Pro: b.Pro, SSOExclusive: b.SSOExclusive, WhitelistEnabled: b.WhitelistEnabled,
 		HasWebhookSecret: b.WebhookSecret != "", HasPreviousSecret: b.PreviousWebhookSecret != "",
 		HasMailjetCallback: b.MailjetCallback.PasswordDigest != "", HasSCIMToken: b.SCIMTokenDigest != "", Mail: b.Mail,
-		Retention: b.Retention.WithDefaults(), Fields: b.Fields, Contacts: b.Contacts, Status: b.Status, ContractEnd: b.ContractEnd,
+		Retention: b.Retention.WithDefaults(), Fields: b.Fields, Contacts: b.Contacts, Status: b.Status, ContractEnd: b.ContractEnd, Suspension: b.Suspension,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
 	}
 }

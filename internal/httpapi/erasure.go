@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -76,11 +77,27 @@ func (a *api) answerMember(w http.ResponseWriter, r *http.Request, u gdpr.User, 
 }
 
 func (a *api) endContract(w http.ResponseWriter, r *http.Request) {
+	a.changeBrand(w, r, a.retention.EndContract)
+}
+
+// suspendProgram: R-ERASE-8.
+func (a *api) suspendProgram(w http.ResponseWriter, r *http.Request) {
+	a.changeBrand(w, r, a.retention.SuspendProgram)
+}
+
+// relaunchProgram: R-ERASE-8.
+func (a *api) relaunchProgram(w http.ResponseWriter, r *http.Request) {
+	a.changeBrand(w, r, a.retention.RelaunchProgram)
+}
+
+// changeBrand answers an admin's change of a brand's status: no body (or an empty object),
+// the brand as it stands after.
+func (a *api) changeBrand(w http.ResponseWriter, r *http.Request, change func(context.Context, gdpr.BrandID) (gdpr.Brand, error)) {
 	if err := optionalEmptyBody(r); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	b, err := a.retention.EndContract(r.Context(), brandParam(r))
+	b, err := change(r.Context(), brandParam(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
