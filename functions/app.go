@@ -195,7 +195,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	retention, err := gdpr.NewRetentionService(core, s, queue)
+	retention, err := gdpr.NewRetentionService(core, s, queue, s)
 	if err != nil {
 		return httpapi.Options{}, err
 	}

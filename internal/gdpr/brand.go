@@ -76,6 +76,9 @@ type ContractEnd struct {
 type Suspension struct {
 	RequestedAt time.Time `json:"requestedAt"`
 	KeepUntil   time.Time `json:"keepUntil"`
+	// MailedAt is when every active member's warning was published (R-ERASE-8); zero until
+	// then, so a repeated suspend or the next sweep finishes a publishing cut short.
+	MailedAt time.Time `json:"mailedAt,omitzero"`
 }
 
 // BasicCredentials authenticate Mailjet's event callbacks, whose only mechanism is HTTP basic

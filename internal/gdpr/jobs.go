@@ -69,7 +69,7 @@ func (j MailJob) validate() error {
 		return Errorf(CodeInvalid, "mail job needs brandId and userId")
 	}
 	switch j.Kind {
-	case MailSignupConfirmation, MailAccountExists, MailInactivityWarning:
+	case MailSignupConfirmation, MailAccountExists, MailInactivityWarning, MailProgramSuspended:
 		return nil
 	case MailContactInvitation:
 		if j.ContactID == "" || len(j.ContactID) > 64 {

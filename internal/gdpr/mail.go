@@ -181,6 +181,8 @@ func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job Mail
 		return u.Email, u.EmailStatus, vars, nil, nil
 	case MailContactInvitation:
 		return s.prepareInvitation(ctx, b, u, job, vars)
+	case MailProgramSuspended:
+		return s.prepareSuspension(ctx, b, u, job, vars)
 	}
 	return "", "", nil, nil, Errorf(CodeInvalid, "unknown mail kind")
 }
@@ -219,6 +221,25 @@ func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member Use
 	unsubLink := s.links.ContactUnsubscribe(b.ID, unsub)
 	vars["link"], vars["unsubscribe"], vars["member"] = link, unsubLink, strings.TrimSpace(member.FirstName+" "+member.LastName)
 	return c.Email, c.EmailStatus, vars, []string{link, unsubLink}, nil
+}
+
+// prepareSuspension mints the opt-out token of a suspended program's warning (R-ERASE-8) at
+// send time, as for signups: its plain form exists only in the mail. It lives as long as the
+// data is kept. A warning whose suspension is over (relaunched, or another one) or whose
+// member is no longer active sends nothing.
+func (s *MailService) prepareSuspension(ctx context.Context, b Brand, u User, job MailJob, vars map[string]string) (string, EmailStatus, map[string]string, []string, error) {
+	now := s.clock.Now()
+	if u.Status != UserActive || u.Email == "" || !b.Suspended() || !b.Suspension.RequestedAt.Equal(job.Mark) || suspensionOver(b, now) {
+		return "", "", nil, nil, nil
+	}
+	token := newToken()
+	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenProgramOptOut,
+		UserID: u.ID, CreatedAt: now, ExpiresAt: b.Suspension.KeepUntil}); err != nil {
+		return "", "", nil, nil, err
+	}
+	link := s.links.ProgramOptOut(b.ID, token)
+	vars["link"], vars["date"] = link, b.Suspension.KeepUntil.Format("2006-01-02")
+	return u.Email, u.EmailStatus, vars, []string{link}, nil
 }
 
 type mailTemplate struct {
@@ -276,6 +297,21 @@ account and its personal data will be erased on {{.date}}. Sign in before then t
 		`<p>Hello,</p><p>You have not signed in to {{.brand}} for a long time. Under our
 data-protection policy your account and its personal data will be erased on {{.date}}.
 Sign in before then to keep it.</p>`),
+	MailProgramSuspended: newMailTemplate("The {{.brand}} program is suspended",
+		`Hello,
+
+The {{.brand}} program is suspended. Your account and its data are kept until {{.date}}:
+if the program is relaunched by then, you will find them as they were; if not, they will be
+erased.
+
+You can opt out now instead: your account is then closed and its personal data erased.
+{{.link}}
+`,
+		`<p>Hello,</p><p>The {{.brand}} program is suspended. Your account and its data are kept
+until {{.date}}: if the program is relaunched by then, you will find them as they were; if
+not, they will be erased.</p>
+<p>You can opt out now instead: your account is then closed and its personal data erased.</p>
+<p><a href="{{.link}}">Opt out</a></p>`),
 }
 
 func newMailTemplate(subject, text, html string) mailTemplate {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +52,10 @@ func (staticLinks) ContactInvitation(b gdpr.BrandID, token string) string {
 
 func (staticLinks) ContactUnsubscribe(b gdpr.BrandID, token string) string {
 	return "https://gdpr.example.test/" + string(b) + "/unsubscribe#token=" + token
+}
+
+func (staticLinks) ProgramOptOut(b gdpr.BrandID, token string) string {
+	return "https://gdpr.example.test/" + string(b) + "/program/opt-out#token=" + token
 }
 
 type mailWorld struct {
@@ -163,4 +168,45 @@ func TestMailUndeliverableIsNotRecordedAsSent(t *testing.T) {
 	w.mailer.fail = nil
 	require.NoError(t, w.svc.HandleMailJob(t.Context(), job("mail_10", u.ID)))
 	require.Equal(t, 1, w.mailer.count(), "the retry after an outage sends it")
+}
+
+// TestRErase8SuspensionMailAndOptOut: the suspension's warning says until when the data is
+// kept and carries an opt-out link; checking the link changes nothing; using it blocks the
+// member as an unsubscription (erased after the grace period) and spends it.
+// guide: "Members will be warned of the program suspension by a newsletter and can opt-out."
+func TestRErase8SuspensionMailAndOptOut(t *testing.T) {
+	w := newMailWorld(t)
+	ctx := t.Context()
+	q := &recordingQueue{}
+	retention, err := gdpr.NewRetentionService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock}, w.store, q, w.store)
+	require.NoError(t, err)
+	u := w.member(t, nil)
+	b, err := retention.SuspendProgram(ctx, "acme")
+	require.NoError(t, err)
+	require.Len(t, q.msgs, 1)
+	require.NoError(t, w.svc.HandleMailJob(ctx, q.msgs[0].Body))
+	require.Equal(t, 1, w.mailer.count())
+	m := w.mailer.sent[0]
+	require.Equal(t, gdpr.MailProgramSuspended, m.Kind)
+	require.Equal(t, u.Email, m.To)
+	require.Contains(t, m.Text, b.Suspension.KeepUntil.Format("2006-01-02"), "the date until which data is kept")
+	require.Len(t, m.Links, 1)
+	require.Contains(t, m.Text, m.Links[0])
+	_, token, ok := strings.Cut(m.Links[0], "/program/opt-out#token=")
+	require.True(t, ok, "an opt-out link")
+
+	require.NoError(t, retention.CheckProgramOptOut(ctx, "acme", token))
+	got, err := w.store.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.UserActive, got.Status, "checking the link changes nothing")
+
+	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(retention.ProgramOptOut(ctx, "acme", token, "stay")))
+	require.NoError(t, retention.ProgramOptOut(ctx, "acme", token, gdpr.ProgramOptOutAnswer))
+	got, err = w.store.GetUser(ctx, "acme", u.ID)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.UserBlocked, got.Status, "an opt-out is an unsubscription")
+	require.Equal(t, gdpr.ReasonUnsubscribed, got.Block.Reason)
+	require.True(t, got.Block.DueAt.After(w.clock.Now()), "erased after the grace period")
+	require.Equal(t, gdpr.CodeGone, gdpr.ErrorCode(retention.ProgramOptOut(ctx, "acme", token, gdpr.ProgramOptOutAnswer)), "the link is spent")
+	require.Equal(t, gdpr.CodeGone, gdpr.ErrorCode(retention.CheckProgramOptOut(ctx, "acme", token)))
 }

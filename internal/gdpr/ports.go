@@ -202,6 +202,7 @@ const (
 	MailAccountExists      MailKind = "account_exists"
 	MailInactivityWarning  MailKind = "inactivity_warning"
 	MailContactInvitation  MailKind = "contact_invitation" // a Member invites a contact (R-RET-4, R-RET-5)
+	MailProgramSuspended   MailKind = "program_suspended"  // the program is suspended; the member may opt out (R-ERASE-8)
 )
 
 // Mailer delivers mail: Mailjet in production, an outbox folder in local mode.

@@ -28,6 +28,8 @@ const (
 	// TokenContactUnsubscribe opens a contact's unsubscribe page from a mail it was sent; its
 	// UserID is the contact's id. It is not spent by an answer: each answer is idempotent.
 	TokenContactUnsubscribe TokenPurpose = "contact_unsubscribe"
+	// TokenProgramOptOut is a member's opt-out from a suspended program (R-ERASE-8).
+	TokenProgramOptOut TokenPurpose = "program_opt_out"
 )
 
 // Claim reserves a key inside a brand for one owner: a member's email digest, an SSO external

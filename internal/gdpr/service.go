@@ -210,6 +210,8 @@ type Links interface {
 	// ContactUnsubscribe is the page where a contact opts out from the Member who mailed it,
 	// or from every Member of the brand (R-MAIL-5, R-CONSENT-7).
 	ContactUnsubscribe(brand BrandID, token string) string
+	// ProgramOptOut is the page where a member opts out of a suspended program (R-ERASE-8).
+	ProgramOptOut(brand BrandID, token string) string
 }
 
 // MailDeps are the ports of the MailService.
@@ -254,20 +256,21 @@ func NewMailService(c Core, d MailDeps) (*MailService, error) {
 // a brand's contract, and the daily sweep that publishes warnings and erasure jobs.
 type RetentionService struct {
 	core
-	users UserStore
-	queue Queue
+	users  UserStore
+	queue  Queue
+	tokens TokenStore // a suspended program's opt-out links (R-ERASE-8)
 }
 
 // NewRetentionService checks its dependencies.
-func NewRetentionService(c Core, users UserStore, queue Queue) (*RetentionService, error) {
+func NewRetentionService(c Core, users UserStore, queue Queue, tokens TokenStore) (*RetentionService, error) {
 	cc, err := c.check()
 	if err == nil {
-		err = missing("RetentionService", map[string]bool{"UserStore": users != nil, "Queue": queue != nil})
+		err = missing("RetentionService", map[string]bool{"UserStore": users != nil, "Queue": queue != nil, "TokenStore": tokens != nil})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &RetentionService{core: cc, users: users, queue: queue}, nil
+	return &RetentionService{core: cc, users: users, queue: queue, tokens: tokens}, nil
 }
 
 // ErasureDeps are the ports of the ErasureService.

@@ -24,7 +24,7 @@ func newServices(tb testing.TB, store storetest.Store, q gdpr.Queue, blobs gdpr.
 	var s services
 	s.brands, err = gdpr.NewBrandService(core, store)
 	require.NoError(tb, err)
-	s.retention, err = gdpr.NewRetentionService(core, store, q)
+	s.retention, err = gdpr.NewRetentionService(core, store, q, store)
 	require.NoError(tb, err)
 	s.erasure, err = gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: store, Contacts: store, Claims: store,
 		Audit: store, Blobs: blobs, Queue: q})
@@ -37,7 +37,7 @@ func newServices(tb testing.TB, store storetest.Store, q gdpr.Queue, blobs gdpr.
 func TestServicesRefuseMissingPorts(t *testing.T) {
 	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
-	_, err = gdpr.NewRetentionService(gdpr.Core{Hasher: h}, nil, nil)
+	_, err = gdpr.NewRetentionService(gdpr.Core{Hasher: h}, nil, nil, nil)
 	require.ErrorContains(t, err, "Core needs Brands")
 	_, err = gdpr.NewErasureService(gdpr.Core{Brands: brandsOnly{}, Hasher: h}, gdpr.ErasureDeps{})
 	require.ErrorContains(t, err, "ErasureService needs Audit, Blobs, Claims, Contacts, Queue, Users")

@@ -1,6 +1,9 @@
 package gdpr_test
 
 import (
+	"encoding/json"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -143,4 +146,64 @@ func TestRErase8RelaunchCancelsTheSuspension(t *testing.T) {
 	})
 	_, err = w.svc.retention.SuspendProgram(ctx, "nope")
 	require.Equal(t, gdpr.CodeNotFound, gdpr.ErrorCode(err))
+}
+
+// suspensionMails are the program_suspended jobs published so far, by message id.
+func (w *crashWorld) suspensionMails(t *testing.T) map[string]string {
+	t.Helper()
+	w.queue.mu.Lock()
+	defer w.queue.mu.Unlock()
+	out := map[string]string{}
+	for _, m := range w.queue.msgs {
+		var job gdpr.MailJob
+		if json.Unmarshal(m.Body, &job) == nil && job.Kind == gdpr.MailProgramSuspended {
+			out[m.ID] = job.UserID
+		}
+	}
+	return out
+}
+
+// TestRErase8SuspensionWarnsEveryActiveMember: suspending publishes one warning job per
+// active member, none for a blocked, erased or external user; suspending again, or a sweep,
+// publishes nothing new, and a publishing cut short is finished under the same ids.
+// guide: "Members will be warned of the program suspension by a newsletter and can opt-out."
+func TestRErase8SuspensionWarnsEveryActiveMember(t *testing.T) {
+	w := newCrashWorld(t, 0)
+	ctx := t.Context()
+	w.seedActiveMember(t, "m_a")
+	w.seedActiveMember(t, "m_b")
+	now := w.clock.Now()
+	for _, u := range []gdpr.User{
+		{BrandID: "crash", ID: "m_blocked", Kind: gdpr.SubjectMember, Role: gdpr.RoleAmbassador, Status: gdpr.UserBlocked, CreatedAt: now, Email: "b@example.test",
+			Block: &gdpr.Block{Reason: gdpr.ReasonUnsubscribed, RequestedAt: now, DueAt: now.AddDate(0, 1, 0), PreviousStatus: gdpr.UserActive}},
+		{BrandID: "crash", ID: "m_erased", Kind: gdpr.SubjectMember, Role: gdpr.RoleAmbassador, Status: gdpr.UserErased, CreatedAt: now},
+		{BrandID: "crash", ID: "x_ext", Kind: gdpr.SubjectExternal, Role: gdpr.RoleAmbassador, Status: gdpr.UserActive, CreatedAt: now, Email: "x@example.test"},
+	} {
+		_, err := w.store.CreateUser(ctx, u)
+		require.NoError(t, err)
+	}
+
+	b, err := w.svc.retention.SuspendProgram(ctx, "crash")
+	require.NoError(t, err)
+	first := w.suspensionMails(t)
+	require.ElementsMatch(t, []string{"m_a", "m_b"}, slices.Collect(maps.Values(first)), "one warning per active member, no other")
+	require.False(t, w.brand(t).Suspension.MailedAt.IsZero(), "the publishing is recorded as done")
+
+	published := len(w.queue.msgs)
+	_, err = w.svc.retention.SuspendProgram(ctx, "crash")
+	require.NoError(t, err)
+	require.NoError(t, w.svc.retention.RetentionSweep(ctx))
+	require.Equal(t, published, len(w.queue.msgs), "a finished publishing is not repeated")
+
+	// A publishing cut short (the process died before recording it) is finished by the next
+	// sweep under the same ids: the queue and the mail sender drop what they have seen.
+	cut := w.brand(t)
+	cut.Suspension.MailedAt = time.Time{}
+	_, err = w.store.PutBrand(ctx, cut)
+	require.NoError(t, err)
+	w.queue.msgs = nil
+	require.NoError(t, w.svc.retention.RetentionSweep(ctx))
+	require.Equal(t, first, w.suspensionMails(t), "the same ids again")
+	require.Equal(t, b.Suspension.RequestedAt, w.brand(t).Suspension.RequestedAt)
+	require.False(t, w.brand(t).Suspension.MailedAt.IsZero())
 }

@@ -70,6 +70,11 @@ func (s *RetentionService) SweepBrandUntil(ctx context.Context, b Brand, stopAt 
 		}
 		b = ended
 	}
+	// A suspension whose warnings were cut short is finished here (R-ERASE-8).
+	b, err := s.warnSuspension(ctx, b)
+	if err != nil {
+		return st, err
+	}
 	if ce := b.ContractEnd; b.Ended() && ce != nil && ce.FannedOutAt.IsZero() && !now.Before(ce.DueAt) {
 		// The fan-out job should have run at the due time; publishing it again is a no-op
 		// while it is queued, and finishes the work if it was lost.

@@ -96,3 +96,10 @@ func (a *api) unsubscribeAnswers() answerPage {
 			return a.contacts.Unsubscribe(ctx, brand, token, gdpr.UnsubscribeAnswer(answer))
 		}}
 }
+
+func (a *api) programOptOutAnswers() answerPage {
+	return answerPage{page: programOptOutTemplate, path: programOptOutPath, status: "opted_out",
+		apply: func(ctx context.Context, brand gdpr.BrandID, token, answer string) error {
+			return a.retention.ProgramOptOut(ctx, brand, token, answer)
+		}}
+}

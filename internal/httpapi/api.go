@@ -129,6 +129,8 @@ func (a *api) routes() []route {
 		{"POST /api/brands/{brand}/invitation", false, a.takeAnswer(a.invitationAnswers())},
 		{"GET /api/brands/{brand}/unsubscribe", false, a.showAnswerPage(a.unsubscribeAnswers())},
 		{"POST /api/brands/{brand}/unsubscribe", false, a.takeAnswer(a.unsubscribeAnswers())},
+		{"GET /api/brands/{brand}/program/opt-out", false, a.showAnswerPage(a.programOptOutAnswers())},
+		{"POST /api/brands/{brand}/program/opt-out", false, a.takeAnswer(a.programOptOutAnswers())},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
 		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},

@@ -36,6 +36,15 @@ func (l Links) ContactUnsubscribe(brand gdpr.BrandID, token string) string {
 	return strings.TrimRight(l.BaseURL, "/") + unsubscribePath(brand) + "#token=" + url.QueryEscape(token)
 }
 
+// ProgramOptOut is a member's opt-out page of a suspended program, the token in the fragment.
+func (l Links) ProgramOptOut(brand gdpr.BrandID, token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + programOptOutPath(brand) + "#token=" + url.QueryEscape(token)
+}
+
+func programOptOutPath(brand gdpr.BrandID) string {
+	return "/api/brands/" + url.PathEscape(string(brand)) + "/program/opt-out"
+}
+
 func unsubscribePath(brand gdpr.BrandID) string {
 	return "/api/brands/" + url.PathEscape(string(brand)) + "/unsubscribe"
 }
