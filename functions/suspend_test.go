@@ -73,3 +73,55 @@ func TestProgramSuspended(t *testing.T) {
 		require.Equal(t, gdpr.UserActive, app.user(t, kept).Status, "the relaunched program keeps its data")
 	})
 }
+
+// TestProgramSuspendedWarnsMembersWhoCanOptOut: at a suspension every active member gets one
+// program_suspended mail with its opt-out link; opening the page changes nothing, posting its
+// token blocks the member as an unsubscription, a second post is 410, and after the grace
+// period the member is erased (R-ERASE-8, R-ERASE-6).
+// guide: "Members will be warned of the program suspension by a newsletter and can opt-out."
+func TestProgramSuspendedWarnsMembersWhoCanOptOut(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		app.setClock(t, t0)
+		app.putBrand("paused", nil)
+		leaving := app.seedSubject(t, "paused", gdpr.RoleAmbassador)
+		staying := app.seedSubject(t, "paused", gdpr.RoleAmbassador)
+		for range 2 {
+			res := app.admin("POST", "/api/admin/brands/paused/suspend", nil)
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+		}
+		keepUntil := dueAt(t, app.admin("GET", "/api/admin/brands/paused", nil), "suspension", "keepUntil")
+		var warned []string
+		for _, m := range app.mails() {
+			if m.Kind == gdpr.MailProgramSuspended {
+				warned = append(warned, m.To)
+			}
+		}
+		require.ElementsMatch(t, []string{leaving.user.Email, staying.user.Email}, warned, "one mail per member, once")
+		m := app.lastMailTo(leaving.user.Email)
+		require.Contains(t, m.Text, keepUntil.Format("2006-01-02"))
+		require.Len(t, m.Links, 1)
+		require.Contains(t, m.Links[0], "/api/brands/paused/program/opt-out#token=")
+		token := tokenOf(t, m.Links[0])
+
+		page := app.do("GET", "/api/brands/paused/program/opt-out", nil, header{"Accept": "text/html"})
+		require.Equal(t, 200, page.Status)
+		require.Contains(t, string(page.Body), `value="opt_out"`)
+		require.Equal(t, gdpr.UserActive, app.user(t, leaving).Status, "opening the page changes nothing")
+
+		optOut := func(answer string) response {
+			return app.do("POST", "/api/brands/paused/program/opt-out", map[string]string{"token": token, "answer": answer}, nil)
+		}
+		require.Equal(t, 400, optOut("stay").Status)
+		res := optOut("opt_out")
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		u := app.user(t, leaving)
+		require.Equal(t, gdpr.UserBlocked, u.Status, "an opt-out is an unsubscription")
+		require.Equal(t, gdpr.ReasonUnsubscribed, u.Block.Reason)
+		require.Equal(t, 410, optOut("opt_out").Status, "the link is spent")
+
+		app.setClock(t, u.Block.DueAt.Add(time.Minute))
+		app.sweep(t)
+		app.waitUntil(func() bool { return app.user(t, leaving).Status == gdpr.UserErased })
+		require.Equal(t, gdpr.UserActive, app.user(t, staying).Status, "the others are kept")
+	})
+}

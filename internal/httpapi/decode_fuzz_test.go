@@ -32,6 +32,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		`{"optIns":{"newsletter":true,"newsletterAt":"2020-01-01T00:00:00Z"}}`,
 		`{"token":"` + strings.Repeat("A", 43) + `"}`,
 		`{"token":"` + strings.Repeat("A", 43) + `","answer":"all_members"}`,
+		`{"token":"` + strings.Repeat("A", 43) + `","answer":"opt_out"}`,
 		`{"reason":"unsubscribed"}`, `{"now":"2031-01-01T00:00:00Z"}`, `{"now":"someone@example.test"}`,
 		`{"orderId":"o-1","memberId":"m_1","amount":"49.90","currency":"EUR","products":[{"sku":"A","quantity":2}],"contact":{"email":"a@b.cd"},"brandOptIn":true}`,
 		`{"type":"user.upserted","timestamp":"2031-01-01T00:00:00Z","data":{"externalId":"e1","email":"a@b.cd"}}`,
