@@ -61,7 +61,7 @@ func NewBrand(id gdpr.BrandID) gdpr.Brand {
 		Contacts:              gdpr.ContactSettings{ManualEntry: true},
 		Status:                gdpr.BrandActive,
 		ContractEnd:           &gdpr.ContractEnd{RequestedAt: at(n), DueAt: at(n).AddDate(0, 1, 0), FannedOutAt: at(n).AddDate(0, 1, 1)},
-		Suspension:            &gdpr.Suspension{RequestedAt: at(n), KeepUntil: at(n).AddDate(0, 6, 0)},
+		Suspension:            &gdpr.Suspension{RequestedAt: at(n), KeepUntil: at(n).AddDate(0, 6, 0), MailedAt: at(n).Add(time.Minute)},
 		CreatedAt:             at(n),
 		UpdatedAt:             at(n).Add(time.Second),
 	}
