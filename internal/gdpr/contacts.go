@@ -870,20 +870,7 @@ var errInvitationGone = Errorf(CodeGone, "this invitation has expired or was alr
 
 // invitationToken finds an unexpired, unused invitation token.
 func (s *ContactService) invitationToken(ctx context.Context, brand BrandID, token string) (Token, error) {
-	if !validTokenShape(token) {
-		return Token{}, Errorf(CodeInvalid, "token is malformed")
-	}
-	t, err := s.tokens.GetToken(ctx, brand, s.hasher.Digest(token))
-	if errors.Is(err, ErrNotFound) {
-		return Token{}, errInvitationGone
-	}
-	if err != nil {
-		return Token{}, err
-	}
-	if t.Purpose != TokenContactInvitation || !t.UsedAt.IsZero() || !s.clock.Now().Before(t.ExpiresAt) {
-		return Token{}, errInvitationGone
-	}
-	return t, nil
+	return s.linkToken(ctx, s.tokens, brand, token, linkTokenRule{purpose: TokenContactInvitation, gone: errInvitationGone})
 }
 
 // CheckInvitation tells whether an invitation link can still be answered, changing nothing:

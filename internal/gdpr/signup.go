@@ -341,24 +341,37 @@ func validTokenShape(t string) bool {
 	return err == nil
 }
 
-var errTokenGone = Errorf(CodeGone, "this confirmation link has expired or was already used; ask for a new one")
+// linkTokenRule is what the token of a mailed link must be to act.
+type linkTokenRule struct {
+	purpose  TokenPurpose
+	reusable bool   // never spent by a use (the unsubscribe link)
+	gone     *Error // the answer when it cannot act
+}
 
-// usableToken finds a token that is unexpired and unused.
-func (s *SignupService) usableToken(ctx context.Context, brand BrandID, token string) (Token, error) {
+// linkToken finds the token a mailed link carries if it can still act: well formed, of its
+// purpose, unexpired and, unless reusable, unused. Only its digest is stored (R-SIGNUP-2).
+func (c *core) linkToken(ctx context.Context, tokens TokenStore, brand BrandID, token string, rule linkTokenRule) (Token, error) {
 	if !validTokenShape(token) {
 		return Token{}, Errorf(CodeInvalid, "token is malformed")
 	}
-	t, err := s.tokens.GetToken(ctx, brand, s.hasher.Digest(token))
+	t, err := tokens.GetToken(ctx, brand, c.hasher.Digest(token))
 	if errors.Is(err, ErrNotFound) {
-		return Token{}, errTokenGone
+		return Token{}, rule.gone
 	}
 	if err != nil {
 		return Token{}, err
 	}
-	if t.Purpose != TokenSignupConfirmation || !t.UsedAt.IsZero() || !s.clock.Now().Before(t.ExpiresAt) {
-		return Token{}, errTokenGone
+	if t.Purpose != rule.purpose || !rule.reusable && !t.UsedAt.IsZero() || !c.clock.Now().Before(t.ExpiresAt) {
+		return Token{}, rule.gone
 	}
 	return t, nil
+}
+
+var errTokenGone = Errorf(CodeGone, "this confirmation link has expired or was already used; ask for a new one")
+
+// usableToken finds a confirmation token that is unexpired and unused.
+func (s *SignupService) usableToken(ctx context.Context, brand BrandID, token string) (Token, error) {
+	return s.linkToken(ctx, s.tokens, brand, token, linkTokenRule{purpose: TokenSignupConfirmation, gone: errTokenGone})
 }
 
 // CheckConfirmation tells whether a confirmation link is still usable, changing nothing: mail

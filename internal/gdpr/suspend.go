@@ -102,20 +102,7 @@ var errOptOutGone = Errorf(CodeGone, "this opt-out link has expired or was alrea
 
 // optOutToken finds an unexpired, unused opt-out token.
 func (s *RetentionService) optOutToken(ctx context.Context, brand BrandID, token string) (Token, error) {
-	if !validTokenShape(token) {
-		return Token{}, Errorf(CodeInvalid, "token is malformed")
-	}
-	t, err := s.tokens.GetToken(ctx, brand, s.hasher.Digest(token))
-	if errors.Is(err, ErrNotFound) {
-		return Token{}, errOptOutGone
-	}
-	if err != nil {
-		return Token{}, err
-	}
-	if t.Purpose != TokenProgramOptOut || !t.UsedAt.IsZero() || !s.clock.Now().Before(t.ExpiresAt) {
-		return Token{}, errOptOutGone
-	}
-	return t, nil
+	return s.linkToken(ctx, s.tokens, brand, token, linkTokenRule{purpose: TokenProgramOptOut, gone: errOptOutGone})
 }
 
 // CheckProgramOptOut tells whether an opt-out link can be used, changing nothing: mail

@@ -28,20 +28,7 @@ var errUnsubscribeGone = Errorf(CodeGone, "this link has expired or its contact 
 // unsubscribeToken finds an unexpired unsubscribe token. It is never spent: both answers are
 // idempotent, and "this member" may be followed by "all members".
 func (s *ContactService) unsubscribeToken(ctx context.Context, brand BrandID, token string) (Token, error) {
-	if !validTokenShape(token) {
-		return Token{}, Errorf(CodeInvalid, "token is malformed")
-	}
-	t, err := s.tokens.GetToken(ctx, brand, s.hasher.Digest(token))
-	if errors.Is(err, ErrNotFound) {
-		return Token{}, errUnsubscribeGone
-	}
-	if err != nil {
-		return Token{}, err
-	}
-	if t.Purpose != TokenContactUnsubscribe || !s.clock.Now().Before(t.ExpiresAt) {
-		return Token{}, errUnsubscribeGone
-	}
-	return t, nil
+	return s.linkToken(ctx, s.tokens, brand, token, linkTokenRule{purpose: TokenContactUnsubscribe, reusable: true, gone: errUnsubscribeGone})
 }
 
 // CheckUnsubscribe tells whether an unsubscribe link can be answered, changing nothing: mail
