@@ -68,9 +68,11 @@ func (in *SignupInput) validate(b Brand, now time.Time) error {
 	if !in.AcceptTerms {
 		return Errorf(CodeInvalid, "acceptTerms must be true: no account without the T&C (R-SIGNUP-1)")
 	}
-	if t := strings.TrimSpace(in.TermsVersion); t == "" || len(t) > 64 {
-		return Errorf(CodeInvalid, "termsVersion is required (at most 64 characters)")
+	version, err := validTermsVersion("termsVersion", in.TermsVersion)
+	if err != nil {
+		return err
 	}
+	in.TermsVersion = version
 	in.Email = NormalizeEmail(in.Email)
 	if !ValidEmail(in.Email) {
 		return Errorf(CodeInvalid, "email is not a valid email address")
@@ -176,7 +178,7 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 		// The email field holds verified addresses only (R-DATA-1): until confirmation the
 		// address waits in email_tmp.
 		EmailTmp: in.Email, Language: in.Language, DateOfBirth: in.DateOfBirth,
-		Terms:  &Terms{Version: strings.TrimSpace(in.TermsVersion), AcceptedAt: now},
+		Terms:  &Terms{Version: in.TermsVersion, AcceptedAt: now},
 		OptIns: in.OptIns.chosenAt(now),
 	}
 	u.NextReviewAt = NextReview(u, b)

@@ -54,6 +54,7 @@ func TestSignupInputValidate(t *testing.T) {
 		{"R-SIGNUP-1_terms_version_blank", nil, func(in *SignupInput) { in.TermsVersion = "   " }, false, ""},
 		{"R-SIGNUP-1_terms_version_65_chars", nil, func(in *SignupInput) { in.TermsVersion = strings.Repeat("v", 65) }, false, ""},
 		{"R-SIGNUP-1_terms_version_64_chars", nil, func(in *SignupInput) { in.TermsVersion = strings.Repeat("v", 64) }, true, ""},
+		{"R-SIGNUP-1_terms_version_control_character", nil, func(in *SignupInput) { in.TermsVersion = "2026-01\x00" }, false, ""},
 
 		// Email (R-SIGNUP-2).
 		{"R-SIGNUP-2_email_missing", nil, func(in *SignupInput) { in.Email = "" }, false, ""},

@@ -9,11 +9,11 @@ import (
 const MaxTermsVersionLen = 64
 
 // validTermsVersion trims a T&C version and checks it: 1 to 64 characters, no control
-// characters.
-func validTermsVersion(v string) (string, error) {
+// characters. field names it in the error as the caller's body does.
+func validTermsVersion(field, v string) (string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" || !plainText(v, MaxTermsVersionLen) {
-		return "", Errorf(CodeInvalid, "version is required: at most %d characters without control characters", MaxTermsVersionLen)
+		return "", Errorf(CodeInvalid, "%s is required: at most %d characters without control characters", field, MaxTermsVersionLen)
 	}
 	return v, nil
 }
@@ -31,7 +31,7 @@ func (s *SignupService) AcceptTerms(ctx context.Context, brandID BrandID, member
 	if err != nil {
 		return User{}, err
 	}
-	version, err = validTermsVersion(version)
+	version, err = validTermsVersion("version", version)
 	if err != nil {
 		return User{}, err
 	}
