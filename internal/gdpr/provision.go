@@ -451,14 +451,15 @@ func (s *ProvisioningService) deprovision(ctx context.Context, b Brand, u User, 
 	return ProvisionResult{Outcome: ProvisionBlocked, User: out}, nil
 }
 
-// Lookup finds the live user provisioned under an external id.
+// Lookup finds the live user provisioned under an external id, as stored now: a read does not
+// wait for a create in progress.
 func (s *ProvisioningService) Lookup(ctx context.Context, brandID BrandID, externalID string) (User, error) {
 	b, err := s.brand(ctx, brandID)
 	if err != nil {
 		return User{}, err
 	}
-	u, found, err := s.lookup(ctx, b.ID, strings.TrimSpace(externalID))
-	if err == nil && !found {
+	u, state, err := s.keys(s.users, s.claims).peek(ctx, b.ID, ClaimExternalID+s.hasher.Digest(strings.TrimSpace(externalID)))
+	if err == nil && state != holderLive {
 		return User{}, Errorf(CodeNotFound, "unknown user")
 	}
 	return u, err

@@ -155,32 +155,39 @@ func voidUser(brand BrandID, id string, now time.Time) User {
 		Erasure: &ErasureState{Reason: ReasonAbandoned, Rule: "claim-recovery", RequestedAt: now, DueAt: now, Step: stepDone, DoneAt: now}}
 }
 
-// find reads the live user holding key, waiting for a create in progress to finish. A key
-// nobody holds, or whose holder is erased or died before creating it, finds nothing. It never
+// find reads the live user holding key, waiting for a create in progress to finish: a writer
+// (an upsert, a deletion) must not decide on a user that is about to exist. A key nobody
+// holds, or whose holder is erased or died before creating it, finds nothing. It never
 // changes a claim: readers leave recovery to writers.
 func (k uniqueKeys) find(ctx context.Context, brand BrandID, key string) (User, bool, error) {
 	for look := range claimWaits {
-		held, err := k.claims.GetClaim(ctx, brand, key)
-		if errors.Is(err, ErrNotFound) {
-			return User{}, false, nil
-		}
-		if err != nil {
-			return User{}, false, err
-		}
-		u, state, err := k.holderOf(ctx, brand, held.Owner)
-		switch {
-		case err != nil:
-			return User{}, false, err
-		case state == holderLive:
-			return u, true, nil
-		case state == holderGone, stale(held, k.clock.Now()):
-			return User{}, false, nil
+		u, state, err := k.peek(ctx, brand, key)
+		if err != nil || state != holderPending {
+			return u, state == holderLive, err
 		}
 		if err := k.wait(ctx, claimBackoff(look)); err != nil {
 			return User{}, false, err
 		}
 	}
 	return User{}, false, errKeyContended
+}
+
+// peek reads what holds key now, without waiting: a read-only request answers from what is
+// stored (a create in progress is not there yet), so a dead creator's claim never makes it
+// wait out the lease. A stale pending claim, or none, reads as gone.
+func (k uniqueKeys) peek(ctx context.Context, brand BrandID, key string) (User, holder, error) {
+	held, err := k.claims.GetClaim(ctx, brand, key)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, holderGone, nil
+	}
+	if err != nil {
+		return User{}, 0, err
+	}
+	u, state, err := k.holderOf(ctx, brand, held.Owner)
+	if err == nil && state == holderPending && stale(held, k.clock.Now()) {
+		state = holderGone
+	}
+	return u, state, err
 }
 
 // release lets go of keys owner holds, after a create that gave up. A key recovered by another

@@ -521,3 +521,34 @@ func FuzzClaimSchedules(f *testing.F) {
 		}
 	})
 }
+
+// TestReadsDoNotWaitForACreateInProgress: a read-only lookup answers from what is stored, so
+// the claim of a create in progress (or of one whose process died) never makes a SCIM GET
+// wait out the lease; a deletion, a writer, waits for it (TestUniqueKeyModel's
+// create_and_delete).
+func TestReadsDoNotWaitForACreateInProgress(t *testing.T) {
+	mem := storetest.NewMemory()
+	clock := clocktest.New(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
+	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waited := 0
+	wait := func(context.Context, time.Duration) error { waited++; return nil }
+	prov, err := gdpr.NewProvisioningService(gdpr.Core{Brands: mem, Hasher: h, Clock: clock, Wait: wait},
+		gdpr.ProvisioningDeps{Users: mem, Claims: mem, Queue: &recordingQueue{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.PutBrand(t.Context(), gdpr.Brand{ID: modelBrand, Name: "Acme", Status: gdpr.BrandActive}); err != nil {
+		t.Fatal(err)
+	}
+	key := gdpr.ClaimExternalID + h.Digest("u1")
+	if _, err := mem.Claim(t.Context(), gdpr.Claim{BrandID: modelBrand, Key: key, Owner: "m_in_progress", CreatedAt: clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = prov.Lookup(t.Context(), modelBrand, "u1")
+	if !errors.Is(err, gdpr.ErrNotFound) || waited != 0 {
+		t.Fatalf("a lookup during a create answered %v after %d waits; want not found at once", err, waited)
+	}
+}
