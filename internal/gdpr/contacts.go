@@ -199,16 +199,12 @@ func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o
 	key := claimContact + member.ID + ":" + digest
 	var res OrderResult
 	err := retry(ctx, func() error {
-		held, err := s.claims.GetClaim(ctx, b.ID, key)
-		if errors.Is(err, ErrNotFound) {
+		c, found, err := s.contactKeys(s.contacts, s.claims).find(ctx, b.ID, key)
+		if err != nil {
+			return err
+		}
+		if !found {
 			res, err = s.createFromOrder(ctx, b, member, o, key, sale, status)
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		c, err := s.contacts.GetContact(ctx, b.ID, held.Owner)
-		if err != nil {
 			return err
 		}
 		if !containsOrder(c.Sales, o.OrderID) {
@@ -259,14 +255,30 @@ func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member Us
 	if err := c.ChangeBrandOptIn(brandOptIn, src, now); err != nil {
 		return OrderResult{}, err
 	}
-	if _, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: key, Owner: c.ID, CreatedAt: now}); err != nil {
-		return OrderResult{}, err // ErrConflict: created meanwhile, the caller retries
-	}
-	if _, err := s.createContact(ctx, b, c); err != nil {
-		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: key, Owner: c.ID})
-		return OrderResult{}, err
+	if err := s.createClaimedContact(ctx, b, c, key); err != nil {
+		return OrderResult{}, err // ErrConflict: created meanwhile, the caller goes round again
 	}
 	return OrderResult{Outcome: OrderContactCreated, ContactID: c.ID}, nil
+}
+
+// createClaimedContact creates c once it holds the member's claim on the address, by the
+// unique-key protocol (uniquekeys.go): a create in progress is waited for, one whose process
+// died is recovered after ClaimLease. ErrConflict means another contact holds the key now, or
+// c's create was fenced: the caller reads again.
+func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Contact, key string) error {
+	keys := s.contactKeys(s.contacts, s.claims)
+	holder, err := keys.reserve(ctx, b.ID, key, c.ID)
+	if err != nil {
+		return err
+	}
+	if holder != c.ID {
+		return ErrConflict
+	}
+	_, err = s.createContact(ctx, b, c)
+	if err != nil && !errors.Is(err, ErrConflict) {
+		keys.release(ctx, b.ID, c.ID, key)
+	}
+	return err
 }
 
 // blacklisted tells what the brand's blacklist says of an address a contact is created for
@@ -496,17 +508,23 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncContact, batchID string, res *SyncResult) error {
 	digest := s.hasher.EmailDigest(sc.Email)
 	key := claimContact + m.ID + ":" + digest
-	held, err := s.claims.GetClaim(ctx, b.ID, key)
-	switch {
-	case err == nil && sc.Delete:
-		return s.eraseSynced(ctx, b, held, res)
-	case err == nil:
-		return s.updateSynced(ctx, b, held, sc, batchID, res)
-	case !errors.Is(err, ErrNotFound):
+	if sc.Delete {
+		held, err := s.claims.GetClaim(ctx, b.ID, key)
+		switch {
+		case err == nil:
+			return s.eraseSynced(ctx, b, held, res)
+		case errors.Is(err, ErrNotFound):
+			res.Unchanged++
+			return nil
+		}
 		return err
-	case sc.Delete:
-		res.Unchanged++
-		return nil
+	}
+	existing, found, err := s.contactKeys(s.contacts, s.claims).find(ctx, b.ID, key)
+	switch {
+	case err != nil:
+		return err
+	case found:
+		return s.updateSynced(ctx, b, Claim{Key: key, Owner: existing.ID}, sc, batchID, res)
 	}
 	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
 	if err != nil {
@@ -530,14 +548,10 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	if err := c.ChangeBrandOptIn(brandOptIn, src, now); err != nil {
 		return err
 	}
-	if _, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: key, Owner: c.ID, CreatedAt: now}); errors.Is(err, ErrConflict) {
+	if err := s.createClaimedContact(ctx, b, c, key); errors.Is(err, ErrConflict) {
 		res.Unchanged++ // created meanwhile by an order or another batch
 		return nil
 	} else if err != nil {
-		return err
-	}
-	if _, err := s.createContact(ctx, b, c); err != nil {
-		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: key, Owner: c.ID})
 		return err
 	}
 	res.Created++
@@ -736,31 +750,33 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 		return OrderResult{Outcome: OrderBlacklisted}, nil
 	}
 	key := claimContact + member.ID + ":" + digest
-	if held, err := s.claims.GetClaim(ctx, b.ID, key); err == nil {
-		return OrderResult{Outcome: ContactExists, ContactID: held.Owner}, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return OrderResult{}, err
-	}
-	now := s.clock.Now()
-	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: in.Email, EmailStatus: status, FirstName: in.FirstName,
-		LastName: in.LastName, Source: SourceManual, CreatedAt: now}
-	src := ConsentSource{Kind: SourceKindMember, Ref: member.ID}
-	if err := c.ChangeMemberOptIn(MemberOptInNew, src, now); err != nil {
-		return OrderResult{}, err
-	}
-	if err := c.ChangeBrandOptIn(BrandOptInNone, src, now); err != nil {
-		return OrderResult{}, err
-	}
-	if held, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: key, Owner: c.ID, CreatedAt: now}); errors.Is(err, ErrConflict) {
-		return OrderResult{Outcome: ContactExists, ContactID: held.Owner}, nil
-	} else if err != nil {
-		return OrderResult{}, err
-	}
-	if _, err := s.createContact(ctx, b, c); err != nil {
-		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: key, Owner: c.ID})
-		return OrderResult{}, err
-	}
-	return OrderResult{Outcome: OrderContactCreated, ContactID: c.ID}, nil
+	var res OrderResult
+	err = retry(ctx, func() error {
+		existing, found, err := s.contactKeys(s.contacts, s.claims).find(ctx, b.ID, key)
+		if err != nil {
+			return err
+		}
+		if found {
+			res = OrderResult{Outcome: ContactExists, ContactID: existing.ID}
+			return nil
+		}
+		now := s.clock.Now()
+		c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: in.Email, EmailStatus: status, FirstName: in.FirstName,
+			LastName: in.LastName, Source: SourceManual, CreatedAt: now}
+		src := ConsentSource{Kind: SourceKindMember, Ref: member.ID}
+		if err := c.ChangeMemberOptIn(MemberOptInNew, src, now); err != nil {
+			return err
+		}
+		if err := c.ChangeBrandOptIn(BrandOptInNone, src, now); err != nil {
+			return err
+		}
+		if err := s.createClaimedContact(ctx, b, c, key); err != nil {
+			return err // ErrConflict: created meanwhile, found on the next round
+		}
+		res = OrderResult{Outcome: OrderContactCreated, ContactID: c.ID}
+		return nil
+	})
+	return res, err
 }
 
 // Invite sends a contact its Member's invitation (R-RET-4: until it answers, nothing else may

@@ -553,3 +553,40 @@ func TestManualContact_R_RET_4_disabledByDefault(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
 }
+
+// TestContactCreateThatDiedIsRecovered (issue 24's claim protocol, on contacts): a process
+// killed between a member's claim on an address and the contact's create left the claim
+// naming a contact that never came to exist. Orders for that member and address then failed
+// for ever (the claim's contact was not found) and manual entry answered "exists" with a
+// contact id nobody could read. Past ClaimLease, a writer fences the dead create with a void
+// contact and takes the claim over: the order creates the contact and records its sale.
+func TestContactCreateThatDiedIsRecovered(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	dead := func(email, owner string) {
+		key := "contact:" + w.members[0] + ":" + w.hasher.EmailDigest(email)
+		_, err := w.store.Claim(ctx, gdpr.Claim{BrandID: "acme", Key: key, Owner: owner, CreatedAt: w.clock.Now().Add(-2 * gdpr.ClaimLease)})
+		require.NoError(t, err)
+	}
+
+	dead("died@example.test", "c_died_in_an_order")
+	res, err := w.contacts.RecordOrder(ctx, "acme", order("o-after-crash", w.members[0], "died@example.test", true))
+	require.NoError(t, err, "R-CONSENT-5: the order is not refused for ever")
+	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
+	c, err := w.store.GetContact(ctx, "acme", res.ContactID)
+	require.NoError(t, err)
+	require.Len(t, c.Sales, 1)
+	void, err := w.store.GetContact(ctx, "acme", "c_died_in_an_order")
+	require.NoError(t, err, "the dead create is fenced")
+	require.True(t, void.Erased(), "by a void contact that nothing lists")
+	again, err := w.contacts.RecordOrder(ctx, "acme", order("o-next", w.members[0], "died@example.test", true))
+	require.NoError(t, err)
+	require.Equal(t, res.ContactID, again.ContactID, "one contact per member and address")
+
+	dead("died.too@example.test", "c_died_in_a_manual_entry")
+	manual, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "died.too@example.test"})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderContactCreated, manual.Outcome, "not 'exists' with a contact nobody can read")
+	_, err = w.store.GetContact(ctx, "acme", manual.ContactID)
+	require.NoError(t, err)
+}

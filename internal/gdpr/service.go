@@ -103,8 +103,13 @@ func (c *core) activeBrand(ctx context.Context, id BrandID) (Brand, error) {
 }
 
 // keys is the unique-key protocol over these users and claims.
-func (c *core) keys(users UserStore, claims ClaimStore) uniqueKeys {
-	return uniqueKeys{claims: claims, users: users, clock: c.clock, wait: c.wait}
+func (c *core) keys(users UserStore, claims ClaimStore) uniqueKeys[User] {
+	return uniqueKeys[User]{claims: claims, holders: userHolders{users}, clock: c.clock, wait: c.wait}
+}
+
+// contactKeys is the unique-key protocol over a member's contacts and their claims.
+func (c *core) contactKeys(contacts ContactDocuments, claims ClaimStore) uniqueKeys[Contact] {
+	return uniqueKeys[Contact]{claims: claims, holders: contactHolders{contacts}, clock: c.clock, wait: c.wait}
 }
 
 // errSettled marks a conflict that reading again cannot change (an address another member

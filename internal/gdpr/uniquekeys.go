@@ -7,8 +7,10 @@ import (
 )
 
 // The unique-key protocol: how a member is made unique by its address and its external id
-// without transactions across documents (R-DATA-1, R-SSO-1), and why no interleaving of
-// writers, readers and crashes loses a member's key.
+// (R-DATA-1, R-SSO-1), and a member's contact by its address (R-CONSENT-5), without
+// transactions across documents, and why no interleaving of writers, readers and crashes
+// loses a key. It is written for users below; contacts follow it the same way (their void
+// document is an erased contact of no member).
 //
 //  1. A creator picks the new user's id first and claims each key in a fixed order (external
 //     id, then address) naming that id, before the user exists. Only then does it create the
@@ -60,25 +62,37 @@ func waitFor(ctx context.Context, d time.Duration) error {
 // pathological schedule gets it.
 var errKeyContended = Errorf(CodeUnavailable, "could not reserve a unique key, try again")
 
-// uniqueKeys runs the protocol above over the claims and the users of a brand.
-type uniqueKeys struct {
-	claims ClaimStore
-	users  UserStore
-	clock  Clock
-	wait   func(ctx context.Context, d time.Duration) error
+// uniqueKeys runs the protocol above over the claims of a brand and the documents they name:
+// users (an address, an external id) or contacts (a member's copy of an address).
+type uniqueKeys[T any] struct {
+	claims  ClaimStore
+	holders keyHolders[T]
+	clock   Clock
+	wait    func(ctx context.Context, d time.Duration) error
+}
+
+// keyHolders reads and fences the documents claims name.
+type keyHolders[T any] interface {
+	// holder reads the document id names and says what it is to the key.
+	holder(ctx context.Context, brand BrandID, id string) (T, holder, error)
+	// fence creates a void document under id (erased, no data); ErrConflict if it exists.
+	fence(ctx context.Context, brand BrandID, id string, now time.Time) error
 }
 
 // holder is what a key's claim points at.
 type holder int
 
 const (
-	holderLive    holder = iota // a user that exists and is not erased: the key is theirs
-	holderGone                  // an erased (or void) user: the key may be taken over
-	holderPending               // no user: a create in progress, or one whose creator died
+	holderLive    holder = iota // a document that exists and is not erased: the key is its
+	holderGone                  // an erased (or void) document: the key may be taken over
+	holderPending               // no document: a create in progress, or one whose creator died
 )
 
-func (k uniqueKeys) holderOf(ctx context.Context, brand BrandID, owner string) (User, holder, error) {
-	u, err := k.users.GetUser(ctx, brand, owner)
+// userHolders are the users that address and external-id claims name.
+type userHolders struct{ users UserStore }
+
+func (h userHolders) holder(ctx context.Context, brand BrandID, id string) (User, holder, error) {
+	u, err := h.users.GetUser(ctx, brand, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return User{}, holderPending, nil
@@ -90,6 +104,33 @@ func (k uniqueKeys) holderOf(ctx context.Context, brand BrandID, owner string) (
 	return u, holderLive, nil
 }
 
+func (h userHolders) fence(ctx context.Context, brand BrandID, id string, now time.Time) error {
+	_, err := h.users.CreateUser(ctx, voidUser(brand, id, now))
+	return err
+}
+
+// contactHolders are the contacts that a member's claim on an address names (R-CONSENT-5).
+type contactHolders struct{ contacts ContactDocuments }
+
+func (h contactHolders) holder(ctx context.Context, brand BrandID, id string) (Contact, holder, error) {
+	c, err := h.contacts.GetContact(ctx, brand, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Contact{}, holderPending, nil
+	case err != nil:
+		return Contact{}, 0, err
+	case c.Erased():
+		return c, holderGone, nil
+	}
+	return c, holderLive, nil
+}
+
+// fence creates a void contact: erased, of no member, with nothing to review.
+func (h contactHolders) fence(ctx context.Context, brand BrandID, id string, now time.Time) error {
+	_, err := h.contacts.CreateContact(ctx, Contact{BrandID: brand, ID: id, CreatedAt: now, ErasedAt: now})
+	return err
+}
+
 // stale reports a pending claim old enough to be recovered. A claim from the future (a clock
 // set back, another instance's skewed clock) counts as old once it is a lease ahead.
 func stale(c Claim, now time.Time) bool {
@@ -98,7 +139,7 @@ func stale(c Claim, now time.Time) bool {
 }
 
 // reserve claims key for owner and returns who holds it: owner, or the live user that has it.
-func (k uniqueKeys) reserve(ctx context.Context, brand BrandID, key, owner string) (string, error) {
+func (k uniqueKeys[T]) reserve(ctx context.Context, brand BrandID, key, owner string) (string, error) {
 	for look := range claimWaits {
 		now := k.clock.Now()
 		held, err := k.claims.Claim(ctx, Claim{BrandID: brand, Key: key, Owner: owner, CreatedAt: now})
@@ -110,7 +151,7 @@ func (k uniqueKeys) reserve(ctx context.Context, brand BrandID, key, owner strin
 		case held.Owner == owner:
 			return owner, nil // ours already: a step repeated
 		}
-		_, state, err := k.holderOf(ctx, brand, held.Owner)
+		_, state, err := k.holders.holder(ctx, brand, held.Owner)
 		if err != nil {
 			return "", err
 		}
@@ -124,7 +165,7 @@ func (k uniqueKeys) reserve(ctx context.Context, brand BrandID, key, owner strin
 				}
 				continue
 			}
-			if err := k.fence(ctx, brand, held.Owner, now); errors.Is(err, ErrConflict) {
+			if err := k.holders.fence(ctx, brand, held.Owner, now); errors.Is(err, ErrConflict) {
 				continue // created meanwhile: look again
 			} else if err != nil {
 				return "", err
@@ -141,13 +182,6 @@ func (k uniqueKeys) reserve(ctx context.Context, brand BrandID, key, owner strin
 	return "", errKeyContended
 }
 
-// fence makes sure a creator that lost its claim cannot create its user later: its user id
-// gets a void user, erased and without data. ErrConflict means the user exists after all.
-func (k uniqueKeys) fence(ctx context.Context, brand BrandID, owner string, now time.Time) error {
-	_, err := k.users.CreateUser(ctx, voidUser(brand, owner, now))
-	return err
-}
-
 // voidUser is the document that fences an abandoned create: erased, with no personal data and
 // nothing left to do, so that every path treats it as a subject already erased.
 func voidUser(brand BrandID, id string, now time.Time) User {
@@ -159,31 +193,34 @@ func voidUser(brand BrandID, id string, now time.Time) User {
 // (an upsert, a deletion) must not decide on a user that is about to exist. A key nobody
 // holds, or whose holder is erased or died before creating it, finds nothing. It never
 // changes a claim: readers leave recovery to writers.
-func (k uniqueKeys) find(ctx context.Context, brand BrandID, key string) (User, bool, error) {
+func (k uniqueKeys[T]) find(ctx context.Context, brand BrandID, key string) (T, bool, error) {
 	for look := range claimWaits {
 		u, state, err := k.peek(ctx, brand, key)
 		if err != nil || state != holderPending {
 			return u, state == holderLive, err
 		}
 		if err := k.wait(ctx, claimBackoff(look)); err != nil {
-			return User{}, false, err
+			var zero T
+			return zero, false, err
 		}
 	}
-	return User{}, false, errKeyContended
+	var zero T
+	return zero, false, errKeyContended
 }
 
 // peek reads what holds key now, without waiting: a read-only request answers from what is
 // stored (a create in progress is not there yet), so a dead creator's claim never makes it
 // wait out the lease. A stale pending claim, or none, reads as gone.
-func (k uniqueKeys) peek(ctx context.Context, brand BrandID, key string) (User, holder, error) {
+func (k uniqueKeys[T]) peek(ctx context.Context, brand BrandID, key string) (T, holder, error) {
+	var zero T
 	held, err := k.claims.GetClaim(ctx, brand, key)
 	if errors.Is(err, ErrNotFound) {
-		return User{}, holderGone, nil
+		return zero, holderGone, nil
 	}
 	if err != nil {
-		return User{}, 0, err
+		return zero, 0, err
 	}
-	u, state, err := k.holderOf(ctx, brand, held.Owner)
+	u, state, err := k.holders.holder(ctx, brand, held.Owner)
 	if err == nil && state == holderPending && stale(held, k.clock.Now()) {
 		state = holderGone
 	}
@@ -192,7 +229,7 @@ func (k uniqueKeys) peek(ctx context.Context, brand BrandID, key string) (User, 
 
 // release lets go of keys owner holds, after a create that gave up. A key recovered by another
 // writer meanwhile is theirs and stays.
-func (k uniqueKeys) release(ctx context.Context, brand BrandID, owner string, keys ...string) {
+func (k uniqueKeys[T]) release(ctx context.Context, brand BrandID, owner string, keys ...string) {
 	claims := make([]Claim, len(keys))
 	for i, key := range keys {
 		claims[i] = Claim{Key: key, Owner: owner}
