@@ -508,18 +508,11 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncContact, batchID string, res *SyncResult) error {
 	digest := s.hasher.EmailDigest(sc.Email)
 	key := claimContact + m.ID + ":" + digest
+	keys := s.contactKeys(s.contacts, s.claims)
 	if sc.Delete {
-		held, err := s.claims.GetClaim(ctx, b.ID, key)
-		switch {
-		case err == nil:
-			return s.eraseSynced(ctx, b, held, res)
-		case errors.Is(err, ErrNotFound):
-			res.Unchanged++
-			return nil
-		}
-		return err
+		return s.syncDelete(ctx, b, keys, key, res)
 	}
-	existing, found, err := s.contactKeys(s.contacts, s.claims).find(ctx, b.ID, key)
+	existing, found, err := keys.find(ctx, b.ID, key)
 	switch {
 	case err != nil:
 		return err
@@ -555,6 +548,34 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 		return err
 	}
 	res.Created++
+	return nil
+}
+
+// syncDelete erases the member's synchronised contact of the address (R-RET-9), waiting for a
+// create in progress. A claim whose contact was erased by an attempt that stopped before
+// releasing it is finished; one whose create died names nothing stored: unchanged.
+func (s *ContactService) syncDelete(ctx context.Context, b Brand, keys uniqueKeys[Contact], key string, res *SyncResult) error {
+	existing, found, err := keys.find(ctx, b.ID, key)
+	if err != nil {
+		return err
+	}
+	if found {
+		return s.eraseSynced(ctx, b, Claim{Key: key, Owner: existing.ID}, res)
+	}
+	held, err := s.claims.GetClaim(ctx, b.ID, key)
+	if errors.Is(err, ErrNotFound) {
+		res.Unchanged++
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, state, err := keys.holders.holder(ctx, b.ID, held.Owner); err != nil {
+		return err
+	} else if state == holderGone {
+		return s.eraseSynced(ctx, b, held, res)
+	}
+	res.Unchanged++
 	return nil
 }
 

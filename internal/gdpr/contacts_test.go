@@ -589,4 +589,16 @@ func TestContactCreateThatDiedIsRecovered(t *testing.T) {
 	require.Equal(t, gdpr.OrderContactCreated, manual.Outcome, "not 'exists' with a contact nobody can read")
 	_, err = w.store.GetContact(ctx, "acme", manual.ContactID)
 	require.NoError(t, err)
+
+	_, _, err = w.svc.brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme", Pro: gdpr.ProDirectSelling})
+	require.NoError(t, err)
+	dead("died.in.sync@example.test", "c_died_in_a_sync")
+	res2, err := w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: "b-dead", Contacts: []gdpr.SyncContact{
+		{MemberID: w.members[0], Email: "died.in.sync@example.test", Delete: true}}})
+	require.NoError(t, err, "R-RET-9: a delete of a contact whose create died erases nothing, and fails nothing")
+	require.Equal(t, gdpr.SyncResult{Unchanged: 1}, res2)
+	res2, err = w.contacts.Sync(ctx, "acme", gdpr.SyncBatch{BatchID: "b-after", Contacts: []gdpr.SyncContact{
+		{MemberID: w.members[0], Email: "died.in.sync@example.test", OptIn: true}}})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.SyncResult{Created: 1}, res2, "the sync creates the contact the dead create never stored")
 }
