@@ -31,7 +31,7 @@ test-emulators: ## start the Cosmos DB and Azurite emulators, run every test aga
 	tools/emulators.sh start
 	eval "$$(tools/emulators.sh env)" && go test $(GO_TEST_FLAGS) ./...; rc=$$?; tools/emulators.sh stop; exit $$rc
 
-bench: ## the performance budget of DESIGN §7, as a table of medians
+bench: ## the performance budget (README, "Performance"), as a table of medians
 	go run ./tools/bench
 
 FUZZTIME ?= 60s

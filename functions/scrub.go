@@ -18,7 +18,7 @@ const (
 	scrubMax   = time.Second
 )
 
-// scrubber checkpoints the embedded store after bursts of erasures (DESIGN §5: erased means
+// scrubber checkpoints the embedded store after bursts of erasures (erased means
 // gone from storage, WAL included).
 type scrubber struct {
 	store scrubbable

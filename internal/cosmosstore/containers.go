@@ -16,7 +16,7 @@ const (
 )
 
 // PartitionKeyPath is the partition key of every container: all data is partitioned by brand
-// (DESIGN §5, R-TEN-1). The brands container stores each brand under its own id.
+// (R-TEN-1). The brands container stores each brand under its own id.
 const PartitionKeyPath = "/brandId"
 
 // ContainerSpec defines one container: the single source of truth for EnsureSchema, the Bicep

@@ -5,5 +5,5 @@
 // blobs, mail, time — is reached through the ports in ports.go, so the same rules run on the
 // embedded store in local mode and on Azure's managed services.
 //
-// Requirement ids (R-ERASE-1, R-SIGNUP-2, ...) refer to shared/spec/REQUIREMENTS.md.
+// Rule ids (R-ERASE-1, R-SIGNUP-2, ...) refer to the project's rules catalogue, docs/rules.md.
 package gdpr

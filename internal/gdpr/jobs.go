@@ -10,7 +10,7 @@ import (
 
 // MailJob asks the mail sender to render and send one mail. It names the recipient by id: the
 // address is resolved at send time, so a job queued before an erasure finds no address after
-// it, and no queue or dead letter ever holds personal data (DESIGN §5).
+// it, and no queue or dead letter ever holds personal data.
 type MailJob struct {
 	// ID is the queue message's id, so the sender can send a job once however often the queue
 	// delivers it. Jobs queued before it existed have none.

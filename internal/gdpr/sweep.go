@@ -25,7 +25,7 @@ type SweepStats struct {
 }
 
 // RetentionSweep is the daily timer: for every brand it reads only the users whose next
-// review has come, through the due index, and acts (DESIGN §5): it sends inactivity warnings
+// review has come, through the due index, and acts: it sends inactivity warnings
 // and publishes erasure jobs. Its cost grows with what is due, not with the population.
 func (s *RetentionService) RetentionSweep(ctx context.Context) error {
 	brands, err := s.brands.ListBrands(ctx)

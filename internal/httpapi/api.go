@@ -105,7 +105,7 @@ type route struct {
 	handler http.HandlerFunc
 }
 
-// routes is the HTTP API contract (DESIGN §4). Function folders mirror it; a test checks that
+// routes is the HTTP API contract (README, "HTTP API"). Function folders mirror it; a test checks that
 // every function.json route reaches one of these patterns.
 func (a *api) routes() []route {
 	return []route{

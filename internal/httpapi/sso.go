@@ -10,7 +10,7 @@ import (
 	"popsell-gdpr/internal/stdwebhooks"
 )
 
-// ssoEvent is the brand's SSO webhook body (DESIGN §4).
+// ssoEvent is the brand's SSO webhook body, as the README's SSO section documents it.
 type ssoEvent struct {
 	Type      string               `json:"type"`
 	Timestamp time.Time            `json:"timestamp"` // the brand's event time

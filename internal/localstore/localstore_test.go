@@ -192,7 +192,7 @@ func requireUsers(t *testing.T, s *Store, n int) {
 
 func gdprIsConflict(err error) bool { return gdpr.ErrorCode(err) == gdpr.CodeConflict }
 
-// TestScrubLeavesNoErasedBytes is the promise of DESIGN §5, "erased means gone from storage":
+// TestScrubLeavesNoErasedBytes is the promise "erased means gone from storage":
 // once a value is overwritten and the store scrubbed, no file of the data directory holds it —
 // not the old row version in a free cell, an overflow page or the write-ahead log.
 func TestScrubLeavesNoErasedBytes(t *testing.T) {

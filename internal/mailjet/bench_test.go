@@ -27,7 +27,7 @@ func groupedBatch(b testing.TB, n int) []byte {
 	return body
 }
 
-// BenchmarkDecodeEvents measures the decoding share of callback ingestion (DESIGN §7 asks
+// BenchmarkDecodeEvents measures the decoding share of callback ingestion (the performance budget asks
 // ≥ 20,000 events/s batched for the whole path, store included).
 func BenchmarkDecodeEvents(b *testing.B) {
 	for _, n := range []int{1, 100, 1000} {

@@ -1,5 +1,5 @@
 // Package stdwebhooks verifies Standard Webhooks signatures (standardwebhooks.com), the
-// scheme brands sign their SSO, order and contact webhooks with (DESIGN §4):
+// scheme brands sign their SSO, order and contact webhooks with:
 //
 //	webhook-id:        an idempotency key, unique per event
 //	webhook-timestamp: Unix seconds when the brand sent it

@@ -10,7 +10,7 @@ import (
 	"popsell-gdpr/internal/gdpr"
 )
 
-// Bench sizes: one brand of benchUsers users, benchDue of them due, as in DESIGN §7's sweep.
+// Bench sizes: one brand of benchUsers users, benchDue of them due, as in the sweep's performance budget.
 const (
 	benchUsers = 10_000
 	benchDue   = 100

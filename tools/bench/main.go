@@ -1,4 +1,4 @@
-// Command bench runs the benchmarks behind the performance budget of DESIGN §7 and prints
+// Command bench runs the benchmarks behind the performance budget (README, "Performance") and prints
 // their medians as a table beside the budget. `make bench` runs it.
 //
 //	go run ./tools/bench [-count 5] [-quick]
