@@ -55,7 +55,7 @@ func (o *opener) dataDir() error {
 	return nil
 }
 
-func (o *opener) store(ctx context.Context) (documents, error) {
+func (o *opener) store(ctx context.Context) (gdpr.Store, error) {
 	if !o.cfg.Cosmos.Enabled() {
 		return o.localStore()
 	}
@@ -99,8 +99,8 @@ func (o *opener) store(ctx context.Context) (documents, error) {
 }
 
 // localStore opens the embedded store, whose files keep erased values until the scrubber
-// checkpoints them away (DESIGN §5).
-func (o *opener) localStore() (documents, error) {
+// checkpoints them away: erased means gone from every file.
+func (o *opener) localStore() (gdpr.Store, error) {
 	if err := o.dataDir(); err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ type App struct {
 	Brands    *gdpr.BrandService
 	Triggers  triggers.Set
 	Handler   http.Handler
-	Store     documents
+	Store     gdpr.Store
 	Blobs     blobstore.Store
 	Queue     *localqueue.Queue // nil in Azure mode
 	TestClock *gdpr.TestClock   // nil unless enabled
@@ -56,21 +56,6 @@ type App struct {
 	closers     []func() error
 	started     chan struct{}
 	startErr    error
-}
-
-// documents is every store port the services use, served by one adapter.
-type documents interface {
-	gdpr.BrandStore
-	gdpr.UserStore
-	gdpr.ContactStore
-	gdpr.ContactDocuments
-	gdpr.ClaimStore
-	gdpr.Blacklist
-	gdpr.BlacklistWriter
-	gdpr.WhitelistStore
-	gdpr.TokenStore
-	gdpr.ErasureAudit
-	gdpr.ContactDueIndex
 }
 
 // NewApp configures an app; nothing is opened until Wire or Run.
@@ -199,7 +184,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	erasure, err := gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: s, Contacts: s, Claims: s, Audit: s,
+	erasure, err := gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: s, Contacts: s, ContactDocuments: s, Claims: s, Audit: s,
 		Blobs: a.Blobs, Queue: queue, SentMail: m.sent})
 	if err != nil {
 		return httpapi.Options{}, err
@@ -217,8 +202,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	contactRetention, err := gdpr.NewContactRetentionService(core, gdpr.ContactRetentionDeps{Due: s, Contacts: s, Batch: s, Claims: s,
-		Audit: s, Queue: queue, SentMail: m.sent})
+	contactRetention, err := gdpr.NewContactRetentionService(core, gdpr.ContactRetentionDeps{Due: s, Contacts: s, Batch: s, Queue: queue})
 	if err != nil {
 		return httpapi.Options{}, err
 	}

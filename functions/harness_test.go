@@ -90,19 +90,9 @@ func startApp(t *testing.T, overrides map[string]string) *testApp {
 	return &testApp{t: t, App: app, URL: "http://" + ln.Addr().String(), logs: logs, httpc: &http.Client{Timeout: 30 * time.Second}}
 }
 
-// contactDocuments are the single-contact reads and writes both stores offer, which no service
-// calls until the contacts issue lands: the tests seed and read contacts through them.
-type contactDocuments interface {
-	CreateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error)
-	GetContact(ctx context.Context, brand gdpr.BrandID, id string) (gdpr.Contact, error)
-}
-
-func (a *testApp) contacts() contactDocuments {
-	a.t.Helper()
-	c, ok := a.App.Store.(contactDocuments)
-	require.True(a.t, ok, "the store keeps no contact documents")
-	return c
-}
+// contacts are the store's single-contact reads and writes: the tests seed and read contacts
+// through them.
+func (a *testApp) contacts() gdpr.ContactDocuments { return a.App.Store }
 
 // response is an HTTP answer, read whole.
 type response struct {

@@ -43,18 +43,7 @@ type Store struct {
 }
 
 // The domain's store ports, all served by one Store (internal/storetest proves each).
-var (
-	_ gdpr.BrandStore       = (*Store)(nil)
-	_ gdpr.UserStore        = (*Store)(nil)
-	_ gdpr.ContactStore     = (*Store)(nil)
-	_ gdpr.ContactDocuments = (*Store)(nil)
-	_ gdpr.ClaimStore       = (*Store)(nil)
-	_ gdpr.Blacklist        = (*Store)(nil)
-	_ gdpr.BlacklistWriter  = (*Store)(nil)
-	_ gdpr.WhitelistStore   = (*Store)(nil)
-	_ gdpr.TokenStore       = (*Store)(nil)
-	_ gdpr.ErasureAudit     = (*Store)(nil)
-)
+var _ gdpr.Store = (*Store)(nil)
 
 // NewClientWithKey builds a client authenticated by an account key: for the emulator and
 // tests. Azure deployments disable local (key) auth and use NewClientWithCredential.

@@ -34,6 +34,10 @@ type Contact struct {
 
 	ErasedAt time.Time `json:"erasedAt,omitzero"`
 	ErasedBy string    `json:"erasedBy,omitempty"` // the erasure that erased it, for idempotent counting
+	// Erasure is the state of the contact's erasure on its own (retention, the brand's sync
+	// delete), from which its audit record is written; none when its member's erasure erased
+	// it (erase.go).
+	Erasure *ErasureState `json:"erasure,omitempty"`
 
 	NextReviewAt time.Time `json:"nextReviewAt,omitzero"`
 	Version      string    `json:"-"`

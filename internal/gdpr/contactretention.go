@@ -82,36 +82,23 @@ func NextContactReview(c Contact, b Brand) time.Time {
 	return time.Time{}
 }
 
-// ContactDueIndex is the contacts' due index: DueUsers for contacts.
-type ContactDueIndex interface {
-	DueContacts(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]Contact, error)
-}
-
 // ContactRetentionDeps are the ports of the ContactRetentionService.
 type ContactRetentionDeps struct {
 	Due      ContactDueIndex
-	Contacts ContactDocuments
-	Batch    ContactStore // the sweep's records, written in batches
-	Claims   ClaimStore   // the member's claim on the address, released with the contact
-	Audit    ErasureAudit // one record per erasure (R-ERASE-9)
-	Queue    Queue        // second invitations and erasure jobs
-	// SentMail is where copies of sent mail are kept, if anywhere: the invitations a contact
-	// was sent go with it.
-	SentMail SentMail
+	Contacts ContactDocuments // a record written alone when its batch fails
+	Batch    ContactStore     // the sweep's records, written in batches
+	Queue    Queue            // second invitations and erasure jobs
 }
 
-// ContactRetentionService runs the contact schedule (R-RET-3…8): the contact part of the
-// daily sweep, and the erasure of contacts on the erasure queue. Erasing a contact is the
-// erasure of R-ERASE-3 that the cascade and the brand sync apply (EraseContact).
+// ContactRetentionService runs the contact schedule (R-RET-3…8), the contact part of the
+// daily sweep: it reminds, expires and marks contacts, and publishes the erasure jobs that
+// the ErasureService runs (erase_contact.go).
 type ContactRetentionService struct {
 	core
 	due      ContactDueIndex
 	contacts ContactDocuments
 	batch    ContactStore
-	claims   ClaimStore
-	audit    ErasureAudit
 	queue    Queue
-	sent     SentMail
 }
 
 // NewContactRetentionService checks its dependencies.
@@ -119,13 +106,12 @@ func NewContactRetentionService(c Core, d ContactRetentionDeps) (*ContactRetenti
 	cc, err := c.check()
 	if err == nil {
 		err = missing("ContactRetentionService", map[string]bool{"Due": d.Due != nil, "Contacts": d.Contacts != nil,
-			"Batch": d.Batch != nil, "Claims": d.Claims != nil, "Audit": d.Audit != nil, "Queue": d.Queue != nil})
+			"Batch": d.Batch != nil, "Queue": d.Queue != nil})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &ContactRetentionService{core: cc, due: d.Due, contacts: d.Contacts, batch: d.Batch, claims: d.Claims, audit: d.Audit,
-		queue: d.Queue, sent: d.SentMail}, nil
+	return &ContactRetentionService{core: cc, due: d.Due, contacts: d.Contacts, batch: d.Batch, queue: d.Queue}, nil
 }
 
 // Sweep is the contact part of the daily retention sweep: for every brand it reads only the
@@ -248,75 +234,4 @@ func (s *ContactRetentionService) update(ctx context.Context, brand BrandID, con
 	return writeInBatches(contacts,
 		func(chunk []Contact) error { _, err := s.batch.UpdateContacts(ctx, brand, chunk); return err },
 		func(c Contact) error { _, err := s.contacts.UpdateContact(ctx, c); return err })
-}
-
-// HandleErasureJob erases one contact if its retention rule still says so now: the contact is
-// read again, so one that accepted an invitation or clicked since is kept. The audit record
-// is written first under an id fixed by the job, then the contact, then the member's claim on
-// the address and any kept invitation mail go: a redelivery after a crash at any point ends
-// with the contact erased, one record, and nothing left.
-func (s *ContactRetentionService) HandleErasureJob(ctx context.Context, body []byte) error {
-	var job ErasureJob
-	if err := decodeJob(body, &job); err != nil {
-		return err
-	}
-	if err := job.validate(); err != nil {
-		return err
-	}
-	if job.SubjectKind != SubjectContact {
-		return Errorf(CodeInvalid, "not a contact erasure job")
-	}
-	b, err := s.brand(ctx, job.BrandID)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	var erased Contact
-	err = retry(ctx, func() error {
-		c, err := s.contacts.GetContact(ctx, b.ID, job.SubjectID)
-		if err != nil {
-			return err
-		}
-		if c.Erased() {
-			erased = c // a repeat: finish what may be left
-			return nil
-		}
-		a := ReviewContact(c, b)
-		now := s.clock.Now()
-		if a.Kind != ActionErase || a.Rule != job.Rule || a.At.After(now) {
-			return nil // no longer due: the sweep decides again when it is
-		}
-		id := erasureID(b.ID, c.ID, a.Rule, a.RequestedAt)
-		out, res := EraseContact(c, s.hasher)
-		out.ErasedAt, out.ErasedBy = now, id
-		record := ErasureRecord{BrandID: b.ID, ID: id, SubjectID: c.ID, SubjectKind: SubjectContact, Rule: a.Rule,
-			Reason: a.Reason, RequestedAt: a.RequestedAt, DueAt: a.At, DoneAt: now,
-			FieldsErased: sortedOrEmpty(res.FieldsErased), FieldsHashed: sortedOrEmpty(res.FieldsHashed)}
-		if _, err := s.audit.PutErasures(ctx, b.ID, []ErasureRecord{record}); err != nil {
-			return err
-		}
-		if erased, err = s.contacts.UpdateContact(ctx, out); err != nil {
-			return err
-		}
-		s.log.InfoContext(ctx, "subject erased", "brand", b.ID, "subject", c.ID, "kind", string(SubjectContact), "rule", a.Rule)
-		return nil
-	})
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return nil // gone already
-	case err != nil:
-		return err
-	case erased.Email == "":
-		return nil // not erased (not due), or erased without an address
-	}
-	// The erased address is its digest (R-ERASE-3): the claim and the outbox are keyed by it.
-	digest := erased.Email
-	if s.sent != nil {
-		if err := s.sent.ForgetRecipients(ctx, b.ID, []string{digest}); err != nil {
-			return err
-		}
-	}
-	return s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: claimContact + erased.MemberID + ":" + digest, Owner: erased.ID})
 }

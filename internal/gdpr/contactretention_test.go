@@ -23,7 +23,7 @@ func newContactRetentionWorld(t *testing.T) *contactRetentionWorld {
 	w := &contactRetentionWorld{contactWorld: newContactWorld(t)}
 	var err error
 	w.retention, err = gdpr.NewContactRetentionService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock},
-		gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Batch: w.store, Claims: w.store, Audit: w.store, Queue: w.queue})
+		gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Batch: w.store, Queue: w.queue})
 	require.NoError(t, err)
 	w.takeJobs() // the members' own jobs are not this test's
 	return w
@@ -56,7 +56,7 @@ func (w *contactRetentionWorld) sweepAt(t *testing.T, at time.Time) (gdpr.SweepS
 	mail, erasures := w.takeJobs()
 	for _, m := range erasures {
 		require.False(t, m.NotBefore.After(at), "an erasure job is due when published")
-		require.NoError(t, w.retention.HandleErasureJob(t.Context(), m.Body))
+		require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), m.Body))
 	}
 	return st, mail
 }
@@ -118,7 +118,7 @@ func TestRRet4NewContactWithoutInvitationIsErasedAfter30Days(t *testing.T) {
 
 	// A redelivered job changes nothing and writes no second record.
 	job, _ := json.Marshal(gdpr.ErasureJob{BrandID: "acme", SubjectKind: gdpr.SubjectContact, SubjectID: res.ContactID, Rule: gdpr.RuleNewContact})
-	require.NoError(t, w.retention.HandleErasureJob(t.Context(), job))
+	require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), job))
 	w.requireErasedBy(t, res.ContactID, gdpr.RuleNewContact)
 
 	again, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test"})
@@ -224,7 +224,7 @@ func TestRRet3InactiveContactErasedAfter3Years(t *testing.T) {
 	c.NextReviewAt = gdpr.NextContactReview(c, b)
 	_, err = w.store.UpdateContact(t.Context(), c)
 	require.NoError(t, err)
-	require.NoError(t, w.retention.HandleErasureJob(t.Context(), erasures[0].Body))
+	require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), erasures[0].Body))
 	require.False(t, w.contact(t, res.ContactID).Erased(), "the click counts: no longer due")
 
 	_, _ = w.sweepAt(t, mark.AddDate(3, 0, 0).Add(-time.Second))

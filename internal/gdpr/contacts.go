@@ -2,23 +2,11 @@ package gdpr
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"regexp"
 	"strings"
 	"time"
 )
-
-// ContactDocuments reads and writes single contacts: what creating contacts from orders, and
-// reading them, needs beside the erasure's ContactStore.
-type ContactDocuments interface {
-	CreateContact(ctx context.Context, c Contact) (Contact, error)
-	GetContact(ctx context.Context, brand BrandID, id string) (Contact, error)
-	UpdateContact(ctx context.Context, c Contact) (Contact, error)
-	// ListContacts pages through a brand's contacts in id order, after the id given.
-	ListContacts(ctx context.Context, brand BrandID, after string, limit int) ([]Contact, error)
-}
 
 // ContactDeps are the ports of the ContactService.
 type ContactDeps struct {
@@ -46,11 +34,10 @@ type ContactService struct {
 	users     UserStore
 	claims    ClaimStore
 	blacklist Blacklist
-	audit     ErasureAudit
 	queue     Queue
 	tokens    TokenStore
 	optOuts   BlacklistWriter
-	sent      SentMail
+	eraser    contactEraser // a contact the brand's system deletes (R-RET-9)
 }
 
 // NewContactService checks its dependencies.
@@ -65,7 +52,8 @@ func NewContactService(c Core, d ContactDeps) (*ContactService, error) {
 		return nil, err
 	}
 	return &ContactService{core: cc, contacts: d.Contacts, owners: d.Owners, users: d.Users, claims: d.Claims,
-		blacklist: d.Blacklist, audit: d.Audit, queue: d.Queue, tokens: d.Tokens, optOuts: d.OptOuts, sent: d.SentMail}, nil
+		blacklist: d.Blacklist, queue: d.Queue, tokens: d.Tokens, optOuts: d.OptOuts,
+		eraser: newContactEraser(cc, d.Contacts, d.Claims, d.SentMail, erasureRecords{audit: d.Audit, log: cc.log})}, nil
 }
 
 // Order is an order the brand's shop reports for a Member's customer (R-CONSENT-3).
@@ -672,62 +660,24 @@ const ReasonBrandDeleted BlockReason = "brand_deleted"
 
 // eraseSynced erases a contact the brand's system deleted (R-RET-9), if it came from that
 // system: its fields by R-ERASE-3 (its consent record stays), one audit record (R-ERASE-9),
-// and the member's claim on the address released so the address may come back as new. The
-// record is written first, under an id fixed by the contact: a batch retried after a crash
-// erases the contact and keeps the one record.
+// and the member's claim on the address released so the address may come back as new. A
+// batch retried after a crash finishes the erasure and keeps the one record (erase.go).
 func (s *ContactService) eraseSynced(ctx context.Context, b Brand, claim Claim, res *SyncResult) error {
-	erasedNow, erasedBefore := false, false
-	err := retry(ctx, func() error {
-		c, err := s.contacts.GetContact(ctx, b.ID, claim.Owner)
-		if err != nil {
-			return err
+	out, err := s.eraser.erase(ctx, b.ID, claim.Owner, func(c Contact, now time.Time) (ErasureState, bool) {
+		if c.Source != SourceBrandSync {
+			return ErasureState{}, false
 		}
-		if c.Source != SourceBrandSync || c.Erased() {
-			erasedBefore = c.Source == SourceBrandSync && c.Erased()
-			return nil
-		}
-		now := s.clock.Now()
-		sum := sha256.Sum256([]byte(string(b.ID) + "|" + c.ID + "|" + RuleSyncDelete))
-		id := "er_sync_" + hex.EncodeToString(sum[:12])
-		erased, r := EraseContact(c, s.hasher)
-		erased.ErasedAt, erased.ErasedBy = now, id
-		record := ErasureRecord{BrandID: b.ID, ID: id, SubjectID: c.ID, SubjectKind: SubjectContact, Rule: RuleSyncDelete,
-			Reason: ReasonBrandDeleted, RequestedAt: now, DueAt: now, DoneAt: now,
-			FieldsErased: sortedOrEmpty(r.FieldsErased), FieldsHashed: sortedOrEmpty(r.FieldsHashed)}
-		if _, err := s.audit.PutErasures(ctx, b.ID, []ErasureRecord{record}); err != nil {
-			return err
-		}
-		if _, err := s.contacts.UpdateContact(ctx, erased); err != nil {
-			return err
-		}
-		erasedNow = true
-		return nil
+		return newErasure(b.ID, c.ID, RuleSyncDelete, ReasonBrandDeleted, now, now), true
 	})
 	if err != nil {
 		return err
 	}
-	if !erasedNow {
+	if out.erasedNow {
+		res.Deleted++
+	} else {
 		res.Unchanged++
-		if !erasedBefore {
-			return nil
-		}
-		// Erased by an attempt that stopped before releasing the claim.
-		return s.forgetContact(ctx, b.ID, claim)
 	}
-	res.Deleted++
-	return s.forgetContact(ctx, b.ID, claim)
-}
-
-// forgetContact ends an erased contact's traces: the kept copies of mail to its address, then
-// the member's claim on the address ("contact:<member>:<digest>"), last, so a retry finds it.
-func (s *ContactService) forgetContact(ctx context.Context, brand BrandID, claim Claim) error {
-	rest, _ := strings.CutPrefix(claim.Key, claimContact)
-	if _, digest, ok := strings.Cut(rest, ":"); ok && s.sent != nil { // member ids hold no colon; digests do
-		if err := s.sent.ForgetRecipients(ctx, brand, []string{digest}); err != nil {
-			return err
-		}
-	}
-	return s.claims.ReleaseClaims(ctx, brand, claim)
+	return nil
 }
 
 // ManualContact is a contact a Member enters in the CRM, relayed by the platform.

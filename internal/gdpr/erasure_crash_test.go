@@ -356,3 +356,75 @@ func TestStaleErasureJobDoesNothing(t *testing.T) {
 	require.NoError(t, json.Unmarshal(w.jobs[0], &job))
 	require.Equal(t, gdpr.SubjectMember, job.SubjectKind)
 }
+
+func (s crashingStore) UpdateContact(ctx context.Context, c gdpr.Contact) (gdpr.Contact, error) {
+	if err := s.crash.hit(); err != nil {
+		return gdpr.Contact{}, err
+	}
+	return s.Store.UpdateContact(ctx, c)
+}
+
+// TestContactErasureSurvivesACrashAtEveryStep does to a contact's own erasure (R-RET-4, by
+// the erasure procedure every subject shares) what TestErasureSurvivesACrashAtEveryStep does
+// to a member's: killed at each write and redelivered, it ends as an uninterrupted run does,
+// the contact erased, the member's claim on its address released, one audit record.
+func TestContactErasureSurvivesACrashAtEveryStep(t *testing.T) {
+	type contactState struct {
+		Contact gdpr.Contact
+		Records []gdpr.ErasureRecord
+		Claimed bool
+	}
+	setup := func(t *testing.T) (*crashWorld, []byte, func() contactState) {
+		w := newCrashWorld(t, 0)
+		ctx := t.Context()
+		start := w.clock.Now()
+		_, err := w.store.CreateUser(ctx, gdpr.User{BrandID: "crash", ID: "m_keeper", Kind: gdpr.SubjectMember,
+			Status: gdpr.UserActive, CreatedAt: start})
+		require.NoError(t, err)
+		digest := w.hash.EmailDigest("never.invited@example.test")
+		claimKey := "contact:m_keeper:" + digest
+		_, err = w.store.Claim(ctx, gdpr.Claim{BrandID: "crash", Key: claimKey, Owner: "c_new", CreatedAt: start})
+		require.NoError(t, err)
+		_, err = w.store.CreateContact(ctx, gdpr.Contact{BrandID: "crash", ID: "c_new", MemberID: "m_keeper",
+			Email: "never.invited@example.test", FirstName: "Nina", CreatedAt: start,
+			MemberOptIn: gdpr.MemberOptInState{Value: gdpr.MemberOptInNew, At: start}})
+		require.NoError(t, err)
+		w.clock.Set(start.Add(31 * 24 * time.Hour))
+		job, err := json.Marshal(gdpr.ErasureJob{BrandID: "crash", SubjectKind: gdpr.SubjectContact, SubjectID: "c_new",
+			Rule: gdpr.RuleNewContact, DueAt: start.Add(30 * 24 * time.Hour)})
+		require.NoError(t, err)
+		return w, job, func() contactState {
+			c, err := w.store.GetContact(ctx, "crash", "c_new")
+			require.NoError(t, err)
+			c.Version = ""
+			recs, err := w.store.ListErasures(ctx, "crash", "", 10)
+			require.NoError(t, err)
+			_, err = w.store.GetClaim(ctx, "crash", claimKey)
+			return contactState{Contact: c, Records: recs, Claimed: err == nil}
+		}
+	}
+	ref, job, state := setup(t)
+	ref.crash.active = true
+	require.NoError(t, ref.svc.erasure.HandleErasureJob(t.Context(), job))
+	writes := ref.crash.n
+	want := state()
+	require.Equal(t, 3, writes, "contact, claim, audit")
+	require.True(t, want.Contact.Erased())
+	require.Empty(t, want.Contact.FirstName)
+	require.Len(t, want.Records, 1)
+	require.Equal(t, gdpr.RuleNewContact, want.Records[0].Rule)
+	require.Equal(t, want.Contact.ErasedBy, want.Records[0].ID)
+	require.False(t, want.Claimed, "the address may come back as a new contact")
+
+	for at := 1; at <= writes; at++ {
+		t.Run(fmt.Sprintf("R-ERASE-9_crash_at_write_%d_of_%d", at, writes), func(t *testing.T) {
+			w, job, state := setup(t)
+			w.crash.active, w.crash.at = true, at
+			require.ErrorIs(t, w.svc.erasure.HandleErasureJob(t.Context(), job), errCrash)
+			w.crash.at = 0
+			require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), job))
+			require.NoError(t, w.svc.erasure.HandleErasureJob(t.Context(), job), "a late duplicate is harmless")
+			require.Equal(t, want, state())
+		})
+	}
+}

@@ -67,6 +67,21 @@ type ContactStore interface {
 	UpdateContacts(ctx context.Context, brand BrandID, contacts []Contact) ([]Contact, error)
 }
 
+// ContactDocuments reads and writes single contacts: what creating contacts from orders, and
+// reading them, needs beside the erasure's ContactStore.
+type ContactDocuments interface {
+	CreateContact(ctx context.Context, c Contact) (Contact, error)
+	GetContact(ctx context.Context, brand BrandID, id string) (Contact, error)
+	UpdateContact(ctx context.Context, c Contact) (Contact, error)
+	// ListContacts pages through a brand's contacts in id order, after the id given.
+	ListContacts(ctx context.Context, brand BrandID, after string, limit int) ([]Contact, error)
+}
+
+// ContactDueIndex is the contacts' due index: DueUsers for contacts.
+type ContactDueIndex interface {
+	DueContacts(ctx context.Context, brand BrandID, now time.Time, after DueCursor, limit int) ([]Contact, error)
+}
+
 // ClaimStore keeps unique keys (an address, an external id) and short-lived locks such as
 // the resend limit.
 type ClaimStore interface {
@@ -121,6 +136,22 @@ type ErasureAudit interface {
 	ListErasures(ctx context.Context, brand BrandID, after string, limit int) ([]ErasureRecord, error)
 }
 
+// Store is every store port: what one adapter (the embedded SQLite store, Cosmos DB) serves,
+// and what internal/storetest proves of it, capability by capability.
+type Store interface {
+	BrandStore
+	UserStore
+	ContactStore
+	ContactDocuments
+	ContactDueIndex
+	ClaimStore
+	Blacklist
+	BlacklistWriter
+	WhitelistStore
+	TokenStore
+	ErasureAudit
+}
+
 // DueCursor pages through the due index: the (NextReviewAt, ID) of the last document read.
 // The zero cursor starts at the beginning.
 type DueCursor struct {
@@ -139,7 +170,7 @@ const (
 )
 
 // Message is a job on a queue. Its body names subjects by id and never carries personal data,
-// so a queued or dead-lettered job cannot outlive an erasure (DESIGN §5).
+// so a queued or dead-lettered job cannot outlive an erasure.
 type Message struct {
 	// ID is the Service Bus MessageId. Service Bus drops a repeated id only if the queue was
 	// created with requiresDuplicateDetection (Standard tier or above; it cannot be turned on

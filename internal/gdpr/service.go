@@ -9,15 +9,20 @@ import (
 	"time"
 )
 
-// The services, one per capability, each holding only the ports it uses (DESIGN §3):
+// The services, one per capability, each holding only the ports it uses:
 //
-//	BrandService      brand settings and whitelists           BrandStore, WhitelistStore
-//	SignupService     signup, resend, double opt-in            users, claims, whitelist, tokens, queue, passwords
-//	MailService       the mail sender (queue consumer)         users, claims, tokens, blacklist, mailer, links
-//	RetentionService  block, restore, activity, contract end,  users, queue
-//	                  the daily retention sweep
-//	ErasureService    the erasure worker (queue consumer),     users, contacts, claims, audit, blobs, queue,
-//	                  the audit trail                          sent mail
+//	BrandService             brand settings and whitelists          brands, whitelist
+//	SignupService            signup, resend, double opt-in          users, claims, whitelist, tokens, queue, passwords
+//	MailService              the mail sender (queue consumer)       users, contacts, claims, tokens, blacklist, mailer, links
+//	MailEventService         Mailjet's events: statuses, blacklist  users, claims, blacklist
+//	RetentionService         block, restore, activity, contract     users, queue, tokens
+//	                         end, suspension, the users' sweep
+//	ContactRetentionService  the contacts' sweep                    contact due index, contacts, queue
+//	ContactService           orders, sync, manual entry, consent,   contacts, users, claims, blacklist, audit,
+//	                         invitations, unsubscribe pages         queue, tokens, sent mail
+//	ProvisioningService      SSO webhooks and SCIM                  users, claims, queue
+//	ErasureService           the one owner of erasure (erase.go),   users, contacts, claims, audit, blobs, queue,
+//	                         the erasure worker, the audit trail    sent mail
 //
 // They share a Core. HTTP handlers, queue consumers and timers are thin shells around their
 // methods; only package functions wires them.
@@ -280,27 +285,31 @@ func NewRetentionService(c Core, users UserStore, queue Queue, tokens TokenStore
 
 // ErasureDeps are the ports of the ErasureService.
 type ErasureDeps struct {
-	Users    UserStore
-	Contacts ContactStore
-	Claims   ClaimStore
-	Audit    ErasureAudit
-	Blobs    Blobs
-	Queue    Queue // the brand-wide fan-out publishes one job per user
+	Users            UserStore
+	Contacts         ContactStore     // members' contacts, which their erasure cascades to
+	ContactDocuments ContactDocuments // a contact erased on its own
+	Claims           ClaimStore
+	Audit            ErasureAudit
+	Blobs            Blobs
+	Queue            Queue // the brand-wide fan-out publishes one job per user
 	// SentMail is where copies of sent mail are kept, if anywhere: nil when mail leaves no
 	// copy in our files.
 	SentMail SentMail
 }
 
-// ErasureService runs erasure jobs and reads their audit trail (R-ERASE-1…9).
+// ErasureService runs erasure jobs of every kind of subject and reads their audit trail
+// (R-ERASE-1…9): the one owner of erasure (erase.go).
 type ErasureService struct {
 	core
-	users    UserStore
-	contacts ContactStore
-	claims   ClaimStore
-	audit    ErasureAudit
-	blobs    Blobs
-	queue    Queue
-	sent     SentMail
+	users         UserStore
+	contacts      ContactStore
+	claims        ClaimStore
+	audit         ErasureAudit
+	blobs         Blobs
+	queue         Queue
+	sent          SentMail
+	records       erasureRecords
+	contactEraser contactEraser
 }
 
 // NewErasureService checks its dependencies.
@@ -308,13 +317,20 @@ func NewErasureService(c Core, d ErasureDeps) (*ErasureService, error) {
 	cc, err := c.check()
 	if err == nil {
 		err = missing("ErasureService", map[string]bool{
-			"Users": d.Users != nil, "Contacts": d.Contacts != nil, "Claims": d.Claims != nil,
-			"Audit": d.Audit != nil, "Blobs": d.Blobs != nil, "Queue": d.Queue != nil,
+			"Users": d.Users != nil, "Contacts": d.Contacts != nil, "ContactDocuments": d.ContactDocuments != nil,
+			"Claims": d.Claims != nil, "Audit": d.Audit != nil, "Blobs": d.Blobs != nil, "Queue": d.Queue != nil,
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
+	records := erasureRecords{audit: d.Audit, log: cc.log}
 	return &ErasureService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims,
-		audit: d.Audit, blobs: d.Blobs, queue: d.Queue, sent: d.SentMail}, nil
+		audit: d.Audit, blobs: d.Blobs, queue: d.Queue, sent: d.SentMail, records: records,
+		contactEraser: newContactEraser(cc, d.ContactDocuments, d.Claims, d.SentMail, records)}, nil
+}
+
+// newContactEraser is the erasure of single contacts over these ports.
+func newContactEraser(c core, contacts ContactDocuments, claims ClaimStore, sent SentMail, records erasureRecords) contactEraser {
+	return contactEraser{contacts: contacts, claims: claims, sent: sent, records: records, hasher: c.hasher, clock: c.clock}
 }

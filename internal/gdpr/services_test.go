@@ -26,7 +26,7 @@ func newServices(tb testing.TB, store storetest.Store, q gdpr.Queue, blobs gdpr.
 	require.NoError(tb, err)
 	s.retention, err = gdpr.NewRetentionService(core, store, q, store)
 	require.NoError(tb, err)
-	s.erasure, err = gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: store, Contacts: store, Claims: store,
+	s.erasure, err = gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: store, Contacts: store, ContactDocuments: store, Claims: store,
 		Audit: store, Blobs: blobs, Queue: q})
 	require.NoError(tb, err)
 	return s
@@ -40,7 +40,7 @@ func TestServicesRefuseMissingPorts(t *testing.T) {
 	_, err = gdpr.NewRetentionService(gdpr.Core{Hasher: h}, nil, nil, nil)
 	require.ErrorContains(t, err, "Core needs Brands")
 	_, err = gdpr.NewErasureService(gdpr.Core{Brands: brandsOnly{}, Hasher: h}, gdpr.ErasureDeps{})
-	require.ErrorContains(t, err, "ErasureService needs Audit, Blobs, Claims, Contacts, Queue, Users")
+	require.ErrorContains(t, err, "ErasureService needs Audit, Blobs, Claims, ContactDocuments, Contacts, Queue, Users")
 }
 
 type brandsOnly struct{ gdpr.BrandStore }

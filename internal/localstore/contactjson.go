@@ -20,6 +20,9 @@ import (
 
 // encodeContact returns json.Marshal(c) as a string.
 func encodeContact(c gdpr.Contact) (string, error) {
+	if c.Erasure != nil {
+		return encodeJSON(c) // a contact erased on its own: rare, and written once
+	}
 	for _, t := range []time.Time{c.MemberOptIn.At, c.BrandOptIn.At, c.CreatedAt, c.LastActivityAt,
 		c.InvitationSentAt, c.ErasedAt, c.NextReviewAt} {
 		if !marshalsAsRFC3339(t) {

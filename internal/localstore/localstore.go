@@ -30,18 +30,7 @@ import (
 )
 
 // The domain's store ports, all served by one Store (internal/storetest proves each).
-var (
-	_ gdpr.BrandStore       = (*Store)(nil)
-	_ gdpr.UserStore        = (*Store)(nil)
-	_ gdpr.ContactStore     = (*Store)(nil)
-	_ gdpr.ContactDocuments = (*Store)(nil)
-	_ gdpr.ClaimStore       = (*Store)(nil)
-	_ gdpr.Blacklist        = (*Store)(nil)
-	_ gdpr.BlacklistWriter  = (*Store)(nil)
-	_ gdpr.WhitelistStore   = (*Store)(nil)
-	_ gdpr.TokenStore       = (*Store)(nil)
-	_ gdpr.ErasureAudit     = (*Store)(nil)
-)
+var _ gdpr.Store = (*Store)(nil)
 
 // Store is safe for concurrent use.
 type Store struct {

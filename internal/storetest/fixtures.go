@@ -160,6 +160,10 @@ func NewContact(brand gdpr.BrandID, memberID string) gdpr.Contact {
 
 		ErasedAt: t.Add(3 * time.Hour),
 		ErasedBy: fmt.Sprintf("era-%d", n),
+		Erasure: &gdpr.ErasureState{ID: fmt.Sprintf("era-%d", n), Rule: "R-RET-3", Reason: gdpr.ReasonInactivity,
+			RequestedAt: t.Add(2 * time.Hour), DueAt: t.Add(3 * time.Hour), Step: "done", DoneAt: t.Add(3 * time.Hour),
+			FieldsErased: []string{"firstName"}, FieldsHashed: []string{"email"}, PendingBlobs: []string{"b/1"},
+			PendingClaims: []string{"contact:x"}, BlobsDeleted: 1},
 
 		NextReviewAt: t.Add(24 * time.Hour),
 	}

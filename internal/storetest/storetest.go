@@ -22,22 +22,8 @@ import (
 	"popsell-gdpr/internal/gdpr"
 )
 
-// Store is everything an adapter offers: each port of the domain, and the contacts' due
-// index, which no service reads yet: contact retention (issue #14) gives it its caller and
-// its port; until then it is proven here.
-type Store interface {
-	gdpr.BrandStore
-	gdpr.UserStore
-	gdpr.ContactStore
-	gdpr.ContactDocuments
-	gdpr.ClaimStore
-	gdpr.Blacklist
-	gdpr.BlacklistWriter
-	gdpr.WhitelistStore
-	gdpr.TokenStore
-	gdpr.ErasureAudit
-	gdpr.ContactDueIndex
-}
+// Store is what the suite proves: every store port of the domain (gdpr.Store).
+type Store = gdpr.Store
 
 // test is one conformance check, run against a store of its own.
 type test struct {

@@ -6,11 +6,9 @@ package triggers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"popsell-gdpr/internal/gdpr"
-	"popsell-gdpr/internal/jsondepth"
 )
 
 // Function names: the folders under functions/ and the paths the host POSTs to.
@@ -42,13 +40,13 @@ type Set struct {
 	Timers []Timer
 }
 
-// New lists the triggers over the services that run them. Users and contacts share the daily
-// sweep and the erasure queue, each kind run by its own service.
+// New lists the triggers over the services that run them. The erasure queue carries jobs for
+// every kind of subject, which the ErasureService tells apart; the daily sweep reviews users
+// and contacts, each kind by its own service.
 func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService) Set {
-	w := erasureWorker{users: erasure, contacts: contacts}
 	return Set{
 		Queues: []Queue{
-			{ErasureWorker, gdpr.QueueErasure, "msg", w.handle, w.handleBatch},
+			{ErasureWorker, gdpr.QueueErasure, "msg", erasure.HandleErasureJob, erasure.HandleErasureJobs},
 			{MailSender, gdpr.QueueMail, "msg", mail.HandleMailJob, nil},
 		},
 		Timers: []Timer{
@@ -59,42 +57,4 @@ func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, m
 			}},
 		},
 	}
-}
-
-// erasureWorker sends each erasure job to the service of its subject kind.
-type erasureWorker struct {
-	users    *gdpr.ErasureService
-	contacts *gdpr.ContactRetentionService
-}
-
-func (w erasureWorker) handle(ctx context.Context, body []byte) error {
-	return w.handleBatch(ctx, [][]byte{body})[0]
-}
-
-// handleBatch runs contact jobs one by one and the rest as one batch of the user erasure,
-// answering in the order given. A body that does not parse goes to the user erasure, which
-// refuses it with its usual error.
-func (w erasureWorker) handleBatch(ctx context.Context, bodies [][]byte) []error {
-	errs := make([]error, len(bodies))
-	var (
-		rest    [][]byte
-		restIdx []int
-	)
-	for i, body := range bodies {
-		var kind struct {
-			SubjectKind gdpr.SubjectKind `json:"subjectKind"`
-		}
-		shallow := jsondepth.Check(body, gdpr.MaxJobDepth) == nil // else refused as a user job
-		if shallow && json.Unmarshal(body, &kind) == nil && kind.SubjectKind == gdpr.SubjectContact {
-			errs[i] = w.contacts.HandleErasureJob(ctx, body)
-			continue
-		}
-		rest, restIdx = append(rest, body), append(restIdx, i)
-	}
-	if len(rest) > 0 {
-		for j, err := range w.users.HandleErasureJobs(ctx, rest) {
-			errs[restIdx[j]] = err
-		}
-	}
-	return errs
 }

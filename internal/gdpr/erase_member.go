@@ -2,10 +2,7 @@ package gdpr
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -27,40 +24,24 @@ func (s *ErasureService) HandleErasureJob(ctx context.Context, body []byte) erro
 // other.
 func (s *ErasureService) HandleErasureJobs(ctx context.Context, bodies [][]byte) []error {
 	errs := make([]error, len(bodies))
-	var subjects []queuedErasure
+	var (
+		jobs  []ErasureJob
+		index []int
+	)
 	for i, body := range bodies {
 		var job ErasureJob
-		if err := decodeJob(body, &job); err != nil {
+		err := decodeJob(body, &job)
+		if err == nil && job.SubjectKind != SubjectBrand {
+			err = job.validate()
+		}
+		if err != nil {
 			errs[i] = err
 			continue
 		}
-		if job.SubjectKind == SubjectBrand {
-			errs[i] = s.fanOutBrandErasure(ctx, job)
-			continue
-		}
-		switch err := job.validate(); {
-		case err != nil:
-			errs[i] = err
-		case job.Rule == RuleContestUGC:
-			errs[i] = s.deleteContestUGC(ctx, job)
-		case job.SubjectKind == SubjectContact:
-			errs[i] = Errorf(CodeInvalid, "a contact's own erasure job is the ContactRetentionService's")
-		default:
-			subjects = append(subjects, queuedErasure{i, job})
-		}
+		jobs, index = append(jobs, job), append(index, i)
 	}
-	for _, group := range groupErasures(subjects) {
-		err := s.eraseUsers(ctx, group)
-		if err == nil {
-			continue
-		}
-		if len(group) == 1 {
-			errs[group[0].index] = err
-			continue
-		}
-		for _, q := range group {
-			errs[q.index] = s.eraseUsers(ctx, []queuedErasure{q})
-		}
+	for j, err := range s.eraseSubject(ctx, jobs) {
+		errs[index[j]] = err
 	}
 	return errs
 }
@@ -130,7 +111,7 @@ func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) 
 					// Erased earlier under another rule: what that rule kept (contacts with
 					// a Brand opt-in, staff names) goes now (R-ERASE-7).
 					ce := b.ContractEnd
-					erase = append(erase, s.startErasure(u, b, s.newErasure(u, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt)))
+					erase = append(erase, s.startErasure(u, b, newErasure(u.BrandID, u.ID, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt)))
 				}
 				continue
 			}
@@ -157,7 +138,7 @@ func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) 
 func (s *ErasureService) erasureDue(u User, b Brand, job ErasureJob, now time.Time) (ErasureState, bool) {
 	if contractEndDue(b, now) {
 		ce := b.ContractEnd
-		return s.newErasure(u, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt), true
+		return newErasure(u.BrandID, u.ID, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt), true
 	}
 	if job.Rule == RuleBrandContractEnd {
 		return ErasureState{}, false
@@ -166,7 +147,7 @@ func (s *ErasureService) erasureDue(u User, b Brand, job ErasureJob, now time.Ti
 	if a.Kind != ActionErase || now.Before(a.At) {
 		return ErasureState{}, false
 	}
-	return s.newErasure(u, a.Rule, a.Reason, a.RequestedAt, a.At), true
+	return newErasure(u.BrandID, u.ID, a.Rule, a.Reason, a.RequestedAt, a.At), true
 }
 
 // contractEndDue reports a brand whose contract has ended and whose grace period is over.
@@ -180,18 +161,6 @@ func contractEndDue(b Brand, now time.Time) bool {
 func needsContractEndPass(u User) bool {
 	return u.Status == UserErased && u.Erasure != nil && u.Erasure.Step == stepDone &&
 		u.Erasure.Rule != RuleBrandContractEnd && u.Erasure.Reason != ReasonAbandoned
-}
-
-func (s *ErasureService) newErasure(u User, rule string, reason BlockReason, requested, due time.Time) ErasureState {
-	return ErasureState{ID: erasureID(u.BrandID, u.ID, rule, requested), Rule: rule, Reason: reason, RequestedAt: requested, DueAt: due}
-}
-
-// erasureID is the id of a subject's erasure under a rule requested at a time: fixed by them,
-// so a repeated erasure finds its first audit record. Ids sort by request time, so the audit
-// trail reads in order.
-func erasureID(brand BrandID, subject, rule string, requested time.Time) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s|%d", brand, subject, rule, requested.UnixNano()))
-	return fmt.Sprintf("er_%016x_%s", uint64(requested.UnixMilli()), hex.EncodeToString(sum[:8]))
 }
 
 // startErasure applies the erasure policy to the user's own fields and records on it the
@@ -259,33 +228,18 @@ func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []Us
 	now := s.clock.Now()
 	records := make([]ErasureRecord, len(users))
 	for i, u := range users {
-		records[i] = erasureRecord(u, contacts[u.ID], now)
+		role, n := u.Role, contacts[u.ID]
+		records[i] = u.Erasure.record(b.ID, u.ID, u.Kind, &role, now)
+		records[i].ContactsErased, records[i].ContactsKept = n.erased, n.kept
 	}
-	if records, err = s.audit.PutErasures(ctx, b.ID, records); err != nil {
+	if records, err = s.records.write(ctx, b.ID, records); err != nil {
 		return err
 	}
 	doneAt := make(map[string]time.Time, len(records))
 	for _, r := range records {
 		doneAt[r.SubjectID] = r.DoneAt // the first record's time, should this be a repeat
 	}
-	if err := s.markDone(ctx, b, users, doneAt); err != nil {
-		return err
-	}
-	for _, r := range records {
-		s.log.InfoContext(ctx, "subject erased", "brand", b.ID, "subject", r.SubjectID, "kind", string(r.SubjectKind),
-			"role", int(*r.Role), "rule", r.Rule, "contactsErased", r.ContactsErased, "contactsKept", r.ContactsKept)
-	}
-	return nil
-}
-
-func erasureRecord(u User, contacts contactCounts, doneAt time.Time) ErasureRecord {
-	st, role := u.Erasure, u.Role
-	return ErasureRecord{
-		BrandID: u.BrandID, ID: st.ID, SubjectID: u.ID, SubjectKind: u.Kind, Role: &role, Rule: st.Rule,
-		Reason: st.Reason, RequestedAt: st.RequestedAt, DueAt: st.DueAt, DoneAt: doneAt,
-		FieldsErased: sortedOrEmpty(st.FieldsErased), FieldsHashed: sortedOrEmpty(st.FieldsHashed),
-		BlobsDeleted: len(st.PendingBlobs) + st.BlobsDeleted, ContactsErased: contacts.erased, ContactsKept: contacts.kept,
-	}
+	return s.markDone(ctx, b, users, doneAt)
 }
 
 // markDone ends the users' erasures. The users are usually still current; a conflict
@@ -387,15 +341,6 @@ func appendDigest(digests []string, erasedEmail string) []string {
 	return append(digests, erasedEmail)
 }
 
-// sortedOrEmpty is a sorted copy of s, and [] rather than null in JSON when s is empty: an
-// audit record lists every field name in a stable order.
-func sortedOrEmpty(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return sortedCopy(s)
-}
-
 // brandFanOutPage bounds one run of the brand-wide fan-out; the job re-publishes itself for
 // the next page, so no run grows with the size of the brand.
 const brandFanOutPage = 500
@@ -489,11 +434,9 @@ func (s *ErasureService) deleteContestUGC(ctx context.Context, job ErasureJob) e
 				return err
 			}
 		}
-		role := u.Role
-		record := ErasureRecord{BrandID: b.ID, ID: erasureID(b.ID, u.ID, RuleContestUGC, first), SubjectID: u.ID,
-			SubjectKind: u.Kind, Role: &role, Rule: RuleContestUGC, Reason: ReasonContestEnded, RequestedAt: first,
-			DueAt: first, DoneAt: now, FieldsErased: []string{"ugc"}, FieldsHashed: []string{}, BlobsDeleted: len(expired)}
-		if _, err := s.audit.PutErasures(ctx, b.ID, []ErasureRecord{record}); err != nil {
+		role, st := u.Role, newErasure(b.ID, u.ID, RuleContestUGC, ReasonContestEnded, first, first)
+		st.FieldsErased, st.BlobsDeleted = []string{"ugc"}, len(expired)
+		if _, err := s.records.write(ctx, b.ID, []ErasureRecord{st.record(b.ID, u.ID, u.Kind, &role, now)}); err != nil {
 			return err
 		}
 		if len(kept) == 0 {
@@ -504,7 +447,6 @@ func (s *ErasureService) deleteContestUGC(ctx context.Context, job ErasureJob) e
 		if _, err := s.users.UpdateUser(ctx, u); err != nil {
 			return err // a conflict re-reads: the blobs are gone already, the record is kept
 		}
-		s.log.InfoContext(ctx, "contest content deleted", "brand", b.ID, "subject", u.ID, "rule", RuleContestUGC, "blobs", len(expired))
 		return nil
 	})
 	if errors.Is(err, ErrNotFound) {
