@@ -63,8 +63,8 @@ const (
 
 // Purposes describes each purpose once, for the record of processing activities.
 var Purposes = []struct {
-	Purpose     Purpose
-	Description string
+	Purpose     Purpose `json:"purpose"`
+	Description string  `json:"description"`
 }{
 	{PurposeAccount, "Run the person's account on the brand's programme: sign-up, double opt-in, T&C acceptance, sign-in, provisioning by the brand's identity system (R-SIGNUP-1…8, R-SSO-1…3)."},
 	{PurposeProgramme, "Let members take part in the programme: their profile, the community, the content they create (R-DATA-1, R-DATA-2)."},
