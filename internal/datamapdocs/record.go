@@ -30,7 +30,7 @@ func Record(tables []gdpr.DataTable, defaults gdpr.Retention) []byte {
 	p("platform (R-ACCESS-3), and Popsell answers the requests of data subjects (R-RIGHTS-1). The\n")
 	p("contracts between Popsell and each Brand fix the legal roles (controller, processor) and\n")
 	p("name the contacts of the controller and of the data-protection officer, which this record\n")
-	p("does not: add them from the contracts.\n\n")
+	p("does not hold.\n\n")
 
 	p("## Categories of data subjects\n\n")
 	p("| kind | who | stored in | fields |\n|---|---|---|---|\n")
