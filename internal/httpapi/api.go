@@ -144,6 +144,7 @@ func (a *api) routes() []route {
 		{"GET /api/admin/brands/{brand}/erasures", true, a.listErasures},
 		{"PUT /api/admin/test-clock", true, a.setTestClock},
 		{"GET /api/admin/queues", true, a.queues},
+		{"GET /api/admin/datamap", true, a.dataMap},
 	}
 }
 
