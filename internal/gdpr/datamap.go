@@ -318,6 +318,7 @@ func contactTable() DataTable {
 	f("invitationSentAt", "user.behavior", keep, true, WarehouseKeep, kept, PurposeRetention)
 	f("erasedAt", "system.operations", same(FieldMark), false, WarehouseKeep, kept, PurposeErasureProof)
 	f("erasedBy", "system.operations", same(FieldMark), false, WarehouseOmit, kept, PurposeErasureProof)
+	f("erasure", "system.operations", same(FieldMark), false, WarehouseOmit, kept, PurposeErasureProof)
 	f("nextReviewAt", "system.operations", erase, false, WarehouseOmit, kept, PurposeRetention)
 	return t
 }
