@@ -50,6 +50,20 @@ func TestDecodeUser_fixtures(t *testing.T) {
 			Emails: []Email{{Value: "jordan.lee@example.test", Type: "work", Primary: true}},
 			Active: Bool(false),
 		},
+		// RFC 7643 §2.2: userName is caseExact false, which asks for matching without case,
+		// not for folding: the value is kept as sent, and so are both display names.
+		"rfc-create-user-mixed-case.json": {
+			UserName: "Siobhan.OMalley@Fabrikam.example.test",
+			Name:     Name{GivenName: "Siobhan", FamilyName: "O'Malley", Formatted: "Siobhán O'Malley"}, DisplayName: "Siobhán O'Malley",
+			Emails: []Email{{Value: "siobhan.omalley@fabrikam.example.test", Type: "work", Primary: true}},
+			Active: Bool(true),
+		},
+		"okta-create-user-same-email.json": {
+			ExternalID: "00u9zz8yy7XW6vu5ts4r", UserName: "j.lee@example.test",
+			Name: Name{GivenName: "Jordan", FamilyName: "Lee"}, DisplayName: "Jordan Lee",
+			Emails: []Email{{Value: "jordan.lee@example.test", Type: "work", Primary: true}},
+			Active: Bool(true),
+		},
 	}
 	require.Len(t, want, len(userFixtures))
 	for _, name := range userFixtures {
