@@ -261,3 +261,38 @@ func TestDecodeUser_namesFoldInASCIIOnly(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, User{UserName: "a@example.test"}, u)
 }
+
+// FuzzDecodeUser: DecodeUser on any body. No input panics; a refusal is an *Error that quotes
+// nothing of the input; an accepted user holds the invariants (a userName, at most one
+// primary, no id or meta from the request) and survives a JSON round trip unchanged, its
+// userName and display names exactly as sent (RFC 7643 §2.2: matched without case, not folded).
+func FuzzDecodeUser(f *testing.F) {
+	for _, name := range userFixtures {
+		f.Add(fixture(f, name))
+	}
+	f.Add([]byte(`{"userName":"A","id":"x","meta":{"version":"W/\"1\""},"displayName":"Ä b","name":{"formatted":"F"}}`))
+	f.Add([]byte(`{"userName":"a","emails":[{"value":"a@example.test","primary":true},{"value":"b@example.test","primary":"True"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		u, err := DecodeUser(body)
+		if err != nil {
+			if msg := unsafeError(err, "", string(body)); msg != "" {
+				t.Fatal(msg)
+			}
+			return
+		}
+		if strings.TrimSpace(u.UserName) == "" || u.ID != "" || u.Meta != (Meta{}) {
+			t.Fatalf("accepted a user without its invariants: %+v", u)
+		}
+		out, err := u.JSON(nil, nil)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		again, err := DecodeUser(out)
+		if err != nil {
+			t.Fatalf("its own encoding is refused: %v", err)
+		}
+		if !again.Equal(u) {
+			t.Fatalf("round trip changed the user:\n%+v\n%+v", u, again)
+		}
+	})
+}
