@@ -38,7 +38,7 @@ func (a *testApp) seedSubject(t *testing.T, brand gdpr.BrandID, role gdpr.Role) 
 		CreatedAt: now.Add(-time.Hour), ConfirmedAt: now.Add(-time.Hour),
 		Alias: "Alias" + tag, FirstName: "Firstname" + tag, LastName: "Lastname" + tag, Title: "Title" + tag,
 		PasswordHash: "$2a$04$hashhashhashhashhashhu" + tag, CustomerID: "CUST" + tag, SocialID: "google:sub" + tag,
-		ExternalID: "ext" + tag, Address: gdpr.Address{Street: "12 Street" + tag, City: "Lyon", PostalCode: "69003", Country: "FR"},
+		ExternalID: "ext" + tag, UserName: "Ext" + tag, DisplayName: "Display" + tag, FormattedName: "Formatted" + tag, Address: gdpr.Address{Street: "12 Street" + tag, City: "Lyon", PostalCode: "69003", Country: "FR"},
 		Language: "fr", DateOfBirth: gdpr.Date{Year: 1990, Month: 4, Day: 23},
 		Terms:       &gdpr.Terms{Version: "2026-01", AcceptedAt: now.Add(-time.Hour)},
 		PhotoKey:    string(brand) + "/users/" + id + "/photo",
@@ -60,9 +60,9 @@ func (a *testApp) seedSubject(t *testing.T, brand gdpr.BrandID, role gdpr.Role) 
 	for _, key := range []string{u.PhotoKey, u.UGC[0].Key, u.UGC[1].Key} {
 		require.NoError(t, a.App.Blobs.Put(ctx, key, []byte("image of "+tag), "image/jpeg"))
 	}
-	s := subject{user: u, secrets: []string{email, u.Address.Street, u.Description, u.Phone, u.CustomerID, u.SocialID, u.ExternalID, u.PasswordHash}}
+	s := subject{user: u, secrets: []string{email, u.Address.Street, u.Description, u.Phone, u.CustomerID, u.SocialID, u.ExternalID, u.UserName, u.PasswordHash}}
 	if role.NamesErasedOnDeletion() {
-		s.secrets = append(s.secrets, u.FirstName, u.LastName) // the alias stays (R-ERASE-1)
+		s.secrets = append(s.secrets, u.FirstName, u.LastName, u.DisplayName, u.FormattedName) // the alias stays (R-ERASE-1)
 	}
 	for i := range 3 {
 		c := gdpr.Contact{
@@ -137,11 +137,14 @@ func requireErased(t *testing.T, a *testApp, before gdpr.User, after gdpr.User, 
 		require.Equal(t, before.Alias, after.Alias, "R-ERASE-1: the alias is not erased when a member is deleted")
 	}
 	if contractEnd || before.Role.NamesErasedOnDeletion() {
-		require.Empty(t, after.FirstName+after.LastName, "R-ERASE-1: names erased for roles 0, 7, 8")
+		require.Empty(t, after.FirstName+after.LastName+after.DisplayName+after.FormattedName, "R-ERASE-1: names erased for roles 0, 7, 8")
 	} else {
 		require.Equal(t, before.FirstName, after.FirstName, "R-ERASE-1: names kept for roles 1-6")
 		require.Equal(t, before.LastName, after.LastName)
+		require.Equal(t, before.DisplayName, after.DisplayName)
+		require.Equal(t, before.FormattedName, after.FormattedName)
 	}
+	require.Empty(t, after.UserName, "SCIM's spelling of the external id goes; its digest stays")
 	if before.Role.External() {
 		require.Equal(t, h.EmailDigest(before.EmailTmp), after.EmailTmp, "R-ERASE-1: email hashed")
 		require.Empty(t, after.Email)

@@ -16,14 +16,16 @@ type ErasureResult struct {
 // EraseUser applies R-ERASE-1 and R-ERASE-2 to a user and returns it erased, with what was
 // done. It is pure and idempotent: erasing an erased user changes nothing more.
 //
-// Per field: names (and the title and position that go with them) are erased for roles 0, 7
-// and 8 only, the other roles working under contract with the Brand; the alias is kept for
-// every role (the guide's field table: "Data not erased when member is deleted"); email,
-// email_tmp, customer id, social id and SSO external id are hashed so they can still be
-// compared (blacklists, a repeated SSO delete) but never read; the password is erased; the
-// address keeps city and postal code only; the date of birth keeps its year; the profile photo
-// and the UGC not collected under a contest are deleted; description, phone, activity
-// timestamps and opt-ins are erased; the creation date and the T&C record are kept.
+// Per field: names (with the display name and formatted name an identity provider sent, and
+// the title and position that go with them) are erased for roles 0, 7 and 8 only, the other
+// roles working under contract with the Brand; the alias is kept for every role (the guide's
+// field table: "Data not erased when member is deleted"); email, email_tmp, customer id,
+// social id and SSO external id are hashed so they can still be compared (blacklists, a
+// repeated SSO delete) but never read, and SCIM's spelling of the external id (userName) is
+// erased; the password is erased; the address keeps city and postal code only; the date of
+// birth keeps its year; the profile photo and the UGC not collected under a contest are
+// deleted; description, phone, activity timestamps and opt-ins are erased; the creation date
+// and the T&C record are kept.
 func EraseUser(u User, h *Hasher) (User, ErasureResult) {
 	return eraseUser(u, h, u.Role.NamesErasedOnDeletion(), false)
 }
@@ -54,6 +56,8 @@ func eraseUser(u User, h *Hasher, names, alias bool) (User, ErasureResult) {
 	if names {
 		erase("firstName", &u.FirstName)
 		erase("lastName", &u.LastName)
+		erase("displayName", &u.DisplayName)
+		erase("name.formatted", &u.FormattedName)
 		erase("title", &u.Title)
 		erase("position", &u.Position)
 	}
@@ -65,6 +69,7 @@ func eraseUser(u User, h *Hasher, names, alias bool) (User, ErasureResult) {
 	hash("customerId", &u.CustomerID, h.Digest)
 	hash("socialId", &u.SocialID, h.Digest)
 	hash("externalId", &u.ExternalID, h.Digest)
+	erase("userName", &u.UserName) // its folded form, hashed above, is what comparisons need
 	hash("idpExternalId", &u.IdPExternalID, h.Digest)
 	erase("passwordHash", &u.PasswordHash)
 	erase("address.street", &u.Address.Street)

@@ -15,7 +15,14 @@ import (
 type ProvisionedUser struct {
 	ExternalID string `json:"externalId"` // the identity system's key for the user (SCIM: userName)
 	// IdPExternalID is SCIM's externalId, kept and given back as the provider sent it.
-	IdPExternalID string  `json:"-"`
+	IdPExternalID string `json:"-"`
+	// UserName is SCIM's userName as sent; ExternalID is its lower-case form, which keys the
+	// user. Empty for webhooks, whose externalId is kept as sent.
+	UserName string `json:"-"`
+	// DisplayName and FormattedName are SCIM's displayName and name.formatted, free text kept
+	// as sent.
+	DisplayName   string  `json:"-"`
+	FormattedName string  `json:"-"`
 	Email         string  `json:"email"`
 	FirstName     string  `json:"firstName"`
 	LastName      string  `json:"lastName"`
@@ -35,6 +42,8 @@ const (
 	maxExternalID = 256
 	maxNameLen    = 100
 	maxStreetLen  = 200
+	// maxDisplayLen bounds a display name, which may carry middle names and honorifics.
+	maxDisplayLen = 200
 )
 
 // validate checks the profile's shape; messages name fields, never values.
@@ -42,6 +51,13 @@ func (p *ProvisionedUser) validate(now time.Time) error {
 	p.ExternalID = strings.TrimSpace(p.ExternalID)
 	if p.ExternalID == "" || !plainText(p.ExternalID, maxExternalID) {
 		return Errorf(CodeInvalid, "externalId is required: 1 to %d characters without control characters", maxExternalID)
+	}
+	p.UserName = strings.TrimSpace(p.UserName)
+	if p.UserName != "" && strings.ToLower(p.UserName) != p.ExternalID {
+		return Errorf(CodeInvalid, "userName must be the external id as sent: its lower-case form is the external id")
+	}
+	if p.UserName == p.ExternalID {
+		p.UserName = "" // nothing to keep beyond the external id itself
 	}
 	if !plainText(p.IdPExternalID, maxExternalID) {
 		return Errorf(CodeInvalid, "the identity provider's externalId must be at most %d characters without control characters", maxExternalID)
@@ -63,6 +79,7 @@ func (p *ProvisionedUser) validate(now time.Time) error {
 		max  int
 	}{
 		{"firstName", &p.FirstName, maxNameLen}, {"lastName", &p.LastName, maxNameLen}, {"alias", &p.Alias, maxNameLen},
+		{"displayName", &p.DisplayName, maxDisplayLen}, {"name.formatted", &p.FormattedName, maxDisplayLen},
 		{"title", &p.Title, maxNameLen}, {"position", &p.Position, maxNameLen}, {"customerId", &p.CustomerID, 128},
 		{"language", &p.Language, 35}, {"address.street", &p.Address.Street, maxStreetLen},
 		{"address.city", &p.Address.City, maxNameLen}, {"address.postalCode", &p.Address.PostalCode, 20},
@@ -89,8 +106,9 @@ func (p *ProvisionedUser) validate(now time.Time) error {
 // external users (whose address lives in email_tmp, never verified).
 func (p ProvisionedUser) apply(u *User) {
 	u.Role, u.Kind = *p.Role, p.Role.Kind()
-	u.ExternalID, u.IdPExternalID = p.ExternalID, p.IdPExternalID
+	u.ExternalID, u.UserName, u.IdPExternalID = p.ExternalID, p.UserName, p.IdPExternalID
 	u.FirstName, u.LastName, u.Alias, u.Title, u.Position = p.FirstName, p.LastName, p.Alias, p.Title, p.Position
+	u.DisplayName, u.FormattedName = p.DisplayName, p.FormattedName
 	u.CustomerID, u.Language, u.DateOfBirth, u.Address = p.CustomerID, p.Language, p.DateOfBirth, p.Address
 	if u.Role.External() {
 		u.Email, u.EmailTmp = "", p.Email
@@ -132,11 +150,21 @@ type ProvisionOptions struct {
 	// period (soft deprovisioning), true within the grace period restores it. Nil means true.
 	Active *bool
 	// CreateOnly refuses a user the external id already names, also when a concurrent create
-	// got there first (SCIM POST, RFC 7644 §3.3): exactly one creator is told "created".
+	// got there first (SCIM POST, RFC 7644 §3.3): exactly one creator is told "created". A
+	// user the identity system deleted is not one it names (RFC 7644 §3.6): inside the grace
+	// period the call restores it, as a webhook upsert would, and after the erasure creates a
+	// new account.
 	CreateOnly bool
+	// KeepUncarried says the profile carries only what SCIM carries: updating a user keeps its
+	// role, customer id, date of birth and position instead of clearing them.
+	KeepUncarried bool
 	// MemberID names the user to update (SCIM PUT and PATCH address a user by its id), whose
 	// external id may then change; empty means the user holding the profile's external id.
 	MemberID string
+
+	// untimed is a call without the brand's event time (SCIM): one that changes nothing
+	// writes nothing, not even the time (RFC 7644 §3.5.2: no new version for a no-op).
+	untimed bool
 }
 
 // ProvisioningDeps are the ports of the ProvisioningService.
@@ -215,6 +243,12 @@ func ssoBlocked(u User) bool {
 		(u.Block.Reason == ReasonSSODeleted || u.Block.Reason == ReasonSSODeactivated)
 }
 
+// deletedByIdP reports a user its identity system deleted, pending erasure: SCIM no longer
+// shows it, and a create of the same user restores it.
+func deletedByIdP(u User) bool {
+	return u.Status == UserBlocked && u.Block != nil && u.Block.Reason == ReasonSSODeleted
+}
+
 // Upsert provisions the user on first sight, or brings it up to date. Inside the grace period
 // of an SSO deletion it restores the account; after the erasure it provisions a new account
 // and never brings erased data back.
@@ -228,7 +262,7 @@ func (s *ProvisioningService) Upsert(ctx context.Context, brandID BrandID, p Pro
 		return ProvisionResult{}, err
 	}
 	if o.At.IsZero() {
-		o.At = now
+		o.At, o.untimed = now, true
 	}
 	var res ProvisionResult
 	err = retry(ctx, func() error {
@@ -243,7 +277,7 @@ func (s *ProvisioningService) Upsert(ctx context.Context, brandID BrandID, p Pro
 		switch {
 		case err != nil:
 			return err
-		case found && o.CreateOnly:
+		case found && o.CreateOnly && !deletedByIdP(u):
 			return errExternalIDTaken
 		case !found && o.IfVersion != "":
 			return errPrecondition
@@ -320,6 +354,10 @@ var errExternalIDTaken = &Error{Code: CodeConflict, Message: "another member of 
 // external id).
 var errAddressTaken = &Error{Code: CodeConflict, Message: "another member of this brand has this email address", Err: errSettled}
 
+// AddressTaken reports a refusal because another member of the brand holds the address: one
+// member per address per brand. SCIM names the attribute in its 409 (emails, not userName).
+func AddressTaken(err error) bool { return errors.Is(err, errAddressTaken) }
+
 // update applies the profile to an existing user, guarded by the version read.
 func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p ProvisionedUser, o ProvisionOptions) (ProvisionResult, error) {
 	if o.IfVersion != "" && o.IfVersion != u.Version {
@@ -330,10 +368,20 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 	}
 	before := u
 	outcome := ProvisionUpdated
+	if o.KeepUncarried {
+		role := u.Role
+		p.Role, p.CustomerID, p.DateOfBirth, p.Position = &role, u.CustomerID, u.DateOfBirth, u.Position
+	}
 	p.apply(&u)
 	active := o.Active == nil || *o.Active
 	var cancelRef string
 	switch {
+	case !active && o.CreateOnly && deletedByIdP(u):
+		// Created again, but inactive: the account is back in SCIM's view as deactivated,
+		// its erasure date unchanged.
+		block := *u.Block // before shares the pointer
+		block.Reason = ReasonSSODeactivated
+		u.Block = &block
 	case active && ssoBlocked(u):
 		ref, err := restoreFromBlock(&u)
 		if err != nil {
@@ -348,7 +396,7 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 	}
 	oldAddr, newAddr := before.address(), u.address()
 	changed := !reflect.DeepEqual(before, u)
-	if !changed && !o.At.After(before.SSOEventAt) {
+	if !changed && (o.untimed || !o.At.After(before.SSOEventAt)) {
 		return ProvisionResult{Outcome: ProvisionUnchanged, User: before}, nil
 	}
 	if !changed {

@@ -214,3 +214,103 @@ func TestProvisioningRefusesAnAddressOfAnotherMember(t *testing.T) {
 		require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err), name)
 	}
 }
+
+// TestProvisioningCreateOnlyRestoresADeletedUser is SCIM's re-hire (RFC 7644 §3.6: a deleted
+// resource takes no part in conflicts), in explicit interleavings with the erasure worker:
+// a create of a user deleted and not yet erased restores it, one that loses the race to the
+// erasure makes a new account, and an erasure that loses the race to the restore erases
+// nothing. One member per person every way.
+func TestProvisioningCreateOnlyRestoresADeletedUser(t *testing.T) {
+	create := gdpr.ProvisionOptions{CreateOnly: true, KeepUncarried: true}
+	deleted := func(t *testing.T, w *provisionWorld, ext string) gdpr.User {
+		t.Helper()
+		res, err := w.prov.Upsert(t.Context(), "acme", profile(ext, ext+"@example.test", "Ada"), create)
+		require.NoError(t, err)
+		_, err = w.prov.Deprovision(t.Context(), "acme", ext, gdpr.ReasonSSODeleted, gdpr.ProvisionOptions{})
+		require.NoError(t, err)
+		return res.User
+	}
+	t.Run("inside_the_grace_period_the_account_is_restored", func(t *testing.T) {
+		w := newProvisionWorld(t)
+		old := deleted(t, w, "rehire-1")
+		_, err := w.prov.Upsert(t.Context(), "acme", profile("other", "x@example.test", "X"), create)
+		require.NoError(t, err)
+		res, err := w.prov.Upsert(t.Context(), "acme", profile("rehire-1", "rehire-1@example.test", "Augusta"), create)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.ProvisionRestored, res.Outcome)
+		require.Equal(t, old.ID, res.User.ID)
+		require.Equal(t, "Augusta", res.User.FirstName)
+		require.Equal(t, gdpr.UserActive, res.User.Status)
+		_, err = w.prov.Upsert(t.Context(), "acme", profile("rehire-1", "rehire-1@example.test", "Augusta"), create)
+		require.Equal(t, gdpr.CodeConflict, gdpr.ErrorCode(err), "now it exists: a second create is refused")
+	})
+	t.Run("a_deactivated_user_still_conflicts", func(t *testing.T) {
+		w := newProvisionWorld(t)
+		no := false
+		res, err := w.prov.Upsert(t.Context(), "acme", profile("off-1", "off@example.test", "Off"), create)
+		require.NoError(t, err)
+		_, err = w.prov.Upsert(t.Context(), "acme", profile("off-1", "off@example.test", "Off"), gdpr.ProvisionOptions{Active: &no, MemberID: res.User.ID})
+		require.NoError(t, err)
+		_, err = w.prov.Upsert(t.Context(), "acme", profile("off-1", "off@example.test", "Off"), create)
+		require.Equal(t, gdpr.CodeConflict, gdpr.ErrorCode(err), "SCIM still shows it (active false): it exists")
+	})
+	t.Run("the_erasure_lands_between_the_read_and_the_restore", func(t *testing.T) {
+		w := newProvisionWorld(t)
+		old := deleted(t, w, "rehire-2")
+		w.clock.Advance(8 * 24 * time.Hour)
+		erase := func() { w.eraseDue(t) }
+		w.store.before.Store(&erase)
+		res, err := w.prov.Upsert(t.Context(), "acme", profile("rehire-2", "rehire-2@example.test", "Grace"), create)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.ProvisionCreated, res.Outcome, "the restore lost: a new account, never the erased one written back")
+		require.NotEqual(t, old.ID, res.User.ID)
+		gone, err := w.store.GetUser(t.Context(), "acme", old.ID)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.UserErased, gone.Status)
+		require.Empty(t, gone.FirstName)
+		found, err := w.prov.Lookup(t.Context(), "acme", "rehire-2")
+		require.NoError(t, err)
+		require.Equal(t, res.User.ID, found.ID, "one member holds the key")
+	})
+	t.Run("the_restore_lands_before_the_erasure", func(t *testing.T) {
+		w := newProvisionWorld(t)
+		old := deleted(t, w, "rehire-3")
+		res, err := w.prov.Upsert(t.Context(), "acme", profile("rehire-3", "rehire-3@example.test", "Ada"), create)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.ProvisionRestored, res.Outcome)
+		w.clock.Advance(8 * 24 * time.Hour)
+		w.eraseDue(t) // the job published by the deletion, delivered anyway
+		kept, err := w.store.GetUser(t.Context(), "acme", old.ID)
+		require.NoError(t, err)
+		require.Equal(t, gdpr.UserActive, kept.Status, "the worker re-reads and erases nothing")
+		require.Equal(t, "Ada", kept.FirstName)
+	})
+}
+
+// TestProvisioningUntimedNoOpWritesNothing: a call without an event time (SCIM) that changes
+// nothing stored keeps the version (RFC 7644 §3.5.2); a webhook's newer event time is still
+// recorded, as event order needs.
+func TestProvisioningUntimedNoOpWritesNothing(t *testing.T) {
+	w := newProvisionWorld(t)
+	p := profile("same-1", "same@example.test", "Ada")
+	p.DisplayName, p.UserName = "Ada L.", "Same-1"
+	res, err := w.prov.Upsert(t.Context(), "acme", p, gdpr.ProvisionOptions{})
+	require.NoError(t, err)
+	w.clock.Advance(time.Hour)
+	again, err := w.prov.Upsert(t.Context(), "acme", p, gdpr.ProvisionOptions{MemberID: res.User.ID, IfVersion: res.User.Version})
+	require.NoError(t, err)
+	require.Equal(t, gdpr.ProvisionUnchanged, again.Outcome)
+	require.Equal(t, res.User.Version, again.User.Version)
+	stored, err := w.store.GetUser(t.Context(), "acme", res.User.ID)
+	require.NoError(t, err)
+	require.Equal(t, res.User.Version, stored.Version, "nothing written")
+
+	timed, err := w.prov.Upsert(t.Context(), "acme", p, gdpr.ProvisionOptions{At: w.clock.Now()})
+	require.NoError(t, err)
+	require.NotEqual(t, res.User.Version, timed.User.Version, "a webhook's later event time is recorded")
+
+	bad := p
+	bad.UserName = "Someone-Else"
+	_, err = w.prov.Upsert(t.Context(), "acme", bad, gdpr.ProvisionOptions{})
+	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err), "userName is the external id's spelling, nothing else")
+}

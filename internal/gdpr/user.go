@@ -30,14 +30,22 @@ type User struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
 
-	Alias        string `json:"alias,omitempty"`
-	FirstName    string `json:"firstName,omitempty"`
-	LastName     string `json:"lastName,omitempty"`
-	Title        string `json:"title,omitempty"`
-	PasswordHash string `json:"passwordHash,omitempty"` // bcrypt (R-SIGNUP-3); empty for SSO and social logins
-	CustomerID   string `json:"customerId,omitempty"`
-	SocialID     string `json:"socialId,omitempty"` // "<provider>:<subject>" (Facebook/Google/Apple)
-	ExternalID   string `json:"externalId,omitempty"`
+	Alias     string `json:"alias,omitempty"`
+	FirstName string `json:"firstName,omitempty"`
+	LastName  string `json:"lastName,omitempty"`
+	// DisplayName and FormattedName are SCIM's displayName and name.formatted as the identity
+	// provider sent them: names, erased with FirstName and LastName (R-ERASE-1).
+	DisplayName   string `json:"displayName,omitempty"`
+	FormattedName string `json:"formattedName,omitempty"`
+	Title         string `json:"title,omitempty"`
+	PasswordHash  string `json:"passwordHash,omitempty"` // bcrypt (R-SIGNUP-3); empty for SSO and social logins
+	CustomerID    string `json:"customerId,omitempty"`
+	SocialID      string `json:"socialId,omitempty"` // "<provider>:<subject>" (Facebook/Google/Apple)
+	ExternalID    string `json:"externalId,omitempty"`
+	// UserName is SCIM's userName as sent, when its spelling differs from ExternalID, which
+	// holds it folded to lower case: RFC 7643 §2.2 asks to match it without case, not to lose
+	// its case. Erased with the account; the hashed ExternalID stays for comparisons.
+	UserName string `json:"userName,omitempty"`
 	// IdPExternalID is SCIM's externalId: the identity provider's own id for the user, beside
 	// ExternalID (SCIM's userName), which keys it here.
 	IdPExternalID string     `json:"idpExternalId,omitempty"`

@@ -17,15 +17,17 @@ import (
 // same ProvisioningService as the signed webhooks, so both paths behave alike. The brand's
 // SCIM bearer token authenticates every call; its digest is in the brand's settings.
 //
-// The mapping: userName is the member's external id (kept in lower case: userName is not
-// case-exact, RFC 7643 §4.1.1), externalId the provider's own id, name.givenName and
-// name.familyName the first and last names, nickName the alias, the primary email the
-// address, the primary address the postal address, active the account's status (false:
-// blocked for erasure after the grace period, still readable until then).
+// The mapping: userName is the member's external id (keyed in lower case, as userName is not
+// case-exact, RFC 7643 §2.2, §4.1.1; given back as sent), externalId the provider's own id,
+// name.givenName and name.familyName the first and last names, name.formatted and
+// displayName kept as sent (displayName derived from the names when never sent), nickName
+// the alias, the primary email the address, the primary address the postal address, active
+// the account's status (false: blocked for erasure after the grace period, still readable
+// until then).
 
 func (a *api) scimRoutes() []route {
 	const base = "/api/brands/{brand}/scim/v2"
-	return []route{
+	routes := []route{
 		{"GET " + base + "/ServiceProviderConfig", false, a.scim(a.scimDocument(scim.ServiceProviderConfig))},
 		{"GET " + base + "/ResourceTypes", false, a.scim(a.scimDocument(scim.ResourceTypes))},
 		{"GET " + base + "/ResourceTypes/{name}", false, a.scim(a.scimNamedDocument("name", scim.ResourceType))},
@@ -38,8 +40,13 @@ func (a *api) scimRoutes() []route {
 		{"PUT " + base + "/Users/{id}", false, a.scim(a.scimReplaceUser)},
 		{"PATCH " + base + "/Users/{id}", false, a.scim(a.scimPatchUser)},
 		{"DELETE " + base + "/Users/{id}", false, a.scim(a.scimDeleteUser)},
-		{base + "/", false, a.scim(func(w http.ResponseWriter, r *http.Request) { scim.WriteError(w, scim.NotFound()) })},
 	}
+	// Identity providers' connectors append a slash to a base URL entered with one
+	// ("…/Users/?filter=…"): each endpoint answers with a trailing slash as without.
+	for _, rt := range routes[:len(routes):len(routes)] {
+		routes = append(routes, route{rt.pattern + "/{$}", rt.admin, rt.handler})
+	}
+	return append(routes, route{base + "/", false, a.scim(func(w http.ResponseWriter, r *http.Request) { scim.WriteError(w, scim.NotFound()) })})
 }
 
 // scim authenticates the brand's bearer token before anything else, and answers SCIM errors.
@@ -90,12 +97,26 @@ func scimVisible(u gdpr.User) bool {
 	return u.Status != gdpr.UserErased && !(u.Status == gdpr.UserBlocked && u.Block != nil && u.Block.Reason == gdpr.ReasonSSODeleted)
 }
 
-// toSCIM renders a member as a SCIM User.
+// toSCIM renders a member as a SCIM User; a displayName never sent is derived from the names.
 func (a *api) toSCIM(r *http.Request, u gdpr.User) scim.User {
+	s := a.storedSCIM(r, u)
+	if s.DisplayName == "" {
+		s.DisplayName = strings.TrimSpace(u.FirstName + " " + u.LastName)
+	}
+	return s
+}
+
+// storedSCIM renders a member as stored, nothing derived: what a PATCH applies to, so that a
+// derived value is never written back as if it had been sent.
+func (a *api) storedSCIM(r *http.Request, u gdpr.User) scim.User {
+	userName := u.ExternalID
+	if u.UserName != "" {
+		userName = u.UserName
+	}
 	s := scim.User{
-		ID: u.ID, ExternalID: u.IdPExternalID, UserName: u.ExternalID,
-		Name:        scim.Name{GivenName: u.FirstName, FamilyName: u.LastName},
-		DisplayName: strings.TrimSpace(u.FirstName + " " + u.LastName), NickName: u.Alias, Title: u.Title,
+		ID: u.ID, ExternalID: u.IdPExternalID, UserName: userName,
+		Name:        scim.Name{GivenName: u.FirstName, FamilyName: u.LastName, Formatted: u.FormattedName},
+		DisplayName: u.DisplayName, NickName: u.Alias, Title: u.Title,
 		PreferredLanguage: u.Language,
 		Active:            scim.Bool(u.Status != gdpr.UserBlocked),
 		Meta: scim.Meta{Created: u.CreatedAt, LastModified: latestOf(u.CreatedAt, u.SSOEventAt),
@@ -114,9 +135,11 @@ func (a *api) toSCIM(r *http.Request, u gdpr.User) scim.User {
 // customer id, date of birth, position) is kept as it is.
 func fromSCIM(base gdpr.ProvisionedUser, s scim.User) gdpr.ProvisionedUser {
 	p := base
-	p.ExternalID, p.IdPExternalID = strings.ToLower(strings.TrimSpace(s.UserName)), s.ExternalID
+	userName := strings.TrimSpace(s.UserName)
+	p.ExternalID, p.UserName, p.IdPExternalID = strings.ToLower(userName), userName, s.ExternalID
 	p.Email = s.PrimaryEmail()
 	p.FirstName, p.LastName, p.Alias, p.Title, p.Language = s.Name.GivenName, s.Name.FamilyName, s.NickName, s.Title, s.PreferredLanguage
+	p.DisplayName, p.FormattedName = s.DisplayName, s.Name.Formatted
 	p.Address = gdpr.Address{}
 	for i, ad := range s.Addresses {
 		if i == 0 || ad.Primary {
@@ -129,8 +152,8 @@ func fromSCIM(base gdpr.ProvisionedUser, s scim.User) gdpr.ProvisionedUser {
 // profileOf is a member's current profile, as provisioning takes it.
 func profileOf(u gdpr.User) gdpr.ProvisionedUser {
 	role := u.Role
-	return gdpr.ProvisionedUser{ExternalID: u.ExternalID, IdPExternalID: u.IdPExternalID, Email: u.Email + u.EmailTmp,
-		FirstName: u.FirstName, LastName: u.LastName, Alias: u.Alias, Title: u.Title, Position: u.Position,
+	return gdpr.ProvisionedUser{ExternalID: u.ExternalID, UserName: u.UserName, IdPExternalID: u.IdPExternalID, Email: u.Email + u.EmailTmp,
+		FirstName: u.FirstName, LastName: u.LastName, DisplayName: u.DisplayName, FormattedName: u.FormattedName, Alias: u.Alias, Title: u.Title, Position: u.Position,
 		CustomerID: u.CustomerID, Language: u.Language, Role: &role, DateOfBirth: u.DateOfBirth, Address: u.Address}
 }
 
@@ -140,8 +163,10 @@ func (a *api) scimCreateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := fromSCIM(gdpr.ProvisionedUser{}, s)
-	// RFC 7644 §3.3: a taken userName is 409 uniqueness, also for the losers of a race.
-	res, err := a.provisioning.Upsert(r.Context(), brandParam(r), p, gdpr.ProvisionOptions{Active: s.Active, CreateOnly: true})
+	// RFC 7644 §3.3: a taken userName is 409 uniqueness, also for the losers of a race. A user
+	// deleted and not yet erased takes no part in it (RFC 7644 §3.6): the create restores it
+	// with the attributes posted, keeping what SCIM does not carry (its role...).
+	res, err := a.provisioning.Upsert(r.Context(), brandParam(r), p, gdpr.ProvisionOptions{Active: s.Active, CreateOnly: true, KeepUncarried: true})
 	if err != nil {
 		a.scimFail(w, r, err)
 		return
@@ -207,14 +232,15 @@ func (a *api) scimPatchUser(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	current := a.toSCIM(r, u)
+	current := a.storedSCIM(r, u)
 	patched := current
 	if err := scim.ApplyPatch(&patched, ops); err != nil {
 		scim.WriteError(w, err)
 		return
 	}
 	if patched.Equal(current) {
-		scim.WriteUser(w, http.StatusOK, current, nil, nil) // nothing to change: no write
+		// Nothing to change: no write, the same version (RFC 7644 §3.5.2.1).
+		scim.WriteUser(w, http.StatusOK, a.toSCIM(r, u), nil, nil)
 		return
 	}
 	a.scimApply(w, r, u, patched)
@@ -470,6 +496,10 @@ func (a *api) scimFail(w http.ResponseWriter, r *http.Request, err error) {
 	case gdpr.CodeInvalid:
 		scim.WriteError(w, scim.NewError(http.StatusBadRequest, "invalidValue", messageOf(err)))
 	case gdpr.CodeConflict:
+		if gdpr.AddressTaken(err) {
+			scim.WriteError(w, scim.EmailUniqueness())
+			return
+		}
 		scim.WriteError(w, scim.Uniqueness())
 	case gdpr.CodePrecondition:
 		scim.WriteError(w, scim.PreconditionFailed())

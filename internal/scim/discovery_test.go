@@ -132,6 +132,14 @@ func TestSchemas_listOnlyWhatIsKept(t *testing.T) {
 	require.Equal(t, "server", attrs["userName"]["uniqueness"])
 	require.Equal(t, "boolean", attrs["active"]["type"])
 	require.Equal(t, true, attrs["emails"]["multiValued"])
+	emailAttrs := map[string]map[string]any{}
+	for _, a := range attrs["emails"]["subAttributes"].([]any) {
+		emailAttrs[a.(map[string]any)["name"].(string)] = a.(map[string]any)
+	}
+	require.Equal(t, "server", emailAttrs["value"]["uniqueness"], "one user per address per brand (issue #17 item 5)")
+	for _, name := range []string{"displayName", "name"} {
+		require.Equal(t, "readWrite", attrs[name]["mutability"], name)
+	}
 
 	one, ok := Schema(base, URNUser)
 	require.True(t, ok)

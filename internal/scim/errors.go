@@ -67,6 +67,13 @@ func NotFound() *Error { return NewError(http.StatusNotFound, "", msgNotFound) }
 // userName (RFC 7644 §3.3, §3.12: 409 with scimType uniqueness).
 func Uniqueness() *Error { return NewError(http.StatusConflict, ScimTypeUniqueness, msgUniqueness) }
 
+// EmailUniqueness is the answer to a create or update that would give a second user of the
+// brand an address another one has: one member per address per brand, which /Schemas
+// advertises as emails.value uniqueness "server" (RFC 7643 §2.2, RFC 7644 §3.12).
+func EmailUniqueness() *Error {
+	return NewError(http.StatusConflict, ScimTypeUniqueness, msgEmailUniqueness)
+}
+
 // PreconditionFailed is the answer when If-Match names a version that is no longer current
 // (RFC 7644 §3.14, §3.12).
 func PreconditionFailed() *Error {
@@ -111,14 +118,15 @@ func atByte(e *Error, pos int) *Error {
 // Every detail this package writes. A test checks that each error detail is one of these
 // (plus an optional byte offset), which is what proves that none quotes a request.
 const (
-	msgNotFound     = "No user with this id."
-	msgUniqueness   = "Another user of this brand already has this userName."
-	msgPrecondition = "The resource has changed since the version given in If-Match."
-	msgUnauthorized = "A valid bearer token is required."
-	msgMediaType    = "The request body must be application/scim+json or application/json."
-	msgTooLarge     = "The request body is too large."
-	msgInternal     = "The request could not be processed."
-	msgTooMany      = "The filter needs more users read than a request may: filter with eq on userName, externalId, emails.value or id, which are indexed, or narrow the page."
+	msgNotFound        = "No user with this id."
+	msgUniqueness      = "Another user of this brand already has this userName."
+	msgEmailUniqueness = "Another user of this brand already has this email address (emails.value): one user per address per brand."
+	msgPrecondition    = "The resource has changed since the version given in If-Match."
+	msgUnauthorized    = "A valid bearer token is required."
+	msgMediaType       = "The request body must be application/scim+json or application/json."
+	msgTooLarge        = "The request body is too large."
+	msgInternal        = "The request could not be processed."
+	msgTooMany         = "The filter needs more users read than a request may: filter with eq on userName, externalId, emails.value or id, which are indexed, or narrow the page."
 
 	msgBodyNotJSON        = "The request body is not valid JSON."
 	msgBodyTooDeep        = "The request body is nested deeper than 16 levels."
@@ -177,7 +185,7 @@ const (
 )
 
 var detailCatalogue = []string{
-	msgNotFound, msgUniqueness, msgPrecondition, msgUnauthorized, msgMediaType, msgTooLarge, msgInternal, msgTooMany,
+	msgNotFound, msgUniqueness, msgEmailUniqueness, msgPrecondition, msgUnauthorized, msgMediaType, msgTooLarge, msgInternal, msgTooMany,
 	msgBodyNotJSON, msgBodyNotObject, msgDuplicateKey, msgSchemasNotList, msgSchemasNoUser,
 	msgSchemasNoPatchOp, msgSchemasNoSearch, msgUserNameRequired, msgNotString, msgNotBoolean,
 	msgNotComplex, msgNotMulti, msgStringTooLong, msgTooManyValues, msgTwoPrimaries,

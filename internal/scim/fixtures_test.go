@@ -19,6 +19,7 @@ var (
 	userFixtures = []string{
 		"entra-create-user.json", "entra-create-user-string-active.json",
 		"okta-create-user.json", "okta-put-user.json", "okta-put-user-deactivate.json",
+		"rfc-create-user-mixed-case.json", "okta-create-user-same-email.json",
 	}
 	patchFixtures = []string{
 		"entra-patch-replace-legacy.json", "entra-patch-replace-compliant.json",
@@ -28,12 +29,14 @@ var (
 		"entra-patch-no-path-add.json",
 		"okta-patch-deactivate.json", "okta-patch-reactivate.json", "okta-patch-password.json",
 		"rfc-patch-add-email.json", "rfc-patch-remove-filtered.json", "rfc-patch-replace-address.json",
+		"entra-patch-replace-display-names.json", "rfc-patch-add-same-display-name.json",
 	}
 	queryFixtures = []string{
 		"entra-get-by-username.query", "entra-get-by-externalid.query", "entra-test-connection.query",
 		"okta-get-by-username.query", "okta-test-connection.query", "okta-import.query",
+		"scim2-get-by-displayname.query",
 	}
-	otherFixtures = []string{"search-request.json", "filters.txt", "filters-invalid.txt", "CONTRACT.md"}
+	otherFixtures = []string{"search-request.json", "filters.txt", "filters-invalid.txt", "CONTRACT.md", "error-uniqueness-emails.json"}
 )
 
 func fixture(t testing.TB, name string) []byte {

@@ -82,6 +82,7 @@ func TestErrorConstructors(t *testing.T) {
 	}{
 		{NotFound(), 404, ""},
 		{Uniqueness(), 409, "uniqueness"},
+		{EmailUniqueness(), 409, "uniqueness"},
 		{PreconditionFailed(), 412, ""},
 		{Unauthorized(), 401, ""},
 		{UnsupportedMediaType(), 415, ""},
@@ -158,4 +159,16 @@ func TestMatchETag(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, MatchETag(tc.header, tc.version), "%q vs %q", tc.header, tc.version)
 	}
+}
+
+// TestEmailUniqueness_namesEmails: one member per address per brand is a uniqueness of
+// emails.value (RFC 7643 §2.2 "server"); its 409 names that attribute, not userName, in the
+// body fixed by the fixture, and /Schemas advertises it.
+func TestEmailUniqueness_namesEmails(t *testing.T) {
+	w := httptest.NewRecorder()
+	WriteError(w, EmailUniqueness())
+	require.Equal(t, 409, w.Code)
+	require.JSONEq(t, string(fixture(t, "error-uniqueness-emails.json")), w.Body.String())
+	require.NotContains(t, EmailUniqueness().Detail, "userName")
+	require.Equal(t, "server", topLevel("emails").child("value").uniqueness)
 }

@@ -16,12 +16,13 @@ func TestParseQuery_fixtures(t *testing.T) {
 		startIndex, count int
 	}
 	wants := map[string]want{
-		"entra-get-by-username.query":   {`userName eq "alex.martin@fabrikam.example.test"`, "userName", "alex.martin@fabrikam.example.test", 1, DefaultCount},
-		"entra-get-by-externalid.query": {`externalId eq "alex.martin"`, "externalId", "alex.martin", 1, DefaultCount},
-		"entra-test-connection.query":   {`userName eq "c7a1e0b2-5d3f-4e8a-9b6c-0f1d2e3a4b5c"`, "userName", "c7a1e0b2-5d3f-4e8a-9b6c-0f1d2e3a4b5c", 1, DefaultCount},
-		"okta-get-by-username.query":    {`userName eq "jordan.lee@example.test"`, "userName", "jordan.lee@example.test", 1, 100},
-		"okta-test-connection.query":    {"", "", "", 1, 2},
-		"okta-import.query":             {"", "", "", 1, 100},
+		"entra-get-by-username.query":    {`userName eq "alex.martin@fabrikam.example.test"`, "userName", "alex.martin@fabrikam.example.test", 1, DefaultCount},
+		"entra-get-by-externalid.query":  {`externalId eq "alex.martin"`, "externalId", "alex.martin", 1, DefaultCount},
+		"entra-test-connection.query":    {`userName eq "c7a1e0b2-5d3f-4e8a-9b6c-0f1d2e3a4b5c"`, "userName", "c7a1e0b2-5d3f-4e8a-9b6c-0f1d2e3a4b5c", 1, DefaultCount},
+		"okta-get-by-username.query":     {`userName eq "jordan.lee@example.test"`, "userName", "jordan.lee@example.test", 1, 100},
+		"okta-test-connection.query":     {"", "", "", 1, 2},
+		"okta-import.query":              {"", "", "", 1, 100},
+		"scim2-get-by-displayname.query": {`displayName eq "Alex Martin"`, "", "", 1, 100}, // no index: a scan
 	}
 	require.Len(t, wants, len(queryFixtures))
 	for _, name := range queryFixtures {

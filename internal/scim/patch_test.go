@@ -75,6 +75,11 @@ func TestApplyPatch_fixtures(t *testing.T) {
 		{"okta-patch-deactivate.json", oktaUser(), change(oktaUser(), func(u *User) { u.Active = Bool(false) }), false, ""},
 		{"okta-patch-reactivate.json", change(oktaUser(), func(u *User) { u.Active = Bool(false) }), oktaUser(), false, ""},
 		{"okta-patch-password.json", oktaUser(), oktaUser(), true, "password sync is dropped"},
+		{"entra-patch-replace-display-names.json", sampleUser(), change(sampleUser(), func(u *User) {
+			u.DisplayName, u.Name.Formatted = "Alex Martin (Lyon)", "Alexandre Martin"
+		}), false, "displayName and name.formatted are kept as sent"},
+		{"rfc-patch-add-same-display-name.json", sampleUser(), sampleUser(), true,
+			"adding the value it has changes nothing (RFC 7644 §3.5.2.1): the handler keeps the version"},
 		{"rfc-patch-add-email.json", oktaUser(), change(oktaUser(), func(u *User) {
 			u.Emails[0].Primary = false
 			u.Emails = append(u.Emails, Email{Value: "alex@home.example.test", Type: "home", Primary: true})
@@ -102,6 +107,7 @@ func TestApplyPatch_fixtures(t *testing.T) {
 		"entra-patch-add-work-email.json", "entra-patch-default-mappings.json", "entra-patch-no-path-add.json",
 		"okta-patch-deactivate.json", "okta-patch-reactivate.json", "okta-patch-password.json",
 		"rfc-patch-add-email.json", "rfc-patch-remove-filtered.json", "rfc-patch-replace-address.json",
+		"entra-patch-replace-display-names.json", "rfc-patch-add-same-display-name.json",
 	} {
 		seen[name] = true
 	}

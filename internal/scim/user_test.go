@@ -50,6 +50,20 @@ func TestDecodeUser_fixtures(t *testing.T) {
 			Emails: []Email{{Value: "jordan.lee@example.test", Type: "work", Primary: true}},
 			Active: Bool(false),
 		},
+		// RFC 7643 §2.2: userName is caseExact false, which asks for matching without case,
+		// not for folding: the value is kept as sent, and so are both display names.
+		"rfc-create-user-mixed-case.json": {
+			UserName: "Siobhan.OMalley@Fabrikam.example.test",
+			Name:     Name{GivenName: "Siobhan", FamilyName: "O'Malley", Formatted: "Siobhán O'Malley"}, DisplayName: "Siobhán O'Malley",
+			Emails: []Email{{Value: "siobhan.omalley@fabrikam.example.test", Type: "work", Primary: true}},
+			Active: Bool(true),
+		},
+		"okta-create-user-same-email.json": {
+			ExternalID: "00u9zz8yy7XW6vu5ts4r", UserName: "j.lee@example.test",
+			Name: Name{GivenName: "Jordan", FamilyName: "Lee"}, DisplayName: "Jordan Lee",
+			Emails: []Email{{Value: "jordan.lee@example.test", Type: "work", Primary: true}},
+			Active: Bool(true),
+		},
 	}
 	require.Len(t, want, len(userFixtures))
 	for _, name := range userFixtures {
@@ -246,4 +260,39 @@ func TestDecodeUser_namesFoldInASCIIOnly(t *testing.T) {
 	u, err := DecodeUser([]byte(`{"userName":"a@example.test","ſchemas":["x"],"nic\u212aName":"x"}`))
 	require.NoError(t, err)
 	require.Equal(t, User{UserName: "a@example.test"}, u)
+}
+
+// FuzzDecodeUser: DecodeUser on any body. No input panics; a refusal is an *Error that quotes
+// nothing of the input; an accepted user holds the invariants (a userName, at most one
+// primary, no id or meta from the request) and survives a JSON round trip unchanged, its
+// userName and display names exactly as sent (RFC 7643 §2.2: matched without case, not folded).
+func FuzzDecodeUser(f *testing.F) {
+	for _, name := range userFixtures {
+		f.Add(fixture(f, name))
+	}
+	f.Add([]byte(`{"userName":"A","id":"x","meta":{"version":"W/\"1\""},"displayName":"Ä b","name":{"formatted":"F"}}`))
+	f.Add([]byte(`{"userName":"a","emails":[{"value":"a@example.test","primary":true},{"value":"b@example.test","primary":"True"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		u, err := DecodeUser(body)
+		if err != nil {
+			if msg := unsafeError(err, "", string(body)); msg != "" {
+				t.Fatal(msg)
+			}
+			return
+		}
+		if strings.TrimSpace(u.UserName) == "" || u.ID != "" || u.Meta != (Meta{}) {
+			t.Fatalf("accepted a user without its invariants: %+v", u)
+		}
+		out, err := u.JSON(nil, nil)
+		if err != nil {
+			t.Fatalf("encode: %v", err)
+		}
+		again, err := DecodeUser(out)
+		if err != nil {
+			t.Fatalf("its own encoding is refused: %v", err)
+		}
+		if !again.Equal(u) {
+			t.Fatalf("round trip changed the user:\n%+v\n%+v", u, again)
+		}
+	})
 }
