@@ -26,7 +26,7 @@ func TestBindErrorNamesThePortSetting(t *testing.T) {
 	port := taken.Addr().(*net.TCPAddr).Port
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envBeHandler+"=1")
+	cmd.Env = append(withoutHandlerSettings(os.Environ()), envBeHandler+"=1")
 	for k, v := range testEnv(t.TempDir()) {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
