@@ -8,6 +8,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -33,8 +35,7 @@ func run(ctx context.Context, getenv func(string) string) int {
 		log.Error("startup refused", "err", err)
 		return 2
 	}
-	// Loopback only: the host dials 127.0.0.1, and the function routes trust their caller.
-	ln, err := net.Listen("tcp", azfunc.LoopbackAddr(strconv.Itoa(cfg.Port)))
+	ln, err := listen(cfg.Port)
 	if err != nil {
 		log.Error("listen failed", "port", cfg.Port, "err", err)
 		return 1
@@ -45,6 +46,23 @@ func run(ctx context.Context, getenv func(string) string) int {
 	}
 	log.Info("popsell-gdpr handler stopped")
 	return 0
+}
+
+// listen binds port on loopback only: the host dials 127.0.0.1, and the function routes
+// trust their caller. A port already taken (a second local instance, another program) is the
+// usual failure, so the error names the setting that chooses the port.
+func listen(port int) (net.Listener, error) {
+	addr := azfunc.LoopbackAddr(strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) {
+			err = op.Err // "bind: address already in use", without the address said twice
+		}
+		return nil, fmt.Errorf("cannot listen on %s (%s=%d): %w; set %s to a free port",
+			addr, config.EnvPort, port, err, config.EnvPort)
+	}
+	return ln, nil
 }
 
 func newLogger(level string) *slog.Logger {
