@@ -287,11 +287,12 @@ func TestServiceBusQueues(t *testing.T) {
 // roleDefinitionIDs are the built-in roles as Azure publishes them (AZURE-INFRA §7, from the
 // AVM modules' builtInRoleNames). roles.bicep must hold exactly these values.
 var roleDefinitionIDs = map[string]string{
-	"storageBlobDataOwner":       "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-	"serviceBusDataOwner":        "090c5cfd-751d-490a-894a-3ce6f1109419",
-	"serviceBusDataSender":       "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
-	"keyVaultSecretsUser":        "4633458b-17de-408a-b874-0445c86b69e6",
-	"monitoringMetricsPublisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+	"storageBlobDataOwner":        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+	"storageTableDataContributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+	"serviceBusDataOwner":         "090c5cfd-751d-490a-894a-3ce6f1109419",
+	"serviceBusDataSender":        "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+	"keyVaultSecretsUser":         "4633458b-17de-408a-b874-0445c86b69e6",
+	"monitoringMetricsPublisher":  "3913510d-42f4-4e42-8a64-420c390055eb",
 }
 
 const cosmosBuiltInDataContributor = "00000000-0000-0000-0000-000000000002"
@@ -322,11 +323,12 @@ func TestRoleAssignments(t *testing.T) {
 	// Which role on which resource type: the assignment's scope symbol names a resource of
 	// that type in the same file.
 	want := map[string]string{
-		"storageBlobDataOwner":       "Microsoft.Storage/storageAccounts",
-		"serviceBusDataOwner":        "Microsoft.ServiceBus/namespaces/queues",
-		"serviceBusDataSender":       "Microsoft.ServiceBus/namespaces/queues",
-		"keyVaultSecretsUser":        "Microsoft.KeyVault/vaults",
-		"monitoringMetricsPublisher": "Microsoft.Insights/components",
+		"storageBlobDataOwner":        "Microsoft.Storage/storageAccounts",
+		"storageTableDataContributor": "Microsoft.Storage/storageAccounts",
+		"serviceBusDataOwner":         "Microsoft.ServiceBus/namespaces/queues",
+		"serviceBusDataSender":        "Microsoft.ServiceBus/namespaces/queues",
+		"keyVaultSecretsUser":         "Microsoft.KeyVault/vaults",
+		"monitoringMetricsPublisher":  "Microsoft.Insights/components",
 	}
 	principals := map[string]bool{}
 	have := map[string]string{}
