@@ -421,3 +421,53 @@ func TestOneIdentity(t *testing.T) {
 		t.Errorf("want one Flex Consumption (FC1) plan")
 	}
 }
+
+// TestPolicyAllowsTheDeployedRegions: for each region pair tools/deploy.sh accepts, main.bicep
+// given the parameters deploy.sh passes puts every located resource in the primary region,
+// Cosmos DB in both, and makes the "Allowed locations" policy allow exactly these two: a
+// redeploy in the same pair is never denied by the deployment's own policy (R-OPS-2).
+func TestPolicyAllowsTheDeployedRegions(t *testing.T) {
+	base := loadProject(t, ".")
+	for _, c := range regionPairs {
+		t.Run(c.name, func(t *testing.T) {
+			r := runDeploy(t, c.env, c.args...)
+			if r.code != 0 || r.params == nil {
+				t.Fatalf("deploy.sh: exit %d, no parameters\nstderr: %s", r.code, r.stderr)
+			}
+			p := &project{dir: base.dir, files: base.files, order: base.order}
+			p.instantiate(base.files["main.bicep"], map[string]any{
+				"location":          r.params["location"],
+				"secondaryLocation": r.params["secondaryLocation"],
+			}, "main.bicep", 0)
+
+			policies := p.resources("Microsoft.Authorization/policyAssignments")
+			if len(policies) != 1 {
+				t.Fatalf("want one policy assignment, have %d", len(policies))
+			}
+			allowed := get(policies[0].body, "properties", "parameters", "listOfAllowedLocations", "value")
+			if want := []any{c.primary, c.secondary}; !reflect.DeepEqual(allowed, want) {
+				t.Errorf("policy allows %s, want %v", show(allowed), want)
+			}
+			accounts := p.resources("Microsoft.DocumentDB/databaseAccounts")
+			if len(accounts) != 1 {
+				t.Fatalf("want one Cosmos DB account, have %d", len(accounts))
+			}
+			locs, _ := get(accounts[0].body, "properties", "locations").([]any)
+			if len(locs) != 2 || get(locs[0], "locationName") != c.primary || get(locs[1], "locationName") != c.secondary {
+				t.Errorf("Cosmos DB locations %s, want %s then %s", show(locs), c.primary, c.secondary)
+			}
+			located := 0
+			for _, res := range p.resources("") {
+				if loc, ok := res.body["location"]; ok {
+					located++
+					if loc != c.primary {
+						t.Errorf("%s: location %s, want %s", res.where(), show(loc), c.primary)
+					}
+				}
+			}
+			if located < 6 {
+				t.Errorf("only %d resources with a location: the templates were not instantiated with the pair", located)
+			}
+		})
+	}
+}
