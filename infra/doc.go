@@ -5,7 +5,8 @@
 // (when ../shared/infra-facts/bicep-types is there), the app settings against internal/config
 // and local.settings.sample.json, the Cosmos DB containers against internal/cosmosstore, the
 // role definition ids, and the deployment package. testdata/broken is a copy that breaks each
-// check, to prove the checks fail.
+// check, to prove the checks fail. They also run tools/deploy.sh against a stand-in az (its
+// region refusals, the regions and secrets it passes); those tests need no cgo.
 //
 // The parser is cgo (tree-sitter's C runtime and the Bicep grammar), which is why only test
 // files import it: nothing the handler builds depends on cgo.

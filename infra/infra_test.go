@@ -287,11 +287,12 @@ func TestServiceBusQueues(t *testing.T) {
 // roleDefinitionIDs are the built-in roles as Azure publishes them (AZURE-INFRA §7, from the
 // AVM modules' builtInRoleNames). roles.bicep must hold exactly these values.
 var roleDefinitionIDs = map[string]string{
-	"storageBlobDataOwner":       "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
-	"serviceBusDataOwner":        "090c5cfd-751d-490a-894a-3ce6f1109419",
-	"serviceBusDataSender":       "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
-	"keyVaultSecretsUser":        "4633458b-17de-408a-b874-0445c86b69e6",
-	"monitoringMetricsPublisher": "3913510d-42f4-4e42-8a64-420c390055eb",
+	"storageBlobDataOwner":        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+	"storageTableDataContributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+	"serviceBusDataOwner":         "090c5cfd-751d-490a-894a-3ce6f1109419",
+	"serviceBusDataSender":        "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+	"keyVaultSecretsUser":         "4633458b-17de-408a-b874-0445c86b69e6",
+	"monitoringMetricsPublisher":  "3913510d-42f4-4e42-8a64-420c390055eb",
 }
 
 const cosmosBuiltInDataContributor = "00000000-0000-0000-0000-000000000002"
@@ -322,11 +323,12 @@ func TestRoleAssignments(t *testing.T) {
 	// Which role on which resource type: the assignment's scope symbol names a resource of
 	// that type in the same file.
 	want := map[string]string{
-		"storageBlobDataOwner":       "Microsoft.Storage/storageAccounts",
-		"serviceBusDataOwner":        "Microsoft.ServiceBus/namespaces/queues",
-		"serviceBusDataSender":       "Microsoft.ServiceBus/namespaces/queues",
-		"keyVaultSecretsUser":        "Microsoft.KeyVault/vaults",
-		"monitoringMetricsPublisher": "Microsoft.Insights/components",
+		"storageBlobDataOwner":        "Microsoft.Storage/storageAccounts",
+		"storageTableDataContributor": "Microsoft.Storage/storageAccounts",
+		"serviceBusDataOwner":         "Microsoft.ServiceBus/namespaces/queues",
+		"serviceBusDataSender":        "Microsoft.ServiceBus/namespaces/queues",
+		"keyVaultSecretsUser":         "Microsoft.KeyVault/vaults",
+		"monitoringMetricsPublisher":  "Microsoft.Insights/components",
 	}
 	principals := map[string]bool{}
 	have := map[string]string{}
@@ -417,5 +419,55 @@ func TestOneIdentity(t *testing.T) {
 	plans := p.resources("Microsoft.Web/serverfarms")
 	if len(plans) != 1 || get(plans[0].body, "sku", "tier") != "FlexConsumption" || get(plans[0].body, "sku", "name") != "FC1" {
 		t.Errorf("want one Flex Consumption (FC1) plan")
+	}
+}
+
+// TestPolicyAllowsTheDeployedRegions: for each region pair tools/deploy.sh accepts, main.bicep
+// given the parameters deploy.sh passes puts every located resource in the primary region,
+// Cosmos DB in both, and makes the "Allowed locations" policy allow exactly these two: a
+// redeploy in the same pair is never denied by the deployment's own policy (R-OPS-2).
+func TestPolicyAllowsTheDeployedRegions(t *testing.T) {
+	base := loadProject(t, ".")
+	for _, c := range regionPairs {
+		t.Run(c.name, func(t *testing.T) {
+			r := runDeploy(t, c.env, c.args...)
+			if r.code != 0 || r.params == nil {
+				t.Fatalf("deploy.sh: exit %d, no parameters\nstderr: %s", r.code, r.stderr)
+			}
+			p := &project{dir: base.dir, files: base.files, order: base.order}
+			p.instantiate(base.files["main.bicep"], map[string]any{
+				"location":          r.params["location"],
+				"secondaryLocation": r.params["secondaryLocation"],
+			}, "main.bicep", 0)
+
+			policies := p.resources("Microsoft.Authorization/policyAssignments")
+			if len(policies) != 1 {
+				t.Fatalf("want one policy assignment, have %d", len(policies))
+			}
+			allowed := get(policies[0].body, "properties", "parameters", "listOfAllowedLocations", "value")
+			if want := []any{c.primary, c.secondary}; !reflect.DeepEqual(allowed, want) {
+				t.Errorf("policy allows %s, want %v", show(allowed), want)
+			}
+			accounts := p.resources("Microsoft.DocumentDB/databaseAccounts")
+			if len(accounts) != 1 {
+				t.Fatalf("want one Cosmos DB account, have %d", len(accounts))
+			}
+			locs, _ := get(accounts[0].body, "properties", "locations").([]any)
+			if len(locs) != 2 || get(locs[0], "locationName") != c.primary || get(locs[1], "locationName") != c.secondary {
+				t.Errorf("Cosmos DB locations %s, want %s then %s", show(locs), c.primary, c.secondary)
+			}
+			located := 0
+			for _, res := range p.resources("") {
+				if loc, ok := res.body["location"]; ok {
+					located++
+					if loc != c.primary {
+						t.Errorf("%s: location %s, want %s", res.where(), show(loc), c.primary)
+					}
+				}
+			}
+			if located < 6 {
+				t.Errorf("only %d resources with a location: the templates were not instantiated with the pair", located)
+			}
+		})
 	}
 }

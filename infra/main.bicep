@@ -13,10 +13,6 @@ param location string = 'westeurope'
 @allowed(['westeurope', 'northeurope', 'swedencentral', 'germanywestcentral', 'francecentral', 'italynorth', 'polandcentral', 'spaincentral'])
 param secondaryLocation string = 'northeurope'
 
-@description('Regions the "Allowed locations" policy accepts in this resource group.')
-@allowed(['westeurope', 'northeurope', 'swedencentral', 'germanywestcentral', 'francecentral', 'italynorth', 'polandcentral', 'spaincentral'])
-param allowedLocations array = ['westeurope', 'northeurope']
-
 @description('Prefix of resource names.')
 @minLength(3)
 @maxLength(16)
@@ -65,6 +61,10 @@ param mailjetPrivateKey string = ''
 param tags object = { app: 'popsell-gdpr' }
 
 var suffix = uniqueString(resourceGroup().id, name)
+// The "Allowed locations" policy accepts exactly the regions this deployment uses: a list of
+// its own could disagree with them and deny a redeploy (tools/deploy.sh refuses a pair whose
+// regions are the same).
+var allowedLocations = [location, secondaryLocation]
 var databaseName = 'popsell-gdpr'
 
 module identity 'modules/identity.bicep' = {

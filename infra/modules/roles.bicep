@@ -8,6 +8,9 @@ var roleIds = {
   // AzureWebJobsStorage on Flex Consumption (host leases, timers, its own containers) and
   // the handler's photos and exports.
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  // The host writes its diagnostic events to tables in AzureWebJobsStorage; without this
+  // role it logs a warning and drops them (as the Flex managed-identity quickstart grants).
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   // The Service Bus trigger: Receiver alone makes the scale controller fall back to
   // peek-based scaling; Owner lets it read the queue's runtime counts.
   serviceBusDataOwner: '090c5cfd-751d-490a-894a-3ce6f1109419'

@@ -7,7 +7,7 @@ import { roleIds } from 'roles.bicep'
 param location string
 param name string
 param tags object
-@description('The app identity, granted Storage Blob Data Owner on the account.')
+@description('The app identity, granted Storage Blob Data Owner and Storage Table Data Contributor on the account.')
 param principalId string
 
 @description('Blob containers: the package Flex Consumption runs from, profile photos and UGC (POPSELL_BLOB_CONTAINER), warehouse exports.')
@@ -62,6 +62,16 @@ resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: account
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageBlobDataOwner)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(account.id, principalId, roleIds.storageTableDataContributor)
+  scope: account
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageTableDataContributor)
     principalId: principalId
     principalType: 'ServicePrincipal'
   }
