@@ -151,7 +151,11 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	opts, err := a.services(gdpr.Core{Brands: a.Store, Hasher: hasher, Clock: a.Clock, Logger: a.log}, queue, mail)
+	core := gdpr.Core{Brands: a.Store, Hasher: hasher, Clock: a.Clock, Logger: a.log}
+	if a.scrubber != nil {
+		core.Erased = a.scrubber.request
+	}
+	opts, err := a.services(core, queue, mail)
 	if err != nil {
 		return err
 	}
@@ -208,13 +212,11 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	}
 	a.Brands, a.Triggers = brands, triggers.New(erasure, contactRetention, mail, retention)
 	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
+		MailCallback: gdpr.NewMailCallback(mailEvents, contacts),
 		Provisioning: provisioning, Contacts: contacts, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats
-	}
-	if a.scrubber != nil {
-		opts.Erased = a.scrubber.request
 	}
 	return opts, nil
 }
@@ -264,20 +266,13 @@ const (
 
 // consume feeds a queue function from the embedded queue until ctx ends.
 func (a *App) consume(ctx context.Context, f triggers.Queue) {
-	erased := func() {
-		if f.Queue == gdpr.QueueErasure && a.scrubber != nil {
-			a.scrubber.request()
-		}
-	}
 	if f.HandleBatch == nil {
 		_ = a.Queue.Consume(ctx, f.Queue, func(ctx context.Context, d localqueue.Delivery) error {
-			defer erased()
 			return rejectUndeliverable(f.Handle(ctx, d.Body))
 		}, concurrency)
 		return
 	}
 	_ = a.Queue.ConsumeBatches(ctx, f.Queue, func(ctx context.Context, ds []localqueue.Delivery) []error {
-		defer erased()
 		bodies := make([][]byte, len(ds))
 		for i, d := range ds {
 			bodies[i] = d.Body

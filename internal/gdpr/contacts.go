@@ -642,16 +642,6 @@ func (c *Contact) applySync(sc SyncContact, src ConsentSource, at time.Time) (ch
 	return changed, nil
 }
 
-// HasDeletes reports a batch that erases contacts (R-RET-9).
-func (b SyncBatch) HasDeletes() bool {
-	for _, c := range b.Contacts {
-		if c.Delete {
-			return true
-		}
-	}
-	return false
-}
-
 // RuleSyncDelete is the rule of a contact erased because the brand's system deleted it.
 const RuleSyncDelete = "R-RET-9"
 

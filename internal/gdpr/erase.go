@@ -29,6 +29,9 @@ import (
 // brand fanned out to its users.
 func (s *ErasureService) eraseSubject(ctx context.Context, jobs []ErasureJob) []error {
 	errs := make([]error, len(jobs))
+	if len(jobs) > 0 {
+		defer s.erased()
+	}
 	var users []queuedErasure
 	for i, job := range jobs {
 		switch {

@@ -21,6 +21,7 @@ type contactEraser struct {
 	records  erasureRecords
 	hasher   *Hasher
 	clock    Clock
+	erased   func() // Core.Erased
 }
 
 // contactDecision says whether a contact read now is to be erased, and under which erasure.
@@ -54,6 +55,7 @@ func (e contactEraser) erase(ctx context.Context, brand BrandID, id string, deci
 		c, res := EraseContact(c, e.hasher)
 		st.FieldsErased, st.FieldsHashed = res.FieldsErased, res.FieldsHashed
 		c.ErasedAt, c.ErasedBy, c.Erasure = now, st.ID, &st
+		defer e.erased() // also if the write failed: it may have landed
 		if erased, err = e.contacts.UpdateContact(ctx, c); err != nil {
 			return err // a conflict re-reads and decides again
 		}

@@ -32,6 +32,17 @@ type MailEvent struct {
 	// blames on the sender (a broken template, a campaign duplicate) says nothing about the
 	// address, and blacklists nothing.
 	Permanent bool
+	// Contact is the contact the mail was for, when the mail named one; zero for mail to a
+	// member.
+	Contact MailRecipient
+}
+
+// MailRecipient names the contact a mail went to, as the mail itself carried it: the brand,
+// the contact and the mail's job.
+type MailRecipient struct {
+	Brand     BrandID
+	ContactID string
+	JobID     string
 }
 
 // MailEventStats count what a batch did.

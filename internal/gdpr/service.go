@@ -36,6 +36,10 @@ type Core struct {
 	// Wait pauses before looking again at another writer's work in progress (a create that
 	// holds a unique key); nil sleeps. Model tests make it a step of their schedule.
 	Wait func(ctx context.Context, d time.Duration) error
+	// Erased, when set, hears that an erasure wrote over personal data, whether or not it then
+	// finished: a store that keeps overwritten values in files of its own (local mode's SQLite
+	// log) scrubs them then.
+	Erased func()
 }
 
 // core is a checked Core, embedded by every service.
@@ -45,6 +49,7 @@ type core struct {
 	clock  Clock
 	log    *slog.Logger
 	wait   func(ctx context.Context, d time.Duration) error
+	erased func()
 }
 
 func (c Core) check() (core, error) {
@@ -60,7 +65,10 @@ func (c Core) check() (core, error) {
 	if c.Wait == nil {
 		c.Wait = waitFor
 	}
-	return core{brands: c.Brands, hasher: c.Hasher, clock: c.Clock, log: c.Logger, wait: c.Wait}, nil
+	if c.Erased == nil {
+		c.Erased = func() {}
+	}
+	return core{brands: c.Brands, hasher: c.Hasher, clock: c.Clock, log: c.Logger, wait: c.Wait, erased: c.Erased}, nil
 }
 
 // missing names the nil dependencies of a service, in order.
@@ -332,5 +340,5 @@ func NewErasureService(c Core, d ErasureDeps) (*ErasureService, error) {
 
 // newContactEraser is the erasure of single contacts over these ports.
 func newContactEraser(c core, contacts ContactDocuments, claims ClaimStore, sent SentMail, records erasureRecords) contactEraser {
-	return contactEraser{contacts: contacts, claims: claims, sent: sent, records: records, hasher: c.hasher, clock: c.clock}
+	return contactEraser{contacts: contacts, claims: claims, sent: sent, records: records, hasher: c.hasher, clock: c.clock, erased: c.erased}
 }

@@ -24,7 +24,13 @@ type SweepStats struct {
 	Paused bool
 }
 
-// RetentionSweep is the daily timer: for every brand it reads only the users whose next
+// DailySweep is the daily retention timer: the users' schedule, then the contacts'. Both run
+// even if one fails: a brand whose users cannot be read still has its contacts reviewed.
+func DailySweep(users *RetentionService, contacts *ContactRetentionService) func(context.Context) error {
+	return func(ctx context.Context) error { return errors.Join(users.RetentionSweep(ctx), contacts.Sweep(ctx)) }
+}
+
+// RetentionSweep is the users' part of the daily sweep: for every brand it reads only the users whose next
 // review has come, through the due index, and acts: it sends inactivity warnings
 // and publishes erasure jobs. Its cost grows with what is due, not with the population.
 func (s *RetentionService) RetentionSweep(ctx context.Context) error {

@@ -23,8 +23,9 @@ type Options struct {
 	Signup    *gdpr.SignupService
 	Retention *gdpr.RetentionService
 	Erasure   *gdpr.ErasureService
-	// MailEvents takes the mail provider's event callbacks.
-	MailEvents *gdpr.MailEventService
+	// MailEvents releases soft bounces; MailCallback takes the mail provider's event callbacks.
+	MailEvents   *gdpr.MailEventService
+	MailCallback *gdpr.MailCallback
 	// Provisioning takes the brands' SSO webhooks and SCIM calls.
 	Provisioning *gdpr.ProvisioningService
 	// Contacts records orders and reads contacts under the access rules.
@@ -44,9 +45,6 @@ type Options struct {
 	QueueStats func(ctx context.Context) (any, error)
 	// TestClock is set only in local mode with POPSELL_TEST_CLOCK=1 (PUT /api/admin/test-clock).
 	TestClock *gdpr.TestClock
-	// Erased, when set, hears of erasures a request ran itself rather than through the erasure
-	// queue (a brand sync's deletes), so that local mode scrubs its files after them too.
-	Erased func()
 }
 
 type api struct {
@@ -55,6 +53,7 @@ type api struct {
 	retention    *gdpr.RetentionService
 	erasure      *gdpr.ErasureService
 	mailEvents   *gdpr.MailEventService
+	mailCallback *gdpr.MailCallback
 	provisioning *gdpr.ProvisioningService
 	contacts     *gdpr.ContactService
 	triggers     triggers.Set
@@ -63,7 +62,6 @@ type api struct {
 	adminToken   []byte
 	version      string
 	log          *slog.Logger
-	erased       func()
 	queueStats   func(ctx context.Context) (any, error)
 	testClock    *gdpr.TestClock
 	bodyBudget   *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
@@ -75,9 +73,9 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, provisioning: o.Provisioning, contacts: o.Contacts, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, contacts: o.Contacts, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
-		queueStats: o.QueueStats, testClock: o.TestClock, erased: o.Erased,
+		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
 	a.initBodyBudget()
 	mux := http.NewServeMux()

@@ -34,9 +34,6 @@ func (a *api) syncContacts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := a.contacts.Sync(r.Context(), brandParam(r), batch)
-	if a.erased != nil && batch.HasDeletes() {
-		a.erased() // also after a failure: deletes before it may have run
-	}
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -19,7 +19,7 @@ const MaxMailEventBytes = 16 << 20
 // Mailjet retries anything else (issue #11).
 func (a *api) mailjetEvents(w http.ResponseWriter, r *http.Request) {
 	user, pass, _ := r.BasicAuth()
-	if err := a.mailEvents.Authenticate(r.Context(), brandParam(r), user, pass); err != nil {
+	if err := a.mailCallback.Authenticate(r.Context(), brandParam(r), user, pass); err != nil {
 		if gdpr.ErrorCode(err) == gdpr.CodeUnauthenticated {
 			w.Header().Set("WWW-Authenticate", `Basic realm="popsell-gdpr mail events"`)
 		}
@@ -45,33 +45,15 @@ func (a *api) mailjetEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events := make([]gdpr.MailEvent, len(decoded))
-	var contactEvents []gdpr.ContactMailEvent
 	for i, e := range decoded {
-		events[i] = gdpr.MailEvent{Kind: gdpr.MailEventKind(e.Type), At: e.Time, Email: e.Email, Permanent: e.Permanent()}
-		// A mail to a contact names it in its payload; one naming another brand is not this
-		// callback's to apply.
-		if brand, contact, ok := mailjet.ContactOfPayload(e.Payload); ok && gdpr.BrandID(brand) == brandParam(r) {
-			contactEvents = append(contactEvents, gdpr.ContactMailEvent{ContactID: contact, JobID: e.CustomID,
-				Kind: events[i].Kind, At: e.Time, Permanent: events[i].Permanent})
-		}
+		events[i] = e.MailEvent()
 	}
-	// The address first (the blacklist stops every later mail), then the contacts.
-	st, err := a.mailEvents.Apply(r.Context(), brandParam(r), events)
+	st, err := a.mailCallback.Apply(r.Context(), brandParam(r), events)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	var contacts int
-	if len(contactEvents) > 0 {
-		if contacts, err = a.contacts.ApplyMailEvents(r.Context(), brandParam(r), contactEvents); err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusOK, struct {
-		gdpr.MailEventStats
-		Contacts int `json:"contacts"` // contacts whose consent, email status or activity changed
-	}{st, contacts})
+	writeJSON(w, http.StatusOK, st)
 }
 
 // releaseSoftBounce clears a member's soft bounce at its request, relayed by the platform with

@@ -3,6 +3,7 @@ package mailjet
 import (
 	"encoding/json"
 
+	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/jsondepth"
 )
 
@@ -51,6 +52,17 @@ func ParsePayload(s string) (brand, kind, job string, ok bool) {
 		return "", "", "", false
 	}
 	return p.Brand, p.Kind, p.Job, true
+}
+
+// MailEvent is the event as the domain reads it: what it says of the address, and the
+// contact the mail was for when its payload names one. The IP, geo and user agent Mailjet
+// sends are not even decoded (R-DATA-4).
+func (e Event) MailEvent() gdpr.MailEvent {
+	out := gdpr.MailEvent{Kind: gdpr.MailEventKind(e.Type), At: e.Time, Email: e.Email, Permanent: e.Permanent()}
+	if brand, contact, ok := ContactOfPayload(e.Payload); ok {
+		out.Contact = gdpr.MailRecipient{Brand: gdpr.BrandID(brand), ContactID: contact, JobID: e.CustomID}
+	}
+	return out
 }
 
 // ContactOfPayload returns the brand and the contact an event's Payload names, for the events

@@ -6,7 +6,6 @@ package triggers
 
 import (
 	"context"
-	"errors"
 
 	"popsell-gdpr/internal/gdpr"
 )
@@ -40,9 +39,9 @@ type Set struct {
 	Timers []Timer
 }
 
-// New lists the triggers over the services that run them. The erasure queue carries jobs for
-// every kind of subject, which the ErasureService tells apart; the daily sweep reviews users
-// and contacts, each kind by its own service.
+// New lists the triggers over the services that run them: a shell each, the work is the
+// domain's. The erasure queue carries jobs for every kind of subject, which the
+// ErasureService tells apart.
 func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService) Set {
 	return Set{
 		Queues: []Queue{
@@ -50,11 +49,7 @@ func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, m
 			{MailSender, gdpr.QueueMail, "msg", mail.HandleMailJob, nil},
 		},
 		Timers: []Timer{
-			{RetentionSweep, "timer", func(ctx context.Context) error {
-				// Both run even if one fails: a brand whose users cannot be read still has its
-				// contacts reviewed.
-				return errors.Join(retention.RetentionSweep(ctx), contacts.Sweep(ctx))
-			}},
+			{RetentionSweep, "timer", gdpr.DailySweep(retention, contacts)},
 		},
 	}
 }
