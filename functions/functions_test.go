@@ -115,7 +115,7 @@ func TestWrongMethodGets405(t *testing.T) {
 	app.putBrand("acme", nil)
 	for _, c := range []struct{ method, path, allow string }{
 		{"GET", "/api/brands/acme/signup", "POST"},
-		{"DELETE", "/api/admin/brands/acme", "GET, HEAD, PUT"},
+		{"DELETE", "/api/admin/brands/acme", "GET, HEAD, PUT, PATCH"},
 		{"POST", "/api/health", "GET, HEAD"},
 		{"PUT", "/api/brands/acme/invitation", "GET, HEAD, POST"},
 		{"GET", "/RetentionSweep", "POST"},

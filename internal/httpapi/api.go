@@ -143,6 +143,7 @@ func (a *api) routes() []route {
 		{"GET /api/health", false, a.health},
 		{"PUT /api/admin/brands/{brand}", true, a.putBrand},
 		{"GET /api/admin/brands/{brand}", true, a.getBrand},
+		{"PATCH /api/admin/brands/{brand}", true, a.patchBrand},
 		{"POST /api/admin/brands/{brand}/whitelist", true, a.addWhitelist},
 		{"POST /api/brands/{brand}/signup", false, a.signup},
 		{"GET /api/brands/{brand}/signup/confirm", false, a.confirmPage},
