@@ -62,6 +62,25 @@ func TestFunctionsMatchTheRouter(t *testing.T) {
 						require.NotContains(t, string(res.Body), "no such route", "%s %s", method, samplePath(trig.Route))
 					}
 				}
+				// A method the function does not list gets 405 whose Allow names exactly the
+				// methods it lists: the router takes no method the host would not forward.
+				var listed []string // HEAD aside: ServeMux answers it wherever GET is
+				for _, m := range trig.Methods {
+					if m := strings.ToUpper(m); m != "HEAD" {
+						listed = append(listed, m)
+					}
+				}
+				if !slices.Contains(listed, "DELETE") {
+					res := app.do("DELETE", samplePath(trig.Route), nil, admin)
+					if res.Status != 404 { // the SCIM folder's catch-all route samples no SCIM path
+						require.Equal(t, http.StatusMethodNotAllowed, res.Status, "%s", res.Body)
+						allow := strings.Split(res.Header.Get("Allow"), ", ")
+						allow = slices.DeleteFunc(allow, func(m string) bool { return m == "HEAD" })
+						slices.Sort(allow)
+						slices.Sort(listed)
+						require.Equal(t, listed, allow, "Allow of %s", samplePath(trig.Route))
+					}
+				}
 				return
 			}
 			nonHTTP = append(nonHTTP, f.Name)
@@ -86,6 +105,32 @@ func TestFunctionsMatchTheRouter(t *testing.T) {
 	slices.Sort(nonHTTP)
 	require.Equal(t, want, nonHTTP, "queue and timer functions in Go and in function.json")
 	require.Equal(t, "0 0 2 * * *", findFunction(t, defs, triggers.RetentionSweep).Trigger().Schedule, "daily 02:00 UTC")
+}
+
+// TestWrongMethodGets405: a route asked with a method it does not take answers 405 with an
+// Allow header listing the methods it takes, in the error envelope; a path that is no route
+// stays 404 (issue #17 item 9).
+func TestWrongMethodGets405(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", nil)
+	for _, c := range []struct{ method, path, allow string }{
+		{"GET", "/api/brands/acme/signup", "POST"},
+		{"DELETE", "/api/admin/brands/acme", "GET, HEAD, PUT, PATCH"},
+		{"POST", "/api/health", "GET, HEAD"},
+		{"PUT", "/api/brands/acme/invitation", "GET, HEAD, POST"},
+		{"GET", "/RetentionSweep", "POST"},
+	} {
+		res := app.do(c.method, c.path, nil, admin)
+		require.Equal(t, http.StatusMethodNotAllowed, res.Status, "%s %s: %s", c.method, c.path, res.Body)
+		require.Equal(t, c.allow, res.Header.Get("Allow"), "%s %s", c.method, c.path)
+		require.Equal(t, "method_not_allowed", res.errorCode(t))
+	}
+	res := app.admin("GET", "/api/brands/acme/no-such-thing", nil)
+	require.Equal(t, http.StatusNotFound, res.Status)
+	require.Empty(t, res.Header.Get("Allow"))
+	require.Equal(t, "not_found", res.errorCode(t))
+	// The right method is still routed as before.
+	require.Equal(t, 200, app.admin("GET", "/api/admin/brands/acme", nil).Status)
 }
 
 func findFunction(t *testing.T, defs []azfunc.Function, name string) azfunc.Function {

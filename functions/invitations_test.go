@@ -65,6 +65,8 @@ func TestInvitations(t *testing.T) {
 			require.Equal(t, 200, answer(tok, "global_opt_out").Status)
 			res := app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "never@example.test"})
 			require.Equal(t, 409, res.Status, "no member can add it again: %s", res.Body)
+			require.Equal(t, "blacklisted", res.errorCode(t), "the error envelope: %s", res.Body)
+			require.NotContains(t, string(res.Body), "never@", "the refusal never quotes the address")
 		})
 		t.Run("R-MAIL-4_a_global_opt_out_stops_every_spelling_of_the_mailbox", func(t *testing.T) {
 			// Issue 24: the opt-out is given under one spelling; the mailbox is one.

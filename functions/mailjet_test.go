@@ -121,6 +121,17 @@ func TestMailjetEventCallbacks(t *testing.T) {
 			res := app.admin("POST", "/api/brands/acme/members/"+ids["erin@example.org"]+"/release-soft-bounce", nil)
 			require.Equal(t, 200, res.Status, "%s", res.Body)
 			require.Equal(t, gdpr.EmailOK, user("erin@example.org").EmailStatus)
+			releasedAt := user("erin@example.org").EmailStatusAt
+			// Releasing an address that is ok already (released before, or never bounced) is
+			// the idempotent answer: 200 with the unchanged status, nothing written.
+			for _, who := range []string{"erin@example.org", "alice@example.com"} {
+				before := user(who)
+				res = app.admin("POST", "/api/brands/acme/members/"+ids[who]+"/release-soft-bounce", nil)
+				require.Equal(t, 200, res.Status, "%s: %s", who, res.Body)
+				require.Equal(t, "ok", res.JSON(t)["emailStatus"])
+				require.Equal(t, before, user(who), "%s: nothing changes", who)
+			}
+			require.True(t, releasedAt.Equal(user("erin@example.org").EmailStatusAt))
 			res = app.admin("POST", "/api/brands/acme/members/"+ids["bob@example.net"]+"/release-soft-bounce", nil)
 			require.Equal(t, 409, res.Status, "no other status can be released")
 			res = app.do("POST", "/api/brands/acme/members/"+ids["erin@example.org"]+"/release-soft-bounce", nil, nil)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,4 +207,88 @@ func TestManualContactEntry_R_RET_4_offByDefault(t *testing.T) {
 		res = enter()
 		require.Equal(t, 201, res.Status, "%s", res.Body)
 	})
+}
+
+// TestOrderAmounts: an order's amount is a JSON number or string, read exactly from its text
+// and checked against the currency's ISO 4217 minor unit, then kept in one canonical spelling
+// (issue #17 item 7). A refused amount changes nothing: no contact, and the orderId stays
+// free for the corrected order.
+func TestOrderAmounts(t *testing.T) {
+	app := startApp(t, nil)
+	app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret})
+	res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(), map[string]any{"externalId": "seller-1", "email": "seller@brand.example"})})
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	member := res.JSON(t)["memberId"].(string)
+
+	order := func(id string, amount any, currency string) response {
+		b, _ := json.Marshal(map[string]any{"orderId": id, "memberId": member, "currency": currency,
+			"contact": map[string]string{"email": id + "@example.test"}})
+		// The amount is spliced in as written: json.Marshal would re-spell a number.
+		raw := string(b[:len(b)-1]) + `,"amount":` + fmt.Sprint(amount) + `}`
+		return app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "orders", body: raw})
+	}
+	stored := func() map[string]string {
+		res := app.admin("GET", "/api/admin/brands/acme/contacts", nil)
+		require.Equal(t, 200, res.Status, "%s", res.Body)
+		var body struct {
+			Contacts []struct {
+				Sales []struct{ OrderID, Amount, Currency string }
+			}
+		}
+		require.NoError(t, json.Unmarshal(res.Body, &body))
+		got := map[string]string{}
+		for _, c := range body.Contacts {
+			for _, s := range c.Sales {
+				got[s.OrderID] = s.Amount + " " + s.Currency
+			}
+		}
+		return got
+	}
+
+	for _, c := range []struct{ id, amount, currency, want string }{
+		{"number", `42.5`, "EUR", "42.50 EUR"},
+		{"string", `"42.50"`, "EUR", "42.50 EUR"},
+		{"integer", `19`, "EUR", "19.00 EUR"},
+		{"yen", `5000`, "JPY", "5000 JPY"},
+		{"dinar", `1.25`, "BHD", "1.250 BHD"},
+		{"dinar-string", `"0.005"`, "BHD", "0.005 BHD"},
+		{"tenth", `0.1`, "EUR", "0.10 EUR"},
+		{"largest", `999999999999.99`, "EUR", "999999999999.99 EUR"},
+	} {
+		res := order(c.id, c.amount, c.currency)
+		require.Equal(t, 200, res.Status, "%s %s: %s", c.amount, c.currency, res.Body)
+		require.Equal(t, "contact_created", res.JSON(t)["outcome"])
+		require.Equal(t, c.want, stored()[c.id], "%s %s", c.amount, c.currency)
+	}
+
+	before := stored()
+	for _, c := range []struct{ amount, currency, says string }{
+		{`42.555`, "EUR", "more decimals"},
+		{`"1.000"`, "EUR", "more decimals"}, // a thousand with a separator, or one euro: refused
+		{`1.5`, "JPY", "more decimals"},
+		{`1.0`, "JPY", "more decimals"},
+		{`1.2345`, "BHD", "more decimals"},
+		{`1`, "ABC", "ISO 4217"},
+		{`1`, "eur", "ISO 4217"},
+		{`1`, "XAU", "ISO 4217"},
+		{`1e3`, "EUR", "plain decimal"},
+		{`-1`, "EUR", "plain decimal"},
+		{`"42,50"`, "EUR", "plain decimal"},
+		{`true`, "EUR", "plain decimal"},
+		{`{"value":1}`, "EUR", "plain decimal"},
+		{`null`, "EUR", "plain decimal"},
+		{`1000000000000`, "EUR", "digits"},
+		{`12345678901234567890.5`, "EUR", "digits"},
+	} {
+		res := order("refused", c.amount, c.currency)
+		require.Equal(t, 400, res.Status, "%s %s: %s", c.amount, c.currency, res.Body)
+		require.Contains(t, string(res.Body), c.says, "%s %s", c.amount, c.currency)
+		if quoted := strings.Trim(c.amount, `"`); len(quoted) > 2 { // "1" is in "ISO 4217"
+			require.NotContains(t, string(res.Body), quoted, "the refusal never quotes the amount")
+		}
+	}
+	require.Equal(t, before, stored(), "a refused order records nothing")
+	res = order("refused", `7.5`, "EUR")
+	require.Equal(t, 200, res.Status, "the orderId of a refused order is still free: %s", res.Body)
+	require.Equal(t, "7.50 EUR", stored()["refused"])
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"popsell-gdpr/internal/money"
 )
 
 // ContactDeps are the ports of the ContactService.
@@ -58,9 +60,11 @@ func NewContactService(c Core, d ContactDeps) (*ContactService, error) {
 
 // Order is an order the brand's shop reports for a Member's customer (R-CONSENT-3).
 type Order struct {
-	OrderID  string     `json:"orderId"`
-	MemberID string     `json:"memberId"`
-	Amount   string     `json:"amount"`
+	OrderID  string `json:"orderId"`
+	MemberID string `json:"memberId"`
+	// Amount is a JSON number (42.5) or string ("42.50"), read exactly from its text and
+	// stored in the currency's canonical spelling ("42.50").
+	Amount   money.Text `json:"amount"`
 	Currency string     `json:"currency"`
 	Products []SaleLine `json:"products"`
 	Contact  struct {
@@ -74,13 +78,33 @@ type Order struct {
 }
 
 var (
-	orderIDPattern  = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
-	amountPattern   = regexp.MustCompile(`^[0-9]{1,12}(\.[0-9]{1,4})?$`)
-	currencyPattern = regexp.MustCompile(`^[A-Z]{3}$`)
+	orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
 )
 
-// validate checks the order's shape; messages name fields, never values.
+// validate checks the order's shape and rewrites its amount in the canonical spelling;
+// messages name fields, never values.
 func (o *Order) validate() error {
+	if err := o.validateRest(); err != nil {
+		return err
+	}
+	amount, err := money.Parse(string(o.Amount), o.Currency)
+	switch {
+	case errors.Is(err, money.ErrUnknownCurrency):
+		return Errorf(CodeInvalid, "currency must be an active ISO 4217 code in capitals, such as EUR")
+	case errors.Is(err, money.ErrTooManyDecimals):
+		exp, _ := money.MinorUnits(o.Currency)
+		return Errorf(CodeInvalid, "amount has more decimals than its currency has (%d)", exp)
+	case errors.Is(err, money.ErrTooManyDigits):
+		return Errorf(CodeInvalid, "amount has more than %d digits before the decimal point", money.MaxIntegerDigits)
+	case err != nil:
+		return Errorf(CodeInvalid, "amount must be a plain decimal, a JSON number or string such as 49.90 or \"49.90\"")
+	}
+	o.Amount = money.Text(amount.String())
+	return nil
+}
+
+// validateRest checks everything but the amount.
+func (o *Order) validateRest() error {
 	o.Contact.Email = NormalizeEmail(o.Contact.Email)
 	o.Contact.FirstName, o.Contact.LastName = strings.TrimSpace(o.Contact.FirstName), strings.TrimSpace(o.Contact.LastName)
 	switch {
@@ -88,10 +112,6 @@ func (o *Order) validate() error {
 		return Errorf(CodeInvalid, "orderId must be 1 to 128 letters, digits or _.:-")
 	case o.MemberID == "" || len(o.MemberID) > 64:
 		return Errorf(CodeInvalid, "memberId is required")
-	case !amountPattern.MatchString(o.Amount):
-		return Errorf(CodeInvalid, "amount must be a decimal string such as \"49.90\"")
-	case !currencyPattern.MatchString(o.Currency):
-		return Errorf(CodeInvalid, "currency must be an ISO 4217 code such as EUR")
 	case len(o.Products) > 100:
 		return Errorf(CodeInvalid, "at most 100 products per order")
 	case !ValidEmail(o.Contact.Email):
@@ -180,7 +200,7 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 // status is the email status the blacklist gives the address (EmailOK when not on it).
 func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, digest string, status EmailStatus) (OrderResult, error) {
 	now := s.clock.Now()
-	sale := Sale{OrderID: o.OrderID, Amount: o.Amount, Currency: o.Currency, Products: o.Products, At: now}
+	sale := Sale{OrderID: o.OrderID, Amount: string(o.Amount), Currency: o.Currency, Products: o.Products, At: now}
 	if sale.Products == nil {
 		sale.Products = []SaleLine{}
 	}

@@ -131,9 +131,14 @@ var errSettled = errors.New("settled")
 
 // retry runs fn again while it fails with a version conflict: the read-decide-write loop of
 // optimistic concurrency. fn must re-read what it decides on.
-func retry(ctx context.Context, fn func() error) error {
+func retry(ctx context.Context, fn func() error) error { return retryUpTo(ctx, 8, fn) }
+
+// retryUpTo is retry with its own bound of attempts. A conflict means another writer's write
+// landed in between, and each writer lands once, so among n writers of one document none
+// loses more than n-1 times: attempts bounds the concurrent writers that all land.
+func retryUpTo(ctx context.Context, attempts int, fn func() error) error {
 	var err error
-	for range 8 {
+	for range attempts {
 		if err = fn(); !errors.Is(err, ErrConflict) || errors.Is(err, errSettled) {
 			return err
 		}

@@ -78,9 +78,24 @@ func New(o Options) http.Handler {
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
 	a.initBodyBudget()
-	mux := http.NewServeMux()
+	mux, routed := http.NewServeMux(), http.NewServeMux()
+	a.register(mux)
+	a.register(routed)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(routed, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			a.writeError(w, r, &httpError{http.StatusMethodNotAllowed, "method_not_allowed", "this route does not take this method; the Allow header lists those it takes"})
+			return
+		}
+		a.writeError(w, r, &httpError{http.StatusNotFound, "not_found", "no such route"})
+	})
+	return noSniff(a.recoverPanics(a.logRequests(a.limitBodies(mux))))
+}
+
+// register adds every route to m: the readiness answer, the API, SCIM and the invocations.
+func (a *api) register(m *http.ServeMux) {
 	// The host's readiness probe: any answer means ready (wire contract §1).
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	for _, rt := range append(a.routes(), a.scimRoutes()...) {
@@ -88,13 +103,29 @@ func New(o Options) http.Handler {
 		if rt.admin {
 			h = a.requireAdmin(h)
 		}
-		mux.Handle(rt.pattern, h)
+		m.Handle(rt.pattern, h)
 	}
-	a.invocations(mux)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		a.writeError(w, r, &httpError{http.StatusNotFound, "not_found", "no such route"})
-	})
-	return noSniff(a.recoverPanics(a.logRequests(a.limitBodies(mux))))
+	a.invocations(m)
+}
+
+// probedMethods are the methods the routes use, in the order Allow lists them; HEAD is
+// answered wherever GET is (ServeMux serves HEAD through a GET pattern).
+var probedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// allowedMethods are the methods routed (the routes without the catch-all) would serve r's
+// path with; none means the path is no route at all. A wrong method is told apart from a
+// wrong path so a client sees 405 and what to send instead (RFC 9110 §15.5.6), where the
+// catch-all alone would answer 404.
+func allowedMethods(routed *http.ServeMux, r *http.Request) []string {
+	var allow []string
+	for _, m := range probedMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := routed.Handler(probe); pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 type route struct {
@@ -110,6 +141,7 @@ func (a *api) routes() []route {
 		{"GET /api/health", false, a.health},
 		{"PUT /api/admin/brands/{brand}", true, a.putBrand},
 		{"GET /api/admin/brands/{brand}", true, a.getBrand},
+		{"PATCH /api/admin/brands/{brand}", true, a.patchBrand},
 		{"POST /api/admin/brands/{brand}/whitelist", true, a.addWhitelist},
 		{"POST /api/brands/{brand}/signup", false, a.signup},
 		{"GET /api/brands/{brand}/signup/confirm", false, a.confirmPage},

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"mime"
 	"net/http"
 	"time"
 
@@ -40,12 +41,20 @@ func viewBrand(b gdpr.Brand) brandView {
 	}
 }
 
+// putBrand replaces a brand's settings; the secrets the body leaves out keep their value.
 func (a *api) putBrand(w http.ResponseWriter, r *http.Request) {
-	var in gdpr.BrandSettings
-	if err := decodeJSON(r, &in); err != nil {
+	body, err := readJSON(r, "application/json")
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
+	var in gdpr.BrandSettings
+	if err := unmarshalStrict(body, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	present := topLevelKeys(body)
+	in.Keep = keptSecrets(func(name string) bool { return present[name] })
 	b, created, err := a.brands.PutBrand(r.Context(), brandParam(r), in)
 	if err != nil {
 		a.writeError(w, r, err)
@@ -56,6 +65,33 @@ func (a *api) putBrand(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 	}
 	writeJSON(w, status, viewBrand(b))
+}
+
+// patchBrand changes some of a brand's settings by a JSON Merge Patch (RFC 7396): members
+// left out keep their value, null removes one (a setting removed takes its default, a secret
+// is dropped), an object merges into the setting's object. The brand must exist.
+func (a *api) patchBrand(w http.ResponseWriter, r *http.Request) {
+	// The media type says how to read the patch (RFC 5789 §2.2); none is no answer.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != mergePatchType {
+		a.writeError(w, r, &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send " + mergePatchType})
+		return
+	}
+	body, err := readJSON(r, mergePatchType)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	patch, err := decodeBrandPatch(body)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	b, err := a.brands.PatchBrand(r.Context(), brandParam(r), patch.apply)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewBrand(b))
 }
 
 func (a *api) getBrand(w http.ResponseWriter, r *http.Request) {

@@ -60,10 +60,17 @@ func (a *api) createContact(w http.ResponseWriter, r *http.Request) {
 	case gdpr.OrderContactCreated:
 		status = http.StatusCreated
 	case gdpr.OrderBlacklisted:
-		status = http.StatusConflict
+		a.writeError(w, r, errGloballyOptedOut)
+		return
 	}
 	writeJSON(w, status, res)
 }
+
+// errGloballyOptedOut refuses a contact whose address opted out of every member of the brand,
+// in the error envelope like every refusal. (An order for such an address still answers 200
+// with "outcome":"blacklisted": a webhook sender retries any other status.)
+var errGloballyOptedOut = &httpError{http.StatusConflict, "blacklisted",
+	"this address opted out of every member of the brand and cannot be entered again (R-MAIL-4)"}
 
 // memberContacts lists a Member's own contacts for the platform backend, which names the
 // member (R-ACCESS-2); opted-out addresses are hidden (R-RET-7), pending ones left out (R-RET-6).

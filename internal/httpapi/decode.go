@@ -72,19 +72,29 @@ func tooLarge(limit int64) error {
 // types are refused with a message naming the field, never echoing a value. An empty body is
 // errEmptyBody, which routes whose input is optional may accept.
 func decodeJSON(r *http.Request, v any) error {
+	body, err := readJSON(r, "application/json")
+	if err != nil {
+		return err
+	}
+	return unmarshalStrict(body, v)
+}
+
+// readJSON reads a body of the media type mediaType (or of none declared), refusing another
+// type with 415 and an empty body with errEmptyBody.
+func readJSON(r *http.Request, mediaType string) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			return &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json"}
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != mediaType {
+			return nil, &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send " + mediaType}
 		}
 	}
 	body, err := readBody(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return errEmptyBody
+		return nil, errEmptyBody
 	}
-	return unmarshalStrict(body, v)
+	return body, nil
 }
 
 func unmarshalStrict(body []byte, v any) error {
