@@ -24,9 +24,10 @@ import (
 // local mode, the Azure service where its settings are present. Each registers its closer
 // with the app.
 type opener struct {
-	cfg  config.Config
-	app  *App
-	cred azcore.TokenCredential
+	cfg    config.Config
+	app    *App
+	cred   azcore.TokenCredential
+	locked bool // the data directory is this process's (dataDir)
 }
 
 // credential is the managed identity, made once on first use. No fallback to developer or
@@ -49,9 +50,17 @@ func (o *opener) credential() (azcore.TokenCredential, error) {
 
 // dataDir creates local mode's data directory, owner-only: it holds personal data.
 func (o *opener) dataDir() error {
+	if o.locked {
+		return nil
+	}
 	if err := os.MkdirAll(o.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	release, err := lockDataDir(o.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	o.locked, o.app.closers = true, append(o.app.closers, release)
 	return nil
 }
 
