@@ -23,7 +23,9 @@ func FuzzParseHash(f *testing.F) {
 }
 
 // FuzzVerifyInclusion: a proof made up of any index, size and path never panics, and one
-// that verifies against a real tree's root is that tree's own proof for that leaf.
+// that verifies against a real tree's root is that tree's own proof for that leaf. (The size
+// is not bound by the proof alone: leaf 44's path is the same in trees of 111 and 123 leaves,
+// whose shapes agree where it climbs; the seal's count is what fixes the size.)
 func FuzzVerifyInclusion(f *testing.F) {
 	f.Add(uint64(3), uint64(7), uint8(5), []byte{1, 2, 3})
 	f.Add(uint64(0), uint64(1), uint8(1), []byte{})
@@ -49,8 +51,8 @@ func FuzzVerifyInclusion(f *testing.F) {
 			t.Fatalf("an error that is not ErrProof: %v", err)
 		}
 		if err == nil {
-			if size != uint64(len(d)) || index >= size {
-				t.Fatalf("a proof for leaf %d of %d verified against a tree of %d", index, size, len(d))
+			if index >= uint64(len(d)) {
+				t.Fatalf("a proof for leaf %d verified against a tree of %d", index, len(d))
 			}
 			want, _ := InclusionProof(d, index)
 			for i := range want {
