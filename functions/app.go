@@ -17,6 +17,7 @@ import (
 	"popsell-gdpr/internal/config"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/httpapi"
+	"popsell-gdpr/internal/ledgerstore"
 	"popsell-gdpr/internal/localqueue"
 	"popsell-gdpr/internal/password"
 	"popsell-gdpr/internal/triggers"
@@ -45,6 +46,7 @@ type App struct {
 	Handler   http.Handler
 	Store     documents
 	Blobs     blobstore.Store
+	Ledger    *gdpr.LedgerService
 	Queue     *localqueue.Queue // nil in Azure mode
 	TestClock *gdpr.TestClock   // nil unless enabled
 	OutboxDir string            // empty when mail goes elsewhere
@@ -154,6 +156,10 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if a.Blobs, err = o.blobs(ctx); err != nil {
 		return err
 	}
+	ledgerBlobs, err := o.ledger(ctx)
+	if err != nil {
+		return err
+	}
 	queue, err := o.queue()
 	if err != nil {
 		return err
@@ -166,7 +172,8 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	opts, err := a.services(gdpr.Core{Brands: a.Store, Hasher: hasher, Clock: a.Clock, Logger: a.log}, queue, mail)
+	opts, err := a.services(gdpr.Core{Brands: a.Store, Hasher: hasher, Clock: a.Clock, Logger: a.log}, queue, mail,
+		ledgerstore.New(ledgerBlobs))
 	if err != nil {
 		return err
 	}
@@ -179,7 +186,7 @@ func (a *App) Wire(ctx context.Context) (err error) {
 
 // services builds one service per capability, each over the ports it uses, and the router's
 // options over them.
-func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpapi.Options, error) {
+func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger gdpr.LedgerStore) (httpapi.Options, error) {
 	s := a.Store
 	brands, err := gdpr.NewBrandService(core, s)
 	if err != nil {
@@ -222,9 +229,12 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	a.Brands, a.Triggers = brands, triggers.New(erasure, contactRetention, mail, retention)
+	if a.Ledger, err = gdpr.NewLedgerService(core, ledger); err != nil {
+		return httpapi.Options{}, err
+	}
+	a.Brands, a.Triggers = brands, triggers.New(erasure, contactRetention, mail, retention, a.Ledger)
 	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
-		Provisioning: provisioning, Contacts: contacts, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
+		Provisioning: provisioning, Contacts: contacts, Ledger: a.Ledger, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats

@@ -200,6 +200,9 @@ func (s *LedgerService) Seal(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
+// SealDue is Seal at the service clock's now: the daily LedgerSeal timer.
+func (s *LedgerService) SealDue(ctx context.Context) error { return s.Seal(ctx, s.clock.Now()) }
+
 func (s *LedgerService) sealBrand(ctx context.Context, brand BrandID, now time.Time) error {
 	seals, err := s.store.LedgerSeals(ctx, brand)
 	if err != nil {

@@ -18,6 +18,7 @@ const (
 	RetentionSweep = "RetentionSweep"
 	ErasureWorker  = "ErasureWorker"
 	MailSender     = "MailSender"
+	LedgerSeal     = "LedgerSeal"
 )
 
 // Queue is a Service Bus-triggered function.
@@ -43,8 +44,10 @@ type Set struct {
 }
 
 // New lists the triggers over the services that run them. Users and contacts share the daily
-// sweep and the erasure queue, each kind run by its own service.
-func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService) Set {
+// sweep and the erasure queue, each kind run by its own service; the ledger's seal runs an
+// hour after the sweep, once the day before has ended and its last appends have landed.
+func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService,
+	ledger *gdpr.LedgerService) Set {
 	w := erasureWorker{users: erasure, contacts: contacts}
 	return Set{
 		Queues: []Queue{
@@ -57,6 +60,7 @@ func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, m
 				// contacts reviewed.
 				return errors.Join(retention.RetentionSweep(ctx), contacts.Sweep(ctx))
 			}},
+			{LedgerSeal, "timer", ledger.SealDue},
 		},
 	}
 }
