@@ -143,6 +143,33 @@ func (o *opener) blobs(ctx context.Context) (blobstore.Store, error) {
 	return blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "blobs")), nil
 }
 
+// LedgerContainer is the blob container of the erasure ledger, beside the blob container of
+// the settings in the same account; Bicep gives it a time-based immutability policy.
+const LedgerContainer = "ledger"
+
+// ledger is where the erasure ledger is kept, outside the database so that it survives a
+// restore of it: the ledger container of the blob account, or a folder of the data directory.
+func (o *opener) ledger(ctx context.Context) (blobstore.CreateOnly, error) {
+	switch b := o.cfg.Blob; {
+	case b.ConnectionString != "":
+		s, err := blobstore.NewAzureFromConnectionString(b.ConnectionString, LedgerContainer)
+		if err != nil {
+			return nil, fmt.Errorf("ledger: %w", err)
+		}
+		return s, s.EnsureContainer(ctx)
+	case b.ServiceURL != "":
+		c, err := o.credential()
+		if err != nil {
+			return nil, err
+		}
+		return blobstore.NewAzureWithCredential(b.ServiceURL, c, LedgerContainer)
+	}
+	if err := o.dataDir(); err != nil {
+		return nil, err
+	}
+	return blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "ledger")), nil
+}
+
 // queue is Service Bus in Azure mode; local mode's embedded queue is also kept on the app,
 // whose consumers feed the queue functions.
 func (o *opener) queue() (gdpr.Queue, error) {

@@ -17,6 +17,7 @@ import (
 	"popsell-gdpr/internal/config"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/httpapi"
+	"popsell-gdpr/internal/ledgerstore"
 	"popsell-gdpr/internal/localqueue"
 	"popsell-gdpr/internal/password"
 	"popsell-gdpr/internal/triggers"
@@ -45,6 +46,7 @@ type App struct {
 	Handler   http.Handler
 	Store     gdpr.Store
 	Blobs     blobstore.Store
+	Ledger    *gdpr.LedgerService
 	Queue     *localqueue.Queue // nil in Azure mode
 	TestClock *gdpr.TestClock   // nil unless enabled
 	OutboxDir string            // empty when mail goes elsewhere
@@ -139,6 +141,10 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if a.Blobs, err = o.blobs(ctx); err != nil {
 		return err
 	}
+	ledgerBlobs, err := o.ledger(ctx)
+	if err != nil {
+		return err
+	}
 	queue, err := o.queue()
 	if err != nil {
 		return err
@@ -155,7 +161,7 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if a.scrubber != nil {
 		core.Erased = a.scrubber.request
 	}
-	opts, err := a.services(core, queue, mail)
+	opts, err := a.services(core, queue, mail, ledgerstore.New(ledgerBlobs))
 	if err != nil {
 		return err
 	}
@@ -168,8 +174,12 @@ func (a *App) Wire(ctx context.Context) (err error) {
 
 // services builds one service per capability, each over the ports it uses, and the router's
 // options over them.
-func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpapi.Options, error) {
+func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger gdpr.LedgerStore) (httpapi.Options, error) {
 	s := a.Store
+	var err error
+	if a.Ledger, err = gdpr.NewLedgerService(core, ledger); err != nil {
+		return httpapi.Options{}, err
+	}
 	brands, err := gdpr.NewBrandService(core, s)
 	if err != nil {
 		return httpapi.Options{}, err
@@ -188,7 +198,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	erasure, err := gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: s, Contacts: s, ContactDocuments: s, Claims: s, Audit: s,
+	erasure, err := gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: s, Contacts: s, ContactDocuments: s, Claims: s, Audit: s, Ledger: a.Ledger,
 		Blobs: a.Blobs, Queue: queue, SentMail: m.sent})
 	if err != nil {
 		return httpapi.Options{}, err
@@ -201,7 +211,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s, Audit: s,
+	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s, Audit: s, Ledger: a.Ledger,
 		Queue: queue, Tokens: s, OptOuts: s, SentMail: m.sent})
 	if err != nil {
 		return httpapi.Options{}, err
@@ -210,10 +220,10 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters) (httpap
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	a.Brands, a.Triggers = brands, triggers.New(erasure, contactRetention, mail, retention)
+	a.Brands, a.Triggers = brands, triggers.New(erasure, contactRetention, mail, retention, a.Ledger)
 	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
 		MailCallback: gdpr.NewMailCallback(mailEvents, contacts),
-		Provisioning: provisioning, Contacts: contacts, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
+		Provisioning: provisioning, Contacts: contacts, Ledger: a.Ledger, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats

@@ -105,6 +105,8 @@ func TestFunctionsMatchTheRouter(t *testing.T) {
 	slices.Sort(nonHTTP)
 	require.Equal(t, want, nonHTTP, "queue and timer functions in Go and in function.json")
 	require.Equal(t, "0 0 2 * * *", findFunction(t, defs, triggers.RetentionSweep).Trigger().Schedule, "daily 02:00 UTC")
+	require.Equal(t, "0 0 3 * * *", findFunction(t, defs, triggers.LedgerSeal).Trigger().Schedule,
+		"daily 03:00 UTC: after the sweep, and more than SealDelay after the day before ended")
 }
 
 // TestWrongMethodGets405: a route asked with a method it does not take answers 405 with an

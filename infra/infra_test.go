@@ -471,3 +471,37 @@ func TestPolicyAllowsTheDeployedRegions(t *testing.T) {
 		})
 	}
 }
+
+// TestLedgerContainerIsImmutable: the erasure ledger's container, the one the handler writes
+// it to (functions.LedgerContainer, "ledger"), has a time-based retention policy of years,
+// and no public access (R-ERASE-9).
+func TestLedgerContainerIsImmutable(t *testing.T) {
+	p := loadProject(t, ".")
+	var found bool
+	for _, c := range p.resources("Microsoft.Storage/storageAccounts/blobServices/containers") {
+		if c.body["name"] == "ledger" {
+			found = true
+			if v := get(c.body, "properties", "publicAccess"); v != "None" {
+				t.Errorf("ledger container publicAccess %s, want None", show(v))
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no ledger container in the templates")
+	}
+	policies := p.resources("Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies")
+	if len(policies) != 1 {
+		t.Fatalf("want one immutability policy (the ledger's), have %d", len(policies))
+	}
+	body := policies[0].body
+	if body["name"] != "default" {
+		t.Errorf("an immutability policy is named default, not %s", show(body["name"]))
+	}
+	days, _ := get(body, "properties", "immutabilityPeriodSinceCreationInDays").(int64)
+	if days < 365 {
+		t.Errorf("ledger retention %s days, want at least a year", show(get(body, "properties", "immutabilityPeriodSinceCreationInDays")))
+	}
+	if v := get(body, "properties", "allowProtectedAppendWrites"); v != false {
+		t.Errorf("allowProtectedAppendWrites %s, want false: ledger blobs are written whole, once", show(v))
+	}
+}

@@ -57,6 +57,31 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
+// The erasure ledger (R-ERASE-9): records and seals written once, outside the database, so the
+// proof of every erasure survives a restore of it. The handler only creates blobs there
+// (If-None-Match: *); the time-based retention policy makes each blob unchangeable and
+// undeletable for ledgerRetentionDays after it is written, whoever asks. Bicep creates the
+// policy unlocked (it can still be shortened or removed by an owner); lock it once checked
+// (`az storage container immutability-policy lock`): a locked policy can only be lengthened,
+// and the account cannot be deleted while it holds blobs under retention.
+@description('Days each ledger blob stays unchangeable after it is written: six years, past the usual limitation periods for claims.')
+param ledgerRetentionDays int = 2190
+
+resource ledger 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobs
+  name: 'ledger'
+  properties: { publicAccess: 'None' }
+}
+
+resource ledgerRetention 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
+  parent: ledger
+  name: 'default'
+  properties: {
+    immutabilityPeriodSinceCreationInDays: ledgerRetentionDays
+    allowProtectedAppendWrites: false
+  }
+}
+
 resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(account.id, principalId, roleIds.storageBlobDataOwner)
   scope: account

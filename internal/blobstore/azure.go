@@ -3,12 +3,15 @@ package blobstore
 import (
 	"context"
 	"fmt"
+	"io"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 )
 
 var _ Store = (*Azure)(nil)
@@ -106,4 +109,85 @@ func (a *Azure) Exists(ctx context.Context, key string) (bool, error) {
 	default:
 		return false, fmt.Errorf("blobstore: exists: %w", err)
 	}
+}
+
+// Create uploads with If-None-Match: *, so the service refuses (409 BlobAlreadyExists) a
+// key that holds a blob, atomically; a container with an immutability policy would refuse
+// the overwrite anyway, but without saying why.
+func (a *Azure) Create(ctx context.Context, key string, data []byte, contentType string) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	opts := &azblob.UploadBufferOptions{AccessConditions: &blob.AccessConditions{
+		ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETagAny)}}}
+	if contentType != "" {
+		opts.HTTPHeaders = &blob.HTTPHeaders{BlobContentType: &contentType}
+	}
+	_, err := a.client.UploadBuffer(ctx, a.container, key, data, opts)
+	switch {
+	case bloberror.HasCode(err, bloberror.BlobAlreadyExists, bloberror.ConditionNotMet):
+		return fmt.Errorf("blobstore: create: %w", ErrExists)
+	case err != nil:
+		return fmt.Errorf("blobstore: create: %w", err)
+	}
+	return nil
+}
+
+// Get downloads a blob.
+func (a *Azure) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	resp, err := a.client.DownloadStream(ctx, a.container, key, nil)
+	switch {
+	case bloberror.HasCode(err, bloberror.BlobNotFound):
+		return nil, fmt.Errorf("blobstore: get: %w", ErrNotFound)
+	case err != nil:
+		return nil, fmt.Errorf("blobstore: get: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("blobstore: get: %w", err)
+	}
+	return data, nil
+}
+
+// List pages through the flat listing of prefix; the service returns names in byte order.
+func (a *Azure) List(ctx context.Context, prefix string) ([]string, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	var keys []string
+	pager := a.client.NewListBlobsFlatPager(a.container, &azblob.ListBlobsFlatOptions{Prefix: to.Ptr(prefix)})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("blobstore: list: %w", err)
+		}
+		for _, item := range page.Segment.BlobItems {
+			keys = append(keys, *item.Name)
+		}
+	}
+	return keys, nil
+}
+
+// ListDirs pages through the hierarchical listing of prefix with "/" as the delimiter.
+func (a *Azure) ListDirs(ctx context.Context, prefix string) ([]string, error) {
+	if err := checkPrefix(prefix); err != nil {
+		return nil, err
+	}
+	var names []string
+	pager := a.client.ServiceClient().NewContainerClient(a.container).NewListBlobsHierarchyPager("/",
+		&container.ListBlobsHierarchyOptions{Prefix: to.Ptr(prefix)})
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("blobstore: list: %w", err)
+		}
+		for _, p := range page.Segment.BlobPrefixes {
+			names = append(names, strings.TrimSuffix(strings.TrimPrefix(*p.Name, prefix), "/"))
+		}
+	}
+	return names, nil
 }

@@ -18,6 +18,7 @@ type ContactDeps struct {
 	Claims    ClaimStore      // one contact per member and address; each order once
 	Blacklist Blacklist       // global opt-outs, hard bounces, complaints (R-MAIL-4)
 	Audit     ErasureAudit    // the record of a contact the brand's system deleted (R-ERASE-9)
+	Ledger    *LedgerService  // where that record goes too; nil only in tests that leave it out
 	Queue     Queue           // invitation mails
 	Tokens    TokenStore      // invitation answers
 	OptOuts   BlacklistWriter // a global opt-out from an invitation (R-MAIL-4)
@@ -55,7 +56,7 @@ func NewContactService(c Core, d ContactDeps) (*ContactService, error) {
 	}
 	return &ContactService{core: cc, contacts: d.Contacts, owners: d.Owners, users: d.Users, claims: d.Claims,
 		blacklist: d.Blacklist, queue: d.Queue, tokens: d.Tokens, optOuts: d.OptOuts,
-		eraser: newContactEraser(cc, d.Contacts, d.Claims, d.SentMail, erasureRecords{audit: d.Audit, log: cc.log})}, nil
+		eraser: newContactEraser(cc, d.Contacts, d.Claims, d.SentMail, erasureRecords{audit: d.Audit, ledger: d.Ledger, log: cc.log})}, nil
 }
 
 // Order is an order the brand's shop reports for a Member's customer (R-CONSENT-3).

@@ -19,7 +19,8 @@ import (
 //     is left to do (blobs, claims). The id is erasureID's, fixed by the subject, the rule and
 //     the time the erasure was requested;
 //  2. run what is left, each step safe to repeat: the cascade, blobs, kept mail, claims;
-//  3. write the audit record through erasureRecords, the one writer of them (R-ERASE-9).
+//  3. write the audit record through erasureRecords, the one writer of them (R-ERASE-9), which
+//     stores it in the audit trail and appends it, as stored, to the ledger (ledger.go).
 //
 // A crash at any point resumes from the subject alone, and the record's id makes a repeat
 // write it once.
@@ -77,12 +78,15 @@ func erasureID(brand BrandID, subject, rule string, requested time.Time) string 
 // erasureRecords is the one writer of erasure records (R-ERASE-9): an erasure of any kind
 // ends by handing its records here.
 type erasureRecords struct {
-	audit ErasureAudit
-	log   *slog.Logger
+	audit  ErasureAudit
+	ledger *LedgerService // nil only where a test leaves the ledger out
+	log    *slog.Logger
 }
 
 // write stores the records, each once (an erasure repeated after a crash keeps its first
-// record), and logs each erasure by ids. It returns the stored records in the order given.
+// record), appends them as stored to the ledger, and logs each erasure by ids. It returns the
+// stored records in the order given. A failed append fails the erasure, whose repeat appends
+// the same bytes again.
 func (w erasureRecords) write(ctx context.Context, brand BrandID, records []ErasureRecord) ([]ErasureRecord, error) {
 	for i := range records {
 		records[i].FieldsErased = sortedOrEmpty(records[i].FieldsErased)
@@ -91,6 +95,11 @@ func (w erasureRecords) write(ctx context.Context, brand BrandID, records []Eras
 	stored, err := w.audit.PutErasures(ctx, brand, records)
 	if err != nil {
 		return nil, err
+	}
+	if w.ledger != nil {
+		if err := w.ledger.Append(ctx, stored...); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range stored {
 		attrs := []any{"brand", brand, "subject", r.SubjectID, "kind", string(r.SubjectKind), "rule", r.Rule}

@@ -2,6 +2,7 @@ package gdpr
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -150,6 +151,32 @@ type Store interface {
 	WhitelistStore
 	TokenStore
 	ErasureAudit
+}
+
+// LedgerStore keeps the ledger, create-only: nothing in it is ever replaced or deleted.
+type LedgerStore interface {
+	// ClaimLedgerEntry stores e under its record id if the id is new, and returns what is
+	// stored under it: e itself, or the entry an earlier append stored (whose day and bytes
+	// may differ from e's).
+	ClaimLedgerEntry(ctx context.Context, e LedgerEntry) (LedgerEntry, error)
+	// AddLedgerDayEntry lists a claimed entry under its day. Listing it again with the same
+	// bytes is success; other bytes under the same day and id are ErrConflict.
+	AddLedgerDayEntry(ctx context.Context, e LedgerEntry) error
+	// LedgerEntry reads the entry of a record id (ErrNotFound).
+	LedgerEntry(ctx context.Context, brand BrandID, recordID string) (LedgerEntry, error)
+	// LedgerDays lists the days that have entries, ascending.
+	LedgerDays(ctx context.Context, brand BrandID) ([]string, error)
+	// LedgerDayEntries yields a day's entries in record-id order (byte order), one at a time.
+	LedgerDayEntries(ctx context.Context, brand BrandID, day string) iter.Seq2[LedgerEntry, error]
+	// PutLedgerSeal stores a seal and its leaves, create-only: the same seal again is success,
+	// another one for the same day ErrConflict.
+	PutLedgerSeal(ctx context.Context, s LedgerSeal) error
+	// LedgerSeals lists a brand's seals by day, ascending, without their leaves.
+	LedgerSeals(ctx context.Context, brand BrandID) ([]LedgerSeal, error)
+	// LedgerSeal reads one seal, without its leaves (ErrNotFound).
+	LedgerSeal(ctx context.Context, brand BrandID, day string) (LedgerSeal, error)
+	// LedgerLeaves reads a seal's leaves (ErrNotFound).
+	LedgerLeaves(ctx context.Context, brand BrandID, day string) ([]string, error)
 }
 
 // DueCursor pages through the due index: the (NextReviewAt, ID) of the last document read.

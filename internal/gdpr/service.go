@@ -303,6 +303,7 @@ type ErasureDeps struct {
 	ContactDocuments ContactDocuments // a contact erased on its own
 	Claims           ClaimStore
 	Audit            ErasureAudit
+	Ledger           *LedgerService // where every record goes too; nil only in tests that leave it out
 	Blobs            Blobs
 	Queue            Queue // the brand-wide fan-out publishes one job per user
 	// SentMail is where copies of sent mail are kept, if anywhere: nil when mail leaves no
@@ -337,7 +338,7 @@ func NewErasureService(c Core, d ErasureDeps) (*ErasureService, error) {
 	if err != nil {
 		return nil, err
 	}
-	records := erasureRecords{audit: d.Audit, log: cc.log}
+	records := erasureRecords{audit: d.Audit, ledger: d.Ledger, log: cc.log}
 	return &ErasureService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims,
 		audit: d.Audit, blobs: d.Blobs, queue: d.Queue, sent: d.SentMail, records: records,
 		contactEraser: newContactEraser(cc, d.ContactDocuments, d.Claims, d.SentMail, records)}, nil

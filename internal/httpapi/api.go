@@ -30,6 +30,8 @@ type Options struct {
 	Provisioning *gdpr.ProvisioningService
 	// Contacts records orders and reads contacts under the access rules.
 	Contacts *gdpr.ContactService
+	// Ledger answers the erasure ledger's seals, proofs and export.
+	Ledger *gdpr.LedgerService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
@@ -56,6 +58,7 @@ type api struct {
 	mailCallback *gdpr.MailCallback
 	provisioning *gdpr.ProvisioningService
 	contacts     *gdpr.ContactService
+	ledger       *gdpr.LedgerService
 	triggers     triggers.Set
 	requeue      gdpr.Queue
 	baseURL      string
@@ -73,7 +76,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, contacts: o.Contacts, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, contacts: o.Contacts, ledger: o.Ledger, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
@@ -172,6 +175,9 @@ func (a *api) routes() []route {
 		{"POST /api/admin/brands/{brand}/suspend", true, a.suspendProgram},
 		{"POST /api/admin/brands/{brand}/relaunch", true, a.relaunchProgram},
 		{"GET /api/admin/brands/{brand}/erasures", true, a.listErasures},
+		{"GET /api/admin/brands/{brand}/ledger/seals", true, a.ledgerSeals},
+		{"GET /api/admin/brands/{brand}/ledger/records/{record}/proof", true, a.ledgerProof},
+		{"GET /api/admin/brands/{brand}/ledger/export", true, a.ledgerExport},
 		{"PUT /api/admin/test-clock", true, a.setTestClock},
 		{"GET /api/admin/queues", true, a.queues},
 		{"GET /api/admin/datamap", true, a.dataMap},

@@ -15,6 +15,7 @@ const (
 	RetentionSweep = "RetentionSweep"
 	ErasureWorker  = "ErasureWorker"
 	MailSender     = "MailSender"
+	LedgerSeal     = "LedgerSeal"
 )
 
 // Queue is a Service Bus-triggered function.
@@ -41,8 +42,10 @@ type Set struct {
 
 // New lists the triggers over the services that run them: a shell each, the work is the
 // domain's. The erasure queue carries jobs for every kind of subject, which the
-// ErasureService tells apart.
-func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService) Set {
+// ErasureService tells apart; the ledger's seal runs an hour after the sweep, once the day
+// before has ended and its last appends have landed.
+func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService,
+	ledger *gdpr.LedgerService) Set {
 	return Set{
 		Queues: []Queue{
 			{ErasureWorker, gdpr.QueueErasure, "msg", erasure.HandleErasureJob, erasure.HandleErasureJobs},
@@ -50,6 +53,7 @@ func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, m
 		},
 		Timers: []Timer{
 			{RetentionSweep, "timer", gdpr.DailySweep(retention, contacts)},
+			{LedgerSeal, "timer", ledger.SealDue},
 		},
 	}
 }
