@@ -24,8 +24,14 @@ var _ Store = (*Folder)(nil)
 type Folder struct {
 	root string
 	// mu orders directory creation in Put against directory pruning in Delete, so a Delete
-	// cannot remove the directory a concurrent Put is about to create its temp file in.
-	mu sync.Mutex
+	// cannot remove the directory a concurrent Put is about to create its temp file in; Puts
+	// share it, Deletes take it alone. A temp file, once created, keeps its directory from
+	// being pruned.
+	mu sync.RWMutex
+	// dirs are the directories made or found since the last pruning: a write into one of them
+	// needs no MkdirAll, whose stat per level was most of a small blob's cost (the ledger
+	// writes two per erasure).
+	dirs sync.Map
 }
 
 // NewFolder returns a Folder rooted at root. The directory is created on first Put.
@@ -82,10 +88,13 @@ func (f *Folder) Put(ctx context.Context, key string, data []byte, contentType s
 }
 
 func (f *Folder) createTemp(dir string) (*os.File, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if _, known := f.dirs.Load(dir); !known {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+		f.dirs.Store(dir, true)
 	}
 	return os.CreateTemp(dir, ".tmp-*")
 }
@@ -119,6 +128,7 @@ func (f *Folder) Delete(ctx context.Context, key string) error {
 		if os.Remove(filepath.Join(f.root, filepath.Join(segs[:n]...))) != nil {
 			break // not empty (or gone): the ones above are not empty either
 		}
+		f.dirs.Clear() // a directory went: the next write into any makes sure of it again
 	}
 	return nil
 }

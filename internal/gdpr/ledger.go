@@ -140,16 +140,31 @@ func (s *LedgerService) append(ctx context.Context, r ErasureRecord) error {
 	}
 	// A day is sealed only SealDelay after it ended; finding it sealed here means this append
 	// stopped between its two writes for longer than that, and its day can no longer take it.
+	// Before then no sealer can have sealed it: nothing to read.
+	if !sealable(stored.Day, s.clock.Now()) {
+		return s.addToDay(ctx, stored)
+	}
 	switch _, err := s.store.LedgerSeal(ctx, stored.BrandID, stored.Day); {
 	case err == nil:
 		return s.checkSealedIn(ctx, stored)
 	case !errors.Is(err, ErrNotFound):
 		return fmt.Errorf("ledger: seal: %w", err)
 	}
-	if err := s.store.AddLedgerDayEntry(ctx, stored); err != nil {
+	return s.addToDay(ctx, stored)
+}
+
+// addToDay lists a claimed entry under its day.
+func (s *LedgerService) addToDay(ctx context.Context, e LedgerEntry) error {
+	if err := s.store.AddLedgerDayEntry(ctx, e); err != nil {
 		return fmt.Errorf("ledger: day entry: %w", err)
 	}
 	return nil
+}
+
+// sealable reports a day that a sealer may have sealed by now: one that ended SealDelay ago.
+func sealable(day string, now time.Time) bool {
+	d, err := time.Parse(LedgerDayLayout, day)
+	return err != nil || !d.AddDate(0, 0, 1).Add(SealDelay).After(now)
 }
 
 // checkSealedIn succeeds when a record appended again is in its day's seal, and reports it
