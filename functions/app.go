@@ -157,7 +157,7 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	core := gdpr.Core{Brands: a.Store, Hasher: hasher, Clock: a.Clock, Logger: a.log}
+	core := gdpr.Core{Hasher: hasher, Clock: a.Clock, Logger: a.log}
 	if a.scrubber != nil {
 		core.Erased = a.scrubber.request
 	}
@@ -172,58 +172,20 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	return nil
 }
 
-// services builds one service per capability, each over the ports it uses, and the router's
-// options over them.
+// services builds the domain's services over the adapters (gdpr.NewServices hands each the
+// ports it uses) and the router's options over them.
 func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger gdpr.LedgerStore) (httpapi.Options, error) {
-	s := a.Store
-	var err error
-	if a.Ledger, err = gdpr.NewLedgerService(core, ledger); err != nil {
-		return httpapi.Options{}, err
-	}
-	brands, err := gdpr.NewBrandService(core, s)
+	s, err := gdpr.NewServices(core, gdpr.Platform{Store: a.Store, Queue: queue, Blobs: a.Blobs, Mailer: m.mailer,
+		SentMail: m.sent, Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}, Passwords: boundedBcrypt(a.Config.BcryptCost),
+		Ledger: ledger})
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	signup, err := gdpr.NewSignupService(core, gdpr.SignupDeps{Users: s, Claims: s, Whitelist: s, Tokens: s,
-		Queue: queue, Passwords: boundedBcrypt(a.Config.BcryptCost)})
-	if err != nil {
-		return httpapi.Options{}, err
-	}
-	mail, err := gdpr.NewMailService(core, gdpr.MailDeps{Users: s, Contacts: s, Claims: s, Tokens: s, Blacklist: s, Mailer: m.mailer,
-		Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}})
-	if err != nil {
-		return httpapi.Options{}, err
-	}
-	retention, err := gdpr.NewRetentionService(core, s, queue, s)
-	if err != nil {
-		return httpapi.Options{}, err
-	}
-	erasure, err := gdpr.NewErasureService(core, gdpr.ErasureDeps{Users: s, Contacts: s, ContactDocuments: s, Claims: s, Audit: s, Ledger: a.Ledger,
-		Blobs: a.Blobs, Queue: queue, SentMail: m.sent})
-	if err != nil {
-		return httpapi.Options{}, err
-	}
-	mailEvents, err := gdpr.NewMailEventService(core, gdpr.MailEventDeps{Users: s, Claims: s, Blacklist: s})
-	if err != nil {
-		return httpapi.Options{}, err
-	}
-	provisioning, err := gdpr.NewProvisioningService(core, gdpr.ProvisioningDeps{Users: s, Claims: s, Queue: queue})
-	if err != nil {
-		return httpapi.Options{}, err
-	}
-	contacts, err := gdpr.NewContactService(core, gdpr.ContactDeps{Contacts: s, Owners: s, Users: s, Claims: s, Blacklist: s, Audit: s, Ledger: a.Ledger,
-		Queue: queue, Tokens: s, OptOuts: s, SentMail: m.sent})
-	if err != nil {
-		return httpapi.Options{}, err
-	}
-	contactRetention, err := gdpr.NewContactRetentionService(core, gdpr.ContactRetentionDeps{Due: s, Contacts: s, Batch: s, Queue: queue})
-	if err != nil {
-		return httpapi.Options{}, err
-	}
-	a.Brands, a.Triggers = brands, triggers.New(erasure, contactRetention, mail, retention, a.Ledger)
-	opts := httpapi.Options{Brands: brands, Signup: signup, Retention: retention, Erasure: erasure, MailEvents: mailEvents,
-		MailCallback: gdpr.NewMailCallback(mailEvents, contacts),
-		Provisioning: provisioning, Contacts: contacts, Ledger: a.Ledger, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
+	a.Brands, a.Ledger = s.Brands, s.Ledger
+	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger)
+	opts := httpapi.Options{Brands: s.Brands, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
+		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
+		Contacts: s.Contacts, Ledger: s.Ledger, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats

@@ -121,23 +121,14 @@ func BenchmarkContactSweep(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				w.freshQueue(b)
-				svc, err := gdpr.NewContactRetentionService(gdpr.Core{Brands: w.store, Hasher: benchHasher(b), Clock: w.clock},
-					gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Batch: w.store, Queue: w.queue})
-				require.NoError(b, err)
 				b.StartTimer()
-				st, err := svc.SweepBrand(ctx, w.brand)
+				st, err := w.svc.all.ContactRetention.SweepBrand(ctx, w.brand)
 				if err != nil || st.Erasures != 1000 {
 					b.Fatalf("sweep: %+v %v", st, err)
 				}
 			}
 		})
 	}
-}
-
-func benchHasher(b *testing.B) *gdpr.Hasher {
-	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
-	require.NoError(b, err)
-	return h
 }
 
 // seedContacts creates total contacts of one member, due of them new and past R-RET-4.

@@ -21,10 +21,7 @@ type contactRetentionWorld struct {
 func newContactRetentionWorld(t *testing.T) *contactRetentionWorld {
 	t.Helper()
 	w := &contactRetentionWorld{contactWorld: newContactWorld(t)}
-	var err error
-	w.retention, err = gdpr.NewContactRetentionService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock},
-		gdpr.ContactRetentionDeps{Due: w.store, Contacts: w.store, Batch: w.store, Queue: w.queue})
-	require.NoError(t, err)
+	w.retention = w.svc.all.ContactRetention
 	w.takeJobs() // the members' own jobs are not this test's
 	return w
 }

@@ -24,10 +24,7 @@ func newContactWorld(t *testing.T) *contactWorld {
 	var err error
 	w.hasher, err = gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
-	w.contacts, err = gdpr.NewContactService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock},
-		gdpr.ContactDeps{Contacts: w.store, Owners: w.store, Users: w.store, Claims: w.store, Blacklist: w.store, Audit: w.store,
-			Queue: w.queue, Tokens: w.store, OptOuts: w.store})
-	require.NoError(t, err)
+	w.contacts = w.svc.all.Contacts
 	for _, ext := range []string{"seller-1", "seller-2"} {
 		w.members = append(w.members, w.upsert(t, profile(ext, ext+"@brand.example", "Seller"), w.clock.Now()).User.ID)
 	}

@@ -61,6 +61,8 @@ func (staticLinks) ProgramOptOut(b gdpr.BrandID, token string) string {
 type mailWorld struct {
 	store  *localstore.Store
 	mailer *recordingMailer
+	queue  *recordingQueue
+	all    *gdpr.Services
 	svc    *gdpr.MailService
 	brands *gdpr.BrandService
 	hasher *gdpr.Hasher
@@ -72,15 +74,11 @@ func newMailWorld(t *testing.T) *mailWorld {
 	store, err := localstore.Open(filepath.Join(t.TempDir(), "store.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
-	w := &mailWorld{store: store, mailer: &recordingMailer{}, clock: clocktest.New(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))}
+	w := &mailWorld{store: store, mailer: &recordingMailer{}, queue: &recordingQueue{}, clock: clocktest.New(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))}
 	w.hasher, err = gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
 	require.NoError(t, err)
-	core := gdpr.Core{Brands: store, Hasher: w.hasher, Clock: w.clock}
-	w.brands, err = gdpr.NewBrandService(core, store)
-	require.NoError(t, err)
-	w.svc, err = gdpr.NewMailService(core, gdpr.MailDeps{Users: store, Contacts: store, Claims: store, Tokens: store, Blacklist: store,
-		Mailer: w.mailer, Links: staticLinks{}})
-	require.NoError(t, err)
+	w.all = wire(t, gdpr.Core{Hasher: w.hasher, Clock: w.clock}, gdpr.Platform{Store: store, Queue: w.queue, Mailer: w.mailer, Links: staticLinks{}})
+	w.brands, w.svc = w.all.Brands, w.all.Mail
 	_, _, err = w.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", Mail: gdpr.MailSettings{
 		From:      gdpr.Sender{Email: "hello@acme.example", Name: "Acme"},
 		Templates: map[gdpr.MailKind]int64{gdpr.MailAccountExists: 4242},
@@ -177,9 +175,7 @@ func TestMailUndeliverableIsNotRecordedAsSent(t *testing.T) {
 func TestRErase8SuspensionMailAndOptOut(t *testing.T) {
 	w := newMailWorld(t)
 	ctx := t.Context()
-	q := &recordingQueue{}
-	retention, err := gdpr.NewRetentionService(gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock}, w.store, q, w.store)
-	require.NoError(t, err)
+	q, retention := w.queue, w.all.Retention
 	u := w.member(t, nil)
 	b, err := retention.SuspendProgram(ctx, "acme")
 	require.NoError(t, err)

@@ -19,11 +19,8 @@ type eventWorld struct {
 func newEventWorld(t *testing.T) *eventWorld {
 	t.Helper()
 	w := newMailWorld(t)
-	core := gdpr.Core{Brands: w.store, Hasher: w.hasher, Clock: w.clock}
-	events, err := gdpr.NewMailEventService(core, gdpr.MailEventDeps{Users: w.store, Claims: w.store, Blacklist: w.store})
-	require.NoError(t, err)
 	w.clock.Set(t1.Add(24 * time.Hour)) // the events of these tests are at t1 and a little after: in the past
-	return &eventWorld{mailWorld: w, events: events}
+	return &eventWorld{mailWorld: w, events: w.all.MailEvents}
 }
 
 // claimed creates a member holding its address's claim, as a signup leaves it.

@@ -170,7 +170,7 @@ type ProvisionOptions struct {
 // ProvisioningDeps are the ports of the ProvisioningService.
 type ProvisioningDeps struct {
 	Users  UserStore
-	Claims ClaimStore // external ids, addresses, webhook ids seen
+	Claims ClaimStore // external ids, addresses
 	Queue  Queue      // erasure jobs of deprovisioned users
 }
 
@@ -199,23 +199,6 @@ func NewProvisioningService(c Core, d ProvisioningDeps) (*ProvisioningService, e
 // errBrandAuth is the one answer to a failed brand authentication, whether the brand is
 // unknown, has no credential, or it differs: none tells a caller which brands exist.
 var errBrandAuth = Errorf(CodeUnauthenticated, "brand credentials missing or wrong")
-
-// WebhookKeys are the keys that verify the brand's signed webhooks (R-SSO-3). A brand without
-// a webhook secret, or no brand, is refused the same way.
-func (s *ProvisioningService) WebhookKeys(ctx context.Context, brandID BrandID) ([][]byte, error) {
-	b, err := s.brand(ctx, brandID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errBrandAuth
-	}
-	if err != nil {
-		return nil, err
-	}
-	keys := b.WebhookKeys()
-	if len(keys) == 0 {
-		return nil, errBrandAuth
-	}
-	return keys, nil
-}
 
 // AuthenticateSCIM checks the brand's SCIM bearer token against its stored digest, in
 // constant time (R-SSO-3: a brand's credentials act on that brand only).
@@ -548,33 +531,4 @@ func (s *ProvisioningService) List(ctx context.Context, brandID BrandID, after s
 		}
 	}
 	return kept, next, nil
-}
-
-// webhookMemory is how long a webhook id is remembered: twice the signature's tolerance, so a
-// replay is either remembered or refused for its timestamp.
-const webhookMemory = 10 * time.Minute
-
-// WebhookSeen reports a webhook id already applied (Standard Webhooks: the id is an
-// idempotency key, whatever the body). The wall clock decides, as for the signature's
-// timestamp: the service's test clock does not move webhooks.
-func (s *ProvisioningService) WebhookSeen(ctx context.Context, brand BrandID, id string) (bool, error) {
-	_, err := s.claims.GetClaim(ctx, brand, ClaimWebhookID+id)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, ErrNotFound):
-		return false, nil
-	}
-	return false, err
-}
-
-// RememberWebhook records a webhook id once its event is applied; recording it first would
-// turn a failed attempt's retry into a replay, and lose the event.
-func (s *ProvisioningService) RememberWebhook(ctx context.Context, brand BrandID, id string) error {
-	now := time.Now().UTC()
-	_, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: ClaimWebhookID + id, Owner: "webhook", CreatedAt: now, ExpiresAt: now.Add(webhookMemory)})
-	if errors.Is(err, ErrConflict) {
-		return nil // a concurrent delivery of the same id recorded it
-	}
-	return err
 }

@@ -53,11 +53,7 @@ func newProvisionWorld(t *testing.T) *provisionWorld {
 	t.Cleanup(func() { base.Close() })
 	w := &provisionWorld{store: &raceStore{Store: base}, queue: &recordingQueue{}, clock: clocktest.New(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))}
 	w.svc = newServices(t, w.store, w.queue, blobstore.NewFolder(filepath.Join(dir, "blobs")), w.clock)
-	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
-	require.NoError(t, err)
-	w.prov, err = gdpr.NewProvisioningService(gdpr.Core{Brands: w.store, Hasher: h, Clock: w.clock},
-		gdpr.ProvisioningDeps{Users: w.store, Claims: w.store, Queue: w.queue})
-	require.NoError(t, err)
+	w.prov = w.svc.all.Provisioning
 	_, _, err = w.svc.brands.PutBrand(t.Context(), "acme", gdpr.BrandSettings{Name: "Acme", SSOExclusive: true})
 	require.NoError(t, err)
 	return w

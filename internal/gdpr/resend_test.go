@@ -83,17 +83,11 @@ func TestResendDoesTheSameWorkForEveryAddress(t *testing.T) {
 	t.Cleanup(func() { base.Close() })
 	log := &callLog{}
 	store := loggingStore{Store: base, log: log}
-	h, err := gdpr.NewHasher("h1", []byte("0123456789abcdef0123456789abcdef"))
-	require.NoError(t, err)
 	clock := clocktest.New(time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC))
-	core := gdpr.Core{Brands: store, Hasher: h, Clock: clock}
-	brands, err := gdpr.NewBrandService(core, store)
+	all := wire(t, gdpr.Core{Clock: clock}, gdpr.Platform{Store: store, Queue: loggingQueue{log}, Passwords: fastPasswords{}})
+	_, _, err = all.Brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme"})
 	require.NoError(t, err)
-	_, _, err = brands.PutBrand(ctx, "acme", gdpr.BrandSettings{Name: "Acme"})
-	require.NoError(t, err)
-	signup, err := gdpr.NewSignupService(core, gdpr.SignupDeps{Users: store, Claims: store, Whitelist: store,
-		Tokens: store, Queue: loggingQueue{log}, Passwords: fastPasswords{}})
-	require.NoError(t, err)
+	signup := all.Signup
 
 	form := func(email string) gdpr.SignupInput {
 		return gdpr.SignupInput{Email: email, Password: "correct horse battery", AcceptTerms: true, TermsVersion: "2026-01"}

@@ -21,11 +21,12 @@ import (
 //	ContactService           orders, sync, manual entry, consent,   contacts, users, claims, blacklist, audit,
 //	                         invitations, unsubscribe pages         queue, tokens, sent mail
 //	ProvisioningService      SSO webhooks and SCIM                  users, claims, queue
+//	WebhookService           signed webhooks' keys and replays      claims
 //	ErasureService           the one owner of erasure (erase.go),   users, contacts, claims, audit, blobs, queue,
 //	                         the erasure worker, the audit trail    sent mail
 //
 // They share a Core. HTTP handlers, queue consumers and timers are thin shells around their
-// methods; only package functions wires them.
+// methods; NewServices (wire.go) is the one place that hands them their ports.
 
 // Core is what every service shares.
 type Core struct {

@@ -180,19 +180,10 @@ func newModelWorld(tb testing.TB, sched *scheduler) *modelWorld {
 	}
 	// A wait is a step of its own; the search decides whether time passes during it.
 	wait := func(ctx context.Context, _ time.Duration) error { return sched.park(ctx, true, false) }
-	core := gdpr.Core{Brands: w.mem, Hasher: w.hasher, Clock: w.clock, Wait: wait}
-	if w.prov, err = gdpr.NewProvisioningService(core, gdpr.ProvisioningDeps{Users: w.store, Claims: w.store, Queue: &recordingQueue{}}); err != nil {
-		tb.Fatal(err)
-	}
-	if w.signup, err = gdpr.NewSignupService(core, gdpr.SignupDeps{Users: w.store, Claims: w.store, Whitelist: w.mem,
-		Tokens: w.mem, Queue: &recordingQueue{}, Passwords: fastPasswords{}}); err != nil {
-		tb.Fatal(err)
-	}
-	brands, err := gdpr.NewBrandService(gdpr.Core{Brands: w.mem, Hasher: w.hasher, Clock: w.clock}, w.mem)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, _, err := brands.PutBrand(context.Background(), modelBrand, gdpr.BrandSettings{Name: "Acme"}); err != nil {
+	// Only the users' and claims' calls are steps; steppedStore passes the others to w.mem.
+	all := wire(tb, gdpr.Core{Brands: w.mem, Hasher: w.hasher, Clock: w.clock, Wait: wait}, gdpr.Platform{Store: w.store})
+	w.prov, w.signup = all.Provisioning, all.Signup
+	if _, _, err := all.Brands.PutBrand(context.Background(), modelBrand, gdpr.BrandSettings{Name: "Acme"}); err != nil {
 		tb.Fatal(err)
 	}
 	return w
@@ -535,11 +526,7 @@ func TestReadsDoNotWaitForACreateInProgress(t *testing.T) {
 	}
 	waited := 0
 	wait := func(context.Context, time.Duration) error { waited++; return nil }
-	prov, err := gdpr.NewProvisioningService(gdpr.Core{Brands: mem, Hasher: h, Clock: clock, Wait: wait},
-		gdpr.ProvisioningDeps{Users: mem, Claims: mem, Queue: &recordingQueue{}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	prov := wire(t, gdpr.Core{Hasher: h, Clock: clock, Wait: wait}, gdpr.Platform{Store: mem}).Provisioning
 	if _, err := mem.PutBrand(t.Context(), gdpr.Brand{ID: modelBrand, Name: "Acme", Status: gdpr.BrandActive}); err != nil {
 		t.Fatal(err)
 	}

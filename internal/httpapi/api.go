@@ -28,6 +28,9 @@ type Options struct {
 	MailCallback *gdpr.MailCallback
 	// Provisioning takes the brands' SSO webhooks and SCIM calls.
 	Provisioning *gdpr.ProvisioningService
+	// Webhooks authenticate the brands' signed webhooks (SSO events, orders, contact sync) and
+	// answer a replayed id.
+	Webhooks *gdpr.WebhookService
 	// Contacts records orders and reads contacts under the access rules.
 	Contacts *gdpr.ContactService
 	// Ledger answers the erasure ledger's seals, proofs and export.
@@ -57,6 +60,7 @@ type api struct {
 	mailEvents   *gdpr.MailEventService
 	mailCallback *gdpr.MailCallback
 	provisioning *gdpr.ProvisioningService
+	webhooks     *gdpr.WebhookService
 	contacts     *gdpr.ContactService
 	ledger       *gdpr.LedgerService
 	triggers     triggers.Set
@@ -76,7 +80,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, contacts: o.Contacts, ledger: o.Ledger, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}

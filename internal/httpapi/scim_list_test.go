@@ -14,8 +14,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"popsell-gdpr/internal/blobstore"
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/ledgerstore"
 	"popsell-gdpr/internal/localstore"
+	"popsell-gdpr/internal/outbox"
+	"popsell-gdpr/internal/password"
 )
 
 // The SCIM list path measured by what it reads, never by how long it takes: a counting store
@@ -105,10 +109,17 @@ func newSCIMDirectory(tb testing.TB, n int) *scimDirectory {
 	tb.Cleanup(func() { st.Close() })
 	h, err := gdpr.NewHasher("h1", []byte(scimTestHashKey))
 	require.NoError(tb, err)
-	core := gdpr.Core{Brands: st, Hasher: h}
-	brands, err := gdpr.NewBrandService(core, st)
+	// The app's wiring over the counting store; the ports SCIM never reaches are the local
+	// adapters, over files of the test's own.
+	cs := &countingStore{Store: st}
+	dir := tb.TempDir()
+	mail, err := outbox.New(filepath.Join(dir, "outbox"), h)
 	require.NoError(tb, err)
-	_, _, err = brands.PutBrand(ctx, scimTestBrand, gdpr.BrandSettings{Name: "Acme", SCIMToken: scimTestToken})
+	s, err := gdpr.NewServices(gdpr.Core{Hasher: h}, gdpr.Platform{Store: cs, Queue: noQueue{}, Blobs: blobstore.NewFolder(filepath.Join(dir, "blobs")),
+		Mailer: mail, SentMail: mail, Links: Links{BaseURL: "https://gdpr.example.test"}, Passwords: password.Bcrypt{Cost: password.MinCost},
+		Ledger: ledgerstore.New(blobstore.NewFolder(filepath.Join(dir, "ledger")))})
+	require.NoError(tb, err)
+	_, _, err = s.Brands.PutBrand(ctx, scimTestBrand, gdpr.BrandSettings{Name: "Acme", SCIMToken: scimTestToken})
 	require.NoError(tb, err)
 
 	now := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
@@ -125,10 +136,7 @@ func newSCIMDirectory(tb testing.TB, n int) *scimDirectory {
 	require.NoError(tb, st.BulkCreateUsers(ctx, users))
 	require.NoError(tb, st.BulkClaims(ctx, claims))
 
-	cs := &countingStore{Store: st}
-	prov, err := gdpr.NewProvisioningService(core, gdpr.ProvisioningDeps{Users: cs, Claims: cs, Queue: noQueue{}})
-	require.NoError(tb, err)
-	return &scimDirectory{handler: New(Options{Brands: brands, Provisioning: prov, BaseURL: "https://gdpr.example.test"}), store: cs}
+	return &scimDirectory{handler: New(Options{Brands: s.Brands, Provisioning: s.Provisioning, BaseURL: "https://gdpr.example.test"}), store: cs}
 }
 
 // list runs GET /Users with the query given and returns the recorder.

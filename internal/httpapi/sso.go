@@ -75,7 +75,7 @@ func (a *api) signedWebhook(w http.ResponseWriter, r *http.Request, v any) (webh
 		a.refuseSignature(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "%s", signatureProblem(err)))
 		return "", false
 	}
-	keys, err := a.provisioning.WebhookKeys(r.Context(), brand)
+	keys, err := a.webhooks.Keys(r.Context(), brand)
 	if err != nil {
 		a.refuseSignature(w, r, err)
 		return "", false
@@ -89,7 +89,7 @@ func (a *api) signedWebhook(w http.ResponseWriter, r *http.Request, v any) (webh
 		a.refuseSignature(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "%s", signatureProblem(err)))
 		return "", false
 	}
-	seen, err := a.provisioning.WebhookSeen(r.Context(), brand, h.ID)
+	seen, err := a.webhooks.Seen(r.Context(), brand, h.ID)
 	if err != nil {
 		a.writeError(w, r, err)
 		return "", false
@@ -113,7 +113,7 @@ func (a *api) signedWebhook(w http.ResponseWriter, r *http.Request, v any) (webh
 // apply again, which every signed webhook tolerates; answering an error would make the brand
 // resend it for nothing.
 func (a *api) rememberWebhook(r *http.Request, id string) {
-	if err := a.provisioning.RememberWebhook(r.Context(), brandParam(r), id); err != nil {
+	if err := a.webhooks.Remember(r.Context(), brandParam(r), id); err != nil {
 		a.log.WarnContext(r.Context(), "webhook id not remembered", "brand", brandParam(r), "err", err)
 	}
 }
