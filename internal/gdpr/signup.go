@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -126,18 +125,6 @@ func checkField(rules FieldRules, name string, given bool) error {
 		return Errorf(CodeInvalid, "%s is not collected by this brand", name)
 	}
 	return nil
-}
-
-func plainText(s string, max int) bool {
-	if utf8.RuneCountInString(s) > max || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // Signup registers a member pending email confirmation (R-SIGNUP-1…7). It answers the same
