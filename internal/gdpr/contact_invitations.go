@@ -3,7 +3,6 @@ package gdpr
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 )
 
@@ -146,8 +145,7 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 			return err
 		}
 		digest = s.hasher.EmailDigest(c.Email)
-		ref := strings.TrimPrefix(t.Digest, s.hasher.version+":")[:16] // the token's digest: no personal data
-		if err := c.ChangeMemberOptIn(to, ConsentSource{Kind: SourceKindInvitation, Ref: ref}, s.clock.Now()); err != nil {
+		if err := c.ChangeMemberOptIn(to, ConsentSource{Kind: SourceKindInvitation, Ref: s.linkTokenProof(t)}, s.clock.Now()); err != nil {
 			if ErrorCode(err) == CodeConflict {
 				return errInvitationGone // answered another way meanwhile
 			}
@@ -168,8 +166,7 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 			return err
 		}
 	}
-	t.UsedAt = s.clock.Now()
-	if _, err := s.tokens.UpdateToken(ctx, t); err != nil && !errors.Is(err, ErrConflict) {
+	if err := s.spendLinkToken(ctx, s.tokens, t); err != nil && !errors.Is(err, ErrConflict) {
 		return err
 	}
 	s.log.InfoContext(ctx, "invitation answered", "brand", b.ID, "contact", t.UserID, "answer", string(answer))
