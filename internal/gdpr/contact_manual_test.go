@@ -1,6 +1,7 @@
 package gdpr_test
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,10 +17,10 @@ func TestManualContact(t *testing.T) {
 	in := gdpr.ManualContact{Email: "friend@example.test", FirstName: "Fran"}
 	res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], in)
 	require.NoError(t, err)
-	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
+	require.Equal(t, gdpr.ManualContactCreated, res.Outcome)
 	again, err := w.contacts.CreateManual(ctx, "acme", w.members[0], in)
 	require.NoError(t, err)
-	require.Equal(t, gdpr.OrderResult{Outcome: gdpr.ContactExists, ContactID: res.ContactID}, again)
+	require.Equal(t, gdpr.ManualResult{Outcome: gdpr.ManualContactExists, ContactID: res.ContactID}, again)
 	c, err := w.store.GetContact(ctx, "acme", res.ContactID)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.MemberOptInNew, c.MemberOptIn.Value)
@@ -32,7 +33,7 @@ func TestManualContact(t *testing.T) {
 		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
 	res, err = w.contacts.CreateManual(ctx, "acme", w.members[1], gdpr.ManualContact{Email: "No@Example.test"})
 	require.NoError(t, err)
-	require.Equal(t, gdpr.OrderBlacklisted, res.Outcome, "R-MAIL-4: refused by digest")
+	require.Equal(t, gdpr.ManualBlacklisted, res.Outcome, "R-MAIL-4: refused by digest")
 	mine, err := w.contacts.MemberContacts(ctx, "acme", w.members[1])
 	require.NoError(t, err)
 	require.Empty(t, mine)
@@ -57,5 +58,28 @@ func TestManualContact_R_RET_4_disabledByDefault(t *testing.T) {
 	require.NoError(t, err)
 	res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], gdpr.ManualContact{Email: "typed@example.test"})
 	require.NoError(t, err)
-	require.Equal(t, gdpr.OrderContactCreated, res.Outcome)
+	require.Equal(t, gdpr.ManualContactCreated, res.Outcome)
+}
+
+// TestManualResultKeepsItsWireShape: a manual entry's answer has its own type, and the HTTP
+// body it becomes is the one the platform already reads: an outcome and, unless refused, the
+// contact's id.
+func TestManualResultKeepsItsWireShape(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	body := func(in gdpr.ManualContact) (gdpr.ManualResult, string) {
+		res, err := w.contacts.CreateManual(ctx, "acme", w.members[0], in)
+		require.NoError(t, err)
+		b, err := json.Marshal(res)
+		require.NoError(t, err)
+		return res, string(b)
+	}
+	created, b := body(gdpr.ManualContact{Email: "wire@example.test"})
+	require.Equal(t, `{"outcome":"contact_created","contactId":"`+created.ContactID+`"}`, b)
+	_, b = body(gdpr.ManualContact{Email: "wire@example.test"})
+	require.Equal(t, `{"outcome":"exists","contactId":"`+created.ContactID+`"}`, b)
+	require.NoError(t, w.store.PutBlacklist(ctx, gdpr.BlacklistEntry{BrandID: "acme", Digest: w.hasher.EmailDigest("gone@example.test"),
+		Reason: gdpr.BlacklistGlobalOptOut, CreatedAt: w.clock.Now()}))
+	_, b = body(gdpr.ManualContact{Email: "gone@example.test"})
+	require.Equal(t, `{"outcome":"blacklisted"}`, b)
 }

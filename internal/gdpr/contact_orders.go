@@ -86,7 +86,6 @@ const (
 	OrderSaleRecorded   OrderOutcome = "sale_recorded"   // the Member's contact existed
 	OrderBlacklisted    OrderOutcome = "blacklisted"     // refused: the address is on the brand's blacklist (R-MAIL-4)
 	OrderReplayed       OrderOutcome = "already_applied" // this orderId was applied before
-	ContactExists       OrderOutcome = "exists"          // the Member already has this contact
 )
 
 // OrderResult is an order's outcome and the contact it concerns (none when blacklisted).
