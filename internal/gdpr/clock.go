@@ -54,3 +54,14 @@ func (c *TestClock) wallNow() time.Time {
 	}
 	return c.wall()
 }
+
+// latest is the last of some instants, the zero time if none is set.
+func latest(ts ...time.Time) time.Time {
+	var m time.Time
+	for _, t := range ts {
+		if t.After(m) {
+			m = t
+		}
+	}
+	return m
+}

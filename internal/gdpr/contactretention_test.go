@@ -120,7 +120,7 @@ func TestRRet4NewContactWithoutInvitationIsErasedAfter30Days(t *testing.T) {
 
 	again, err := w.contacts.CreateManual(t.Context(), "acme", w.members[0], gdpr.ManualContact{Email: "friend@example.test"})
 	require.NoError(t, err)
-	require.Equal(t, gdpr.OrderContactCreated, again.Outcome, "the member's claim on the address is released")
+	require.Equal(t, gdpr.ManualContactCreated, again.Outcome, "the member's claim on the address is released")
 }
 
 // TestRRet5InvitationRemindedThenExpiredThenRRet7Erased: 15 days after an invitation the

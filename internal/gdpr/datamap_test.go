@@ -523,7 +523,7 @@ func filledUser(r gdpr.Role) gdpr.User {
 }
 
 // userMarks: the policy sets the status to erased; the erasure's own state and the due index
-// are the worker's, around it (worker.go), and the policy leaves them.
+// are the erasure procedure's, around it (erase_member.go), and the policy leaves them.
 func userMarks(before gdpr.User) func(string, any) error {
 	return func(path string, after any) error {
 		switch path {

@@ -18,7 +18,7 @@ const (
 	CodeGone            Code = "gone"                // expired or already used (tokens)
 	CodePrecondition    Code = "precondition_failed" // the resource changed since the version the caller named
 	CodeTooMany         Code = "too_many"            // rate limited
-	CodeNotImplemented  Code = "not_implemented"     // a route whose issue has not landed yet
+	CodeNotImplemented  Code = "not_implemented"     // a route this mode does not serve (queue counts in Azure mode)
 	CodeUnavailable     Code = "unavailable"         // a dependency failed; retrying may help
 	CodeInternal        Code = "internal"            // a bug
 )

@@ -2,7 +2,9 @@ package gdpr
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"popsell-gdpr/internal/jsondepth"
@@ -85,4 +87,24 @@ func (j ErasureJob) validate() error {
 		return Errorf(CodeInvalid, "erasure job needs brandId, subjectKind and subjectId")
 	}
 	return nil
+}
+
+// publishErasure schedules an erasure job at its due time. The message id is fixed by the
+// subject, the rule and the request time, so publishing it twice (a sweep after a block, a
+// retried request) queues it once.
+func publishErasure(ctx context.Context, q Queue, job ErasureJob, requestedAt time.Time) (string, error) {
+	m, err := erasureMessage(job, requestedAt)
+	if err != nil {
+		return "", err
+	}
+	return q.Publish(ctx, QueueErasure, m)
+}
+
+func erasureMessage(job ErasureJob, requestedAt time.Time) (Message, error) {
+	body, err := json.Marshal(job)
+	if err != nil {
+		return Message{}, err
+	}
+	id := fmt.Sprintf("erase:%s:%s:%s:%d:%s", job.BrandID, job.SubjectID, job.Rule, requestedAt.UnixNano(), job.After)
+	return Message{ID: id, Body: body, NotBefore: job.DueAt}, nil
 }

@@ -2,13 +2,10 @@ package gdpr
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"regexp"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -126,18 +123,6 @@ func checkField(rules FieldRules, name string, given bool) error {
 		return Errorf(CodeInvalid, "%s is not collected by this brand", name)
 	}
 	return nil
-}
-
-func plainText(s string, max int) bool {
-	if utf8.RuneCountInString(s) > max || !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
 }
 
 // Signup registers a member pending email confirmation (R-SIGNUP-1…7). It answers the same
@@ -324,51 +309,6 @@ func (s *SignupService) Resend(ctx context.Context, brandID BrandID, email strin
 // nobody is a user id no user has (ids are "m_" and 26 characters): a job for it is dropped.
 const nobody = "m_nobody"
 
-// Opt-in tokens are 256 random bits, base64url without padding: 43 characters.
-const tokenLen = 43
-
-func newToken() string {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic("gdpr: crypto/rand failed")
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func validTokenShape(t string) bool {
-	if len(t) != tokenLen {
-		return false
-	}
-	_, err := base64.RawURLEncoding.DecodeString(t)
-	return err == nil
-}
-
-// linkTokenRule is what the token of a mailed link must be to act.
-type linkTokenRule struct {
-	purpose  TokenPurpose
-	reusable bool   // never spent by a use (the unsubscribe link)
-	gone     *Error // the answer when it cannot act
-}
-
-// linkToken finds the token a mailed link carries if it can still act: well formed, of its
-// purpose, unexpired and, unless reusable, unused. Only its digest is stored (R-SIGNUP-2).
-func (c *core) linkToken(ctx context.Context, tokens TokenStore, brand BrandID, token string, rule linkTokenRule) (Token, error) {
-	if !validTokenShape(token) {
-		return Token{}, Errorf(CodeInvalid, "token is malformed")
-	}
-	t, err := tokens.GetToken(ctx, brand, c.hasher.Digest(token))
-	if errors.Is(err, ErrNotFound) {
-		return Token{}, rule.gone
-	}
-	if err != nil {
-		return Token{}, err
-	}
-	if t.Purpose != rule.purpose || !rule.reusable && !t.UsedAt.IsZero() || !c.clock.Now().Before(t.ExpiresAt) {
-		return Token{}, rule.gone
-	}
-	return t, nil
-}
-
 var errTokenGone = Errorf(CodeGone, "this confirmation link has expired or was already used; ask for a new one")
 
 // usableToken finds a confirmation token that is unexpired and unused.
@@ -425,8 +365,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 	if err != nil {
 		return "", err
 	}
-	t.UsedAt = s.clock.Now()
-	if _, err := s.tokens.UpdateToken(ctx, t); errors.Is(err, ErrConflict) {
+	if err := s.spendLinkToken(ctx, s.tokens, t); errors.Is(err, ErrConflict) {
 		return "", errTokenGone // spent by a concurrent confirmation
 	} else if err != nil {
 		return "", err

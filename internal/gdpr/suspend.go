@@ -141,8 +141,7 @@ func (s *RetentionService) ProgramOptOut(ctx context.Context, brandID BrandID, t
 	case err != nil:
 		return err
 	}
-	t.UsedAt = s.clock.Now()
-	if _, err := s.tokens.UpdateToken(ctx, t); errors.Is(err, ErrConflict) {
+	if err := s.spendLinkToken(ctx, s.tokens, t); errors.Is(err, ErrConflict) {
 		return errOptOutGone // a concurrent opt-out spent it first
 	} else if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -209,40 +208,9 @@ func (s *RetentionService) reviewPage(ctx context.Context, b Brand, users []User
 	return s.updateUsers(ctx, b.ID, updated)
 }
 
-// publishAll publishes a sweep's jobs for one queue in one batch, if any.
-func publishAll(ctx context.Context, q Queue, queue string, msgs []Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	_, err := q.PublishBatch(ctx, queue, msgs)
-	return err
-}
-
 // updateUsers writes the sweep's records of users (writeInBatches).
 func (s *RetentionService) updateUsers(ctx context.Context, brand BrandID, users []User) error {
 	return writeInBatches(users,
 		func(chunk []User) error { _, err := s.users.UpdateUsers(ctx, brand, chunk); return err },
 		func(u User) error { _, err := s.users.UpdateUser(ctx, u); return err })
-}
-
-// writeInBatches writes a sweep's records in batches of MaxBatch. A batch that meets a
-// concurrent change (a login, an answer, a block) falls back to one write per document,
-// skipping the changed ones: the next sweep decides for them again.
-func writeInBatches[T any](docs []T, batch func([]T) error, one func(T) error) error {
-	skipped := func(err error) bool { return errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) }
-	for chunk := range slices.Chunk(docs, MaxBatch) {
-		err := batch(chunk)
-		if !skipped(err) {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		for _, d := range chunk {
-			if err := one(d); err != nil && !skipped(err) {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -252,13 +252,3 @@ func (u User) LastActive() time.Time {
 	}
 	return u.CreatedAt
 }
-
-func latest(ts ...time.Time) time.Time {
-	var m time.Time
-	for _, t := range ts {
-		if t.After(m) {
-			m = t
-		}
-	}
-	return m
-}

@@ -188,10 +188,6 @@ func (a *api) routes() []route {
 	}
 }
 
-func (a *api) notYet(w http.ResponseWriter, r *http.Request) {
-	a.writeError(w, r, gdpr.Errorf(gdpr.CodeNotImplemented, "this route is not implemented yet"))
-}
-
 func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
 }

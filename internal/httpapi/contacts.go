@@ -57,9 +57,9 @@ func (a *api) createContact(w http.ResponseWriter, r *http.Request) {
 	}
 	status := http.StatusOK
 	switch res.Outcome {
-	case gdpr.OrderContactCreated:
+	case gdpr.ManualContactCreated:
 		status = http.StatusCreated
-	case gdpr.OrderBlacklisted:
+	case gdpr.ManualBlacklisted:
 		a.writeError(w, r, errGloballyOptedOut)
 		return
 	}

@@ -16,8 +16,9 @@ import (
 // Memory is the store double: brands, users, claims, tokens and the whitelist in maps, with the
 // ports' conventions and nothing else. It is for tests that run a service thousands of times,
 // such as the model test of the unique-key protocol, where opening a database per run would
-// cost more than the run. It passes the Users and Claims groups of this suite (memory_test.go);
-// the other ports are left to the real adapters: calling one panics.
+// cost more than the run. It passes the Brands, Users, Claims, Tokens and Whitelist groups of
+// this suite (memory_test.go); the other ports are left to the real adapters: calling one
+// panics.
 type Memory struct {
 	Store // the ports Memory does not keep; nil, so a call panics
 

@@ -1,7 +1,14 @@
-// Package storetest is the conformance suite of the domain's store ports: every adapter — the
-// embedded SQLite store and Cosmos DB — runs Run and must pass all of it, so the domain can
-// rely on the conventions of the ports (internal/gdpr/ports.go) and nothing more. The suite is
-// grouped by the same capabilities as the ports.
+// Package storetest is the conformance suite of the domain's store ports: both adapters — the
+// embedded SQLite store (localstore) and Cosmos DB (cosmosstore) — run Run and must pass all
+// of it, so the domain can rely on the conventions of the ports (internal/gdpr/ports.go) and
+// nothing more. The suite is grouped by the same capabilities as the ports, and RunGroups runs
+// some of the groups only, for a double that keeps some ports.
+//
+// Its files: brands.go, docs.go (users and contacts, and their due index), records.go (claims,
+// blacklist, whitelist, tokens, erasure records) and isolation.go (one brand never sees
+// another's data) hold the groups; fixtures.go the fake documents and Normalize; memory.go
+// Memory, the in-memory double of some ports that model tests run on, held to its groups by
+// memory_test.go; bench.go Bench, the benchmarks every adapter reports with the same code.
 //
 // What the suite assumes of an adapter:
 //   - open returns a usable store for one subtest; it is called from parallel subtests. A fresh

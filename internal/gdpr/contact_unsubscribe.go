@@ -3,7 +3,6 @@ package gdpr
 import (
 	"context"
 	"errors"
-	"strings"
 )
 
 // UnsubscribeAnswer is a contact's answer on the unsubscribe page a mail linked to.
@@ -66,7 +65,7 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 	if err != nil {
 		return err
 	}
-	src := ConsentSource{Kind: SourceKindUnsubscribe, Ref: strings.TrimPrefix(t.Digest, s.hasher.version+":")[:16]}
+	src := ConsentSource{Kind: SourceKindUnsubscribe, Ref: s.linkTokenProof(t)}
 	if answer == UnsubscribeThisMember {
 		return s.unsubscribeContact(ctx, b, c.ID, MemberOptOutFromEmail, src)
 	}
