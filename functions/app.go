@@ -47,6 +47,7 @@ type App struct {
 	Store     gdpr.Store
 	Blobs     blobstore.Store
 	Ledger    *gdpr.LedgerService
+	Restore   *gdpr.RestoreService
 	Queue     *localqueue.Queue // nil in Azure mode
 	TestClock *gdpr.TestClock   // nil unless enabled
 	OutboxDir string            // empty when mail goes elsewhere
@@ -181,11 +182,17 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 	if err != nil {
 		return httpapi.Options{}, err
 	}
-	a.Brands, a.Ledger = s.Brands, s.Ledger
+	a.Brands, a.Ledger, a.Restore = s.Brands, s.Ledger, s.Restore
+	// Before serving: a store restored from a backup is behind the ledger, and is not served
+	// until its erasures are replayed, in either mode (restore.go).
+	a.startChecks = append(a.startChecks, func(ctx context.Context) error {
+		_, err := a.Restore.Check(ctx)
+		return err
+	})
 	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger)
 	opts := httpapi.Options{Brands: s.Brands, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
 		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
-		Contacts: s.Contacts, Ledger: s.Ledger, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
+		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats
@@ -222,9 +229,30 @@ func (a *App) background(ctx context.Context) (wait func(), err error) {
 		wg.Go(func() { a.scrubber.run(ctx) })
 	}
 	for _, f := range a.Triggers.Queues {
-		wg.Go(func() { a.consume(ctx, f) })
+		wg.Go(func() {
+			if a.awaitReplay(ctx) {
+				a.consume(ctx, f)
+			}
+		})
 	}
 	return wg.Wait, a.startScheduler(ctx, &wg)
+}
+
+// replayPoll is how often local mode's consumers look whether a pending replay is done.
+const replayPoll = time.Second
+
+// awaitReplay holds local mode's consumers while a restored store waits for its replay: a
+// queued mail must not reach a person the restore brought back. It reports false when ctx
+// ends first.
+func (a *App) awaitReplay(ctx context.Context) bool {
+	for a.Restore.Pending(ctx) {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(replayPoll):
+		}
+	}
+	return true
 }
 
 // Local mode's consumers: batches of this size, this many at once, for functions that take
@@ -307,6 +335,10 @@ func (a *App) fire(ctx context.Context, f triggers.Timer) {
 			a.log.Error("timer function panicked", "function", f.Name)
 		}
 	}()
+	if a.Restore.Pending(ctx) {
+		a.log.Warn("timer function skipped: a restored store waits for its replay", "function", f.Name)
+		return
+	}
 	if err := f.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.log.Error("timer function failed", "function", f.Name, "code", string(gdpr.ErrorCode(err)), "err", err)
 	}

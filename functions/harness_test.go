@@ -66,6 +66,15 @@ func testEnv(dataDir string) map[string]string {
 // startApp starts the handler with env (testEnv plus overrides) and stops it when the test ends.
 func startApp(t *testing.T, overrides map[string]string) *testApp {
 	t.Helper()
+	app, _ := launchApp(t, overrides)
+	return app
+}
+
+// launchApp starts the handler with env (testEnv plus overrides) and returns it with what
+// stops it before the test ends, for a test that starts it again on the same data (a restart,
+// a restore); it is stopped at the test's end otherwise.
+func launchApp(t *testing.T, overrides map[string]string) (*testApp, func()) {
+	t.Helper()
 	env := testEnv(t.TempDir())
 	for k, v := range overrides {
 		env[k] = v
@@ -82,12 +91,16 @@ func startApp(t *testing.T, overrides map[string]string) *testApp {
 	go func() { done <- app.Run(ctx, ln) }()
 	<-app.Started()
 	require.NoError(t, app.StartErr())
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done) // a hang is go test's timeout to report, with every stack
-		require.NoError(t, app.Close())
-	})
-	return &testApp{t: t, App: app, URL: "http://" + ln.Addr().String(), logs: logs, httpc: &http.Client{Timeout: 30 * time.Second}}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			require.NoError(t, <-done) // a hang is go test's timeout to report, with every stack
+			require.NoError(t, app.Close())
+		})
+	}
+	t.Cleanup(stop)
+	return &testApp{t: t, App: app, URL: "http://" + ln.Addr().String(), logs: logs, httpc: &http.Client{Timeout: 30 * time.Second}}, stop
 }
 
 // contacts are the store's single-contact reads and writes: the tests seed and read contacts

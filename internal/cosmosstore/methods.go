@@ -16,8 +16,10 @@ import (
 const (
 	qAll      = `SELECT c.doc, c._etag FROM c`
 	qPageByID = `SELECT c.doc, c._etag FROM c WHERE c.id > @after ORDER BY c.id`
-	qDue      = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt <= @now ORDER BY c.nextReviewAt ASC, c.id ASC`
-	qDueAfter = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt >= @at AND c.nextReviewAt <= @now` +
+	// qErasuresIn reads the audit records among @ids (restore's check).
+	qErasuresIn = `SELECT c.doc, c._etag FROM c WHERE ARRAY_CONTAINS(@ids, c.id)`
+	qDue        = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt <= @now ORDER BY c.nextReviewAt ASC, c.id ASC`
+	qDueAfter   = `SELECT c.doc, c._etag FROM c WHERE c.nextReviewAt >= @at AND c.nextReviewAt <= @now` +
 		` AND (c.nextReviewAt > @at OR c.id > @id) ORDER BY c.nextReviewAt ASC, c.id ASC`
 	qOfMember = `SELECT c.doc, c._etag FROM c WHERE c.memberId = @member ORDER BY c.id`
 	qOfIdP    = `SELECT c.doc, c._etag FROM c WHERE c.idpKey = @key`
@@ -405,4 +407,26 @@ func (s *Store) PutErasures(ctx context.Context, brand gdpr.BrandID, records []g
 
 func (s *Store) ListErasures(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.ErasureRecord, error) {
 	return list[gdpr.ErasureRecord](ctx, s.erasures, brand, qPageByID, afterParam(after), max(limit, 0), nil, nil)
+}
+
+// findChunk bounds the ids of one FindErasures query: a query's text and parameters stay
+// well under Cosmos DB's limits however many ids a day of the ledger holds.
+const findChunk = 256
+
+// FindErasures runs one query per chunk of ids in the brand's partition: its cost follows
+// the ids asked, not the size of the audit trail.
+func (s *Store) FindErasures(ctx context.Context, brand gdpr.BrandID, ids []string) ([]string, error) {
+	found := []string{}
+	for chunk := range slices.Chunk(ids, findChunk) {
+		params := []azcosmos.QueryParameter{{Name: "@ids", Value: chunk}}
+		rs, err := list[gdpr.ErasureRecord](ctx, s.erasures, brand, qErasuresIn, params, -1, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			found = append(found, r.ID)
+		}
+	}
+	slices.Sort(found)
+	return found, nil
 }

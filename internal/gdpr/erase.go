@@ -39,7 +39,7 @@ func (s *ErasureService) eraseSubject(ctx context.Context, jobs []ErasureJob) []
 		case job.SubjectKind == SubjectBrand:
 			errs[i] = s.fanOutBrandErasure(ctx, job)
 		case job.Rule == RuleContestUGC:
-			errs[i] = s.deleteContestUGC(ctx, job)
+			errs[i] = s.deleteContestUGC(ctx, job, time.Time{})
 		case job.SubjectKind == SubjectContact:
 			errs[i] = s.eraseContactJob(ctx, job)
 		default:
@@ -128,4 +128,63 @@ func sortedOrEmpty(s []string) []string {
 		return []string{}
 	}
 	return sortedCopy(s)
+}
+
+// reapply erases again, by this same procedure, the subjects of erasure records that a
+// restored store lost (restore.go): each under the record's own erasure, not re-deciding
+// whether it is due — it was, and it happened. The records must already be in the audit
+// trail, so that each erasure's last step finds its record there and appends the ledger's
+// very bytes again. A subject the store does not have (created after the backup) or has
+// erased under that erasure already is left as it is; one stopped part way resumes.
+func (s *ErasureService) reapply(ctx context.Context, brand BrandID, records []ErasureRecord) error {
+	defer s.erased()
+	var users []queuedErasure
+	for i, r := range records {
+		job := ErasureJob{BrandID: brand, SubjectKind: r.SubjectKind, SubjectID: r.SubjectID, Rule: r.Rule, DueAt: r.DueAt}
+		var err error
+		switch {
+		case r.Rule == RuleContestUGC:
+			err = s.deleteContestUGC(ctx, job, r.DoneAt)
+		case r.SubjectKind == SubjectContact:
+			_, err = s.contactEraser.erase(ctx, brand, r.SubjectID, func(Contact, time.Time) (ErasureState, bool) {
+				return r.state(), true
+			})
+		default:
+			users = append(users, queuedErasure{i, job})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, group := range groupErasures(users) {
+		forced := make(map[string]ErasureState, len(group))
+		ids := make([]string, len(group))
+		for i, q := range group {
+			ids[i], forced[q.job.SubjectID] = q.job.SubjectID, records[q.index].state()
+		}
+		if err := s.eraseUsersBy(ctx, brand, ids, forcedErasure(forced)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forcedErasure erases each user under its recorded erasure unless it holds it already or is
+// erased for good: an erased user takes only a contract end's second pass (R-ERASE-7).
+func forcedErasure(states map[string]ErasureState) userDecision {
+	return func(u User, _ Brand, _ time.Time) (ErasureState, bool) {
+		st, ok := states[u.ID]
+		switch {
+		case !ok, u.Erasure != nil && u.Erasure.ID == st.ID:
+			return ErasureState{}, false
+		case u.Status == UserErased && (st.Rule != RuleBrandContractEnd || !needsContractEndPass(u)):
+			return ErasureState{}, false
+		}
+		return st, true
+	}
+}
+
+// state is the erasure a record was written for, as an erasure begins it.
+func (r ErasureRecord) state() ErasureState {
+	return ErasureState{ID: r.ID, Rule: r.Rule, Reason: r.Reason, RequestedAt: r.RequestedAt, DueAt: r.DueAt}
 }

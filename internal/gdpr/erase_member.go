@@ -81,17 +81,38 @@ const (
 // eraseUsers runs the jobs of one group. It first erases each due user's own fields and
 // records on it what is left to do, so that every later step can resume from the user alone.
 func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) error {
-	b, err := s.brand(ctx, group[0].job.BrandID)
+	jobs := make(map[string]ErasureJob, len(group))
+	ids := make([]string, len(group))
+	for i, q := range group {
+		jobs[q.job.SubjectID], ids[i] = q.job, q.job.SubjectID
+	}
+	return s.eraseUsersBy(ctx, group[0].job.BrandID, ids, func(u User, b Brand, now time.Time) (ErasureState, bool) {
+		if u.Status != UserErased {
+			return s.erasureDue(u, b, jobs[u.ID], now)
+		}
+		if needsContractEndPass(u) && contractEndDue(b, now) {
+			// Erased earlier under another rule: what that rule kept (contacts with a Brand
+			// opt-in, staff names) goes now (R-ERASE-7).
+			ce := b.ContractEnd
+			return newErasure(u.BrandID, u.ID, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt), true
+		}
+		return ErasureState{}, false
+	})
+}
+
+// userDecision says whether a user read now is to be erased, and under which erasure. It is
+// not asked about a user whose erasure is under way: that one resumes.
+type userDecision func(u User, b Brand, now time.Time) (ErasureState, bool)
+
+// eraseUsersBy erases the users of one brand, named once each, that decide picks, and
+// resumes those whose erasure stopped part way.
+func (s *ErasureService) eraseUsersBy(ctx context.Context, brand BrandID, ids []string, decide userDecision) error {
+	b, err := s.brand(ctx, brand)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	jobs := make(map[string]ErasureJob, len(group))
-	ids := make([]string, len(group))
-	for i, q := range group {
-		jobs[q.job.SubjectID], ids[i] = q.job, q.job.SubjectID
 	}
 	var started []User
 	err = retry(ctx, func() error {
@@ -103,19 +124,11 @@ func (s *ErasureService) eraseUsers(ctx context.Context, group []queuedErasure) 
 		erase := make([]User, 0, len(users))
 		now := s.clock.Now()
 		for _, u := range users {
-			if u.Status == UserErased {
-				switch {
-				case u.Erasure != nil && u.Erasure.Step != stepDone:
-					started = append(started, u) // erased in part by an earlier run: resume
-				case needsContractEndPass(u) && contractEndDue(b, now):
-					// Erased earlier under another rule: what that rule kept (contacts with
-					// a Brand opt-in, staff names) goes now (R-ERASE-7).
-					ce := b.ContractEnd
-					erase = append(erase, s.startErasure(u, b, newErasure(u.BrandID, u.ID, RuleBrandContractEnd, ReasonBrandEnded, ce.RequestedAt, ce.DueAt)))
-				}
+			if u.Status == UserErased && u.Erasure != nil && u.Erasure.Step != stepDone {
+				started = append(started, u) // erased in part by an earlier run: resume
 				continue
 			}
-			if state, ok := s.erasureDue(u, b, jobs[u.ID], now); ok {
+			if state, ok := decide(u, b, now); ok {
 				erase = append(erase, s.startErasure(u, b, state))
 			}
 		}
@@ -399,7 +412,10 @@ const ReasonContestEnded BlockReason = "contest_retention_ended"
 // user or not (R-ERASE-2). The blobs go first, then the audit record under an id fixed by
 // the earliest date, then the user without them: a redelivery after a crash at any point
 // ends with the blobs gone, one record, and the user's list updated.
-func (s *ErasureService) deleteContestUGC(ctx context.Context, job ErasureJob) error {
+//
+// asOf, when set, is the time the deletion is judged at instead of now: a replay after a
+// restore (restore.go) deletes what was deleted then, whatever the clock says now.
+func (s *ErasureService) deleteContestUGC(ctx context.Context, job ErasureJob, asOf time.Time) error {
 	b, err := s.brand(ctx, job.BrandID)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -413,6 +429,9 @@ func (s *ErasureService) deleteContestUGC(ctx context.Context, job ErasureJob) e
 			return err
 		}
 		now := s.clock.Now()
+		if !asOf.IsZero() {
+			now = asOf
+		}
 		var expired []string
 		var first time.Time
 		kept := u.UGC[:0:0]

@@ -135,6 +135,10 @@ type ErasureAudit interface {
 	PutErasures(ctx context.Context, brand BrandID, records []ErasureRecord) ([]ErasureRecord, error)
 	// ListErasures pages through a brand's audit records in id order.
 	ListErasures(ctx context.Context, brand BrandID, after string, limit int) ([]ErasureRecord, error)
+	// FindErasures answers which of the record ids the brand's audit trail holds, in id order:
+	// a restored store is told by the ledger's records it lacks (restore.go). Any number of
+	// ids; none finds none.
+	FindErasures(ctx context.Context, brand BrandID, ids []string) ([]string, error)
 }
 
 // Store is every store port: what one adapter (the embedded SQLite store, Cosmos DB) serves,

@@ -37,6 +37,7 @@ type Services struct {
 	Erasure          *ErasureService
 	Webhooks         *WebhookService
 	Ledger           *LedgerService
+	Restore          *RestoreService
 }
 
 // NewServices builds every service over p, each with only the ports it uses. c.Brands, when
@@ -87,6 +88,9 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Webhooks, err = NewWebhookService(c, st); err != nil {
+		return nil, err
+	}
+	if s.Restore, err = NewRestoreService(c, RestoreDeps{Audit: st, Claims: st, Ledger: p.Ledger, Erasure: s.Erasure}); err != nil {
 		return nil, err
 	}
 	s.MailCallback = NewMailCallback(s.MailEvents, s.Contacts)

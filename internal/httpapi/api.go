@@ -35,6 +35,9 @@ type Options struct {
 	Contacts *gdpr.ContactService
 	// Ledger answers the erasure ledger's seals, proofs and export.
 	Ledger *gdpr.LedgerService
+	// Restore tells a restored store and replays the erasures it lost; while a replay is
+	// pending, the router serves only the routes that help with it (restore.go).
+	Restore *gdpr.RestoreService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
@@ -63,6 +66,7 @@ type api struct {
 	webhooks     *gdpr.WebhookService
 	contacts     *gdpr.ContactService
 	ledger       *gdpr.LedgerService
+	restore      *gdpr.RestoreService
 	triggers     triggers.Set
 	requeue      gdpr.Queue
 	baseURL      string
@@ -80,7 +84,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
@@ -107,6 +111,9 @@ func (a *api) register(m *http.ServeMux) {
 	})
 	for _, rt := range append(a.routes(), a.scimRoutes()...) {
 		h := rt.handler
+		if !servedDuringReplay[rt.pattern] {
+			h = a.refuseWhileReplayPending(h)
+		}
 		if rt.admin {
 			h = a.requireAdmin(h)
 		}
@@ -185,6 +192,8 @@ func (a *api) routes() []route {
 		{"PUT /api/admin/test-clock", true, a.setTestClock},
 		{"GET /api/admin/queues", true, a.queues},
 		{"GET /api/admin/datamap", true, a.dataMap},
+		{"GET /api/admin/restore", true, a.restoreStatus},
+		{"POST /api/admin/restore/replay", true, a.restoreReplay},
 	}
 }
 

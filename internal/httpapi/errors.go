@@ -65,7 +65,7 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if st == 0 {
 		st = http.StatusInternalServerError
 	}
-	if st == http.StatusServiceUnavailable {
+	if st == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1") // what is busy or down now is usually back in a second
 	}
 	writeJSON(w, st, body)

@@ -23,11 +23,14 @@ func (a *api) invocations(mux *http.ServeMux) {
 				// Only the body is needed; the properties that could not be read are named.
 				a.log.WarnContext(r.Context(), "service bus metadata partly unreadable", "function", f.Name, "err", msg.MetadataErr)
 			}
-			if err == nil {
+			if err == nil && a.replayPending(r) {
+				// Deferred rather than failed: the message keeps its deliveries for after the replay.
+				err = gdpr.Errorf(gdpr.CodeUnavailable, "a restored store waits for its replay")
+			} else if err == nil {
 				err = f.Handle(r.Context(), msg.Body)
-				if err != nil && a.deferUnavailable(r.Context(), f.Queue, msg, err) {
-					err = nil
-				}
+			}
+			if err != nil && a.deferUnavailable(r.Context(), f.Queue, msg, err) {
+				err = nil
 			}
 			a.finishInvocation(w, r, f.Name, err)
 		})
@@ -38,7 +41,9 @@ func (a *api) invocations(mux *http.ServeMux) {
 			if err == nil {
 				_, err = inv.Timer(f.Binding)
 			}
-			if err == nil {
+			if err == nil && a.replayPending(r) {
+				err = gdpr.Errorf(gdpr.CodeUnavailable, "a restored store waits for its replay")
+			} else if err == nil {
 				err = f.Run(r.Context())
 			}
 			a.finishInvocation(w, r, f.Name, err)

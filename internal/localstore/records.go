@@ -2,6 +2,7 @@ package localstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -189,4 +190,24 @@ func (s *Store) PutErasures(ctx context.Context, brand gdpr.BrandID, records []g
 func (s *Store) ListErasures(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.ErasureRecord, error) {
 	return list[gdpr.ErasureRecord](ctx, s, "erasures", nil, limit,
 		`SELECT version, doc FROM erasures WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?`, brand, after)
+}
+
+func (s *Store) FindErasures(ctx context.Context, brand gdpr.BrandID, ids []string) ([]string, error) {
+	found := []string{}
+	if len(ids) == 0 {
+		return found, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fail("find erasures", err)
+	}
+	rs, err := all[gdpr.ErasureRecord](ctx, s.r, nil,
+		`SELECT version, doc FROM erasures WHERE brand_id = ? AND id IN (SELECT value FROM json_each(?)) ORDER BY id`, brand, list)
+	if err != nil {
+		return nil, fail("find erasures", err)
+	}
+	for _, r := range rs {
+		found = append(found, r.ID)
+	}
+	return found, nil
 }

@@ -414,6 +414,7 @@ var erasureTests = []test{
 	{"list_pages_in_id_order", testErasurePaging},
 	{"put_many_new_and_repeated", testErasuresMany},
 	{"put_of_another_brand_is_refused_R-TEN-1", testErasureOtherBrand},
+	{"find_answers_the_ids_held_R-ERASE-9", testErasureFind},
 }
 
 // putErasure writes one audit record.
@@ -508,4 +509,36 @@ func testErasurePaging(t *testing.T, s Store) {
 		require.LessOrEqual(t, len(got), len(want), "paging must end")
 	}
 	require.Equal(t, want, got)
+}
+
+// testErasureFind: a restored store is told by the ledger's records it lacks, so FindErasures
+// must name exactly the ids held, of this brand only, past any chunking of the ids.
+func testErasureFind(t *testing.T, s Store) {
+	ctx, b, other := t.Context(), NewBrandID(), NewBrandID()
+	none, err := s.FindErasures(ctx, b, nil)
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	var held, asked []string
+	for i := range 300 {
+		r := NewErasure(b)
+		r.ID = fmt.Sprintf("er_find_%04d", i)
+		asked = append(asked, r.ID)
+		if i%3 == 0 {
+			_, err := putErasure(ctx, s, r)
+			require.NoError(t, err)
+			held = append(held, r.ID)
+		}
+	}
+	elsewhere := NewErasure(other)
+	elsewhere.ID = "er_find_0001" // asked of b, held by another brand only (R-TEN-1)
+	_, err = putErasure(ctx, s, elsewhere)
+	require.NoError(t, err)
+
+	got, err := s.FindErasures(ctx, b, asked)
+	require.NoError(t, err)
+	require.Equal(t, held, got)
+	got, err = s.FindErasures(ctx, other, asked[:10])
+	require.NoError(t, err)
+	require.Equal(t, []string{"er_find_0001"}, got)
 }
