@@ -28,9 +28,21 @@ type CreateOnly interface {
 	ListDirs(ctx context.Context, prefix string) ([]string, error)
 }
 
+// Linker is a CreateOnly store that can give bytes it already holds a second key without
+// writing them again: the folder, by a hard link (one directory entry, no new file). Azure
+// has no such request (a copy is a second write); its callers Create.
+type Linker interface {
+	// CreateLinked is Create(key, data), except that when the blob under source holds
+	// exactly data, key becomes a second name for it. Source must be a blob that is never
+	// replaced (a create-only one): one replaced between the comparison and the link would
+	// give key the new bytes.
+	CreateLinked(ctx context.Context, key string, data []byte, contentType, source string) error
+}
+
 var (
 	_ CreateOnly = (*Folder)(nil)
 	_ CreateOnly = (*Azure)(nil)
+	_ Linker     = (*Folder)(nil)
 )
 
 // checkPrefix accepts "" (everything) or a valid key followed by "/".

@@ -93,7 +93,7 @@ func BenchmarkSealDay100k(b *testing.B) {
 }
 
 // BenchmarkLedgerAppendFolder: appending erasure records to local mode's ledger folder, 100
-// at a time as the erasure worker's batches come (two create-only, synced files each).
+// at a time as the erasure worker's batches come (a create-only file and a link to it each).
 func BenchmarkLedgerAppendFolder(b *testing.B) {
 	clock := clocktest.New(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	svc := benchLedger(b, ledgerstore.New(blobstore.NewFolder(filepath.Join(b.TempDir(), "ledger"))), clock)

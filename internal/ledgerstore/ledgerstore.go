@@ -10,7 +10,8 @@
 //	ledger/<brand>/leaves/<day>.json           the seal's leaf hashes, in order
 //
 // The entry under the record's id is written first and fixes its day: an append repeated
-// after midnight finds it and lists the record under the same day. A seal's leaves are
+// after midnight finds it and lists the record under the same day. Both keys hold the same
+// bytes; in a folder the day's is a hard link to the record's file. A seal's leaves are
 // written before the seal, which is what makes a day sealed.
 package ledgerstore
 
@@ -81,9 +82,16 @@ func decodeEntry(data []byte) (gdpr.LedgerEntry, error) {
 }
 
 // createOrSame creates a blob, and succeeds too when the blob holds these very bytes: a
-// create repeated after a crash or by a concurrent writer is no conflict.
-func (s *Store) createOrSame(ctx context.Context, key string, data []byte) error {
-	err := s.blobs.Create(ctx, key, data, contentType)
+// create repeated after a crash or by a concurrent writer is no conflict. A store that links
+// (the folder) makes the blob a second name of sameAs's when that holds these bytes, which
+// is what a day entry is of its record's entry: the same bytes, written once.
+func (s *Store) createOrSame(ctx context.Context, key, sameAs string, data []byte) error {
+	var err error
+	if l, ok := s.blobs.(blobstore.Linker); ok && sameAs != "" {
+		err = l.CreateLinked(ctx, key, data, contentType, sameAs)
+	} else {
+		err = s.blobs.Create(ctx, key, data, contentType)
+	}
 	if !errors.Is(err, blobstore.ErrExists) {
 		return err
 	}
@@ -118,7 +126,7 @@ func (s *Store) AddLedgerDayEntry(ctx context.Context, e gdpr.LedgerEntry) error
 	if err != nil {
 		return err
 	}
-	return s.createOrSame(ctx, dayPrefix(e.BrandID, e.Day)+e.RecordID+".json", data)
+	return s.createOrSame(ctx, dayPrefix(e.BrandID, e.Day)+e.RecordID+".json", recordKey(e.BrandID, e.RecordID), data)
 }
 
 func (s *Store) LedgerEntry(ctx context.Context, brand gdpr.BrandID, recordID string) (gdpr.LedgerEntry, error) {
@@ -184,14 +192,14 @@ func (s *Store) PutLedgerSeal(ctx context.Context, seal gdpr.LedgerSeal) error {
 	if err != nil {
 		return err
 	}
-	if err := s.createOrSame(ctx, leavesKey(seal.BrandID, seal.Day), data); err != nil {
+	if err := s.createOrSame(ctx, leavesKey(seal.BrandID, seal.Day), "", data); err != nil {
 		return err
 	}
 	seal.Leaves = nil
 	if data, err = json.Marshal(seal); err != nil {
 		return err
 	}
-	return s.createOrSame(ctx, sealKey(seal.BrandID, seal.Day), data)
+	return s.createOrSame(ctx, sealKey(seal.BrandID, seal.Day), "", data)
 }
 
 // sealReads bounds the seals read at once when listing them.

@@ -2,6 +2,8 @@ package ledgerstore_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -16,6 +18,23 @@ import (
 
 func TestFolder(t *testing.T) {
 	testLedgerStore(t, ledgerstore.New(blobstore.NewFolder(t.TempDir())))
+}
+
+// In a folder a record's day entry is a second name of its entry's file: no second file.
+func TestFolderDayEntryIsTheEntrysFile(t *testing.T) {
+	ctx := context.Background()
+	folder := blobstore.NewFolder(t.TempDir())
+	s := ledgerstore.New(folder)
+	e := entry("acme", "er_1", "2026-12-01", `{"id":"er_1"}`)
+	stored, err := s.ClaimLedgerEntry(ctx, e)
+	require.NoError(t, err)
+	require.NoError(t, s.AddLedgerDayEntry(ctx, stored))
+	stat := func(parts ...string) os.FileInfo {
+		fi, err := os.Stat(filepath.Join(append([]string{folder.Root(), "ledger", "acme"}, parts...)...))
+		require.NoError(t, err)
+		return fi
+	}
+	require.True(t, os.SameFile(stat("records", "er_1.json"), stat("days", "2026-12-01", "er_1.json")))
 }
 
 func TestAzure(t *testing.T) {
@@ -56,6 +75,25 @@ func testLedgerStore(t *testing.T, s gdpr.LedgerStore) {
 		require.NoError(t, s.AddLedgerDayEntry(ctx, e))
 		require.NoError(t, s.AddLedgerDayEntry(ctx, e), "again: success")
 		require.ErrorIs(t, s.AddLedgerDayEntry(ctx, entry("acme", "er_1", "2026-12-01", `{"id":"er_1","x":1}`)), gdpr.ErrConflict)
+	})
+
+	t.Run("a day entry holds the bytes it was given, not its claim's", func(t *testing.T) {
+		claimed := entry("beta", "er_5", "2026-12-05", `{"id":"er_5"}`)
+		_, err := s.ClaimLedgerEntry(ctx, claimed)
+		require.NoError(t, err)
+		require.NoError(t, s.AddLedgerDayEntry(ctx, claimed))
+		other := entry("beta", "er_5", "2026-12-06", `{"id":"er_5","x":1}`)
+		require.NoError(t, s.AddLedgerDayEntry(ctx, other))
+		for day, want := range map[string]gdpr.LedgerEntry{"2026-12-05": claimed, "2026-12-06": other} {
+			var got []gdpr.LedgerEntry
+			for e, err := range s.LedgerDayEntries(ctx, "beta", day) {
+				require.NoError(t, err)
+				got = append(got, e)
+			}
+			require.Equal(t, []gdpr.LedgerEntry{want}, got)
+		}
+		require.ErrorIs(t, s.AddLedgerDayEntry(ctx, entry("beta", "er_5", "2026-12-06", `{"id":"er_5"}`)), gdpr.ErrConflict,
+			"the claim's bytes under a day that holds others")
 	})
 
 	t.Run("days and their entries in order", func(t *testing.T) {
