@@ -22,8 +22,14 @@ import (
 //	                         invitations, unsubscribe pages         queue, tokens, sent mail
 //	ProvisioningService      SSO webhooks and SCIM                  users, claims, queue
 //	WebhookService           signed webhooks' keys and replays      claims
-//	ErasureService           the one owner of erasure (erase.go),   users, contacts, claims, audit, blobs, queue,
-//	                         the erasure worker, the audit trail    sent mail
+//	ErasureService           the one owner of erasure (erase.go),   users, contacts, claims, audit, ledger, blobs,
+//	                         the erasure worker, the audit trail    queue, sent mail
+//	LedgerService            the erasure ledger: appends, seals,    ledger store (outside the database)
+//	                         proofs, export
+//	RestoreService           a restored store found behind the      audit, claims, ledger store, ErasureService
+//	                         ledger, and its replay
+//	MailCallback             the mail provider's callbacks:         MailEventService, ContactService
+//	                         addresses first, then contacts
 //
 // They share a Core. HTTP handlers, queue consumers and timers are thin shells around their
 // methods; NewServices (wire.go) is the one place that hands them their ports.
