@@ -147,12 +147,22 @@ func (o *opener) blobs(ctx context.Context) (blobstore.Store, error) {
 // the settings in the same account; Bicep gives it a time-based immutability policy.
 const LedgerContainer = "ledger"
 
+// ledgerContainer is LedgerContainer in Azure. Against Azurite, whose one account every local
+// instance and test shares, it is named after the instance's own blob container: two
+// instances' ledgers (and a restored store's check against its ledger) never mix.
+func (o *opener) ledgerContainer() string {
+	if o.cfg.Blob.ConnectionString != "" {
+		return o.cfg.Blob.Container + "-" + LedgerContainer
+	}
+	return LedgerContainer
+}
+
 // ledger is where the erasure ledger is kept, outside the database so that it survives a
 // restore of it: the ledger container of the blob account, or a folder of the data directory.
 func (o *opener) ledger(ctx context.Context) (blobstore.CreateOnly, error) {
 	switch b := o.cfg.Blob; {
 	case b.ConnectionString != "":
-		s, err := blobstore.NewAzureFromConnectionString(b.ConnectionString, LedgerContainer)
+		s, err := blobstore.NewAzureFromConnectionString(b.ConnectionString, o.ledgerContainer())
 		if err != nil {
 			return nil, fmt.Errorf("ledger: %w", err)
 		}
