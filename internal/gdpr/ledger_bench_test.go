@@ -46,6 +46,13 @@ func (m *memLedger) LedgerDayEntries(_ context.Context, _ gdpr.BrandID, _ string
 		}
 	}
 }
+func (m *memLedger) LedgerDayRecordIDs(context.Context, gdpr.BrandID, string) ([]string, error) {
+	ids := make([]string, len(m.entries))
+	for i, e := range m.entries {
+		ids[i] = e.RecordID
+	}
+	return ids, nil
+}
 func (m *memLedger) PutLedgerSeal(context.Context, gdpr.LedgerSeal) error { return nil }
 func (m *memLedger) LedgerSeals(context.Context, gdpr.BrandID) ([]gdpr.LedgerSeal, error) {
 	return nil, nil

@@ -172,6 +172,9 @@ type LedgerStore interface {
 	LedgerDays(ctx context.Context, brand BrandID) ([]string, error)
 	// LedgerDayEntries yields a day's entries in record-id order (byte order), one at a time.
 	LedgerDayEntries(ctx context.Context, brand BrandID, day string) iter.Seq2[LedgerEntry, error]
+	// LedgerDayRecordIDs lists the record ids of a day's entries in byte order, reading no
+	// entry: what a check of the store against the ledger needs, at the cost of a listing.
+	LedgerDayRecordIDs(ctx context.Context, brand BrandID, day string) ([]string, error)
 	// PutLedgerSeal stores a seal and its leaves, create-only: the same seal again is success,
 	// another one for the same day ErrConflict.
 	PutLedgerSeal(ctx context.Context, s LedgerSeal) error

@@ -323,15 +323,15 @@ func (s *RestoreService) behind(ctx context.Context, brand BrandID) (string, err
 	}
 	from := ""
 	for _, day := range slices.Backward(days) {
-		records, err := s.dayRecords(ctx, brand, day)
+		ids, err := s.ledger.LedgerDayRecordIDs(ctx, brand, day)
 		if err != nil {
 			return "", err
 		}
-		held, err := s.audit.FindErasures(ctx, brand, recordIDs(records))
+		held, err := s.audit.FindErasures(ctx, brand, ids)
 		if err != nil {
 			return "", err
 		}
-		if len(held) == len(records) {
+		if len(held) == len(ids) {
 			break
 		}
 		from = day

@@ -158,16 +158,11 @@ func (s *Store) LedgerDays(ctx context.Context, brand gdpr.BrandID) ([]string, e
 func (s *Store) LedgerDayEntries(ctx context.Context, brand gdpr.BrandID, day string) iter.Seq2[gdpr.LedgerEntry, error] {
 	return func(yield func(gdpr.LedgerEntry, error) bool) {
 		prefix := dayPrefix(brand, day)
-		keys, err := s.blobs.List(ctx, prefix)
+		ids, err := s.LedgerDayRecordIDs(ctx, brand, day)
 		if err != nil {
 			yield(gdpr.LedgerEntry{}, err)
 			return
 		}
-		ids := make([]string, 0, len(keys))
-		for _, k := range keys {
-			ids = append(ids, strings.TrimSuffix(strings.TrimPrefix(k, prefix), ".json"))
-		}
-		slices.Sort(ids)
 		for _, id := range ids {
 			data, err := s.blobs.Get(ctx, prefix+id+".json")
 			if err != nil {
@@ -180,6 +175,21 @@ func (s *Store) LedgerDayEntries(ctx context.Context, brand gdpr.BrandID, day st
 			}
 		}
 	}
+}
+
+// LedgerDayRecordIDs lists the day's keys: the record ids are their names.
+func (s *Store) LedgerDayRecordIDs(ctx context.Context, brand gdpr.BrandID, day string) ([]string, error) {
+	prefix := dayPrefix(brand, day)
+	keys, err := s.blobs.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(keys))
+	for _, k := range keys {
+		ids = append(ids, strings.TrimSuffix(strings.TrimPrefix(k, prefix), ".json"))
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // PutLedgerSeal writes the leaves, then the seal: a seal is never stored without its leaves.

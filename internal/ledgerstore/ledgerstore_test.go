@@ -115,6 +115,12 @@ func testLedgerStore(t *testing.T, s gdpr.LedgerStore) {
 			ids = append(ids, e.RecordID)
 		}
 		require.Equal(t, []string{"er_1", "er_2", "er_2-b"}, ids, "record-id order, not key order")
+		listed, err := s.LedgerDayRecordIDs(ctx, "acme", "2026-12-01")
+		require.NoError(t, err)
+		require.Equal(t, ids, listed, "the listing names the entries the day yields, in their order")
+		none, err := s.LedgerDayRecordIDs(ctx, "acme", "2026-01-01")
+		require.NoError(t, err)
+		require.Empty(t, none)
 		for range s.LedgerDayEntries(ctx, "acme", "2026-01-01") {
 			t.Fatal("a day without entries yields none")
 		}
