@@ -181,6 +181,17 @@ func missing(err error) bool {
 // appends from some 6,000 to 1,000 a second (BenchmarkLedgerAppendFolder), below the erasure
 // worker's pace.
 func (f *Folder) Create(ctx context.Context, key string, data []byte, contentType string) error {
+	return f.create(ctx, key, data, "")
+}
+
+// CreateLinked is Create, but a hard link to source's file when that holds exactly data.
+func (f *Folder) CreateLinked(ctx context.Context, key string, data []byte, contentType, source string) error {
+	return f.create(ctx, key, data, source)
+}
+
+// create writes data under key, create-only: as a second name of source's file when source
+// is given and holds exactly data, else as a new file.
+func (f *Folder) create(ctx context.Context, key string, data []byte, source string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -188,11 +199,21 @@ func (f *Folder) Create(ctx context.Context, key string, data []byte, contentTyp
 	if err != nil {
 		return err
 	}
-	// Held until the link: an unnamed file does not keep its directory from being pruned.
+	src := ""
+	if source != "" {
+		if src, err = f.path(source); err != nil {
+			return err
+		}
+	}
+	// Held until the link: an unnamed file does not keep its directory from being pruned,
+	// and a Delete cannot take source away between the comparison and the link.
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if err := f.ensureDir(filepath.Dir(p)); err != nil {
 		return fmt.Errorf("blobstore: create: %w", err)
+	}
+	if src != "" && holds(src, data) {
+		return createErr(os.Link(src, p))
 	}
 	return createErr(f.createFile(p, data))
 }
@@ -205,31 +226,6 @@ func createErr(err error) error {
 		return fmt.Errorf("blobstore: create: %w", err)
 	}
 	return nil
-}
-
-// CreateLinked is Create, but a hard link to source's file when that holds exactly data.
-func (f *Folder) CreateLinked(ctx context.Context, key string, data []byte, contentType, source string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	p, err := f.path(key)
-	if err != nil {
-		return err
-	}
-	src, err := f.path(source)
-	if err != nil {
-		return err
-	}
-	// Held until the link: a Delete cannot take source away between the comparison and it.
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	if err := f.ensureDir(filepath.Dir(p)); err != nil {
-		return fmt.Errorf("blobstore: create: %w", err)
-	}
-	if holds(src, data) {
-		return createErr(os.Link(src, p))
-	}
-	return createErr(f.createFile(p, data))
 }
 
 // createViaTemp is the portable createFile: a named temp file, linked, then removed.
