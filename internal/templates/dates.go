@@ -14,17 +14,17 @@ var dateWords = map[string]struct {
 	date, dateTime string
 }{
 	"en": {[12]string{"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
-		"%d %s %d", "%d %s %d at %s (%s)"},
+		"%s %s %d", "%s %s %d at %s (%s)"},
 	"fr": {[12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
-		"%d %s %d", "%d %s %d à %s (%s)"},
+		"%s %s %d", "%s %s %d à %s (%s)"},
 	"de": {[12]string{"Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober", "November", "Dezember"},
-		"%d. %s %d", "%d. %s %d um %s Uhr (%s)"},
+		"%s. %s %d", "%s. %s %d um %s Uhr (%s)"},
 	"es": {[12]string{"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre"},
-		"%d de %s de %d", "%d de %s de %d a las %s (%s)"},
+		"%s de %s de %d", "%s de %s de %d a las %s (%s)"},
 	"it": {[12]string{"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre"},
-		"%d %s %d", "%d %s %d alle %s (%s)"},
+		"%s %s %d", "%s %s %d alle %s (%s)"},
 	"nl": {[12]string{"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november", "december"},
-		"%d %s %d", "%d %s %d om %s (%s)"},
+		"%s %s %d", "%s %s %d om %s (%s)"},
 }
 
 // FormatDate writes t, in its own location, as lang writes a date; withTime adds the hour and
@@ -34,9 +34,12 @@ func FormatDate(lang string, t time.Time, withTime bool) string {
 	if !ok {
 		w = dateWords["en"]
 	}
-	month := w.months[t.Month()-1]
-	if withTime {
-		return fmt.Sprintf(w.dateTime, t.Day(), month, t.Year(), t.Format("15:04"), t.Format("MST"))
+	month, day := w.months[t.Month()-1], fmt.Sprint(t.Day())
+	if lang == "fr" && t.Day() == 1 {
+		day = "1er" // French writes the first of the month as an ordinal
 	}
-	return fmt.Sprintf(w.date, t.Day(), month, t.Year())
+	if withTime {
+		return fmt.Sprintf(w.dateTime, day, month, t.Year(), t.Format("15:04"), t.Format("MST"))
+	}
+	return fmt.Sprintf(w.date, day, month, t.Year())
 }
