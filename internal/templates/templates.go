@@ -80,11 +80,14 @@ type PageData struct {
 
 // view is what the templates read: one shape for pages and mails.
 type view struct {
-	Lang   string
-	Brand  brandView
-	Member string
-	Date   string
-	Link   string
+	Lang  string
+	Brand brandView
+	// Member names the member who invites; MemberStart is the same at a sentence's start,
+	// which differs when the member has no name to show ("a member of …"). Named tells.
+	Member, MemberStart string
+	Named               bool
+	Date                string
+	Link                string
 
 	Unsubscribe string
 
@@ -257,12 +260,16 @@ func (s *Set) RenderMail(c gdpr.MailContent) (gdpr.RenderedMail, error) {
 	if !c.At.IsZero() {
 		v.Date = FormatDate(lang, c.At.In(loc), c.Kind == gdpr.MailSignupConfirmation)
 	}
-	if c.Kind == gdpr.MailContactInvitation && v.Member == "" {
-		var who strings.Builder
+	v.Named, v.MemberStart = v.Member != "", v.Member
+	if c.Kind == gdpr.MailContactInvitation && !v.Named {
+		var who, whoStart strings.Builder
 		if err := ls.text[c.Kind].ExecuteTemplate(&who, "someone", v); err != nil {
 			return gdpr.RenderedMail{}, err
 		}
-		v.Member = who.String()
+		if err := ls.text[c.Kind].ExecuteTemplate(&whoStart, "someone.start", v); err != nil {
+			return gdpr.RenderedMail{}, err
+		}
+		v.Member, v.MemberStart = who.String(), whoStart.String()
 	}
 	var subject, text, html bytes.Buffer
 	if err := ls.text[c.Kind].ExecuteTemplate(&subject, "subject", v); err != nil {
