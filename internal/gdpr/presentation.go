@@ -91,7 +91,7 @@ type BrandIdentity struct {
 	PostalAddress string `json:"postalAddress,omitempty"`
 }
 
-// DefaultPrimaryColor colours a brand that names no colour (6.0:1 against white).
+// DefaultPrimaryColor colours a brand that names no colour (6.18:1 against white).
 const DefaultPrimaryColor = "#1a56db"
 
 // MinContrast is WCAG 2.2 AA's least contrast ratio for normal text (success criterion 1.4.3).
