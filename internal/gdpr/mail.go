@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -236,7 +237,12 @@ func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member Use
 // oneClickHeaders are the headers of a mail a contact may unsubscribe from in one click
 // (RFC 8058; Gmail and Yahoo ask bulk senders for them): the provider's POST to the URL opts
 // the contact out from its member.
+// RFC 8058 §3.1 asks for an https URL: a deployment without one (local mode on plain http)
+// sends neither header, and the unsubscribe link in the mail's footer remains.
 func oneClickHeaders(oneClickURL string) map[string]string {
+	if !strings.HasPrefix(oneClickURL, "https://") {
+		return nil
+	}
 	return map[string]string{"List-Unsubscribe": "<" + oneClickURL + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 }
 
