@@ -121,13 +121,14 @@ type Set struct {
 	parsed atomic.Int64
 }
 
-// langSet is one language's templates, parsed once.
+// langSet is one language's templates: its pages and its mails each parsed once, apart, so
+// the first page a cold instance serves does not wait for the mails' parse.
 type langSet struct {
-	once  sync.Once
-	err   error
-	pages map[Page]*htmltemplate.Template
-	html  map[gdpr.MailKind]*htmltemplate.Template
-	text  map[gdpr.MailKind]*texttemplate.Template
+	pagesOnce, mailsOnce sync.Once
+	pagesErr, mailsErr   error
+	pages                map[Page]*htmltemplate.Template
+	html                 map[gdpr.MailKind]*htmltemplate.Template
+	text                 map[gdpr.MailKind]*texttemplate.Template
 }
 
 // New returns a Set that has parsed nothing yet.
@@ -139,36 +140,49 @@ func New() *Set {
 	return s
 }
 
-// Parsed is how many languages the set has parsed so far: zero until a page or mail is
-// written, which is what keeps the templates off the cold start.
+// Parsed is how many sets of templates (a language's pages, a language's mails) the set has
+// parsed so far: zero until a page or mail is written, which is what keeps the templates off
+// the cold start.
 func (s *Set) Parsed() int { return int(s.parsed.Load()) }
 
-// language parses lang's templates on its first use; an unsupported lang reads English.
-func (s *Set) language(lang string) (*langSet, string, error) {
+// language is lang's templates, English for an unsupported lang.
+func (s *Set) language(lang string) (*langSet, string) {
 	if _, ok := s.langs[lang]; !ok {
 		lang = gdpr.SupportedLanguages[0]
 	}
-	ls := s.langs[lang]
-	ls.once.Do(func() {
-		s.parsed.Add(1)
-		ls.err = ls.parse(lang)
-	})
-	return ls, lang, ls.err
+	return s.langs[lang], lang
 }
 
-func (ls *langSet) parse(lang string) error {
-	words, err := files.ReadFile("files/lang/" + lang + ".tmpl")
+// readFile reads an embedded file; the embed pattern covers every name read here.
+func readFile(name string) string {
+	b, err := files.ReadFile("files/" + name)
 	if err != nil {
-		return err
+		panic("templates: missing embedded file " + name)
 	}
-	read := func(name string) string {
-		b, err := files.ReadFile("files/" + name)
-		if err != nil {
-			panic("templates: missing embedded file " + name) // the embed pattern covers every name read here
-		}
-		return string(b)
-	}
-	pageBase, err := htmltemplate.New("lang").Parse(string(words))
+	return string(b)
+}
+
+// parsePages parses lang's pages on their first use.
+func (s *Set) parsePages(ls *langSet, lang string) error {
+	ls.pagesOnce.Do(func() {
+		s.parsed.Add(1)
+		ls.pagesErr = ls.parsePages(lang)
+	})
+	return ls.pagesErr
+}
+
+// parseMails parses lang's mails on their first use.
+func (s *Set) parseMails(ls *langSet, lang string) error {
+	ls.mailsOnce.Do(func() {
+		s.parsed.Add(1)
+		ls.mailsErr = ls.parseMails(lang)
+	})
+	return ls.mailsErr
+}
+
+func (ls *langSet) parsePages(lang string) error {
+	read, words := readFile, readFile("lang/"+lang+".tmpl")
+	pageBase, err := htmltemplate.New("lang").Parse(words)
 	if err == nil {
 		_, err = pageBase.New("script").Parse(PageScript)
 	}
@@ -186,14 +200,19 @@ func (ls *langSet) parse(lang string) error {
 		}
 		ls.pages[p] = t
 	}
-	mailBase, err := htmltemplate.New("lang").Parse(string(words))
+	return nil
+}
+
+func (ls *langSet) parseMails(lang string) error {
+	read, words := readFile, readFile("lang/"+lang+".tmpl")
+	mailBase, err := htmltemplate.New("lang").Parse(words)
 	if err == nil {
 		_, err = mailBase.New("mail").Parse(read("mail/layout.html"))
 	}
 	if err != nil {
 		return fmt.Errorf("templates: %s mail: %w", lang, err)
 	}
-	textBase, err := texttemplate.New("lang").Option("missingkey=error").Parse(string(words))
+	textBase, err := texttemplate.New("lang").Option("missingkey=error").Parse(words)
 	if err == nil {
 		_, err = textBase.New("mail").Parse(read("mail/layout.txt"))
 	}
@@ -219,8 +238,8 @@ func (ls *langSet) parse(lang string) error {
 
 // RenderPage writes page p in d's language.
 func (s *Set) RenderPage(w io.Writer, p Page, d PageData) error {
-	ls, lang, err := s.language(d.Language)
-	if err != nil {
+	ls, lang := s.language(d.Language)
+	if err := s.parsePages(ls, lang); err != nil {
 		return err
 	}
 	t, ok := ls.pages[p]
@@ -235,7 +254,7 @@ func (s *Set) RenderPage(w io.Writer, p Page, d PageData) error {
 	if err := t.ExecuteTemplate(&b, "layout", v); err != nil {
 		return err
 	}
-	_, err = w.Write(b.Bytes())
+	_, err := w.Write(b.Bytes())
 	return err
 }
 
@@ -248,8 +267,8 @@ func (s *Set) RenderMail(c gdpr.MailContent) (gdpr.RenderedMail, error) {
 	if !slices.Contains(MailKinds, c.Kind) {
 		return gdpr.RenderedMail{}, gdpr.Errorf(gdpr.CodeInvalid, "unknown mail kind")
 	}
-	ls, lang, err := s.language(c.Language)
-	if err != nil {
+	ls, lang := s.language(c.Language)
+	if err := s.parseMails(ls, lang); err != nil {
 		return gdpr.RenderedMail{}, err
 	}
 	loc := c.Location

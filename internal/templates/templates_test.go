@@ -284,19 +284,21 @@ func TestFormatDate(t *testing.T) {
 	require.Equal(t, "2. Mai 2031 um 14:05 Uhr (UTC)", templates.FormatDate("de", at, true))
 }
 
-// Laziness: a new set has parsed nothing; a language is parsed on its first use, once, and
-// only that language. The package itself declares no template at package level (checked on
+// Laziness: a new set has parsed nothing; a language's pages, and apart its mails, are parsed
+// on their first use, once, and only that language's. The package itself declares no template at package level (checked on
 // its source), so loading it parses nothing.
 func TestTemplatesAreParsedOnFirstUseOnly(t *testing.T) {
 	set := templates.New()
 	require.Zero(t, set.Parsed())
 	render(t, set, "fr", templates.PageConfirm, templates.PageData{})
-	require.Equal(t, 1, set.Parsed())
+	require.Equal(t, 1, set.Parsed(), "French pages")
 	mail(t, set, gdpr.MailContent{Kind: gdpr.MailAccountExists, Language: "fr"})
+	require.Equal(t, 2, set.Parsed(), "French mails")
 	render(t, set, "fr", templates.PageInvitation, templates.PageData{})
-	require.Equal(t, 1, set.Parsed(), "French is parsed once")
+	mail(t, set, gdpr.MailContent{Kind: gdpr.MailProgramSuspended, Language: "fr"})
+	require.Equal(t, 2, set.Parsed(), "French is parsed once")
 	mail(t, set, gdpr.MailContent{Kind: gdpr.MailAccountExists, Language: "xx"})
-	require.Equal(t, 2, set.Parsed(), "an unknown language reads English, parsed then")
+	require.Equal(t, 3, set.Parsed(), "an unknown language reads English, parsed then")
 
 	err := fs.WalkDir(os.DirFS("."), ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
