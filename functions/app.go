@@ -20,6 +20,7 @@ import (
 	"popsell-gdpr/internal/ledgerstore"
 	"popsell-gdpr/internal/localqueue"
 	"popsell-gdpr/internal/password"
+	"popsell-gdpr/internal/templates"
 	"popsell-gdpr/internal/triggers"
 )
 
@@ -176,9 +177,11 @@ func (a *App) Wire(ctx context.Context) (err error) {
 // services builds the domain's services over the adapters (gdpr.NewServices hands each the
 // ports it uses) and the router's options over them.
 func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger gdpr.LedgerStore) (httpapi.Options, error) {
+	// One set of templates writes the pages and the mails; it parses a language when first used.
+	presentation := templates.New()
 	s, err := gdpr.NewServices(core, gdpr.Platform{Store: a.Store, Queue: queue, Blobs: a.Blobs, Mailer: m.mailer,
-		SentMail: m.sent, Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}, Passwords: boundedBcrypt(a.Config.BcryptCost),
-		Ledger: ledger})
+		SentMail: m.sent, Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}, Renderer: presentation,
+		Passwords: boundedBcrypt(a.Config.BcryptCost), Ledger: ledger})
 	if err != nil {
 		return httpapi.Options{}, err
 	}
@@ -192,7 +195,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger)
 	opts := httpapi.Options{Brands: s.Brands, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
 		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
-		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
+		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, Requeue: queue, BaseURL: a.Config.PublicBaseURL, Pages: presentation,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats

@@ -168,7 +168,7 @@ func TestRConsent7GlobalOptOutFromTheUnsubscribePage(t *testing.T) {
 		res := app.admin("POST", "/api/brands/acme/members/"+members[0]+"/contacts/"+mine+"/invite", nil)
 		require.Equal(t, 202, res.Status, "%s", res.Body)
 		m := app.lastMailTo("reader@example.test")
-		require.Len(t, m.Links, 2, "the invitation and the unsubscribe page")
+		require.Len(t, m.Links, 3, "the invitation, the unsubscribe page and the one-click URL")
 		require.Contains(t, m.Links[1], "/api/brands/acme/unsubscribe#token=")
 		token := tokenOf(t, m.Links[1])
 		optIn := func(id string) gdpr.MemberOptIn {

@@ -60,6 +60,13 @@ type Brand struct {
 	Version     string       `json:"-"`
 
 	Contacts ContactSettings `json:"contacts,omitzero"` // R-RET-4: manual entry
+
+	// Identity is how pages and mails present the brand; DefaultLanguage the language of a
+	// reader whose own is unknown or unsupported; TimeZone the IANA zone dates are shown in
+	// (DefaultTimeZone when empty).
+	Identity        BrandIdentity `json:"identity,omitzero"`
+	DefaultLanguage string        `json:"defaultLanguage,omitempty"`
+	TimeZone        string        `json:"timeZone,omitempty"`
 }
 
 // ContractEnd records the end of a brand's contract (R-ERASE-7).
@@ -302,6 +309,18 @@ type MailSettings struct {
 	// Templates maps a mail kind to the provider's template id for it; a kind left out is
 	// sent with the built-in subject, text and HTML.
 	Templates map[MailKind]int64 `json:"templates,omitempty"`
+	// TemplatesByLanguage maps a language, then a mail kind, to the provider's template for
+	// readers of that language; it wins over Templates, which serve every other language.
+	TemplatesByLanguage map[string]map[MailKind]int64 `json:"templatesByLanguage,omitempty"`
+}
+
+// TemplateFor is the provider's template for a mail of kind to a reader of lang, 0 for the
+// built-in texts.
+func (m MailSettings) TemplateFor(kind MailKind, lang string) int64 {
+	if id := m.TemplatesByLanguage[lang][kind]; id != 0 {
+		return id
+	}
+	return m.Templates[kind]
 }
 
 // MailKinds are the kinds of mail the service sends.
@@ -315,12 +334,17 @@ func (m MailSettings) Validate() error {
 	if !plainText(m.From.Name, 100) {
 		return Errorf(CodeInvalid, "mail.from.name must be at most 100 characters without control characters")
 	}
-	for kind, id := range m.Templates {
+	return validateTemplateIDs("mail.templates", m.Templates)
+}
+
+// validateTemplateIDs checks that each template names a known kind and a positive id.
+func validateTemplateIDs(field string, templates map[MailKind]int64) error {
+	for kind, id := range templates {
 		if !slices.Contains(MailKinds, kind) {
-			return Errorf(CodeInvalid, "mail.templates: unknown mail kind; the kinds are %s", joinKinds(MailKinds))
+			return Errorf(CodeInvalid, "%s: unknown mail kind; the kinds are %s", field, joinKinds(MailKinds))
 		}
 		if id <= 0 {
-			return Errorf(CodeInvalid, "mail.templates.%s must be a positive template id", kind)
+			return Errorf(CodeInvalid, "%s.%s must be a positive template id", field, kind)
 		}
 	}
 	return nil
@@ -354,6 +378,9 @@ func (b Brand) Validate() error {
 		return err
 	}
 	if err := b.Mail.Validate(); err != nil {
+		return err
+	}
+	if err := b.validatePresentation(); err != nil {
 		return err
 	}
 	return b.Fields.Validate()

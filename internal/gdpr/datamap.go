@@ -413,7 +413,9 @@ func brandTable() DataTable {
 	const r = "R-TEN-1"
 	var fields []FieldClass
 	for _, p := range []string{"id", "name", "pro", "ssoExclusive", "whitelistEnabled", "sweepCursor", "retention",
-		"fields", "status", "contractEnd", "suspension", "createdAt", "updatedAt", "contacts", "mail.templates"} {
+		"fields", "status", "contractEnd", "suspension", "createdAt", "updatedAt", "contacts", "mail.templates",
+		"mail.templatesByLanguage", "identity.logoUrl", "identity.primaryColor", "identity.siteUrl", "identity.privacyUrl",
+		"identity.signInUrl", "identity.postalAddress", "defaultLanguage", "timeZone"} {
 		fields = append(fields, FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeSettings})
 	}
 	for _, p := range []string{"webhookSecret", "previousWebhookSecret", "mailjetCallback.username",

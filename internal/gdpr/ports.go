@@ -248,6 +248,11 @@ type Mail struct {
 	// JobID is the id of the queue message the mail was sent for: providers carry it back in
 	// their events (never personal data) and may use it to send a job once.
 	JobID string `json:"jobId,omitempty"`
+	// Language is the language the mail is written in (one of SupportedLanguages).
+	Language string `json:"language,omitempty"`
+	// Headers are extra headers of the mail: List-Unsubscribe and List-Unsubscribe-Post on
+	// mail to contacts (RFC 8058). Transactional mail to members carries none.
+	Headers map[string]string `json:"headers,omitempty"`
 	// ContactID is the contact an invitation goes to, which providers carry back in their
 	// events so that an unsubscribe or a bounce reaches the contact (R-MAIL-5, R-CONSENT-6).
 	ContactID string `json:"contactId,omitempty"`

@@ -28,6 +28,10 @@ const (
 	// TokenContactUnsubscribe opens a contact's unsubscribe page from a mail it was sent; its
 	// UserID is the contact's id. It is not spent by an answer: each answer is idempotent.
 	TokenContactUnsubscribe TokenPurpose = "contact_unsubscribe"
+	// TokenContactOneClick is a mail's List-Unsubscribe URL (RFC 8058): it opts the contact
+	// out from its Member only (R-MAIL-5), never from every Member, since it travels in a
+	// URL's query. UserID is the contact's id; it is not spent.
+	TokenContactOneClick TokenPurpose = "contact_one_click"
 	// TokenProgramOptOut is a member's opt-out from a suspended program (R-ERASE-8).
 	TokenProgramOptOut TokenPurpose = "program_opt_out"
 )

@@ -235,11 +235,17 @@ func NewSignupService(c Core, d SignupDeps) (*SignupService, error) {
 type Links interface {
 	// SignupConfirmation is the page that confirms a signup with the plain token.
 	SignupConfirmation(brand BrandID, token string) string
-	// ContactInvitation is the page where a contact accepts or declines an invitation.
-	ContactInvitation(brand BrandID, token string) string
+	// ContactInvitation is the page where a contact accepts or declines the invitation of
+	// the member memberID, whom the page names.
+	ContactInvitation(brand BrandID, memberID, token string) string
 	// ContactUnsubscribe is the page where a contact opts out from the Member who mailed it,
 	// or from every Member of the brand (R-MAIL-5, R-CONSENT-7).
 	ContactUnsubscribe(brand BrandID, token string) string
+	// ContactOneClickUnsubscribe is the List-Unsubscribe URL of a mail to a contact: a POST
+	// of "List-Unsubscribe=One-Click" to it opts the contact out from its Member (RFC 8058,
+	// R-MAIL-5), a GET shows the unsubscribe page. Its token is in the query, since a mail
+	// provider's POST carries no fragment.
+	ContactOneClickUnsubscribe(brand BrandID, token string) string
 	// ProgramOptOut is the page where a member opts out of a suspended program (R-ERASE-8).
 	ProgramOptOut(brand BrandID, token string) string
 }
@@ -253,6 +259,7 @@ type MailDeps struct {
 	Blacklist Blacklist
 	Mailer    Mailer
 	Links     Links
+	Renderer  MailRenderer
 }
 
 // MailService renders and sends queued mail jobs.
@@ -265,6 +272,7 @@ type MailService struct {
 	blacklist Blacklist
 	mailer    Mailer
 	links     Links
+	renderer  MailRenderer
 }
 
 // NewMailService checks its dependencies.
@@ -273,13 +281,13 @@ func NewMailService(c Core, d MailDeps) (*MailService, error) {
 	if err == nil {
 		err = missing("MailService", map[string]bool{
 			"Users": d.Users != nil, "Contacts": d.Contacts != nil, "Claims": d.Claims != nil, "Tokens": d.Tokens != nil, "Blacklist": d.Blacklist != nil,
-			"Mailer": d.Mailer != nil, "Links": d.Links != nil,
+			"Mailer": d.Mailer != nil, "Links": d.Links != nil, "Renderer": d.Renderer != nil,
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &MailService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links}, nil
+	return &MailService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links, renderer: d.Renderer}, nil
 }
 
 // RetentionService applies the retention schedule: blocks and restores, activity, the end of

@@ -11,6 +11,7 @@ import (
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/ledgerstore"
 	"popsell-gdpr/internal/storetest"
+	"popsell-gdpr/internal/templates"
 )
 
 // services are the domain's services over one store, wired by gdpr.NewServices as the app
@@ -56,6 +57,9 @@ func wire(tb testing.TB, c gdpr.Core, p gdpr.Platform) *gdpr.Services {
 	if p.Passwords == nil {
 		p.Passwords = fastPasswords{}
 	}
+	if p.Renderer == nil {
+		p.Renderer = templates.New()
+	}
 	if p.Ledger == nil {
 		p.Ledger = ledgerstore.New(blobstore.NewFolder(tb.TempDir()))
 	}
@@ -78,13 +82,13 @@ func TestServicesRefuseMissingPorts(t *testing.T) {
 	_, err = gdpr.NewWebhookService(gdpr.Core{Brands: brandsOnly{}, Hasher: h}, nil)
 	require.ErrorContains(t, err, "WebhookService needs ClaimStore")
 	_, err = gdpr.NewServices(gdpr.Core{Hasher: h}, gdpr.Platform{Store: storetest.NewMemory(), Links: staticLinks{}})
-	require.ErrorContains(t, err, "NewServices needs Blobs, Ledger, Mailer, Passwords, Queue")
+	require.ErrorContains(t, err, "NewServices needs Blobs, Ledger, Mailer, Passwords, Queue, Renderer")
 	_, err = gdpr.NewServices(gdpr.Core{}, gdpr.Platform{Store: storetest.NewMemory(), Queue: &recordingQueue{},
-		Blobs: noBlobs{}, Mailer: &recordingMailer{}, Links: staticLinks{}, Passwords: fastPasswords{},
+		Blobs: noBlobs{}, Mailer: &recordingMailer{}, Links: staticLinks{}, Passwords: fastPasswords{}, Renderer: templates.New(),
 		Ledger: ledgerstore.New(blobstore.NewFolder(t.TempDir()))})
 	require.ErrorContains(t, err, "Core needs Brands and Hasher", "a whole Platform is no use without a hasher")
 	s, err := gdpr.NewServices(gdpr.Core{Hasher: h}, gdpr.Platform{Store: storetest.NewMemory(), Queue: &recordingQueue{},
-		Blobs: noBlobs{}, Mailer: &recordingMailer{}, Links: staticLinks{}, Passwords: fastPasswords{},
+		Blobs: noBlobs{}, Mailer: &recordingMailer{}, Links: staticLinks{}, Passwords: fastPasswords{}, Renderer: templates.New(),
 		Ledger: ledgerstore.New(blobstore.NewFolder(t.TempDir()))})
 	require.NoError(t, err, "SentMail and ResendInterval are optional")
 	v := reflect.ValueOf(*s)

@@ -7,11 +7,13 @@ import "time"
 // the one place that hands each service the ports it uses; a test that doubles one port
 // passes its double here.
 type Platform struct {
-	Store     Store
-	Queue     Queue
-	Blobs     Blobs
-	Mailer    Mailer
-	Links     Links
+	Store  Store
+	Queue  Queue
+	Blobs  Blobs
+	Mailer Mailer
+	Links  Links
+	// Renderer writes mails in their reader's language (the templates package).
+	Renderer  MailRenderer
 	Passwords PasswordHasher
 	// SentMail is where copies of sent mail are kept, if anywhere: nil when mail leaves no
 	// copy in our files.
@@ -44,7 +46,7 @@ type Services struct {
 // nil, is p.Store: the brands are one more of its capabilities.
 func NewServices(c Core, p Platform) (*Services, error) {
 	if err := missing("NewServices", map[string]bool{"Store": p.Store != nil, "Queue": p.Queue != nil,
-		"Blobs": p.Blobs != nil, "Mailer": p.Mailer != nil, "Links": p.Links != nil, "Passwords": p.Passwords != nil, "Ledger": p.Ledger != nil}); err != nil {
+		"Blobs": p.Blobs != nil, "Mailer": p.Mailer != nil, "Links": p.Links != nil, "Renderer": p.Renderer != nil, "Passwords": p.Passwords != nil, "Ledger": p.Ledger != nil}); err != nil {
 		return nil, err
 	}
 	if c.Brands == nil {
@@ -63,7 +65,7 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Mail, err = NewMailService(c, MailDeps{Users: st, Contacts: st, Claims: st, Tokens: st, Blacklist: st,
-		Mailer: p.Mailer, Links: p.Links}); err != nil {
+		Mailer: p.Mailer, Links: p.Links, Renderer: p.Renderer}); err != nil {
 		return nil, err
 	}
 	if s.MailEvents, err = NewMailEventService(c, MailEventDeps{Users: st, Claims: st, Blacklist: st}); err != nil {

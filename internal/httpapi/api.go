@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/templates"
 	"popsell-gdpr/internal/triggers"
 )
 
@@ -53,6 +54,8 @@ type Options struct {
 	QueueStats func(ctx context.Context) (any, error)
 	// TestClock is set only in local mode with POPSELL_TEST_CLOCK=1 (PUT /api/admin/test-clock).
 	TestClock *gdpr.TestClock
+	// Pages writes the pages people open from their mail; a new set when nil.
+	Pages *templates.Set
 }
 
 type api struct {
@@ -76,6 +79,7 @@ type api struct {
 	queueStats   func(ctx context.Context) (any, error)
 	testClock    *gdpr.TestClock
 	bodyBudget   *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
+	pages        *templates.Set
 }
 
 // New returns the whole mux.
@@ -87,6 +91,10 @@ func New(o Options) http.Handler {
 		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
+	}
+	a.pages = o.Pages
+	if a.pages == nil {
+		a.pages = templates.New()
 	}
 	a.initBodyBudget()
 	mux, routed := http.NewServeMux(), http.NewServeMux()
@@ -172,7 +180,7 @@ func (a *api) routes() []route {
 		{"GET /api/brands/{brand}/invitation", false, a.showAnswerPage(a.invitationAnswers())},
 		{"POST /api/brands/{brand}/invitation", false, a.takeAnswer(a.invitationAnswers())},
 		{"GET /api/brands/{brand}/unsubscribe", false, a.showAnswerPage(a.unsubscribeAnswers())},
-		{"POST /api/brands/{brand}/unsubscribe", false, a.takeAnswer(a.unsubscribeAnswers())},
+		{"POST /api/brands/{brand}/unsubscribe", false, a.unsubscribePost()},
 		{"GET /api/brands/{brand}/program/opt-out", false, a.showAnswerPage(a.programOptOutAnswers())},
 		{"POST /api/brands/{brand}/program/opt-out", false, a.takeAnswer(a.programOptOutAnswers())},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
