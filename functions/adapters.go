@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -82,6 +83,7 @@ func (o *opener) store(ctx context.Context) (gdpr.Store, error) {
 		if err := s.EnsureSchema(ctx); err != nil {
 			return nil, fmt.Errorf("cosmos schema: %w", err)
 		}
+		o.app.adapters.Store = "cosmos-emulator"
 		return s, nil
 	}
 	c, err := o.credential()
@@ -104,6 +106,7 @@ func (o *opener) store(ctx context.Context) (gdpr.Store, error) {
 		}
 		return nil
 	})
+	o.app.adapters.Store = "cosmos"
 	return st, nil
 }
 
@@ -119,6 +122,7 @@ func (o *opener) localStore() (gdpr.Store, error) {
 	}
 	o.app.closers = append(o.app.closers, s.Close)
 	o.app.scrubber = newScrubber(s, o.app.log)
+	o.app.adapters.Store = "sqlite"
 	return s, nil
 }
 
@@ -129,17 +133,20 @@ func (o *opener) blobs(ctx context.Context) (blobstore.Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
+		o.app.adapters.Blobs = "azurite"
 		return s, s.EnsureContainer(ctx)
 	case b.ServiceURL != "":
 		c, err := o.credential()
 		if err != nil {
 			return nil, err
 		}
+		o.app.adapters.Blobs = "azure-blob"
 		return blobstore.NewAzureWithCredential(b.ServiceURL, c, b.Container)
 	}
 	if err := o.dataDir(); err != nil {
 		return nil, err
 	}
+	o.app.adapters.Blobs = "folder"
 	return blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "blobs")), nil
 }
 
@@ -194,6 +201,7 @@ func (o *opener) queue() (gdpr.Queue, error) {
 		}
 		sb := servicebus.New(client)
 		o.app.closers = append(o.app.closers, func() error { return sb.Close(context.Background()) })
+		o.app.adapters.Queue = "service-bus"
 		return sb, nil
 	}
 	if err := o.dataDir(); err != nil {
@@ -205,6 +213,7 @@ func (o *opener) queue() (gdpr.Queue, error) {
 	}
 	o.app.Queue = q
 	o.app.closers = append(o.app.closers, q.Close)
+	o.app.adapters.Queue = "sqlite"
 	return q, nil
 }
 
@@ -224,6 +233,7 @@ func (o *opener) mailer(hasher *gdpr.Hasher) (mailAdapters, error) {
 		if err != nil {
 			return mailAdapters{}, err
 		}
+		o.app.adapters.Mail = "mailjet"
 		return mailAdapters{mailer: c}, nil
 	}
 	o.app.OutboxDir = filepath.Join(o.cfg.DataDir, "outbox")
@@ -232,5 +242,16 @@ func (o *opener) mailer(hasher *gdpr.Hasher) (mailAdapters, error) {
 		return mailAdapters{}, fmt.Errorf("outbox: %w", err)
 	}
 	box.Clock = o.app.Clock
+	o.app.adapters.Mail = "outbox"
 	return mailAdapters{mailer: box, sent: box}, nil
+}
+
+// adapterNames say which adapter serves each port, for the startup log: an operator reading
+// it knows whether mail leaves (mailjet) or stays in the outbox, and which store holds data.
+type adapterNames struct {
+	Store, Blobs, Queue, Mail string
+}
+
+func (n adapterNames) attr() slog.Attr {
+	return slog.Group("adapters", "store", n.Store, "blobs", n.Blobs, "queue", n.Queue, "mail", n.Mail)
 }

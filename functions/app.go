@@ -53,6 +53,8 @@ type App struct {
 	TestClock *gdpr.TestClock   // nil unless enabled
 	OutboxDir string            // empty when mail goes elsewhere
 
+	adapters adapterNames
+
 	scrubber *scrubber // nil unless the store keeps erased values in files of its own
 	// startChecks ask the managed services, before Run serves, whether they are as the code
 	// needs them; Wire alone touches no network.
@@ -114,10 +116,20 @@ func (a *App) Started() <-chan struct{} { return a.started }
 // StartErr is the wiring error of Run, once Started is closed.
 func (a *App) StartErr() error { return a.startErr }
 
+// logListening says what runs: the mode, each port's adapter and the switches that make a
+// process unfit for production (the test clock, the demo seed). Never a secret or endpoint.
 func (a *App) logListening(ln net.Listener) {
-	attrs := []any{"addr", ln.Addr().String(), "version", version, "azureMode", a.Config.AzureMode()}
+	mode := "local"
+	if a.Config.AzureMode() {
+		mode = "azure"
+	}
+	attrs := []any{"addr", ln.Addr().String(), "version", version, "mode", mode, a.adapters.attr(),
+		"testClock", a.TestClock != nil, "seedDemo", a.Config.SeedDemo}
 	if a.Queue != nil {
-		attrs = append(attrs, "dataDir", a.Config.DataDir, "outbox", a.OutboxDir)
+		attrs = append(attrs, "dataDir", a.Config.DataDir)
+	}
+	if a.OutboxDir != "" {
+		attrs = append(attrs, "outbox", a.OutboxDir)
 	}
 	a.log.Info("popsell-gdpr handler listening", attrs...)
 }
@@ -167,6 +179,7 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	opts.HealthChecks = a.healthChecks(ledgerBlobs)
 	a.Handler = httpapi.New(opts)
 	if cfg.SeedDemo {
 		return a.seedDemo(ctx)
@@ -199,6 +212,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats
+		opts.DeadLetters = localDeadLetters{a.Queue}
 	}
 	return opts, nil
 }

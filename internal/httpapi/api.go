@@ -56,6 +56,11 @@ type Options struct {
 	TestClock *gdpr.TestClock
 	// Pages writes the pages people open from their mail; a new set when nil.
 	Pages *templates.Set
+	// HealthChecks are what GET /api/health?deep=1 asks (operators.go).
+	HealthChecks []HealthCheck
+	// DeadLetters lists and replays local mode's dead letters; nil in Azure mode, where
+	// Service Bus keeps them (operators.go).
+	DeadLetters DeadLetters
 }
 
 type api struct {
@@ -78,6 +83,8 @@ type api struct {
 	log          *slog.Logger
 	queueStats   func(ctx context.Context) (any, error)
 	testClock    *gdpr.TestClock
+	healthChecks []HealthCheck
+	deadLetters  DeadLetters
 	bodyBudget   *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
 	pages        *templates.Set
 }
@@ -90,7 +97,7 @@ func New(o Options) http.Handler {
 	a := &api{
 		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
-		queueStats: o.QueueStats, testClock: o.TestClock,
+		queueStats: o.QueueStats, testClock: o.TestClock, healthChecks: o.HealthChecks, deadLetters: o.DeadLetters,
 	}
 	a.pages = o.Pages
 	if a.pages == nil {
@@ -199,14 +206,12 @@ func (a *api) routes() []route {
 		{"GET /api/admin/brands/{brand}/ledger/export", true, a.ledgerExport},
 		{"PUT /api/admin/test-clock", true, a.setTestClock},
 		{"GET /api/admin/queues", true, a.queues},
+		{"GET /api/admin/queues/{queue}/deadletters", true, a.listDeadLetters},
+		{"POST /api/admin/queues/{queue}/deadletters/{ref}/replay", true, a.replayDeadLetter},
 		{"GET /api/admin/datamap", true, a.dataMap},
 		{"GET /api/admin/restore", true, a.restoreStatus},
 		{"POST /api/admin/restore/replay", true, a.restoreReplay},
 	}
-}
-
-func (a *api) health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
 }
 
 // bearerToken is the token of an "Authorization: Bearer <token>" header. The scheme is
@@ -225,14 +230,22 @@ func bearerToken(r *http.Request) (string, bool) {
 // keys are checked before this.
 func (a *api) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r)
-		if !ok || len(a.adminToken) == 0 || subtle.ConstantTimeCompare([]byte(token), a.adminToken) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="popsell-gdpr admin"`)
-			a.writeError(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "admin bearer token missing or wrong"))
+		if !a.isAdmin(r) {
+			a.refuseAdmin(w, r)
 			return
 		}
 		next(w, r)
 	}
+}
+
+func (a *api) isAdmin(r *http.Request) bool {
+	token, ok := bearerToken(r)
+	return ok && len(a.adminToken) > 0 && subtle.ConstantTimeCompare([]byte(token), a.adminToken) == 1
+}
+
+func (a *api) refuseAdmin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="popsell-gdpr admin"`)
+	a.writeError(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "admin bearer token missing or wrong"))
 }
 
 func brandParam(r *http.Request) gdpr.BrandID { return gdpr.BrandID(r.PathValue("brand")) }
