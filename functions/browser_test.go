@@ -199,7 +199,7 @@ type browser struct{ ctx context.Context }
 
 // startBrowser starts Debian's Chromium headless with nothing of its own on the network
 // (this machine reaches no outside host), stopped when the test ends.
-func startBrowser(t *testing.T, chromium string) *browser {
+func startBrowser(t testing.TB, chromium string) *browser {
 	t.Helper()
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(chromium),
@@ -224,7 +224,7 @@ func startBrowser(t *testing.T, chromium string) *browser {
 type tab struct{ ctx context.Context }
 
 // open opens a tab at 320 pixels wide whose requests ask for lang.
-func (b *browser) open(t *testing.T, lang string) *tab {
+func (b *browser) open(t testing.TB, lang string) *tab {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	t.Cleanup(cancel)
@@ -239,10 +239,10 @@ func (b *browser) open(t *testing.T, lang string) *tab {
 // visit opens url as a link followed from a mail does, from a blank page (a link to the
 // page already shown, but for its fragment, would not load it again), and returns the page's
 // HTTP status.
-func (tb *tab) visit(t *testing.T, url string) int64 {
+func (tab *tab) visit(t testing.TB, url string) int64 {
 	t.Helper()
-	require.NoError(t, chromedp.Do(tb.ctx, chromedp.Navigate("about:blank")))
-	res, err := chromedp.RunResponse(tb.ctx, chromedp.Navigate(url))
+	require.NoError(t, chromedp.Do(tab.ctx, chromedp.Navigate("about:blank")))
+	res, err := chromedp.RunResponse(tab.ctx, chromedp.Navigate(url))
 	require.NoError(t, err)
 	require.NotNil(t, res, "no page loaded")
 	return res.Status
@@ -251,30 +251,30 @@ func (tb *tab) visit(t *testing.T, url string) int64 {
 // press moves the focus with the Tab key to the control matching selector, presses Enter,
 // and returns the HTTP status of the page the form's answer is: the way a keyboard user
 // answers.
-func (tb *tab) press(t *testing.T, selector string) int64 {
+func (tab *tab) press(t testing.TB, selector string) int64 {
 	t.Helper()
-	tb.tabTo(t, selector)
-	res, err := chromedp.RunResponse(tb.ctx, chromedp.KeyEvent(kb.Enter))
+	tab.tabTo(t, selector)
+	res, err := chromedp.RunResponse(tab.ctx, chromedp.KeyEvent(kb.Enter))
 	require.NoError(t, err)
 	require.NotNil(t, res, "pressing Enter on the control sent no form")
 	return res.Status
 }
 
 // typeInto moves the focus with the Tab key to the field matching selector and types text.
-func (tb *tab) typeInto(t *testing.T, selector, text string) {
+func (tab *tab) typeInto(t testing.TB, selector, text string) {
 	t.Helper()
-	tb.tabTo(t, selector)
-	require.NoError(t, chromedp.Do(tb.ctx, chromedp.KeyEvent(text)))
+	tab.tabTo(t, selector)
+	require.NoError(t, chromedp.Do(tab.ctx, chromedp.KeyEvent(text)))
 }
 
 // tabTo presses Tab until the control matching selector has the focus; a page has fewer
 // controls than the bound, so a control the keyboard cannot reach fails the test.
-func (tb *tab) tabTo(t *testing.T, selector string) {
+func (tab *tab) tabTo(t testing.TB, selector string) {
 	t.Helper()
 	const bound = 50
 	for range bound {
-		require.NoError(t, chromedp.Do(tb.ctx, chromedp.KeyEvent(kb.Tab)))
-		there, err := chromedp.Run(tb.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.activeElement.matches(%q)`, selector)))
+		require.NoError(t, chromedp.Do(tab.ctx, chromedp.KeyEvent(kb.Tab)))
+		there, err := chromedp.Run(tab.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.activeElement.matches(%q)`, selector)))
 		require.NoError(t, err)
 		if there {
 			return
@@ -293,10 +293,10 @@ type axeViolation struct {
 // checkPage checks the page now shown: axe-core finds exactly the rules in want broken, the
 // page is no wider than the screen, and the Tab key reaches every control in document order,
 // each showing that it has the focus.
-func (tb *tab) checkPage(t *testing.T, axe []byte, want []string) {
+func (tab *tab) checkPage(t testing.TB, axe []byte, want []string) {
 	t.Helper()
-	require.NoError(t, chromedp.Do(tb.ctx, chromedp.Evaluate[chromedp.Void](string(axe))))
-	violations, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
+	require.NoError(t, chromedp.Do(tab.ctx, chromedp.Evaluate[chromedp.Void](string(axe))))
+	violations, err := chromedp.Run(tab.ctx, chromedp.Evaluate[[]axeViolation](`axe.run(document, {resultTypes: ["violations"]}).then(r =>
 		r.violations.map(v => ({id: v.id, impact: v.impact, targets: v.nodes.map(n => n.target.join(" "))})))`, chromedp.EvalAwaitPromise))
 	require.NoError(t, err)
 	var got []string
@@ -307,11 +307,11 @@ func (tb *tab) checkPage(t *testing.T, axe []byte, want []string) {
 	report, _ := json.MarshalIndent(violations, "", "  ")
 	require.Equal(t, want, got, "axe-core's violations:\n%s", report)
 
-	width, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](`document.scrollingElement.scrollWidth`))
+	width, err := chromedp.Run(tab.ctx, chromedp.Evaluate[int](`document.scrollingElement.scrollWidth`))
 	require.NoError(t, err)
 	require.LessOrEqual(t, width, narrowWidth, "the page scrolls sideways at %d pixels wide", narrowWidth)
 
-	tb.checkTabOrder(t)
+	tab.checkTabOrder(t)
 }
 
 // controlsScript numbers the page's visible controls in document order and returns how many
@@ -341,13 +341,13 @@ type focused struct {
 
 // checkTabOrder presses Tab once per control from the top of the page: the n-th press must
 // focus the n-th control, visibly (WCAG 2.4.3 Focus Order, 2.4.7 Focus Visible).
-func (tb *tab) checkTabOrder(t *testing.T) {
+func (tab *tab) checkTabOrder(t testing.TB) {
 	t.Helper()
-	controls, err := chromedp.Run(tb.ctx, chromedp.Evaluate[int](controlsScript))
+	controls, err := chromedp.Run(tab.ctx, chromedp.Evaluate[int](controlsScript))
 	require.NoError(t, err)
 	for i := range controls {
-		require.NoError(t, chromedp.Do(tb.ctx, chromedp.KeyEvent(kb.Tab)))
-		f, err := chromedp.Run(tb.ctx, chromedp.Evaluate[focused](focusedScript))
+		require.NoError(t, chromedp.Do(tab.ctx, chromedp.KeyEvent(kb.Tab)))
+		f, err := chromedp.Run(tab.ctx, chromedp.Evaluate[focused](focusedScript))
 		require.NoError(t, err)
 		require.Equal(t, i, f.Index, "Tab press %d of %d focuses the wrong control", i+1, controls)
 		require.True(t, f.Shown, "control %d of %d shows no focus", i+1, controls)
@@ -355,15 +355,15 @@ func (tb *tab) checkTabOrder(t *testing.T) {
 }
 
 // screenshots writes the page as PNGs at the narrow and the wide width, whole pages.
-func (tb *tab) screenshots(t *testing.T, dir, name string) {
+func (tab *tab) screenshots(t testing.TB, dir, name string) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	for _, width := range []int64{narrowWidth, wideWidth} {
-		require.NoError(t, chromedp.Do(tb.ctx, chromedp.EmulateViewport(width, 800)))
-		png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100)) // 100: PNG, lossless
+		require.NoError(t, chromedp.Do(tab.ctx, chromedp.EmulateViewport(width, 800)))
+		png, err := chromedp.Run(tab.ctx, chromedp.FullScreenshot(100)) // 100: PNG, lossless
 		require.NoError(t, err)
 		require.True(t, bytes.HasPrefix(png, []byte("\x89PNG")), "a PNG")
 		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%d.png", name, width)), png, 0o644))
 	}
-	require.NoError(t, chromedp.Do(tb.ctx, chromedp.EmulateViewport(narrowWidth, 800)))
+	require.NoError(t, chromedp.Do(tab.ctx, chromedp.EmulateViewport(narrowWidth, 800)))
 }
