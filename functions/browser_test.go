@@ -73,7 +73,7 @@ func TestPagesInABrowser(t *testing.T) {
 	for _, brand := range []string{"acme", "paused"} {
 		app.putBrand(brand, map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
 	}
-	optOutLinks := suspendWithMembers(t, app, "paused", pageLanguages)
+	optOuts := suspendWithMembers(t, app, "paused", pageLanguages)
 
 	browser := startBrowser(t, tools.Chromium)
 	checked := map[string]bool{}
@@ -93,10 +93,11 @@ func TestPagesInABrowser(t *testing.T) {
 			}
 
 			// The signup's confirmation link, its button, then an expired link (410).
-			link := signupLink(t, app, lang)
+			link, email := signupLink(t, app, lang)
 			check("signup-confirm", 200, tab.visit(t, app.onApp(t, link)))
 			check("signup-confirmed", 200, tab.press(t, `button[type=submit]`))
-			expired := signupLink(t, app, lang)
+			require.Equal(t, gdpr.UserActive, userByEmail(t, app, "acme", email).Status, "the button confirmed")
+			expired, _ := signupLink(t, app, lang)
 			app.setClock(t, time.Now().Add(25*time.Hour))
 			require.EqualValues(t, 200, tab.visit(t, app.onApp(t, expired)))
 			check("signup-expired", 410, tab.press(t, `button[type=submit]`))
@@ -105,11 +106,18 @@ func TestPagesInABrowser(t *testing.T) {
 
 			// A member's invitation to its contact, the contact's answer, and the same mail's
 			// unsubscribe link.
-			invitation, unsubscribe := invitationLinks(t, app, "acme", lang)
+			contact, invitation, unsubscribe := invitationLinks(t, app, "acme", lang)
+			optIn := func() gdpr.MemberOptIn {
+				c, err := app.contacts().GetContact(t.Context(), "acme", contact)
+				require.NoError(t, err)
+				return c.MemberOptIn.Value
+			}
 			check("invitation", 200, tab.visit(t, app.onApp(t, invitation)))
 			check("invitation-answered", 200, tab.press(t, `button[value=accept]`))
+			require.Equal(t, gdpr.MemberOptInInvitationAccepted, optIn(), "the Accept button answered")
 			check("unsubscribe", 200, tab.visit(t, app.onApp(t, unsubscribe)))
 			check("unsubscribe-answered", 200, tab.press(t, `button[value=this_member]`))
+			require.Equal(t, gdpr.MemberOptOutFromEmail, optIn(), "the button unsubscribed")
 
 			// Without the link's fragment (a mail client that drops it) the page asks for the
 			// code: a mistyped one is a 400.
@@ -118,8 +126,9 @@ func TestPagesInABrowser(t *testing.T) {
 			check("invitation-bad-code", 400, tab.press(t, `button[value=decline]`))
 
 			// The suspended program's opt-out.
-			check("program-opt-out", 200, tab.visit(t, app.onApp(t, optOutLinks[lang])))
+			check("program-opt-out", 200, tab.visit(t, app.onApp(t, optOuts[lang].link)))
 			check("program-opted-out", 200, tab.press(t, `button[value=opt_out]`))
+			require.Equal(t, gdpr.UserBlocked, userByEmail(t, app, "paused", optOuts[lang].email).Status, "the button opted out")
 		})
 	}
 	for name := range axeViolationsToday {
@@ -139,8 +148,9 @@ func (a *testApp) onApp(t *testing.T, link string) string {
 	return u.String()
 }
 
-// signupLink signs up a new person who speaks lang and returns the confirmation link mailed.
-func signupLink(t *testing.T, app *testApp, lang string) string {
+// signupLink signs up a new person who speaks lang and returns the confirmation link mailed
+// and the person's address.
+func signupLink(t *testing.T, app *testApp, lang string) (link, email string) {
 	t.Helper()
 	p := newFakePerson()
 	body := p.signup()
@@ -150,12 +160,27 @@ func signupLink(t *testing.T, app *testApp, lang string) string {
 	m := app.lastMailTo(p.Email)
 	require.Equal(t, gdpr.MailSignupConfirmation, m.Kind)
 	require.Len(t, m.Links, 1)
-	return m.Links[0]
+	return m.Links[0], p.Email
+}
+
+// userByEmail finds the member of brand with addr, confirmed or not.
+func userByEmail(t *testing.T, app *testApp, brand gdpr.BrandID, addr string) gdpr.User {
+	t.Helper()
+	users, err := app.App.Store.ListUsers(t.Context(), brand, "", 1000)
+	require.NoError(t, err)
+	for _, u := range users {
+		if u.Email == addr || u.EmailTmp == addr {
+			return u
+		}
+	}
+	t.Fatalf("no member of %s has the test address", brand)
+	return gdpr.User{}
 }
 
 // invitationLinks provisions a member who speaks lang, has it enter a contact and invite it,
-// and returns the invitation mail's two links: the invitation and the unsubscribe page.
-func invitationLinks(t *testing.T, app *testApp, brand, lang string) (invitation, unsubscribe string) {
+// and returns the contact's id and the invitation mail's two links: the invitation and the
+// unsubscribe page.
+func invitationLinks(t *testing.T, app *testApp, brand, lang string) (contact, invitation, unsubscribe string) {
 	t.Helper()
 	res := app.sendWebhook(brand, signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
 		map[string]any{"externalId": "seller-" + lang, "email": "seller-" + lang + "@brand.example", "firstName": "Sam", "language": lang})})
@@ -164,18 +189,21 @@ func invitationLinks(t *testing.T, app *testApp, brand, lang string) (invitation
 	contactEmail := "contact-" + lang + "@example.test"
 	res = app.admin("POST", "/api/brands/"+brand+"/members/"+member+"/contacts", map[string]string{"email": contactEmail, "firstName": "Fran"})
 	require.Equal(t, 201, res.Status, "%s", res.Body)
-	contact := res.JSON(t)["contactId"].(string)
+	contact = res.JSON(t)["contactId"].(string)
 	res = app.admin("POST", "/api/brands/"+brand+"/members/"+member+"/contacts/"+contact+"/invite", nil)
 	require.Equal(t, 202, res.Status, "%s", res.Body)
 	m := app.lastMailTo(contactEmail)
 	require.Equal(t, gdpr.MailContactInvitation, m.Kind)
 	require.Len(t, m.Links, 2, "the invitation and the unsubscribe page")
-	return m.Links[0], m.Links[1]
+	return contact, m.Links[0], m.Links[1]
 }
 
+// optOut is a member's opt-out link and address.
+type optOut struct{ link, email string }
+
 // suspendWithMembers signs up and confirms one member per language, suspends the brand's
-// program, and returns each member's opt-out link by language.
-func suspendWithMembers(t *testing.T, app *testApp, brand string, langs []string) map[string]string {
+// program, and returns each member's opt-out link and address by language.
+func suspendWithMembers(t *testing.T, app *testApp, brand string, langs []string) map[string]optOut {
 	t.Helper()
 	addresses := map[string]string{}
 	for _, lang := range langs {
@@ -190,12 +218,12 @@ func suspendWithMembers(t *testing.T, app *testApp, brand string, langs []string
 	}
 	res := app.admin("POST", "/api/admin/brands/"+brand+"/suspend", nil)
 	require.Equal(t, 200, res.Status, "%s", res.Body)
-	links := map[string]string{}
+	links := map[string]optOut{}
 	for lang, addr := range addresses {
 		m := app.lastMailTo(addr)
 		require.Equal(t, gdpr.MailProgramSuspended, m.Kind)
 		require.Len(t, m.Links, 1)
-		links[lang] = m.Links[0]
+		links[lang] = optOut{link: m.Links[0], email: addr}
 	}
 	return links
 }
