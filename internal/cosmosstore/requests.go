@@ -59,4 +59,3 @@ func (s *Store) RequestsOfSubject(ctx context.Context, brand gdpr.BrandID, subje
 	params := []azcosmos.QueryParameter{{Name: "@subject", Value: subjectID}}
 	return list(ctx, s.requests, brand, qRequestsOf, params, limit, nil, requestVersion)
 }
-
