@@ -431,3 +431,24 @@ func TestRegisterFilters_R_RIGHTS_1(t *testing.T) {
 		require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err), "%+v", q)
 	}
 }
+
+// FuzzRequestJob feeds the request worker any queue message: it never panics, refuses what
+// is not a request job as invalid, and produces an export only for an in-progress request of
+// its brand.
+func FuzzRequestJob(f *testing.F) {
+	for _, s := range []string{`{"brandId":"b","requestId":"r_00000000000000000000000000"}`, `{"brandId":"b"}`,
+		`{"brandId":"b","requestId":"r_x","extra":1}`, `null`, `[`, `{"brandId":"` + strings.Repeat("a", 300) + `"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		exp := &fakeExporter{}
+		w := newRightsWorld(t, exp)
+		err := w.svc.Requests.HandleRequestJob(t.Context(), body)
+		if err != nil && gdpr.ErrorCode(err) != gdpr.CodeInvalid {
+			t.Fatalf("unexpected error %v for %q", err, body)
+		}
+		if len(exp.jobs) != 0 {
+			t.Fatalf("an export produced for no request: %q", body)
+		}
+	})
+}
