@@ -261,7 +261,7 @@ func TestServiceBusQueues(t *testing.T) {
 		props, _ := q.body["properties"].(map[string]any)
 		got[name] = props
 	}
-	for _, name := range []string{gdpr.QueueErasure, gdpr.QueueMail} {
+	for _, name := range []string{gdpr.QueueErasure, gdpr.QueueMail, gdpr.QueueRequests} {
 		props, ok := got[name]
 		if !ok {
 			t.Errorf("queue %s missing", name)
@@ -279,8 +279,8 @@ func TestServiceBusQueues(t *testing.T) {
 			t.Errorf("%s: duplicateDetectionHistoryTimeWindow %s, want an ISO 8601 duration", name, show(props["duplicateDetectionHistoryTimeWindow"]))
 		}
 	}
-	if len(got) != 2 {
-		t.Errorf("queues %v, want exactly %s and %s", keysOf(got), gdpr.QueueErasure, gdpr.QueueMail)
+	if len(got) != 3 {
+		t.Errorf("queues %v, want exactly %s, %s and %s", keysOf(got), gdpr.QueueErasure, gdpr.QueueMail, gdpr.QueueRequests)
 	}
 }
 

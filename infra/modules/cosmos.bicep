@@ -87,6 +87,17 @@ var containers = [
     partitionKey: partitionByBrand
     indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
   }
+  {
+    // The register of data-subject requests: paged by id, filtered by kind or subject.
+    id: 'requests'
+    partitionKey: partitionByBrand
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [byBrand, { path: '/kind/?' }, { path: '/subjectId/?' }]
+      excludedPaths: excludeAll
+    }
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

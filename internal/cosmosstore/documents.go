@@ -31,6 +31,10 @@ type envelope struct {
 	// indexed so UsersByIdPExternalID is one indexed query, while the id itself stays in
 	// "doc", out of the index.
 	IdPKey string `json:"idpKey,omitempty"`
+	// Kind and SubjectID are set on requests only (ListRequests, RequestsOfSubject): a
+	// request kind and a user id, no personal data.
+	Kind      string `json:"kind,omitempty"`
+	SubjectID string `json:"subjectId,omitempty"`
 	// TTL is the per-item time to live in seconds, counted by Cosmos from the last write;
 	// set on tokens and claims that expire.
 	TTL *int32          `json:"ttl,omitempty"`
@@ -182,6 +186,12 @@ func whitelistEnvelope(e gdpr.WhitelistEntry) (envelope, error) {
 
 func erasureEnvelope(r gdpr.ErasureRecord) (envelope, error) {
 	return wrap(r.ID, r.BrandID, r)
+}
+
+func requestEnvelope(r gdpr.Request) (envelope, error) {
+	env, err := wrap(r.ID, r.BrandID, r)
+	env.Kind, env.SubjectID = string(r.Kind), r.SubjectID
+	return env, err
 }
 
 func wrap(id string, brand gdpr.BrandID, v any) (envelope, error) {

@@ -59,6 +59,7 @@ const (
 	PurposeSecurity       Purpose = "security"       // authenticating people and systems
 	PurposeTenancy        Purpose = "tenancy"        // keeping each brand's data apart (R-TEN-1)
 	PurposeSettings       Purpose = "settings"       // a brand's configuration of the service
+	PurposeRights         Purpose = "rights"         // answering data-subject requests, and the register of them
 )
 
 // Purposes describes each purpose once, for the record of processing activities.
@@ -78,6 +79,7 @@ var Purposes = []struct {
 	{PurposeSecurity, "Authenticate people and systems: passwords, single-use links, brand credentials (R-SIGNUP-2, R-SIGNUP-3, R-SSO-3)."},
 	{PurposeTenancy, "Keep each brand's data apart (R-TEN-1)."},
 	{PurposeSettings, "Hold each brand's configuration of the service."},
+	{PurposeRights, "Answer data-subject requests (GDPR Art. 15–22) and authorised brand exports, and keep their register (R-RIGHTS-1, R-ACCESS-3)."},
 }
 
 // FieldErasure is what erasure does to a field, per group of roles. OnDeletion is the erasure
@@ -170,6 +172,7 @@ func DataMap() []DataTable {
 		blacklistTable(),
 		whitelistTable(),
 		erasureTable(),
+		requestTable(),
 		brandTable(),
 	}
 }
@@ -263,6 +266,9 @@ func userTable(kind SubjectKind) DataTable {
 	f("warnings", "system.operations", erase, false, WarehouseOmit, inactivity, PurposeRetention)
 	f("erasure", "system.operations", mark, false, WarehouseOmit, kept, PurposeErasureProof)
 	f("nextReviewAt", "system.operations", mark, false, WarehouseOmit, kept, PurposeRetention)
+	// A restriction or objection (Art. 18, 21) is kept with the soft-deleted record: the
+	// register says which request set it, and nothing is mailed after the erasure anyway.
+	f("restriction", "user.privacy_preferences", keep, true, WarehouseOmit, kept, PurposeRights)
 	return t
 }
 
@@ -407,6 +413,33 @@ func erasureTable() DataTable {
 	return derived("erasures", "erasures",
 		"The audit trail: one record per erasure, field names and counts, no personal data (R-ERASE-9).",
 		reflect.TypeFor[ErasureRecord](), fields...)
+}
+
+// requestTable classifies the register of data-subject requests. It outlives the subject's
+// erasure (R-RIGHTS-1): the subject is named by id only, a rectification keeps the names of
+// the fields it changed, never their values.
+func requestTable() DataTable {
+	const r = "R-RIGHTS-1"
+	var fields []FieldClass
+	for _, p := range []string{"brandId", "id", "kind", "subjectId", "reference", "justification", "requestedBy",
+		"status", "refusedReason", "receivedAt", "dueAt", "completedAt", "approvals[].approver", "approvals[].role",
+		"approvals[].at", "fieldsChanged", "liftedAt", "download.url", "download.expiresAt"} {
+		c := FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeRights}
+		switch p {
+		case "subjectId":
+			c.Category = "user.unique_id"
+		case "requestedBy", "approvals[].approver":
+			// The staff who asked or approved, as the admin names them: the register's proof
+			// of who authorised what (R-ACCESS-3); never the subject.
+			c.Category = "user.account.username"
+		case "download.url":
+			c.Category = "system.authentication"
+		}
+		fields = append(fields, c)
+	}
+	return derived("requests", "requests",
+		"The register of data-subject requests and authorised brand exports: who asked, what, approvals, status and times; no personal data of the subject beyond its id (R-RIGHTS-1, R-ACCESS-3).",
+		reflect.TypeFor[Request](), fields...)
 }
 
 func brandTable() DataTable {

@@ -57,6 +57,12 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
+	if u.Restriction != nil && job.ContactID == "" {
+		// A restricted or objecting subject gets no mail until the request is lifted (Art.
+		// 18, 21). An invitation goes to the member's contact, who is not the subject.
+		s.log.InfoContext(ctx, "mail suppressed", "reason", "restricted", "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID)
+		return nil
+	}
 	to, status, content, links, err := s.prepareMail(ctx, b, u, job)
 	if err != nil || to == "" {
 		return err

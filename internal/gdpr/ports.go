@@ -141,6 +141,30 @@ type ErasureAudit interface {
 	FindErasures(ctx context.Context, brand BrandID, ids []string) ([]string, error)
 }
 
+// RequestStore keeps the register of data-subject requests (R-RIGHTS-1, R-ACCESS-3). It
+// outlives the subjects' erasure: a request holds no personal data beyond the subject's id.
+type RequestStore interface {
+	// CreateRequest stores a new request (ErrConflict if its id exists).
+	CreateRequest(ctx context.Context, r Request) (Request, error)
+	GetRequest(ctx context.Context, brand BrandID, id string) (Request, error)
+	// UpdateRequest replaces a request at the version read.
+	UpdateRequest(ctx context.Context, r Request) (Request, error)
+	// ListRequests pages through a brand's requests in id order (ids sort by receipt),
+	// within f's id bounds and of f's kind when set, at most f.Limit of them.
+	ListRequests(ctx context.Context, brand BrandID, f RequestFilter) ([]Request, error)
+	// RequestsOfSubject returns up to limit requests about one subject, in id order. It must
+	// cost O(matches): an index on (brand, subjectId).
+	RequestsOfSubject(ctx context.Context, brand BrandID, subjectID string, limit int) ([]Request, error)
+}
+
+// RequestFilter selects a page of the register: ids after After and before Before (either
+// empty: unbounded), of Kind when set.
+type RequestFilter struct {
+	After, Before string
+	Kind          RequestKind
+	Limit         int
+}
+
 // Store is every store port: what one adapter (the embedded SQLite store, Cosmos DB) serves,
 // and what internal/storetest proves of it, capability by capability.
 type Store interface {
@@ -155,6 +179,7 @@ type Store interface {
 	WhitelistStore
 	TokenStore
 	ErasureAudit
+	RequestStore
 }
 
 // LedgerStore keeps the ledger, create-only: nothing in it is ever replaced or deleted.
@@ -201,6 +226,8 @@ const MaxBatch = 100
 const (
 	QueueErasure = "gdpr-erasure"
 	QueueMail    = "gdpr-mail"
+	// QueueRequests carries the data-subject requests' export jobs (rights_service.go).
+	QueueRequests = "gdpr-requests"
 )
 
 // Message is a job on a queue. Its body names subjects by id and never carries personal data,

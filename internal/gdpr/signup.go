@@ -92,21 +92,38 @@ func (in *SignupInput) validate(b Brand, now time.Time) error {
 		{"title", &in.Title}, {"position", &in.Position}, {"customerId", &in.CustomerID}, {"language", &in.Language},
 	}
 	for _, f := range texts {
-		*f.v = strings.TrimSpace(*f.v)
-		if err := checkField(b.Fields, f.name, *f.v != ""); err != nil {
+		if err := checkProfileText(b.Fields, f.name, f.v); err != nil {
 			return err
 		}
-		if !plainText(*f.v, 100) {
-			return Errorf(CodeInvalid, "%s must be at most 100 characters without control characters", f.name)
-		}
 	}
-	if in.Language != "" && !languagePattern.MatchString(in.Language) {
-		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
-	}
-	if err := checkField(b.Fields, "dateOfBirth", !in.DateOfBirth.IsZero()); err != nil {
+	return checkDateOfBirth(b.Fields, in.DateOfBirth, now)
+}
+
+// checkProfileText checks one free-text field of the signup form, trimmed in place, against
+// its shape and the brand's field rules (R-SIGNUP-6). A rectification (rights_kinds.go)
+// checks the fields it changes here too, so a profile is held to one set of rules however
+// it is written.
+func checkProfileText(rules FieldRules, name string, v *string) error {
+	*v = strings.TrimSpace(*v)
+	if err := checkField(rules, name, *v != ""); err != nil {
 		return err
 	}
-	if d := in.DateOfBirth; !d.IsZero() {
+	if !plainText(*v, 100) {
+		return Errorf(CodeInvalid, "%s must be at most 100 characters without control characters", name)
+	}
+	if name == "language" && *v != "" && !languagePattern.MatchString(*v) {
+		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
+	}
+	return nil
+}
+
+// checkDateOfBirth checks the form's date of birth against the brand's field rules: a past,
+// whole date.
+func checkDateOfBirth(rules FieldRules, d Date, now time.Time) error {
+	if err := checkField(rules, "dateOfBirth", !d.IsZero()); err != nil {
+		return err
+	}
+	if !d.IsZero() {
 		t := time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC)
 		if d.Month == 0 || int(t.Month()) != d.Month || t.Day() != d.Day || !t.Before(now) {
 			return Errorf(CodeInvalid, "dateOfBirth must be a past YYYY-MM-DD date")

@@ -25,8 +25,10 @@ type SweepStats struct {
 
 // DailySweep is the daily retention timer: the users' schedule, then the contacts'. Both run
 // even if one fails: a brand whose users cannot be read still has its contacts reviewed.
-func DailySweep(users *RetentionService, contacts *ContactRetentionService) func(context.Context) error {
-	return func(ctx context.Context) error { return errors.Join(users.RetentionSweep(ctx), contacts.Sweep(ctx)) }
+func DailySweep(users *RetentionService, contacts *ContactRetentionService, requests *RequestService) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return errors.Join(users.RetentionSweep(ctx), contacts.Sweep(ctx), requests.RequestsSweep(ctx))
+	}
 }
 
 // RetentionSweep is the users' part of the daily sweep: for every brand it reads only the users whose next

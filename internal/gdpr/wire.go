@@ -23,6 +23,8 @@ type Platform struct {
 	ResendInterval time.Duration
 	// Ledger keeps every erasure record outside the database (ledger.go).
 	Ledger LedgerStore
+	// Exporter produces the exports that answer requests; optional (RequestDeps.Exporter).
+	Exporter requestExporter
 }
 
 // Services are the domain's services, one per capability, over one Platform.
@@ -40,6 +42,7 @@ type Services struct {
 	Webhooks         *WebhookService
 	Ledger           *LedgerService
 	Restore          *RestoreService
+	Requests         *RequestService
 }
 
 // NewServices builds every service over p, each with only the ports it uses. c.Brands, when
@@ -93,6 +96,10 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Restore, err = NewRestoreService(c, RestoreDeps{Audit: st, Claims: st, Ledger: p.Ledger, Erasure: s.Erasure}); err != nil {
+		return nil, err
+	}
+	if s.Requests, err = NewRequestService(c, RequestDeps{Requests: st, Users: st, Claims: st, Queue: p.Queue,
+		Exporter: p.Exporter}); err != nil {
 		return nil, err
 	}
 	s.MailCallback = NewMailCallback(s.MailEvents, s.Contacts)

@@ -39,6 +39,8 @@ type Options struct {
 	// Restore tells a restored store and replays the erasures it lost; while a replay is
 	// pending, the router serves only the routes that help with it (restore.go).
 	Restore *gdpr.RestoreService
+	// Requests takes data-subject requests and keeps their register.
+	Requests *gdpr.RequestService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
@@ -75,6 +77,7 @@ type api struct {
 	contacts     *gdpr.ContactService
 	ledger       *gdpr.LedgerService
 	restore      *gdpr.RestoreService
+	requests     *gdpr.RequestService
 	triggers     triggers.Set
 	requeue      gdpr.Queue
 	baseURL      string
@@ -95,7 +98,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, requests: o.Requests, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock, healthChecks: o.HealthChecks, deadLetters: o.DeadLetters,
 	}
@@ -201,6 +204,11 @@ func (a *api) routes() []route {
 		{"POST /api/admin/brands/{brand}/suspend", true, a.suspendProgram},
 		{"POST /api/admin/brands/{brand}/relaunch", true, a.relaunchProgram},
 		{"GET /api/admin/brands/{brand}/erasures", true, a.listErasures},
+		{"POST /api/admin/brands/{brand}/requests", true, a.createRequest},
+		{"GET /api/admin/brands/{brand}/requests", true, a.listRequests},
+		{"GET /api/admin/brands/{brand}/requests/{id}", true, a.getRequest},
+		{"POST /api/admin/brands/{brand}/requests/{id}/approvals", true, a.approveRequest},
+		{"POST /api/admin/brands/{brand}/requests/{id}/lift", true, a.liftRequest},
 		{"GET /api/admin/brands/{brand}/ledger/seals", true, a.ledgerSeals},
 		{"GET /api/admin/brands/{brand}/ledger/records/{record}/proof", true, a.ledgerProof},
 		{"GET /api/admin/brands/{brand}/ledger/export", true, a.ledgerExport},

@@ -114,6 +114,20 @@ CREATE TABLE IF NOT EXISTS tokens (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS tokens_expiry ON tokens (brand_id, expires_at) WHERE expires_at IS NOT NULL;
 
+-- The register of data-subject requests (R-RIGHTS-1). Ids sort by receipt, so the register
+-- pages by id; kind and subject_id are the filters it is read by.
+CREATE TABLE IF NOT EXISTS requests (
+	brand_id   TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	version    INTEGER NOT NULL DEFAULT 1,
+	kind       TEXT NOT NULL,
+	subject_id TEXT NOT NULL,
+	doc        TEXT NOT NULL,
+	PRIMARY KEY (brand_id, id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS requests_kind ON requests (brand_id, kind, id);
+CREATE INDEX IF NOT EXISTS requests_subject ON requests (brand_id, subject_id, id) WHERE subject_id != '';
+
 CREATE TABLE IF NOT EXISTS erasures (
 	brand_id TEXT NOT NULL,
 	id       TEXT NOT NULL,

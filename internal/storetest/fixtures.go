@@ -124,6 +124,7 @@ func NewUser(brand gdpr.BrandID) gdpr.User {
 			FieldsErased: []string{"firstName", "phone"}, FieldsHashed: []string{"email"},
 			PendingBlobs: []string{fmt.Sprintf("%s/photos/%d.jpg", brand, n)}, PendingClaims: []string{gdpr.ClaimEmail + fmt.Sprintf("h1:%064x", n)},
 			BlobsDeleted: 1},
+		Restriction: &gdpr.Restriction{Kind: gdpr.RequestRestriction, RequestID: fmt.Sprintf("r_%026d", n), Since: t.Add(6 * time.Hour)},
 
 		NextReviewAt: t.Add(7 * 24 * time.Hour),
 	}

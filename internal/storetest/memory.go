@@ -16,19 +16,20 @@ import (
 // Memory is the store double: brands, users, claims, tokens and the whitelist in maps, with the
 // ports' conventions and nothing else. It is for tests that run a service thousands of times,
 // such as the model test of the unique-key protocol, where opening a database per run would
-// cost more than the run. It passes the Brands, Users, Claims, Tokens and Whitelist groups of
+// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist and Requests groups of
 // this suite (memory_test.go); the other ports are left to the real adapters: calling one
 // panics.
 type Memory struct {
 	Store // the ports Memory does not keep; nil, so a call panics
 
-	mu      sync.Mutex
-	version int
-	brands  map[gdpr.BrandID]gdpr.Brand
-	users   map[memKey]gdpr.User
-	claims  map[memKey]gdpr.Claim
-	tokens  map[memKey]gdpr.Token
-	listed  map[memKey]bool // whitelist digests, keyed by kind + digest
+	mu       sync.Mutex
+	version  int
+	brands   map[gdpr.BrandID]gdpr.Brand
+	users    map[memKey]gdpr.User
+	claims   map[memKey]gdpr.Claim
+	tokens   map[memKey]gdpr.Token
+	listed   map[memKey]bool // whitelist digests, keyed by kind + digest
+	requests map[memKey]gdpr.Request
 }
 
 type memKey struct {
@@ -39,7 +40,7 @@ type memKey struct {
 // NewMemory returns an empty double.
 func NewMemory() *Memory {
 	return &Memory{brands: map[gdpr.BrandID]gdpr.Brand{}, users: map[memKey]gdpr.User{}, claims: map[memKey]gdpr.Claim{},
-		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}}
+		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}, requests: map[memKey]gdpr.Request{}}
 }
 
 func (m *Memory) nextVersion() string {
@@ -355,4 +356,72 @@ func (m *Memory) IsWhitelisted(_ context.Context, brand gdpr.BrandID, kind gdpr.
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.listed[memKey{brand, string(kind) + ":" + digest}], nil
+}
+
+func (m *Memory) CreateRequest(_ context.Context, r gdpr.Request) (gdpr.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{r.BrandID, r.ID}
+	if _, ok := m.requests[k]; ok {
+		return gdpr.Request{}, conflictErr("request exists")
+	}
+	r.Version = m.nextVersion()
+	m.requests[k] = cloneRequest(r)
+	return cloneRequest(r), nil
+}
+
+// cloneRequest is clone keeping the version, which JSON leaves out.
+func cloneRequest(r gdpr.Request) gdpr.Request {
+	c := clone(r)
+	c.Version = r.Version
+	return c
+}
+
+func (m *Memory) GetRequest(_ context.Context, brand gdpr.BrandID, id string) (gdpr.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[memKey{brand, id}]
+	if !ok {
+		return gdpr.Request{}, notFoundErr("request")
+	}
+	return cloneRequest(r), nil
+}
+
+func (m *Memory) UpdateRequest(_ context.Context, r gdpr.Request) (gdpr.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{r.BrandID, r.ID}
+	cur, ok := m.requests[k]
+	switch {
+	case !ok:
+		return gdpr.Request{}, notFoundErr("request")
+	case cur.Version != r.Version:
+		return gdpr.Request{}, conflictErr("request changed since it was read")
+	}
+	r.Version = m.nextVersion()
+	m.requests[k] = cloneRequest(r)
+	return cloneRequest(r), nil
+}
+
+func (m *Memory) ListRequests(_ context.Context, brand gdpr.BrandID, f gdpr.RequestFilter) ([]gdpr.Request, error) {
+	return m.selectRequests(brand, f.Limit, func(r gdpr.Request) bool {
+		return r.ID > f.After && (f.Before == "" || r.ID < f.Before) && (f.Kind == "" || r.Kind == f.Kind)
+	}), nil
+}
+
+func (m *Memory) RequestsOfSubject(_ context.Context, brand gdpr.BrandID, subjectID string, limit int) ([]gdpr.Request, error) {
+	return m.selectRequests(brand, limit, func(r gdpr.Request) bool { return subjectID != "" && r.SubjectID == subjectID }), nil
+}
+
+func (m *Memory) selectRequests(brand gdpr.BrandID, limit int, keep func(gdpr.Request) bool) []gdpr.Request {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []gdpr.Request
+	for k, r := range m.requests {
+		if k.brand == brand && keep(r) {
+			out = append(out, cloneRequest(r))
+		}
+	}
+	slices.SortFunc(out, func(a, b gdpr.Request) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(len(out), max(limit, 0))]
 }

@@ -57,6 +57,7 @@ func RunGroups(t *testing.T, open func(t *testing.T) Store, names ...string) {
 		{"Whitelist", whitelistTests},
 		{"Tokens", tokenTests},
 		{"Erasures", erasureTests},
+		{"Requests", requestTests},
 		{"Isolation", isolationTests},
 	}
 	for _, g := range groups {
