@@ -164,8 +164,8 @@ func userByEmail(t *testing.T, app *testApp, brand gdpr.BrandID, addr string) gd
 }
 
 // invitationLinks provisions a member who speaks lang, has it enter a contact and invite it,
-// and returns the contact's id and the invitation mail's two links: the invitation and the
-// unsubscribe page.
+// and returns the contact's id and the invitation mail's links to pages: the invitation and
+// the unsubscribe page.
 func invitationLinks(t *testing.T, app *testApp, brand, lang string) (contact, invitation, unsubscribe string) {
 	t.Helper()
 	res := app.sendWebhook(brand, signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
@@ -180,7 +180,8 @@ func invitationLinks(t *testing.T, app *testApp, brand, lang string) (contact, i
 	require.Equal(t, 202, res.Status, "%s", res.Body)
 	m := app.lastMailTo(contactEmail)
 	require.Equal(t, gdpr.MailContactInvitation, m.Kind)
-	require.Len(t, m.Links, 2, "the invitation and the unsubscribe page")
+	require.Len(t, m.Links, 3, "the invitation, the unsubscribe page and the one-click unsubscribe (RFC 8058)")
+	require.Contains(t, m.Links[2], "/unsubscribe?token=", "the one-click link carries its token in the query")
 	return contact, m.Links[0], m.Links[1]
 }
 
