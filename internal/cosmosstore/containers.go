@@ -13,6 +13,7 @@ const (
 	ContainerWhitelist = "whitelist"
 	ContainerTokens    = "tokens"
 	ContainerErasures  = "erasures"
+	ContainerExports   = "exports"
 )
 
 // PartitionKeyPath is the partition key of every container: all data is partitioned by brand
@@ -51,6 +52,7 @@ var Containers = []ContainerSpec{
 	{Name: ContainerWhitelist, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 	{Name: ContainerTokens, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}, ItemTTL: true},
 	{Name: ContainerErasures, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
+	{Name: ContainerExports, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/tokenDigest/?", "/live/?"}},
 }
 
 // dueOrder is the composite index of the due queries (qDue, qDueAfter): ORDER BY

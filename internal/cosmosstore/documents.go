@@ -33,8 +33,13 @@ type envelope struct {
 	IdPKey string `json:"idpKey,omitempty"`
 	// TTL is the per-item time to live in seconds, counted by Cosmos from the last write;
 	// set on tokens and claims that expire.
-	TTL *int32          `json:"ttl,omitempty"`
-	Doc json.RawMessage `json:"doc"`
+	TTL *int32 `json:"ttl,omitempty"`
+	// TokenDigest and Live are set on export records only: the digest of the link's token,
+	// which a download looks up, and whether the export's file may still exist, which the
+	// sweep reads.
+	TokenDigest string          `json:"tokenDigest,omitempty"`
+	Live        *bool           `json:"live,omitempty"`
+	Doc         json.RawMessage `json:"doc"`
 }
 
 // stored is what point reads and queries return: the domain document and its version.
@@ -182,6 +187,15 @@ func whitelistEnvelope(e gdpr.WhitelistEntry) (envelope, error) {
 
 func erasureEnvelope(r gdpr.ErasureRecord) (envelope, error) {
 	return wrap(r.ID, r.BrandID, r)
+}
+
+// exportEnvelope keys an export record by its request id, whose shape the domain checks
+// (letters, digits, '-' and '_': a valid Cosmos id).
+func exportEnvelope(e gdpr.ExportRecord) (envelope, error) {
+	env, err := wrap(e.RequestID, e.BrandID, e)
+	live := e.Status != gdpr.ExportDeleted
+	env.TokenDigest, env.Live = e.TokenDigest, &live
+	return env, err
 }
 
 func wrap(id string, brand gdpr.BrandID, v any) (envelope, error) {

@@ -59,6 +59,7 @@ const (
 	PurposeSecurity       Purpose = "security"       // authenticating people and systems
 	PurposeTenancy        Purpose = "tenancy"        // keeping each brand's data apart (R-TEN-1)
 	PurposeSettings       Purpose = "settings"       // a brand's configuration of the service
+	PurposeSubjectRights  Purpose = "subject_rights" // answering the data subjects' requests: exports and their links
 )
 
 // Purposes describes each purpose once, for the record of processing activities.
@@ -78,6 +79,7 @@ var Purposes = []struct {
 	{PurposeSecurity, "Authenticate people and systems: passwords, single-use links, brand credentials (R-SIGNUP-2, R-SIGNUP-3, R-SSO-3)."},
 	{PurposeTenancy, "Keep each brand's data apart (R-TEN-1)."},
 	{PurposeSettings, "Hold each brand's configuration of the service."},
+	{PurposeSubjectRights, "Answer the data subjects' requests of Articles 15 to 22: the exports that answer access and portability, and their links (R-RIGHTS-1, R-ACCESS-3)."},
 }
 
 // FieldErasure is what erasure does to a field, per group of roles. OnDeletion is the erasure
@@ -170,6 +172,7 @@ func DataMap() []DataTable {
 		blacklistTable(),
 		whitelistTable(),
 		erasureTable(),
+		exportTable(),
 		brandTable(),
 	}
 }
@@ -398,7 +401,9 @@ func erasureTable() DataTable {
 	var fields []FieldClass
 	for _, p := range []string{"brandId", "id", "subjectId", "subjectKind", "role", "rule", "reason", "requestedAt",
 		"dueAt", "doneAt", "fieldsErased", "fieldsHashed", "blobsDeleted", "contactsErased", "contactsKept"} {
-		c := FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeErasureProof}
+		// The subject's own export carries its erasure records (R-RIGHTS-1): ids, rules,
+		// times and field names, no personal data.
+		c := FieldClass{Path: p, Category: "system.operations", Export: p != "brandId", Retention: r, Purpose: PurposeErasureProof}
 		if p == "subjectId" {
 			c.Category = "user.unique_id"
 		}
@@ -407,6 +412,25 @@ func erasureTable() DataTable {
 	return derived("erasures", "erasures",
 		"The audit trail: one record per erasure, field names and counts, no personal data (R-ERASE-9).",
 		reflect.TypeFor[ErasureRecord](), fields...)
+}
+
+func exportTable() DataTable {
+	const r = "R-ACCESS-3"
+	var fields []FieldClass
+	for _, p := range []string{"brandId", "requestId", "scope", "subjectId", "exportId", "blobKey", "tokenDigest", "status",
+		"createdAt", "readyAt", "expiresAt", "downloads", "deletedAt", "deletedBecause"} {
+		c := FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeSubjectRights}
+		switch p {
+		case "subjectId":
+			c.Category = "user.unique_id"
+		case "tokenDigest":
+			c.Category, c.Purpose = "system.authentication", PurposeSecurity
+		}
+		fields = append(fields, c)
+	}
+	return derived("exports", "exports",
+		"Export records: where each export's file is, its link's token as a keyed digest, until when and how often it may be downloaded; ids and times, no personal data (R-ACCESS-3).",
+		reflect.TypeFor[ExportRecord](), fields...)
 }
 
 func brandTable() DataTable {

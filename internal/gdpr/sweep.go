@@ -23,10 +23,13 @@ type SweepStats struct {
 	Paused bool
 }
 
-// DailySweep is the daily retention timer: the users' schedule, then the contacts'. Both run
-// even if one fails: a brand whose users cannot be read still has its contacts reviewed.
-func DailySweep(users *RetentionService, contacts *ContactRetentionService) func(context.Context) error {
-	return func(ctx context.Context) error { return errors.Join(users.RetentionSweep(ctx), contacts.Sweep(ctx)) }
+// DailySweep is the daily retention timer: the users' schedule, then the contacts', then the
+// exports whose links expired or whose subjects are erased. Each runs even if another fails:
+// a brand whose users cannot be read still has its contacts reviewed.
+func DailySweep(users *RetentionService, contacts *ContactRetentionService, exports *ExportService) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return errors.Join(users.RetentionSweep(ctx), contacts.Sweep(ctx), exports.Sweep(ctx))
+	}
 }
 
 // RetentionSweep is the users' part of the daily sweep: for every brand it reads only the users whose next

@@ -21,6 +21,10 @@ type Platform struct {
 	ResendInterval time.Duration
 	// Ledger keeps every erasure record outside the database (ledger.go).
 	Ledger LedgerStore
+	// Exports is where export files live, apart from every other blob (R-ACCESS-3).
+	Exports ExportFiles
+	// MemberFiles reads the members' files (photos, content) that a subject's export carries.
+	MemberFiles MemberFiles
 }
 
 // Services are the domain's services, one per capability, over one Platform.
@@ -38,13 +42,15 @@ type Services struct {
 	Webhooks         *WebhookService
 	Ledger           *LedgerService
 	Restore          *RestoreService
+	Exports          *ExportService
 }
 
 // NewServices builds every service over p, each with only the ports it uses. c.Brands, when
 // nil, is p.Store: the brands are one more of its capabilities.
 func NewServices(c Core, p Platform) (*Services, error) {
 	if err := missing("NewServices", map[string]bool{"Store": p.Store != nil, "Queue": p.Queue != nil,
-		"Blobs": p.Blobs != nil, "Mailer": p.Mailer != nil, "Links": p.Links != nil, "Passwords": p.Passwords != nil, "Ledger": p.Ledger != nil}); err != nil {
+		"Blobs": p.Blobs != nil, "Mailer": p.Mailer != nil, "Links": p.Links != nil, "Passwords": p.Passwords != nil, "Ledger": p.Ledger != nil,
+		"Exports": p.Exports != nil, "MemberFiles": p.MemberFiles != nil}); err != nil {
 		return nil, err
 	}
 	if c.Brands == nil {
@@ -91,6 +97,12 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Restore, err = NewRestoreService(c, RestoreDeps{Audit: st, Claims: st, Ledger: p.Ledger, Erasure: s.Erasure}); err != nil {
+		return nil, err
+	}
+	// The requests' register, which lists a subject's requests, is the requests' service's
+	// to hand in; until then an export lists none.
+	if s.Exports, err = NewExportService(c, ExportDeps{Users: st, Contacts: st, MemberContacts: st, Audit: st,
+		Records: st, Files: p.Exports, MemberFiles: p.MemberFiles, Links: p.Links}); err != nil {
 		return nil, err
 	}
 	s.MailCallback = NewMailCallback(s.MailEvents, s.Contacts)

@@ -38,6 +38,8 @@ type Options struct {
 	// Restore tells a restored store and replays the erasures it lost; while a replay is
 	// pending, the router serves only the routes that help with it (restore.go).
 	Restore *gdpr.RestoreService
+	// Exports serves the downloads of exports (R-ACCESS-3).
+	Exports *gdpr.ExportService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
@@ -67,6 +69,7 @@ type api struct {
 	contacts     *gdpr.ContactService
 	ledger       *gdpr.LedgerService
 	restore      *gdpr.RestoreService
+	exports      *gdpr.ExportService
 	triggers     triggers.Set
 	requeue      gdpr.Queue
 	baseURL      string
@@ -84,7 +87,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, exports: o.Exports, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
@@ -176,6 +179,7 @@ func (a *api) routes() []route {
 		{"GET /api/brands/{brand}/program/opt-out", false, a.showAnswerPage(a.programOptOutAnswers())},
 		{"POST /api/brands/{brand}/program/opt-out", false, a.takeAnswer(a.programOptOutAnswers())},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
+		{"GET /api/brands/{brand}/exports/{token}", false, a.exportDownload},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
 		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},
 		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.blockMember},
