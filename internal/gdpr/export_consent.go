@@ -15,7 +15,7 @@ type ConsentRecord struct {
 	RecordID       string         `json:"recordId"`
 	SubjectID      string         `json:"subjectId"`
 	SubjectKind    SubjectKind    `json:"subjectKind,omitempty"` // "contact" for a contact's; a user's role says its kind
-	Controller     string         `json:"controller"` // the brand, controller of the programme's data
+	Controller     string         `json:"controller"`            // the brand, controller of the programme's data
 	Purposes       []string       `json:"purposes"`
 	DataCategories []string       `json:"dataCategories"`
 	LegalBasis     string         `json:"legalBasis"` // GDPR Art. 6(1): "consent" or "contract"

@@ -35,7 +35,7 @@ type exportContent struct {
 	user  *User // the subject of ExportSubject; nil for ExportBrand
 
 	userTree, contactTree, erasureTree *exportTree
-	files                 []exportedFile
+	files                              []exportedFile
 }
 
 // exportedFile is one of a subject's files in the zip.
