@@ -50,13 +50,14 @@ func RunGroups(t *testing.T, open func(t *testing.T) Store, names ...string) {
 	}{
 		{"Brands", brandTests},
 		{"Users", append(docTests(users), usersOnlyTests...)},
-		{"Contacts", append(docTests(contacts), contactsOnlyTests...)},
+		{"Contacts", append(append(docTests(contacts), contactsOnlyTests...), memberContactPageTests...)},
 		{"Due", append(dueTests(users), dueTests(contacts)...)},
 		{"Claims", claimTests},
 		{"Blacklist", blacklistTests},
 		{"Whitelist", whitelistTests},
 		{"Tokens", tokenTests},
 		{"Erasures", erasureTests},
+		{"Exports", exportTests},
 		{"Isolation", isolationTests},
 	}
 	for _, g := range groups {
