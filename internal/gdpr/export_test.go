@@ -148,10 +148,10 @@ func TestRAccess2AccessExportFollowsTheDataMap(t *testing.T) {
 	requireExportSchema(t, entries["export.json"])
 
 	var doc struct {
-		Profiles []map[string]any    `json:"profiles"`
-		Contacts []map[string]any    `json:"contacts"`
+		Profiles []map[string]any     `json:"profiles"`
+		Contacts []map[string]any     `json:"contacts"`
 		Consents []gdpr.ConsentRecord `json:"consents"`
-		Files    []map[string]any    `json:"files"`
+		Files    []map[string]any     `json:"files"`
 	}
 	require.NoError(t, json.Unmarshal(entries["export.json"], &doc))
 	require.Len(t, doc.Profiles, 1)
@@ -401,8 +401,8 @@ func TestRAccess1BrandExportOnlyContactsWithBrandOptIn(t *testing.T) {
 	entries := unzip(t, data)
 	requireExportSchema(t, entries["export.json"])
 	var doc struct {
-		Profiles []map[string]any    `json:"profiles"`
-		Contacts []map[string]any    `json:"contacts"`
+		Profiles []map[string]any     `json:"profiles"`
+		Contacts []map[string]any     `json:"contacts"`
 		Consents []gdpr.ConsentRecord `json:"consents"`
 	}
 	require.NoError(t, json.Unmarshal(entries["export.json"], &doc))
