@@ -538,3 +538,38 @@ func plantAt(m map[string]any, path string, rng *rand.Rand, _ *[]string) []strin
 	}
 	return out
 }
+
+// FuzzExportDownloadToken: whatever a link's path carries, the download answers a malformed
+// token invalid, anything else not found, and serves nothing but the one export's file.
+func FuzzExportDownloadToken(f *testing.F) {
+	w := newExportWorld(f)
+	ctx := context.Background()
+	d, err := w.exports.Produce(ctx, gdpr.ExportJob{Brand: w.brand, RequestID: "req-fuzz", Scope: gdpr.ExportSubject, SubjectID: w.member(f).ID})
+	require.NoError(f, err)
+	valid := d.URL[strings.LastIndex(d.URL, "/")+1:]
+	f.Add(valid)
+	f.Add(valid[:42])
+	f.Add(valid + "=")
+	f.Add(strings.Repeat("A", 43))
+	f.Add("../../etc/passwd")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, token string) {
+		got, err := w.exports.Download(ctx, w.brand, token)
+		if err == nil {
+			got.Body.Close()
+			if token != valid {
+				t.Fatalf("a token other than the link's served a file")
+			}
+			return
+		}
+		switch gdpr.ErrorCode(err) {
+		case gdpr.CodeInvalid, gdpr.CodeNotFound:
+		case gdpr.CodeGone:
+			if token != valid {
+				t.Fatalf("a token other than the link's found its export")
+			}
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	})
+}
