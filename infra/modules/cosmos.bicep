@@ -87,6 +87,16 @@ var containers = [
     partitionKey: partitionByBrand
     indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
   }
+  {
+    id: 'exports'
+    partitionKey: partitionByBrand
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [byBrand, { path: '/tokenDigest/?' }, { path: '/live/?' }]
+      excludedPaths: excludeAll
+    }
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

@@ -56,6 +56,10 @@ func NewExportService(c Core, d ExportDeps) (*ExportService, error) {
 		records: d.Records, files: d.Files, memberFiles: d.MemberFiles, links: d.Links, history: d.History}, nil
 }
 
+// exportKeyPrefix is where export files go in their container: the prefix its lifecycle
+// rule deletes after two days (infra/modules/storage.bicep), apart from other exports there.
+const exportKeyPrefix = "requests/"
+
 // exportContentType is the media type of an export's file.
 const exportContentType = "application/zip"
 
@@ -160,7 +164,7 @@ func (s *ExportService) exportRecord(ctx context.Context, brand BrandID, job Exp
 	}
 	id := newExportID()
 	rec = ExportRecord{BrandID: brand, RequestID: job.RequestID, Scope: job.Scope, SubjectID: job.SubjectID, ExportID: id,
-		BlobKey: string(brand) + "/" + id + ".zip", Status: ExportProducing, CreatedAt: s.clock.Now()}
+		BlobKey: exportKeyPrefix + string(brand) + "/" + id + ".zip", Status: ExportProducing, CreatedAt: s.clock.Now()}
 	rec.TokenDigest = s.exportTokenDigest(s.exportToken(brand, id))
 	created, err := s.records.CreateExport(ctx, rec)
 	if errors.Is(err, ErrConflict) { // a concurrent first call recorded it first: its record holds
