@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -185,6 +187,65 @@ func (o *opener) ledger(ctx context.Context) (blobstore.CreateOnly, error) {
 		return nil, err
 	}
 	return blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "ledger")), nil
+}
+
+// ExportsContainer is the blob container of exports, beside the settings' one in the same
+// account: Bicep gives it a lifecycle rule that deletes its blobs two days after their
+// creation, behind the service's own deletion at expiry (R-ACCESS-3).
+const ExportsContainer = "exports"
+
+// exports is where export files live, apart from every other blob: the exports container
+// (against Azurite, named after the instance's own container, as the ledger's), or the
+// exports/ folder of the data directory.
+func (o *opener) exports(ctx context.Context) (gdpr.ExportFiles, error) {
+	switch b := o.cfg.Blob; {
+	case b.ConnectionString != "":
+		s, err := blobstore.NewAzureFromConnectionString(b.ConnectionString, b.Container+"-"+ExportsContainer)
+		if err != nil {
+			return nil, fmt.Errorf("exports: %w", err)
+		}
+		return exportFiles{s}, s.EnsureContainer(ctx)
+	case b.ServiceURL != "":
+		c, err := o.credential()
+		if err != nil {
+			return nil, err
+		}
+		s, err := blobstore.NewAzureWithCredential(b.ServiceURL, c, ExportsContainer)
+		return exportFiles{s}, err
+	}
+	if err := o.dataDir(); err != nil {
+		return nil, err
+	}
+	return exportFiles{blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "exports"))}, nil
+}
+
+// blobStreams are the streamed reads and writes both blob adapters offer.
+type blobStreams interface {
+	PutStream(ctx context.Context, key string, r io.Reader, contentType string) error
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// exportFiles and memberFiles give the domain blobstore's streams, a missing blob reported
+// as the domain's not-found.
+type exportFiles struct{ blobStreams }
+
+func (f exportFiles) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return openBlob(ctx, f.blobStreams, key)
+}
+
+type memberFiles struct{ blobStreams }
+
+func (f memberFiles) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return openBlob(ctx, f.blobStreams, key)
+}
+
+func openBlob(ctx context.Context, s blobStreams, key string) (io.ReadCloser, error) {
+	r, err := s.Open(ctx, key)
+	if errors.Is(err, blobstore.ErrNotFound) {
+		return nil, gdpr.ErrNotFound
+	}
+	return r, err
 }
 
 // queue is Service Bus in Azure mode; local mode's embedded queue is also kept on the app,

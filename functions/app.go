@@ -41,17 +41,20 @@ type App struct {
 	log    *slog.Logger
 
 	// Set by Wire; read them once Run's Started channel is closed.
-	Clock     gdpr.Clock
-	Brands    *gdpr.BrandService
-	Triggers  triggers.Set
-	Handler   http.Handler
-	Store     gdpr.Store
-	Blobs     blobstore.Store
-	Ledger    *gdpr.LedgerService
-	Restore   *gdpr.RestoreService
-	Queue     *localqueue.Queue // nil in Azure mode
-	TestClock *gdpr.TestClock   // nil unless enabled
-	OutboxDir string            // empty when mail goes elsewhere
+	Clock    gdpr.Clock
+	Brands   *gdpr.BrandService
+	Triggers triggers.Set
+	Handler  http.Handler
+	Store    gdpr.Store
+	Blobs    blobstore.Store
+	Ledger   *gdpr.LedgerService
+	Restore  *gdpr.RestoreService
+	// Exports is where export files live; ExportService produces and serves them.
+	Exports       gdpr.ExportFiles
+	ExportService *gdpr.ExportService
+	Queue         *localqueue.Queue // nil in Azure mode
+	TestClock     *gdpr.TestClock   // nil unless enabled
+	OutboxDir     string            // empty when mail goes elsewhere
 
 	adapters adapterNames
 
@@ -159,6 +162,9 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if a.Exports, err = o.exports(ctx); err != nil {
+		return err
+	}
 	queue, err := o.queue()
 	if err != nil {
 		return err
@@ -194,10 +200,11 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 	presentation := templates.New()
 	s, err := gdpr.NewServices(core, gdpr.Platform{Store: a.Store, Queue: queue, Blobs: a.Blobs, Mailer: m.mailer,
 		SentMail: m.sent, Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}, Renderer: presentation,
-		Passwords: boundedBcrypt(a.Config.BcryptCost), Ledger: ledger})
+		Passwords: boundedBcrypt(a.Config.BcryptCost), Ledger: ledger, Exports: a.Exports, MemberFiles: memberFiles{a.Blobs}})
 	if err != nil {
 		return httpapi.Options{}, err
 	}
+	a.ExportService = s.Exports
 	a.Brands, a.Ledger, a.Restore = s.Brands, s.Ledger, s.Restore
 	// Before serving: a store restored from a backup is behind the ledger, and is not served
 	// until its erasures are replayed, in either mode (restore.go).
@@ -205,10 +212,11 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 		_, err := a.Restore.Check(ctx)
 		return err
 	})
-	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger, s.Requests)
+	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger, s.Requests, s.Exports)
 	opts := httpapi.Options{Brands: s.Brands, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
 		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
-		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, Requests: s.Requests, Requeue: queue, BaseURL: a.Config.PublicBaseURL, Pages: presentation,
+		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, Requests: s.Requests, Exports: s.Exports, Requeue: queue,
+		BaseURL: a.Config.PublicBaseURL, Pages: presentation,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats

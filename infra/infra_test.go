@@ -505,3 +505,33 @@ func TestLedgerContainerIsImmutable(t *testing.T) {
 		t.Errorf("allowProtectedAppendWrites %s, want false: ledger blobs are written whole, once", show(v))
 	}
 }
+
+// TestExportsLifecycleRule_R_ACCESS_3: exports have a container, and a lifecycle rule deletes
+// what is under its requests/ prefix (where the handler writes them) two days after creation,
+// behind the handler's own deletion at expiry.
+func TestExportsLifecycleRule_R_ACCESS_3(t *testing.T) {
+	p := loadProject(t, ".")
+	policies := p.resources("Microsoft.Storage/storageAccounts/managementPolicies")
+	if len(policies) != 1 {
+		t.Fatalf("want one lifecycle policy, have %d", len(policies))
+	}
+	body := policies[0].body
+	if body["name"] != "default" {
+		t.Errorf("a storage account's management policy is named default, not %s", show(body["name"]))
+	}
+	rules, _ := get(body, "properties", "policy", "rules").([]any)
+	if len(rules) != 1 {
+		t.Fatalf("want one rule, have %s", show(get(body, "properties", "policy", "rules")))
+	}
+	rule, _ := rules[0].(map[string]any)
+	if v := get(rule, "enabled"); v != true {
+		t.Errorf("rule enabled %s", show(v))
+	}
+	if v, _ := get(rule, "definition", "actions", "baseBlob", "delete", "daysAfterCreationGreaterThan").(int64); v != 2 {
+		t.Errorf("exports deleted after %s days, want 2", show(get(rule, "definition", "actions", "baseBlob", "delete", "daysAfterCreationGreaterThan")))
+	}
+	prefixes := show(get(rule, "definition", "filters", "prefixMatch"))
+	if !strings.Contains(prefixes, "/requests/") {
+		t.Errorf("the rule's prefix %s is not the exports' requests/ folder", prefixes)
+	}
+}

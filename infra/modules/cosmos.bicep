@@ -98,6 +98,16 @@ var containers = [
       excludedPaths: excludeAll
     }
   }
+  {
+    id: 'exports'
+    partitionKey: partitionByBrand
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [byBrand, { path: '/tokenDigest/?' }, { path: '/live/?' }]
+      excludedPaths: excludeAll
+    }
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

@@ -14,6 +14,7 @@ const (
 	ContainerTokens    = "tokens"
 	ContainerErasures  = "erasures"
 	ContainerRequests  = "requests"
+	ContainerExports   = "exports"
 )
 
 // PartitionKeyPath is the partition key of every container: all data is partitioned by brand
@@ -54,6 +55,7 @@ var Containers = []ContainerSpec{
 	{Name: ContainerErasures, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 	// The register pages by id (always indexed), filtered by kind or subject.
 	{Name: ContainerRequests, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/kind/?", "/subjectId/?"}},
+	{Name: ContainerExports, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/tokenDigest/?", "/live/?"}},
 }
 
 // dueOrder is the composite index of the due queries (qDue, qDueAfter): ORDER BY

@@ -37,8 +37,13 @@ type envelope struct {
 	SubjectID string `json:"subjectId,omitempty"`
 	// TTL is the per-item time to live in seconds, counted by Cosmos from the last write;
 	// set on tokens and claims that expire.
-	TTL *int32          `json:"ttl,omitempty"`
-	Doc json.RawMessage `json:"doc"`
+	TTL *int32 `json:"ttl,omitempty"`
+	// TokenDigest and Live are set on export records only: the digest of the link's token,
+	// which a download looks up, and whether the export's file may still exist, which the
+	// sweep reads.
+	TokenDigest string          `json:"tokenDigest,omitempty"`
+	Live        *bool           `json:"live,omitempty"`
+	Doc         json.RawMessage `json:"doc"`
 }
 
 // stored is what point reads and queries return: the domain document and its version.
@@ -191,6 +196,15 @@ func erasureEnvelope(r gdpr.ErasureRecord) (envelope, error) {
 func requestEnvelope(r gdpr.Request) (envelope, error) {
 	env, err := wrap(r.ID, r.BrandID, r)
 	env.Kind, env.SubjectID = string(r.Kind), r.SubjectID
+	return env, err
+}
+
+// exportEnvelope keys an export record by its request id, whose shape the domain checks
+// (letters, digits, '-' and '_': a valid Cosmos id).
+func exportEnvelope(e gdpr.ExportRecord) (envelope, error) {
+	env, err := wrap(e.RequestID, e.BrandID, e)
+	live := e.Status != gdpr.ExportDeleted
+	env.TokenDigest, env.Live = e.TokenDigest, &live
 	return env, err
 }
 

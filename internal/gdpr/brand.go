@@ -141,6 +141,9 @@ type Retention struct {
 	SuspendedProgram  Period `json:"suspendedProgram"`  // R-ERASE-8
 	OptInTokenTTL     Period `json:"optInTokenTTL"`     // R-SIGNUP-2
 	UnconfirmedSignup Period `json:"unconfirmedSignup"` // unconfirmed member signups
+	// ExportLink is how long an export's link, and its file, live (R-ACCESS-3): 48 hours at
+	// most, 1 hour at least.
+	ExportLink Period `json:"exportLink"`
 }
 
 // DefaultRetention is the schedule of the Data Protection Guide.
@@ -158,6 +161,7 @@ func DefaultRetention() Retention {
 		SuspendedProgram:     Period{Months: 6},
 		OptInTokenTTL:        Period{Exact: 24 * time.Hour},
 		UnconfirmedSignup:    Period{Days: 15},
+		ExportLink:           MaxExportLink,
 	}
 }
 
@@ -176,6 +180,7 @@ func (r *Retention) fields() []struct {
 		{"invitationPending", &r.InvitationPending}, {"optedOutContact", &r.OptedOutContact},
 		{"erasureGrace", &r.ErasureGrace}, {"suspendedProgram", &r.SuspendedProgram},
 		{"optInTokenTTL", &r.OptInTokenTTL}, {"unconfirmedSignup", &r.UnconfirmedSignup},
+		{"exportLink", &r.ExportLink},
 	}
 }
 
@@ -212,6 +217,8 @@ func maxOf(name string) Period {
 		return MaxErasureGrace
 	case "suspendedProgram":
 		return MaxSuspendedProgram
+	case "exportLink":
+		return MaxExportLink
 	}
 	return MaxRetention
 }
@@ -223,6 +230,9 @@ func (r Retention) Validate() error {
 		if max := maxOf(f.name); !f.p.Positive() || f.p.Longer(max) {
 			return Errorf(CodeInvalid, "retention.%s must be a positive duration of at most %s", f.name, max)
 		}
+	}
+	if MinExportLink.Longer(r.ExportLink) {
+		return Errorf(CodeInvalid, "retention.exportLink must be at least %s", MinExportLink)
 	}
 	now := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	mark := r.Inactivity.AddTo(now)

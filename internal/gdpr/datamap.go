@@ -173,6 +173,7 @@ func DataMap() []DataTable {
 		whitelistTable(),
 		erasureTable(),
 		requestTable(),
+		exportTable(),
 		brandTable(),
 	}
 }
@@ -404,7 +405,9 @@ func erasureTable() DataTable {
 	var fields []FieldClass
 	for _, p := range []string{"brandId", "id", "subjectId", "subjectKind", "role", "rule", "reason", "requestedAt",
 		"dueAt", "doneAt", "fieldsErased", "fieldsHashed", "blobsDeleted", "contactsErased", "contactsKept"} {
-		c := FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeErasureProof}
+		// The subject's own export carries its erasure records (R-RIGHTS-1): ids, rules,
+		// times and field names, no personal data.
+		c := FieldClass{Path: p, Category: "system.operations", Export: p != "brandId", Retention: r, Purpose: PurposeErasureProof}
 		if p == "subjectId" {
 			c.Category = "user.unique_id"
 		}
@@ -440,6 +443,25 @@ func requestTable() DataTable {
 	return derived("requests", "requests",
 		"The register of data-subject requests and authorised brand exports: who asked, what, approvals, status and times; no personal data of the subject beyond its id (R-RIGHTS-1, R-ACCESS-3).",
 		reflect.TypeFor[Request](), fields...)
+}
+
+func exportTable() DataTable {
+	const r = "R-ACCESS-3"
+	var fields []FieldClass
+	for _, p := range []string{"brandId", "requestId", "scope", "subjectId", "exportId", "blobKey", "tokenDigest", "status",
+		"createdAt", "readyAt", "expiresAt", "downloads", "deletedAt", "deletedBecause"} {
+		c := FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeRights}
+		switch p {
+		case "subjectId":
+			c.Category = "user.unique_id"
+		case "tokenDigest":
+			c.Category, c.Purpose = "system.authentication", PurposeSecurity
+		}
+		fields = append(fields, c)
+	}
+	return derived("exports", "exports",
+		"Export records: where each export's file is, its link's token as a keyed digest, until when and how often it may be downloaded; ids and times, no personal data (R-ACCESS-3).",
+		reflect.TypeFor[ExportRecord](), fields...)
 }
 
 func brandTable() DataTable {

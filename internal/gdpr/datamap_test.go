@@ -168,6 +168,7 @@ var storePorts = []reflect.Type{
 	reflect.TypeFor[gdpr.ContactDocuments](), reflect.TypeFor[gdpr.ContactDueIndex](), reflect.TypeFor[gdpr.ClaimStore](),
 	reflect.TypeFor[gdpr.Blacklist](), reflect.TypeFor[gdpr.BlacklistWriter](), reflect.TypeFor[gdpr.WhitelistStore](),
 	reflect.TypeFor[gdpr.TokenStore](), reflect.TypeFor[gdpr.ErasureAudit](), reflect.TypeFor[gdpr.RequestStore](),
+	reflect.TypeFor[gdpr.MemberContactPages](), reflect.TypeFor[gdpr.ExportRecords](),
 }
 
 // TestDataMapHasATableForEveryStoredType: every document type a store port takes or returns

@@ -63,6 +63,10 @@ func (staticLinks) ProgramOptOut(b gdpr.BrandID, token string) string {
 	return "https://gdpr.example.test/" + string(b) + "/program/opt-out#token=" + token
 }
 
+func (staticLinks) ExportDownload(b gdpr.BrandID, token string) string {
+	return "https://gdpr.test/api/brands/" + string(b) + "/exports/" + token
+}
+
 type mailWorld struct {
 	store  *localstore.Store
 	mailer *recordingMailer

@@ -180,6 +180,31 @@ type Store interface {
 	TokenStore
 	ErasureAudit
 	RequestStore
+	MemberContactPages
+	ExportRecords
+}
+
+// MemberContactPages pages through one member's contacts, for what must stay in bounded
+// memory however many contacts a member has (a subject's export).
+type MemberContactPages interface {
+	// MemberContactsPage returns up to limit contacts of the member, in id order, after the
+	// id given ("" for the first page). It costs O(page): an index on (brand, member, id).
+	MemberContactsPage(ctx context.Context, brand BrandID, memberID, after string, limit int) ([]Contact, error)
+}
+
+// ExportRecords keeps the export records: where each export's file is, the digest of its
+// link's token, until when it may be downloaded and how often it was (export_record.go).
+type ExportRecords interface {
+	// CreateExport stores a new record under its RequestID (ErrConflict if one exists).
+	CreateExport(ctx context.Context, e ExportRecord) (ExportRecord, error)
+	GetExport(ctx context.Context, brand BrandID, requestID string) (ExportRecord, error)
+	// ExportByToken finds the record whose TokenDigest is digest (ErrNotFound). It costs
+	// O(1): an index on (brand, tokenDigest).
+	ExportByToken(ctx context.Context, brand BrandID, digest string) (ExportRecord, error)
+	UpdateExport(ctx context.Context, e ExportRecord) (ExportRecord, error)
+	// LiveExports pages through a brand's records whose file is not deleted, in RequestID
+	// order after the id given. It costs O(live exports), which last 48 hours at most.
+	LiveExports(ctx context.Context, brand BrandID, after string, limit int) ([]ExportRecord, error)
 }
 
 // LedgerStore keeps the ledger, create-only: nothing in it is ever replaced or deleted.

@@ -30,6 +30,8 @@ import (
 //	                         ledger, and its replay
 //	MailCallback             the mail provider's callbacks:         MailEventService, ContactService
 //	                         addresses first, then contacts
+//	ExportService            access, portability and brand          users, contacts, audit, export records,
+//	                         exports: zip, link, download, sweep    export files, member files, links
 //
 // They share a Core. HTTP handlers, queue consumers and timers are thin shells around their
 // methods; NewServices (wire.go) is the one place that hands them their ports.
@@ -248,6 +250,9 @@ type Links interface {
 	ContactOneClickUnsubscribe(brand BrandID, token string) string
 	// ProgramOptOut is the page where a member opts out of a suspended program (R-ERASE-8).
 	ProgramOptOut(brand BrandID, token string) string
+	// ExportDownload is where an export's file is downloaded with its link's token
+	// (R-ACCESS-3).
+	ExportDownload(brand BrandID, token string) string
 }
 
 // MailDeps are the ports of the MailService.

@@ -23,11 +23,13 @@ type SweepStats struct {
 	Paused bool
 }
 
-// DailySweep is the daily retention timer: the users' schedule, then the contacts'. Both run
-// even if one fails: a brand whose users cannot be read still has its contacts reviewed.
-func DailySweep(users *RetentionService, contacts *ContactRetentionService, requests *RequestService) func(context.Context) error {
+// DailySweep is the daily retention timer: the users' schedule, then the contacts', then the
+// open data-subject requests, then the exports whose links expired or whose subjects are
+// erased. Each runs even if another fails: a brand whose users cannot be read still has its
+// contacts reviewed.
+func DailySweep(users *RetentionService, contacts *ContactRetentionService, requests *RequestService, exports *ExportService) func(context.Context) error {
 	return func(ctx context.Context) error {
-		return errors.Join(users.RetentionSweep(ctx), contacts.Sweep(ctx), requests.RequestsSweep(ctx))
+		return errors.Join(users.RetentionSweep(ctx), contacts.Sweep(ctx), requests.RequestsSweep(ctx), exports.Sweep(ctx))
 	}
 }
 

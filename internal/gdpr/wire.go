@@ -1,6 +1,9 @@
 package gdpr
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Platform is every port from outside the domain: one store adapter serving every store
 // port, the queue, the blobs, the mail provider and the HTTP layer's links. NewServices is
@@ -23,7 +26,12 @@ type Platform struct {
 	ResendInterval time.Duration
 	// Ledger keeps every erasure record outside the database (ledger.go).
 	Ledger LedgerStore
-	// Exporter produces the exports that answer requests; optional (RequestDeps.Exporter).
+	// Exports is where export files live, apart from every other blob (R-ACCESS-3).
+	Exports ExportFiles
+	// MemberFiles reads the members' files (photos, content) that a subject's export carries.
+	MemberFiles MemberFiles
+	// Exporter, when set, produces the requests' exports instead of the export service: the
+	// double of a test about requests alone.
 	Exporter requestExporter
 }
 
@@ -43,13 +51,15 @@ type Services struct {
 	Ledger           *LedgerService
 	Restore          *RestoreService
 	Requests         *RequestService
+	Exports          *ExportService
 }
 
 // NewServices builds every service over p, each with only the ports it uses. c.Brands, when
 // nil, is p.Store: the brands are one more of its capabilities.
 func NewServices(c Core, p Platform) (*Services, error) {
 	if err := missing("NewServices", map[string]bool{"Store": p.Store != nil, "Queue": p.Queue != nil,
-		"Blobs": p.Blobs != nil, "Mailer": p.Mailer != nil, "Links": p.Links != nil, "Renderer": p.Renderer != nil, "Passwords": p.Passwords != nil, "Ledger": p.Ledger != nil}); err != nil {
+		"Blobs": p.Blobs != nil, "Mailer": p.Mailer != nil, "Links": p.Links != nil, "Renderer": p.Renderer != nil, "Passwords": p.Passwords != nil, "Ledger": p.Ledger != nil,
+		"Exports": p.Exports != nil, "MemberFiles": p.MemberFiles != nil}); err != nil {
 		return nil, err
 	}
 	if c.Brands == nil {
@@ -98,10 +108,28 @@ func NewServices(c Core, p Platform) (*Services, error) {
 	if s.Restore, err = NewRestoreService(c, RestoreDeps{Audit: st, Claims: st, Ledger: p.Ledger, Erasure: s.Erasure}); err != nil {
 		return nil, err
 	}
+	// The export lists its subject's requests, and a request asks for its export: each
+	// service is handed the other, the history through the Services it will be in.
+	if s.Exports, err = NewExportService(c, ExportDeps{Users: st, Contacts: st, MemberContacts: st, Audit: st,
+		Records: st, Files: p.Exports, MemberFiles: p.MemberFiles, Links: p.Links, History: requestHistory{s}}); err != nil {
+		return nil, err
+	}
+	exporter := p.Exporter
+	if exporter == nil {
+		exporter = s.Exports
+	}
 	if s.Requests, err = NewRequestService(c, RequestDeps{Requests: st, Users: st, Claims: st, Queue: p.Queue,
-		Exporter: p.Exporter}); err != nil {
+		Exporter: exporter}); err != nil {
 		return nil, err
 	}
 	s.MailCallback = NewMailCallback(s.MailEvents, s.Contacts)
 	return s, nil
+}
+
+// requestHistory is the requests' register as the exports see it, read through the Services
+// once NewServices has made the request service.
+type requestHistory struct{ s *Services }
+
+func (h requestHistory) SubjectRequests(ctx context.Context, brand BrandID, subjectID string) ([]RequestSummary, error) {
+	return h.s.Requests.SubjectRequests(ctx, brand, subjectID)
 }

@@ -41,6 +41,8 @@ type Options struct {
 	Restore *gdpr.RestoreService
 	// Requests takes data-subject requests and keeps their register.
 	Requests *gdpr.RequestService
+	// Exports serves the downloads of exports (R-ACCESS-3).
+	Exports *gdpr.ExportService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
@@ -78,6 +80,7 @@ type api struct {
 	ledger       *gdpr.LedgerService
 	restore      *gdpr.RestoreService
 	requests     *gdpr.RequestService
+	exports      *gdpr.ExportService
 	triggers     triggers.Set
 	requeue      gdpr.Queue
 	baseURL      string
@@ -194,6 +197,7 @@ func (a *api) routes() []route {
 		{"GET /api/brands/{brand}/program/opt-out", false, a.showAnswerPage(a.programOptOutAnswers())},
 		{"POST /api/brands/{brand}/program/opt-out", false, a.takeAnswer(a.programOptOutAnswers())},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
+		{"GET /api/brands/{brand}/exports/{token}", false, a.exportDownload},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
 		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},
 		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.blockMember},

@@ -48,6 +48,13 @@ func (l Links) ProgramOptOut(brand gdpr.BrandID, token string) string {
 	return strings.TrimRight(l.BaseURL, "/") + programOptOutPath(brand) + "#token=" + url.QueryEscape(token)
 }
 
+// ExportDownload is an export's download, GET /api/brands/{brand}/exports/{token}: the token
+// is in the path, since a file is downloaded by a plain GET that carries no fragment; the
+// route is logged by its pattern only, and the token serves three downloads within 48 hours.
+func (l Links) ExportDownload(brand gdpr.BrandID, token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + "/api/brands/" + url.PathEscape(string(brand)) + "/exports/" + url.PathEscape(token)
+}
+
 func programOptOutPath(brand gdpr.BrandID) string {
 	return "/api/brands/" + url.PathEscape(string(brand)) + "/program/opt-out"
 }

@@ -135,6 +135,20 @@ CREATE TABLE IF NOT EXISTS erasures (
 	doc      TEXT NOT NULL,
 	PRIMARY KEY (brand_id, id)
 ) STRICT;
+
+-- Export records, keyed by the request they answer; found by their link's token digest, and
+-- swept while their file lives (live = 1).
+CREATE TABLE IF NOT EXISTS exports (
+	brand_id     TEXT NOT NULL,
+	request_id   TEXT NOT NULL,
+	version      INTEGER NOT NULL DEFAULT 1,
+	token_digest TEXT NOT NULL,
+	live         INTEGER NOT NULL,
+	doc          TEXT NOT NULL,
+	PRIMARY KEY (brand_id, request_id)
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS exports_token ON exports (brand_id, token_digest);
+CREATE INDEX IF NOT EXISTS exports_live ON exports (brand_id, request_id) WHERE live = 1;
 `
 
 // Open opens the store in the file at path, creating it and its directory if needed.

@@ -16,7 +16,7 @@ import (
 // Memory is the store double: brands, users, claims, tokens and the whitelist in maps, with the
 // ports' conventions and nothing else. It is for tests that run a service thousands of times,
 // such as the model test of the unique-key protocol, where opening a database per run would
-// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist and Requests groups of
+// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist, Requests and Exports groups of
 // this suite (memory_test.go); the other ports are left to the real adapters: calling one
 // panics.
 type Memory struct {
@@ -30,6 +30,7 @@ type Memory struct {
 	tokens   map[memKey]gdpr.Token
 	listed   map[memKey]bool // whitelist digests, keyed by kind + digest
 	requests map[memKey]gdpr.Request
+	exports  map[memKey]gdpr.ExportRecord
 }
 
 type memKey struct {
@@ -40,7 +41,8 @@ type memKey struct {
 // NewMemory returns an empty double.
 func NewMemory() *Memory {
 	return &Memory{brands: map[gdpr.BrandID]gdpr.Brand{}, users: map[memKey]gdpr.User{}, claims: map[memKey]gdpr.Claim{},
-		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}, requests: map[memKey]gdpr.Request{}}
+		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}, requests: map[memKey]gdpr.Request{},
+		exports: map[memKey]gdpr.ExportRecord{}}
 }
 
 func (m *Memory) nextVersion() string {
@@ -424,4 +426,76 @@ func (m *Memory) selectRequests(brand gdpr.BrandID, limit int, keep func(gdpr.Re
 	}
 	slices.SortFunc(out, func(a, b gdpr.Request) int { return cmp.Compare(a.ID, b.ID) })
 	return out[:min(len(out), max(limit, 0))]
+}
+
+// ---- export records ----
+
+func (m *Memory) CreateExport(_ context.Context, e gdpr.ExportRecord) (gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{e.BrandID, e.RequestID}
+	if _, ok := m.exports[k]; ok {
+		return gdpr.ExportRecord{}, conflictErr("export exists")
+	}
+	for _, other := range m.exports {
+		if other.BrandID == e.BrandID && other.TokenDigest == e.TokenDigest {
+			return gdpr.ExportRecord{}, conflictErr("token digest exists")
+		}
+	}
+	e.Version = m.nextVersion()
+	m.exports[k] = e
+	return e, nil
+}
+
+func (m *Memory) GetExport(_ context.Context, brand gdpr.BrandID, requestID string) (gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.exports[memKey{brand, requestID}]
+	if !ok {
+		return gdpr.ExportRecord{}, notFoundErr("export")
+	}
+	return e, nil
+}
+
+func (m *Memory) ExportByToken(_ context.Context, brand gdpr.BrandID, digest string) (gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, e := range m.exports {
+		if k.brand == brand && e.TokenDigest == digest {
+			return e, nil
+		}
+	}
+	return gdpr.ExportRecord{}, notFoundErr("export")
+}
+
+func (m *Memory) UpdateExport(_ context.Context, e gdpr.ExportRecord) (gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{e.BrandID, e.RequestID}
+	old, ok := m.exports[k]
+	switch {
+	case !ok:
+		return gdpr.ExportRecord{}, notFoundErr("export")
+	case old.Version != e.Version:
+		return gdpr.ExportRecord{}, conflictErr("stale export")
+	}
+	e.Version = m.nextVersion()
+	m.exports[k] = e
+	return e, nil
+}
+
+func (m *Memory) LiveExports(_ context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []gdpr.ExportRecord
+	for k, e := range m.exports {
+		if k.brand == brand && e.Status != gdpr.ExportDeleted && e.RequestID > after {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b gdpr.ExportRecord) int { return cmp.Compare(a.RequestID, b.RequestID) })
+	if len(out) > limit {
+		out = out[:max(limit, 0)]
+	}
+	return out, nil
 }

@@ -50,7 +50,7 @@ func RunGroups(t *testing.T, open func(t *testing.T) Store, names ...string) {
 	}{
 		{"Brands", brandTests},
 		{"Users", append(docTests(users), usersOnlyTests...)},
-		{"Contacts", append(docTests(contacts), contactsOnlyTests...)},
+		{"Contacts", append(append(docTests(contacts), contactsOnlyTests...), memberContactPageTests...)},
 		{"Due", append(dueTests(users), dueTests(contacts)...)},
 		{"Claims", claimTests},
 		{"Blacklist", blacklistTests},
@@ -58,6 +58,7 @@ func RunGroups(t *testing.T, open func(t *testing.T) Store, names ...string) {
 		{"Tokens", tokenTests},
 		{"Erasures", erasureTests},
 		{"Requests", requestTests},
+		{"Exports", exportTests},
 		{"Isolation", isolationTests},
 	}
 	for _, g := range groups {

@@ -46,7 +46,7 @@ type Set struct {
 // ErasureService tells apart; the ledger's seal runs an hour after the sweep, once the day
 // before has ended and its last appends have landed.
 func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService,
-	ledger *gdpr.LedgerService, requests *gdpr.RequestService) Set {
+	ledger *gdpr.LedgerService, requests *gdpr.RequestService, exports *gdpr.ExportService) Set {
 	return Set{
 		Queues: []Queue{
 			{ErasureWorker, gdpr.QueueErasure, "msg", erasure.HandleErasureJob, erasure.HandleErasureJobs},
@@ -54,7 +54,7 @@ func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, m
 			{RequestWorker, gdpr.QueueRequests, "msg", requests.HandleRequestJob, nil},
 		},
 		Timers: []Timer{
-			{RetentionSweep, "timer", gdpr.DailySweep(retention, contacts, requests)},
+			{RetentionSweep, "timer", gdpr.DailySweep(retention, contacts, requests, exports)},
 			{LedgerSeal, "timer", ledger.SealDue},
 		},
 	}
