@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/blobstore"
 	"popsell-gdpr/internal/config"
@@ -53,6 +55,8 @@ type App struct {
 	OutboxDir string            // empty when mail goes elsewhere
 
 	scrubber *scrubber // nil unless the store keeps erased values in files of its own
+	// cosmosPolicies see every request of the Cosmos DB client: the tests count them.
+	cosmosPolicies []policy.Policy
 	// startChecks ask the managed services, before Run serves, whether they are as the code
 	// needs them; Wire alone touches no network.
 	startChecks []func(context.Context) error
