@@ -57,6 +57,9 @@ type App struct {
 	scrubber *scrubber // nil unless the store keeps erased values in files of its own
 	// cosmosPolicies see every request of the Cosmos DB client: the tests count them.
 	cosmosPolicies []policy.Policy
+	// brandCacheTTL is how long the brands' settings are trusted in this process
+	// (gdpr.DefaultBrandCacheTTL when zero).
+	brandCacheTTL time.Duration
 	// startChecks ask the managed services, before Run serves, whether they are as the code
 	// needs them; Wire alone touches no network.
 	startChecks []func(context.Context) error
@@ -162,7 +165,10 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	core := gdpr.Core{Hasher: hasher, Clock: a.Clock, Logger: a.log}
+	// One copy of the brands' settings for every route and service of the process: each
+	// request reads its brand, often twice (authentication, then the service).
+	brands := gdpr.NewBrandCache(a.Store, a.brandCacheTTL, nil)
+	core := gdpr.Core{Brands: brands, Hasher: hasher, Clock: a.Clock, Logger: a.log}
 	if a.scrubber != nil {
 		core.Erased = a.scrubber.request
 	}

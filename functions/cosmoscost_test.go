@@ -33,6 +33,7 @@ func TestCosmosRequestsPerOperation(t *testing.T) {
 	counter := &cosmosstore.RequestCounter{}
 	app, _ := launchConfiguredApp(t, env, func(a *App) {
 		a.cosmosPolicies = append(a.cosmosPolicies, counter)
+		a.brandCacheTTL = time.Hour // the steady state, whatever the machine's speed; the cache's own tests expire it
 	})
 	app.putBrand("acme", map[string]any{"pro": 2, "webhookSecret": ssoSecret, "scimToken": scimToken,
 		"contacts": manualEntry["contacts"]})

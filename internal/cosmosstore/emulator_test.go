@@ -797,3 +797,30 @@ func opSizes(t *testing.T, before, in []gdpr.User) []int {
 	}
 	return out
 }
+
+// TestEmulatorBrandIfChanged: a revalidation with the current version answers "unchanged"
+// (Cosmos DB's 304, or the same version from a server that ignores If-None-Match), and with an
+// old one the brand as it is now.
+func TestEmulatorBrandIfChanged(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	brand := newBrand()
+	b, err := s.PutBrand(ctx, gdpr.Brand{ID: brand, Name: "First", Status: gdpr.BrandActive})
+	require.NoError(t, err)
+
+	_, changed, err := s.GetBrandIfChanged(ctx, brand, b.Version)
+	require.NoError(t, err)
+	require.False(t, changed)
+
+	b.Name = "Second"
+	b2, err := s.PutBrand(ctx, b)
+	require.NoError(t, err)
+	got, changed, err := s.GetBrandIfChanged(ctx, brand, b.Version)
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, "Second", got.Name)
+	require.Equal(t, b2.Version, got.Version)
+
+	_, _, err = s.GetBrandIfChanged(ctx, newBrand(), b.Version)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+}

@@ -3,10 +3,13 @@ package cosmosstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"popsell-gdpr/internal/gdpr"
@@ -49,6 +52,38 @@ func (s *Store) PutBrand(ctx context.Context, b gdpr.Brand) (gdpr.Brand, error) 
 
 func (s *Store) GetBrand(ctx context.Context, id gdpr.BrandID) (gdpr.Brand, error) {
 	return get(ctx, s.brands, id, string(id), brandVersion)
+}
+
+var _ gdpr.BrandRevalidation = (*Store)(nil)
+
+// GetBrandIfChanged reads the brand with If-None-Match: Cosmos DB answers 304 without the
+// document while version is current, so a cache revalidates without receiving it again.
+func (s *Store) GetBrandIfChanged(ctx context.Context, id gdpr.BrandID, version string) (gdpr.Brand, bool, error) {
+	if version == "" || !id.Valid() {
+		b, err := s.GetBrand(ctx, id)
+		return b, err == nil, err
+	}
+	ctx = policy.WithHTTPHeader(ctx, http.Header{"If-None-Match": []string{version}})
+	resp, err := s.brands.ReadItem(ctx, pk(string(id)), string(id), &azcosmos.ItemOptions{SessionToken: s.brands.session.get()})
+	if err != nil {
+		return gdpr.Brand{}, false, mapErr("read "+s.brands.ID(), err)
+	}
+	s.brands.session.observe(deref(resp.SessionToken))
+	if resp.RawResponse != nil && resp.RawResponse.StatusCode == http.StatusNotModified {
+		return gdpr.Brand{}, false, nil
+	}
+	var st stored
+	if err := json.Unmarshal(resp.Value, &st); err != nil {
+		return gdpr.Brand{}, false, &gdpr.Error{Code: gdpr.CodeInternal, Message: "cosmosstore: decode envelope", Err: err}
+	}
+	if st.ETag == "" {
+		st.ETag = string(resp.ETag)
+	}
+	if st.ETag == version { // a server that ignores If-None-Match sent the same version
+		return gdpr.Brand{}, false, nil
+	}
+	b, err := decode(st, brandVersion)
+	return b, err == nil, err
 }
 
 // ListBrands is the one cross-partition query: a plain scan the gateway can serve, sorted
