@@ -257,22 +257,32 @@ func TestBrandCacheConcurrentReadsDuringPatches(t *testing.T) {
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
 	var torn, reads atomic.Int64
+	var started sync.WaitGroup // every reader has read once before the first patch
 	for range 8 {
+		started.Add(1)
 		readers.Go(func() {
+			first := true
 			for {
-				select {
-				case <-stop:
-					return
-				default:
+				if !first {
+					select {
+					case <-stop:
+						return
+					default:
+					}
 				}
 				b, err := p.brands.GetBrand(ctx, "acme")
 				if err != nil || !consistent(b) {
 					torn.Add(1)
 				}
 				reads.Add(1)
+				if first {
+					first = false
+					started.Done()
+				}
 			}
 		})
 	}
+	started.Wait()
 	for _, v := range versions[1:] {
 		_, err := p.brands.PatchBrand(ctx, "acme", func(cur gdpr.BrandSettings) (gdpr.BrandSettings, error) {
 			cur.Name, cur.Pro = v.name, v.pro
