@@ -17,7 +17,6 @@ import (
 type cosmosCost struct {
 	name          string
 	floor, before int
-	slack         int // requests allowed over the floor when more than one, and why, beside it
 }
 
 // costRepeats is how many times each operation is measured: every run must keep to the bound,
@@ -154,13 +153,9 @@ var cosmosCosts = []cosmosCost{
 	{name: "SSO webhook, existing member", floor: 4, before: 7},
 	{name: "SCIM POST /Users", floor: 3, before: 6},
 	{name: "SCIM filter userName eq", floor: 2, before: 4},
-	// The order's own claim is read before the order applies and created after: created first,
-	// a crash between it and the contact would leave a claim that cannot tell an order never
-	// applied from one whose contact was erased since, and a replay must never re-create an
-	// erased contact. Safety before cost: floor + 2.
-	{name: "signed order, new contact", floor: 6, before: 11, slack: 2},
+	{name: "signed order, new contact", floor: 6, before: 11},
 	{name: "contact sync, 100 new contacts", floor: 401, before: 405},
 }
 
-// bound is the most requests the operation may send: its floor + 1, or its own slack.
-func (c cosmosCost) bound() int { return c.floor + max(c.slack, 1) }
+// bound is the most requests the operation may send.
+func (c cosmosCost) bound() int { return c.floor + 1 }

@@ -824,3 +824,27 @@ func TestEmulatorBrandIfChanged(t *testing.T) {
 	_, _, err = s.GetBrandIfChanged(ctx, newBrand(), b.Version)
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
 }
+
+// TestEmulatorClaimAll: claims created in one batch are all there; a batch with one key held
+// creates none of them and conflicts; one of another brand is refused before anything is sent.
+func TestEmulatorClaimAll(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	brand := newBrand()
+	claims := []gdpr.Claim{{BrandID: brand, Key: "order:o-1", Owner: "c_1", CreatedAt: base},
+		{BrandID: brand, Key: "webhook:msg_1", Owner: "webhook", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}}
+	require.NoError(t, s.ClaimAll(ctx, brand, claims))
+	for _, c := range claims {
+		got, err := s.GetClaim(ctx, brand, c.Key)
+		require.NoError(t, err)
+		require.Equal(t, c.Owner, got.Owner)
+	}
+
+	again := []gdpr.Claim{{BrandID: brand, Key: "order:o-2", Owner: "c_2", CreatedAt: base}, claims[1]}
+	require.ErrorIs(t, s.ClaimAll(ctx, brand, again), gdpr.ErrConflict)
+	_, err := s.GetClaim(ctx, brand, "order:o-2")
+	require.ErrorIs(t, err, gdpr.ErrNotFound, "the batch was rolled back whole")
+
+	other := []gdpr.Claim{{BrandID: newBrand(), Key: "order:o-3", Owner: "c_3", CreatedAt: base}}
+	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(s.ClaimAll(ctx, brand, other)))
+}

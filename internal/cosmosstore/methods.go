@@ -287,6 +287,42 @@ func (s *Store) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (g
 	return get(ctx, s.claims, brand, keyID(key), claimVersion)
 }
 
+var _ gdpr.ClaimBatch = (*Store)(nil)
+
+// ClaimAll creates the claims in one transactional batch on the brand's partition: all, or
+// none and CodeConflict when one of their keys is present (a 409 rolls the batch back).
+func (s *Store) ClaimAll(ctx context.Context, brand gdpr.BrandID, claims []gdpr.Claim) error {
+	key, err := brandKey(brand)
+	if err != nil || len(claims) == 0 {
+		return err
+	}
+	batch := s.claims.NewTransactionalBatch(key)
+	for _, c := range claims {
+		if c.BrandID != brand {
+			return gdpr.Errorf(gdpr.CodeInvalid, "cosmosstore: a claim of another brand in a batch")
+		}
+		env, err := claimEnvelope(c)
+		if err != nil {
+			return err
+		}
+		body, err := encodeEnvelope(env)
+		if err != nil {
+			return err
+		}
+		batch.CreateItem(body, nil)
+	}
+	const op = "batch create claims"
+	resp, err := s.claims.ExecuteTransactionalBatch(ctx, batch, nil)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	s.claims.session.observe(resp.SessionToken)
+	if !resp.Success {
+		return batchErr(op, resp.OperationResults)
+	}
+	return nil
+}
+
 // ReplaceClaim replaces the claim with If-Match on the version the caller read.
 func (s *Store) ReplaceClaim(ctx context.Context, c gdpr.Claim) (gdpr.Claim, error) {
 	if c.Version == "" {

@@ -99,8 +99,10 @@ type OrderResult struct {
 // customer agreed, both "storage only" otherwise), or found, and the sale is added to its
 // history. An address globally opted out creates nothing (R-MAIL-4); one blacklisted for a
 // complaint, bounce or block is recorded with that email status, so nothing is mailed to it
-// (R-MAIL-1, R-MAIL-3). Each orderId applies once.
-func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Order) (OrderResult, error) {
+// (R-MAIL-1, R-MAIL-3). Each orderId applies once. The claims in also (the webhook id that
+// carried the order) are written with the order's own once it has applied, in one request
+// where the store batches, or when it was applied before.
+func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Order, also ...Claim) (OrderResult, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return OrderResult{}, err
@@ -109,7 +111,7 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 		return OrderResult{}, err
 	}
 	if c, err := s.claims.GetClaim(ctx, b.ID, claimOrder+o.OrderID); err == nil {
-		return OrderResult{Outcome: OrderReplayed, ContactID: c.Owner}, nil
+		return OrderResult{Outcome: OrderReplayed, ContactID: c.Owner}, claimEach(ctx, s.claims, b.ID, also)
 	} else if !errors.Is(err, ErrNotFound) {
 		return OrderResult{}, err
 	}
@@ -132,7 +134,8 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 		}
 	}
 	now := s.clock.Now()
-	if _, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: claimOrder + o.OrderID, Owner: res.ContactID, CreatedAt: now}); err != nil && !errors.Is(err, ErrConflict) {
+	order := Claim{BrandID: b.ID, Key: claimOrder + o.OrderID, Owner: res.ContactID, CreatedAt: now}
+	if err := claimEach(ctx, s.claims, b.ID, append([]Claim{order}, also...)); err != nil {
 		return OrderResult{}, err
 	}
 	s.log.InfoContext(ctx, "order recorded", "brand", b.ID, "member", member.ID, "contact", res.ContactID, "outcome", string(res.Outcome))
