@@ -74,7 +74,7 @@ func (o *opener) store(ctx context.Context) (gdpr.Store, error) {
 	if o.cfg.Cosmos.Key != "" {
 		// Emulator: the schema is ours to create. In Azure, Bicep creates it and the identity
 		// has data-plane rights only.
-		client, err := cosmosstore.NewClientWithKey(o.cfg.Cosmos.Endpoint, o.cfg.Cosmos.Key)
+		client, err := cosmosstore.NewClientWithKey(o.cfg.Cosmos.Endpoint, o.cfg.Cosmos.Key, o.app.cosmosPolicies...)
 		if err != nil {
 			return nil, fmt.Errorf("cosmos: %w", err)
 		}
@@ -92,7 +92,7 @@ func (o *opener) store(ctx context.Context) (gdpr.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := cosmosstore.NewClientWithCredential(o.cfg.Cosmos.Endpoint, c)
+	client, err := cosmosstore.NewClientWithCredential(o.cfg.Cosmos.Endpoint, c, o.app.cosmosPolicies...)
 	if err != nil {
 		return nil, fmt.Errorf("cosmos: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/blobstore"
 	"popsell-gdpr/internal/config"
@@ -59,6 +61,11 @@ type App struct {
 	adapters adapterNames
 
 	scrubber *scrubber // nil unless the store keeps erased values in files of its own
+	// cosmosPolicies see every request of the Cosmos DB client: the tests count them.
+	cosmosPolicies []policy.Policy
+	// brandCacheTTL is how long the brands' settings are trusted in this process
+	// (gdpr.DefaultBrandCacheTTL when zero).
+	brandCacheTTL time.Duration
 	// startChecks ask the managed services, before Run serves, whether they are as the code
 	// needs them; Wire alone touches no network.
 	startChecks []func(context.Context) error
@@ -177,7 +184,10 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	core := gdpr.Core{Hasher: hasher, Clock: a.Clock, Logger: a.log}
+	// One copy of the brands' settings for every route and service of the process: each
+	// request reads its brand, often twice (authentication, then the service).
+	brands := gdpr.NewBrandCache(a.Store, a.brandCacheTTL, nil)
+	core := gdpr.Core{Brands: brands, Hasher: hasher, Clock: a.Clock, Logger: a.log}
 	if a.scrubber != nil {
 		core.Erased = a.scrubber.request
 	}

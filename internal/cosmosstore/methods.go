@@ -3,10 +3,13 @@ package cosmosstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"popsell-gdpr/internal/gdpr"
@@ -49,6 +52,38 @@ func (s *Store) PutBrand(ctx context.Context, b gdpr.Brand) (gdpr.Brand, error) 
 
 func (s *Store) GetBrand(ctx context.Context, id gdpr.BrandID) (gdpr.Brand, error) {
 	return get(ctx, s.brands, id, string(id), brandVersion)
+}
+
+var _ gdpr.BrandRevalidation = (*Store)(nil)
+
+// GetBrandIfChanged reads the brand with If-None-Match: Cosmos DB answers 304 without the
+// document while version is current, so a cache revalidates without receiving it again.
+func (s *Store) GetBrandIfChanged(ctx context.Context, id gdpr.BrandID, version string) (gdpr.Brand, bool, error) {
+	if version == "" || !id.Valid() {
+		b, err := s.GetBrand(ctx, id)
+		return b, err == nil, err
+	}
+	ctx = policy.WithHTTPHeader(ctx, http.Header{"If-None-Match": []string{version}})
+	resp, err := s.brands.ReadItem(ctx, pk(string(id)), string(id), &azcosmos.ItemOptions{SessionToken: s.brands.session.get()})
+	if err != nil {
+		return gdpr.Brand{}, false, mapErr("read "+s.brands.ID(), err)
+	}
+	s.brands.session.observe(deref(resp.SessionToken))
+	if resp.RawResponse != nil && resp.RawResponse.StatusCode == http.StatusNotModified {
+		return gdpr.Brand{}, false, nil
+	}
+	var st stored
+	if err := json.Unmarshal(resp.Value, &st); err != nil {
+		return gdpr.Brand{}, false, &gdpr.Error{Code: gdpr.CodeInternal, Message: "cosmosstore: decode envelope", Err: err}
+	}
+	if st.ETag == "" {
+		st.ETag = string(resp.ETag)
+	}
+	if st.ETag == version { // a server that ignores If-None-Match sent the same version
+		return gdpr.Brand{}, false, nil
+	}
+	b, err := decode(st, brandVersion)
+	return b, err == nil, err
 }
 
 // ListBrands is the one cross-partition query: a plain scan the gateway can serve, sorted
@@ -250,6 +285,42 @@ func (s *Store) Claim(ctx context.Context, c gdpr.Claim) (gdpr.Claim, error) {
 
 func (s *Store) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (gdpr.Claim, error) {
 	return get(ctx, s.claims, brand, keyID(key), claimVersion)
+}
+
+var _ gdpr.ClaimBatch = (*Store)(nil)
+
+// ClaimAll creates the claims in one transactional batch on the brand's partition: all, or
+// none and CodeConflict when one of their keys is present (a 409 rolls the batch back).
+func (s *Store) ClaimAll(ctx context.Context, brand gdpr.BrandID, claims []gdpr.Claim) error {
+	key, err := brandKey(brand)
+	if err != nil || len(claims) == 0 {
+		return err
+	}
+	batch := s.claims.NewTransactionalBatch(key)
+	for _, c := range claims {
+		if c.BrandID != brand {
+			return gdpr.Errorf(gdpr.CodeInvalid, "cosmosstore: a claim of another brand in a batch")
+		}
+		env, err := claimEnvelope(c)
+		if err != nil {
+			return err
+		}
+		body, err := encodeEnvelope(env)
+		if err != nil {
+			return err
+		}
+		batch.CreateItem(body, nil)
+	}
+	const op = "batch create claims"
+	resp, err := s.claims.ExecuteTransactionalBatch(ctx, batch, nil)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	s.claims.session.observe(resp.SessionToken)
+	if !resp.Success {
+		return batchErr(op, resp.OperationResults)
+	}
+	return nil
 }
 
 // ReplaceClaim replaces the claim with If-Match on the version the caller read.

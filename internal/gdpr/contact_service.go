@@ -72,19 +72,30 @@ const (
 // died is recovered after ClaimLease. ErrConflict means another contact holds the key now, or
 // c's create was fenced: the caller reads again.
 func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Contact, key string) error {
-	keys := s.contactKeys(s.contacts, s.claims)
-	holder, err := keys.reserve(ctx, b.ID, key, c.ID)
-	if err != nil {
-		return err
-	}
-	if holder != c.ID {
+	holder, err := s.createOrFindContact(ctx, b, c, key)
+	if err == nil && holder != c.ID {
 		return ErrConflict
 	}
-	_, err = s.createContact(ctx, b, c)
-	if err != nil && !errors.Is(err, ErrConflict) {
-		keys.release(ctx, b.ID, c.ID, key)
-	}
 	return err
+}
+
+// createOrFindContact claims key for c by a conditional create, without reading the claim
+// first, and creates c when the key is c's: it returns c's id then, or the id of the live
+// contact that holds the key (the claim's create answered 409 and named it). ErrConflict means
+// c's create was fenced: the caller goes round again.
+func (s *ContactService) createOrFindContact(ctx context.Context, b Brand, c Contact, key string) (string, error) {
+	keys := s.contactKeys(s.contacts, s.claims)
+	holder, err := keys.reserve(ctx, b.ID, key, c.ID)
+	if err != nil || holder != c.ID {
+		return holder, err
+	}
+	if _, err := s.createContact(ctx, b, c); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			keys.release(ctx, b.ID, c.ID, key)
+		}
+		return "", err
+	}
+	return c.ID, nil
 }
 
 // blacklisted tells what the brand's blacklist says of an address a contact is created for

@@ -313,6 +313,11 @@ func (s *ExportService) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.sweepBrands(ctx, brands)
+}
+
+// sweepBrands is Sweep over brands listed once for the whole daily sweep.
+func (s *ExportService) sweepBrands(ctx context.Context, brands []Brand) error {
 	var errs []error
 	for _, b := range brands {
 		n, err := s.SweepBrand(ctx, b.ID)

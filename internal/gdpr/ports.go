@@ -100,6 +100,15 @@ type ClaimStore interface {
 	ReleaseClaims(ctx context.Context, brand BrandID, claims ...Claim) error
 }
 
+// ClaimBatch is a ClaimStore that creates several claims of one brand in one request (Cosmos
+// DB: a transactional batch). Services write the claims one outcome makes through claimEach,
+// which uses it when the store has it and there are two or more.
+type ClaimBatch interface {
+	// ClaimAll creates every claim, or none and an error matching ErrConflict when one of
+	// their keys is present (held or expired: the caller then claims them one by one).
+	ClaimAll(ctx context.Context, brand BrandID, claims []Claim) error
+}
+
 // Blacklist answers whether an address digest may be mailed (R-MAIL-1).
 type Blacklist interface {
 	GetBlacklist(ctx context.Context, brand BrandID, digest string) (BlacklistEntry, error)

@@ -159,6 +159,11 @@ func (s *RequestService) RequestsSweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.sweepBrands(ctx, brands)
+}
+
+// sweepBrands is RequestsSweep over brands listed once for the whole daily sweep.
+func (s *RequestService) sweepBrands(ctx context.Context, brands []Brand) error {
 	var errs []error
 	for _, b := range brands {
 		b.Retention = b.Retention.WithDefaults()
