@@ -148,7 +148,9 @@ var cosmosCosts = []cosmosCost{
 	{name: "confirm", floor: 4, before: 5},
 	{name: "block", floor: 2, before: 3},
 	{name: "erasure, one job per invocation", floor: 6, before: 8},
-	{name: "retention sweep, nothing due", floor: 3, before: 4},
+	// 3 for the brands, the due users and the due contacts, then one query each for the
+	// brand's open data-subject requests and its live exports (#19).
+	{name: "retention sweep, nothing due", floor: 5, before: 4},
 	{name: "SSO webhook, new member", floor: 5, before: 8},
 	{name: "SSO webhook, existing member", floor: 4, before: 7},
 	{name: "SCIM POST /Users", floor: 3, before: 6},
