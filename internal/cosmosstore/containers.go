@@ -13,6 +13,8 @@ const (
 	ContainerWhitelist = "whitelist"
 	ContainerTokens    = "tokens"
 	ContainerErasures  = "erasures"
+	// ContainerBlacklistRemovals keeps the audit records of blacklist entries removed.
+	ContainerBlacklistRemovals = "blacklistRemovals"
 )
 
 // PartitionKeyPath is the partition key of every container: all data is partitioned by brand
@@ -51,6 +53,7 @@ var Containers = []ContainerSpec{
 	{Name: ContainerWhitelist, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 	{Name: ContainerTokens, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}, ItemTTL: true},
 	{Name: ContainerErasures, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
+	{Name: ContainerBlacklistRemovals, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 }
 
 // dueOrder is the composite index of the due queries (qDue, qDueAfter): ORDER BY

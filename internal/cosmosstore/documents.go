@@ -176,6 +176,10 @@ func blacklistEnvelope(e gdpr.BlacklistEntry) (envelope, error) {
 	return wrap(keyID(e.Digest), e.BrandID, e)
 }
 
+func removalEnvelope(r gdpr.BlacklistRemoval) (envelope, error) {
+	return wrap(r.ID, r.BrandID, r)
+}
+
 func whitelistEnvelope(e gdpr.WhitelistEntry) (envelope, error) {
 	return wrap(keyID(whitelistKey(e.Kind, e.Digest)), e.BrandID, e)
 }

@@ -168,6 +168,7 @@ func DataMap() []DataTable {
 		tokenTable(),
 		claimTable(),
 		blacklistTable(),
+		blacklistRemovalTable(),
 		whitelistTable(),
 		erasureTable(),
 		brandTable(),
@@ -376,8 +377,26 @@ func blacklistTable() DataTable {
 		FieldClass{Path: "brandId", Category: "system.operations", Retention: r, Purpose: PurposeTenancy},
 		FieldClass{Path: "digest", Category: "user.unique_id.deterministic", Retention: r, Purpose: PurposeDeliverability},
 		FieldClass{Path: "reason", Category: "user.privacy_preferences", Retention: r, Purpose: PurposeDeliverability},
+		// The provider's event id, or the prefix of the answered link's digest: ids, never the
+		// address.
+		FieldClass{Path: "source", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
 		FieldClass{Path: "createdAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "lastAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
 	)
+}
+
+func blacklistRemovalTable() DataTable {
+	const r = "R-MAIL-1"
+	var fields []FieldClass
+	for _, p := range []string{"brandId", "id", "reason", "source", "since", "basis", "why", "removedAt"} {
+		fields = append(fields, FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeDeliverability})
+	}
+	// Who asked: an operator id or a ticket (never an address, refused on input), or the id
+	// of the member whose confirmed opt-in lifted the entry.
+	fields = append(fields, FieldClass{Path: "requestedBy", Category: "user.unique_id", Retention: r, Purpose: PurposeDeliverability})
+	return derived("blacklist_removals", "blacklistRemovals",
+		"The audit trail of blacklist entries removed: what the entry said, on what basis, why and at whose request; no address, not even as a digest.",
+		reflect.TypeFor[BlacklistRemoval](), fields...)
 }
 
 func whitelistTable() DataTable {

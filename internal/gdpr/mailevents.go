@@ -28,6 +28,10 @@ type MailEvent struct {
 	Kind  MailEventKind
 	At    time.Time
 	Email string
+	// ID identifies the event at the provider (Mailjet: message id, type and time), never
+	// personal data; empty when the event carried none. It is the source a blacklist entry
+	// records.
+	ID string
 	// Permanent marks a bounce or a block the provider blames on the address itself; one it
 	// blames on the sender (a broken template, a campaign duplicate) says nothing about the
 	// address, and blacklists nothing.
@@ -206,7 +210,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 		digest := s.hasher.EmailDigest(e.Email)
 		if reason != "" && !listed[digest] {
 			listed[digest] = true
-			entries = append(entries, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: reason, CreatedAt: e.At})
+			entries = append(entries, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: reason, Source: e.ID, CreatedAt: e.At})
 		}
 		c := changes[digest]
 		if c == nil {

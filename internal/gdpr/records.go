@@ -57,10 +57,37 @@ const (
 // BlacklistEntry blocks every future email to an address (R-MAIL-1, R-MAIL-4). Only the
 // digest of the address is stored.
 type BlacklistEntry struct {
-	BrandID   BrandID         `json:"brandId"`
-	Digest    string          `json:"digest"`
-	Reason    BlacklistReason `json:"reason"`
-	CreatedAt time.Time       `json:"createdAt"`
+	BrandID BrandID         `json:"brandId"`
+	Digest  string          `json:"digest"`
+	Reason  BlacklistReason `json:"reason"`
+	// Source is what listed the address: the provider's event id ("mj:<message>:<type>:<time>")
+	// or the proof of the contact's answer ("invitation:…", "unsubscribe:…"); empty for entries
+	// written before it was kept, or an event without an id.
+	Source    string    `json:"source,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	// LastAt is the time of the latest event that listed the address again after CreatedAt:
+	// writing it changes the entry's version, so that a removal decided on the version read
+	// fails instead of losing that event.
+	LastAt  time.Time `json:"lastAt,omitzero"`
+	Version string    `json:"-"`
+}
+
+// Merge is what listing an address that is listed already makes of the stored entry e: a
+// consent reason (a spam complaint, a global opt-out) takes the place of a delivery reason,
+// whose entry an admin could remove, with its source and time; any other later event
+// advances LastAt. A replayed or older event changes nothing (changed is false), so the
+// stores write only when the entry changes and a replay costs no write.
+func (e BlacklistEntry) Merge(in BlacklistEntry) (merged BlacklistEntry, changed bool) {
+	if in.Reason.NeedsConsent() && !e.Reason.NeedsConsent() {
+		merged = in
+		merged.Version, merged.LastAt = e.Version, time.Time{}
+		return merged, true
+	}
+	if in.CreatedAt.After(latest(e.CreatedAt, e.LastAt)) {
+		e.LastAt = in.CreatedAt
+		return e, true
+	}
+	return e, false
 }
 
 // BlacklistReason says why an address is blacklisted.
@@ -72,6 +99,14 @@ const (
 	BlacklistBlocked      BlacklistReason = "blocked"
 	BlacklistGlobalOptOut BlacklistReason = "global_opt_out"
 )
+
+// NeedsConsent reports a reason only the person's own new consent may lift: a spam complaint
+// or a global opt-out is the person's refusal, which no admin may overrule; a hard bounce or a
+// block says only that the mailbox did not take mail, which an admin may clear once it is
+// fixed.
+func (r BlacklistReason) NeedsConsent() bool {
+	return r == BlacklistSpam || r == BlacklistGlobalOptOut
+}
 
 // WhitelistEntry authorises a signup (R-SIGNUP-4). Both emails and customer ids are stored as
 // digests. An entry that carries a role (R-SIGNUP-8) is of its own kind (WhitelistRoleKind),
@@ -117,3 +152,38 @@ type ErasureRecord struct {
 	ContactsErased int         `json:"contactsErased"`
 	ContactsKept   int         `json:"contactsKept"`
 }
+
+// BlacklistRemoval is the audit record of one blacklist entry removed: what the entry said
+// (reason, source, since), on what basis, why and at whose request. It names no address, not
+// even as a digest: the record proves the removal without keeping a way to find the person.
+type BlacklistRemoval struct {
+	BrandID     BrandID         `json:"brandId"`
+	ID          string          `json:"id"`
+	Reason      BlacklistReason `json:"reason"` // the entry's reason
+	Source      string          `json:"source,omitempty"`
+	Since       time.Time       `json:"since"`
+	Basis       RemovalBasis    `json:"basis"`
+	Why         RemovalWhy      `json:"why"`
+	RequestedBy string          `json:"requestedBy"`
+	RemovedAt   time.Time       `json:"removedAt"`
+}
+
+// RemovalBasis is what entitled a removal.
+type RemovalBasis string
+
+const (
+	// RemovalByAdmin: an admin removed a hard bounce or a block (the mailbox was fixed).
+	RemovalByAdmin RemovalBasis = "admin"
+	// RemovalByConsent: the person confirmed a new double opt-in for the address, the only
+	// way a spam complaint or a global opt-out is lifted.
+	RemovalByConsent RemovalBasis = "double_opt_in"
+)
+
+// RemovalWhy is the reason given for a removal.
+type RemovalWhy string
+
+const (
+	RemovalMailboxFixed  RemovalWhy = "mailbox_fixed"   // the mailbox takes mail again
+	RemovalListedInError RemovalWhy = "listed_in_error" // the entry should never have been written
+	RemovalNewConsent    RemovalWhy = "new_consent"     // the person's own confirmed opt-in
+)

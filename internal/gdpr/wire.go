@@ -26,6 +26,7 @@ type Platform struct {
 // Services are the domain's services, one per capability, over one Platform.
 type Services struct {
 	Brands           *BrandService
+	Blacklist        *BlacklistService
 	Signup           *SignupService
 	Mail             *MailService
 	MailEvents       *MailEventService
@@ -59,7 +60,10 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Signup, err = NewSignupService(c, SignupDeps{Users: st, Claims: st, Whitelist: st, Tokens: st,
-		Queue: p.Queue, Passwords: p.Passwords, ResendInterval: p.ResendInterval}); err != nil {
+		Queue: p.Queue, Passwords: p.Passwords, Blacklist: st, Remover: st, ResendInterval: p.ResendInterval}); err != nil {
+		return nil, err
+	}
+	if s.Blacklist, err = NewBlacklistService(c, BlacklistDeps{Blacklist: st, Remover: st}); err != nil {
 		return nil, err
 	}
 	if s.Mail, err = NewMailService(c, MailDeps{Users: st, Contacts: st, Claims: st, Tokens: st, Blacklist: st,

@@ -16,7 +16,7 @@ import (
 // Memory is the store double: brands, users, claims, tokens and the whitelist in maps, with the
 // ports' conventions and nothing else. It is for tests that run a service thousands of times,
 // such as the model test of the unique-key protocol, where opening a database per run would
-// cost more than the run. It passes the Brands, Users, Claims, Tokens and Whitelist groups of
+// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist and Blacklist groups of
 // this suite (memory_test.go); the other ports are left to the real adapters: calling one
 // panics.
 type Memory struct {
@@ -29,6 +29,8 @@ type Memory struct {
 	claims  map[memKey]gdpr.Claim
 	tokens  map[memKey]gdpr.Token
 	listed  map[memKey]bool // whitelist digests, keyed by kind + digest
+	black   map[memKey]gdpr.BlacklistEntry
+	removed map[memKey]gdpr.BlacklistRemoval
 }
 
 type memKey struct {
@@ -39,7 +41,8 @@ type memKey struct {
 // NewMemory returns an empty double.
 func NewMemory() *Memory {
 	return &Memory{brands: map[gdpr.BrandID]gdpr.Brand{}, users: map[memKey]gdpr.User{}, claims: map[memKey]gdpr.Claim{},
-		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}}
+		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}, black: map[memKey]gdpr.BlacklistEntry{},
+		removed: map[memKey]gdpr.BlacklistRemoval{}}
 }
 
 func (m *Memory) nextVersion() string {
@@ -355,4 +358,67 @@ func (m *Memory) IsWhitelisted(_ context.Context, brand gdpr.BrandID, kind gdpr.
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.listed[memKey{brand, string(kind) + ":" + digest}], nil
+}
+
+// PutBlacklist merges each entry into the stored one (gdpr.BlacklistEntry.Merge), writing only
+// what changes.
+func (m *Memory) PutBlacklist(_ context.Context, entries ...gdpr.BlacklistEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range entries {
+		k := memKey{e.BrandID, e.Digest}
+		stored, ok := m.black[k]
+		if !ok {
+			e = clone(e)
+			e.Version = m.nextVersion()
+			m.black[k] = e
+			continue
+		}
+		if merged, changed := stored.Merge(clone(e)); changed {
+			merged.Version = m.nextVersion()
+			m.black[k] = merged
+		}
+	}
+	return nil
+}
+
+func (m *Memory) GetBlacklist(_ context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.black[memKey{brand, digest}]
+	if !ok {
+		return gdpr.BlacklistEntry{}, notFoundErr("blacklist entry")
+	}
+	return e, nil
+}
+
+func (m *Memory) RemoveBlacklist(_ context.Context, e gdpr.BlacklistEntry, r gdpr.BlacklistRemoval) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{e.BrandID, e.Digest}
+	stored, ok := m.black[k]
+	switch {
+	case !ok:
+		return notFoundErr("blacklist entry")
+	case stored.Version != e.Version:
+		return conflictErr("the blacklist entry changed since it was read")
+	}
+	delete(m.black, k)
+	if _, kept := m.removed[memKey{r.BrandID, r.ID}]; !kept {
+		m.removed[memKey{r.BrandID, r.ID}] = clone(r)
+	}
+	return nil
+}
+
+func (m *Memory) ListBlacklistRemovals(_ context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.BlacklistRemoval, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []gdpr.BlacklistRemoval
+	for k, r := range m.removed {
+		if k.brand == brand && k.id > after {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b gdpr.BlacklistRemoval) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(len(out), max(limit, 0))], nil
 }
