@@ -92,6 +92,11 @@ var containers = [
     partitionKey: partitionByBrand
     indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
   }
+  {
+    id: 'softBounces'
+    partitionKey: partitionByBrand
+    indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

@@ -15,6 +15,8 @@ const (
 	ContainerErasures  = "erasures"
 	// ContainerBlacklistRemovals keeps the audit records of blacklist entries removed.
 	ContainerBlacklistRemovals = "blacklistRemovals"
+	// ContainerSoftBounces keeps the soft-bounce streaks of addresses, by digest.
+	ContainerSoftBounces = "softBounces"
 )
 
 // PartitionKeyPath is the partition key of every container: all data is partitioned by brand
@@ -54,6 +56,7 @@ var Containers = []ContainerSpec{
 	{Name: ContainerTokens, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}, ItemTTL: true},
 	{Name: ContainerErasures, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 	{Name: ContainerBlacklistRemovals, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
+	{Name: ContainerSoftBounces, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 }
 
 // dueOrder is the composite index of the due queries (qDue, qDueAfter): ORDER BY

@@ -180,6 +180,10 @@ func removalEnvelope(r gdpr.BlacklistRemoval) (envelope, error) {
 	return wrap(r.ID, r.BrandID, r)
 }
 
+func softBounceEnvelope(st gdpr.SoftBounceStreak) (envelope, error) {
+	return wrap(keyID(st.Digest), st.BrandID, st)
+}
+
 func whitelistEnvelope(e gdpr.WhitelistEntry) (envelope, error) {
 	return wrap(keyID(whitelistKey(e.Kind, e.Digest)), e.BrandID, e)
 }

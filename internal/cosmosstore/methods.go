@@ -399,6 +399,24 @@ func (s *Store) ListBlacklistRemovals(ctx context.Context, brand gdpr.BrandID, a
 	return list[gdpr.BlacklistRemoval](ctx, s.removals, brand, qPageByID, afterParam(after), max(limit, 0), nil, nil)
 }
 
+func softBounceVersion(st *gdpr.SoftBounceStreak) *string { return &st.Version }
+
+func (s *Store) GetSoftBounces(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.SoftBounceStreak, error) {
+	return get(ctx, s.softBounces, brand, keyID(digest), softBounceVersion)
+}
+
+// PutSoftBounces creates a streak (no version) or replaces it under its ETag.
+func (s *Store) PutSoftBounces(ctx context.Context, st gdpr.SoftBounceStreak) (gdpr.SoftBounceStreak, error) {
+	env, err := softBounceEnvelope(st)
+	if err != nil {
+		return gdpr.SoftBounceStreak{}, err
+	}
+	if st.Version == "" {
+		return create(ctx, s.softBounces, env, softBounceVersion)
+	}
+	return update(ctx, s.softBounces, env, st.Version, softBounceVersion)
+}
+
 func (s *Store) AddWhitelist(ctx context.Context, entries ...gdpr.WhitelistEntry) error {
 	envs := make([]envelope, len(entries))
 	for i, e := range entries {

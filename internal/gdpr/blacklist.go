@@ -14,6 +14,9 @@ import (
 type BlacklistDeps struct {
 	Blacklist Blacklist
 	Remover   BlacklistRemover
+	// SoftBounces starts an address's streak again when an admin removes its soft-bounce
+	// suppression, so that the bounces already counted do not suppress it at once again.
+	SoftBounces SoftBounceStore
 }
 
 // BlacklistService is the blacklist's administration: whether an address is listed and why,
@@ -21,20 +24,21 @@ type BlacklistDeps struct {
 // logged or quoted; the audit record of a removal names no address at all.
 type BlacklistService struct {
 	core
-	blacklist Blacklist
-	remover   BlacklistRemover
+	blacklist   Blacklist
+	remover     BlacklistRemover
+	softBounces SoftBounceStore
 }
 
 // NewBlacklistService checks its dependencies.
 func NewBlacklistService(c Core, d BlacklistDeps) (*BlacklistService, error) {
 	cc, err := c.check()
 	if err == nil {
-		err = missing("BlacklistService", map[string]bool{"Blacklist": d.Blacklist != nil, "Remover": d.Remover != nil})
+		err = missing("BlacklistService", map[string]bool{"Blacklist": d.Blacklist != nil, "Remover": d.Remover != nil, "SoftBounces": d.SoftBounces != nil})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &BlacklistService{core: cc, blacklist: d.Blacklist, remover: d.Remover}, nil
+	return &BlacklistService{core: cc, blacklist: d.Blacklist, remover: d.Remover, softBounces: d.SoftBounces}, nil
 }
 
 // BlacklistStatus answers a lookup: whether the address is listed, why, what listed it and
@@ -46,7 +50,8 @@ type BlacklistStatus struct {
 	Since  time.Time       `json:"since,omitzero"`
 	// LastAt is the latest event that listed the address again, if any came after Since.
 	LastAt time.Time `json:"lastAt,omitzero"`
-	// RemovableBy says who may lift the entry: "admin" for a hard bounce or a block,
+	// RemovableBy says who may lift the entry: "admin" for a hard bounce, a block or a
+	// soft-bounce suppression (which a delivery or the member's release also lifts),
 	// "double_opt_in" (the person's own confirmed opt-in) for a complaint or a global opt-out.
 	RemovableBy RemovalBasis `json:"removableBy,omitempty"`
 }
@@ -113,7 +118,7 @@ func (s *BlacklistService) Remove(ctx context.Context, brandID BrandID, req Blac
 	if err != nil {
 		return BlacklistRemoval{}, err
 	}
-	if err := req.validate(); err != nil {
+	if err := req.Validate(); err != nil {
 		return BlacklistRemoval{}, err
 	}
 	e, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(req.Email))
@@ -127,6 +132,13 @@ func (s *BlacklistService) Remove(ctx context.Context, brandID BrandID, req Blac
 		return BlacklistRemoval{}, ErrRemovalNeedsConsent
 	}
 	r := removalRecord(e, RemovalByAdmin, req.Why, req.RequestedBy, s.clock.Now())
+	if e.Reason == BlacklistSoftBounce {
+		// The streak first: a crash after it leaves the address suppressed, and the retry
+		// removes the entry; the other order would let a replayed bounce suppress it again.
+		if err := clearSoftBounces(ctx, s.softBounces, b.ID, e.Digest, s.clock.Now()); err != nil {
+			return BlacklistRemoval{}, err
+		}
+	}
 	switch err := s.remover.RemoveBlacklist(ctx, e, r); {
 	case errors.Is(err, ErrConflict):
 		return BlacklistRemoval{}, ErrRelisted
@@ -148,7 +160,9 @@ func (s *BlacklistService) ListRemovals(ctx context.Context, brandID BrandID, af
 	return s.remover.ListBlacklistRemovals(ctx, b.ID, after, limit)
 }
 
-func (req BlacklistRemovalRequest) validate() error {
+// Validate checks a removal request before anything is read: a valid address, a known reason,
+// and who asked named without an address.
+func (req BlacklistRemovalRequest) Validate() error {
 	if !ValidEmail(NormalizeEmail(req.Email)) {
 		return errBadAddress
 	}

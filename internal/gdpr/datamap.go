@@ -169,6 +169,7 @@ func DataMap() []DataTable {
 		claimTable(),
 		blacklistTable(),
 		blacklistRemovalTable(),
+		softBounceTable(),
 		whitelistTable(),
 		erasureTable(),
 		brandTable(),
@@ -399,6 +400,18 @@ func blacklistRemovalTable() DataTable {
 		reflect.TypeFor[BlacklistRemoval](), fields...)
 }
 
+func softBounceTable() DataTable {
+	const r = "R-MAIL-2" // a delivery or the member's release starts the count again
+	return derived("soft_bounces", "softBounces",
+		"The brand's soft-bounce policy's count per address, as a keyed digest: the latest soft bounces in a row by the provider's event ids.",
+		reflect.TypeFor[SoftBounceStreak](),
+		FieldClass{Path: "brandId", Category: "system.operations", Retention: r, Purpose: PurposeTenancy},
+		FieldClass{Path: "digest", Category: "user.unique_id.deterministic", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "bounces", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "clearedAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+	)
+}
+
 func whitelistTable() DataTable {
 	const r = "R-SIGNUP-4"
 	return derived("whitelist", "whitelist",
@@ -432,7 +445,8 @@ func brandTable() DataTable {
 	const r = "R-TEN-1"
 	var fields []FieldClass
 	for _, p := range []string{"id", "name", "pro", "ssoExclusive", "whitelistEnabled", "sweepCursor", "retention",
-		"fields", "status", "contractEnd", "suspension", "createdAt", "updatedAt", "contacts", "mail.templates"} {
+		"fields", "status", "contractEnd", "suspension", "createdAt", "updatedAt", "contacts", "mail.templates",
+		"mail.softBounces"} {
 		fields = append(fields, FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeSettings})
 	}
 	for _, p := range []string{"webhookSecret", "previousWebhookSecret", "mailjetCallback.username",

@@ -127,6 +127,14 @@ type BlacklistRemover interface {
 	ListBlacklistRemovals(ctx context.Context, brand BrandID, after string, limit int) ([]BlacklistRemoval, error)
 }
 
+// SoftBounceStore keeps the soft-bounce streaks of addresses (MailSettings.SoftBounces).
+type SoftBounceStore interface {
+	GetSoftBounces(ctx context.Context, brand BrandID, digest string) (SoftBounceStreak, error)
+	// PutSoftBounces creates the streak when s.Version is empty (ErrConflict if one exists),
+	// else replaces it if the version matches (ErrConflict if not, ErrNotFound if gone).
+	PutSoftBounces(ctx context.Context, s SoftBounceStreak) (SoftBounceStreak, error)
+}
+
 // WhitelistStore keeps the digests of who may sign up on a restricted brand (R-SIGNUP-4).
 type WhitelistStore interface {
 	// AddWhitelist inserts entries idempotently.
@@ -169,6 +177,7 @@ type Store interface {
 	Blacklist
 	BlacklistWriter
 	BlacklistRemover
+	SoftBounceStore
 	WhitelistStore
 	TokenStore
 	ErasureAudit

@@ -73,12 +73,13 @@ type BlacklistEntry struct {
 }
 
 // Merge is what listing an address that is listed already makes of the stored entry e: a
-// consent reason (a spam complaint, a global opt-out) takes the place of a delivery reason,
-// whose entry an admin could remove, with its source and time; any other later event
-// advances LastAt. A replayed or older event changes nothing (changed is false), so the
+// stronger reason takes the place of a weaker one, with its source and time — a consent
+// reason (a spam complaint, a global opt-out) that of a delivery reason, whose entry an admin
+// could remove, and either that of a soft-bounce suppression, which a delivery lifts; any
+// other later event advances LastAt. A replayed or older event changes nothing (changed is false), so the
 // stores write only when the entry changes and a replay costs no write.
 func (e BlacklistEntry) Merge(in BlacklistEntry) (merged BlacklistEntry, changed bool) {
-	if in.Reason.NeedsConsent() && !e.Reason.NeedsConsent() {
+	if in.Reason.rank() > e.Reason.rank() {
 		merged = in
 		merged.Version, merged.LastAt = e.Version, time.Time{}
 		return merged, true
@@ -98,7 +99,23 @@ const (
 	BlacklistHardBounce   BlacklistReason = "hard_bounce"
 	BlacklistBlocked      BlacklistReason = "blocked"
 	BlacklistGlobalOptOut BlacklistReason = "global_opt_out"
+	// BlacklistSoftBounce suppresses mail to an address after the brand's soft-bounce policy
+	// counted its limit of soft bounces in a row (MailSettings.SoftBounces); a delivery, the
+	// member's release or an admin lifts it.
+	BlacklistSoftBounce BlacklistReason = "soft_bounce"
 )
+
+// rank orders reasons by what it takes to lift them: a soft-bounce suppression (a delivery),
+// a hard bounce or a block (an admin), a complaint or a global opt-out (the person alone).
+func (r BlacklistReason) rank() int {
+	switch {
+	case r == BlacklistSoftBounce:
+		return 0
+	case r.NeedsConsent():
+		return 2
+	}
+	return 1
+}
 
 // NeedsConsent reports a reason only the person's own new consent may lift: a spam complaint
 // or a global opt-out is the person's refusal, which no admin may overrule; a hard bounce or a
@@ -177,6 +194,12 @@ const (
 	// RemovalByConsent: the person confirmed a new double opt-in for the address, the only
 	// way a spam complaint or a global opt-out is lifted.
 	RemovalByConsent RemovalBasis = "double_opt_in"
+	// RemovalByDelivery: a mail to the address was delivered, which ends a soft-bounce
+	// suppression.
+	RemovalByDelivery RemovalBasis = "delivery"
+	// RemovalByRelease: the member released the soft bounce of its own or its contact's
+	// address (R-MAIL-2), which ends a soft-bounce suppression.
+	RemovalByRelease RemovalBasis = "member_release"
 )
 
 // RemovalWhy is the reason given for a removal.
@@ -186,4 +209,26 @@ const (
 	RemovalMailboxFixed  RemovalWhy = "mailbox_fixed"   // the mailbox takes mail again
 	RemovalListedInError RemovalWhy = "listed_in_error" // the entry should never have been written
 	RemovalNewConsent    RemovalWhy = "new_consent"     // the person's own confirmed opt-in
+	RemovalDelivered     RemovalWhy = "delivered"       // a mail to the address was delivered
+	RemovalReleased      RemovalWhy = "released"        // the member released the soft bounce
 )
+
+// SoftBounceStreak counts the soft bounces of one address in a row, since its last delivery,
+// for the brand's soft-bounce policy: by the provider's event ids, so that a callback Mailjet
+// delivers twice counts once. Only the digest of the address is stored.
+type SoftBounceStreak struct {
+	BrandID BrandID `json:"brandId"`
+	Digest  string  `json:"digest"`
+	// Bounces are the latest soft bounces in a row, oldest first, at most the policy's limit.
+	Bounces []CountedBounce `json:"bounces"`
+	// ClearedAt is the latest delivery or release: a bounce dated before it is not in the row
+	// (a callback replayed after a release counts nothing again).
+	ClearedAt time.Time `json:"clearedAt,omitzero"`
+	Version   string    `json:"-"`
+}
+
+// CountedBounce is one soft bounce of a streak: the provider's event id and its time.
+type CountedBounce struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+}

@@ -198,6 +198,59 @@ func (s *Store) ListBlacklistRemovals(ctx context.Context, brand gdpr.BrandID, a
 		`SELECT version, doc FROM blacklist_removals WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?`, brand, after)
 }
 
+func softBounceVersion(st *gdpr.SoftBounceStreak) *string { return &st.Version }
+
+func (s *Store) GetSoftBounces(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.SoftBounceStreak, error) {
+	return one(ctx, s.r, "soft-bounce streak", softBounceVersion,
+		`SELECT version, doc FROM soft_bounces WHERE brand_id = ? AND digest = ?`, brand, digest)
+}
+
+// PutSoftBounces creates a streak (no version) or replaces it at the version read, in one
+// statement either way.
+func (s *Store) PutSoftBounces(ctx context.Context, st gdpr.SoftBounceStreak) (gdpr.SoftBounceStreak, error) {
+	doc, err := encode(st)
+	if err != nil {
+		return gdpr.SoftBounceStreak{}, fail("put soft bounces", err)
+	}
+	var want int64
+	if st.Version != "" {
+		if want, err = strconv.ParseInt(st.Version, 10, 64); err != nil {
+			return gdpr.SoftBounceStreak{}, conflict("a streak is replaced at the version read")
+		}
+	}
+	out := st
+	err = s.inTx(ctx, func(tx conn) error {
+		var version int64
+		var won bool
+		var err error
+		if st.Version == "" {
+			won, err = scan(ctx, tx, `INSERT INTO soft_bounces (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING version`,
+				[]any{st.BrandID, st.Digest, doc}, &version)
+		} else {
+			won, err = scan(ctx, tx, `UPDATE soft_bounces SET version = version + 1, doc = ? WHERE brand_id = ? AND digest = ? AND version = ? RETURNING version`,
+				[]any{doc, st.BrandID, st.Digest, want}, &version)
+		}
+		if err != nil {
+			return fail("put soft bounces", err)
+		}
+		if won {
+			out.Version = formatVersion(version)
+			return nil
+		}
+		var one int
+		if held, err := scan(ctx, tx, `SELECT 1 FROM soft_bounces WHERE brand_id = ? AND digest = ?`, []any{st.BrandID, st.Digest}, &one); err != nil {
+			return fail("put soft bounces", err)
+		} else if !held && st.Version != "" {
+			return notFound("soft-bounce streak")
+		}
+		return conflict("the soft-bounce streak changed since it was read")
+	})
+	if err != nil {
+		return gdpr.SoftBounceStreak{}, err
+	}
+	return out, nil
+}
+
 func (s *Store) AddWhitelist(ctx context.Context, entries ...gdpr.WhitelistEntry) error {
 	return putAll(ctx, s, "whitelist", entries,
 		`INSERT INTO whitelist (brand_id, kind, digest, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,

@@ -16,7 +16,7 @@ import (
 // Memory is the store double: brands, users, claims, tokens and the whitelist in maps, with the
 // ports' conventions and nothing else. It is for tests that run a service thousands of times,
 // such as the model test of the unique-key protocol, where opening a database per run would
-// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist and Blacklist groups of
+// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist, Blacklist and SoftBounces groups of
 // this suite (memory_test.go); the other ports are left to the real adapters: calling one
 // panics.
 type Memory struct {
@@ -31,6 +31,7 @@ type Memory struct {
 	listed  map[memKey]bool // whitelist digests, keyed by kind + digest
 	black   map[memKey]gdpr.BlacklistEntry
 	removed map[memKey]gdpr.BlacklistRemoval
+	streaks map[memKey]gdpr.SoftBounceStreak
 }
 
 type memKey struct {
@@ -42,7 +43,7 @@ type memKey struct {
 func NewMemory() *Memory {
 	return &Memory{brands: map[gdpr.BrandID]gdpr.Brand{}, users: map[memKey]gdpr.User{}, claims: map[memKey]gdpr.Claim{},
 		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}, black: map[memKey]gdpr.BlacklistEntry{},
-		removed: map[memKey]gdpr.BlacklistRemoval{}}
+		removed: map[memKey]gdpr.BlacklistRemoval{}, streaks: map[memKey]gdpr.SoftBounceStreak{}}
 }
 
 func (m *Memory) nextVersion() string {
@@ -421,4 +422,35 @@ func (m *Memory) ListBlacklistRemovals(_ context.Context, brand gdpr.BrandID, af
 	}
 	slices.SortFunc(out, func(a, b gdpr.BlacklistRemoval) int { return cmp.Compare(a.ID, b.ID) })
 	return out[:min(len(out), max(limit, 0))], nil
+}
+
+func (m *Memory) GetSoftBounces(_ context.Context, brand gdpr.BrandID, digest string) (gdpr.SoftBounceStreak, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.streaks[memKey{brand, digest}]
+	if !ok {
+		return gdpr.SoftBounceStreak{}, notFoundErr("soft-bounce streak")
+	}
+	out := clone(st)
+	out.Version = st.Version
+	return out, nil
+}
+
+func (m *Memory) PutSoftBounces(_ context.Context, st gdpr.SoftBounceStreak) (gdpr.SoftBounceStreak, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{st.BrandID, st.Digest}
+	stored, ok := m.streaks[k]
+	switch {
+	case st.Version == "" && ok:
+		return gdpr.SoftBounceStreak{}, conflictErr("the streak exists")
+	case st.Version != "" && !ok:
+		return gdpr.SoftBounceStreak{}, notFoundErr("soft-bounce streak")
+	case st.Version != "" && stored.Version != st.Version:
+		return gdpr.SoftBounceStreak{}, conflictErr("the streak changed since it was read")
+	}
+	out := clone(st)
+	out.Version = m.nextVersion()
+	m.streaks[k] = out
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -419,6 +420,82 @@ func testBlacklistRemovalsPage(t *testing.T, s Store) {
 	none, err := s.ListBlacklistRemovals(ctx, NewBrandID(), "", 10)
 	require.NoError(t, err)
 	require.Empty(t, none, "another brand's removals are not listed (R-TEN-1)")
+}
+
+var softBounceTests = []test{
+	{"create_read_replace_at_version", testSoftBounces},
+	{"concurrent_writers_one_wins_the_version", testSoftBouncesRace},
+}
+
+func newStreak(b gdpr.BrandID, digest string) gdpr.SoftBounceStreak {
+	return gdpr.SoftBounceStreak{BrandID: b, Digest: digest, ClearedAt: now,
+		Bounces: []gdpr.CountedBounce{{ID: "mj:1:bounce:1", At: now.Add(time.Minute)}, {ID: "mj:2:bounce:2", At: now.Add(time.Hour)}}}
+}
+
+func testSoftBounces(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	_, err := s.GetSoftBounces(ctx, b, d)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+	st := newStreak(b, d)
+	requireFilled(t, st, "Version")
+	created, err := s.PutSoftBounces(ctx, st)
+	require.NoError(t, err)
+	require.NotEmpty(t, created.Version)
+	_, err = s.PutSoftBounces(ctx, st)
+	require.ErrorIs(t, err, gdpr.ErrConflict, "a second create of one address conflicts")
+
+	got, err := s.GetSoftBounces(ctx, b, d)
+	require.NoError(t, err)
+	require.Equal(t, created.Version, got.Version)
+	st.Version = got.Version
+	RequireSame(t, st, got)
+
+	got.Bounces, got.ClearedAt = nil, now.Add(2*time.Hour)
+	replaced, err := s.PutSoftBounces(ctx, got)
+	require.NoError(t, err)
+	require.NotEqual(t, got.Version, replaced.Version)
+	_, err = s.PutSoftBounces(ctx, got)
+	require.ErrorIs(t, err, gdpr.ErrConflict, "a replace at a stale version conflicts")
+	read, err := s.GetSoftBounces(ctx, b, d)
+	require.NoError(t, err)
+	require.Empty(t, read.Bounces)
+	require.True(t, read.ClearedAt.Equal(now.Add(2*time.Hour)))
+
+	other := newStreak(b, NewDigest())
+	other.Version = "1"
+	_, err = s.PutSoftBounces(ctx, other)
+	require.ErrorIs(t, err, gdpr.ErrNotFound, "a replace of a missing streak")
+	_, err = s.GetSoftBounces(ctx, NewBrandID(), d)
+	require.ErrorIs(t, err, gdpr.ErrNotFound, "another brand's streak is not read (R-TEN-1)")
+}
+
+func testSoftBouncesRace(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	read, err := s.PutSoftBounces(ctx, newStreak(b, d))
+	require.NoError(t, err)
+	const writers = 8
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			st := read
+			st.Bounces = append(slices.Clone(st.Bounces), gdpr.CountedBounce{ID: fmt.Sprintf("mj:%d:bounce:9", 10+i), At: now.Add(2 * time.Hour)})
+			_, errs[i] = s.PutSoftBounces(ctx, st)
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		require.ErrorIs(t, err, gdpr.ErrConflict)
+	}
+	require.Equal(t, 1, won, "one writer wins the version read; the others decide again")
+	got, err := s.GetSoftBounces(ctx, b, d)
+	require.NoError(t, err)
+	require.Len(t, got.Bounces, 3)
 }
 
 var whitelistTests = []test{
