@@ -202,3 +202,75 @@ func TestBlacklistAdministration(t *testing.T) {
 		})
 	})
 }
+
+// TestSoftBouncePolicyThroughTheHost: a brand turns its soft-bounce policy on by merge patch,
+// within bounds; three soft bounces in a row within its window suppress the address, and the
+// member's release or a delivery lifts it, each recorded (R-MAIL-2). On the test clock, on
+// both stores.
+func TestSoftBouncePolicyThroughTheHost(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, app *testApp, be backend) {
+		now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+		require.Equal(t, 200, app.admin("PUT", "/api/admin/test-clock", map[string]string{"now": now.Format(time.RFC3339)}).Status)
+		app.putBrand("acme", map[string]any{"mailjetCallback": map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}})
+		addr := "soft.policy@example.test"
+		member := app.signedUpMember(t, addr)
+		bounces := func(from time.Time) []map[string]any {
+			return []map[string]any{mailjetEvent("soft_bounce", addr, from), mailjetEvent("soft_bounce", addr, from.Add(2*24*time.Hour)),
+				mailjetEvent("soft_bounce", addr, from.Add(4*24*time.Hour))}
+		}
+
+		t.Run("R-MAIL-2_off_by_default", func(t *testing.T) {
+			app.postMailjet(t, bounces(now.Add(-30*24*time.Hour))...)
+			require.Equal(t, false, app.lookup(t, addr)["listed"])
+			require.Equal(t, 200, app.admin("POST", "/api/brands/acme/members/"+member+"/release-soft-bounce", nil).Status)
+		})
+
+		t.Run("bounds_are_checked_and_a_refused_patch_changes_nothing", func(t *testing.T) {
+			for _, p := range []string{`{"mail":{"softBounces":{"limit":1,"window":"P7D"}}}`, `{"mail":{"softBounces":{"limit":3,"window":"P1Y"}}}`,
+				`{"mail":{"softBounces":{"limit":3}}}`, `{"mail":{"softBounces":{"limit":"3","window":"P7D"}}}`} {
+				res := app.do("PATCH", "/api/admin/brands/acme", p, mergePatch)
+				require.Equal(t, 400, res.Status, "%s: %s", p, res.Body)
+			}
+			res := app.admin("GET", "/api/admin/brands/acme", nil)
+			require.NotContains(t, string(res.Body), "softBounces")
+			res = app.do("PATCH", "/api/admin/brands/acme", `{"mail":{"softBounces":{"limit":3,"window":"P7D"}}}`, mergePatch)
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			require.Equal(t, map[string]any{"limit": float64(3), "window": "P7D"}, res.JSON(t)["mail"].(map[string]any)["softBounces"])
+		})
+
+		t.Run("three_in_a_row_within_the_window_suppress_until_the_member_releases", func(t *testing.T) {
+			app.postMailjet(t, bounces(now.Add(-10*24*time.Hour))[:2]...)
+			require.Equal(t, false, app.lookup(t, addr)["listed"])
+			res := app.do("POST", "/api/brands/acme/mailjet/events", bounces(now.Add(-6*24*time.Hour)), callbackAuth)
+			require.Equal(t, 200, res.Status)
+			require.Equal(t, float64(1), res.JSON(t)["suppressed"])
+			require.Equal(t, "soft_bounce", app.lookup(t, addr)["reason"])
+
+			require.Equal(t, 200, app.admin("POST", "/api/brands/acme/members/"+member+"/release-soft-bounce", nil).Status)
+			require.Equal(t, false, app.lookup(t, addr)["listed"])
+			rs := app.removals(t)
+			require.Len(t, rs, 1)
+			require.Equal(t, gdpr.RemovalByRelease, rs[0].Basis)
+			require.Equal(t, member, rs[0].RequestedBy)
+		})
+
+		t.Run("a_delivery_lifts_it", func(t *testing.T) {
+			app.postMailjet(t, bounces(now.Add(-5*24*time.Hour))...)
+			require.Equal(t, false, app.lookup(t, addr)["listed"], "bounces dated before the release count nothing")
+			later := now.Add(10 * 24 * time.Hour)
+			require.Equal(t, 200, app.admin("PUT", "/api/admin/test-clock", map[string]string{"now": later.Format(time.RFC3339)}).Status)
+			app.postMailjet(t, bounces(now.Add(24*time.Hour))...)
+			require.Equal(t, "soft_bounce", app.lookup(t, addr)["reason"])
+			delivered := mailjetEvent("sent", addr, later.Add(-time.Hour))
+			app.postMailjet(t, delivered)
+			require.Equal(t, false, app.lookup(t, addr)["listed"])
+			var basis []gdpr.RemovalBasis
+			for _, r := range app.removals(t) {
+				basis = append(basis, r.Basis)
+			}
+			require.ElementsMatch(t, []gdpr.RemovalBasis{gdpr.RemovalByRelease, gdpr.RemovalByDelivery}, basis)
+			require.NotContains(t, app.logs.String(), addr)
+			require.Contains(t, app.logs.String(), "soft-bounce policy suppressed an address")
+		})
+	})
+}
