@@ -239,7 +239,7 @@ func TestSoftBouncePolicyThroughTheHost(t *testing.T) {
 		})
 
 		t.Run("three_in_a_row_within_the_window_suppress_until_the_member_releases", func(t *testing.T) {
-			app.postMailjet(t, bounces(now.Add(-10*24*time.Hour))[:2]...)
+			app.postMailjet(t, bounces(now.Add(-10 * 24 * time.Hour))[:2]...)
 			require.Equal(t, false, app.lookup(t, addr)["listed"])
 			res := app.do("POST", "/api/brands/acme/mailjet/events", bounces(now.Add(-6*24*time.Hour)), callbackAuth)
 			require.Equal(t, 200, res.Status)

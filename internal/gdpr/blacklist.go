@@ -193,7 +193,9 @@ func validRequestedBy(s string) bool {
 
 // removalRecord is the audit record of removing e. Its id is fixed by the entry's identity
 // and version, so a removal repeated after a crash keeps one record, and a later listing of
-// the same address (a new time) gets a record of its own; it reveals no digest.
+// the same address (a new time) gets a record of its own. The id is a one-way hash: it gives
+// no digest back, and only the hash key's holder, who can read the blacklist anyway, could
+// test a guessed address against it.
 func removalRecord(e BlacklistEntry, basis RemovalBasis, why RemovalWhy, by string, now time.Time) BlacklistRemoval {
 	h := sha256.Sum256([]byte(string(e.BrandID) + "\x00" + e.Digest + "\x00" + e.Version + "\x00" + e.CreatedAt.UTC().Format(time.RFC3339Nano)))
 	return BlacklistRemoval{BrandID: e.BrandID, ID: "blr_" + hex.EncodeToString(h[:12]), Reason: e.Reason, Source: e.Source,

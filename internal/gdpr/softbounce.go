@@ -15,21 +15,25 @@ type streakEvent struct {
 	delivered bool
 }
 
-// record applies events, in time order, to the streak: a delivery clears it; a soft bounce
-// after the last clearing joins it once (by event id), and only the latest limit are kept.
-// It reports whether the streak changed.
-func (st SoftBounceStreak) record(limit int, events []streakEvent) (SoftBounceStreak, bool) {
+// record applies events, in time order, to the streak: a delivery after counted bounces
+// clears them; a soft bounce after the last clearing joins the row once (by event id), and
+// only the latest limit are kept. It reports whether the streak changed, and the id of the
+// latest delivery that cleared bounces, if one did. A delivery with no bounce before it
+// changes nothing: most mail is delivered, and it costs no write.
+func (st SoftBounceStreak) record(limit int, events []streakEvent) (_ SoftBounceStreak, changed bool, clearedBy string) {
 	slices.SortStableFunc(events, func(a, b streakEvent) int { return a.at.Compare(b.at) })
 	st.Bounces = slices.Clone(st.Bounces)
-	changed := false
 	for _, e := range events {
 		if !e.at.After(st.ClearedAt) {
 			continue // before the last delivery or release: not in the row
 		}
 		if e.delivered {
+			if len(st.Bounces) == 0 || st.Bounces[0].At.After(e.at) {
+				continue
+			}
 			st.ClearedAt = e.at
-			kept := slices.DeleteFunc(st.Bounces, func(b CountedBounce) bool { return !b.At.After(e.at) })
-			st.Bounces, changed = kept, true
+			st.Bounces = slices.DeleteFunc(st.Bounces, func(b CountedBounce) bool { return !b.At.After(e.at) })
+			changed, clearedBy = true, e.id
 			continue
 		}
 		if e.id == "" || slices.ContainsFunc(st.Bounces, func(b CountedBounce) bool { return b.ID == e.id }) {
@@ -42,7 +46,7 @@ func (st SoftBounceStreak) record(limit int, events []streakEvent) (SoftBounceSt
 		}
 		changed = true
 	}
-	return st, changed
+	return st, changed, clearedBy
 }
 
 // Suppresses reports a streak that reached the policy: Limit soft bounces in a row, the first
@@ -67,7 +71,10 @@ func (s *MailEventService) applySoftBouncePolicy(ctx context.Context, b Brand, b
 	suppressed := 0
 	for _, digest := range digests {
 		events := byDigest[digest]
-		var now SoftBounceStreak
+		var (
+			now       SoftBounceStreak
+			clearedBy string
+		)
 		err := retry(ctx, func() error {
 			st, err := s.softBounces.GetSoftBounces(ctx, b.ID, digest)
 			if errors.Is(err, ErrNotFound) {
@@ -76,13 +83,13 @@ func (s *MailEventService) applySoftBouncePolicy(ctx context.Context, b Brand, b
 			if err != nil {
 				return err
 			}
-			next, changed := st.record(p.Limit, slices.Clone(events))
+			next, changed, by := st.record(p.Limit, slices.Clone(events))
 			if changed {
 				if next, err = s.softBounces.PutSoftBounces(ctx, next); err != nil {
 					return err
 				}
 			}
-			now = next
+			now, clearedBy = next, by
 			return nil
 		})
 		if err != nil {
@@ -97,23 +104,13 @@ func (s *MailEventService) applySoftBouncePolicy(ctx context.Context, b Brand, b
 			s.log.InfoContext(ctx, "soft-bounce policy suppressed an address", "brand", b.ID, "event", last.ID, "bounces", len(now.Bounces))
 			continue
 		}
-		if delivery := lastDelivery(events); delivery.id != "" && !now.ClearedAt.After(delivery.at) {
-			if err := liftSoftBounce(ctx, &s.core, s.listed, s.remover, b.ID, digest, RemovalByDelivery, RemovalDelivered, delivery.id); err != nil {
+		if clearedBy != "" {
+			if err := liftSoftBounce(ctx, &s.core, s.listed, s.remover, b.ID, digest, RemovalByDelivery, RemovalDelivered, clearedBy); err != nil {
 				return suppressed, err
 			}
 		}
 	}
 	return suppressed, nil
-}
-
-func lastDelivery(events []streakEvent) streakEvent {
-	var last streakEvent
-	for _, e := range events {
-		if e.delivered && !e.at.Before(last.at) {
-			last = e
-		}
-	}
-	return last
 }
 
 // liftSoftBounce ends a soft-bounce suppression of the address, recorded with its basis and
