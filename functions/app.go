@@ -223,7 +223,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 		return err
 	})
 	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger, s.Requests, s.Exports)
-	opts := httpapi.Options{Brands: s.Brands, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
+	opts := httpapi.Options{Brands: s.Brands, Blacklist: s.Blacklist, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
 		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
 		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, Requests: s.Requests, Exports: s.Exports, Requeue: queue,
 		BaseURL: a.Config.PublicBaseURL, Pages: presentation,

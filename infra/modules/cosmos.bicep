@@ -108,6 +108,16 @@ var containers = [
       excludedPaths: excludeAll
     }
   }
+  {
+    id: 'blacklistRemovals'
+    partitionKey: partitionByBrand
+    indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
+  }
+  {
+    id: 'softBounces'
+    partitionKey: partitionByBrand
+    indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

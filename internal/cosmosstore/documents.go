@@ -185,6 +185,14 @@ func blacklistEnvelope(e gdpr.BlacklistEntry) (envelope, error) {
 	return wrap(keyID(e.Digest), e.BrandID, e)
 }
 
+func removalEnvelope(r gdpr.BlacklistRemoval) (envelope, error) {
+	return wrap(r.ID, r.BrandID, r)
+}
+
+func softBounceEnvelope(st gdpr.SoftBounceStreak) (envelope, error) {
+	return wrap(keyID(st.Digest), st.BrandID, st)
+}
+
 func whitelistEnvelope(e gdpr.WhitelistEntry) (envelope, error) {
 	return wrap(keyID(whitelistKey(e.Kind, e.Digest)), e.BrandID, e)
 }

@@ -374,20 +374,118 @@ func (s *Store) releaseClaim(ctx context.Context, brand gdpr.BrandID, key, owner
 
 // ---- blacklist, whitelist ----
 
+func blacklistVersion(e *gdpr.BlacklistEntry) *string { return &e.Version }
+
+// PutBlacklist creates each entry; one that exists is read, merged (gdpr.BlacklistEntry.Merge)
+// and replaced under its ETag only when the merge changes it, so a replayed event costs the
+// create's 409 and a read, never a write.
 func (s *Store) PutBlacklist(ctx context.Context, entries ...gdpr.BlacklistEntry) error {
-	envs := make([]envelope, len(entries))
-	for i, e := range entries {
+	for _, e := range entries {
 		env, err := blacklistEnvelope(e)
 		if err != nil {
 			return err
 		}
-		envs[i] = env
+		if _, err := createItem(ctx, s.blacklist, env); !errors.Is(err, gdpr.ErrConflict) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.mergeBlacklist(ctx, e, env); err != nil {
+			return err
+		}
 	}
-	return createAllKeepFirst(ctx, s.blacklist, envs)
+	return nil
+}
+
+// mergeBlacklist merges e (whose envelope is env) into the stored entry, re-reading on a
+// concurrent write.
+func (s *Store) mergeBlacklist(ctx context.Context, e gdpr.BlacklistEntry, env envelope) error {
+	for range maxRetries {
+		stored, err := get(ctx, s.blacklist, e.BrandID, keyID(e.Digest), blacklistVersion)
+		if errors.Is(err, gdpr.ErrNotFound) {
+			// Removed since the create's 409: the event lists the address again.
+			if _, err := createItem(ctx, s.blacklist, env); !errors.Is(err, gdpr.ErrConflict) {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		merged, changed := stored.Merge(e)
+		if !changed {
+			return nil
+		}
+		menv, err := blacklistEnvelope(merged)
+		if err != nil {
+			return err
+		}
+		if _, err := replaceItem(ctx, s.blacklist, menv, stored.Version); !errors.Is(err, gdpr.ErrConflict) && !errors.Is(err, gdpr.ErrNotFound) {
+			return err
+		}
+	}
+	return &gdpr.Error{Code: gdpr.CodeUnavailable, Message: "cosmosstore: blacklist entry contended, retry"}
 }
 
 func (s *Store) GetBlacklist(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
-	return get[gdpr.BlacklistEntry](ctx, s.blacklist, brand, keyID(digest), nil)
+	return get(ctx, s.blacklist, brand, keyID(digest), blacklistVersion)
+}
+
+// RemoveBlacklist keeps the record first, then deletes the entry under its ETag; a refused
+// delete takes back the record it just created. Cosmos DB has no transaction across two
+// containers, so a crash between the two leaves a record and the entry still listed (mail
+// still suppressed, never an unrecorded removal); the admin's retry reads the same version,
+// makes the same record id, and completes the removal.
+func (s *Store) RemoveBlacklist(ctx context.Context, e gdpr.BlacklistEntry, r gdpr.BlacklistRemoval) error {
+	if r.BrandID != e.BrandID {
+		return gdpr.Errorf(gdpr.CodeInvalid, "a removal record of another brand") // R-TEN-1
+	}
+	if e.Version == "" {
+		_, err := readItem(ctx, s.blacklist, string(e.BrandID), keyID(e.Digest))
+		if err != nil {
+			return err
+		}
+		return conflict("a blacklist entry is removed at the version read")
+	}
+	env, err := removalEnvelope(r)
+	if err != nil {
+		return err
+	}
+	recordETag, err := createItem(ctx, s.removals, env)
+	created := err == nil
+	if err != nil && !errors.Is(err, gdpr.ErrConflict) {
+		return err
+	}
+	err = deleteItem(ctx, s.blacklist, string(e.BrandID), keyID(e.Digest), e.Version)
+	if err != nil && created {
+		if undo := deleteItem(ctx, s.removals, string(r.BrandID), r.ID, recordETag); undo != nil && !errors.Is(undo, gdpr.ErrNotFound) {
+			return errors.Join(err, undo)
+		}
+	}
+	return err
+}
+
+func (s *Store) ListBlacklistRemovals(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.BlacklistRemoval, error) {
+	return list[gdpr.BlacklistRemoval](ctx, s.removals, brand, qPageByID, afterParam(after), max(limit, 0), nil, nil)
+}
+
+func softBounceVersion(st *gdpr.SoftBounceStreak) *string { return &st.Version }
+
+func (s *Store) GetSoftBounces(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.SoftBounceStreak, error) {
+	return get(ctx, s.softBounces, brand, keyID(digest), softBounceVersion)
+}
+
+// PutSoftBounces creates a streak (no version) or replaces it under its ETag.
+func (s *Store) PutSoftBounces(ctx context.Context, st gdpr.SoftBounceStreak) (gdpr.SoftBounceStreak, error) {
+	env, err := softBounceEnvelope(st)
+	if err != nil {
+		return gdpr.SoftBounceStreak{}, err
+	}
+	if st.Version == "" {
+		return create(ctx, s.softBounces, env, softBounceVersion)
+	}
+	return update(ctx, s.softBounces, env, st.Version, softBounceVersion)
 }
 
 func (s *Store) AddWhitelist(ctx context.Context, entries ...gdpr.WhitelistEntry) error {

@@ -39,7 +39,7 @@ type Store struct {
 	database string
 
 	// Each container keeps the session token of this Store's calls on it (see container).
-	brands, users, contacts, claims, blacklist, whitelist, tokens, erasures, requests, exports *container
+	brands, users, contacts, claims, blacklist, whitelist, tokens, erasures, requests, exports, removals, softBounces *container
 }
 
 // The domain's store ports, all served by one Store (internal/storetest proves each).
@@ -108,6 +108,7 @@ func New(client *azcosmos.Client, database string) (*Store, error) {
 		{ContainerClaims, &s.claims}, {ContainerBlacklist, &s.blacklist}, {ContainerWhitelist, &s.whitelist},
 		{ContainerTokens, &s.tokens}, {ContainerErasures, &s.erasures},
 		{ContainerRequests, &s.requests}, {ContainerExports, &s.exports},
+		{ContainerBlacklistRemovals, &s.removals}, {ContainerSoftBounces, &s.softBounces},
 	} {
 		cc, err := client.NewContainer(database, c.name)
 		if err != nil {

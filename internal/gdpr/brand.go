@@ -322,6 +322,9 @@ type MailSettings struct {
 	// TemplatesByLanguage maps a language, then a mail kind, to the provider's template for
 	// readers of that language; it wins over Templates, which serve every other language.
 	TemplatesByLanguage map[string]map[MailKind]int64 `json:"templatesByLanguage,omitempty"`
+	// SoftBounces is the brand's soft-bounce policy; off (the zero value) by default, when a
+	// soft bounce sets the email status only (R-MAIL-2).
+	SoftBounces SoftBouncePolicy `json:"softBounces,omitzero"`
 }
 
 // TemplateFor is the provider's template for a mail of kind to a reader of lang, 0 for the
@@ -333,11 +336,51 @@ func (m MailSettings) TemplateFor(kind MailKind, lang string) int64 {
 	return m.Templates[kind]
 }
 
+// SoftBouncePolicy suppresses mail to an address after Limit soft bounces in a row, the
+// first and the last within Window, until a mail to it is delivered or the member releases
+// it. Limit 0 turns it off.
+type SoftBouncePolicy struct {
+	Limit  int    `json:"limit"`
+	Window Period `json:"window,omitzero"`
+}
+
+// The bounds of a soft-bounce policy: a single bounce is what R-MAIL-2 already handles, and
+// more than 20 in a row, or a window past 90 days, no longer says anything of a mailbox now.
+const (
+	MinSoftBounceLimit = 2
+	MaxSoftBounceLimit = 20
+)
+
+var (
+	minSoftBounceWindow = Period{Exact: time.Hour}
+	maxSoftBounceWindow = Period{Days: 90}
+)
+
+// On reports a policy in force.
+func (p SoftBouncePolicy) On() bool { return p.Limit > 0 }
+
+// Validate checks the policy's bounds.
+func (p SoftBouncePolicy) Validate() error {
+	if p == (SoftBouncePolicy{}) {
+		return nil
+	}
+	if p.Limit < MinSoftBounceLimit || p.Limit > MaxSoftBounceLimit {
+		return Errorf(CodeInvalid, "mail.softBounces.limit must be from %d to %d (leave softBounces out to turn the policy off)", MinSoftBounceLimit, MaxSoftBounceLimit)
+	}
+	if !p.Window.Positive() || minSoftBounceWindow.Longer(p.Window) || p.Window.Longer(maxSoftBounceWindow) {
+		return Errorf(CodeInvalid, "mail.softBounces.window must be from PT1H to P90D")
+	}
+	return nil
+}
+
 // MailKinds are the kinds of mail the service sends.
 var MailKinds = []MailKind{MailSignupConfirmation, MailAccountExists, MailInactivityWarning, MailContactInvitation}
 
 // Validate checks the sender's address and name and that each template names a known kind.
 func (m MailSettings) Validate() error {
+	if err := m.SoftBounces.Validate(); err != nil {
+		return err
+	}
 	if m.From != (Sender{}) && !ValidEmail(NormalizeEmail(m.From.Email)) {
 		return Errorf(CodeInvalid, "mail.from.email must be a valid email address")
 	}

@@ -110,7 +110,8 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 		return s.unsubscribeContact(ctx, b, c.ID, MemberOptOutFromEmail, src)
 	}
 	digest := s.hasher.EmailDigest(c.Email)
-	if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut, CreatedAt: s.clock.Now()}); err != nil {
+	if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut,
+		Source: "unsubscribe:" + src.Ref, CreatedAt: s.clock.Now()}); err != nil {
 		return err
 	}
 	if err := s.unsubscribeContact(ctx, b, c.ID, MemberGlobalOptOut, src); err != nil {

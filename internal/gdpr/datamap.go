@@ -170,6 +170,8 @@ func DataMap() []DataTable {
 		tokenTable(),
 		claimTable(),
 		blacklistTable(),
+		blacklistRemovalTable(),
+		softBounceTable(),
 		whitelistTable(),
 		erasureTable(),
 		requestTable(),
@@ -383,7 +385,37 @@ func blacklistTable() DataTable {
 		FieldClass{Path: "brandId", Category: "system.operations", Retention: r, Purpose: PurposeTenancy},
 		FieldClass{Path: "digest", Category: "user.unique_id.deterministic", Retention: r, Purpose: PurposeDeliverability},
 		FieldClass{Path: "reason", Category: "user.privacy_preferences", Retention: r, Purpose: PurposeDeliverability},
+		// The provider's event id, or the prefix of the answered link's digest: ids, never the
+		// address.
+		FieldClass{Path: "source", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
 		FieldClass{Path: "createdAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "lastAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+	)
+}
+
+func blacklistRemovalTable() DataTable {
+	const r = "R-MAIL-1"
+	var fields []FieldClass
+	for _, p := range []string{"brandId", "id", "reason", "source", "since", "basis", "why", "removedAt"} {
+		fields = append(fields, FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeDeliverability})
+	}
+	// Who asked: an operator id or a ticket (never an address, refused on input), or the id
+	// of the member whose confirmed opt-in lifted the entry.
+	fields = append(fields, FieldClass{Path: "requestedBy", Category: "user.unique_id", Retention: r, Purpose: PurposeDeliverability})
+	return derived("blacklist_removals", "blacklistRemovals",
+		"The audit trail of blacklist entries removed: what the entry said, on what basis, why and at whose request; no address, not even as a digest.",
+		reflect.TypeFor[BlacklistRemoval](), fields...)
+}
+
+func softBounceTable() DataTable {
+	const r = "R-MAIL-2" // a delivery or the member's release starts the count again
+	return derived("soft_bounces", "softBounces",
+		"The brand's soft-bounce policy's count per address, as a keyed digest: the latest soft bounces in a row by the provider's event ids.",
+		reflect.TypeFor[SoftBounceStreak](),
+		FieldClass{Path: "brandId", Category: "system.operations", Retention: r, Purpose: PurposeTenancy},
+		FieldClass{Path: "digest", Category: "user.unique_id.deterministic", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "bounces", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "clearedAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
 	)
 }
 
@@ -470,7 +502,7 @@ func brandTable() DataTable {
 	for _, p := range []string{"id", "name", "pro", "ssoExclusive", "whitelistEnabled", "sweepCursor", "retention",
 		"fields", "status", "contractEnd", "suspension", "createdAt", "updatedAt", "contacts", "mail.templates",
 		"mail.templatesByLanguage", "identity.logoUrl", "identity.primaryColor", "identity.siteUrl", "identity.privacyUrl",
-		"identity.signInUrl", "identity.postalAddress", "defaultLanguage", "timeZone"} {
+		"identity.signInUrl", "identity.postalAddress", "defaultLanguage", "timeZone", "mail.softBounces"} {
 		fields = append(fields, FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeSettings})
 	}
 	for _, p := range []string{"webhookSecret", "previousWebhookSecret", "mailjetCallback.username",

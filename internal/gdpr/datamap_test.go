@@ -166,7 +166,7 @@ func TestShapeOfFollowsEncodingJSON(t *testing.T) {
 var storePorts = []reflect.Type{
 	reflect.TypeFor[gdpr.BrandStore](), reflect.TypeFor[gdpr.UserStore](), reflect.TypeFor[gdpr.ContactStore](),
 	reflect.TypeFor[gdpr.ContactDocuments](), reflect.TypeFor[gdpr.ContactDueIndex](), reflect.TypeFor[gdpr.ClaimStore](),
-	reflect.TypeFor[gdpr.Blacklist](), reflect.TypeFor[gdpr.BlacklistWriter](), reflect.TypeFor[gdpr.WhitelistStore](),
+	reflect.TypeFor[gdpr.Blacklist](), reflect.TypeFor[gdpr.BlacklistWriter](), reflect.TypeFor[gdpr.BlacklistRemover](), reflect.TypeFor[gdpr.SoftBounceStore](), reflect.TypeFor[gdpr.WhitelistStore](),
 	reflect.TypeFor[gdpr.TokenStore](), reflect.TypeFor[gdpr.ErasureAudit](), reflect.TypeFor[gdpr.RequestStore](),
 	reflect.TypeFor[gdpr.MemberContactPages](), reflect.TypeFor[gdpr.ExportRecords](),
 }

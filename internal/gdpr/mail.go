@@ -67,7 +67,7 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil || to == "" {
 		return err
 	}
-	if reason, err := s.suppressed(ctx, b, status, to); reason != "" || err != nil {
+	if reason, err := s.suppressed(ctx, b, job.Kind, status, to); reason != "" || err != nil {
 		if reason != "" {
 			s.log.InfoContext(ctx, "mail suppressed", "reason", reason, "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID)
 		}
@@ -96,13 +96,18 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 }
 
 // suppressed says why nothing may be sent to the address, if anything forbids it: the
-// blacklist (R-MAIL-1) or an undeliverable email status (R-MAIL-3).
-func (s *MailService) suppressed(ctx context.Context, b Brand, status EmailStatus, to string) (reason string, err error) {
+// blacklist (R-MAIL-1) or an undeliverable email status (R-MAIL-3). One mail passes a
+// complaint or a global opt-out: the signup confirmation the person just asked for on the
+// form, whose confirmed link is the only way such an entry is lifted (R-MAIL-4); the resend
+// limit bounds it to one a minute. A bounce or a block stops it like any other mail.
+func (s *MailService) suppressed(ctx context.Context, b Brand, kind MailKind, status EmailStatus, to string) (reason string, err error) {
 	if !status.Deliverable() {
 		return "email_status_" + string(status), nil
 	}
-	_, err = s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to))
+	e, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to))
 	switch {
+	case err == nil && kind == MailSignupConfirmation && e.Reason.NeedsConsent():
+		return "", nil
 	case err == nil:
 		return "blacklisted", nil
 	case errors.Is(err, ErrNotFound):

@@ -116,8 +116,32 @@ type Blacklist interface {
 
 // BlacklistWriter records addresses that must never be mailed again (R-MAIL-1, R-MAIL-4).
 type BlacklistWriter interface {
-	// PutBlacklist inserts entries, idempotently: an existing digest keeps its first entry.
+	// PutBlacklist inserts entries idempotently. An existing digest's entry becomes what
+	// BlacklistEntry.Merge makes of it, replaced under its version (a store re-reads and merges
+	// again on a conflict) only when the merge changes it: a replayed event writes nothing.
 	PutBlacklist(ctx context.Context, entries ...BlacklistEntry) error
+}
+
+// BlacklistRemover takes entries off the blacklist, each with its audit record.
+type BlacklistRemover interface {
+	// RemoveBlacklist deletes the entry e names if the stored one still has e.Version, and
+	// keeps r, its audit record (a record whose id is kept already stays as it is). A stored
+	// entry of another version is ErrConflict (an event listed the address again since it was
+	// read: the removal must be decided again), a missing one ErrNotFound; either way nothing
+	// changes. A store that can (SQLite) does both in one transaction; one that cannot keeps
+	// the record first and deletes it again if the entry's delete is refused.
+	RemoveBlacklist(ctx context.Context, e BlacklistEntry, r BlacklistRemoval) error
+	// ListBlacklistRemovals pages through a brand's removal records in id order, after the id
+	// given.
+	ListBlacklistRemovals(ctx context.Context, brand BrandID, after string, limit int) ([]BlacklistRemoval, error)
+}
+
+// SoftBounceStore keeps the soft-bounce streaks of addresses (MailSettings.SoftBounces).
+type SoftBounceStore interface {
+	GetSoftBounces(ctx context.Context, brand BrandID, digest string) (SoftBounceStreak, error)
+	// PutSoftBounces creates the streak when s.Version is empty (ErrConflict if one exists),
+	// else replaces it if the version matches (ErrConflict if not, ErrNotFound if gone).
+	PutSoftBounces(ctx context.Context, s SoftBounceStreak) (SoftBounceStreak, error)
 }
 
 // WhitelistStore keeps the digests of who may sign up on a restricted brand (R-SIGNUP-4).
@@ -185,6 +209,8 @@ type Store interface {
 	ClaimStore
 	Blacklist
 	BlacklistWriter
+	BlacklistRemover
+	SoftBounceStore
 	WhitelistStore
 	TokenStore
 	ErasureAudit

@@ -12,7 +12,9 @@ import (
 // The services, one per capability, each holding only the ports it uses:
 //
 //	BrandService             brand settings and whitelists          brands, whitelist
-//	SignupService            signup, resend, double opt-in          users, claims, whitelist, tokens, queue, passwords
+//	SignupService            signup, resend, double opt-in          users, claims, whitelist, tokens, queue, passwords,
+//	                         (its confirmation lifts a complaint)   blacklist, blacklist remover
+//	BlacklistService         blacklist lookup and audited removal   blacklist, blacklist remover
 //	MailService              the mail sender (queue consumer)       users, contacts, claims, tokens, blacklist, mailer, links
 //	MailEventService         Mailjet's events: statuses, blacklist  users, claims, blacklist
 //	RetentionService         block, restore, activity, contract     users, queue, tokens
@@ -196,6 +198,10 @@ type SignupDeps struct {
 	Tokens    TokenStore
 	Queue     Queue // mail jobs
 	Passwords PasswordHasher
+	// Blacklist and Remover lift a complaint or a global opt-out on the address a member
+	// confirms: the person's own new consent (R-MAIL-4).
+	Blacklist Blacklist
+	Remover   BlacklistRemover
 	// ResendInterval is the least time between two confirmation mails to one address; a
 	// minute when zero.
 	ResendInterval time.Duration
@@ -210,6 +216,8 @@ type SignupService struct {
 	tokens    TokenStore
 	queue     Queue
 	passwords PasswordHasher
+	blacklist Blacklist
+	remover   BlacklistRemover
 	resend    time.Duration
 }
 
@@ -220,6 +228,7 @@ func NewSignupService(c Core, d SignupDeps) (*SignupService, error) {
 		err = missing("SignupService", map[string]bool{
 			"Users": d.Users != nil, "Claims": d.Claims != nil, "Whitelist": d.Whitelist != nil,
 			"Tokens": d.Tokens != nil, "Queue": d.Queue != nil, "Passwords": d.Passwords != nil,
+			"Blacklist": d.Blacklist != nil, "Remover": d.Remover != nil,
 		})
 	}
 	if err != nil {
@@ -229,7 +238,8 @@ func NewSignupService(c Core, d SignupDeps) (*SignupService, error) {
 		d.ResendInterval = time.Minute
 	}
 	return &SignupService{core: cc, users: d.Users, claims: d.Claims, whitelist: d.Whitelist,
-		tokens: d.Tokens, queue: d.Queue, passwords: d.Passwords, resend: d.ResendInterval}, nil
+		tokens: d.Tokens, queue: d.Queue, passwords: d.Passwords, blacklist: d.Blacklist, remover: d.Remover,
+		resend: d.ResendInterval}, nil
 }
 
 // Links builds the links that mails carry. The routes belong to the HTTP layer, which

@@ -357,6 +357,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 	// Activate first, spend the token second: a crash in between leaves a token that confirms
 	// an already active member again, which is harmless; the other order would strand a
 	// pending member with a spent token.
+	var email string
 	err = retry(ctx, func() error {
 		u, err := s.users.GetUser(ctx, b.ID, t.UserID)
 		if err != nil {
@@ -364,6 +365,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 		}
 		switch u.Status {
 		case UserActive:
+			email = u.Email
 			return nil
 		case UserPending:
 		default:
@@ -374,6 +376,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 		u.Email, u.EmailTmp = u.EmailTmp, ""
 		u.NextReviewAt = NextReview(u, b)
 		_, err = s.users.UpdateUser(ctx, u)
+		email = u.Email
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -381,6 +384,14 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 	}
 	if err != nil {
 		return "", err
+	}
+	// The confirmed link is the person's own new consent for the address: the one thing that
+	// lifts a complaint or a global opt-out (R-MAIL-4). Before the token is spent, so that a
+	// crash in between is completed by the link clicked again.
+	if email != "" {
+		if err := liftByConsent(ctx, &s.core, s.blacklist, s.remover, b.ID, s.hasher.EmailDigest(email), t.UserID); err != nil {
+			return "", err
+		}
 	}
 	if err := s.spendLinkToken(ctx, s.tokens, t); errors.Is(err, ErrConflict) {
 		return "", errTokenGone // spent by a concurrent confirmation

@@ -38,6 +38,7 @@ type Platform struct {
 // Services are the domain's services, one per capability, over one Platform.
 type Services struct {
 	Brands           *BrandService
+	Blacklist        *BlacklistService
 	Signup           *SignupService
 	Mail             *MailService
 	MailEvents       *MailEventService
@@ -74,14 +75,17 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Signup, err = NewSignupService(c, SignupDeps{Users: st, Claims: st, Whitelist: st, Tokens: st,
-		Queue: p.Queue, Passwords: p.Passwords, ResendInterval: p.ResendInterval}); err != nil {
+		Queue: p.Queue, Passwords: p.Passwords, Blacklist: st, Remover: st, ResendInterval: p.ResendInterval}); err != nil {
+		return nil, err
+	}
+	if s.Blacklist, err = NewBlacklistService(c, BlacklistDeps{Blacklist: st, Remover: st, SoftBounces: st}); err != nil {
 		return nil, err
 	}
 	if s.Mail, err = NewMailService(c, MailDeps{Users: st, Contacts: st, Claims: st, Tokens: st, Blacklist: st,
 		Mailer: p.Mailer, Links: p.Links, Renderer: p.Renderer}); err != nil {
 		return nil, err
 	}
-	if s.MailEvents, err = NewMailEventService(c, MailEventDeps{Users: st, Claims: st, Blacklist: st}); err != nil {
+	if s.MailEvents, err = NewMailEventService(c, MailEventDeps{Users: st, Claims: st, Blacklist: st, Listed: st, Remover: st, SoftBounces: st}); err != nil {
 		return nil, err
 	}
 	if s.Retention, err = NewRetentionService(c, st, p.Queue, st); err != nil {
@@ -92,7 +96,7 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Contacts, err = NewContactService(c, ContactDeps{Contacts: st, Owners: st, Users: st, Claims: st, Blacklist: st,
-		Audit: st, Ledger: s.Ledger, Queue: p.Queue, Tokens: st, OptOuts: st, SentMail: p.SentMail}); err != nil {
+		Audit: st, Ledger: s.Ledger, Queue: p.Queue, Tokens: st, OptOuts: st, Remover: st, SoftBounces: st, SentMail: p.SentMail}); err != nil {
 		return nil, err
 	}
 	if s.Provisioning, err = NewProvisioningService(c, ProvisioningDeps{Users: st, Claims: st, Queue: p.Queue}); err != nil {

@@ -21,6 +21,7 @@ import (
 // Options wire the router.
 type Options struct {
 	Brands    *gdpr.BrandService
+	Blacklist *gdpr.BlacklistService
 	Signup    *gdpr.SignupService
 	Retention *gdpr.RetentionService
 	Erasure   *gdpr.ErasureService
@@ -69,6 +70,7 @@ type Options struct {
 
 type api struct {
 	brands       *gdpr.BrandService
+	blacklist    *gdpr.BlacklistService
 	signups      *gdpr.SignupService
 	retention    *gdpr.RetentionService
 	erasure      *gdpr.ErasureService
@@ -101,7 +103,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, requests: o.Requests, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, blacklist: o.Blacklist, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, requests: o.Requests, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock, healthChecks: o.HealthChecks, deadLetters: o.DeadLetters,
 	}
@@ -178,6 +180,10 @@ func (a *api) routes() []route {
 		{"GET /api/admin/brands/{brand}", true, a.getBrand},
 		{"PATCH /api/admin/brands/{brand}", true, a.patchBrand},
 		{"POST /api/admin/brands/{brand}/whitelist", true, a.addWhitelist},
+		{"GET /api/admin/brands/{brand}/blacklist", true, a.lookupBlacklistByQuery},
+		{"POST /api/admin/brands/{brand}/blacklist/lookup", true, a.lookupBlacklistByBody},
+		{"DELETE /api/admin/brands/{brand}/blacklist", true, a.removeBlacklist},
+		{"GET /api/admin/brands/{brand}/blacklist/removals", true, a.listBlacklistRemovals},
 		{"POST /api/brands/{brand}/signup", false, a.signup},
 		{"GET /api/brands/{brand}/signup/confirm", false, a.confirmPage},
 		{"POST /api/brands/{brand}/signup/confirm", false, a.confirm},

@@ -95,6 +95,22 @@ CREATE TABLE IF NOT EXISTS blacklist (
 	PRIMARY KEY (brand_id, digest)
 ) STRICT;
 
+CREATE TABLE IF NOT EXISTS blacklist_removals (
+	brand_id TEXT NOT NULL,
+	id       TEXT NOT NULL,
+	version  INTEGER NOT NULL DEFAULT 1,
+	doc      TEXT NOT NULL,
+	PRIMARY KEY (brand_id, id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS soft_bounces (
+	brand_id TEXT NOT NULL,
+	digest   TEXT NOT NULL,
+	version  INTEGER NOT NULL DEFAULT 1,
+	doc      TEXT NOT NULL,
+	PRIMARY KEY (brand_id, digest)
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS whitelist (
 	brand_id TEXT NOT NULL,
 	kind     TEXT NOT NULL,

@@ -16,7 +16,8 @@ import (
 // Memory is the store double: brands, users, claims, tokens and the whitelist in maps, with the
 // ports' conventions and nothing else. It is for tests that run a service thousands of times,
 // such as the model test of the unique-key protocol, where opening a database per run would
-// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist, Requests and Exports groups of
+// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist, Requests, Exports, Blacklist and
+// SoftBounces groups of
 // this suite (memory_test.go); the other ports are left to the real adapters: calling one
 // panics.
 type Memory struct {
@@ -31,6 +32,9 @@ type Memory struct {
 	listed   map[memKey]bool // whitelist digests, keyed by kind + digest
 	requests map[memKey]gdpr.Request
 	exports  map[memKey]gdpr.ExportRecord
+	black    map[memKey]gdpr.BlacklistEntry
+	removed  map[memKey]gdpr.BlacklistRemoval
+	streaks  map[memKey]gdpr.SoftBounceStreak
 }
 
 type memKey struct {
@@ -42,7 +46,8 @@ type memKey struct {
 func NewMemory() *Memory {
 	return &Memory{brands: map[gdpr.BrandID]gdpr.Brand{}, users: map[memKey]gdpr.User{}, claims: map[memKey]gdpr.Claim{},
 		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}, requests: map[memKey]gdpr.Request{},
-		exports: map[memKey]gdpr.ExportRecord{}}
+		exports: map[memKey]gdpr.ExportRecord{}, black: map[memKey]gdpr.BlacklistEntry{},
+		removed: map[memKey]gdpr.BlacklistRemoval{}, streaks: map[memKey]gdpr.SoftBounceStreak{}}
 }
 
 func (m *Memory) nextVersion() string {
@@ -497,5 +502,99 @@ func (m *Memory) LiveExports(_ context.Context, brand gdpr.BrandID, after string
 	if len(out) > limit {
 		out = out[:max(limit, 0)]
 	}
+	return out, nil
+}
+
+// PutBlacklist merges each entry into the stored one (gdpr.BlacklistEntry.Merge), writing only
+// what changes.
+func (m *Memory) PutBlacklist(_ context.Context, entries ...gdpr.BlacklistEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range entries {
+		k := memKey{e.BrandID, e.Digest}
+		stored, ok := m.black[k]
+		if !ok {
+			e = clone(e)
+			e.Version = m.nextVersion()
+			m.black[k] = e
+			continue
+		}
+		if merged, changed := stored.Merge(clone(e)); changed {
+			merged.Version = m.nextVersion()
+			m.black[k] = merged
+		}
+	}
+	return nil
+}
+
+func (m *Memory) GetBlacklist(_ context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.black[memKey{brand, digest}]
+	if !ok {
+		return gdpr.BlacklistEntry{}, notFoundErr("blacklist entry")
+	}
+	return e, nil
+}
+
+func (m *Memory) RemoveBlacklist(_ context.Context, e gdpr.BlacklistEntry, r gdpr.BlacklistRemoval) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{e.BrandID, e.Digest}
+	stored, ok := m.black[k]
+	switch {
+	case !ok:
+		return notFoundErr("blacklist entry")
+	case stored.Version != e.Version:
+		return conflictErr("the blacklist entry changed since it was read")
+	}
+	delete(m.black, k)
+	if _, kept := m.removed[memKey{r.BrandID, r.ID}]; !kept {
+		m.removed[memKey{r.BrandID, r.ID}] = clone(r)
+	}
+	return nil
+}
+
+func (m *Memory) ListBlacklistRemovals(_ context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.BlacklistRemoval, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []gdpr.BlacklistRemoval
+	for k, r := range m.removed {
+		if k.brand == brand && k.id > after {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b gdpr.BlacklistRemoval) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(len(out), max(limit, 0))], nil
+}
+
+func (m *Memory) GetSoftBounces(_ context.Context, brand gdpr.BrandID, digest string) (gdpr.SoftBounceStreak, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.streaks[memKey{brand, digest}]
+	if !ok {
+		return gdpr.SoftBounceStreak{}, notFoundErr("soft-bounce streak")
+	}
+	out := clone(st)
+	out.Version = st.Version
+	return out, nil
+}
+
+func (m *Memory) PutSoftBounces(_ context.Context, st gdpr.SoftBounceStreak) (gdpr.SoftBounceStreak, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{st.BrandID, st.Digest}
+	stored, ok := m.streaks[k]
+	switch {
+	case st.Version == "" && ok:
+		return gdpr.SoftBounceStreak{}, conflictErr("the streak exists")
+	case st.Version != "" && !ok:
+		return gdpr.SoftBounceStreak{}, notFoundErr("soft-bounce streak")
+	case st.Version != "" && stored.Version != st.Version:
+		return gdpr.SoftBounceStreak{}, conflictErr("the streak changed since it was read")
+	}
+	out := clone(st)
+	out.Version = m.nextVersion()
+	m.streaks[k] = out
 	return out, nil
 }

@@ -54,6 +54,7 @@ func RunGroups(t *testing.T, open func(t *testing.T) Store, names ...string) {
 		{"Due", append(dueTests(users), dueTests(contacts)...)},
 		{"Claims", claimTests},
 		{"Blacklist", blacklistTests},
+		{"SoftBounces", softBounceTests},
 		{"Whitelist", whitelistTests},
 		{"Tokens", tokenTests},
 		{"Erasures", erasureTests},
