@@ -16,6 +16,8 @@ const (
 	ErasureWorker  = "ErasureWorker"
 	MailSender     = "MailSender"
 	LedgerSeal     = "LedgerSeal"
+	// WarehouseExport writes the day's anonymised warehouse files (R-DWH-1…3).
+	WarehouseExport = "WarehouseExport"
 )
 
 // Queue is a Service Bus-triggered function.
@@ -45,7 +47,7 @@ type Set struct {
 // ErasureService tells apart; the ledger's seal runs an hour after the sweep, once the day
 // before has ended and its last appends have landed.
 func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService,
-	ledger *gdpr.LedgerService) Set {
+	ledger *gdpr.LedgerService, warehouse *gdpr.WarehouseService) Set {
 	return Set{
 		Queues: []Queue{
 			{ErasureWorker, gdpr.QueueErasure, "msg", erasure.HandleErasureJob, erasure.HandleErasureJobs},
@@ -54,6 +56,7 @@ func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, m
 		Timers: []Timer{
 			{RetentionSweep, "timer", gdpr.DailySweep(retention, contacts)},
 			{LedgerSeal, "timer", ledger.SealDue},
+			{WarehouseExport, "timer", func(ctx context.Context) error { _, err := warehouse.Export(ctx); return err }},
 		},
 	}
 }
