@@ -56,16 +56,19 @@ func (f Files) CreateTable(ctx context.Context, key string, t gdpr.WarehouseTabl
 		rows = DefaultRowGroupRows
 	}
 	pr, pw := io.Pipe()
-	w, err := NewWriter(pw, t, metadata, rows)
-	if err != nil {
-		return nil, err
-	}
 	done := make(chan error, 1)
+	// The store reads from the start: the encoder writes the file's magic number at once.
 	go func() {
 		err := f.PutStream(ctx, key, pr, ContentType)
 		pr.CloseWithError(err) // a store that stopped reading unblocks the encoder
 		done <- err
 	}()
+	w, err := NewWriter(pw, t, metadata, rows)
+	if err != nil {
+		pw.CloseWithError(err)
+		<-done
+		return nil, err
+	}
 	return &pipedWriter{Writer: w, pipe: pw, done: done}, nil
 }
 
