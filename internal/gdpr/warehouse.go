@@ -278,11 +278,7 @@ func (s *WarehouseService) contactRows(t WarehouseTable, contact reflect.Value, 
 	if err != nil {
 		return err
 	}
-	idx, err := fieldIndex(contact.Type(), strings.TrimSuffix(t.List, "[]"))
-	if err != nil {
-		return err
-	}
-	list := contact.FieldByIndex(idx)
+	list := contact.FieldByIndex(t.listIndex)
 	for i := range list.Len() {
 		row, err := warehouseRow(t.Columns[parents:], list.Index(i), slices.Clone(keys))
 		if err != nil {

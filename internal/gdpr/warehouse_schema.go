@@ -63,6 +63,8 @@ type WarehouseTable struct {
 	// List is the data map's list path whose elements are the rows ("sales[]"), "" for a table
 	// of subjects.
 	List string `json:"list,omitempty"`
+
+	listIndex []int // the list's struct field in the subject's type
 }
 
 // The warehouse tables by name: the files of a brand's day.
@@ -121,6 +123,7 @@ func warehouseTables(ids *warehouseIDs) ([]WarehouseTable, error) {
 			if err != nil {
 				return nil, err
 			}
+			t.listIndex, _ = fieldIndex(dt.Type, strings.TrimSuffix(list, "[]"))
 			cols, err := warehouseColumns(elem.Elem(), dt.Fields, list+".", ids)
 			if err != nil {
 				return nil, fmt.Errorf("warehouse %s: %w", lt, err)
