@@ -232,6 +232,10 @@ func (s *WarehouseService) exportBrand(ctx context.Context, day string, brand Br
 		}
 		after = page[len(page)-1].ID
 	}
+	// The users' files are done: closing them now frees their encoders before the contacts'.
+	if err := closeTables(writers, TableMembers, TableExternalUsers); err != nil {
+		return nil, err
+	}
 	for after := ""; ; {
 		page, err := s.reader.ListContacts(ctx, brand, after, warehousePage)
 		if err != nil {
@@ -253,14 +257,23 @@ func (s *WarehouseService) exportBrand(ctx context.Context, day string, brand Br
 		}
 		after = page[len(page)-1].ID
 	}
-	for _, t := range s.tables {
-		w := writers[t.Name]
-		delete(writers, t.Name)
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
+	if err := closeTables(writers, TableContacts, TableSales, TableConsentEvents); err != nil {
+		return nil, err
 	}
 	return rows, nil
+}
+
+// closeTables finishes the named files, each taken out of writers first so that a failure
+// aborts only those still open.
+func closeTables(writers map[string]WarehouseTableWriter, names ...string) error {
+	for _, n := range names {
+		w := writers[n]
+		delete(writers, n)
+		if err := w.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // contactRows writes a contact's row of the contacts' table, or a row per element of a list
