@@ -126,4 +126,16 @@ type (
 	webhookReplayedAnswer struct {
 		Outcome string `json:"outcome"`
 	}
+	blacklistRemovedAnswer struct {
+		Removed bool                  `json:"removed"`
+		Removal gdpr.BlacklistRemoval `json:"removal"`
+	}
+	blacklistRemovalsAnswer struct {
+		Removals []gdpr.BlacklistRemoval `json:"removals"`
+		Next     string                  `json:"next,omitempty"`
+	}
+	registerAnswer struct {
+		Requests []requestView `json:"requests"`
+		Next     string        `json:"next,omitempty"`
+	}
 )

@@ -173,6 +173,29 @@ func describeAPI() *openapi.Document {
 	add("POST /api/admin/restore/replay", "Replay the erasures a restored store lost (idempotent)", admin, nil, ok[replayAnswer]("replayed"))
 	add("GET /api/admin/datamap", "The data map: every stored field classified", admin, nil, ok[dataMapAnswer]("the map"))
 
+	// Data-subject rights and exports.
+	add("POST /api/admin/brands/{brand}/requests", "Record a data-subject request or a brand export (R-RIGHTS-1, R-ACCESS-3)", admin, typed[gdpr.RequestInput](),
+		status[requestView](http.StatusCreated, "recorded"), ok[requestView]("the request an Idempotency-Key already made"))
+	d.Add(openapi.Operation{Pattern: "GET /api/admin/brands/{brand}/requests", Summary: "The register of requests (R-RIGHTS-1)", Security: admin,
+		Params: append([]openapi.Param{{Name: "from", In: "query", Schema: openapi.Schema{"type": "string", "format": "date-time"}},
+			{Name: "to", In: "query", Schema: openapi.Schema{"type": "string", "format": "date-time"}}, {Name: "kind", In: "query"}}, limits...),
+		Responses: []openapi.Response{ok[registerAnswer]("a page, oldest first"), anyError}})
+	add("GET /api/admin/brands/{brand}/requests/{id}", "One request, with its download once produced", admin, nil, ok[requestView]("the request"))
+	add("POST /api/admin/brands/{brand}/requests/{id}/approvals", "Approve a brand export (two approvers, two roles)", admin, typed[gdpr.ApprovalInput](), ok[requestView]("the request"))
+	add("POST /api/admin/brands/{brand}/requests/{id}/lift", "Lift a restriction or an objection", admin, nil, ok[requestView]("the request"))
+	add("GET /api/brands/{brand}/exports/{token}", "Download an export (at most 3 times, until its link expires)", nil, nil,
+		openapi.Response{Status: http.StatusOK, Description: "the zip", Body: &openapi.Body{ContentType: "application/zip"}})
+
+	// Blacklist administration.
+	d.Add(openapi.Operation{Pattern: "GET /api/admin/brands/{brand}/blacklist", Summary: "Whether an address is blacklisted, why and since when", Security: admin,
+		Params:    []openapi.Param{{Name: "email", In: "query", Required: true, Description: "hashed at once, never stored; POST …/blacklist/lookup keeps it out of URLs"}},
+		Responses: []openapi.Response{ok[gdpr.BlacklistStatus]("the status"), anyError}})
+	add("POST /api/admin/brands/{brand}/blacklist/lookup", "Whether an address is blacklisted (the address in the body)", admin, typed[blacklistLookupBody](), ok[gdpr.BlacklistStatus]("the status"))
+	add("DELETE /api/admin/brands/{brand}/blacklist", "Remove a hard bounce or a block (a complaint or opt-out only by the person's own consent: 409)", admin,
+		typed[blacklistRemovalBody](), ok[blacklistRemovedAnswer]("removed, with its audit record"))
+	d.Add(openapi.Operation{Pattern: "GET /api/admin/brands/{brand}/blacklist/removals", Summary: "The removals' audit records, without addresses", Security: admin, Params: limits,
+		Responses: []openapi.Response{ok[blacklistRemovalsAnswer]("a page"), anyError}})
+
 	// Operators, local mode.
 	add("PUT /api/admin/test-clock", "Move the service clock (local mode with POPSELL_TEST_CLOCK=1)", admin, typed[testClockRequest](), ok[testClockAnswer]("the new now"))
 	add("GET /api/admin/queues", "Queue counts (local mode)", admin, nil, openapi.Response{Status: http.StatusOK, Description: "counts per queue", Body: &openapi.Body{Schema: openapi.Schema{"type": "object"}}})
