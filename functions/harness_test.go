@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,17 +142,21 @@ type header map[string]string
 func (a *testApp) do(method, path string, body any, h header) response {
 	a.t.Helper()
 	var rd io.Reader
+	var sent []byte
 	ct := "application/json"
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		sent = b
 	default:
 		j, err := json.Marshal(b)
 		require.NoError(a.t, err)
-		rd = bytes.NewReader(j)
+		sent = j
+	}
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, a.URL+path, rd)
 	require.NoError(a.t, err)
@@ -168,6 +171,7 @@ func (a *testApp) do(method, path string, body any, h header) response {
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	require.NoError(a.t, err)
+	a.checkContract(a.t, req, sent, res.StatusCode, res.Header, b)
 	return response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 

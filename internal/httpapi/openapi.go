@@ -90,6 +90,11 @@ func describeAPI() *openapi.Document {
 		d.Add(openapi.Operation{Pattern: pattern, Summary: summary, Security: sec, Request: req,
 			Responses: append(responses, anyError)})
 	}
+	// page is add for a route a person's browser calls, whose answers may be pages.
+	page := func(pattern, summary string, req *openapi.Body, responses ...openapi.Response) {
+		d.Add(openapi.Operation{Pattern: pattern, Summary: summary, Security: []string{}, Request: req, Page: true,
+			Responses: append(responses, anyError)})
+	}
 	webhookAnswer := func(desc string, t reflect.Type) openapi.Response {
 		return openapi.Response{Status: http.StatusOK, Description: desc, Body: &openapi.Body{Schema: openapi.Schema{
 			"anyOf": []openapi.Schema{d.Schema(t), d.Schema(reflect.TypeFor[webhookReplayedAnswer]())}}}}
@@ -97,7 +102,9 @@ func describeAPI() *openapi.Document {
 	limits := []openapi.Param{{Name: "after", In: "query"}, {Name: "limit", In: "query", Schema: openapi.Schema{"type": "integer", "minimum": 1, "maximum": 1000}}}
 
 	add("GET /api/health", "Liveness, or with deep=1 (admin) each dependency checked", nil, nil,
-		ok[healthAnswer]("alive; with deep=1 every check ok"), status[healthAnswer](http.StatusServiceUnavailable, "deep=1: a check failed or timed out"))
+		ok[healthAnswer]("alive; with deep=1 every check ok"),
+		openapi.Response{Status: http.StatusServiceUnavailable, Description: "deep=1: a check failed or timed out; or a restored store waits for its replay",
+			Body: &openapi.Body{Schema: openapi.Schema{"anyOf": []openapi.Schema{d.Schema(reflect.TypeFor[healthAnswer]()), d.Schema(reflect.TypeFor[errorBody]())}}}})
 	add("GET /api/openapi.json", "This document", nil, nil, openapi.Response{Status: http.StatusOK, Description: "OpenAPI 3.1", Body: &openapi.Body{Schema: openapi.Schema{"type": "object"}}})
 
 	// Brands.
@@ -113,12 +120,12 @@ func describeAPI() *openapi.Document {
 
 	// Signup.
 	add("POST /api/brands/{brand}/signup", "Sign up; a confirmation mail follows (R-SIGNUP-2)", nil, typed[gdpr.SignupInput](), status[acceptedAnswer](http.StatusAccepted, "the same answer whatever the address"))
-	add("GET /api/brands/{brand}/signup/confirm", "The confirmation page (changes nothing; the token is in the fragment)", nil, nil,
+	page("GET /api/brands/{brand}/signup/confirm", "The confirmation page (changes nothing; the token is in the fragment)", nil,
 		openapi.Response{Status: http.StatusOK, Description: "the page", Body: htmlPage})
-	add("POST /api/brands/{brand}/signup/confirm", "Confirm a signup with the mailed token", nil,
+	page("POST /api/brands/{brand}/signup/confirm", "Confirm a signup with the mailed token",
 		&openapi.Body{Type: reflect.TypeFor[tokenRequest](), Example: map[string]string{"token": "q3V8k0cT1m3sQk3lW9yZkq4nHcY8m2bQ3dV7xU1sT0e"}},
 		ok[confirmedAnswer]("confirmed"))
-	add("POST /api/brands/{brand}/signup/resend", "Send the confirmation mail again (at most once a minute per address)", nil, typed[emailRequest](),
+	page("POST /api/brands/{brand}/signup/resend", "Send the confirmation mail again (at most once a minute per address)", typed[emailRequest](),
 		status[acceptedAnswer](http.StatusAccepted, "the same answer whatever the address"))
 
 	// Members.
@@ -155,11 +162,9 @@ func describeAPI() *openapi.Document {
 		{"/api/brands/{brand}/unsubscribe", "a contact's unsubscribe"},
 		{"/api/brands/{brand}/program/opt-out", "a suspended program's opt-out"},
 	} {
-		add("GET "+p.path, "The page of "+p.what+" (changes nothing; the token is in the fragment)", nil, nil,
+		page("GET "+p.path, "The page of "+p.what+" (changes nothing; the token is in the fragment)", nil,
 			openapi.Response{Status: http.StatusOK, Description: "the page", Body: htmlPage})
-		d.Add(openapi.Operation{Pattern: "POST " + p.path, Summary: "The answer to " + p.what, Request: typed[answerRequest](),
-			Security: []string{}, Description: "Also takes the page's form (application/x-www-form-urlencoded), answered with a page.",
-			Responses: []openapi.Response{ok[pageAnswer]("applied"), anyError}})
+		page("POST "+p.path, "The answer to "+p.what, typed[answerRequest](), ok[pageAnswer]("applied"))
 	}
 
 	// Erasure, its audit trail and ledger.
@@ -210,8 +215,8 @@ func describeAPI() *openapi.Document {
 // loosely, as what Mailjet sends is Mailjet's to change.
 var mailjetEventsSchema = func() openapi.Schema {
 	event := openapi.Schema{"type": "object", "required": []string{"event"}, "properties": map[string]any{
-		"event":       openapi.Schema{"type": "string", "enum": []string{"sent", "open", "click", "bounce", "spam", "blocked", "unsub"}},
-		"time":        openapi.Schema{"type": []string{"integer", "string"}, "description": "Unix seconds"},
+		"event":       openapi.Schema{"type": "string", "description": "sent, open, click, bounce, spam, blocked, unsub; others are counted as ignored"},
+		"time":        openapi.Schema{"description": "Unix seconds, a number or a string; the handler judges it (R-MAIL-*: a time out of range is skipped or undated)"},
 		"email":       openapi.Schema{"type": "string"},
 		"CustomID":    openapi.Schema{"type": "string"},
 		"hard_bounce": openapi.Schema{"type": []string{"boolean", "string", "integer"}},

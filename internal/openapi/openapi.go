@@ -67,6 +67,10 @@ type Operation struct {
 	Responses   []Response
 	// ExternalDocs points to the route's normative description elsewhere (SCIM's RFCs).
 	ExternalDocs string
+	// Page marks a route a person's browser calls: its request body may also come as the
+	// page's form (application/x-www-form-urlencoded, the same fields), and any answer may
+	// be a page (text/html) for a browser that asks for one.
+	Page bool
 }
 
 // Document accumulates operations and the component schemas of the types they name.
@@ -182,6 +186,9 @@ func (d *Document) operation(op Operation, path string) (map[string]any, error) 
 		if err != nil {
 			return nil, fmt.Errorf("openapi: %s request: %w", op.Pattern, err)
 		}
+		if op.Page {
+			content["application/x-www-form-urlencoded"] = content["application/json"]
+		}
 		o["requestBody"] = map[string]any{"required": true, "content": content}
 	}
 	responses := map[string]any{}
@@ -201,6 +208,14 @@ func (d *Document) operation(op Operation, path string) (map[string]any, error) 
 				return nil, fmt.Errorf("openapi: %s response %s: %w", op.Pattern, key, err)
 			}
 			resp["content"] = content
+		}
+		if op.Page {
+			content, _ := resp["content"].(map[string]any)
+			if content == nil {
+				content = map[string]any{}
+				resp["content"] = content
+			}
+			content["text/html"] = map[string]any{}
 		}
 		responses[key] = resp
 	}
@@ -286,9 +301,9 @@ func (d *Document) schema(t reflect.Type, input bool) Schema {
 			return Schema{"type": "string", "contentEncoding": "base64"}
 		}
 		// A nil slice encodes as null.
-		return Schema{"type": []string{"array", "null"}, "items": d.schema(t.Elem(), input)}
+		return Schema{"type": []string{"array", "null"}, "items": d.nullableInput(d.schema(t.Elem(), input), input)}
 	case reflect.Map:
-		return Schema{"type": []string{"object", "null"}, "additionalProperties": d.schema(t.Elem(), input)}
+		return Schema{"type": []string{"object", "null"}, "additionalProperties": d.nullableInput(d.schema(t.Elem(), input), input)}
 	case reflect.Interface:
 		return Schema{}
 	case reflect.Struct:
@@ -306,6 +321,16 @@ func (d *Document) schema(t reflect.Type, input bool) Schema {
 		return Schema{"$ref": "#/components/schemas/" + name}
 	}
 	panic(fmt.Sprintf("openapi: no JSON Schema for %v", t))
+}
+
+// nullableInput lets a request send null where s is expected: encoding/json takes null for
+// any field, element or map value (it leaves the zero value), and a merge patch sends null
+// to remove one. Answers say exactly what they hold.
+func (d *Document) nullableInput(s Schema, input bool) Schema {
+	if !input {
+		return s
+	}
+	return Schema{"anyOf": []Schema{s, {"type": "null"}}}
 }
 
 // componentName is the type's name, prefixed by its package's where two packages share one.
@@ -368,6 +393,7 @@ func (d *Document) fields(t reflect.Type, input bool, props map[string]any, requ
 		if strings.Contains(opts, "string") {
 			s = Schema{"type": "string"}
 		}
+		s = d.nullableInput(s, input)
 		props[name] = s
 		optional := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
 		if !optional && !input {
