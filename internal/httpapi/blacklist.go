@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"popsell-gdpr/internal/gdpr"
 )
@@ -95,14 +94,10 @@ func (a *api) removeBlacklist(w http.ResponseWriter, r *http.Request) {
 
 func (a *api) listBlacklistRemovals(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 1000
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			a.writeError(w, r, gdpr.Errorf(gdpr.CodeInvalid, "limit must be a number from 1 to 1000"))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(q)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
 	}
 	recs, err := a.blacklist.ListRemovals(r.Context(), brandParam(r), q.Get("after"), limit)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"popsell-gdpr/internal/gdpr"
@@ -103,14 +104,10 @@ func (a *api) changeBrand(w http.ResponseWriter, r *http.Request, change func(co
 
 func (a *api) listErasures(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit := 1000
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			a.writeError(w, r, gdpr.Errorf(gdpr.CodeInvalid, "limit must be a number from 1 to 1000"))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(q)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
 	}
 	recs, err := a.erasure.ListErasures(r.Context(), brandParam(r), q.Get("after"), limit)
 	if err != nil {
@@ -134,4 +131,21 @@ func optionalEmptyBody(r *http.Request) error {
 		return err
 	}
 	return nil
+}
+
+// maxPage is the most records one page of an audit listing answers, and what it answers
+// when the client names no limit.
+const maxPage = 1000
+
+// pageLimit is the ?limit= of an audit listing: 1 to maxPage, maxPage when absent.
+func pageLimit(q url.Values) (int, error) {
+	s := q.Get("limit")
+	if s == "" {
+		return maxPage, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxPage {
+		return 0, gdpr.Errorf(gdpr.CodeInvalid, "limit must be a number from 1 to %d", maxPage)
+	}
+	return n, nil
 }
