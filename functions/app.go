@@ -223,9 +223,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 	}
 	a.ExportService = s.Exports
 	a.Brands, a.Ledger, a.Restore = s.Brands, s.Ledger, s.Restore
-	wcore := core
-	wcore.Brands = a.Store
-	if a.Warehouse, err = gdpr.NewWarehouseService(wcore, a.Store, warehouseFiles); err != nil {
+	if a.Warehouse, err = gdpr.NewWarehouseService(core, a.Store, warehouseFiles); err != nil {
 		return httpapi.Options{}, err
 	}
 	// Before serving: a store restored from a backup is behind the ledger, and is not served
