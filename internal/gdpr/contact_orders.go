@@ -120,14 +120,13 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 	if member.Kind != SubjectMember || member.Status != UserActive {
 		return OrderResult{}, Errorf(CodeConflict, "orders are recorded for active members only")
 	}
-	digest := s.hasher.EmailDigest(o.Contact.Email)
-	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	status, optedOut, err := s.blacklisted(ctx, b.ID, o.Contact.Email)
 	if err != nil {
 		return OrderResult{}, err
 	}
 	res := OrderResult{Outcome: OrderBlacklisted}
 	if !optedOut {
-		if res, err = s.applyOrder(ctx, b, member, o, digest, status); err != nil {
+		if res, err = s.applyOrder(ctx, b, member, o, status); err != nil {
 			return OrderResult{}, err
 		}
 	}
@@ -142,13 +141,13 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 // applyOrder creates or updates the Member's contact for the order's address, once per
 // member and address (R-CONSENT-5), guarded by the contact's version.
 // status is the email status the blacklist gives the address (EmailOK when not on it).
-func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, digest string, status EmailStatus) (OrderResult, error) {
+func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, status EmailStatus) (OrderResult, error) {
 	now := s.clock.Now()
 	sale := Sale{OrderID: o.OrderID, Amount: string(o.Amount), Currency: o.Currency, Products: o.Products, At: now}
 	if sale.Products == nil {
 		sale.Products = []SaleLine{}
 	}
-	key := claimContact + member.ID + ":" + digest
+	key := s.contactKey(member.ID, o.Contact.Email)
 	var res OrderResult
 	err := retry(ctx, func() error {
 		c, found, err := s.contactKeys(s.contacts, s.claims).find(ctx, b.ID, key)
@@ -191,7 +190,7 @@ func containsOrder(sales []Sale, id string) bool {
 // createFromOrder makes the contact with R-CONSENT-3's opt-ins, claiming its member and
 // address first: a concurrent order for the same address finds it and sends the caller round
 // again.
-func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member User, o Order, key string, sale Sale, status EmailStatus) (OrderResult, error) {
+func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member User, o Order, key []string, sale Sale, status EmailStatus) (OrderResult, error) {
 	now := s.clock.Now()
 	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: o.Contact.Email, EmailStatus: status,
 		FirstName: o.Contact.FirstName, LastName: o.Contact.LastName, Source: SourceOrder, CreatedAt: now,

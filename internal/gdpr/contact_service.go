@@ -71,7 +71,7 @@ const (
 // unique-key protocol (uniquekeys.go): a create in progress is waited for, one whose process
 // died is recovered after ClaimLease. ErrConflict means another contact holds the key now, or
 // c's create was fenced: the caller reads again.
-func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Contact, key string) error {
+func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Contact, key []string) error {
 	keys := s.contactKeys(s.contacts, s.claims)
 	holder, err := keys.reserve(ctx, b.ID, key, c.ID)
 	if err != nil {
@@ -82,17 +82,23 @@ func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Co
 	}
 	_, err = s.createContact(ctx, b, c)
 	if err != nil && !errors.Is(err, ErrConflict) {
-		keys.release(ctx, b.ID, c.ID, key)
+		keys.release(ctx, b.ID, c.ID, key...)
 	}
 	return err
+}
+
+// contactKey is the claim keys of a member's copy of an address, one per active hash-key
+// version (R-CONSENT-5).
+func (s *ContactService) contactKey(member, email string) []string {
+	return keyed(claimContact+member+":", s.hasher.EmailDigests(email))
 }
 
 // blacklisted tells what the brand's blacklist says of an address a contact is created for
 // (R-MAIL-4): a global opt-out refuses the creation (optedOut); a complaint, a hard bounce or
 // a block lets the contact be created with that email status, after which nothing is mailed
 // to it (R-MAIL-1, R-MAIL-3). A reason this code does not know refuses: fail closed.
-func (s *ContactService) blacklisted(ctx context.Context, brand BrandID, digest string) (status EmailStatus, optedOut bool, err error) {
-	e, err := s.blacklist.GetBlacklist(ctx, brand, digest)
+func (s *ContactService) blacklisted(ctx context.Context, brand BrandID, email string) (status EmailStatus, optedOut bool, err error) {
+	e, err := s.blacklistEntry(ctx, s.blacklist, brand, email)
 	if errors.Is(err, ErrNotFound) {
 		return EmailOK, false, nil
 	}

@@ -193,16 +193,17 @@ func (s *ErasureService) startErasure(u User, b Brand, state ErasureState) User 
 }
 
 // claimsOf lists the uniqueness claims a user holds, to release once it is erased so the
-// address can sign up again as a new member.
+// address can sign up again as a new member: under every key version, retired ones included,
+// so no claim the re-keying has not yet removed outlives the erasure.
 func (s *ErasureService) claimsOf(u User) []string {
 	var keys []string
 	for _, e := range []string{u.Email, u.EmailTmp} {
 		if e != "" && !s.hasher.IsDigest(e) {
-			keys = append(keys, ClaimEmail+s.hasher.EmailDigest(e))
+			keys = append(keys, keyed(ClaimEmail, s.hasher.AllDigests(NormalizeEmail(e)))...)
 		}
 	}
 	if u.ExternalID != "" && !s.hasher.IsDigest(u.ExternalID) {
-		keys = append(keys, ClaimExternalID+s.hasher.Digest(u.ExternalID))
+		keys = append(keys, keyed(ClaimExternalID, s.hasher.AllDigests(u.ExternalID))...)
 	}
 	return keys
 }

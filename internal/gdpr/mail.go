@@ -94,7 +94,7 @@ func (s *MailService) suppressed(ctx context.Context, b Brand, status EmailStatu
 	if !status.Deliverable() {
 		return "email_status_" + string(status), nil
 	}
-	_, err = s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to))
+	_, err = s.blacklistEntry(ctx, s.blacklist, b.ID, to)
 	switch {
 	case err == nil:
 		return "blacklisted", nil

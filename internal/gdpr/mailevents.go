@@ -144,8 +144,8 @@ func (s *MailEventService) Authenticate(ctx context.Context, brandID BrandID, us
 	}
 	want := b.MailjetCallback
 	userOK := subtle.ConstantTimeCompare([]byte(username), []byte(want.Username))
-	passOK := subtle.ConstantTimeCompare([]byte(mailjetPasswordDigest(s.hasher, password)), []byte(want.PasswordDigest))
-	if want.PasswordDigest == "" || password == "" || userOK&passOK != 1 {
+	passOK := s.hasher.Matches(mailjetPasswordInput(password), want.PasswordDigest)
+	if want.PasswordDigest == "" || password == "" || userOK != 1 || !passOK {
 		return errCallbackAuth
 	}
 	return nil
@@ -156,6 +156,7 @@ type statusChange struct {
 	status EmailStatus
 	at     time.Time
 	unsub  time.Time // the latest unsubscribe; zero if none
+	claims []string  // the address's claim keys, one per active hash-key version
 }
 
 // Apply applies a batch of events. Events of one address are decided together, in time order;
@@ -210,7 +211,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 		}
 		c := changes[digest]
 		if c == nil {
-			c = &statusChange{}
+			c = &statusChange{claims: keyed(ClaimEmail, s.hasher.EmailDigests(e.Email))}
 			changes[digest] = c
 		}
 		if e.Kind == MailEventUnsub {
@@ -281,8 +282,8 @@ func permanent(s EmailStatus) bool {
 // blacklisted (a contact's, when contacts land, or nobody's).
 func (s *MailEventService) applyToMembers(ctx context.Context, brand BrandID, changes map[string]*statusChange) (int, error) {
 	byMember := map[string]*statusChange{}
-	for digest, c := range changes {
-		claim, err := s.claims.GetClaim(ctx, brand, ClaimEmail+digest)
+	for _, c := range changes {
+		claim, err := firstFound(c.claims, func(k string) (Claim, error) { return s.claims.GetClaim(ctx, brand, k) })
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}
