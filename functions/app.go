@@ -150,7 +150,11 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	hasher, err := gdpr.NewHasher(cfg.HashKeyID, cfg.HashKey)
+	keys := make([]gdpr.HashKey, len(cfg.HashKeys))
+	for i, k := range cfg.HashKeys {
+		keys[i] = gdpr.HashKey{Version: k.Version, Key: k.Key}
+	}
+	hasher, err := gdpr.NewKeyring(keys, cfg.HashKeysRetired)
 	if err != nil {
 		return err
 	}
