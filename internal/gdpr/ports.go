@@ -141,6 +141,21 @@ type ErasureAudit interface {
 	FindErasures(ctx context.Context, brand BrandID, ids []string) ([]string, error)
 }
 
+// DigestStore lists the keyed digests a brand keeps beside its subjects' documents (claims,
+// blacklist, whitelist) and moves an entry to another digest: what the hash-key rotation
+// counts and re-keys (rotation.go). Each list is in the store's own order, resumed after the
+// last item of the page before (the zero value: from the start).
+type DigestStore interface {
+	ListClaims(ctx context.Context, brand BrandID, afterKey string, limit int) ([]Claim, error)
+	ListBlacklist(ctx context.Context, brand BrandID, afterDigest string, limit int) ([]BlacklistEntry, error)
+	// RekeyBlacklist stores e, keeping an entry already under e.Digest, then deletes the
+	// brand's entry under from: repeated, or stopped between the two, it ends the same.
+	RekeyBlacklist(ctx context.Context, from string, e BlacklistEntry) error
+	ListWhitelist(ctx context.Context, brand BrandID, after WhitelistEntry, limit int) ([]WhitelistEntry, error)
+	// RekeyWhitelist is RekeyBlacklist for a whitelist entry of e.Kind.
+	RekeyWhitelist(ctx context.Context, from string, e WhitelistEntry) error
+}
+
 // Store is every store port: what one adapter (the embedded SQLite store, Cosmos DB) serves,
 // and what internal/storetest proves of it, capability by capability.
 type Store interface {
@@ -155,6 +170,7 @@ type Store interface {
 	WhitelistStore
 	TokenStore
 	ErasureAudit
+	DigestStore
 }
 
 // LedgerStore keeps the ledger, create-only: nothing in it is ever replaced or deleted.

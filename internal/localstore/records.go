@@ -211,3 +211,63 @@ func (s *Store) FindErasures(ctx context.Context, brand gdpr.BrandID, ids []stri
 	}
 	return found, nil
 }
+
+// ---- digests (the hash-key rotation) ----
+
+func (s *Store) ListClaims(ctx context.Context, brand gdpr.BrandID, afterKey string, limit int) ([]gdpr.Claim, error) {
+	return list(ctx, s, "claims", claimVersion,
+		limit, `SELECT version, doc FROM claims WHERE brand_id = ? AND key > ? ORDER BY key LIMIT ?`, brand, afterKey)
+}
+
+func (s *Store) ListBlacklist(ctx context.Context, brand gdpr.BrandID, afterDigest string, limit int) ([]gdpr.BlacklistEntry, error) {
+	return list[gdpr.BlacklistEntry](ctx, s, "blacklist", nil,
+		limit, `SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest > ? ORDER BY digest LIMIT ?`, brand, afterDigest)
+}
+
+// RekeyBlacklist writes both in one transaction.
+func (s *Store) RekeyBlacklist(ctx context.Context, from string, e gdpr.BlacklistEntry) error {
+	doc, err := encode(e)
+	if err != nil {
+		return fail("rekey blacklist", err)
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		if _, err := exec(ctx, tx, `INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			e.BrandID, e.Digest, doc); err != nil {
+			return fail("rekey blacklist", err)
+		}
+		if from == e.Digest {
+			return nil
+		}
+		if _, err := exec(ctx, tx, `DELETE FROM blacklist WHERE brand_id = ? AND digest = ?`, e.BrandID, from); err != nil {
+			return fail("rekey blacklist", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ListWhitelist(ctx context.Context, brand gdpr.BrandID, after gdpr.WhitelistEntry, limit int) ([]gdpr.WhitelistEntry, error) {
+	return list[gdpr.WhitelistEntry](ctx, s, "whitelist", nil, limit,
+		`SELECT version, doc FROM whitelist WHERE brand_id = ? AND (kind, digest) > (?, ?) ORDER BY kind, digest LIMIT ?`,
+		brand, after.Kind, after.Digest)
+}
+
+// RekeyWhitelist writes both in one transaction.
+func (s *Store) RekeyWhitelist(ctx context.Context, from string, e gdpr.WhitelistEntry) error {
+	doc, err := encode(e)
+	if err != nil {
+		return fail("rekey whitelist", err)
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		if _, err := exec(ctx, tx, `INSERT INTO whitelist (brand_id, kind, digest, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			e.BrandID, e.Kind, e.Digest, doc); err != nil {
+			return fail("rekey whitelist", err)
+		}
+		if from == e.Digest {
+			return nil
+		}
+		if _, err := exec(ctx, tx, `DELETE FROM whitelist WHERE brand_id = ? AND kind = ? AND digest = ?`, e.BrandID, e.Kind, from); err != nil {
+			return fail("rekey whitelist", err)
+		}
+		return nil
+	})
+}
