@@ -196,7 +196,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger)
 	opts := httpapi.Options{Brands: s.Brands, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
 		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
-		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
+		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, HashKeys: s.HashKeys, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats

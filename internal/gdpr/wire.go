@@ -38,6 +38,7 @@ type Services struct {
 	Webhooks         *WebhookService
 	Ledger           *LedgerService
 	Restore          *RestoreService
+	HashKeys         *HashKeyService
 }
 
 // NewServices builds every service over p, each with only the ports it uses. c.Brands, when
@@ -91,6 +92,9 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Restore, err = NewRestoreService(c, RestoreDeps{Audit: st, Claims: st, Ledger: p.Ledger, Erasure: s.Erasure}); err != nil {
+		return nil, err
+	}
+	if s.HashKeys, err = NewHashKeyService(c, HashKeyDeps{Users: st, Contacts: st, Claims: st, Digests: st}); err != nil {
 		return nil, err
 	}
 	s.MailCallback = NewMailCallback(s.MailEvents, s.Contacts)

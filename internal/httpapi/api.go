@@ -38,6 +38,8 @@ type Options struct {
 	// Restore tells a restored store and replays the erasures it lost; while a replay is
 	// pending, the router serves only the routes that help with it (restore.go).
 	Restore *gdpr.RestoreService
+	// HashKeys counts the stored digests per key version and re-keys them (hashkeys.go).
+	HashKeys *gdpr.HashKeyService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
@@ -56,26 +58,27 @@ type Options struct {
 }
 
 type api struct {
-	brands       *gdpr.BrandService
-	signups      *gdpr.SignupService
-	retention    *gdpr.RetentionService
-	erasure      *gdpr.ErasureService
-	mailEvents   *gdpr.MailEventService
-	mailCallback *gdpr.MailCallback
-	provisioning *gdpr.ProvisioningService
-	webhooks     *gdpr.WebhookService
-	contacts     *gdpr.ContactService
-	ledger       *gdpr.LedgerService
-	restore      *gdpr.RestoreService
-	triggers     triggers.Set
-	requeue      gdpr.Queue
-	baseURL      string
-	adminToken   []byte
-	version      string
-	log          *slog.Logger
-	queueStats   func(ctx context.Context) (any, error)
-	testClock    *gdpr.TestClock
-	bodyBudget   *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
+	brands         *gdpr.BrandService
+	signups        *gdpr.SignupService
+	retention      *gdpr.RetentionService
+	erasure        *gdpr.ErasureService
+	mailEvents     *gdpr.MailEventService
+	mailCallback   *gdpr.MailCallback
+	provisioning   *gdpr.ProvisioningService
+	webhooks       *gdpr.WebhookService
+	contacts       *gdpr.ContactService
+	ledger         *gdpr.LedgerService
+	restore        *gdpr.RestoreService
+	hashKeyService *gdpr.HashKeyService
+	triggers       triggers.Set
+	requeue        gdpr.Queue
+	baseURL        string
+	adminToken     []byte
+	version        string
+	log            *slog.Logger
+	queueStats     func(ctx context.Context) (any, error)
+	testClock      *gdpr.TestClock
+	bodyBudget     *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
 }
 
 // New returns the whole mux.
@@ -84,7 +87,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, hashKeyService: o.HashKeys, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock,
 	}
@@ -194,6 +197,9 @@ func (a *api) routes() []route {
 		{"GET /api/admin/datamap", true, a.dataMap},
 		{"GET /api/admin/restore", true, a.restoreStatus},
 		{"POST /api/admin/restore/replay", true, a.restoreReplay},
+		{"GET /api/admin/hash-keys", true, a.hashKeys},
+		{"POST /api/admin/hash-keys/rekey", true, a.rekeyHashKeys},
+		{"POST /api/admin/hash-keys/{version}/retire", true, a.retireHashKey},
 	}
 }
 
