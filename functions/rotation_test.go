@@ -1,0 +1,316 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/config"
+	"popsell-gdpr/internal/gdpr"
+)
+
+// The three keys of the rotation test: the harness's own (h1), then two more.
+const (
+	rotationKey1 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+	rotationKey2 = "2222222222222222222222222222222222222222222222222222222222222222"
+	rotationKey3 = "3333333333333333333333333333333333333333333333333333333333333333"
+)
+
+// TestHashKeyRotationKeepsTheBlacklist_R_ERASE_4 is the issue's test, on both stores: 1,000
+// addresses blacklisted (hard bounces) whose members are then erased, beside 20 live members
+// (10 of them bounced too); the key rotated twice (h1 → h2 → h3), re-keyed after each, and
+// the oldest key retired. Then every address is still refused, every member still signs in
+// and is found by its address, and the oldest key alone matches no stored digest.
+func TestHashKeyRotationKeepsTheBlacklist_R_ERASE_4(t *testing.T) {
+	const gone, live = 1000, 20
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			env := maps.Clone(be.env(t))
+			if env == nil {
+				env = map[string]string{}
+			}
+			env[config.EnvDataDir] = t.TempDir()
+			env[config.EnvHashKey] = rotationKey1
+			app, stop := launchApp(t, env)
+			app.setClock(t, t0)
+			app.putBrand("acme", map[string]any{"pro": 2, "webhookSecret": ssoSecret,
+				"mailjetCallback": map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"}})
+
+			goneAddr := func(i int) string { return fmt.Sprintf("gone-%d@example.test", i) }
+			liveAddr := func(i int) string { return fmt.Sprintf("live-%d@example.test", i) }
+			upsert := func(app *testApp, ext, email string) response {
+				return app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", t0,
+					map[string]any{"externalId": ext, "email": email, "firstName": "Rotation", "lastName": "Test"})})
+			}
+			members := make([]string, live)
+			for i := range live {
+				res := upsert(app, fmt.Sprintf("live-%d", i), liveAddr(i))
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+				members[i] = res.JSON(t)["memberId"].(string)
+			}
+			var bounced []string
+			for i := range gone {
+				res := upsert(app, fmt.Sprintf("gone-%d", i), goneAddr(i))
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+				bounced = append(bounced, goneAddr(i))
+			}
+			for i := range live / 2 {
+				bounced = append(bounced, liveAddr(i))
+			}
+			for chunk := range slices.Chunk(bounced, 250) {
+				events := make([]map[string]any, len(chunk))
+				for i, addr := range chunk {
+					events[i] = map[string]any{"event": "bounce", "time": t0.Unix(), "email": addr, "hard_bounce": true,
+						"error_related_to": "recipient", "error": "user unknown"}
+				}
+				body, err := json.Marshal(events)
+				require.NoError(t, err)
+				res := app.do("POST", "/api/brands/acme/mailjet/events", string(body), callbackAuth)
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+			}
+			for i := range gone {
+				res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.deleted", t0.Add(time.Second),
+					map[string]any{"externalId": fmt.Sprintf("gone-%d", i)})})
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+			}
+			app.setClock(t, t0.AddDate(0, 0, 8))
+			app.sweep(t)
+			app.waitUntil(func() bool { return app.erasuresStored(t, "acme") == gone })
+			report := app.hashKeyReport(t)
+			require.Equal(t, gone+live/2, report.Forms["h1"].Blacklist, "every address listed under h1")
+
+			// First rotation: h2 is the newest; h1 still looked up and claimed.
+			stop()
+			env[config.EnvHashKeys], env[config.EnvHashKey], env[config.EnvHashKeyID] = "h1:"+rotationKey1, rotationKey2, "h2"
+			app, stop = launchApp(t, env)
+			app.setClock(t, t0.AddDate(0, 0, 9))
+			res := upsert(app, "intruder-0", liveAddr(0))
+			require.Equal(t, 409, res.Status, "before any re-keying, an h1 claim still keeps the address unique: %s", res.Body)
+			res = app.admin("POST", "/api/admin/hash-keys/h1/retire", nil)
+			require.Equal(t, 409, res.Status, "h1 is still in use: %s", res.Body)
+			app.rekey(t)
+			report = app.hashKeyReport(t)
+			require.Zero(t, report.Forms["h1"].Blacklist, "no blacklist entry left under h1")
+			require.Equal(t, live/2, report.Forms["h2"].Blacklist, "live members' addresses re-keyed from the value held")
+			require.Equal(t, gone, report.Forms["h2.h1"].Blacklist, "erased members' addresses wrapped")
+			require.Zero(t, report.MissingTwins)
+			res = app.admin("POST", "/api/admin/hash-keys/h1/retire", nil)
+			require.Equal(t, 200, res.Status, "h1 is only doubled claims now: %s", res.Body)
+
+			// Second rotation: h3 is the newest, h1 retired (only inside wrapped digests).
+			stop()
+			env[config.EnvHashKeys], env[config.EnvHashKey], env[config.EnvHashKeyID] = "h1:"+rotationKey1+",h2:"+rotationKey2, rotationKey3, "h3"
+			env[config.EnvHashKeysRetired] = "h1"
+			app, _ = launchApp(t, env)
+			app.setClock(t, t0.AddDate(0, 0, 10))
+			app.rekey(t)
+			app.rekey(t) // at least once: a second run changes nothing
+			report = app.hashKeyReport(t)
+			for _, v := range report.Versions {
+				switch v.Version {
+				case "h1":
+					require.Equal(t, gdpr.KeyRetired, v.State)
+					require.Zero(t, v.Plain, "no digest is made under h1 alone any more: %+v", report.Forms)
+					require.Zero(t, v.Outermost)
+					require.True(t, v.KeyNeeded, "its key still computes the inside of wrapped digests")
+				case "h2":
+					require.True(t, v.Retirable, "h2 is only doubled claims after the re-keying: %+v", report.Forms)
+				}
+			}
+			require.Equal(t, gone, report.Forms["h3.h2.h1"].Blacklist, "wrapped once more")
+			require.Equal(t, live/2, report.Forms["h3"].Blacklist)
+
+			// The old key alone matches no stored digest.
+			old, err := gdpr.NewHasher("h1", mustHex(t, rotationKey1))
+			require.NoError(t, err)
+			stored := app.storedDigestHexes(t, "acme")
+			require.NotEmpty(t, stored)
+			for i := range gone {
+				for _, v := range []string{old.EmailDigest(goneAddr(i)), old.Digest(fmt.Sprintf("gone-%d", i))} {
+					_, hex, _ := strings.Cut(v, ":")
+					require.False(t, stored[hex], "a digest under h1 alone is still stored")
+				}
+			}
+			for i := range live {
+				_, hex, _ := strings.Cut(old.EmailDigest(liveAddr(i)), ":")
+				require.False(t, stored[hex], "a live member's h1 claim is still stored")
+			}
+
+			// Every member still signs in and is found by its address.
+			for i, id := range members {
+				res := app.admin("POST", "/api/admin/brands/acme/members/"+id+"/activity", map[string]string{"kind": "login"})
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+				res = upsert(app, fmt.Sprintf("intruder-%d", i), liveAddr(i))
+				require.Equal(t, 409, res.Status, "the address is found held by its member: %s", res.Body)
+				res = upsert(app, fmt.Sprintf("live-%d", i), liveAddr(i))
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+				require.Equal(t, id, res.JSON(t)["memberId"], "its external id finds the same member")
+			}
+
+			// Every address is still refused: a contact created for it gets the bounce's status.
+			member := members[live-1]
+			var entries []string
+			for _, addr := range bounced {
+				entries = append(entries, `{"memberId":"`+member+`","email":"`+addr+`","optIn":true}`)
+			}
+			for n, chunk := 0, []string(nil); len(entries) > 0; n++ {
+				chunk, entries = entries[:min(len(entries), gdpr.MaxSyncBatch)], entries[min(len(entries), gdpr.MaxSyncBatch):]
+				res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "contacts/sync",
+					body: fmt.Sprintf(`{"batchId":"rot-%d","contacts":[%s]}`, n, strings.Join(chunk, ","))})
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+			}
+			refused := 0
+			for after := ""; ; {
+				page, err := app.contacts().ListContacts(t.Context(), "acme", after, 500)
+				require.NoError(t, err)
+				for _, c := range page {
+					require.Equal(t, gdpr.EmailHardBounce, c.EmailStatus, "every listed address keeps its bounce")
+					refused++
+				}
+				if len(page) < 500 {
+					break
+				}
+				after = page[len(page)-1].ID
+			}
+			require.Equal(t, len(bounced), refused)
+		})
+	}
+}
+
+// TestRotationClaimsMeetOnASharedVersion_R_ERASE_4 is the explicit interleaving behind the
+// claims' rotation: a member created under h1 alone (a process still on the old keys), and a
+// create of the same address under {h2, h1} after the rotation, before any re-keying; then
+// the same after the re-keying with h1 retired. Each time the second create finds the first.
+func TestRotationClaimsMeetOnASharedVersion_R_ERASE_4(t *testing.T) {
+	env := map[string]string{config.EnvHashKey: rotationKey1}
+	env[config.EnvDataDir] = t.TempDir()
+	app, stop := launchApp(t, env)
+	app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret})
+	upsert := func(app *testApp, ext, email string) response {
+		return app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
+			map[string]any{"externalId": ext, "email": email, "firstName": "Ada"})})
+	}
+	// 1. The old process claims under h1 and creates the member.
+	res := upsert(app, "first", "shared@example.test")
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	first := res.JSON(t)["memberId"]
+	stop()
+
+	// 2. After the rotation, a create of the same address claims h2 (free), then h1 (held).
+	env[config.EnvHashKeys], env[config.EnvHashKey], env[config.EnvHashKeyID] = "h1:"+rotationKey1, rotationKey2, "h2"
+	app, stop = launchApp(t, env)
+	res = upsert(app, "second", "shared@example.test")
+	require.Equal(t, 409, res.Status, "h1, claimed by both, keeps the address unique: %s", res.Body)
+	claims, err := app.App.Store.ListClaims(t.Context(), "acme", "", 100)
+	require.NoError(t, err)
+	held := 0
+	for _, c := range claims {
+		if strings.HasPrefix(c.Key, gdpr.ClaimEmail) || strings.HasPrefix(c.Key, gdpr.ClaimExternalID) {
+			require.Equal(t, first, c.Owner, "the refused create let go of the claims it had taken: %s", c.Key[:10])
+			held++
+		}
+	}
+	require.Equal(t, 2, held, "the member's address and external id under h1")
+
+	// 3. Re-keyed, then h1 retired: the member's h2 claim is what a create meets.
+	app.rekey(t)
+	stop()
+	env[config.EnvHashKeysRetired] = "h1"
+	app, _ = launchApp(t, env)
+	app.rekey(t)
+	res = upsert(app, "third", "shared@example.test")
+	require.Equal(t, 409, res.Status, "%s", res.Body)
+	res = upsert(app, "first", "shared@example.test")
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	require.Equal(t, first, res.JSON(t)["memberId"])
+}
+
+func (a *testApp) hashKeyReport(t *testing.T) gdpr.KeyReport {
+	t.Helper()
+	res := a.admin("GET", "/api/admin/hash-keys", nil)
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	var r gdpr.KeyReport
+	require.NoError(t, json.Unmarshal(res.Body, &r))
+	return r
+}
+
+func (a *testApp) rekey(t *testing.T) {
+	t.Helper()
+	res := a.admin("POST", "/api/admin/hash-keys/rekey", nil)
+	require.Equal(t, 200, res.Status, "%s", res.Body)
+	require.Equal(t, true, res.JSON(t)["done"], "%s", res.Body)
+}
+
+// storedDigestHexes is the hex part of every digest the brand stores: claim keys, blacklist
+// and whitelist entries, and every field of its users and contacts that holds one.
+func (a *testApp) storedDigestHexes(t *testing.T, brand gdpr.BrandID) map[string]bool {
+	t.Helper()
+	ctx, st := t.Context(), a.App.Store
+	out := map[string]bool{}
+	add := func(v string) {
+		if i := strings.LastIndexByte(v, ':'); i >= 0 && len(v)-i-1 == 64 {
+			out[v[i+1:]] = true
+		}
+	}
+	for after := ""; ; {
+		page, err := st.ListClaims(ctx, brand, after, 500)
+		require.NoError(t, err)
+		for _, c := range page {
+			add(c.Key)
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].Key
+	}
+	for after := ""; ; {
+		page, err := st.ListBlacklist(ctx, brand, after, 500)
+		require.NoError(t, err)
+		for _, e := range page {
+			add(e.Digest)
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].Digest
+	}
+	for after := ""; ; {
+		page, err := st.ListUsers(ctx, brand, after, 500)
+		require.NoError(t, err)
+		for _, u := range page {
+			for _, v := range []string{u.Email, u.EmailTmp, u.ExternalID, u.CustomerID, u.SocialID, u.IdPExternalID} {
+				add(v)
+			}
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	for after := ""; ; {
+		page, err := st.ListContacts(ctx, brand, after, 500)
+		require.NoError(t, err)
+		for _, c := range page {
+			add(c.Email)
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	return out
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	require.NoError(t, err)
+	return b
+}
