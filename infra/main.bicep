@@ -29,6 +29,12 @@ param mailFromName string = 'Popsell'
 @description('Version prefix of digests (GDPR_HASH_KEY_ID); README "Rotating the hash key".')
 param hashKeyId string = 'h1'
 
+@description('GDPR_HASH_KEYS comes from the Key Vault secret gdpr-hash-keys (the older key versions); false until a rotation writes it.')
+param hashKeysInVault bool = false
+
+@description('GDPR_HASH_KEYS_RETIRED: versions kept only inside wrapped digests; README "Rotating the hash key".')
+param hashKeysRetired string = ''
+
 @minValue(10)
 @maxValue(16)
 param bcryptCost int = 10
@@ -51,6 +57,8 @@ param instanceMemoryMB int = 2048
 // vault keeps its current values. tools/deploy.sh passes them from the environment.
 @secure()
 param gdprHashKey string = ''
+@secure()
+param gdprHashKeys string = ''
 @secure()
 param adminToken string = ''
 @secure()
@@ -135,6 +143,7 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     principalId: identity.outputs.principalId
     gdprHashKey: gdprHashKey
+    gdprHashKeys: gdprHashKeys
     adminToken: adminToken
     mailjetPublicKey: mailjetPublicKey
     mailjetPrivateKey: mailjetPrivateKey
@@ -165,6 +174,8 @@ module functionApp 'modules/functionapp.bicep' = {
     mailFrom: mailFrom
     mailFromName: mailFromName
     hashKeyId: hashKeyId
+    hashKeysInVault: hashKeysInVault || !empty(gdprHashKeys)
+    hashKeysRetired: hashKeysRetired
     bcryptCost: bcryptCost
     logLevel: logLevel
     maximumInstanceCount: maximumInstanceCount

@@ -242,3 +242,30 @@ func TestHashKeyVersions(t *testing.T) {
 		})
 	}
 }
+
+// FuzzHashKeysSetting: GDPR_HASH_KEYS is a secret from the environment; whatever it holds,
+// Load either refuses it, naming the setting and never a byte of it, or gives keys of 32+
+// bytes under distinct versions, the newest last.
+func FuzzHashKeysSetting(f *testing.F) {
+	for _, s := range []string{"h1:" + key, "h0:" + key + ",h1:" + key, "h0:abcd", ",", "h0:", ":" + key, "h0:" + key + ",,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := load(map[string]string{EnvHashKeys: s, EnvHashKeyID: "h1"})
+		if err != nil {
+			require.Contains(t, err.Error(), "GDPR_HASH_KEY")
+			if len(s) >= 8 && strings.TrimSpace(s) == s && !strings.Contains("configuration: "+EnvHashKeys+EnvHashKeyID+EnvHashKey+EnvHashKeysRetired, s) {
+				require.NotContains(t, err.Error(), s)
+			}
+			return
+		}
+		require.NotEmpty(t, c.HashKeys)
+		require.Equal(t, "h1", c.HashKeys[len(c.HashKeys)-1].Version)
+		seen := map[string]bool{}
+		for _, k := range c.HashKeys {
+			require.GreaterOrEqual(t, len(k.Key), 32)
+			require.False(t, seen[k.Version])
+			seen[k.Version] = true
+		}
+	})
+}
