@@ -30,7 +30,8 @@ param mailFromName string = 'Popsell'
 param hashKeyId string = 'h1'
 
 @description('GDPR_HASH_KEYS comes from the Key Vault secret gdpr-hash-keys (the older key versions); false until a rotation writes it.')
-param hashKeysInVault bool = false
+@allowed(['true', 'false'])
+param hashKeysInVault string = 'false'
 
 @description('GDPR_HASH_KEYS_RETIRED: versions kept only inside wrapped digests; README "Rotating the hash key".')
 param hashKeysRetired string = ''
@@ -174,7 +175,7 @@ module functionApp 'modules/functionapp.bicep' = {
     mailFrom: mailFrom
     mailFromName: mailFromName
     hashKeyId: hashKeyId
-    hashKeysInVault: hashKeysInVault || !empty(gdprHashKeys)
+    hashKeysInVault: hashKeysInVault == 'true' || !empty(gdprHashKeys)
     hashKeysRetired: hashKeysRetired
     bcryptCost: bcryptCost
     logLevel: logLevel

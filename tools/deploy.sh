@@ -229,7 +229,7 @@ values = {
 if os.environ.get("GDPR_HASH_KEY_ID"):
     values["hashKeyId"] = os.environ["GDPR_HASH_KEY_ID"]
 values["gdprHashKeys"] = os.environ.get("GDPR_HASH_KEYS", "")
-values["hashKeysInVault"] = os.environ["POPSELL_PARAM_HASH_KEYS_IN_VAULT"] == "true"
+values["hashKeysInVault"] = os.environ["POPSELL_PARAM_HASH_KEYS_IN_VAULT"]
 values["hashKeysRetired"] = os.environ.get("GDPR_HASH_KEYS_RETIRED", "")
 params = {k: {"value": v} for k, v in values.items()}
 with open(sys.argv[1], "w") as f:
