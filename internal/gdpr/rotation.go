@@ -100,7 +100,7 @@ type BrandKeyUse struct {
 // RekeyResult is what one run of the re-keying did.
 type RekeyResult struct {
 	Brands    int `json:"brands"`
-	Twins     int `json:"twins"`     // claims made under the newest version
+	Twins     int `json:"twins"`     // claims this run took under the newest version (a concurrent run may count one too)
 	Released  int `json:"released"`  // claims of retired versions let go
 	Rekeyed   int `json:"rekeyed"`   // digests computed again from the value still held
 	Wrapped   int `json:"wrapped"`   // digests wrapped up to the newest key
