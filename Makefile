@@ -13,7 +13,7 @@ export GDPR_HASH_KEY ?= 6c6f63616c2d6465762d6f6e6c792d6b65792d6e6f742d666f722d70
 export POPSELL_TEST_CLOCK ?= 1
 export POPSELL_SEED_DEMO ?= 1
 
-.PHONY: build run test test-emulators bench fuzz lint package deploy clean
+.PHONY: build run test test-emulators test-browser screenshots bench fuzz lint package deploy clean
 
 build: ## the handler binary for this machine
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/handler ./functions
@@ -30,6 +30,21 @@ test-emulators: ## start the Cosmos DB and Azurite emulators, run every test aga
 	tools/emulators.sh install
 	tools/emulators.sh start
 	eval "$$(tools/emulators.sh env)" && go test $(GO_TEST_FLAGS) ./...; rc=$$?; tools/emulators.sh stop; exit $$rc
+
+# The page checks (functions/browser_test.go): headless Chromium from Debian's packages and
+# axe-core from npm, installed by tools/browser.sh (apt-get needs root).
+BROWSER_TEST := -run '^TestPagesInABrowser$$' ./functions/
+SCREENSHOTS ?= $(CURDIR)/.local/screenshots
+
+test-browser: ## every page in headless Chromium: axe-core, 320 px wide, the keyboard
+	tools/browser.sh install
+	eval "$$(tools/browser.sh env)" && go test -count=1 $(BROWSER_TEST)
+
+screenshots: ## a PNG of every page in every language, 320 and 1280 px wide, into $(SCREENSHOTS)
+	tools/browser.sh install
+	rm -rf '$(SCREENSHOTS)'
+	eval "$$(tools/browser.sh env)" && POPSELL_SCREENSHOTS='$(SCREENSHOTS)' go test -count=1 $(BROWSER_TEST)
+	@echo "screenshots: $(SCREENSHOTS)/<language>/<page>-<width>.png"
 
 bench: ## the performance budget (README, "Performance"), as a table of medians
 	go run ./tools/bench
@@ -48,8 +63,8 @@ lint:
 	go vet ./...
 
 # Function folders that answer only in local mode (the test clock, the embedded queue's
-# counts): the deployed package leaves them out (issue 13). infra/package_test.go checks it.
-LOCAL_ONLY_FUNCTIONS := TestClock QueueCounts
+# counts and dead letters): the deployed package leaves them out. infra/package_test.go checks it.
+LOCAL_ONLY_FUNCTIONS := $(shell grep -v '^\#' functions/local-only.txt)
 DIST ?= dist
 PACKAGE_ZIP ?= popsell-gdpr.zip
 HANDLER_BUILD ?= CGO_ENABLED=0 GOOS=linux GOARCH=amd64 go build -trimpath -ldflags '$(LDFLAGS)'

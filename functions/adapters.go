@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -71,7 +74,7 @@ func (o *opener) store(ctx context.Context) (gdpr.Store, error) {
 	if o.cfg.Cosmos.Key != "" {
 		// Emulator: the schema is ours to create. In Azure, Bicep creates it and the identity
 		// has data-plane rights only.
-		client, err := cosmosstore.NewClientWithKey(o.cfg.Cosmos.Endpoint, o.cfg.Cosmos.Key)
+		client, err := cosmosstore.NewClientWithKey(o.cfg.Cosmos.Endpoint, o.cfg.Cosmos.Key, o.app.cosmosPolicies...)
 		if err != nil {
 			return nil, fmt.Errorf("cosmos: %w", err)
 		}
@@ -82,13 +85,14 @@ func (o *opener) store(ctx context.Context) (gdpr.Store, error) {
 		if err := s.EnsureSchema(ctx); err != nil {
 			return nil, fmt.Errorf("cosmos schema: %w", err)
 		}
+		o.app.adapters.Store = "cosmos-emulator"
 		return s, nil
 	}
 	c, err := o.credential()
 	if err != nil {
 		return nil, err
 	}
-	client, err := cosmosstore.NewClientWithCredential(o.cfg.Cosmos.Endpoint, c)
+	client, err := cosmosstore.NewClientWithCredential(o.cfg.Cosmos.Endpoint, c, o.app.cosmosPolicies...)
 	if err != nil {
 		return nil, fmt.Errorf("cosmos: %w", err)
 	}
@@ -104,6 +108,7 @@ func (o *opener) store(ctx context.Context) (gdpr.Store, error) {
 		}
 		return nil
 	})
+	o.app.adapters.Store = "cosmos"
 	return st, nil
 }
 
@@ -119,6 +124,7 @@ func (o *opener) localStore() (gdpr.Store, error) {
 	}
 	o.app.closers = append(o.app.closers, s.Close)
 	o.app.scrubber = newScrubber(s, o.app.log)
+	o.app.adapters.Store = "sqlite"
 	return s, nil
 }
 
@@ -129,17 +135,20 @@ func (o *opener) blobs(ctx context.Context) (blobstore.Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("blob: %w", err)
 		}
+		o.app.adapters.Blobs = "azurite"
 		return s, s.EnsureContainer(ctx)
 	case b.ServiceURL != "":
 		c, err := o.credential()
 		if err != nil {
 			return nil, err
 		}
+		o.app.adapters.Blobs = "azure-blob"
 		return blobstore.NewAzureWithCredential(b.ServiceURL, c, b.Container)
 	}
 	if err := o.dataDir(); err != nil {
 		return nil, err
 	}
+	o.app.adapters.Blobs = "folder"
 	return blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "blobs")), nil
 }
 
@@ -180,6 +189,65 @@ func (o *opener) ledger(ctx context.Context) (blobstore.CreateOnly, error) {
 	return blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "ledger")), nil
 }
 
+// ExportsContainer is the blob container of exports, beside the settings' one in the same
+// account: Bicep gives it a lifecycle rule that deletes its blobs two days after their
+// creation, behind the service's own deletion at expiry (R-ACCESS-3).
+const ExportsContainer = "exports"
+
+// exports is where export files live, apart from every other blob: the exports container
+// (against Azurite, named after the instance's own container, as the ledger's), or the
+// exports/ folder of the data directory.
+func (o *opener) exports(ctx context.Context) (gdpr.ExportFiles, error) {
+	switch b := o.cfg.Blob; {
+	case b.ConnectionString != "":
+		s, err := blobstore.NewAzureFromConnectionString(b.ConnectionString, b.Container+"-"+ExportsContainer)
+		if err != nil {
+			return nil, fmt.Errorf("exports: %w", err)
+		}
+		return exportFiles{s}, s.EnsureContainer(ctx)
+	case b.ServiceURL != "":
+		c, err := o.credential()
+		if err != nil {
+			return nil, err
+		}
+		s, err := blobstore.NewAzureWithCredential(b.ServiceURL, c, ExportsContainer)
+		return exportFiles{s}, err
+	}
+	if err := o.dataDir(); err != nil {
+		return nil, err
+	}
+	return exportFiles{blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "exports"))}, nil
+}
+
+// blobStreams are the streamed reads and writes both blob adapters offer.
+type blobStreams interface {
+	PutStream(ctx context.Context, key string, r io.Reader, contentType string) error
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// exportFiles and memberFiles give the domain blobstore's streams, a missing blob reported
+// as the domain's not-found.
+type exportFiles struct{ blobStreams }
+
+func (f exportFiles) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return openBlob(ctx, f.blobStreams, key)
+}
+
+type memberFiles struct{ blobStreams }
+
+func (f memberFiles) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return openBlob(ctx, f.blobStreams, key)
+}
+
+func openBlob(ctx context.Context, s blobStreams, key string) (io.ReadCloser, error) {
+	r, err := s.Open(ctx, key)
+	if errors.Is(err, blobstore.ErrNotFound) {
+		return nil, gdpr.ErrNotFound
+	}
+	return r, err
+}
+
 // queue is Service Bus in Azure mode; local mode's embedded queue is also kept on the app,
 // whose consumers feed the queue functions.
 func (o *opener) queue() (gdpr.Queue, error) {
@@ -194,6 +262,7 @@ func (o *opener) queue() (gdpr.Queue, error) {
 		}
 		sb := servicebus.New(client)
 		o.app.closers = append(o.app.closers, func() error { return sb.Close(context.Background()) })
+		o.app.adapters.Queue = "service-bus"
 		return sb, nil
 	}
 	if err := o.dataDir(); err != nil {
@@ -205,6 +274,7 @@ func (o *opener) queue() (gdpr.Queue, error) {
 	}
 	o.app.Queue = q
 	o.app.closers = append(o.app.closers, q.Close)
+	o.app.adapters.Queue = "sqlite"
 	return q, nil
 }
 
@@ -224,6 +294,7 @@ func (o *opener) mailer(hasher *gdpr.Hasher) (mailAdapters, error) {
 		if err != nil {
 			return mailAdapters{}, err
 		}
+		o.app.adapters.Mail = "mailjet"
 		return mailAdapters{mailer: c}, nil
 	}
 	o.app.OutboxDir = filepath.Join(o.cfg.DataDir, "outbox")
@@ -232,5 +303,16 @@ func (o *opener) mailer(hasher *gdpr.Hasher) (mailAdapters, error) {
 		return mailAdapters{}, fmt.Errorf("outbox: %w", err)
 	}
 	box.Clock = o.app.Clock
+	o.app.adapters.Mail = "outbox"
 	return mailAdapters{mailer: box, sent: box}, nil
+}
+
+// adapterNames say which adapter serves each port, for the startup log: an operator reading
+// it knows whether mail leaves (mailjet) or stays in the outbox, and which store holds data.
+type adapterNames struct {
+	Store, Blobs, Queue, Mail string
+}
+
+func (n adapterNames) attr() slog.Attr {
+	return slog.Group("adapters", "store", n.Store, "blobs", n.Blobs, "queue", n.Queue, "mail", n.Mail)
 }

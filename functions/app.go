@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
 	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/blobstore"
 	"popsell-gdpr/internal/config"
@@ -20,6 +22,7 @@ import (
 	"popsell-gdpr/internal/ledgerstore"
 	"popsell-gdpr/internal/localqueue"
 	"popsell-gdpr/internal/password"
+	"popsell-gdpr/internal/templates"
 	"popsell-gdpr/internal/triggers"
 )
 
@@ -40,19 +43,29 @@ type App struct {
 	log    *slog.Logger
 
 	// Set by Wire; read them once Run's Started channel is closed.
-	Clock     gdpr.Clock
-	Brands    *gdpr.BrandService
-	Triggers  triggers.Set
-	Handler   http.Handler
-	Store     gdpr.Store
-	Blobs     blobstore.Store
-	Ledger    *gdpr.LedgerService
-	Restore   *gdpr.RestoreService
-	Queue     *localqueue.Queue // nil in Azure mode
-	TestClock *gdpr.TestClock   // nil unless enabled
-	OutboxDir string            // empty when mail goes elsewhere
+	Clock    gdpr.Clock
+	Brands   *gdpr.BrandService
+	Triggers triggers.Set
+	Handler  http.Handler
+	Store    gdpr.Store
+	Blobs    blobstore.Store
+	Ledger   *gdpr.LedgerService
+	Restore  *gdpr.RestoreService
+	// Exports is where export files live; ExportService produces and serves them.
+	Exports       gdpr.ExportFiles
+	ExportService *gdpr.ExportService
+	Queue         *localqueue.Queue // nil in Azure mode
+	TestClock     *gdpr.TestClock   // nil unless enabled
+	OutboxDir     string            // empty when mail goes elsewhere
+
+	adapters adapterNames
 
 	scrubber *scrubber // nil unless the store keeps erased values in files of its own
+	// cosmosPolicies see every request of the Cosmos DB client: the tests count them.
+	cosmosPolicies []policy.Policy
+	// brandCacheTTL is how long the brands' settings are trusted in this process
+	// (gdpr.DefaultBrandCacheTTL when zero).
+	brandCacheTTL time.Duration
 	// startChecks ask the managed services, before Run serves, whether they are as the code
 	// needs them; Wire alone touches no network.
 	startChecks []func(context.Context) error
@@ -113,10 +126,20 @@ func (a *App) Started() <-chan struct{} { return a.started }
 // StartErr is the wiring error of Run, once Started is closed.
 func (a *App) StartErr() error { return a.startErr }
 
+// logListening says what runs: the mode, each port's adapter and the switches that make a
+// process unfit for production (the test clock, the demo seed). Never a secret or endpoint.
 func (a *App) logListening(ln net.Listener) {
-	attrs := []any{"addr", ln.Addr().String(), "version", version, "azureMode", a.Config.AzureMode()}
+	mode := "local"
+	if a.Config.AzureMode() {
+		mode = "azure"
+	}
+	attrs := []any{"addr", ln.Addr().String(), "version", version, "mode", mode, a.adapters.attr(),
+		"testClock", a.TestClock != nil, "seedDemo", a.Config.SeedDemo}
 	if a.Queue != nil {
-		attrs = append(attrs, "dataDir", a.Config.DataDir, "outbox", a.OutboxDir)
+		attrs = append(attrs, "dataDir", a.Config.DataDir)
+	}
+	if a.OutboxDir != "" {
+		attrs = append(attrs, "outbox", a.OutboxDir)
 	}
 	a.log.Info("popsell-gdpr handler listening", attrs...)
 }
@@ -146,6 +169,9 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	if a.Exports, err = o.exports(ctx); err != nil {
+		return err
+	}
 	queue, err := o.queue()
 	if err != nil {
 		return err
@@ -162,7 +188,10 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	core := gdpr.Core{Hasher: hasher, Clock: a.Clock, Logger: a.log}
+	// One copy of the brands' settings for every route and service of the process: each
+	// request reads its brand, often twice (authentication, then the service).
+	brands := gdpr.NewBrandCache(a.Store, a.brandCacheTTL, nil)
+	core := gdpr.Core{Brands: brands, Hasher: hasher, Clock: a.Clock, Logger: a.log}
 	if a.scrubber != nil {
 		core.Erased = a.scrubber.request
 	}
@@ -170,6 +199,7 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	opts.HealthChecks = a.healthChecks(ledgerBlobs)
 	a.Handler = httpapi.New(opts)
 	if cfg.SeedDemo {
 		return a.seedDemo(ctx)
@@ -180,12 +210,15 @@ func (a *App) Wire(ctx context.Context) (err error) {
 // services builds the domain's services over the adapters (gdpr.NewServices hands each the
 // ports it uses) and the router's options over them.
 func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger gdpr.LedgerStore) (httpapi.Options, error) {
+	// One set of templates writes the pages and the mails; it parses a language when first used.
+	presentation := templates.New()
 	s, err := gdpr.NewServices(core, gdpr.Platform{Store: a.Store, Queue: queue, Blobs: a.Blobs, Mailer: m.mailer,
-		SentMail: m.sent, Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}, Passwords: boundedBcrypt(a.Config.BcryptCost),
-		Ledger: ledger})
+		SentMail: m.sent, Links: httpapi.Links{BaseURL: a.Config.PublicBaseURL}, Renderer: presentation,
+		Passwords: boundedBcrypt(a.Config.BcryptCost), Ledger: ledger, Exports: a.Exports, MemberFiles: memberFiles{a.Blobs}})
 	if err != nil {
 		return httpapi.Options{}, err
 	}
+	a.ExportService = s.Exports
 	a.Brands, a.Ledger, a.Restore = s.Brands, s.Ledger, s.Restore
 	// Before serving: a store restored from a backup is behind the ledger, and is not served
 	// until its erasures are replayed, in either mode (restore.go).
@@ -193,13 +226,15 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 		_, err := a.Restore.Check(ctx)
 		return err
 	})
-	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger)
-	opts := httpapi.Options{Brands: s.Brands, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
+	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger, s.Requests, s.Exports)
+	opts := httpapi.Options{Brands: s.Brands, Blacklist: s.Blacklist, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
 		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
-		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, HashKeys: s.HashKeys, Requeue: queue, BaseURL: a.Config.PublicBaseURL,
+		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, HashKeys: s.HashKeys, Requests: s.Requests, Exports: s.Exports, Requeue: queue,
+		BaseURL: a.Config.PublicBaseURL, Pages: presentation,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {
 		opts.QueueStats = a.queueStats
+		opts.DeadLetters = localDeadLetters{a.Queue}
 	}
 	return opts, nil
 }

@@ -75,6 +75,13 @@ func startApp(t *testing.T, overrides map[string]string) *testApp {
 // a restore); it is stopped at the test's end otherwise.
 func launchApp(t *testing.T, overrides map[string]string) (*testApp, func()) {
 	t.Helper()
+	return launchConfiguredApp(t, overrides, func(*App) {})
+}
+
+// launchConfiguredApp is launchApp with configure run on the app before it starts: a test
+// puts its own observers under the adapters.
+func launchConfiguredApp(t *testing.T, overrides map[string]string, configure func(*App)) (*testApp, func()) {
+	t.Helper()
 	env := testEnv(t.TempDir())
 	for k, v := range overrides {
 		env[k] = v
@@ -85,6 +92,7 @@ func launchApp(t *testing.T, overrides map[string]string) (*testApp, func()) {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	app := NewApp(cfg, log)
+	configure(app)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)

@@ -177,6 +177,50 @@ func TestMailjetDelivery(t *testing.T) {
 				require.Contains(t, app.logs.String(), `"msg":"mail undeliverable"`)
 				require.NotContains(t, app.logs.String(), p.Email)
 			})
+			t.Run("a_dead_letter_is_listed_and_replayed", func(t *testing.T) {
+				// Mailjet fails every delivery until the queue gives up; the operator lists the
+				// dead letter by ids, reason and times, then puts it back once Mailjet answers.
+				outage := make([]string, 10)
+				for i := range outage {
+					outage[i] = "send-v31-response-5xx.json"
+				}
+				f.then(outage...)
+				before := queueCounts(t, app)["gdpr-mail"].DeadLettered
+				p := newFakePerson()
+				require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+				for {
+					c := queueCounts(t, app)["gdpr-mail"]
+					if c.DeadLettered > before {
+						break
+					}
+					if c.Ready == 0 && c.InFlight == 0 && c.Scheduled > 0 {
+						// One retry's backoff (at most 5 minutes) per step: the confirmation
+						// link stays valid, so the replayed job still has a mail to send.
+						app.setClock(t, app.App.Clock.Now().Add(5*time.Minute))
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+				require.Empty(t, f.sentTo(p.Email))
+				res := app.admin("GET", "/api/admin/queues/gdpr-mail/deadletters", nil)
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+				require.NotContains(t, string(res.Body), p.Email)
+				var listed struct {
+					DeadLetters []struct{ Ref, ID, LastError string }
+				}
+				require.NoError(t, json.Unmarshal(res.Body, &listed))
+				require.Len(t, listed.DeadLetters, before+1)
+				dl := listed.DeadLetters[before] // oldest first
+				require.True(t, strings.HasPrefix(dl.ID, "mail_"), "the job id, no body")
+				require.NotEmpty(t, dl.LastError)
+				require.Equal(t, 404, app.admin("GET", "/api/admin/queues/no-such-queue/deadletters", nil).Status)
+				require.Equal(t, 200, app.admin("POST", "/api/admin/queues/gdpr-mail/deadletters/"+dl.Ref+"/replay", nil).Status)
+				for len(f.sentTo(p.Email)) == 0 { // due now: no clock to move
+					require.NoError(t, t.Context().Err(), "the replayed job never sent its mail")
+					time.Sleep(5 * time.Millisecond)
+				}
+				require.Equal(t, 404, app.admin("POST", "/api/admin/queues/gdpr-mail/deadletters/"+dl.Ref+"/replay", nil).Status,
+					"a replayed dead letter is no longer one")
+			})
 			t.Run("a_redelivered_job_sends_once", func(t *testing.T) {
 				p := newFakePerson()
 				require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)

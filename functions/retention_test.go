@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/templates"
 )
 
 // mailsOf returns the kinds of the mails sent to addr, oldest first.
@@ -47,7 +48,11 @@ func TestInactivityRetention(t *testing.T) {
 			require.Equal(t, []gdpr.MailKind{gdpr.MailInactivityWarning}, app.mailKindsTo(loginer.user.Email))
 			require.Empty(t, app.mailKindsTo(vendor.user.Email), "R-RET-1: selective-sale vendors are not erased automatically")
 			last := app.lastMailTo(idle.user.Email)
-			require.Contains(t, last.Subject, mark.Format("2006-01-02"))
+			// The date in the member's language (seeded members read French), in the
+			// brand's zone (Europe/Paris by default).
+			paris, err := time.LoadLocation(gdpr.DefaultTimeZone)
+			require.NoError(t, err)
+			require.Contains(t, last.Subject, templates.FormatDate(last.Language, mark.In(paris), false))
 		})
 		t.Run("R-RET-1_a_login_between_warnings_cancels", func(t *testing.T) {
 			res := app.admin("POST", "/api/admin/brands/classic/members/"+loginer.user.ID+"/activity", map[string]string{"kind": "login"})

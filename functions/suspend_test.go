@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/templates"
 )
 
 // TestProgramSuspended: an admin suspends a brand's program; its data is kept, it takes no
@@ -98,7 +99,10 @@ func TestProgramSuspendedWarnsMembersWhoCanOptOut(t *testing.T) {
 		}
 		require.ElementsMatch(t, []string{leaving.user.Email, staying.user.Email}, warned, "one mail per member, once")
 		m := app.lastMailTo(leaving.user.Email)
-		require.Contains(t, m.Text, keepUntil.Format("2006-01-02"))
+		// The member reads French: the date in French, in the brand's zone (Europe/Paris).
+		paris, err := time.LoadLocation("Europe/Paris")
+		require.NoError(t, err)
+		require.Contains(t, m.Text, templates.FormatDate("fr", keepUntil.In(paris), false))
 		require.Len(t, m.Links, 1)
 		require.Contains(t, m.Links[0], "/api/brands/paused/program/opt-out#token=")
 		token := tokenOf(t, m.Links[0])

@@ -261,7 +261,7 @@ func TestServiceBusQueues(t *testing.T) {
 		props, _ := q.body["properties"].(map[string]any)
 		got[name] = props
 	}
-	for _, name := range []string{gdpr.QueueErasure, gdpr.QueueMail} {
+	for _, name := range []string{gdpr.QueueErasure, gdpr.QueueMail, gdpr.QueueRequests} {
 		props, ok := got[name]
 		if !ok {
 			t.Errorf("queue %s missing", name)
@@ -279,8 +279,8 @@ func TestServiceBusQueues(t *testing.T) {
 			t.Errorf("%s: duplicateDetectionHistoryTimeWindow %s, want an ISO 8601 duration", name, show(props["duplicateDetectionHistoryTimeWindow"]))
 		}
 	}
-	if len(got) != 2 {
-		t.Errorf("queues %v, want exactly %s and %s", keysOf(got), gdpr.QueueErasure, gdpr.QueueMail)
+	if len(got) != 3 {
+		t.Errorf("queues %v, want exactly %s, %s and %s", keysOf(got), gdpr.QueueErasure, gdpr.QueueMail, gdpr.QueueRequests)
 	}
 }
 
@@ -503,5 +503,35 @@ func TestLedgerContainerIsImmutable(t *testing.T) {
 	}
 	if v := get(body, "properties", "allowProtectedAppendWrites"); v != false {
 		t.Errorf("allowProtectedAppendWrites %s, want false: ledger blobs are written whole, once", show(v))
+	}
+}
+
+// TestExportsLifecycleRule_R_ACCESS_3: exports have a container, and a lifecycle rule deletes
+// what is under its requests/ prefix (where the handler writes them) two days after creation,
+// behind the handler's own deletion at expiry.
+func TestExportsLifecycleRule_R_ACCESS_3(t *testing.T) {
+	p := loadProject(t, ".")
+	policies := p.resources("Microsoft.Storage/storageAccounts/managementPolicies")
+	if len(policies) != 1 {
+		t.Fatalf("want one lifecycle policy, have %d", len(policies))
+	}
+	body := policies[0].body
+	if body["name"] != "default" {
+		t.Errorf("a storage account's management policy is named default, not %s", show(body["name"]))
+	}
+	rules, _ := get(body, "properties", "policy", "rules").([]any)
+	if len(rules) != 1 {
+		t.Fatalf("want one rule, have %s", show(get(body, "properties", "policy", "rules")))
+	}
+	rule, _ := rules[0].(map[string]any)
+	if v := get(rule, "enabled"); v != true {
+		t.Errorf("rule enabled %s", show(v))
+	}
+	if v, _ := get(rule, "definition", "actions", "baseBlob", "delete", "daysAfterCreationGreaterThan").(int64); v != 2 {
+		t.Errorf("exports deleted after %s days, want 2", show(get(rule, "definition", "actions", "baseBlob", "delete", "daysAfterCreationGreaterThan")))
+	}
+	prefixes := show(get(rule, "definition", "filters", "prefixMatch"))
+	if !strings.Contains(prefixes, "/requests/") {
+		t.Errorf("the rule's prefix %s is not the exports' requests/ folder", prefixes)
 	}
 }

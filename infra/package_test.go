@@ -15,9 +15,23 @@ import (
 	"time"
 )
 
-// localOnlyFunctions answer only in local mode (the test clock, the embedded queue's counts):
-// the deployed package leaves them out, so the host never routes to them (issue 13, fix 7).
-var localOnlyFunctions = []string{"TestClock", "QueueCounts"}
+// localOnlyFunctions answer only in local mode (the test clock, the embedded queue's counts
+// and dead letters): the deployed package leaves them out, so the host never routes to them.
+var localOnlyFunctions = readLocalOnly()
+
+func readLocalOnly() []string {
+	b, err := os.ReadFile(filepath.Join("..", "functions", "local-only.txt"))
+	if err != nil {
+		panic(err)
+	}
+	var names []string
+	for line := range strings.Lines(string(b)) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			names = append(names, line)
+		}
+	}
+	return names
+}
 
 // TestPackageLayout runs `make package` with a stand-in for the Go build (the real one is
 // the same command with go build in place of the stand-in) and reads the zip: host.json and

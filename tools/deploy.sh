@@ -118,7 +118,7 @@ if [[ -f $PACKAGE ]]; then
   for need in host.json handler; do
     grep -qx "$need" <<<"$entries" || { echo "deploy: $PACKAGE has no $need at its root; run make package" >&2; exit 1; }
   done
-  for local_only in TestClock QueueCounts; do
+  for local_only in $(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/../functions/local-only.txt"); do
     if grep -q "^$local_only/" <<<"$entries"; then
       echo "deploy: $PACKAGE holds $local_only, a local-only function; run make package" >&2
       exit 1

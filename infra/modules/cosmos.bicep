@@ -87,6 +87,37 @@ var containers = [
     partitionKey: partitionByBrand
     indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
   }
+  {
+    // The register of data-subject requests: paged by id, filtered by kind or subject.
+    id: 'requests'
+    partitionKey: partitionByBrand
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [byBrand, { path: '/kind/?' }, { path: '/subjectId/?' }]
+      excludedPaths: excludeAll
+    }
+  }
+  {
+    id: 'exports'
+    partitionKey: partitionByBrand
+    indexingPolicy: {
+      automatic: true
+      indexingMode: 'consistent'
+      includedPaths: [byBrand, { path: '/tokenDigest/?' }, { path: '/live/?' }]
+      excludedPaths: excludeAll
+    }
+  }
+  {
+    id: 'blacklistRemovals'
+    partitionKey: partitionByBrand
+    indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
+  }
+  {
+    id: 'softBounces'
+    partitionKey: partitionByBrand
+    indexingPolicy: { automatic: true, indexingMode: 'consistent', includedPaths: [byBrand], excludedPaths: excludeAll }
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

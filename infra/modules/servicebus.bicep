@@ -11,8 +11,8 @@ param tags object
 @description('The app identity: Data Owner (trigger and scale controller) and Data Sender (publishing) on each queue.')
 param principalId string
 
-// Names shared with internal/gdpr (QueueErasure, QueueMail) and the function.json bindings.
-var queueNames = ['gdpr-erasure', 'gdpr-mail']
+// Names shared with internal/gdpr (QueueErasure, QueueMail, QueueRequests) and the function.json bindings.
+var queueNames = ['gdpr-erasure', 'gdpr-mail', 'gdpr-requests']
 
 resource namespace 'Microsoft.ServiceBus/namespaces@2024-01-01' = {
   name: name

@@ -10,7 +10,7 @@ param tags object
 @description('The app identity, granted Storage Blob Data Owner and Storage Table Data Contributor on the account.')
 param principalId string
 
-@description('Blob containers: the package Flex Consumption runs from, profile photos and UGC (POPSELL_BLOB_CONTAINER), warehouse exports.')
+@description('Blob containers: the package Flex Consumption runs from, profile photos and UGC (POPSELL_BLOB_CONTAINER), exports (data-subject exports under requests/, R-ACCESS-3; warehouse exports).')
 var containerNames = ['deployment', 'photos', 'exports']
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -80,6 +80,32 @@ resource ledgerRetention 'Microsoft.Storage/storageAccounts/blobServices/contain
     immutabilityPeriodSinceCreationInDays: ledgerRetentionDays
     allowProtectedAppendWrites: false
   }
+}
+
+// Data-subject and brand exports (R-ACCESS-3) live under exports/requests/ at most 48 hours:
+// the handler deletes each file when its link expires, and this rule deletes whatever is
+// older than two days there, a second line should the handler not have (the service runs
+// rules about once a day, so a file may outlive the two days by up to a day). The app
+// identity writes and deletes them through its Storage Blob Data Owner role on the account.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-subject-exports-after-2-days'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: { blobTypes: ['blockBlob'], prefixMatch: ['${containerNames[2]}/requests/'] }
+            actions: { baseBlob: { delete: { daysAfterCreationGreaterThan: 2 } } }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [containers]
 }
 
 resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"popsell-gdpr/internal/gdpr"
@@ -18,6 +19,9 @@ type Store interface {
 	gdpr.Blobs
 	Put(ctx context.Context, key string, data []byte, contentType string) error
 	Exists(ctx context.Context, key string) (bool, error)
+	// PutStream and Open write and read a blob as a stream (stream.go).
+	PutStream(ctx context.Context, key string, r io.Reader, contentType string) error
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
 // ErrInvalidKey is returned, wrapped, for a key that checkKey rejects.

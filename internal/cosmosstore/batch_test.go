@@ -105,3 +105,29 @@ func sum(vs []int) int {
 	}
 	return s
 }
+
+// TestEmulatorBatchOfOneIsAReplace: a batch update of one document groups nothing, so it is
+// sent as a plain conditional replace (no transactional batch), with the same outcomes: the
+// new version, and a stale version refused with nothing written.
+func TestEmulatorBatchOfOneIsAReplace(t *testing.T) {
+	ctx := t.Context()
+	s, rec := recordingStore(t)
+	brand := newBrand()
+	u, err := s.CreateUser(ctx, gdpr.User{BrandID: brand, ID: "usr-1", FirstName: "orig"})
+	require.NoError(t, err)
+	u.FirstName = "once"
+	out, err := s.UpdateUsers(ctx, brand, []gdpr.User{u})
+	require.NoError(t, err)
+	require.NotEqual(t, u.Version, out[0].Version)
+	for _, c := range rec.all() {
+		require.False(t, c.batch, "one document is no batch")
+	}
+	require.NotEmpty(t, rec.last(t, http.MethodPut, "/docs/usr-1").got)
+
+	u.FirstName = "stale"
+	_, err = s.UpdateUsers(ctx, brand, []gdpr.User{u})
+	require.ErrorIs(t, err, gdpr.ErrConflict)
+	got, err := s.GetUser(ctx, brand, "usr-1")
+	require.NoError(t, err)
+	require.Equal(t, "once", got.FirstName)
+}

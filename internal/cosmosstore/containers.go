@@ -13,6 +13,12 @@ const (
 	ContainerWhitelist = "whitelist"
 	ContainerTokens    = "tokens"
 	ContainerErasures  = "erasures"
+	ContainerRequests  = "requests"
+	ContainerExports   = "exports"
+	// ContainerBlacklistRemovals keeps the audit records of blacklist entries removed.
+	ContainerBlacklistRemovals = "blacklistRemovals"
+	// ContainerSoftBounces keeps the soft-bounce streaks of addresses, by digest.
+	ContainerSoftBounces = "softBounces"
 )
 
 // PartitionKeyPath is the partition key of every container: all data is partitioned by brand
@@ -51,6 +57,11 @@ var Containers = []ContainerSpec{
 	{Name: ContainerWhitelist, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 	{Name: ContainerTokens, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}, ItemTTL: true},
 	{Name: ContainerErasures, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
+	// The register pages by id (always indexed), filtered by kind or subject.
+	{Name: ContainerRequests, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/kind/?", "/subjectId/?"}},
+	{Name: ContainerExports, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?", "/tokenDigest/?", "/live/?"}},
+	{Name: ContainerBlacklistRemovals, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
+	{Name: ContainerSoftBounces, PartitionKey: PartitionKeyPath, IndexedPaths: []string{"/brandId/?"}},
 }
 
 // dueOrder is the composite index of the due queries (qDue, qDueAfter): ORDER BY

@@ -31,10 +31,19 @@ type envelope struct {
 	// indexed so UsersByIdPExternalID is one indexed query, while the id itself stays in
 	// "doc", out of the index.
 	IdPKey string `json:"idpKey,omitempty"`
+	// Kind and SubjectID are set on requests only (ListRequests, RequestsOfSubject): a
+	// request kind and a user id, no personal data.
+	Kind      string `json:"kind,omitempty"`
+	SubjectID string `json:"subjectId,omitempty"`
 	// TTL is the per-item time to live in seconds, counted by Cosmos from the last write;
 	// set on tokens and claims that expire.
-	TTL *int32          `json:"ttl,omitempty"`
-	Doc json.RawMessage `json:"doc"`
+	TTL *int32 `json:"ttl,omitempty"`
+	// TokenDigest and Live are set on export records only: the digest of the link's token,
+	// which a download looks up, and whether the export's file may still exist, which the
+	// sweep reads.
+	TokenDigest string          `json:"tokenDigest,omitempty"`
+	Live        *bool           `json:"live,omitempty"`
+	Doc         json.RawMessage `json:"doc"`
 }
 
 // stored is what point reads and queries return: the domain document and its version.
@@ -176,12 +185,35 @@ func blacklistEnvelope(e gdpr.BlacklistEntry) (envelope, error) {
 	return wrap(keyID(e.Digest), e.BrandID, e)
 }
 
+func removalEnvelope(r gdpr.BlacklistRemoval) (envelope, error) {
+	return wrap(r.ID, r.BrandID, r)
+}
+
+func softBounceEnvelope(st gdpr.SoftBounceStreak) (envelope, error) {
+	return wrap(keyID(st.Digest), st.BrandID, st)
+}
+
 func whitelistEnvelope(e gdpr.WhitelistEntry) (envelope, error) {
 	return wrap(keyID(whitelistKey(e.Kind, e.Digest)), e.BrandID, e)
 }
 
 func erasureEnvelope(r gdpr.ErasureRecord) (envelope, error) {
 	return wrap(r.ID, r.BrandID, r)
+}
+
+func requestEnvelope(r gdpr.Request) (envelope, error) {
+	env, err := wrap(r.ID, r.BrandID, r)
+	env.Kind, env.SubjectID = string(r.Kind), r.SubjectID
+	return env, err
+}
+
+// exportEnvelope keys an export record by its request id, whose shape the domain checks
+// (letters, digits, '-' and '_': a valid Cosmos id).
+func exportEnvelope(e gdpr.ExportRecord) (envelope, error) {
+	env, err := wrap(e.RequestID, e.BrandID, e)
+	live := e.Status != gdpr.ExportDeleted
+	env.TokenDigest, env.Live = e.TokenDigest, &live
+	return env, err
 }
 
 func wrap(id string, brand gdpr.BrandID, v any) (envelope, error) {

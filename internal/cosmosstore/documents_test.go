@@ -43,7 +43,7 @@ func TestContainersSpec(t *testing.T) {
 			require.NotContains(t, m, "defaultTtl", c.Name)
 		}
 	}
-	want := []string{"blacklist", "brands", "claims", "contacts", "erasures", "tokens", "users", "whitelist"}
+	want := []string{"blacklist", "blacklistRemovals", "brands", "claims", "contacts", "erasures", "exports", "requests", "softBounces", "tokens", "users", "whitelist"}
 	slices.Sort(names)
 	require.Equal(t, want, names)
 

@@ -797,3 +797,54 @@ func opSizes(t *testing.T, before, in []gdpr.User) []int {
 	}
 	return out
 }
+
+// TestEmulatorBrandIfChanged: a revalidation with the current version answers "unchanged"
+// (Cosmos DB's 304, or the same version from a server that ignores If-None-Match), and with an
+// old one the brand as it is now.
+func TestEmulatorBrandIfChanged(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	brand := newBrand()
+	b, err := s.PutBrand(ctx, gdpr.Brand{ID: brand, Name: "First", Status: gdpr.BrandActive})
+	require.NoError(t, err)
+
+	_, changed, err := s.GetBrandIfChanged(ctx, brand, b.Version)
+	require.NoError(t, err)
+	require.False(t, changed)
+
+	b.Name = "Second"
+	b2, err := s.PutBrand(ctx, b)
+	require.NoError(t, err)
+	got, changed, err := s.GetBrandIfChanged(ctx, brand, b.Version)
+	require.NoError(t, err)
+	require.True(t, changed)
+	require.Equal(t, "Second", got.Name)
+	require.Equal(t, b2.Version, got.Version)
+
+	_, _, err = s.GetBrandIfChanged(ctx, newBrand(), b.Version)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+}
+
+// TestEmulatorClaimAll: claims created in one batch are all there; a batch with one key held
+// creates none of them and conflicts; one of another brand is refused before anything is sent.
+func TestEmulatorClaimAll(t *testing.T) {
+	s := openStore(t)
+	ctx := context.Background()
+	brand := newBrand()
+	claims := []gdpr.Claim{{BrandID: brand, Key: "order:o-1", Owner: "c_1", CreatedAt: base},
+		{BrandID: brand, Key: "webhook:msg_1", Owner: "webhook", CreatedAt: base, ExpiresAt: base.Add(time.Hour)}}
+	require.NoError(t, s.ClaimAll(ctx, brand, claims))
+	for _, c := range claims {
+		got, err := s.GetClaim(ctx, brand, c.Key)
+		require.NoError(t, err)
+		require.Equal(t, c.Owner, got.Owner)
+	}
+
+	again := []gdpr.Claim{{BrandID: brand, Key: "order:o-2", Owner: "c_2", CreatedAt: base}, claims[1]}
+	require.ErrorIs(t, s.ClaimAll(ctx, brand, again), gdpr.ErrConflict)
+	_, err := s.GetClaim(ctx, brand, "order:o-2")
+	require.ErrorIs(t, err, gdpr.ErrNotFound, "the batch was rolled back whole")
+
+	other := []gdpr.Claim{{BrandID: newBrand(), Key: "order:o-3", Owner: "c_3", CreatedAt: base}}
+	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(s.ClaimAll(ctx, brand, other)))
+}

@@ -3,10 +3,13 @@ package cosmosstore
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/azcosmos"
 
 	"popsell-gdpr/internal/gdpr"
@@ -49,6 +52,38 @@ func (s *Store) PutBrand(ctx context.Context, b gdpr.Brand) (gdpr.Brand, error) 
 
 func (s *Store) GetBrand(ctx context.Context, id gdpr.BrandID) (gdpr.Brand, error) {
 	return get(ctx, s.brands, id, string(id), brandVersion)
+}
+
+var _ gdpr.BrandRevalidation = (*Store)(nil)
+
+// GetBrandIfChanged reads the brand with If-None-Match: Cosmos DB answers 304 without the
+// document while version is current, so a cache revalidates without receiving it again.
+func (s *Store) GetBrandIfChanged(ctx context.Context, id gdpr.BrandID, version string) (gdpr.Brand, bool, error) {
+	if version == "" || !id.Valid() {
+		b, err := s.GetBrand(ctx, id)
+		return b, err == nil, err
+	}
+	ctx = policy.WithHTTPHeader(ctx, http.Header{"If-None-Match": []string{version}})
+	resp, err := s.brands.ReadItem(ctx, pk(string(id)), string(id), &azcosmos.ItemOptions{SessionToken: s.brands.session.get()})
+	if err != nil {
+		return gdpr.Brand{}, false, mapErr("read "+s.brands.ID(), err)
+	}
+	s.brands.session.observe(deref(resp.SessionToken))
+	if resp.RawResponse != nil && resp.RawResponse.StatusCode == http.StatusNotModified {
+		return gdpr.Brand{}, false, nil
+	}
+	var st stored
+	if err := json.Unmarshal(resp.Value, &st); err != nil {
+		return gdpr.Brand{}, false, &gdpr.Error{Code: gdpr.CodeInternal, Message: "cosmosstore: decode envelope", Err: err}
+	}
+	if st.ETag == "" {
+		st.ETag = string(resp.ETag)
+	}
+	if st.ETag == version { // a server that ignores If-None-Match sent the same version
+		return gdpr.Brand{}, false, nil
+	}
+	b, err := decode(st, brandVersion)
+	return b, err == nil, err
 }
 
 // ListBrands is the one cross-partition query: a plain scan the gateway can serve, sorted
@@ -252,6 +287,42 @@ func (s *Store) GetClaim(ctx context.Context, brand gdpr.BrandID, key string) (g
 	return get(ctx, s.claims, brand, keyID(key), claimVersion)
 }
 
+var _ gdpr.ClaimBatch = (*Store)(nil)
+
+// ClaimAll creates the claims in one transactional batch on the brand's partition: all, or
+// none and CodeConflict when one of their keys is present (a 409 rolls the batch back).
+func (s *Store) ClaimAll(ctx context.Context, brand gdpr.BrandID, claims []gdpr.Claim) error {
+	key, err := brandKey(brand)
+	if err != nil || len(claims) == 0 {
+		return err
+	}
+	batch := s.claims.NewTransactionalBatch(key)
+	for _, c := range claims {
+		if c.BrandID != brand {
+			return gdpr.Errorf(gdpr.CodeInvalid, "cosmosstore: a claim of another brand in a batch")
+		}
+		env, err := claimEnvelope(c)
+		if err != nil {
+			return err
+		}
+		body, err := encodeEnvelope(env)
+		if err != nil {
+			return err
+		}
+		batch.CreateItem(body, nil)
+	}
+	const op = "batch create claims"
+	resp, err := s.claims.ExecuteTransactionalBatch(ctx, batch, nil)
+	if err != nil {
+		return mapErr(op, err)
+	}
+	s.claims.session.observe(resp.SessionToken)
+	if !resp.Success {
+		return batchErr(op, resp.OperationResults)
+	}
+	return nil
+}
+
 // ReplaceClaim replaces the claim with If-Match on the version the caller read.
 func (s *Store) ReplaceClaim(ctx context.Context, c gdpr.Claim) (gdpr.Claim, error) {
 	if c.Version == "" {
@@ -303,20 +374,118 @@ func (s *Store) releaseClaim(ctx context.Context, brand gdpr.BrandID, key, owner
 
 // ---- blacklist, whitelist ----
 
+func blacklistVersion(e *gdpr.BlacklistEntry) *string { return &e.Version }
+
+// PutBlacklist creates each entry; one that exists is read, merged (gdpr.BlacklistEntry.Merge)
+// and replaced under its ETag only when the merge changes it, so a replayed event costs the
+// create's 409 and a read, never a write.
 func (s *Store) PutBlacklist(ctx context.Context, entries ...gdpr.BlacklistEntry) error {
-	envs := make([]envelope, len(entries))
-	for i, e := range entries {
+	for _, e := range entries {
 		env, err := blacklistEnvelope(e)
 		if err != nil {
 			return err
 		}
-		envs[i] = env
+		if _, err := createItem(ctx, s.blacklist, env); !errors.Is(err, gdpr.ErrConflict) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.mergeBlacklist(ctx, e, env); err != nil {
+			return err
+		}
 	}
-	return createAllKeepFirst(ctx, s.blacklist, envs)
+	return nil
+}
+
+// mergeBlacklist merges e (whose envelope is env) into the stored entry, re-reading on a
+// concurrent write.
+func (s *Store) mergeBlacklist(ctx context.Context, e gdpr.BlacklistEntry, env envelope) error {
+	for range maxRetries {
+		stored, err := get(ctx, s.blacklist, e.BrandID, keyID(e.Digest), blacklistVersion)
+		if errors.Is(err, gdpr.ErrNotFound) {
+			// Removed since the create's 409: the event lists the address again.
+			if _, err := createItem(ctx, s.blacklist, env); !errors.Is(err, gdpr.ErrConflict) {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		merged, changed := stored.Merge(e)
+		if !changed {
+			return nil
+		}
+		menv, err := blacklistEnvelope(merged)
+		if err != nil {
+			return err
+		}
+		if _, err := replaceItem(ctx, s.blacklist, menv, stored.Version); !errors.Is(err, gdpr.ErrConflict) && !errors.Is(err, gdpr.ErrNotFound) {
+			return err
+		}
+	}
+	return &gdpr.Error{Code: gdpr.CodeUnavailable, Message: "cosmosstore: blacklist entry contended, retry"}
 }
 
 func (s *Store) GetBlacklist(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
-	return get[gdpr.BlacklistEntry](ctx, s.blacklist, brand, keyID(digest), nil)
+	return get(ctx, s.blacklist, brand, keyID(digest), blacklistVersion)
+}
+
+// RemoveBlacklist keeps the record first, then deletes the entry under its ETag; a refused
+// delete takes back the record it just created. Cosmos DB has no transaction across two
+// containers, so a crash between the two leaves a record and the entry still listed (mail
+// still suppressed, never an unrecorded removal); the admin's retry reads the same version,
+// makes the same record id, and completes the removal.
+func (s *Store) RemoveBlacklist(ctx context.Context, e gdpr.BlacklistEntry, r gdpr.BlacklistRemoval) error {
+	if r.BrandID != e.BrandID {
+		return gdpr.Errorf(gdpr.CodeInvalid, "a removal record of another brand") // R-TEN-1
+	}
+	if e.Version == "" {
+		_, err := readItem(ctx, s.blacklist, string(e.BrandID), keyID(e.Digest))
+		if err != nil {
+			return err
+		}
+		return conflict("a blacklist entry is removed at the version read")
+	}
+	env, err := removalEnvelope(r)
+	if err != nil {
+		return err
+	}
+	recordETag, err := createItem(ctx, s.removals, env)
+	created := err == nil
+	if err != nil && !errors.Is(err, gdpr.ErrConflict) {
+		return err
+	}
+	err = deleteItem(ctx, s.blacklist, string(e.BrandID), keyID(e.Digest), e.Version)
+	if err != nil && created {
+		if undo := deleteItem(ctx, s.removals, string(r.BrandID), r.ID, recordETag); undo != nil && !errors.Is(undo, gdpr.ErrNotFound) {
+			return errors.Join(err, undo)
+		}
+	}
+	return err
+}
+
+func (s *Store) ListBlacklistRemovals(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.BlacklistRemoval, error) {
+	return list[gdpr.BlacklistRemoval](ctx, s.removals, brand, qPageByID, afterParam(after), max(limit, 0), nil, nil)
+}
+
+func softBounceVersion(st *gdpr.SoftBounceStreak) *string { return &st.Version }
+
+func (s *Store) GetSoftBounces(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.SoftBounceStreak, error) {
+	return get(ctx, s.softBounces, brand, keyID(digest), softBounceVersion)
+}
+
+// PutSoftBounces creates a streak (no version) or replaces it under its ETag.
+func (s *Store) PutSoftBounces(ctx context.Context, st gdpr.SoftBounceStreak) (gdpr.SoftBounceStreak, error) {
+	env, err := softBounceEnvelope(st)
+	if err != nil {
+		return gdpr.SoftBounceStreak{}, err
+	}
+	if st.Version == "" {
+		return create(ctx, s.softBounces, env, softBounceVersion)
+	}
+	return update(ctx, s.softBounces, env, st.Version, softBounceVersion)
 }
 
 func (s *Store) AddWhitelist(ctx context.Context, entries ...gdpr.WhitelistEntry) error {

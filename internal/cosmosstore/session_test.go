@@ -168,7 +168,10 @@ func TestEmulatorReadYourWrites(t *testing.T) {
 	require.True(t, covers(query, replaced), "the query carries the replace's token: sent %q, written %q", query, replaced)
 
 	u.FirstName = "batched"
-	_, err = s.UpdateUsers(ctx, brand, []gdpr.User{u})
+	u2, err := s.CreateUser(ctx, gdpr.User{BrandID: brand, ID: "usr-2", NextReviewAt: base})
+	require.NoError(t, err)
+	_, err = s.UpdateUsers(ctx, brand, []gdpr.User{u, u2}) // two: a batch of one is a plain replace
+
 	require.NoError(t, err)
 	var batched string
 	for _, c := range rec.all() {

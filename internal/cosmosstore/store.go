@@ -39,7 +39,7 @@ type Store struct {
 	database string
 
 	// Each container keeps the session token of this Store's calls on it (see container).
-	brands, users, contacts, claims, blacklist, whitelist, tokens, erasures *container
+	brands, users, contacts, claims, blacklist, whitelist, tokens, erasures, requests, exports, removals, softBounces *container
 }
 
 // The domain's store ports, all served by one Store (internal/storetest proves each).
@@ -50,18 +50,20 @@ var _ gdpr.Store = (*Store)(nil)
 //
 // Against the emulator, call it only once the endpoint answers GET /: the SDK caches the
 // account lookup of its first call, a failed one included.
-func NewClientWithKey(endpoint, key string) (*azcosmos.Client, error) {
+//
+// perRequest policies see every request sent, retries included (a RequestCounter).
+func NewClientWithKey(endpoint, key string, perRequest ...policy.Policy) (*azcosmos.Client, error) {
 	cred, err := azcosmos.NewKeyCredential(key)
 	if err != nil {
 		return nil, fmt.Errorf("cosmosstore: account key: %w", err)
 	}
-	return azcosmos.NewClientWithKey(endpoint, cred, clientOptions())
+	return azcosmos.NewClientWithKey(endpoint, cred, clientOptions(perRequest...))
 }
 
 // NewClientWithCredential builds a client authenticated by Microsoft Entra ID, e.g. the
 // Function App's managed identity. The config layer chooses the azidentity credential.
-func NewClientWithCredential(endpoint string, cred azcore.TokenCredential) (*azcosmos.Client, error) {
-	return azcosmos.NewClient(endpoint, cred, clientOptions())
+func NewClientWithCredential(endpoint string, cred azcore.TokenCredential, perRequest ...policy.Policy) (*azcosmos.Client, error) {
+	return azcosmos.NewClient(endpoint, cred, clientOptions(perRequest...))
 }
 
 // retryOptions is azcore's retry budget, which for Cosmos DB is in effect the budget for
@@ -81,11 +83,12 @@ var retryOptions = policy.RetryOptions{
 	MaxRetryDelay: 15 * time.Second,
 }
 
-func clientOptions() *azcosmos.ClientOptions {
+func clientOptions(perRequest ...policy.Policy) *azcosmos.ClientOptions {
 	return &azcosmos.ClientOptions{
 		ClientOptions: policy.ClientOptions{
-			Telemetry: policy.TelemetryOptions{ApplicationID: "popsell-gdpr"},
-			Retry:     retryOptions,
+			Telemetry:        policy.TelemetryOptions{ApplicationID: "popsell-gdpr"},
+			Retry:            retryOptions,
+			PerRetryPolicies: perRequest,
 		},
 	}
 }
@@ -104,6 +107,8 @@ func New(client *azcosmos.Client, database string) (*Store, error) {
 		{ContainerBrands, &s.brands}, {ContainerUsers, &s.users}, {ContainerContacts, &s.contacts},
 		{ContainerClaims, &s.claims}, {ContainerBlacklist, &s.blacklist}, {ContainerWhitelist, &s.whitelist},
 		{ContainerTokens, &s.tokens}, {ContainerErasures, &s.erasures},
+		{ContainerRequests, &s.requests}, {ContainerExports, &s.exports},
+		{ContainerBlacklistRemovals, &s.removals}, {ContainerSoftBounces, &s.softBounces},
 	} {
 		cc, err := client.NewContainer(database, c.name)
 		if err != nil {

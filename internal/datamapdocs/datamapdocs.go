@@ -178,6 +178,7 @@ var retentionRules = map[string]string{
 	"erasureGrace":         "R-ERASE-5",
 	"suspendedProgram":     "R-ERASE-8",
 	"optInTokenTTL":        "R-SIGNUP-2",
+	"exportLink":           "R-ACCESS-3",
 	"unconfirmedSignup":    "R-SIGNUP-2",
 }
 

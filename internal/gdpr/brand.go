@@ -60,6 +60,13 @@ type Brand struct {
 	Version     string       `json:"-"`
 
 	Contacts ContactSettings `json:"contacts,omitzero"` // R-RET-4: manual entry
+
+	// Identity is how pages and mails present the brand; DefaultLanguage the language of a
+	// reader whose own is unknown or unsupported; TimeZone the IANA zone dates are shown in
+	// (DefaultTimeZone when empty).
+	Identity        BrandIdentity `json:"identity,omitzero"`
+	DefaultLanguage string        `json:"defaultLanguage,omitempty"`
+	TimeZone        string        `json:"timeZone,omitempty"`
 }
 
 // ContractEnd records the end of a brand's contract (R-ERASE-7).
@@ -139,6 +146,9 @@ type Retention struct {
 	SuspendedProgram  Period `json:"suspendedProgram"`  // R-ERASE-8
 	OptInTokenTTL     Period `json:"optInTokenTTL"`     // R-SIGNUP-2
 	UnconfirmedSignup Period `json:"unconfirmedSignup"` // unconfirmed member signups
+	// ExportLink is how long an export's link, and its file, live (R-ACCESS-3): 48 hours at
+	// most, 1 hour at least.
+	ExportLink Period `json:"exportLink"`
 }
 
 // DefaultRetention is the schedule of the Data Protection Guide.
@@ -156,6 +166,7 @@ func DefaultRetention() Retention {
 		SuspendedProgram:     Period{Months: 6},
 		OptInTokenTTL:        Period{Exact: 24 * time.Hour},
 		UnconfirmedSignup:    Period{Days: 15},
+		ExportLink:           MaxExportLink,
 	}
 }
 
@@ -174,6 +185,7 @@ func (r *Retention) fields() []struct {
 		{"invitationPending", &r.InvitationPending}, {"optedOutContact", &r.OptedOutContact},
 		{"erasureGrace", &r.ErasureGrace}, {"suspendedProgram", &r.SuspendedProgram},
 		{"optInTokenTTL", &r.OptInTokenTTL}, {"unconfirmedSignup", &r.UnconfirmedSignup},
+		{"exportLink", &r.ExportLink},
 	}
 }
 
@@ -210,6 +222,8 @@ func maxOf(name string) Period {
 		return MaxErasureGrace
 	case "suspendedProgram":
 		return MaxSuspendedProgram
+	case "exportLink":
+		return MaxExportLink
 	}
 	return MaxRetention
 }
@@ -221,6 +235,9 @@ func (r Retention) Validate() error {
 		if max := maxOf(f.name); !f.p.Positive() || f.p.Longer(max) {
 			return Errorf(CodeInvalid, "retention.%s must be a positive duration of at most %s", f.name, max)
 		}
+	}
+	if MinExportLink.Longer(r.ExportLink) {
+		return Errorf(CodeInvalid, "retention.exportLink must be at least %s", MinExportLink)
 	}
 	now := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	mark := r.Inactivity.AddTo(now)
@@ -307,6 +324,58 @@ type MailSettings struct {
 	// Templates maps a mail kind to the provider's template id for it; a kind left out is
 	// sent with the built-in subject, text and HTML.
 	Templates map[MailKind]int64 `json:"templates,omitempty"`
+	// TemplatesByLanguage maps a language, then a mail kind, to the provider's template for
+	// readers of that language; it wins over Templates, which serve every other language.
+	TemplatesByLanguage map[string]map[MailKind]int64 `json:"templatesByLanguage,omitempty"`
+	// SoftBounces is the brand's soft-bounce policy; off (the zero value) by default, when a
+	// soft bounce sets the email status only (R-MAIL-2).
+	SoftBounces SoftBouncePolicy `json:"softBounces,omitzero"`
+}
+
+// TemplateFor is the provider's template for a mail of kind to a reader of lang, 0 for the
+// built-in texts.
+func (m MailSettings) TemplateFor(kind MailKind, lang string) int64 {
+	if id := m.TemplatesByLanguage[lang][kind]; id != 0 {
+		return id
+	}
+	return m.Templates[kind]
+}
+
+// SoftBouncePolicy suppresses mail to an address after Limit soft bounces in a row, the
+// first and the last within Window, until a mail to it is delivered or the member releases
+// it. Limit 0 turns it off.
+type SoftBouncePolicy struct {
+	Limit  int    `json:"limit"`
+	Window Period `json:"window,omitzero"`
+}
+
+// The bounds of a soft-bounce policy: a single bounce is what R-MAIL-2 already handles, and
+// more than 20 in a row, or a window past 90 days, no longer says anything of a mailbox now.
+const (
+	MinSoftBounceLimit = 2
+	MaxSoftBounceLimit = 20
+)
+
+var (
+	minSoftBounceWindow = Period{Exact: time.Hour}
+	maxSoftBounceWindow = Period{Days: 90}
+)
+
+// On reports a policy in force.
+func (p SoftBouncePolicy) On() bool { return p.Limit > 0 }
+
+// Validate checks the policy's bounds.
+func (p SoftBouncePolicy) Validate() error {
+	if p == (SoftBouncePolicy{}) {
+		return nil
+	}
+	if p.Limit < MinSoftBounceLimit || p.Limit > MaxSoftBounceLimit {
+		return Errorf(CodeInvalid, "mail.softBounces.limit must be from %d to %d (leave softBounces out to turn the policy off)", MinSoftBounceLimit, MaxSoftBounceLimit)
+	}
+	if !p.Window.Positive() || minSoftBounceWindow.Longer(p.Window) || p.Window.Longer(maxSoftBounceWindow) {
+		return Errorf(CodeInvalid, "mail.softBounces.window must be from PT1H to P90D")
+	}
+	return nil
 }
 
 // MailKinds are the kinds of mail the service sends.
@@ -314,18 +383,26 @@ var MailKinds = []MailKind{MailSignupConfirmation, MailAccountExists, MailInacti
 
 // Validate checks the sender's address and name and that each template names a known kind.
 func (m MailSettings) Validate() error {
+	if err := m.SoftBounces.Validate(); err != nil {
+		return err
+	}
 	if m.From != (Sender{}) && !ValidEmail(NormalizeEmail(m.From.Email)) {
 		return Errorf(CodeInvalid, "mail.from.email must be a valid email address")
 	}
 	if !plainText(m.From.Name, 100) {
 		return Errorf(CodeInvalid, "mail.from.name must be at most 100 characters without control characters")
 	}
-	for kind, id := range m.Templates {
+	return validateTemplateIDs("mail.templates", m.Templates)
+}
+
+// validateTemplateIDs checks that each template names a known kind and a positive id.
+func validateTemplateIDs(field string, templates map[MailKind]int64) error {
+	for kind, id := range templates {
 		if !slices.Contains(MailKinds, kind) {
-			return Errorf(CodeInvalid, "mail.templates: unknown mail kind; the kinds are %s", joinKinds(MailKinds))
+			return Errorf(CodeInvalid, "%s: unknown mail kind; the kinds are %s", field, joinKinds(MailKinds))
 		}
 		if id <= 0 {
-			return Errorf(CodeInvalid, "mail.templates.%s must be a positive template id", kind)
+			return Errorf(CodeInvalid, "%s.%s must be a positive template id", field, kind)
 		}
 	}
 	return nil
@@ -359,6 +436,9 @@ func (b Brand) Validate() error {
 		return err
 	}
 	if err := b.Mail.Validate(); err != nil {
+		return err
+	}
+	if err := b.validatePresentation(); err != nil {
 		return err
 	}
 	return b.Fields.Validate()

@@ -31,6 +31,9 @@ type BrandSettings struct {
 	Retention       Retention        `json:"retention"`
 	Fields          FieldRules       `json:"fields"`
 	Contacts        ContactSettings  `json:"contacts"`
+	Identity        BrandIdentity    `json:"identity"`
+	DefaultLanguage string           `json:"defaultLanguage"`
+	TimeZone        string           `json:"timeZone"`
 
 	// Keep names the secrets the request left out, which keep their stored value: a whole
 	// document replaced without them silently dropped the Mailjet callback credentials
@@ -47,7 +50,8 @@ type KeptSecrets struct {
 // document a merge patch applies to.
 func (b Brand) Settings() BrandSettings {
 	return BrandSettings{Name: b.Name, Pro: b.Pro, SSOExclusive: b.SSOExclusive, WhitelistEnabled: b.WhitelistEnabled,
-		Mail: b.Mail, Retention: b.Retention.WithDefaults(), Fields: b.Fields, Contacts: b.Contacts}
+		Mail: b.Mail, Retention: b.Retention.WithDefaults(), Fields: b.Fields, Contacts: b.Contacts,
+		Identity: b.Identity, DefaultLanguage: b.DefaultLanguage, TimeZone: b.TimeZone}
 }
 
 // settingsWriters bounds the attempts of a settings write: that many admins and sweeps
@@ -137,6 +141,9 @@ func (s *BrandService) apply(b *Brand, in BrandSettings, now time.Time) error {
 	b.Retention = in.Retention.WithDefaults()
 	b.Fields = in.Fields
 	b.Contacts = in.Contacts
+	b.Identity = in.Identity
+	b.Identity.PostalAddress = strings.TrimSpace(in.Identity.PostalAddress)
+	b.DefaultLanguage, b.TimeZone = in.DefaultLanguage, in.TimeZone
 	b.UpdatedAt = now
 	return b.Validate()
 }

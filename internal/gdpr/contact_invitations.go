@@ -158,7 +158,8 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 		return err
 	}
 	if answer == InvitationGlobalOptOut {
-		if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut, CreatedAt: s.clock.Now()}); err != nil {
+		if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut,
+			Source: "invitation:" + s.linkTokenProof(t), CreatedAt: s.clock.Now()}); err != nil {
 			return err
 		}
 		// Every other Member's copy follows (R-CONSENT-7), by the system applying the rule.

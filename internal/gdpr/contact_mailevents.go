@@ -105,7 +105,7 @@ func (s *ContactService) applyContactEvents(ctx context.Context, b Brand, id str
 // the platform (R-MAIL-2); no other status can be released. Releasing a released one changes
 // nothing.
 func (s *ContactService) ReleaseContactSoftBounce(ctx context.Context, brandID BrandID, memberID, contactID string) (Contact, error) {
-	return s.changeMemberContact(ctx, brandID, memberID, contactID, func(c *Contact) error {
+	c, err := s.changeMemberContact(ctx, brandID, memberID, contactID, func(c *Contact) error {
 		switch c.EmailStatus {
 		case EmailSoftBounce:
 			c.EmailStatus = EmailOK
@@ -115,4 +115,9 @@ func (s *ContactService) ReleaseContactSoftBounce(ctx context.Context, brandID B
 		}
 		return Errorf(CodeConflict, "only a soft bounce can be released (R-MAIL-2)")
 	})
+	if err != nil {
+		return c, err
+	}
+	// The address too, as for a member's own release: a retry completes one that failed here.
+	return c, releaseAddress(ctx, &s.core, s.blacklist, s.remover, s.streaks, c.BrandID, c.Email, memberID)
 }

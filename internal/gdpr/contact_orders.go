@@ -99,8 +99,10 @@ type OrderResult struct {
 // customer agreed, both "storage only" otherwise), or found, and the sale is added to its
 // history. An address globally opted out creates nothing (R-MAIL-4); one blacklisted for a
 // complaint, bounce or block is recorded with that email status, so nothing is mailed to it
-// (R-MAIL-1, R-MAIL-3). Each orderId applies once.
-func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Order) (OrderResult, error) {
+// (R-MAIL-1, R-MAIL-3). Each orderId applies once. The claims in also (the webhook id that
+// carried the order) are written with the order's own once it has applied, in one request
+// where the store batches, or when it was applied before.
+func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Order, also ...Claim) (OrderResult, error) {
 	b, err := s.activeBrand(ctx, brandID)
 	if err != nil {
 		return OrderResult{}, err
@@ -109,7 +111,7 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 		return OrderResult{}, err
 	}
 	if c, err := s.claims.GetClaim(ctx, b.ID, claimOrder+o.OrderID); err == nil {
-		return OrderResult{Outcome: OrderReplayed, ContactID: c.Owner}, nil
+		return OrderResult{Outcome: OrderReplayed, ContactID: c.Owner}, claimEach(ctx, s.claims, b.ID, also)
 	} else if !errors.Is(err, ErrNotFound) {
 		return OrderResult{}, err
 	}
@@ -131,7 +133,8 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 		}
 	}
 	now := s.clock.Now()
-	if _, err := s.claims.Claim(ctx, Claim{BrandID: b.ID, Key: claimOrder + o.OrderID, Owner: res.ContactID, CreatedAt: now}); err != nil && !errors.Is(err, ErrConflict) {
+	order := Claim{BrandID: b.ID, Key: claimOrder + o.OrderID, Owner: res.ContactID, CreatedAt: now}
+	if err := claimEach(ctx, s.claims, b.ID, append([]Claim{order}, also...)); err != nil {
 		return OrderResult{}, err
 	}
 	s.log.InfoContext(ctx, "order recorded", "brand", b.ID, "member", member.ID, "contact", res.ContactID, "outcome", string(res.Outcome))
@@ -150,12 +153,25 @@ func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o
 	key := s.contactKey(member.ID, o.Contact.Email)
 	var res OrderResult
 	err := retry(ctx, func() error {
-		c, found, err := s.contactKeys(s.contacts, s.claims).find(ctx, b.ID, key)
+		// The key is claimed for a new contact first (a conditional create): on an address the
+		// member has not had, that is the one look at the claims; on one it has, the claim's
+		// 409 names the contact.
+		created, err := s.orderContact(b, member, o, sale, status)
 		if err != nil {
 			return err
 		}
-		if !found {
-			res, err = s.createFromOrder(ctx, b, member, o, key, sale, status)
+		holder, err := s.createOrFindContact(ctx, b, created, key)
+		if err != nil {
+			return err
+		}
+		if holder == created.ID {
+			res = OrderResult{Outcome: OrderContactCreated, ContactID: created.ID}
+			return nil
+		}
+		c, err := s.contacts.GetContact(ctx, b.ID, holder)
+		if errors.Is(err, ErrNotFound) || err == nil && c.Erased() {
+			return ErrConflict // erased since the claim named it: claim again
+		} else if err != nil {
 			return err
 		}
 		if !containsOrder(c.Sales, o.OrderID) {
@@ -187,10 +203,8 @@ func containsOrder(sales []Sale, id string) bool {
 	return false
 }
 
-// createFromOrder makes the contact with R-CONSENT-3's opt-ins, claiming its member and
-// address first: a concurrent order for the same address finds it and sends the caller round
-// again.
-func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member User, o Order, key []string, sale Sale, status EmailStatus) (OrderResult, error) {
+// orderContact is the contact an order creates, with R-CONSENT-3's opt-ins.
+func (s *ContactService) orderContact(b Brand, member User, o Order, sale Sale, status EmailStatus) (Contact, error) {
 	now := s.clock.Now()
 	c := Contact{BrandID: b.ID, ID: NewID("c_", now), MemberID: member.ID, Email: o.Contact.Email, EmailStatus: status,
 		FirstName: o.Contact.FirstName, LastName: o.Contact.LastName, Source: SourceOrder, CreatedAt: now,
@@ -201,13 +215,10 @@ func (s *ContactService) createFromOrder(ctx context.Context, b Brand, member Us
 	}
 	src := ConsentSource{Kind: SourceKindOrder, Ref: o.OrderID}
 	if err := c.ChangeMemberOptIn(memberOptIn, src, now); err != nil {
-		return OrderResult{}, err
+		return Contact{}, err
 	}
 	if err := c.ChangeBrandOptIn(brandOptIn, src, now); err != nil {
-		return OrderResult{}, err
+		return Contact{}, err
 	}
-	if err := s.createClaimedContact(ctx, b, c, key); err != nil {
-		return OrderResult{}, err // ErrConflict: created meanwhile, the caller goes round again
-	}
-	return OrderResult{Outcome: OrderContactCreated, ContactID: c.ID}, nil
+	return c, nil
 }

@@ -2,6 +2,7 @@ package gdpr_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -100,4 +101,26 @@ func TestOrder_R_CONSENT_3_brandOptInNotSetIsStorageOnly(t *testing.T) {
 	require.Equal(t, gdpr.MemberStorageOnly, c.MemberOptIn.Value)
 	require.Equal(t, gdpr.BrandOptInStorageOnly, c.BrandOptIn.Value)
 	require.Len(t, c.Sales, 1, "the sale is recorded")
+}
+
+// TestOrderWritesTheClaimsItCarries: the claims an order carries (the webhook id that
+// brought it) are written with the order's own once it has applied, and by a replay of it
+// too (another delivery, another webhook id): each delivery is remembered.
+func TestOrderWritesTheClaimsItCarries(t *testing.T) {
+	w := newContactWorld(t)
+	ctx := t.Context()
+	carried := func(id string) gdpr.Claim {
+		return gdpr.Claim{BrandID: "acme", Key: gdpr.ClaimWebhookID + id, Owner: "webhook", CreatedAt: time.Now()}
+	}
+	first, err := w.contacts.RecordOrder(ctx, "acme", order("o-1", w.members[0], "cleo@example.test", true), carried("msg_1"))
+	require.NoError(t, err)
+	for _, key := range []string{"order:o-1", gdpr.ClaimWebhookID + "msg_1"} {
+		_, err := w.store.GetClaim(ctx, "acme", key)
+		require.NoError(t, err, key)
+	}
+	again, err := w.contacts.RecordOrder(ctx, "acme", order("o-1", w.members[0], "cleo@example.test", true), carried("msg_2"))
+	require.NoError(t, err)
+	require.Equal(t, gdpr.OrderResult{Outcome: gdpr.OrderReplayed, ContactID: first.ContactID}, again)
+	_, err = w.store.GetClaim(ctx, "acme", gdpr.ClaimWebhookID+"msg_2")
+	require.NoError(t, err, "the replay's delivery is remembered too")
 }

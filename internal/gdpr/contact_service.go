@@ -17,6 +17,10 @@ type ContactDeps struct {
 	Queue     Queue           // invitation mails
 	Tokens    TokenStore      // invitation answers
 	OptOuts   BlacklistWriter // a global opt-out from an invitation (R-MAIL-4)
+	// Remover and SoftBounces: a member's release of its contact's soft bounce lifts the
+	// soft-bounce policy's suppression of the address too.
+	Remover     BlacklistRemover
+	SoftBounces SoftBounceStore
 	// SentMail is where copies of sent mail are kept, if anywhere: a contact the brand deletes
 	// takes its invitations with it.
 	SentMail SentMail
@@ -42,6 +46,8 @@ type ContactService struct {
 	queue     Queue
 	tokens    TokenStore
 	optOuts   BlacklistWriter
+	remover   BlacklistRemover
+	streaks   SoftBounceStore
 	eraser    contactEraser // a contact the brand's system deletes (R-RET-9)
 }
 
@@ -51,13 +57,14 @@ func NewContactService(c Core, d ContactDeps) (*ContactService, error) {
 	if err == nil {
 		err = missing("ContactService", map[string]bool{"Contacts": d.Contacts != nil, "Owners": d.Owners != nil,
 			"Users": d.Users != nil, "Claims": d.Claims != nil, "Blacklist": d.Blacklist != nil, "Audit": d.Audit != nil,
-			"Queue": d.Queue != nil, "Tokens": d.Tokens != nil, "OptOuts": d.OptOuts != nil})
+			"Queue": d.Queue != nil, "Tokens": d.Tokens != nil, "OptOuts": d.OptOuts != nil, "Remover": d.Remover != nil,
+			"SoftBounces": d.SoftBounces != nil})
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &ContactService{core: cc, contacts: d.Contacts, owners: d.Owners, users: d.Users, claims: d.Claims,
-		blacklist: d.Blacklist, queue: d.Queue, tokens: d.Tokens, optOuts: d.OptOuts,
+		blacklist: d.Blacklist, queue: d.Queue, tokens: d.Tokens, optOuts: d.OptOuts, remover: d.Remover, streaks: d.SoftBounces,
 		eraser: newContactEraser(cc, d.Contacts, d.Claims, d.SentMail, erasureRecords{audit: d.Audit, ledger: d.Ledger, log: cc.log})}, nil
 }
 
@@ -72,30 +79,43 @@ const (
 // died is recovered after ClaimLease. ErrConflict means another contact holds the key now, or
 // c's create was fenced: the caller reads again.
 func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Contact, key []string) error {
-	keys := s.contactKeys(s.contacts, s.claims)
-	holder, err := keys.reserve(ctx, b.ID, key, c.ID)
-	if err != nil {
-		return err
-	}
-	if holder != c.ID {
+	holder, err := s.createOrFindContact(ctx, b, c, key)
+	if err == nil && holder != c.ID {
 		return ErrConflict
-	}
-	_, err = s.createContact(ctx, b, c)
-	if err != nil && !errors.Is(err, ErrConflict) {
-		keys.release(ctx, b.ID, c.ID, key...)
 	}
 	return err
 }
 
+// createOrFindContact claims key for c by a conditional create under each of its digests
+// (one per active hash-key version, newest first), without reading the claims first, and
+// creates c when the key is c's: it returns c's id then, or the id of the live contact that
+// holds the key under any version (a claim's create answered 409 and named it). ErrConflict
+// means c's create was fenced: the caller goes round again. With one active version this is
+// one claim request, as before any rotation.
+func (s *ContactService) createOrFindContact(ctx context.Context, b Brand, c Contact, key []string) (string, error) {
+	keys := s.contactKeys(s.contacts, s.claims)
+	holder, err := keys.reserve(ctx, b.ID, key, c.ID)
+	if err != nil || holder != c.ID {
+		return holder, err
+	}
+	if _, err := s.createContact(ctx, b, c); err != nil {
+		if !errors.Is(err, ErrConflict) {
+			keys.release(ctx, b.ID, c.ID, key...)
+		}
+		return "", err
+	}
+	return c.ID, nil
+}
+
 // contactKey is the claim keys of a member's copy of an address, one per active hash-key
-// version (R-CONSENT-5).
+// version, newest first (R-CONSENT-5).
 func (s *ContactService) contactKey(member, email string) []string {
 	return keyed(claimContact+member+":", s.hasher.EmailDigests(email))
 }
 
 // blacklisted tells what the brand's blacklist says of an address a contact is created for
-// (R-MAIL-4): a global opt-out refuses the creation (optedOut); a complaint, a hard bounce or
-// a block lets the contact be created with that email status, after which nothing is mailed
+// (R-MAIL-4): a global opt-out refuses the creation (optedOut); a complaint, a hard bounce, a
+// block or a soft-bounce suppression lets the contact be created with that email status, after which nothing is mailed
 // to it (R-MAIL-1, R-MAIL-3). A reason this code does not know refuses: fail closed.
 func (s *ContactService) blacklisted(ctx context.Context, brand BrandID, email string) (status EmailStatus, optedOut bool, err error) {
 	e, err := s.blacklistEntry(ctx, s.blacklist, brand, email)
@@ -112,6 +132,8 @@ func (s *ContactService) blacklisted(ctx context.Context, brand BrandID, email s
 		return EmailHardBounce, false, nil
 	case BlacklistBlocked:
 		return EmailBlocked, false, nil
+	case BlacklistSoftBounce:
+		return EmailSoftBounce, false, nil // the brand's soft-bounce policy suppresses the address
 	}
 	return EmailOK, true, nil
 }

@@ -111,18 +111,20 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	if sc.Delete {
 		return s.syncDelete(ctx, b, keys, key, res)
 	}
-	existing, found, err := keys.find(ctx, b.ID, key)
-	switch {
-	case err != nil:
-		return err
-	case found:
-		return s.updateSynced(ctx, b, Claim{Key: key[0], Owner: existing.ID}, sc, batchID, res)
-	}
 	status, optedOut, err := s.blacklisted(ctx, b.ID, sc.Email)
 	if err != nil {
 		return err
 	}
 	if optedOut {
+		// Nothing is created for a globally opted-out address; a contact the member already
+		// has of it is still the brand's to update.
+		existing, found, err := keys.find(ctx, b.ID, key)
+		switch {
+		case err != nil:
+			return err
+		case found:
+			return s.updateSynced(ctx, b, Claim{Key: key[0], Owner: existing.ID}, sc, batchID, res)
+		}
 		res.Blacklisted++
 		return nil
 	}
@@ -140,11 +142,17 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	if err := c.ChangeBrandOptIn(brandOptIn, src, now); err != nil {
 		return err
 	}
-	if err := s.createClaimedContact(ctx, b, c, key); errors.Is(err, ErrConflict) {
-		res.Unchanged++ // created meanwhile by an order or another batch
+	// The key is claimed for the new contact by a conditional create, never read first: a new
+	// address costs one look at the claims, and a known one is named by the claim's 409.
+	holder, err := s.createOrFindContact(ctx, b, c, key)
+	switch {
+	case errors.Is(err, ErrConflict):
+		res.Unchanged++ // fenced: created meanwhile by an order or another batch
 		return nil
-	} else if err != nil {
+	case err != nil:
 		return err
+	case holder != c.ID:
+		return s.updateSynced(ctx, b, Claim{Key: key[0], Owner: holder}, sc, batchID, res)
 	}
 	res.Created++
 	return nil

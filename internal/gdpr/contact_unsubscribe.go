@@ -30,6 +30,42 @@ func (s *ContactService) unsubscribeToken(ctx context.Context, brand BrandID, to
 	return s.linkToken(ctx, s.tokens, brand, token, linkTokenRule{purpose: TokenContactUnsubscribe, reusable: true, gone: errUnsubscribeGone})
 }
 
+// oneClickToken finds an unexpired one-click token (RFC 8058), never spent.
+func (s *ContactService) oneClickToken(ctx context.Context, brand BrandID, token string) (Token, error) {
+	return s.linkToken(ctx, s.tokens, brand, token, linkTokenRule{purpose: TokenContactOneClick, reusable: true, gone: errUnsubscribeGone})
+}
+
+// CheckOneClick tells whether a one-click unsubscribe URL can act, changing nothing: its GET
+// shows the unsubscribe page with this member's opt-out only.
+func (s *ContactService) CheckOneClick(ctx context.Context, brandID BrandID, token string) error {
+	if _, err := s.brand(ctx, brandID); err != nil {
+		return err
+	}
+	_, err := s.oneClickToken(ctx, brandID, token)
+	return err
+}
+
+// OneClickUnsubscribe applies a mail provider's one-click POST (RFC 8058) to a mail's
+// List-Unsubscribe URL: the contact's Member opt-in becomes "opt-out from an email" (R-MAIL-5),
+// as the page's "this member" answer does, without any page. Repeated, it changes nothing.
+// It is logged by ids only.
+func (s *ContactService) OneClickUnsubscribe(ctx context.Context, brandID BrandID, token string) error {
+	b, err := s.brand(ctx, brandID)
+	if err != nil {
+		return err
+	}
+	t, err := s.oneClickToken(ctx, b.ID, token)
+	if err != nil {
+		return err
+	}
+	src := ConsentSource{Kind: SourceKindUnsubscribe, Ref: s.linkTokenProof(t)}
+	if err := s.unsubscribeContact(ctx, b, t.UserID, MemberOptOutFromEmail, src); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "contact unsubscribed", "brand", b.ID, "contact", t.UserID, "answer", "one_click")
+	return nil
+}
+
 // CheckUnsubscribe tells whether an unsubscribe link can be answered, changing nothing: mail
 // scanners fetch links, so only the POST answers.
 func (s *ContactService) CheckUnsubscribe(ctx context.Context, brandID BrandID, token string) error {
@@ -55,6 +91,10 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 		return err
 	}
 	t, err := s.unsubscribeToken(ctx, b.ID, token)
+	if errors.Is(err, errUnsubscribeGone) && answer == UnsubscribeThisMember {
+		// The one-click URL's page answers "this member" only (OneClickUnsubscribe).
+		t, err = s.oneClickToken(ctx, b.ID, token)
+	}
 	if err != nil {
 		return err
 	}
@@ -70,7 +110,8 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 		return s.unsubscribeContact(ctx, b, c.ID, MemberOptOutFromEmail, src)
 	}
 	digest := s.hasher.EmailDigest(c.Email)
-	if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut, CreatedAt: s.clock.Now()}); err != nil {
+	if err := s.optOuts.PutBlacklist(ctx, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: BlacklistGlobalOptOut,
+		Source: "unsubscribe:" + src.Ref, CreatedAt: s.clock.Now()}); err != nil {
 		return err
 	}
 	if err := s.unsubscribeContact(ctx, b, c.ID, MemberGlobalOptOut, src); err != nil {
@@ -138,4 +179,18 @@ func (s *ContactService) unsubscribeContact(ctx context.Context, b Brand, id str
 		_, err = s.updateContact(ctx, b, c)
 		return err
 	})
+}
+
+// InvitingMember is how the invitation page names the member who invites (R-RET-5): the
+// alias, else the first name, as contacts may see them; empty for an id that names no
+// active member of the brand, so a guessed or stale id learns nothing.
+func (s *ContactService) InvitingMember(ctx context.Context, brand BrandID, memberID string) string {
+	if memberID == "" || len(memberID) > 64 || !brand.Valid() {
+		return ""
+	}
+	u, err := s.users.GetUser(ctx, brand, memberID)
+	if err != nil || u.Status != UserActive || u.Kind != SubjectMember {
+		return ""
+	}
+	return contactDisplayName(u)
 }

@@ -121,9 +121,27 @@ func (s *ContactRetentionService) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]BrandID, len(brands))
+	for i, b := range brands {
+		ids[i] = b.ID
+	}
+	return s.sweepBrands(ctx, ids)
+}
+
+// sweepBrands is Sweep over the brands named, each read as it is now (after the users' part
+// of the sweep, which may have ended its contract); a brand gone since is skipped.
+func (s *ContactRetentionService) sweepBrands(ctx context.Context, ids []BrandID) error {
 	stopAt := time.Now().Add(SweepBudget)
 	var errs []error
-	for _, b := range brands {
+	for _, id := range ids {
+		b, err := s.brands.GetBrand(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("brand %s: %w", id, err))
+			continue
+		}
 		st, err := s.SweepBrandUntil(ctx, b, stopAt)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("brand %s: %w", b.ID, err))

@@ -59,6 +59,7 @@ const (
 	PurposeSecurity       Purpose = "security"       // authenticating people and systems
 	PurposeTenancy        Purpose = "tenancy"        // keeping each brand's data apart (R-TEN-1)
 	PurposeSettings       Purpose = "settings"       // a brand's configuration of the service
+	PurposeRights         Purpose = "rights"         // answering data-subject requests, and the register of them
 )
 
 // Purposes describes each purpose once, for the record of processing activities.
@@ -78,6 +79,7 @@ var Purposes = []struct {
 	{PurposeSecurity, "Authenticate people and systems: passwords, single-use links, brand credentials (R-SIGNUP-2, R-SIGNUP-3, R-SSO-3)."},
 	{PurposeTenancy, "Keep each brand's data apart (R-TEN-1)."},
 	{PurposeSettings, "Hold each brand's configuration of the service."},
+	{PurposeRights, "Answer data-subject requests (GDPR Art. 15–22) and authorised brand exports, and keep their register (R-RIGHTS-1, R-ACCESS-3)."},
 }
 
 // FieldErasure is what erasure does to a field, per group of roles. OnDeletion is the erasure
@@ -168,8 +170,12 @@ func DataMap() []DataTable {
 		tokenTable(),
 		claimTable(),
 		blacklistTable(),
+		blacklistRemovalTable(),
+		softBounceTable(),
 		whitelistTable(),
 		erasureTable(),
+		requestTable(),
+		exportTable(),
 		brandTable(),
 	}
 }
@@ -263,6 +269,9 @@ func userTable(kind SubjectKind) DataTable {
 	f("warnings", "system.operations", erase, false, WarehouseOmit, inactivity, PurposeRetention)
 	f("erasure", "system.operations", mark, false, WarehouseOmit, kept, PurposeErasureProof)
 	f("nextReviewAt", "system.operations", mark, false, WarehouseOmit, kept, PurposeRetention)
+	// A restriction or objection (Art. 18, 21) is kept with the soft-deleted record: the
+	// register says which request set it, and nothing is mailed after the erasure anyway.
+	f("restriction", "user.privacy_preferences", keep, true, WarehouseOmit, kept, PurposeRights)
 	return t
 }
 
@@ -376,7 +385,37 @@ func blacklistTable() DataTable {
 		FieldClass{Path: "brandId", Category: "system.operations", Retention: r, Purpose: PurposeTenancy},
 		FieldClass{Path: "digest", Category: "user.unique_id.deterministic", Retention: r, Purpose: PurposeDeliverability},
 		FieldClass{Path: "reason", Category: "user.privacy_preferences", Retention: r, Purpose: PurposeDeliverability},
+		// The provider's event id, or the prefix of the answered link's digest: ids, never the
+		// address.
+		FieldClass{Path: "source", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
 		FieldClass{Path: "createdAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "lastAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+	)
+}
+
+func blacklistRemovalTable() DataTable {
+	const r = "R-MAIL-1"
+	var fields []FieldClass
+	for _, p := range []string{"brandId", "id", "reason", "source", "since", "basis", "why", "removedAt"} {
+		fields = append(fields, FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeDeliverability})
+	}
+	// Who asked: an operator id or a ticket (never an address, refused on input), or the id
+	// of the member whose confirmed opt-in lifted the entry.
+	fields = append(fields, FieldClass{Path: "requestedBy", Category: "user.unique_id", Retention: r, Purpose: PurposeDeliverability})
+	return derived("blacklist_removals", "blacklistRemovals",
+		"The audit trail of blacklist entries removed: what the entry said, on what basis, why and at whose request; no address, not even as a digest.",
+		reflect.TypeFor[BlacklistRemoval](), fields...)
+}
+
+func softBounceTable() DataTable {
+	const r = "R-MAIL-2" // a delivery or the member's release starts the count again
+	return derived("soft_bounces", "softBounces",
+		"The brand's soft-bounce policy's count per address, as a keyed digest: the latest soft bounces in a row by the provider's event ids.",
+		reflect.TypeFor[SoftBounceStreak](),
+		FieldClass{Path: "brandId", Category: "system.operations", Retention: r, Purpose: PurposeTenancy},
+		FieldClass{Path: "digest", Category: "user.unique_id.deterministic", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "bounces", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
+		FieldClass{Path: "clearedAt", Category: "system.operations", Retention: r, Purpose: PurposeDeliverability},
 	)
 }
 
@@ -398,7 +437,9 @@ func erasureTable() DataTable {
 	var fields []FieldClass
 	for _, p := range []string{"brandId", "id", "subjectId", "subjectKind", "role", "rule", "reason", "requestedAt",
 		"dueAt", "doneAt", "fieldsErased", "fieldsHashed", "blobsDeleted", "contactsErased", "contactsKept"} {
-		c := FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeErasureProof}
+		// The subject's own export carries its erasure records (R-RIGHTS-1): ids, rules,
+		// times and field names, no personal data.
+		c := FieldClass{Path: p, Category: "system.operations", Export: p != "brandId", Retention: r, Purpose: PurposeErasureProof}
 		if p == "subjectId" {
 			c.Category = "user.unique_id"
 		}
@@ -409,11 +450,59 @@ func erasureTable() DataTable {
 		reflect.TypeFor[ErasureRecord](), fields...)
 }
 
+// requestTable classifies the register of data-subject requests. It outlives the subject's
+// erasure (R-RIGHTS-1): the subject is named by id only, a rectification keeps the names of
+// the fields it changed, never their values.
+func requestTable() DataTable {
+	const r = "R-RIGHTS-1"
+	var fields []FieldClass
+	for _, p := range []string{"brandId", "id", "kind", "subjectId", "reference", "justification", "requestedBy",
+		"status", "refusedReason", "receivedAt", "dueAt", "completedAt", "approvals[].approver", "approvals[].role",
+		"approvals[].at", "fieldsChanged", "liftedAt", "download.url", "download.expiresAt"} {
+		c := FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeRights}
+		switch p {
+		case "subjectId":
+			c.Category = "user.unique_id"
+		case "requestedBy", "approvals[].approver":
+			// The staff who asked or approved, as the admin names them: the register's proof
+			// of who authorised what (R-ACCESS-3); never the subject.
+			c.Category = "user.account.username"
+		case "download.url":
+			c.Category = "system.authentication"
+		}
+		fields = append(fields, c)
+	}
+	return derived("requests", "requests",
+		"The register of data-subject requests and authorised brand exports: who asked, what, approvals, status and times; no personal data of the subject beyond its id (R-RIGHTS-1, R-ACCESS-3).",
+		reflect.TypeFor[Request](), fields...)
+}
+
+func exportTable() DataTable {
+	const r = "R-ACCESS-3"
+	var fields []FieldClass
+	for _, p := range []string{"brandId", "requestId", "scope", "subjectId", "exportId", "blobKey", "tokenDigest", "status",
+		"createdAt", "readyAt", "expiresAt", "downloads", "deletedAt", "deletedBecause"} {
+		c := FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeRights}
+		switch p {
+		case "subjectId":
+			c.Category = "user.unique_id"
+		case "tokenDigest":
+			c.Category, c.Purpose = "system.authentication", PurposeSecurity
+		}
+		fields = append(fields, c)
+	}
+	return derived("exports", "exports",
+		"Export records: where each export's file is, its link's token as a keyed digest, until when and how often it may be downloaded; ids and times, no personal data (R-ACCESS-3).",
+		reflect.TypeFor[ExportRecord](), fields...)
+}
+
 func brandTable() DataTable {
 	const r = "R-TEN-1"
 	var fields []FieldClass
 	for _, p := range []string{"id", "name", "pro", "ssoExclusive", "whitelistEnabled", "sweepCursor", "retention",
-		"fields", "status", "contractEnd", "suspension", "createdAt", "updatedAt", "contacts", "mail.templates"} {
+		"fields", "status", "contractEnd", "suspension", "createdAt", "updatedAt", "contacts", "mail.templates",
+		"mail.templatesByLanguage", "identity.logoUrl", "identity.primaryColor", "identity.siteUrl", "identity.privacyUrl",
+		"identity.signInUrl", "identity.postalAddress", "defaultLanguage", "timeZone", "mail.softBounces"} {
 		fields = append(fields, FieldClass{Path: p, Category: "system.operations", Retention: r, Purpose: PurposeSettings})
 	}
 	for _, p := range []string{"webhookSecret", "previousWebhookSecret", "mailjetCallback.username",

@@ -136,6 +136,17 @@ func (h *Hasher) Retired(version string) bool { return h.retired[version] }
 // Digest returns "<newest version>:<hex HMAC-SHA-256>" of value, unnormalised.
 func (h *Hasher) Digest(value string) string { return h.keys[len(h.keys)-1].digest(value) }
 
+// DigestUnder returns value's plain digest under version, if version is active (known and
+// not retired): what makes again a secret first made under an older key (an export link's
+// token) while that key is in use.
+func (h *Hasher) DigestUnder(version, value string) (string, bool) {
+	k := h.byName[version]
+	if k == nil || h.retired[version] {
+		return "", false
+	}
+	return k.digest(value), true
+}
+
 func (k *hashKey) digest(value string) string {
 	return k.version + ":" + hex.EncodeToString(k.sum(value))
 }

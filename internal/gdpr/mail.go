@@ -1,13 +1,10 @@
 package gdpr
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"strings"
-	texttemplate "text/template"
 	"time"
 )
 
@@ -60,22 +57,32 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err != nil {
 		return err
 	}
-	to, status, vars, links, err := s.prepareMail(ctx, b, u, job)
+	if u.Restriction != nil && job.ContactID == "" {
+		// A restricted or objecting subject gets no mail until the request is lifted (Art.
+		// 18, 21). An invitation goes to the member's contact, who is not the subject.
+		s.log.InfoContext(ctx, "mail suppressed", "reason", "restricted", "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID)
+		return nil
+	}
+	to, status, content, links, err := s.prepareMail(ctx, b, u, job)
 	if err != nil || to == "" {
 		return err
 	}
-	if reason, err := s.suppressed(ctx, b, status, to); reason != "" || err != nil {
+	if reason, err := s.suppressed(ctx, b, job.Kind, status, to); reason != "" || err != nil {
 		if reason != "" {
 			s.log.InfoContext(ctx, "mail suppressed", "reason", reason, "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID)
 		}
 		return err
 	}
-	m, err := renderMail(job.Kind, vars)
+	r, err := s.renderer.RenderMail(content)
 	if err != nil {
 		return err
 	}
-	m.BrandID, m.To, m.Links, m.JobID, m.ContactID = b.ID, to, links, job.ID, job.ContactID
-	m.From, m.TemplateID = b.Mail.From, b.Mail.Templates[job.Kind]
+	m := Mail{Kind: job.Kind, Subject: r.Subject, Text: r.Text, HTML: r.HTML, Variables: r.Variables, Language: content.Language,
+		BrandID: b.ID, To: to, Links: links, JobID: job.ID, ContactID: job.ContactID,
+		From: b.Mail.From, TemplateID: b.Mail.TemplateFor(job.Kind, content.Language)}
+	if job.Kind == MailContactInvitation { // the first invitation and its reminder (R-RET-5)
+		m.Headers = oneClickHeaders(links[len(links)-1])
+	}
 	if err := s.mailer.Send(ctx, m); err != nil {
 		if errors.Is(err, ErrUndeliverable) {
 			s.log.WarnContext(ctx, "mail undeliverable", "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID, "err", err)
@@ -89,13 +96,18 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 }
 
 // suppressed says why nothing may be sent to the address, if anything forbids it: the
-// blacklist (R-MAIL-1) or an undeliverable email status (R-MAIL-3).
-func (s *MailService) suppressed(ctx context.Context, b Brand, status EmailStatus, to string) (reason string, err error) {
+// blacklist (R-MAIL-1) or an undeliverable email status (R-MAIL-3). One mail passes a
+// complaint or a global opt-out: the signup confirmation the person just asked for on the
+// form, whose confirmed link is the only way such an entry is lifted (R-MAIL-4); the resend
+// limit bounds it to one a minute. A bounce or a block stops it like any other mail.
+func (s *MailService) suppressed(ctx context.Context, b Brand, kind MailKind, status EmailStatus, to string) (reason string, err error) {
 	if !status.Deliverable() {
 		return "email_status_" + string(status), nil
 	}
-	_, err = s.blacklistEntry(ctx, s.blacklist, b.ID, to)
+	e, err := s.blacklistEntry(ctx, s.blacklist, b.ID, to)
 	switch {
+	case err == nil && kind == MailSignupConfirmation && e.Reason.NeedsConsent():
+		return "", nil
 	case err == nil:
 		return "blacklisted", nil
 	case errors.Is(err, ErrNotFound):
@@ -144,14 +156,16 @@ func (s *MailService) recordJob(ctx context.Context, brand BrandID, job MailJob,
 	}
 }
 
-// prepareMail decides the recipient and the template variables. An empty address means the
-// mail no longer applies (the member confirmed, was blocked or erased meanwhile).
-func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job MailJob) (to string, status EmailStatus, vars map[string]string, links []string, err error) {
-	vars = map[string]string{"brand": b.Name}
+// prepareMail decides the recipient and what the mail says, in the reader's language: the
+// member's own, then the brand's default, then English. An empty address means the mail no
+// longer applies (the member confirmed, was blocked or erased meanwhile).
+func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job MailJob) (to string, status EmailStatus, content MailContent, links []string, err error) {
+	content = MailContent{Kind: job.Kind, Language: ReaderLanguage(u.Language, b.DefaultLanguage), Location: b.Location(),
+		Brand: b.Name, Identity: b.Identity}
 	switch job.Kind {
 	case MailSignupConfirmation:
 		if u.Status != UserPending {
-			return "", "", nil, nil, nil
+			return "", "", content, nil, nil
 		}
 		// The token is minted here, at send time, so its plain form exists only in the mail:
 		// the store keeps its digest (R-SIGNUP-2) and the queue never saw it.
@@ -162,44 +176,44 @@ func (s *MailService) prepareMail(ctx context.Context, b Brand, u User, job Mail
 			BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenSignupConfirmation,
 			UserID: u.ID, CreatedAt: now, ExpiresAt: expires,
 		}); err != nil {
-			return "", "", nil, nil, err
+			return "", "", content, nil, err
 		}
-		link := s.links.SignupConfirmation(b.ID, token)
-		vars["link"], vars["expires"] = link, expires.Format("2006-01-02 15:04 UTC")
-		return u.EmailTmp, u.EmailStatus, vars, []string{link}, nil
+		content.Link, content.At = s.links.SignupConfirmation(b.ID, token), expires
+		return u.EmailTmp, u.EmailStatus, content, []string{content.Link}, nil
 	case MailAccountExists:
 		if u.Status != UserActive {
-			return "", "", nil, nil, nil
+			return "", "", content, nil, nil
 		}
-		return u.Email, u.EmailStatus, vars, nil, nil
+		return u.Email, u.EmailStatus, content, nil, nil
 	case MailInactivityWarning:
 		if u.Status != UserActive || u.Email == "" || !job.Mark.Equal(Review(u, b).Mark) {
-			return "", "", nil, nil, nil // logged in since: the warning no longer applies
+			return "", "", content, nil, nil // logged in since: the warning no longer applies
 		}
 		// The erasure's date, which warnings sent late move past the mark (R-RET-1).
-		vars["date"] = InactivityErasureDate(u, b, s.clock.Now()).Format("2006-01-02")
-		return u.Email, u.EmailStatus, vars, nil, nil
+		content.At = InactivityErasureDate(u, b, s.clock.Now())
+		return u.Email, u.EmailStatus, content, nil, nil
 	case MailContactInvitation:
-		return s.prepareInvitation(ctx, b, u, job, vars)
+		return s.prepareInvitation(ctx, b, u, job, content)
 	case MailProgramSuspended:
-		return s.prepareSuspension(ctx, b, u, job, vars)
+		return s.prepareSuspension(ctx, b, u, job, content)
 	}
-	return "", "", nil, nil, Errorf(CodeInvalid, "unknown mail kind")
+	return "", "", content, nil, Errorf(CodeInvalid, "unknown mail kind")
 }
 
 // prepareInvitation mints the token of a contact's invitation at send time, as for signups:
 // its plain form exists only in the mail. An invitation that no longer applies (answered,
-// erased, moved to another Member) sends nothing.
-func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member User, job MailJob, vars map[string]string) (string, EmailStatus, map[string]string, []string, error) {
+// erased, moved to another Member) sends nothing. Contacts hold no language of their own:
+// they read the language of the member who invites them (prepareMail's choice).
+func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member User, job MailJob, content MailContent) (string, EmailStatus, MailContent, []string, error) {
 	c, err := s.contacts.GetContact(ctx, b.ID, job.ContactID)
 	if errors.Is(err, ErrNotFound) {
-		return "", "", nil, nil, nil
+		return "", "", content, nil, nil
 	}
 	if err != nil {
-		return "", "", nil, nil, err
+		return "", "", content, nil, err
 	}
 	if c.Erased() || c.MemberID != member.ID || c.MemberOptIn.Value != MemberOptInInvitationSent || member.Status != UserActive {
-		return "", "", nil, nil, nil
+		return "", "", content, nil, nil
 	}
 	now := s.clock.Now()
 	token := newToken()
@@ -208,134 +222,55 @@ func (s *MailService) prepareInvitation(ctx context.Context, b Brand, member Use
 	expires := b.Retention.WithDefaults().InvitationPending.AddTo(now)
 	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenContactInvitation,
 		UserID: c.ID, CreatedAt: now, ExpiresAt: expires}); err != nil {
-		return "", "", nil, nil, err
+		return "", "", content, nil, err
 	}
-	link := s.links.ContactInvitation(b.ID, token)
-	// Every mail to a contact links to its unsubscribe page (R-MAIL-5, R-CONSENT-7). That link
-	// is not spent by an answer, and lives as long as a contact may be kept without activity.
-	unsub := newToken()
-	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(unsub), Purpose: TokenContactUnsubscribe,
-		UserID: c.ID, CreatedAt: now, ExpiresAt: b.Retention.WithDefaults().ContactInactivity.AddTo(now)}); err != nil {
-		return "", "", nil, nil, err
+	link := s.links.ContactInvitation(b.ID, member.ID, token)
+	// Every mail to a contact links to its unsubscribe page (R-MAIL-5, R-CONSENT-7), and
+	// carries a one-click List-Unsubscribe URL (RFC 8058) of its own token, which can only
+	// opt the contact out from this member: its URL has the token in the query, where a
+	// leaked copy must not be able to do more. Neither is spent by an answer, and both live
+	// as long as a contact may be kept without activity.
+	unsubExpires := b.Retention.WithDefaults().ContactInactivity.AddTo(now)
+	unsub, oneClick := newToken(), newToken()
+	for _, t := range []Token{
+		{BrandID: b.ID, Digest: s.hasher.Digest(unsub), Purpose: TokenContactUnsubscribe, UserID: c.ID, CreatedAt: now, ExpiresAt: unsubExpires},
+		{BrandID: b.ID, Digest: s.hasher.Digest(oneClick), Purpose: TokenContactOneClick, UserID: c.ID, CreatedAt: now, ExpiresAt: unsubExpires},
+	} {
+		if _, err := s.tokens.CreateToken(ctx, t); err != nil {
+			return "", "", content, nil, err
+		}
 	}
-	unsubLink := s.links.ContactUnsubscribe(b.ID, unsub)
-	vars["link"], vars["unsubscribe"], vars["member"] = link, unsubLink, strings.TrimSpace(member.FirstName+" "+member.LastName)
-	return c.Email, c.EmailStatus, vars, []string{link, unsubLink}, nil
+	content.Link, content.Unsubscribe, content.Member = link, s.links.ContactUnsubscribe(b.ID, unsub), contactDisplayName(member)
+	content.At = expires
+	return c.Email, c.EmailStatus, content, []string{link, content.Unsubscribe, s.links.ContactOneClickUnsubscribe(b.ID, oneClick)}, nil
+}
+
+// oneClickHeaders are the headers of a mail a contact may unsubscribe from in one click
+// (RFC 8058; Gmail and Yahoo ask bulk senders for them): the provider's POST to the URL opts
+// the contact out from its member.
+// RFC 8058 §3.1 asks for an https URL: a deployment without one (local mode on plain http)
+// sends neither header, and the unsubscribe link in the mail's footer remains.
+func oneClickHeaders(oneClickURL string) map[string]string {
+	if !strings.HasPrefix(oneClickURL, "https://") {
+		return nil
+	}
+	return map[string]string{"List-Unsubscribe": "<" + oneClickURL + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 }
 
 // prepareSuspension mints the opt-out token of a suspended program's warning (R-ERASE-8) at
 // send time, as for signups: its plain form exists only in the mail. It lives as long as the
 // data is kept. A warning whose suspension is over (relaunched, or another one) or whose
 // member is no longer active sends nothing.
-func (s *MailService) prepareSuspension(ctx context.Context, b Brand, u User, job MailJob, vars map[string]string) (string, EmailStatus, map[string]string, []string, error) {
+func (s *MailService) prepareSuspension(ctx context.Context, b Brand, u User, job MailJob, content MailContent) (string, EmailStatus, MailContent, []string, error) {
 	now := s.clock.Now()
 	if u.Status != UserActive || u.Email == "" || !b.Suspended() || !b.Suspension.RequestedAt.Equal(job.Mark) || suspensionOver(b, now) {
-		return "", "", nil, nil, nil
+		return "", "", content, nil, nil
 	}
 	token := newToken()
 	if _, err := s.tokens.CreateToken(ctx, Token{BrandID: b.ID, Digest: s.hasher.Digest(token), Purpose: TokenProgramOptOut,
 		UserID: u.ID, CreatedAt: now, ExpiresAt: b.Suspension.KeepUntil}); err != nil {
-		return "", "", nil, nil, err
+		return "", "", content, nil, err
 	}
-	link := s.links.ProgramOptOut(b.ID, token)
-	vars["link"], vars["date"] = link, b.Suspension.KeepUntil.Format("2006-01-02")
-	return u.Email, u.EmailStatus, vars, []string{link}, nil
-}
-
-type mailTemplate struct {
-	subject *texttemplate.Template
-	text    *texttemplate.Template
-	html    *htmltemplate.Template
-}
-
-var mailTemplates = map[MailKind]mailTemplate{
-	MailSignupConfirmation: newMailTemplate("Confirm your {{.brand}} account",
-		`Hello,
-
-To finish creating your {{.brand}} account, confirm your email address:
-{{.link}}
-
-This link works once and expires on {{.expires}}. If you did not sign up, ignore this mail:
-no account is created without confirmation.
-`,
-		`<p>Hello,</p><p>To finish creating your {{.brand}} account, confirm your email address:</p>
-<p><a href="{{.link}}">Confirm my email address</a></p>
-<p>This link works once and expires on {{.expires}}. If you did not sign up, ignore this mail:
-no account is created without confirmation.</p>`),
-	MailAccountExists: newMailTemplate("Your {{.brand}} account",
-		`Hello,
-
-Someone, perhaps you, tried to sign up to {{.brand}} with this address. You already have an
-account: sign in, or reset your password if you forgot it. If it was not you, ignore this mail.
-`,
-		`<p>Hello,</p><p>Someone, perhaps you, tried to sign up to {{.brand}} with this address. You
-already have an account: sign in, or reset your password if you forgot it. If it was not you,
-ignore this mail.</p>`),
-	MailContactInvitation: newMailTemplate("{{.member}} invites you to keep in touch through {{.brand}}",
-		`Hello,
-
-{{.member}} would like to keep you informed through {{.brand}}. Accept or decline here:
-{{.link}}
-
-If you decline, you will not hear from {{.member}} through {{.brand}} again; you can also
-refuse every member of {{.brand}} at once on that page.
-
-To unsubscribe from {{.member}} or from every member of {{.brand}}:
-{{.unsubscribe}}
-`,
-		`<p>Hello,</p><p>{{.member}} would like to keep you informed through {{.brand}}.</p>
-<p><a href="{{.link}}">Accept or decline</a></p>
-<p>If you decline, you will not hear from {{.member}} through {{.brand}} again; you can also
-refuse every member of {{.brand}} at once on that page.</p>
-<p><a href="{{.unsubscribe}}">Unsubscribe</a></p>`),
-	MailInactivityWarning: newMailTemplate("Your {{.brand}} account will be deleted on {{.date}}",
-		`Hello,
-
-You have not signed in to {{.brand}} for a long time. Under our data-protection policy your
-account and its personal data will be erased on {{.date}}. Sign in before then to keep it.
-`,
-		`<p>Hello,</p><p>You have not signed in to {{.brand}} for a long time. Under our
-data-protection policy your account and its personal data will be erased on {{.date}}.
-Sign in before then to keep it.</p>`),
-	MailProgramSuspended: newMailTemplate("The {{.brand}} program is suspended",
-		`Hello,
-
-The {{.brand}} program is suspended. Your account and its data are kept until {{.date}}:
-if the program is relaunched by then, you will find them as they were; if not, they will be
-erased.
-
-You can opt out now instead: your account is then closed and its personal data erased.
-{{.link}}
-`,
-		`<p>Hello,</p><p>The {{.brand}} program is suspended. Your account and its data are kept
-until {{.date}}: if the program is relaunched by then, you will find them as they were; if
-not, they will be erased.</p>
-<p>You can opt out now instead: your account is then closed and its personal data erased.</p>
-<p><a href="{{.link}}">Opt out</a></p>`),
-}
-
-func newMailTemplate(subject, text, html string) mailTemplate {
-	return mailTemplate{
-		subject: texttemplate.Must(texttemplate.New("subject").Option("missingkey=error").Parse(subject)),
-		text:    texttemplate.Must(texttemplate.New("text").Option("missingkey=error").Parse(text)),
-		html:    htmltemplate.Must(htmltemplate.New("html").Option("missingkey=error").Parse(html)),
-	}
-}
-
-func renderMail(kind MailKind, vars map[string]string) (Mail, error) {
-	t, ok := mailTemplates[kind]
-	if !ok {
-		return Mail{}, Errorf(CodeInvalid, "unknown mail kind")
-	}
-	var sb, tb, hb bytes.Buffer
-	if err := t.subject.Execute(&sb, vars); err != nil {
-		return Mail{}, err
-	}
-	if err := t.text.Execute(&tb, vars); err != nil {
-		return Mail{}, err
-	}
-	if err := t.html.Execute(&hb, vars); err != nil {
-		return Mail{}, err
-	}
-	return Mail{Kind: kind, Subject: sb.String(), Text: tb.String(), HTML: hb.String(), Variables: vars}, nil
+	content.Link, content.At = s.links.ProgramOptOut(b.ID, token), b.Suspension.KeepUntil
+	return u.Email, u.EmailStatus, content, []string{content.Link}, nil
 }

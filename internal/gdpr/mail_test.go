@@ -15,6 +15,7 @@ import (
 	"popsell-gdpr/internal/clocktest"
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/localstore"
+	"popsell-gdpr/internal/templates"
 )
 
 // recordingMailer keeps what it is asked to send, and fails as the test says.
@@ -46,8 +47,12 @@ func (staticLinks) SignupConfirmation(b gdpr.BrandID, token string) string {
 	return "https://gdpr.example.test/" + string(b) + "?token=" + token
 }
 
-func (staticLinks) ContactInvitation(b gdpr.BrandID, token string) string {
-	return "https://gdpr.example.test/" + string(b) + "/invitation#token=" + token
+func (staticLinks) ContactInvitation(b gdpr.BrandID, member, token string) string {
+	return "https://gdpr.example.test/" + string(b) + "/invitation?member=" + member + "#token=" + token
+}
+
+func (staticLinks) ContactOneClickUnsubscribe(b gdpr.BrandID, token string) string {
+	return "https://gdpr.example.test/" + string(b) + "/unsubscribe?token=" + token
 }
 
 func (staticLinks) ContactUnsubscribe(b gdpr.BrandID, token string) string {
@@ -56,6 +61,10 @@ func (staticLinks) ContactUnsubscribe(b gdpr.BrandID, token string) string {
 
 func (staticLinks) ProgramOptOut(b gdpr.BrandID, token string) string {
 	return "https://gdpr.example.test/" + string(b) + "/program/opt-out#token=" + token
+}
+
+func (staticLinks) ExportDownload(b gdpr.BrandID, token string) string {
+	return "https://gdpr.test/api/brands/" + string(b) + "/exports/" + token
 }
 
 type mailWorld struct {
@@ -185,7 +194,8 @@ func TestRErase8SuspensionMailAndOptOut(t *testing.T) {
 	m := w.mailer.sent[0]
 	require.Equal(t, gdpr.MailProgramSuspended, m.Kind)
 	require.Equal(t, u.Email, m.To)
-	require.Contains(t, m.Text, b.Suspension.KeepUntil.Format("2006-01-02"), "the date until which data is kept")
+	// In the reader's language (English here) and the brand's zone (Europe/Paris by default).
+	require.Contains(t, m.Text, templates.FormatDate("en", b.Suspension.KeepUntil.In(b.Location()), false), "the date until which data is kept")
 	require.Len(t, m.Links, 1)
 	require.Contains(t, m.Text, m.Links[0])
 	_, token, ok := strings.Cut(m.Links[0], "/program/opt-out#token=")

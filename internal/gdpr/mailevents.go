@@ -28,6 +28,10 @@ type MailEvent struct {
 	Kind  MailEventKind
 	At    time.Time
 	Email string
+	// ID identifies the event at the provider (Mailjet: message id, type and time), never
+	// personal data; empty when the event carried none. It is the source a blacklist entry
+	// records.
+	ID string
 	// Permanent marks a bounce or a block the provider blames on the address itself; one it
 	// blames on the sender (a broken template, a campaign duplicate) says nothing about the
 	// address, and blacklists nothing.
@@ -52,7 +56,10 @@ type MailEventStats struct {
 	Skipped     int `json:"skipped"`     // events whose time is missing or outside the window (MailEventEarliest, MailEventMaxSkew)
 	Undated     int `json:"undated"`     // unsubscribes and complaints whose time was missing or outside it, applied at the time they arrived
 	Blacklisted int `json:"blacklisted"` // spam, hard bounces and blocks, each digest once
-	Members     int `json:"members"`     // members whose email status or opt-ins changed
+	// Suppressed counts the addresses the brand's soft-bounce policy suppressed (or found
+	// suppressed still); absent while the policy is off.
+	Suppressed int `json:"suppressed,omitempty"`
+	Members    int `json:"members"` // members whose email status or opt-ins changed
 }
 
 // The window of plausible event times. A time outside it is no time: Mailjet's `time` is an
@@ -102,6 +109,11 @@ type MailEventDeps struct {
 	Users     UserStore
 	Claims    ClaimStore // a member by its address's digest
 	Blacklist BlacklistWriter
+	// Listed, Remover and SoftBounces serve the brand's soft-bounce policy: the streaks it
+	// counts, and the suppressions a delivery or a release lifts.
+	Listed      Blacklist
+	Remover     BlacklistRemover
+	SoftBounces SoftBounceStore
 }
 
 // MailEventService applies the mail provider's event callbacks (R-MAIL-1…5): complaints,
@@ -111,21 +123,26 @@ type MailEventDeps struct {
 // and sends duplicates.
 type MailEventService struct {
 	core
-	users     UserStore
-	claims    ClaimStore
-	blacklist BlacklistWriter
+	users       UserStore
+	claims      ClaimStore
+	blacklist   BlacklistWriter
+	listed      Blacklist
+	remover     BlacklistRemover
+	softBounces SoftBounceStore
 }
 
 // NewMailEventService checks its dependencies.
 func NewMailEventService(c Core, d MailEventDeps) (*MailEventService, error) {
 	cc, err := c.check()
 	if err == nil {
-		err = missing("MailEventService", map[string]bool{"Users": d.Users != nil, "Claims": d.Claims != nil, "Blacklist": d.Blacklist != nil})
+		err = missing("MailEventService", map[string]bool{"Users": d.Users != nil, "Claims": d.Claims != nil, "Blacklist": d.Blacklist != nil,
+			"Listed": d.Listed != nil, "Remover": d.Remover != nil, "SoftBounces": d.SoftBounces != nil})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &MailEventService{core: cc, users: d.Users, claims: d.Claims, blacklist: d.Blacklist}, nil
+	return &MailEventService{core: cc, users: d.Users, claims: d.Claims, blacklist: d.Blacklist, listed: d.Listed,
+		remover: d.Remover, softBounces: d.SoftBounces}, nil
 }
 
 // errCallbackAuth is the one answer to every failed callback authentication, whether the
@@ -179,6 +196,8 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 	changes := map[string]*statusChange{} // by email digest
 	var entries []BlacklistEntry
 	listed := map[string]bool{}
+	policy := b.Mail.SoftBounces.On()
+	streaks := map[string][]streakEvent{} // by email digest, under the soft-bounce policy
 	for _, e := range events {
 		switch e.Kind {
 		case MailEventSent, MailEventOpen, MailEventClick, MailEventBounce, MailEventBlocked, MailEventSpam, MailEventUnsub:
@@ -196,7 +215,15 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 			st.Undated++
 		}
 		switch e.Kind {
-		case MailEventSent, MailEventOpen, MailEventClick:
+		case MailEventSent:
+			// A delivery: nothing to change for a member; under the soft-bounce policy it
+			// ends the address's streak and lifts its suppression.
+			if policy && e.ID != "" && ValidEmail(NormalizeEmail(e.Email)) {
+				d := s.hasher.EmailDigest(e.Email)
+				streaks[d] = append(streaks[d], streakEvent{id: e.ID, at: e.At, delivered: true})
+			}
+			continue
+		case MailEventOpen, MailEventClick:
 			continue // accepted; nothing to change for a member (an open is no activity, R-RET-3)
 		}
 		reason, status := eventEffect(e)
@@ -205,9 +232,12 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 			continue
 		}
 		digest := s.hasher.EmailDigest(e.Email)
+		if policy && status == EmailSoftBounce {
+			streaks[digest] = append(streaks[digest], streakEvent{id: e.ID, at: e.At})
+		}
 		if reason != "" && !listed[digest] {
 			listed[digest] = true
-			entries = append(entries, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: reason, CreatedAt: e.At})
+			entries = append(entries, BlacklistEntry{BrandID: b.ID, Digest: digest, Reason: reason, Source: e.ID, CreatedAt: e.At})
 		}
 		c := changes[digest]
 		if c == nil {
@@ -230,6 +260,11 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 		}
 	}
 	st.Blacklisted = len(entries)
+	if len(streaks) > 0 {
+		if st.Suppressed, err = s.applySoftBouncePolicy(ctx, b, streaks); err != nil {
+			return st, err
+		}
+	}
 	n, err := s.applyToMembers(ctx, b.ID, changes)
 	st.Members = n
 	return st, err
@@ -367,8 +402,14 @@ func (s *MailEventService) ReleaseSoftBounce(ctx context.Context, brandID BrandI
 		out, err = s.users.UpdateUser(ctx, u)
 		return err
 	})
-	if err == nil {
-		s.log.InfoContext(ctx, "soft bounce released", "brand", b.ID, "member", id)
+	if err != nil {
+		return out, err
 	}
-	return out, err
+	// The address too: a soft-bounce policy's suppression of it goes with the release. Also
+	// for a status released already, so that a retry completes a release that failed here.
+	if err := releaseAddress(ctx, &s.core, s.listed, s.remover, s.softBounces, b.ID, out.Email, out.ID); err != nil {
+		return out, err
+	}
+	s.log.InfoContext(ctx, "soft bounce released", "brand", b.ID, "member", id)
+	return out, nil
 }

@@ -100,6 +100,15 @@ type ClaimStore interface {
 	ReleaseClaims(ctx context.Context, brand BrandID, claims ...Claim) error
 }
 
+// ClaimBatch is a ClaimStore that creates several claims of one brand in one request (Cosmos
+// DB: a transactional batch). Services write the claims one outcome makes through claimEach,
+// which uses it when the store has it and there are two or more.
+type ClaimBatch interface {
+	// ClaimAll creates every claim, or none and an error matching ErrConflict when one of
+	// their keys is present (held or expired: the caller then claims them one by one).
+	ClaimAll(ctx context.Context, brand BrandID, claims []Claim) error
+}
+
 // Blacklist answers whether an address digest may be mailed (R-MAIL-1).
 type Blacklist interface {
 	GetBlacklist(ctx context.Context, brand BrandID, digest string) (BlacklistEntry, error)
@@ -107,8 +116,32 @@ type Blacklist interface {
 
 // BlacklistWriter records addresses that must never be mailed again (R-MAIL-1, R-MAIL-4).
 type BlacklistWriter interface {
-	// PutBlacklist inserts entries, idempotently: an existing digest keeps its first entry.
+	// PutBlacklist inserts entries idempotently. An existing digest's entry becomes what
+	// BlacklistEntry.Merge makes of it, replaced under its version (a store re-reads and merges
+	// again on a conflict) only when the merge changes it: a replayed event writes nothing.
 	PutBlacklist(ctx context.Context, entries ...BlacklistEntry) error
+}
+
+// BlacklistRemover takes entries off the blacklist, each with its audit record.
+type BlacklistRemover interface {
+	// RemoveBlacklist deletes the entry e names if the stored one still has e.Version, and
+	// keeps r, its audit record (a record whose id is kept already stays as it is). A stored
+	// entry of another version is ErrConflict (an event listed the address again since it was
+	// read: the removal must be decided again), a missing one ErrNotFound; either way nothing
+	// changes. A store that can (SQLite) does both in one transaction; one that cannot keeps
+	// the record first and deletes it again if the entry's delete is refused.
+	RemoveBlacklist(ctx context.Context, e BlacklistEntry, r BlacklistRemoval) error
+	// ListBlacklistRemovals pages through a brand's removal records in id order, after the id
+	// given.
+	ListBlacklistRemovals(ctx context.Context, brand BrandID, after string, limit int) ([]BlacklistRemoval, error)
+}
+
+// SoftBounceStore keeps the soft-bounce streaks of addresses (MailSettings.SoftBounces).
+type SoftBounceStore interface {
+	GetSoftBounces(ctx context.Context, brand BrandID, digest string) (SoftBounceStreak, error)
+	// PutSoftBounces creates the streak when s.Version is empty (ErrConflict if one exists),
+	// else replaces it if the version matches (ErrConflict if not, ErrNotFound if gone).
+	PutSoftBounces(ctx context.Context, s SoftBounceStreak) (SoftBounceStreak, error)
 }
 
 // WhitelistStore keeps the digests of who may sign up on a restricted brand (R-SIGNUP-4).
@@ -156,6 +189,30 @@ type DigestStore interface {
 	RekeyWhitelist(ctx context.Context, from string, e WhitelistEntry) error
 }
 
+// RequestStore keeps the register of data-subject requests (R-RIGHTS-1, R-ACCESS-3). It
+// outlives the subjects' erasure: a request holds no personal data beyond the subject's id.
+type RequestStore interface {
+	// CreateRequest stores a new request (ErrConflict if its id exists).
+	CreateRequest(ctx context.Context, r Request) (Request, error)
+	GetRequest(ctx context.Context, brand BrandID, id string) (Request, error)
+	// UpdateRequest replaces a request at the version read.
+	UpdateRequest(ctx context.Context, r Request) (Request, error)
+	// ListRequests pages through a brand's requests in id order (ids sort by receipt),
+	// within f's id bounds and of f's kind when set, at most f.Limit of them.
+	ListRequests(ctx context.Context, brand BrandID, f RequestFilter) ([]Request, error)
+	// RequestsOfSubject returns up to limit requests about one subject, in id order. It must
+	// cost O(matches): an index on (brand, subjectId).
+	RequestsOfSubject(ctx context.Context, brand BrandID, subjectID string, limit int) ([]Request, error)
+}
+
+// RequestFilter selects a page of the register: ids after After and before Before (either
+// empty: unbounded), of Kind when set.
+type RequestFilter struct {
+	After, Before string
+	Kind          RequestKind
+	Limit         int
+}
+
 // Store is every store port: what one adapter (the embedded SQLite store, Cosmos DB) serves,
 // and what internal/storetest proves of it, capability by capability.
 type Store interface {
@@ -167,10 +224,38 @@ type Store interface {
 	ClaimStore
 	Blacklist
 	BlacklistWriter
+	BlacklistRemover
+	SoftBounceStore
 	WhitelistStore
 	TokenStore
 	ErasureAudit
 	DigestStore
+	RequestStore
+	MemberContactPages
+	ExportRecords
+}
+
+// MemberContactPages pages through one member's contacts, for what must stay in bounded
+// memory however many contacts a member has (a subject's export).
+type MemberContactPages interface {
+	// MemberContactsPage returns up to limit contacts of the member, in id order, after the
+	// id given ("" for the first page). It costs O(page): an index on (brand, member, id).
+	MemberContactsPage(ctx context.Context, brand BrandID, memberID, after string, limit int) ([]Contact, error)
+}
+
+// ExportRecords keeps the export records: where each export's file is, the digest of its
+// link's token, until when it may be downloaded and how often it was (export_record.go).
+type ExportRecords interface {
+	// CreateExport stores a new record under its RequestID (ErrConflict if one exists).
+	CreateExport(ctx context.Context, e ExportRecord) (ExportRecord, error)
+	GetExport(ctx context.Context, brand BrandID, requestID string) (ExportRecord, error)
+	// ExportByToken finds the record whose TokenDigest is digest (ErrNotFound). It costs
+	// O(1): an index on (brand, tokenDigest).
+	ExportByToken(ctx context.Context, brand BrandID, digest string) (ExportRecord, error)
+	UpdateExport(ctx context.Context, e ExportRecord) (ExportRecord, error)
+	// LiveExports pages through a brand's records whose file is not deleted, in RequestID
+	// order after the id given. It costs O(live exports), which last 48 hours at most.
+	LiveExports(ctx context.Context, brand BrandID, after string, limit int) ([]ExportRecord, error)
 }
 
 // LedgerStore keeps the ledger, create-only: nothing in it is ever replaced or deleted.
@@ -217,6 +302,8 @@ const MaxBatch = 100
 const (
 	QueueErasure = "gdpr-erasure"
 	QueueMail    = "gdpr-mail"
+	// QueueRequests carries the data-subject requests' export jobs (rights_service.go).
+	QueueRequests = "gdpr-requests"
 )
 
 // Message is a job on a queue. Its body names subjects by id and never carries personal data,
@@ -264,6 +351,11 @@ type Mail struct {
 	// JobID is the id of the queue message the mail was sent for: providers carry it back in
 	// their events (never personal data) and may use it to send a job once.
 	JobID string `json:"jobId,omitempty"`
+	// Language is the language the mail is written in (one of SupportedLanguages).
+	Language string `json:"language,omitempty"`
+	// Headers are extra headers of the mail: List-Unsubscribe and List-Unsubscribe-Post on
+	// mail to contacts (RFC 8058). Transactional mail to members carries none.
+	Headers map[string]string `json:"headers,omitempty"`
 	// ContactID is the contact an invitation goes to, which providers carry back in their
 	// events so that an unsubscribe or a bounce reaches the contact (R-MAIL-5, R-CONSENT-6).
 	ContactID string `json:"contactId,omitempty"`

@@ -80,14 +80,15 @@ func (p *ProvisionedUser) validate(now time.Time) error {
 		{"firstName", &p.FirstName, maxNameLen}, {"lastName", &p.LastName, maxNameLen}, {"alias", &p.Alias, maxNameLen},
 		{"displayName", &p.DisplayName, maxDisplayLen}, {"name.formatted", &p.FormattedName, maxDisplayLen},
 		{"title", &p.Title, maxNameLen}, {"position", &p.Position, maxNameLen}, {"customerId", &p.CustomerID, 128},
-		{"language", &p.Language, 35}, {"address.street", &p.Address.Street, maxStreetLen},
-		{"address.city", &p.Address.City, maxNameLen}, {"address.postalCode", &p.Address.PostalCode, 20},
-		{"address.country", &p.Address.Country, 64},
+		{"language", &p.Language, 35},
 	} {
 		*f.v = strings.TrimSpace(*f.v)
 		if !plainText(*f.v, f.max) {
 			return Errorf(CodeInvalid, "%s must be at most %d characters without control characters", f.name, f.max)
 		}
+	}
+	if err := checkAddress(&p.Address); err != nil {
+		return err
 	}
 	if p.Language != "" && !languagePattern.MatchString(p.Language) {
 		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
@@ -96,6 +97,25 @@ func (p *ProvisionedUser) validate(now time.Time) error {
 		t := time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC)
 		if d.Month == 0 || int(t.Month()) != d.Month || t.Day() != d.Day || !t.Before(now) {
 			return Errorf(CodeInvalid, "dateOfBirth must be a past YYYY-MM-DD date")
+		}
+	}
+	return nil
+}
+
+// checkAddress checks a postal address, trimmed in place: the bounds of what an identity
+// system may send, which a rectification (rights_kinds.go) is held to as well.
+func checkAddress(a *Address) error {
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{
+		{"address.street", &a.Street, maxStreetLen}, {"address.city", &a.City, maxNameLen},
+		{"address.postalCode", &a.PostalCode, 20}, {"address.country", &a.Country, 64},
+	} {
+		*f.v = strings.TrimSpace(*f.v)
+		if !plainText(*f.v, f.max) {
+			return Errorf(CodeInvalid, "%s must be at most %d characters without control characters", f.name, f.max)
 		}
 	}
 	return nil

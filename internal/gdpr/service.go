@@ -12,7 +12,9 @@ import (
 // The services, one per capability, each holding only the ports it uses:
 //
 //	BrandService             brand settings and whitelists          brands, whitelist
-//	SignupService            signup, resend, double opt-in          users, claims, whitelist, tokens, queue, passwords
+//	SignupService            signup, resend, double opt-in          users, claims, whitelist, tokens, queue, passwords,
+//	                         (its confirmation lifts a complaint)   blacklist, blacklist remover
+//	BlacklistService         blacklist lookup and audited removal   blacklist, blacklist remover
 //	MailService              the mail sender (queue consumer)       users, contacts, claims, tokens, blacklist, mailer, links
 //	MailEventService         Mailjet's events: statuses, blacklist  users, claims, blacklist
 //	RetentionService         block, restore, activity, contract     users, queue, tokens
@@ -32,6 +34,8 @@ import (
 //	                         version, re-keying, the retire check   blacklist, whitelist lists)
 //	MailCallback             the mail provider's callbacks:         MailEventService, ContactService
 //	                         addresses first, then contacts
+//	ExportService            access, portability and brand          users, contacts, audit, export records,
+//	                         exports: zip, link, download, sweep    export files, member files, links
 //
 // They share a Core. HTTP handlers, queue consumers and timers are thin shells around their
 // methods; NewServices (wire.go) is the one place that hands them their ports.
@@ -196,6 +200,10 @@ type SignupDeps struct {
 	Tokens    TokenStore
 	Queue     Queue // mail jobs
 	Passwords PasswordHasher
+	// Blacklist and Remover lift a complaint or a global opt-out on the address a member
+	// confirms: the person's own new consent (R-MAIL-4).
+	Blacklist Blacklist
+	Remover   BlacklistRemover
 	// ResendInterval is the least time between two confirmation mails to one address; a
 	// minute when zero.
 	ResendInterval time.Duration
@@ -210,6 +218,8 @@ type SignupService struct {
 	tokens    TokenStore
 	queue     Queue
 	passwords PasswordHasher
+	blacklist Blacklist
+	remover   BlacklistRemover
 	resend    time.Duration
 }
 
@@ -220,6 +230,7 @@ func NewSignupService(c Core, d SignupDeps) (*SignupService, error) {
 		err = missing("SignupService", map[string]bool{
 			"Users": d.Users != nil, "Claims": d.Claims != nil, "Whitelist": d.Whitelist != nil,
 			"Tokens": d.Tokens != nil, "Queue": d.Queue != nil, "Passwords": d.Passwords != nil,
+			"Blacklist": d.Blacklist != nil, "Remover": d.Remover != nil,
 		})
 	}
 	if err != nil {
@@ -229,7 +240,8 @@ func NewSignupService(c Core, d SignupDeps) (*SignupService, error) {
 		d.ResendInterval = time.Minute
 	}
 	return &SignupService{core: cc, users: d.Users, claims: d.Claims, whitelist: d.Whitelist,
-		tokens: d.Tokens, queue: d.Queue, passwords: d.Passwords, resend: d.ResendInterval}, nil
+		tokens: d.Tokens, queue: d.Queue, passwords: d.Passwords, blacklist: d.Blacklist, remover: d.Remover,
+		resend: d.ResendInterval}, nil
 }
 
 // Links builds the links that mails carry. The routes belong to the HTTP layer, which
@@ -237,13 +249,22 @@ func NewSignupService(c Core, d SignupDeps) (*SignupService, error) {
 type Links interface {
 	// SignupConfirmation is the page that confirms a signup with the plain token.
 	SignupConfirmation(brand BrandID, token string) string
-	// ContactInvitation is the page where a contact accepts or declines an invitation.
-	ContactInvitation(brand BrandID, token string) string
+	// ContactInvitation is the page where a contact accepts or declines the invitation of
+	// the member memberID, whom the page names.
+	ContactInvitation(brand BrandID, memberID, token string) string
 	// ContactUnsubscribe is the page where a contact opts out from the Member who mailed it,
 	// or from every Member of the brand (R-MAIL-5, R-CONSENT-7).
 	ContactUnsubscribe(brand BrandID, token string) string
+	// ContactOneClickUnsubscribe is the List-Unsubscribe URL of a mail to a contact: a POST
+	// of "List-Unsubscribe=One-Click" to it opts the contact out from its Member (RFC 8058,
+	// R-MAIL-5), a GET shows the unsubscribe page. Its token is in the query, since a mail
+	// provider's POST carries no fragment.
+	ContactOneClickUnsubscribe(brand BrandID, token string) string
 	// ProgramOptOut is the page where a member opts out of a suspended program (R-ERASE-8).
 	ProgramOptOut(brand BrandID, token string) string
+	// ExportDownload is where an export's file is downloaded with its link's token
+	// (R-ACCESS-3).
+	ExportDownload(brand BrandID, token string) string
 }
 
 // MailDeps are the ports of the MailService.
@@ -255,6 +276,7 @@ type MailDeps struct {
 	Blacklist Blacklist
 	Mailer    Mailer
 	Links     Links
+	Renderer  MailRenderer
 }
 
 // MailService renders and sends queued mail jobs.
@@ -267,6 +289,7 @@ type MailService struct {
 	blacklist Blacklist
 	mailer    Mailer
 	links     Links
+	renderer  MailRenderer
 }
 
 // NewMailService checks its dependencies.
@@ -275,13 +298,13 @@ func NewMailService(c Core, d MailDeps) (*MailService, error) {
 	if err == nil {
 		err = missing("MailService", map[string]bool{
 			"Users": d.Users != nil, "Contacts": d.Contacts != nil, "Claims": d.Claims != nil, "Tokens": d.Tokens != nil, "Blacklist": d.Blacklist != nil,
-			"Mailer": d.Mailer != nil, "Links": d.Links != nil,
+			"Mailer": d.Mailer != nil, "Links": d.Links != nil, "Renderer": d.Renderer != nil,
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &MailService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links}, nil
+	return &MailService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims, tokens: d.Tokens, blacklist: d.Blacklist, mailer: d.Mailer, links: d.Links, renderer: d.Renderer}, nil
 }
 
 // RetentionService applies the retention schedule: blocks and restores, activity, the end of

@@ -2,6 +2,7 @@ package gdpr_test
 
 import (
 	"context"
+	"io"
 	"reflect"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/ledgerstore"
 	"popsell-gdpr/internal/storetest"
+	"popsell-gdpr/internal/templates"
 )
 
 // services are the domain's services over one store, wired by gdpr.NewServices as the app
@@ -56,8 +58,17 @@ func wire(tb testing.TB, c gdpr.Core, p gdpr.Platform) *gdpr.Services {
 	if p.Passwords == nil {
 		p.Passwords = fastPasswords{}
 	}
+	if p.Renderer == nil {
+		p.Renderer = templates.New()
+	}
 	if p.Ledger == nil {
 		p.Ledger = ledgerstore.New(blobstore.NewFolder(tb.TempDir()))
+	}
+	if p.Exports == nil {
+		p.Exports = noBlobs{}
+	}
+	if p.MemberFiles == nil {
+		p.MemberFiles = noBlobs{}
 	}
 	s, err := gdpr.NewServices(c, p)
 	if err != nil {
@@ -78,14 +89,14 @@ func TestServicesRefuseMissingPorts(t *testing.T) {
 	_, err = gdpr.NewWebhookService(gdpr.Core{Brands: brandsOnly{}, Hasher: h}, nil)
 	require.ErrorContains(t, err, "WebhookService needs ClaimStore")
 	_, err = gdpr.NewServices(gdpr.Core{Hasher: h}, gdpr.Platform{Store: storetest.NewMemory(), Links: staticLinks{}})
-	require.ErrorContains(t, err, "NewServices needs Blobs, Ledger, Mailer, Passwords, Queue")
+	require.ErrorContains(t, err, "NewServices needs Blobs, Exports, Ledger, Mailer, MemberFiles, Passwords, Queue, Renderer")
 	_, err = gdpr.NewServices(gdpr.Core{}, gdpr.Platform{Store: storetest.NewMemory(), Queue: &recordingQueue{},
-		Blobs: noBlobs{}, Mailer: &recordingMailer{}, Links: staticLinks{}, Passwords: fastPasswords{},
-		Ledger: ledgerstore.New(blobstore.NewFolder(t.TempDir()))})
+		Blobs: noBlobs{}, Mailer: &recordingMailer{}, Links: staticLinks{}, Passwords: fastPasswords{}, Renderer: templates.New(),
+		Ledger: ledgerstore.New(blobstore.NewFolder(t.TempDir())), Exports: noBlobs{}, MemberFiles: noBlobs{}})
 	require.ErrorContains(t, err, "Core needs Brands and Hasher", "a whole Platform is no use without a hasher")
 	s, err := gdpr.NewServices(gdpr.Core{Hasher: h}, gdpr.Platform{Store: storetest.NewMemory(), Queue: &recordingQueue{},
-		Blobs: noBlobs{}, Mailer: &recordingMailer{}, Links: staticLinks{}, Passwords: fastPasswords{},
-		Ledger: ledgerstore.New(blobstore.NewFolder(t.TempDir()))})
+		Blobs: noBlobs{}, Mailer: &recordingMailer{}, Links: staticLinks{}, Passwords: fastPasswords{}, Renderer: templates.New(),
+		Ledger: ledgerstore.New(blobstore.NewFolder(t.TempDir())), Exports: noBlobs{}, MemberFiles: noBlobs{}})
 	require.NoError(t, err, "SentMail and ResendInterval are optional")
 	v := reflect.ValueOf(*s)
 	for i := range v.NumField() {
@@ -99,3 +110,10 @@ type brandsOnly struct{ gdpr.BrandStore }
 type noBlobs struct{}
 
 func (noBlobs) Delete(context.Context, string) error { return nil }
+
+// A platform without files finds none to read, and takes what is written to nowhere.
+func (noBlobs) Open(context.Context, string) (io.ReadCloser, error) { return nil, gdpr.ErrNotFound }
+func (noBlobs) PutStream(_ context.Context, _ string, r io.Reader, _ string) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}

@@ -92,21 +92,38 @@ func (in *SignupInput) validate(b Brand, now time.Time) error {
 		{"title", &in.Title}, {"position", &in.Position}, {"customerId", &in.CustomerID}, {"language", &in.Language},
 	}
 	for _, f := range texts {
-		*f.v = strings.TrimSpace(*f.v)
-		if err := checkField(b.Fields, f.name, *f.v != ""); err != nil {
+		if err := checkProfileText(b.Fields, f.name, f.v); err != nil {
 			return err
 		}
-		if !plainText(*f.v, 100) {
-			return Errorf(CodeInvalid, "%s must be at most 100 characters without control characters", f.name)
-		}
 	}
-	if in.Language != "" && !languagePattern.MatchString(in.Language) {
-		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
-	}
-	if err := checkField(b.Fields, "dateOfBirth", !in.DateOfBirth.IsZero()); err != nil {
+	return checkDateOfBirth(b.Fields, in.DateOfBirth, now)
+}
+
+// checkProfileText checks one free-text field of the signup form, trimmed in place, against
+// its shape and the brand's field rules (R-SIGNUP-6). A rectification (rights_kinds.go)
+// checks the fields it changes here too, so a profile is held to one set of rules however
+// it is written.
+func checkProfileText(rules FieldRules, name string, v *string) error {
+	*v = strings.TrimSpace(*v)
+	if err := checkField(rules, name, *v != ""); err != nil {
 		return err
 	}
-	if d := in.DateOfBirth; !d.IsZero() {
+	if !plainText(*v, 100) {
+		return Errorf(CodeInvalid, "%s must be at most 100 characters without control characters", name)
+	}
+	if name == "language" && *v != "" && !languagePattern.MatchString(*v) {
+		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
+	}
+	return nil
+}
+
+// checkDateOfBirth checks the form's date of birth against the brand's field rules: a past,
+// whole date.
+func checkDateOfBirth(rules FieldRules, d Date, now time.Time) error {
+	if err := checkField(rules, "dateOfBirth", !d.IsZero()); err != nil {
+		return err
+	}
+	if !d.IsZero() {
 		t := time.Date(d.Year, time.Month(d.Month), d.Day, 0, 0, 0, 0, time.UTC)
 		if d.Month == 0 || int(t.Month()) != d.Month || t.Day() != d.Day || !t.Before(now) {
 			return Errorf(CodeInvalid, "dateOfBirth must be a past YYYY-MM-DD date")
@@ -351,6 +368,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 	// Activate first, spend the token second: a crash in between leaves a token that confirms
 	// an already active member again, which is harmless; the other order would strand a
 	// pending member with a spent token.
+	var email string
 	err = retry(ctx, func() error {
 		u, err := s.users.GetUser(ctx, b.ID, t.UserID)
 		if err != nil {
@@ -358,6 +376,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 		}
 		switch u.Status {
 		case UserActive:
+			email = u.Email
 			return nil
 		case UserPending:
 		default:
@@ -368,6 +387,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 		u.Email, u.EmailTmp = u.EmailTmp, ""
 		u.NextReviewAt = NextReview(u, b)
 		_, err = s.users.UpdateUser(ctx, u)
+		email = u.Email
 		return err
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -375,6 +395,14 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 	}
 	if err != nil {
 		return "", err
+	}
+	// The confirmed link is the person's own new consent for the address: the one thing that
+	// lifts a complaint or a global opt-out (R-MAIL-4). Before the token is spent, so that a
+	// crash in between is completed by the link clicked again.
+	if email != "" {
+		if err := liftByConsent(ctx, &s.core, s.blacklist, s.remover, b.ID, s.hasher.EmailDigest(email), t.UserID); err != nil {
+			return "", err
+		}
 	}
 	if err := s.spendLinkToken(ctx, s.tokens, t); errors.Is(err, ErrConflict) {
 		return "", errTokenGone // spent by a concurrent confirmation

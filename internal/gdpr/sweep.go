@@ -23,10 +23,25 @@ type SweepStats struct {
 	Paused bool
 }
 
-// DailySweep is the daily retention timer: the users' schedule, then the contacts'. Both run
-// even if one fails: a brand whose users cannot be read still has its contacts reviewed.
-func DailySweep(users *RetentionService, contacts *ContactRetentionService) func(context.Context) error {
-	return func(ctx context.Context) error { return errors.Join(users.RetentionSweep(ctx), contacts.Sweep(ctx)) }
+// DailySweep is the daily retention timer: the users' schedule, then the contacts', then the
+// open data-subject requests, then the exports whose links expired or whose subjects are
+// erased. Each runs even if another fails: a brand whose users cannot be read still has its
+// contacts reviewed. The brands are listed once for all (a cross-partition query); the
+// contacts' part takes each brand as the users' part left it, from the brand cache that saw
+// its writes.
+func DailySweep(users *RetentionService, contacts *ContactRetentionService, requests *RequestService, exports *ExportService) func(context.Context) error {
+	return func(ctx context.Context) error {
+		brands, err := users.brands.ListBrands(ctx)
+		if err != nil {
+			return err
+		}
+		usersErr := users.sweepBrands(ctx, brands)
+		ids := make([]BrandID, len(brands))
+		for i, b := range brands {
+			ids[i] = b.ID
+		}
+		return errors.Join(usersErr, contacts.sweepBrands(ctx, ids), requests.sweepBrands(ctx, brands), exports.sweepBrands(ctx, brands))
+	}
 }
 
 // RetentionSweep is the users' part of the daily sweep: for every brand it reads only the users whose next
@@ -37,6 +52,11 @@ func (s *RetentionService) RetentionSweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.sweepBrands(ctx, brands)
+}
+
+// sweepBrands is RetentionSweep over brands.
+func (s *RetentionService) sweepBrands(ctx context.Context, brands []Brand) error {
 	// The budget is on the wall clock, as the host's functionTimeout is.
 	stopAt := time.Now().Add(SweepBudget)
 	var errs []error

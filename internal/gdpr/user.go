@@ -74,6 +74,9 @@ type User struct {
 	Block    *Block             `json:"block,omitempty"`
 	Warnings InactivityWarnings `json:"warnings,omitzero"`
 	Erasure  *ErasureState      `json:"erasure,omitempty"`
+	// Restriction keeps the user out of mailings (and the warehouse export) after a
+	// restriction or objection request, until the request is lifted (Art. 18, 21; R-RIGHTS-1).
+	Restriction *Restriction `json:"restriction,omitempty"`
 
 	// NextReviewAt is the earliest moment a retention rule could act on this user; the sweep
 	// reads only users whose NextReviewAt has passed (the due index). Zero means never.
@@ -151,6 +154,8 @@ const (
 	ReasonBrandEnded     BlockReason = "brand_contract_ended"
 	ReasonInactivity     BlockReason = "inactivity"  // R-RET-1, R-RET-2
 	ReasonUnconfirmed    BlockReason = "unconfirmed" // signup never confirmed
+	// ReasonSubjectRequest is the subject's own erasure request (Art. 17; R-RIGHTS-1).
+	ReasonSubjectRequest BlockReason = "subject_request"
 	// ReasonAbandoned marks a void user: the fence a writer puts under the id of a create
 	// whose creator died holding a unique key, so that it can never be created later.
 	ReasonAbandoned BlockReason = "abandoned_create"

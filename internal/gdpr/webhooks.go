@@ -63,10 +63,30 @@ func (s *WebhookService) Seen(ctx context.Context, brand BrandID, id string) (bo
 // Remember records a webhook id once its event is applied; recording it first would turn a
 // failed attempt's retry into a replay, and lose the event.
 func (s *WebhookService) Remember(ctx context.Context, brand BrandID, id string) error {
+	return claimEach(ctx, s.claims, brand, []Claim{s.Memory(brand, id)})
+}
+
+// Memory is the claim that remembers a webhook id, for a service that writes it together with
+// its own (RecordOrder): one request for both.
+func (s *WebhookService) Memory(brand BrandID, id string) Claim {
 	now := time.Now().UTC()
-	_, err := s.claims.Claim(ctx, Claim{BrandID: brand, Key: ClaimWebhookID + id, Owner: "webhook", CreatedAt: now, ExpiresAt: now.Add(webhookMemory)})
-	if errors.Is(err, ErrConflict) {
-		return nil // a concurrent delivery of the same id recorded it
+	return Claim{BrandID: brand, Key: ClaimWebhookID + id, Owner: "webhook", CreatedAt: now, ExpiresAt: now.Add(webhookMemory)}
+}
+
+// claimEach creates claims, all of brand, each unless its key is held already (a replay, a
+// concurrent delivery of the same thing recorded it): in one request when the store batches
+// and there are two or more.
+func claimEach(ctx context.Context, store ClaimStore, brand BrandID, claims []Claim) error {
+	if b, ok := store.(ClaimBatch); ok && len(claims) >= 2 {
+		err := b.ClaimAll(ctx, brand, claims)
+		if !errors.Is(err, ErrConflict) {
+			return err
+		}
 	}
-	return err
+	for _, c := range claims {
+		if _, err := store.Claim(ctx, c); err != nil && !errors.Is(err, ErrConflict) {
+			return err
+		}
+	}
+	return nil
 }

@@ -2,41 +2,40 @@ package httpapi
 
 import (
 	"context"
-	"html/template"
 	"mime"
 	"net/http"
-	"net/url"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/templates"
 )
 
 // answerPage is a page that a link mailed to a contact opens, and the answer its form posts:
 // the invitation (R-RET-5) and the unsubscribe page (R-CONSENT-7). Opening it changes nothing,
 // since mail scanners fetch links. The token comes in the fragment, which no server or log
-// sees; the page's one script (the signup page's, allowed by its hash) moves it into the form.
+// sees; the page's one script (templates.PageScript, allowed by its hash) moves it into the
+// form.
 type answerPage struct {
-	page   *template.Template
-	path   func(gdpr.BrandID) string
-	apply  func(ctx context.Context, brand gdpr.BrandID, token, answer string) error
+	page  templates.Page
+	path  func(gdpr.BrandID) string
+	apply func(ctx context.Context, brand gdpr.BrandID, token, answer string) error
+	// show fills in what the page shows beyond its form (the member who invites, a
+	// one-click link's token); nil when nothing.
+	show   func(r *http.Request, d *templates.PageData) error
 	status string // the JSON answer's status
-}
-
-// answerPageData is what both pages show: the form, a problem, or the answer recorded.
-type answerPageData struct {
-	Action, Problem, Answered string
 }
 
 func (a *api) showAnswerPage(p answerPage) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := a.brands.GetBrand(r.Context(), brandParam(r)); err != nil {
-			writeHTML(w, http.StatusNotFound, p.page, answerPageData{Problem: messageOf(err)})
-			return
+		d := templates.PageData{Action: p.path(brandParam(r)), FromFragment: true}
+		var err error
+		if p.show != nil {
+			err = p.show(r, &d)
 		}
-		writeHTML(w, http.StatusOK, p.page, answerPageData{Action: p.path(brandParam(r))})
+		a.answerWithPage(w, r, p.page, d, err, http.StatusOK)
 	}
 }
 
-// takeAnswer applies the contact's answer, from the page's form or as JSON {"token","answer"}.
+// takeAnswer applies the answer, from the page's form or as JSON {"token","answer"}.
 func (a *api) takeAnswer(p answerPage) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
@@ -46,14 +45,9 @@ func (a *api) takeAnswer(p answerPage) http.HandlerFunc {
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		fromForm := mt == "application/x-www-form-urlencoded"
 		if fromForm {
-			body, err := readBody(r)
+			form, err := readForm(r)
 			if err != nil {
 				a.writeError(w, r, err)
-				return
-			}
-			form, err := url.ParseQuery(string(body))
-			if err != nil {
-				a.writeError(w, r, &httpError{http.StatusBadRequest, "invalid", "malformed form body"})
 				return
 			}
 			in.Token, in.Answer = form.Get("token"), form.Get("answer")
@@ -63,16 +57,7 @@ func (a *api) takeAnswer(p answerPage) http.HandlerFunc {
 		}
 		err := p.apply(r.Context(), brandParam(r), in.Token, in.Answer)
 		if fromForm && wantsHTML(r) {
-			page := answerPageData{Answered: in.Answer}
-			status := http.StatusOK
-			if err != nil {
-				status, page.Problem, page.Answered = statusOf[gdpr.ErrorCode(err)], messageOf(err), ""
-				if status == 0 || status == http.StatusInternalServerError {
-					a.writeError(w, r, err)
-					return
-				}
-			}
-			writeHTML(w, status, p.page, page)
+			a.answerWithPage(w, r, p.page, templates.PageData{Answered: in.Answer}, err, http.StatusOK)
 			return
 		}
 		if err != nil {
@@ -84,21 +69,40 @@ func (a *api) takeAnswer(p answerPage) http.HandlerFunc {
 }
 
 func (a *api) invitationAnswers() answerPage {
-	return answerPage{page: invitationTemplate, path: invitationPath, status: "answered",
+	return answerPage{page: templates.PageInvitation, path: invitationPath, status: "answered",
 		apply: func(ctx context.Context, brand gdpr.BrandID, token, answer string) error {
 			return a.contacts.AnswerInvitation(ctx, brand, token, gdpr.InvitationAnswer(answer))
+		},
+		show: func(r *http.Request, d *templates.PageData) error {
+			// The link names the member who invites by id; the page shows them as contacts
+			// may see them (alias, else first name), and nothing for an id it cannot use.
+			d.Member = a.contacts.InvitingMember(r.Context(), brandParam(r), r.URL.Query().Get("member"))
+			return nil
 		}}
 }
 
 func (a *api) unsubscribeAnswers() answerPage {
-	return answerPage{page: unsubscribeTemplate, path: unsubscribePath, status: "unsubscribed",
+	return answerPage{page: templates.PageUnsubscribe, path: unsubscribePath, status: "unsubscribed",
 		apply: func(ctx context.Context, brand gdpr.BrandID, token, answer string) error {
 			return a.contacts.Unsubscribe(ctx, brand, token, gdpr.UnsubscribeAnswer(answer))
+		},
+		show: func(r *http.Request, d *templates.PageData) error {
+			// A mail's List-Unsubscribe URL opened in a browser: its token, in the query,
+			// can opt out from this member only; the page offers that.
+			if !r.URL.Query().Has("token") {
+				return nil
+			}
+			d.Token, d.FromFragment = r.URL.Query().Get("token"), false
+			err := a.contacts.CheckOneClick(r.Context(), brandParam(r), d.Token)
+			if err != nil {
+				d.Token = ""
+			}
+			return err
 		}}
 }
 
 func (a *api) programOptOutAnswers() answerPage {
-	return answerPage{page: programOptOutTemplate, path: programOptOutPath, status: "opted_out",
+	return answerPage{page: templates.PageProgramOptOut, path: programOptOutPath, status: "opted_out",
 		apply: func(ctx context.Context, brand gdpr.BrandID, token, answer string) error {
 			return a.retention.ProgramOptOut(ctx, brand, token, answer)
 		}}

@@ -14,12 +14,14 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/templates"
 	"popsell-gdpr/internal/triggers"
 )
 
 // Options wire the router.
 type Options struct {
 	Brands    *gdpr.BrandService
+	Blacklist *gdpr.BlacklistService
 	Signup    *gdpr.SignupService
 	Retention *gdpr.RetentionService
 	Erasure   *gdpr.ErasureService
@@ -40,6 +42,10 @@ type Options struct {
 	Restore *gdpr.RestoreService
 	// HashKeys counts the stored digests per key version and re-keys them (hashkeys.go).
 	HashKeys *gdpr.HashKeyService
+	// Requests takes data-subject requests and keeps their register.
+	Requests *gdpr.RequestService
+	// Exports serves the downloads of exports (R-ACCESS-3).
+	Exports *gdpr.ExportService
 	// Triggers are the queue and timer functions the host invokes by name.
 	Triggers triggers.Set
 	// Requeue publishes the later copy of a job that failed as unavailable (defer.go).
@@ -55,10 +61,18 @@ type Options struct {
 	QueueStats func(ctx context.Context) (any, error)
 	// TestClock is set only in local mode with POPSELL_TEST_CLOCK=1 (PUT /api/admin/test-clock).
 	TestClock *gdpr.TestClock
+	// Pages writes the pages people open from their mail; a new set when nil.
+	Pages *templates.Set
+	// HealthChecks are what GET /api/health?deep=1 asks (operators.go).
+	HealthChecks []HealthCheck
+	// DeadLetters lists and replays local mode's dead letters; nil in Azure mode, where
+	// Service Bus keeps them (operators.go).
+	DeadLetters DeadLetters
 }
 
 type api struct {
 	brands         *gdpr.BrandService
+	blacklist      *gdpr.BlacklistService
 	signups        *gdpr.SignupService
 	retention      *gdpr.RetentionService
 	erasure        *gdpr.ErasureService
@@ -70,6 +84,8 @@ type api struct {
 	ledger         *gdpr.LedgerService
 	restore        *gdpr.RestoreService
 	hashKeyService *gdpr.HashKeyService
+	requests       *gdpr.RequestService
+	exports        *gdpr.ExportService
 	triggers       triggers.Set
 	requeue        gdpr.Queue
 	baseURL        string
@@ -78,7 +94,10 @@ type api struct {
 	log            *slog.Logger
 	queueStats     func(ctx context.Context) (any, error)
 	testClock      *gdpr.TestClock
+	healthChecks   []HealthCheck
+	deadLetters    DeadLetters
 	bodyBudget     *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
+	pages          *templates.Set
 }
 
 // New returns the whole mux.
@@ -87,9 +106,13 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, hashKeyService: o.HashKeys, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, blacklist: o.Blacklist, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, hashKeyService: o.HashKeys, requests: o.Requests, exports: o.Exports, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
-		queueStats: o.QueueStats, testClock: o.TestClock,
+		queueStats: o.QueueStats, testClock: o.TestClock, healthChecks: o.HealthChecks, deadLetters: o.DeadLetters,
+	}
+	a.pages = o.Pages
+	if a.pages == nil {
+		a.pages = templates.New()
 	}
 	a.initBodyBudget()
 	mux, routed := http.NewServeMux(), http.NewServeMux()
@@ -160,6 +183,10 @@ func (a *api) routes() []route {
 		{"GET /api/admin/brands/{brand}", true, a.getBrand},
 		{"PATCH /api/admin/brands/{brand}", true, a.patchBrand},
 		{"POST /api/admin/brands/{brand}/whitelist", true, a.addWhitelist},
+		{"GET /api/admin/brands/{brand}/blacklist", true, a.lookupBlacklistByQuery},
+		{"POST /api/admin/brands/{brand}/blacklist/lookup", true, a.lookupBlacklistByBody},
+		{"DELETE /api/admin/brands/{brand}/blacklist", true, a.removeBlacklist},
+		{"GET /api/admin/brands/{brand}/blacklist/removals", true, a.listBlacklistRemovals},
 		{"POST /api/brands/{brand}/signup", false, a.signup},
 		{"GET /api/brands/{brand}/signup/confirm", false, a.confirmPage},
 		{"POST /api/brands/{brand}/signup/confirm", false, a.confirm},
@@ -175,10 +202,11 @@ func (a *api) routes() []route {
 		{"GET /api/brands/{brand}/invitation", false, a.showAnswerPage(a.invitationAnswers())},
 		{"POST /api/brands/{brand}/invitation", false, a.takeAnswer(a.invitationAnswers())},
 		{"GET /api/brands/{brand}/unsubscribe", false, a.showAnswerPage(a.unsubscribeAnswers())},
-		{"POST /api/brands/{brand}/unsubscribe", false, a.takeAnswer(a.unsubscribeAnswers())},
+		{"POST /api/brands/{brand}/unsubscribe", false, a.unsubscribePost()},
 		{"GET /api/brands/{brand}/program/opt-out", false, a.showAnswerPage(a.programOptOutAnswers())},
 		{"POST /api/brands/{brand}/program/opt-out", false, a.takeAnswer(a.programOptOutAnswers())},
 		{"GET /api/admin/brands/{brand}/contacts", true, a.brandContacts},
+		{"GET /api/brands/{brand}/exports/{token}", false, a.exportDownload},
 		{"POST /api/brands/{brand}/mailjet/events", false, a.mailjetEvents},
 		{"POST /api/brands/{brand}/members/{id}/release-soft-bounce", true, a.releaseSoftBounce},
 		{"POST /api/admin/brands/{brand}/members/{id}/block", true, a.blockMember},
@@ -189,11 +217,18 @@ func (a *api) routes() []route {
 		{"POST /api/admin/brands/{brand}/suspend", true, a.suspendProgram},
 		{"POST /api/admin/brands/{brand}/relaunch", true, a.relaunchProgram},
 		{"GET /api/admin/brands/{brand}/erasures", true, a.listErasures},
+		{"POST /api/admin/brands/{brand}/requests", true, a.createRequest},
+		{"GET /api/admin/brands/{brand}/requests", true, a.listRequests},
+		{"GET /api/admin/brands/{brand}/requests/{id}", true, a.getRequest},
+		{"POST /api/admin/brands/{brand}/requests/{id}/approvals", true, a.approveRequest},
+		{"POST /api/admin/brands/{brand}/requests/{id}/lift", true, a.liftRequest},
 		{"GET /api/admin/brands/{brand}/ledger/seals", true, a.ledgerSeals},
 		{"GET /api/admin/brands/{brand}/ledger/records/{record}/proof", true, a.ledgerProof},
 		{"GET /api/admin/brands/{brand}/ledger/export", true, a.ledgerExport},
 		{"PUT /api/admin/test-clock", true, a.setTestClock},
 		{"GET /api/admin/queues", true, a.queues},
+		{"GET /api/admin/queues/{queue}/deadletters", true, a.listDeadLetters},
+		{"POST /api/admin/queues/{queue}/deadletters/{ref}/replay", true, a.replayDeadLetter},
 		{"GET /api/admin/datamap", true, a.dataMap},
 		{"GET /api/admin/restore", true, a.restoreStatus},
 		{"POST /api/admin/restore/replay", true, a.restoreReplay},
@@ -201,10 +236,6 @@ func (a *api) routes() []route {
 		{"POST /api/admin/hash-keys/rekey", true, a.rekeyHashKeys},
 		{"POST /api/admin/hash-keys/{version}/retire", true, a.retireHashKey},
 	}
-}
-
-func (a *api) health(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
 }
 
 // bearerToken is the token of an "Authorization: Bearer <token>" header. The scheme is
@@ -223,14 +254,22 @@ func bearerToken(r *http.Request) (string, bool) {
 // keys are checked before this.
 func (a *api) requireAdmin(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := bearerToken(r)
-		if !ok || len(a.adminToken) == 0 || subtle.ConstantTimeCompare([]byte(token), a.adminToken) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="popsell-gdpr admin"`)
-			a.writeError(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "admin bearer token missing or wrong"))
+		if !a.isAdmin(r) {
+			a.refuseAdmin(w, r)
 			return
 		}
 		next(w, r)
 	}
+}
+
+func (a *api) isAdmin(r *http.Request) bool {
+	token, ok := bearerToken(r)
+	return ok && len(a.adminToken) > 0 && subtle.ConstantTimeCompare([]byte(token), a.adminToken) == 1
+}
+
+func (a *api) refuseAdmin(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="popsell-gdpr admin"`)
+	a.writeError(w, r, gdpr.Errorf(gdpr.CodeUnauthenticated, "admin bearer token missing or wrong"))
 }
 
 func brandParam(r *http.Request) gdpr.BrandID { return gdpr.BrandID(r.PathValue("brand")) }

@@ -28,7 +28,10 @@ type brandView struct {
 	CreatedAt          time.Time         `json:"createdAt"`
 	UpdatedAt          time.Time         `json:"updatedAt"`
 
-	Contacts gdpr.ContactSettings `json:"contacts"`
+	Contacts        gdpr.ContactSettings `json:"contacts"`
+	Identity        gdpr.BrandIdentity   `json:"identity"`
+	DefaultLanguage string               `json:"defaultLanguage"`
+	TimeZone        string               `json:"timeZone"`
 }
 
 func viewBrand(b gdpr.Brand) brandView {
@@ -38,6 +41,7 @@ func viewBrand(b gdpr.Brand) brandView {
 		HasMailjetCallback: b.MailjetCallback.PasswordDigest != "", HasSCIMToken: b.SCIMTokenDigest != "", Mail: b.Mail,
 		Retention: b.Retention.WithDefaults(), Fields: b.Fields, Contacts: b.Contacts, Status: b.Status, ContractEnd: b.ContractEnd, Suspension: b.Suspension,
 		CreatedAt: b.CreatedAt, UpdatedAt: b.UpdatedAt,
+		Identity: b.Identity, DefaultLanguage: b.Language(), TimeZone: b.Location().String(),
 	}
 }
 

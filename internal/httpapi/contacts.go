@@ -16,12 +16,12 @@ func (a *api) orders(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := a.contacts.RecordOrder(r.Context(), brandParam(r), o)
+	// The webhook id is remembered with the order's own claim, in one request.
+	res, err := a.contacts.RecordOrder(r.Context(), brandParam(r), o, a.webhooks.Memory(brandParam(r), webhookID))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	a.rememberWebhook(r, webhookID)
 	writeJSON(w, http.StatusOK, res)
 }
 

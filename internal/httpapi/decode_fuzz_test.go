@@ -169,7 +169,8 @@ var ownNames = sync.OnceValue(func() []string {
 			walk(f.exact[n])
 		}
 	}
-	for _, v := range []any{gdpr.SignupInput{}, gdpr.BrandSettings{}, gdpr.WhitelistInput{}, gdpr.Order{}, ssoEvent{}} {
+	for _, v := range []any{gdpr.SignupInput{}, gdpr.BrandSettings{}, gdpr.WhitelistInput{}, gdpr.Order{}, ssoEvent{},
+		gdpr.RequestInput{}, gdpr.ApprovalInput{}} {
 		walk(reflect.TypeOf(v))
 	}
 	names := []string{"token", "reason", "now"}

@@ -20,6 +20,7 @@ import (
 	"popsell-gdpr/internal/localstore"
 	"popsell-gdpr/internal/outbox"
 	"popsell-gdpr/internal/password"
+	"popsell-gdpr/internal/templates"
 )
 
 // The SCIM list path measured by what it reads, never by how long it takes: a counting store
@@ -117,7 +118,8 @@ func newSCIMDirectory(tb testing.TB, n int) *scimDirectory {
 	require.NoError(tb, err)
 	s, err := gdpr.NewServices(gdpr.Core{Hasher: h}, gdpr.Platform{Store: cs, Queue: noQueue{}, Blobs: blobstore.NewFolder(filepath.Join(dir, "blobs")),
 		Mailer: mail, SentMail: mail, Links: Links{BaseURL: "https://gdpr.example.test"}, Passwords: password.Bcrypt{Cost: password.MinCost},
-		Ledger: ledgerstore.New(blobstore.NewFolder(filepath.Join(dir, "ledger")))})
+		Renderer: templates.New(), Ledger: ledgerstore.New(blobstore.NewFolder(filepath.Join(dir, "ledger"))),
+		Exports: blobstore.NewFolder(filepath.Join(dir, "exports")), MemberFiles: blobstore.NewFolder(filepath.Join(dir, "blobs"))})
 	require.NoError(tb, err)
 	_, _, err = s.Brands.PutBrand(ctx, scimTestBrand, gdpr.BrandSettings{Name: "Acme", SCIMToken: scimTestToken})
 	require.NoError(tb, err)

@@ -3,13 +3,13 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"html/template"
 	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/templates"
 )
 
 // Links builds the links that mails carry from this router's routes (gdpr.Links).
@@ -26,9 +26,16 @@ func (l Links) SignupConfirmation(brand gdpr.BrandID, token string) string {
 	return strings.TrimRight(l.BaseURL, "/") + confirmPath(brand) + "#token=" + url.QueryEscape(token)
 }
 
-// ContactInvitation is a contact's invitation page, the token in the fragment as for signups.
-func (l Links) ContactInvitation(brand gdpr.BrandID, token string) string {
-	return strings.TrimRight(l.BaseURL, "/") + invitationPath(brand) + "#token=" + url.QueryEscape(token)
+// ContactInvitation is a contact's invitation page, the token in the fragment as for signups;
+// the query names the member who invites, by id, for the page to name them.
+func (l Links) ContactInvitation(brand gdpr.BrandID, memberID, token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + invitationPath(brand) + "?member=" + url.QueryEscape(memberID) + "#token=" + url.QueryEscape(token)
+}
+
+// ContactOneClickUnsubscribe is a mail's List-Unsubscribe URL (RFC 8058): the unsubscribe
+// page, its one-click token in the query, which a provider's POST carries.
+func (l Links) ContactOneClickUnsubscribe(brand gdpr.BrandID, token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + unsubscribePath(brand) + "?token=" + url.QueryEscape(token)
 }
 
 // ContactUnsubscribe is a contact's unsubscribe page, the token in the fragment.
@@ -39,6 +46,13 @@ func (l Links) ContactUnsubscribe(brand gdpr.BrandID, token string) string {
 // ProgramOptOut is a member's opt-out page of a suspended program, the token in the fragment.
 func (l Links) ProgramOptOut(brand gdpr.BrandID, token string) string {
 	return strings.TrimRight(l.BaseURL, "/") + programOptOutPath(brand) + "#token=" + url.QueryEscape(token)
+}
+
+// ExportDownload is an export's download, GET /api/brands/{brand}/exports/{token}: the token
+// is in the path, since a file is downloaded by a plain GET that carries no fragment; the
+// route is logged by its pattern only, and the token serves three downloads within 48 hours.
+func (l Links) ExportDownload(brand gdpr.BrandID, token string) string {
+	return strings.TrimRight(l.BaseURL, "/") + "/api/brands/" + url.PathEscape(string(brand)) + "/exports/" + url.PathEscape(token)
 }
 
 func programOptOutPath(brand gdpr.BrandID) string {
@@ -77,15 +91,31 @@ func (a *api) signup(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, accepted)
 }
 
+// resend mails a new confirmation link, to API clients posting JSON and to the confirmation
+// page whose link is gone, which posts a form and gets a page back.
 func (a *api) resend(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email string `json:"email"`
 	}
-	if err := decodeJSON(r, &in); err != nil {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	fromForm := mt == "application/x-www-form-urlencoded"
+	if fromForm {
+		form, err := readForm(r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		in.Email = form.Get("email")
+	} else if err := decodeJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	if err := a.signups.Resend(r.Context(), brandParam(r), in.Email); err != nil {
+	err := a.signups.Resend(r.Context(), brandParam(r), in.Email)
+	if fromForm && wantsHTML(r) {
+		a.answerWithPage(w, r, templates.PageConfirm, templates.PageData{Resent: err == nil}, err, http.StatusAccepted)
+		return
+	}
+	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -117,25 +147,18 @@ func (a *api) acceptTerms(w http.ResponseWriter, r *http.Request) {
 // it always was.
 func (a *api) confirmPage(w http.ResponseWriter, r *http.Request) {
 	brand, query := brandParam(r), r.URL.Query()
-	page := confirmPageData{Action: confirmPath(brand)}
+	page := templates.PageData{Action: confirmPath(brand)}
 	var err error
 	if query.Has("token") {
 		page.Token = query.Get("token")
 		err = a.signups.CheckConfirmation(r.Context(), brand, page.Token)
 	} else {
 		page.FromFragment = true
-		_, err = a.brands.GetBrand(r.Context(), brand)
 	}
-	status := http.StatusOK
 	if err != nil {
 		page.Token = ""
-		status, page.Problem = statusOf[gdpr.ErrorCode(err)], messageOf(err)
-		if status == 0 || status == http.StatusInternalServerError {
-			a.writeError(w, r, err)
-			return
-		}
 	}
-	writeHTML(w, status, confirmTemplate, page)
+	a.answerWithPage(w, r, templates.PageConfirm, page, err, http.StatusOK)
 }
 
 // confirm spends the token. Browsers posting the page's form get a page back; API clients
@@ -148,16 +171,7 @@ func (a *api) confirm(w http.ResponseWriter, r *http.Request) {
 	}
 	memberID, err := a.signups.Confirm(r.Context(), brandParam(r), token)
 	if fromForm && wantsHTML(r) {
-		page := confirmPageData{Done: err == nil}
-		status := http.StatusOK
-		if err != nil {
-			status, page.Problem = statusOf[gdpr.ErrorCode(err)], messageOf(err)
-			if status == 0 || status == http.StatusInternalServerError {
-				a.writeError(w, r, err)
-				return
-			}
-		}
-		writeHTML(w, status, confirmTemplate, page)
+		a.answerWithPage(w, r, templates.PageConfirm, templates.PageData{Done: err == nil}, err, http.StatusOK)
 		return
 	}
 	if err != nil {
@@ -171,13 +185,9 @@ func (a *api) confirm(w http.ResponseWriter, r *http.Request) {
 func confirmToken(r *http.Request) (token string, fromForm bool, err error) {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "application/x-www-form-urlencoded" {
-		body, err := readBody(r)
+		form, err := readForm(r)
 		if err != nil {
 			return "", true, err
-		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return "", true, &httpError{http.StatusBadRequest, "invalid", "malformed form body"}
 		}
 		token = form.Get("token")
 	} else {
@@ -200,67 +210,13 @@ func wantsHTML(r *http.Request) bool {
 	return accept == "" || strings.Contains(accept, "text/html")
 }
 
-func messageOf(err error) string {
-	if e, ok := err.(*gdpr.Error); ok {
-		return e.Message
-	}
-	return "something went wrong"
-}
-
-type confirmPageData struct {
-	Action, Token, Problem string
-	Done                   bool
-	// FromFragment renders the form for a link whose token is in the fragment.
-	FromFragment bool
-}
-
-// confirmScript moves the token from the link's fragment into the form, then drops the
-// fragment from the address bar and the history. It is the page's only script; the CSP
-// allows it by its hash.
-const confirmScript = `(function(){var t=new URLSearchParams(location.hash.slice(1)).get("token");` +
-	`if(!t)return;document.getElementById("token").value=t;document.getElementById("code").hidden=true;` +
-	`history.replaceState(null,"",location.pathname+location.search)})()`
-
-// confirmCSP allows no script but confirmScript.
-var confirmCSP = "default-src 'none'; script-src '" + scriptHash(confirmScript) +
-	"'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+// confirmCSP allows no script but the pages' one, images from https (the brand's logo), and
+// forms posting to this origin only.
+var confirmCSP = "default-src 'none'; script-src '" + scriptHash(templates.PageScript) +
+	"'; style-src 'unsafe-inline'; img-src https:; form-action 'self'; frame-ancestors 'none'"
 
 // scriptHash is the CSP source of an inline script: 'sha256-' and the base64 of its digest.
 func scriptHash(script string) string {
 	sum := sha256.Sum256([]byte(script))
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
-}
-
-var confirmTemplate = template.Must(template.New("confirm").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="robots" content="noindex"><title>Confirm your email address</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}
-button{font:inherit;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#1a56db;color:#fff;cursor:pointer}</style>
-</head><body>
-{{if .Done}}<h1>Email address confirmed</h1><p>Your account is ready. You can close this page and sign in.</p>
-{{else if .Problem}}<h1>This link cannot be used</h1><p>{{.Problem}}</p>
-{{else if .FromFragment}}<h1>Confirm your email address</h1><p>Press the button to confirm your address and activate your account.</p>
-<noscript><p>Scripts are off in this browser. Copy the code at the end of the link in your mail,
-after <code>#token=</code>, into the field below, then press the button.</p></noscript>
-<form method="post" action="{{.Action}}"><p id="code"><label for="token">Confirmation code</label><br>
-<input id="token" name="token" required autocomplete="off" autocapitalize="off" spellcheck="false" size="45"></p>
-<button type="submit">Confirm my email address</button></form>
-<script>` + confirmScript + `</script>
-{{else}}<h1>Confirm your email address</h1><p>Press the button to confirm your address and activate your account.</p>
-<form method="post" action="{{.Action}}"><input type="hidden" name="token" value="{{.Token}}"><button type="submit">Confirm my email address</button></form>
-{{end}}</body></html>
-`))
-
-// writeHTML serves a page that must not leak its token: no referrer, no caching, no framing,
-// no script but the page's own.
-func writeHTML(w http.ResponseWriter, status int, t *template.Template, data any) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", confirmCSP)
-	w.WriteHeader(status)
-	_ = t.Execute(w, data)
 }

@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/templates"
 )
 
 // TestSignupConfirmationLink: the token rides in the fragment, which browsers never send, so
@@ -19,15 +23,21 @@ func TestSignupConfirmationLink(t *testing.T) {
 }
 
 // TestConfirmPageScriptIsRenderedVerbatim: the CSP allows the script by the hash of
-// confirmScript, so the template must render it byte for byte.
+// templates.PageScript, so every page that needs it must render it byte for byte, in every
+// language.
 func TestConfirmPageScriptIsRenderedVerbatim(t *testing.T) {
-	w := httptest.NewRecorder()
-	writeHTML(w, 200, confirmTemplate, confirmPageData{Action: confirmPath("acme"), FromFragment: true})
-	require.Contains(t, w.Body.String(), "<script>"+confirmScript+"</script>")
-	require.Contains(t, w.Header().Get("Content-Security-Policy"), "script-src '"+scriptHash(confirmScript)+"';")
+	set := templates.New()
+	for _, lang := range gdpr.SupportedLanguages {
+		var b bytes.Buffer
+		require.NoError(t, set.RenderPage(&b, templates.PageConfirm, templates.PageData{Language: lang, Brand: "Acme", Action: confirmPath("acme"), FromFragment: true}))
+		w := httptest.NewRecorder()
+		writeHTML(w, 200, b.Bytes())
+		require.Contains(t, w.Body.String(), "<script>"+templates.PageScript+"</script>")
+		require.Contains(t, w.Header().Get("Content-Security-Policy"), "script-src '"+scriptHash(templates.PageScript)+"';")
 
-	w = httptest.NewRecorder()
-	writeHTML(w, 200, confirmTemplate, confirmPageData{Action: confirmPath("acme"), Token: "tok"})
-	require.NotContains(t, w.Body.String(), "<script", "a page that knows its token needs no script")
-	require.Contains(t, w.Body.String(), `<input type="hidden" name="token" value="tok">`)
+		b.Reset()
+		require.NoError(t, set.RenderPage(&b, templates.PageConfirm, templates.PageData{Language: lang, Brand: "Acme", Action: confirmPath("acme"), Token: "tok"}))
+		require.NotContains(t, b.String(), "<script", "a page that knows its token needs no script")
+		require.Contains(t, b.String(), `<input type="hidden" name="token" value="tok">`)
+	}
 }

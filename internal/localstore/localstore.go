@@ -95,6 +95,22 @@ CREATE TABLE IF NOT EXISTS blacklist (
 	PRIMARY KEY (brand_id, digest)
 ) STRICT;
 
+CREATE TABLE IF NOT EXISTS blacklist_removals (
+	brand_id TEXT NOT NULL,
+	id       TEXT NOT NULL,
+	version  INTEGER NOT NULL DEFAULT 1,
+	doc      TEXT NOT NULL,
+	PRIMARY KEY (brand_id, id)
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS soft_bounces (
+	brand_id TEXT NOT NULL,
+	digest   TEXT NOT NULL,
+	version  INTEGER NOT NULL DEFAULT 1,
+	doc      TEXT NOT NULL,
+	PRIMARY KEY (brand_id, digest)
+) STRICT;
+
 CREATE TABLE IF NOT EXISTS whitelist (
 	brand_id TEXT NOT NULL,
 	kind     TEXT NOT NULL,
@@ -114,6 +130,20 @@ CREATE TABLE IF NOT EXISTS tokens (
 ) STRICT;
 CREATE INDEX IF NOT EXISTS tokens_expiry ON tokens (brand_id, expires_at) WHERE expires_at IS NOT NULL;
 
+-- The register of data-subject requests (R-RIGHTS-1). Ids sort by receipt, so the register
+-- pages by id; kind and subject_id are the filters it is read by.
+CREATE TABLE IF NOT EXISTS requests (
+	brand_id   TEXT NOT NULL,
+	id         TEXT NOT NULL,
+	version    INTEGER NOT NULL DEFAULT 1,
+	kind       TEXT NOT NULL,
+	subject_id TEXT NOT NULL,
+	doc        TEXT NOT NULL,
+	PRIMARY KEY (brand_id, id)
+) STRICT;
+CREATE INDEX IF NOT EXISTS requests_kind ON requests (brand_id, kind, id);
+CREATE INDEX IF NOT EXISTS requests_subject ON requests (brand_id, subject_id, id) WHERE subject_id != '';
+
 CREATE TABLE IF NOT EXISTS erasures (
 	brand_id TEXT NOT NULL,
 	id       TEXT NOT NULL,
@@ -121,6 +151,20 @@ CREATE TABLE IF NOT EXISTS erasures (
 	doc      TEXT NOT NULL,
 	PRIMARY KEY (brand_id, id)
 ) STRICT;
+
+-- Export records, keyed by the request they answer; found by their link's token digest, and
+-- swept while their file lives (live = 1).
+CREATE TABLE IF NOT EXISTS exports (
+	brand_id     TEXT NOT NULL,
+	request_id   TEXT NOT NULL,
+	version      INTEGER NOT NULL DEFAULT 1,
+	token_digest TEXT NOT NULL,
+	live         INTEGER NOT NULL,
+	doc          TEXT NOT NULL,
+	PRIMARY KEY (brand_id, request_id)
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS exports_token ON exports (brand_id, token_digest);
+CREATE INDEX IF NOT EXISTS exports_live ON exports (brand_id, request_id) WHERE live = 1;
 `
 
 // Open opens the store in the file at path, creating it and its directory if needed.

@@ -104,15 +104,151 @@ func (s *Store) ReleaseClaims(ctx context.Context, brand gdpr.BrandID, claims ..
 	})
 }
 
+func blacklistVersion(e *gdpr.BlacklistEntry) *string { return &e.Version }
+
+// PutBlacklist inserts each entry, or merges it into the stored one (gdpr.BlacklistEntry.Merge)
+// in the same transaction, writing only what the merge changes.
 func (s *Store) PutBlacklist(ctx context.Context, entries ...gdpr.BlacklistEntry) error {
-	return putAll(ctx, s, "blacklist", entries,
-		`INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-		func(e gdpr.BlacklistEntry) []any { return []any{e.BrandID, e.Digest} })
+	if len(entries) == 0 {
+		return nil
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		for _, e := range entries {
+			doc, err := encode(e)
+			if err != nil {
+				return fail("put blacklist", err)
+			}
+			res, err := exec(ctx, tx, `INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+				e.BrandID, e.Digest, doc)
+			if err != nil {
+				return fail("put blacklist", err)
+			}
+			if n, err := res.RowsAffected(); err != nil || n == 1 {
+				if err != nil {
+					return fail("put blacklist", err)
+				}
+				continue
+			}
+			stored, err := one(ctx, tx, "blacklist entry", blacklistVersion,
+				`SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest = ?`, e.BrandID, e.Digest)
+			if err != nil {
+				return err
+			}
+			merged, changed := stored.Merge(e)
+			if !changed {
+				continue
+			}
+			if doc, err = encode(merged); err != nil {
+				return fail("put blacklist", err)
+			}
+			if _, err := exec(ctx, tx, `UPDATE blacklist SET version = version + 1, doc = ? WHERE brand_id = ? AND digest = ?`,
+				doc, e.BrandID, e.Digest); err != nil {
+				return fail("put blacklist", err)
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) GetBlacklist(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
-	return one[gdpr.BlacklistEntry](ctx, s.r, "blacklist entry", nil,
+	return one(ctx, s.r, "blacklist entry", blacklistVersion,
 		`SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest = ?`, brand, digest)
+}
+
+// RemoveBlacklist deletes the entry at the version read and keeps its record in one
+// transaction: the removal and its record land together or not at all.
+func (s *Store) RemoveBlacklist(ctx context.Context, e gdpr.BlacklistEntry, r gdpr.BlacklistRemoval) error {
+	want, err := strconv.ParseInt(e.Version, 10, 64)
+	if err != nil {
+		return conflict("a blacklist entry is removed at the version read")
+	}
+	if r.BrandID != e.BrandID {
+		return gdpr.Errorf(gdpr.CodeInvalid, "a removal record of another brand") // R-TEN-1
+	}
+	doc, err := encode(r)
+	if err != nil {
+		return fail("remove blacklist", err)
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		res, err := exec(ctx, tx, `DELETE FROM blacklist WHERE brand_id = ? AND digest = ? AND version = ?`, e.BrandID, e.Digest, want)
+		if err != nil {
+			return fail("remove blacklist", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fail("remove blacklist", err)
+		} else if n == 0 {
+			var one int
+			if held, err := scan(ctx, tx, `SELECT 1 FROM blacklist WHERE brand_id = ? AND digest = ?`, []any{e.BrandID, e.Digest}, &one); err != nil {
+				return fail("remove blacklist", err)
+			} else if !held {
+				return notFound("blacklist entry")
+			}
+			return conflict("the blacklist entry changed since it was read")
+		}
+		if _, err := exec(ctx, tx, `INSERT INTO blacklist_removals (brand_id, id, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			r.BrandID, r.ID, doc); err != nil {
+			return fail("remove blacklist", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ListBlacklistRemovals(ctx context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.BlacklistRemoval, error) {
+	return list[gdpr.BlacklistRemoval](ctx, s, "blacklist removals", nil, limit,
+		`SELECT version, doc FROM blacklist_removals WHERE brand_id = ? AND id > ? ORDER BY id LIMIT ?`, brand, after)
+}
+
+func softBounceVersion(st *gdpr.SoftBounceStreak) *string { return &st.Version }
+
+func (s *Store) GetSoftBounces(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.SoftBounceStreak, error) {
+	return one(ctx, s.r, "soft-bounce streak", softBounceVersion,
+		`SELECT version, doc FROM soft_bounces WHERE brand_id = ? AND digest = ?`, brand, digest)
+}
+
+// PutSoftBounces creates a streak (no version) or replaces it at the version read, in one
+// statement either way.
+func (s *Store) PutSoftBounces(ctx context.Context, st gdpr.SoftBounceStreak) (gdpr.SoftBounceStreak, error) {
+	doc, err := encode(st)
+	if err != nil {
+		return gdpr.SoftBounceStreak{}, fail("put soft bounces", err)
+	}
+	var want int64
+	if st.Version != "" {
+		if want, err = strconv.ParseInt(st.Version, 10, 64); err != nil {
+			return gdpr.SoftBounceStreak{}, conflict("a streak is replaced at the version read")
+		}
+	}
+	out := st
+	err = s.inTx(ctx, func(tx conn) error {
+		var version int64
+		var won bool
+		var err error
+		if st.Version == "" {
+			won, err = scan(ctx, tx, `INSERT INTO soft_bounces (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING version`,
+				[]any{st.BrandID, st.Digest, doc}, &version)
+		} else {
+			won, err = scan(ctx, tx, `UPDATE soft_bounces SET version = version + 1, doc = ? WHERE brand_id = ? AND digest = ? AND version = ? RETURNING version`,
+				[]any{doc, st.BrandID, st.Digest, want}, &version)
+		}
+		if err != nil {
+			return fail("put soft bounces", err)
+		}
+		if won {
+			out.Version = formatVersion(version)
+			return nil
+		}
+		var one int
+		if held, err := scan(ctx, tx, `SELECT 1 FROM soft_bounces WHERE brand_id = ? AND digest = ?`, []any{st.BrandID, st.Digest}, &one); err != nil {
+			return fail("put soft bounces", err)
+		} else if !held && st.Version != "" {
+			return notFound("soft-bounce streak")
+		}
+		return conflict("the soft-bounce streak changed since it was read")
+	})
+	if err != nil {
+		return gdpr.SoftBounceStreak{}, err
+	}
+	return out, nil
 }
 
 func (s *Store) AddWhitelist(ctx context.Context, entries ...gdpr.WhitelistEntry) error {

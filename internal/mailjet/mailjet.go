@@ -208,6 +208,14 @@ func (c *Client) message(m gdpr.Mail) (mj.InfoMessagesV31, error) {
 		EventPayload: EncodeContactPayload(string(m.BrandID), string(m.Kind), m.JobID, m.ContactID),
 		Subject:      m.Subject,
 	}
+	if len(m.Headers) > 0 {
+		// List-Unsubscribe and List-Unsubscribe-Post (RFC 8058) go out as the mail's own
+		// headers, whether the body is built in or the brand's template.
+		msg.Headers = make(map[string]any, len(m.Headers))
+		for k, v := range m.Headers {
+			msg.Headers[k] = v
+		}
+	}
 	switch {
 	case m.TemplateID < 0 || int64(int(m.TemplateID)) != m.TemplateID: // the SDK's field is an int
 		return mj.InfoMessagesV31{}, refused("the template id is out of range")

@@ -58,7 +58,7 @@ func ParsePayload(s string) (brand, kind, job string, ok bool) {
 // contact the mail was for when its payload names one. The IP, geo and user agent Mailjet
 // sends are not even decoded (R-DATA-4).
 func (e Event) MailEvent() gdpr.MailEvent {
-	out := gdpr.MailEvent{Kind: gdpr.MailEventKind(e.Type), At: e.Time, Email: e.Email, Permanent: e.Permanent()}
+	out := gdpr.MailEvent{Kind: gdpr.MailEventKind(e.Type), At: e.Time, Email: e.Email, ID: e.Key(), Permanent: e.Permanent()}
 	if brand, contact, ok := ContactOfPayload(e.Payload); ok {
 		out.Contact = gdpr.MailRecipient{Brand: gdpr.BrandID(brand), ContactID: contact, JobID: e.CustomID}
 	}

@@ -565,3 +565,25 @@ func TestSend_baseURLWithOrWithoutV3(t *testing.T) {
 	_, err := mj.NewMailjetClient(testPub, testPriv, f.URL).SendMailV31(&mj.MessagesV31{})
 	require.ErrorContains(t, err, "invalid port", "the SDK needs the /v3 suffix")
 }
+
+// R-MAIL-5: a mail to a contact carries its one-click unsubscribe headers (RFC 8058) in the
+// Send API's Headers, with a built-in body as with the brand's template; a mail without
+// them sends no Headers at all.
+func TestSend_R_MAIL_5_oneClickUnsubscribeHeadersReachMailjet(t *testing.T) {
+	headers := map[string]string{"List-Unsubscribe": "<https://gdpr.example.test/api/brands/demo/unsubscribe?token=t>",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+	for name, m := range map[string]gdpr.Mail{"inline": inlineMail(), "template": templateMail()} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeMailjet(t)
+			c := newClient(t, f.URL, 0)
+			m.Headers = headers
+			require.NoError(t, c.Send(context.Background(), m))
+			msg := jsonDoc(t, f.only(t).Body)["Messages"].([]any)[0].(map[string]any)
+			require.Equal(t, map[string]any{"List-Unsubscribe": headers["List-Unsubscribe"],
+				"List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}, msg["Headers"])
+		})
+	}
+	f := newFakeMailjet(t)
+	require.NoError(t, newClient(t, f.URL, 0).Send(context.Background(), inlineMail()))
+	require.NotContains(t, jsonDoc(t, f.only(t).Body)["Messages"].([]any)[0].(map[string]any), "Headers")
+}

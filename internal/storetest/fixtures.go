@@ -55,15 +55,16 @@ func NewBrand(id gdpr.BrandID) gdpr.Brand {
 		SCIMTokenDigest:       fmt.Sprintf("h1:%064x", n),
 		SweepCursor:           &gdpr.DueCursor{At: at(n), ID: fmt.Sprintf("m_cursor_%d", n)},
 		MailjetCallback:       gdpr.MailjetCallback{Username: "mailjet", PasswordDigest: fmt.Sprintf("h1:%064x", n+1)},
-		Mail:                  gdpr.MailSettings{From: gdpr.Sender{Email: fmt.Sprintf("sender%d@example.test", n), Name: "Fake sender"}, Templates: map[gdpr.MailKind]int64{gdpr.MailSignupConfirmation: n}},
-		Retention:             gdpr.DefaultRetention(),
-		Fields:                gdpr.FieldRules{"alias": gdpr.FieldRequired, "title": gdpr.FieldNotAsked},
-		Contacts:              gdpr.ContactSettings{ManualEntry: true},
-		Status:                gdpr.BrandActive,
-		ContractEnd:           &gdpr.ContractEnd{RequestedAt: at(n), DueAt: at(n).AddDate(0, 1, 0), FannedOutAt: at(n).AddDate(0, 1, 1)},
-		Suspension:            &gdpr.Suspension{RequestedAt: at(n), KeepUntil: at(n).AddDate(0, 6, 0), MailedAt: at(n).Add(time.Minute)},
-		CreatedAt:             at(n),
-		UpdatedAt:             at(n).Add(time.Second),
+		Mail: gdpr.MailSettings{From: gdpr.Sender{Email: fmt.Sprintf("sender%d@example.test", n), Name: "Fake sender"}, Templates: map[gdpr.MailKind]int64{gdpr.MailSignupConfirmation: n},
+			SoftBounces: gdpr.SoftBouncePolicy{Limit: 3, Window: gdpr.Period{Days: 7}}},
+		Retention:   gdpr.DefaultRetention(),
+		Fields:      gdpr.FieldRules{"alias": gdpr.FieldRequired, "title": gdpr.FieldNotAsked},
+		Contacts:    gdpr.ContactSettings{ManualEntry: true},
+		Status:      gdpr.BrandActive,
+		ContractEnd: &gdpr.ContractEnd{RequestedAt: at(n), DueAt: at(n).AddDate(0, 1, 0), FannedOutAt: at(n).AddDate(0, 1, 1)},
+		Suspension:  &gdpr.Suspension{RequestedAt: at(n), KeepUntil: at(n).AddDate(0, 6, 0), MailedAt: at(n).Add(time.Minute)},
+		CreatedAt:   at(n),
+		UpdatedAt:   at(n).Add(time.Second),
 	}
 }
 
@@ -124,6 +125,7 @@ func NewUser(brand gdpr.BrandID) gdpr.User {
 			FieldsErased: []string{"firstName", "phone"}, FieldsHashed: []string{"email"},
 			PendingBlobs: []string{fmt.Sprintf("%s/photos/%d.jpg", brand, n)}, PendingClaims: []string{gdpr.ClaimEmail + fmt.Sprintf("h1:%064x", n)},
 			BlobsDeleted: 1},
+		Restriction: &gdpr.Restriction{Kind: gdpr.RequestRestriction, RequestID: fmt.Sprintf("r_%026d", n), Since: t.Add(6 * time.Hour)},
 
 		NextReviewAt: t.Add(7 * 24 * time.Hour),
 	}

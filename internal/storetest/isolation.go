@@ -53,6 +53,7 @@ func newTwins(t *testing.T, s Store) (a, b twin) {
 
 		tw.black = newBlacklistEntry(brand, digest, []gdpr.BlacklistReason{gdpr.BlacklistSpam, gdpr.BlacklistBlocked}[i], now)
 		require.NoError(t, s.PutBlacklist(ctx, tw.black))
+		tw.black = getListed(t, s, brand, digest)
 
 		tok.BrandID, tok.UserID = brand, text
 		tw.token, err = s.CreateToken(ctx, tok)
@@ -113,7 +114,7 @@ func requireOwn(t *testing.T, s Store, a twin) {
 
 	bl, err := s.GetBlacklist(ctx, b, a.black.Digest)
 	require.NoError(t, err)
-	RequireSame(t, a.black, bl)
+	requireEntry(t, a.black, bl)
 
 	tok, err := s.GetToken(ctx, b, a.token.Digest)
 	require.NoError(t, err)
@@ -123,6 +124,10 @@ func requireOwn(t *testing.T, s Store, a twin) {
 	require.NoError(t, err)
 	require.Len(t, rs, 1)
 	RequireSame(t, a.erasure, rs[0])
+
+	removals, err := s.ListBlacklistRemovals(ctx, b, "", 100)
+	require.NoError(t, err)
+	require.Empty(t, removals, "the other brand's blacklist removals are not listed")
 }
 
 func testIsolationRead(t *testing.T, s Store) {
@@ -161,6 +166,8 @@ func testIsolationWrite(t *testing.T, s Store) {
 	require.NoError(t, s.ReleaseClaims(ctx, a.brand, gdpr.Claim{Key: a.claim.Key, Owner: b.claim.Owner}), "b's owner cannot release a's claim")
 	require.NoError(t, s.ReleaseClaims(ctx, a.brand, a.claim))
 	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(a.brand, NewDigest(), gdpr.BlacklistSpam, now)))
+	// a's entry of the digest both brands list goes; b's stays (requireOwn below).
+	require.NoError(t, s.RemoveBlacklist(ctx, a.black, newRemoval(a.brand, "blr_x", a.black)))
 	_, err = putErasure(ctx, s, NewErasure(a.brand))
 	require.NoError(t, err)
 

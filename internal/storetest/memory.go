@@ -17,19 +17,25 @@ import (
 // Memory is the store double: brands, users, claims, tokens and the whitelist in maps, with the
 // ports' conventions and nothing else. It is for tests that run a service thousands of times,
 // such as the model test of the unique-key protocol, where opening a database per run would
-// cost more than the run. It passes the Brands, Users, Claims, Tokens and Whitelist groups of
+// cost more than the run. It passes the Brands, Users, Claims, Tokens, Whitelist, Requests, Exports, Blacklist and
+// SoftBounces groups of
 // this suite (memory_test.go); the other ports are left to the real adapters: calling one
 // panics.
 type Memory struct {
 	Store // the ports Memory does not keep; nil, so a call panics
 
-	mu      sync.Mutex
-	version int
-	brands  map[gdpr.BrandID]gdpr.Brand
-	users   map[memKey]gdpr.User
-	claims  map[memKey]gdpr.Claim
-	tokens  map[memKey]gdpr.Token
-	listed  map[memKey]bool // whitelist digests, keyed by kind + digest
+	mu       sync.Mutex
+	version  int
+	brands   map[gdpr.BrandID]gdpr.Brand
+	users    map[memKey]gdpr.User
+	claims   map[memKey]gdpr.Claim
+	tokens   map[memKey]gdpr.Token
+	listed   map[memKey]bool // whitelist digests, keyed by kind + digest
+	requests map[memKey]gdpr.Request
+	exports  map[memKey]gdpr.ExportRecord
+	black    map[memKey]gdpr.BlacklistEntry
+	removed  map[memKey]gdpr.BlacklistRemoval
+	streaks  map[memKey]gdpr.SoftBounceStreak
 }
 
 type memKey struct {
@@ -40,7 +46,9 @@ type memKey struct {
 // NewMemory returns an empty double.
 func NewMemory() *Memory {
 	return &Memory{brands: map[gdpr.BrandID]gdpr.Brand{}, users: map[memKey]gdpr.User{}, claims: map[memKey]gdpr.Claim{},
-		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}}
+		tokens: map[memKey]gdpr.Token{}, listed: map[memKey]bool{}, requests: map[memKey]gdpr.Request{},
+		exports: map[memKey]gdpr.ExportRecord{}, black: map[memKey]gdpr.BlacklistEntry{},
+		removed: map[memKey]gdpr.BlacklistRemoval{}, streaks: map[memKey]gdpr.SoftBounceStreak{}}
 }
 
 func (m *Memory) nextVersion() string {
@@ -370,4 +378,238 @@ func (m *Memory) IsWhitelisted(_ context.Context, brand gdpr.BrandID, kind gdpr.
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.listed[memKey{brand, string(kind) + ":" + digest}], nil
+}
+
+func (m *Memory) CreateRequest(_ context.Context, r gdpr.Request) (gdpr.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{r.BrandID, r.ID}
+	if _, ok := m.requests[k]; ok {
+		return gdpr.Request{}, conflictErr("request exists")
+	}
+	r.Version = m.nextVersion()
+	m.requests[k] = cloneRequest(r)
+	return cloneRequest(r), nil
+}
+
+// cloneRequest is clone keeping the version, which JSON leaves out.
+func cloneRequest(r gdpr.Request) gdpr.Request {
+	c := clone(r)
+	c.Version = r.Version
+	return c
+}
+
+func (m *Memory) GetRequest(_ context.Context, brand gdpr.BrandID, id string) (gdpr.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.requests[memKey{brand, id}]
+	if !ok {
+		return gdpr.Request{}, notFoundErr("request")
+	}
+	return cloneRequest(r), nil
+}
+
+func (m *Memory) UpdateRequest(_ context.Context, r gdpr.Request) (gdpr.Request, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{r.BrandID, r.ID}
+	cur, ok := m.requests[k]
+	switch {
+	case !ok:
+		return gdpr.Request{}, notFoundErr("request")
+	case cur.Version != r.Version:
+		return gdpr.Request{}, conflictErr("request changed since it was read")
+	}
+	r.Version = m.nextVersion()
+	m.requests[k] = cloneRequest(r)
+	return cloneRequest(r), nil
+}
+
+func (m *Memory) ListRequests(_ context.Context, brand gdpr.BrandID, f gdpr.RequestFilter) ([]gdpr.Request, error) {
+	return m.selectRequests(brand, f.Limit, func(r gdpr.Request) bool {
+		return r.ID > f.After && (f.Before == "" || r.ID < f.Before) && (f.Kind == "" || r.Kind == f.Kind)
+	}), nil
+}
+
+func (m *Memory) RequestsOfSubject(_ context.Context, brand gdpr.BrandID, subjectID string, limit int) ([]gdpr.Request, error) {
+	return m.selectRequests(brand, limit, func(r gdpr.Request) bool { return subjectID != "" && r.SubjectID == subjectID }), nil
+}
+
+func (m *Memory) selectRequests(brand gdpr.BrandID, limit int, keep func(gdpr.Request) bool) []gdpr.Request {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []gdpr.Request
+	for k, r := range m.requests {
+		if k.brand == brand && keep(r) {
+			out = append(out, cloneRequest(r))
+		}
+	}
+	slices.SortFunc(out, func(a, b gdpr.Request) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(len(out), max(limit, 0))]
+}
+
+// ---- export records ----
+
+func (m *Memory) CreateExport(_ context.Context, e gdpr.ExportRecord) (gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{e.BrandID, e.RequestID}
+	if _, ok := m.exports[k]; ok {
+		return gdpr.ExportRecord{}, conflictErr("export exists")
+	}
+	for _, other := range m.exports {
+		if other.BrandID == e.BrandID && other.TokenDigest == e.TokenDigest {
+			return gdpr.ExportRecord{}, conflictErr("token digest exists")
+		}
+	}
+	e.Version = m.nextVersion()
+	m.exports[k] = e
+	return e, nil
+}
+
+func (m *Memory) GetExport(_ context.Context, brand gdpr.BrandID, requestID string) (gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.exports[memKey{brand, requestID}]
+	if !ok {
+		return gdpr.ExportRecord{}, notFoundErr("export")
+	}
+	return e, nil
+}
+
+func (m *Memory) ExportByToken(_ context.Context, brand gdpr.BrandID, digest string) (gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, e := range m.exports {
+		if k.brand == brand && e.TokenDigest == digest {
+			return e, nil
+		}
+	}
+	return gdpr.ExportRecord{}, notFoundErr("export")
+}
+
+func (m *Memory) UpdateExport(_ context.Context, e gdpr.ExportRecord) (gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{e.BrandID, e.RequestID}
+	old, ok := m.exports[k]
+	switch {
+	case !ok:
+		return gdpr.ExportRecord{}, notFoundErr("export")
+	case old.Version != e.Version:
+		return gdpr.ExportRecord{}, conflictErr("stale export")
+	}
+	e.Version = m.nextVersion()
+	m.exports[k] = e
+	return e, nil
+}
+
+func (m *Memory) LiveExports(_ context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.ExportRecord, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []gdpr.ExportRecord
+	for k, e := range m.exports {
+		if k.brand == brand && e.Status != gdpr.ExportDeleted && e.RequestID > after {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b gdpr.ExportRecord) int { return cmp.Compare(a.RequestID, b.RequestID) })
+	if len(out) > limit {
+		out = out[:max(limit, 0)]
+	}
+	return out, nil
+}
+
+// PutBlacklist merges each entry into the stored one (gdpr.BlacklistEntry.Merge), writing only
+// what changes.
+func (m *Memory) PutBlacklist(_ context.Context, entries ...gdpr.BlacklistEntry) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range entries {
+		k := memKey{e.BrandID, e.Digest}
+		stored, ok := m.black[k]
+		if !ok {
+			e = clone(e)
+			e.Version = m.nextVersion()
+			m.black[k] = e
+			continue
+		}
+		if merged, changed := stored.Merge(clone(e)); changed {
+			merged.Version = m.nextVersion()
+			m.black[k] = merged
+		}
+	}
+	return nil
+}
+
+func (m *Memory) GetBlacklist(_ context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.black[memKey{brand, digest}]
+	if !ok {
+		return gdpr.BlacklistEntry{}, notFoundErr("blacklist entry")
+	}
+	return e, nil
+}
+
+func (m *Memory) RemoveBlacklist(_ context.Context, e gdpr.BlacklistEntry, r gdpr.BlacklistRemoval) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{e.BrandID, e.Digest}
+	stored, ok := m.black[k]
+	switch {
+	case !ok:
+		return notFoundErr("blacklist entry")
+	case stored.Version != e.Version:
+		return conflictErr("the blacklist entry changed since it was read")
+	}
+	delete(m.black, k)
+	if _, kept := m.removed[memKey{r.BrandID, r.ID}]; !kept {
+		m.removed[memKey{r.BrandID, r.ID}] = clone(r)
+	}
+	return nil
+}
+
+func (m *Memory) ListBlacklistRemovals(_ context.Context, brand gdpr.BrandID, after string, limit int) ([]gdpr.BlacklistRemoval, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []gdpr.BlacklistRemoval
+	for k, r := range m.removed {
+		if k.brand == brand && k.id > after {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b gdpr.BlacklistRemoval) int { return cmp.Compare(a.ID, b.ID) })
+	return out[:min(len(out), max(limit, 0))], nil
+}
+
+func (m *Memory) GetSoftBounces(_ context.Context, brand gdpr.BrandID, digest string) (gdpr.SoftBounceStreak, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.streaks[memKey{brand, digest}]
+	if !ok {
+		return gdpr.SoftBounceStreak{}, notFoundErr("soft-bounce streak")
+	}
+	out := clone(st)
+	out.Version = st.Version
+	return out, nil
+}
+
+func (m *Memory) PutSoftBounces(_ context.Context, st gdpr.SoftBounceStreak) (gdpr.SoftBounceStreak, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := memKey{st.BrandID, st.Digest}
+	stored, ok := m.streaks[k]
+	switch {
+	case st.Version == "" && ok:
+		return gdpr.SoftBounceStreak{}, conflictErr("the streak exists")
+	case st.Version != "" && !ok:
+		return gdpr.SoftBounceStreak{}, notFoundErr("soft-bounce streak")
+	case st.Version != "" && stored.Version != st.Version:
+		return gdpr.SoftBounceStreak{}, conflictErr("the streak changed since it was read")
+	}
+	out := clone(st)
+	out.Version = m.nextVersion()
+	m.streaks[k] = out
+	return out, nil
 }

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -231,25 +233,78 @@ func testClaimReplaceRace(t *testing.T, s Store) {
 }
 
 var blacklistTests = []test{
-	{"idempotent_upsert_keeps_first_R-MAIL-1", testBlacklistKeepsFirst},
+	{"consent_reason_kept_later_event_advances_lastAt_R-MAIL-1", testBlacklistKeepsConsent},
+	{"delivery_reason_replaced_by_consent_R-MAIL-4", testBlacklistConsentReplacesDelivery},
+	{"replay_writes_nothing", testBlacklistReplay},
 	{"put_many", testBlacklistMany},
 	{"get_missing_not_found", testBlacklistMissing},
+	{"remove_deletes_and_records", testBlacklistRemove},
+	{"remove_at_a_stale_version_changes_nothing", testBlacklistRemoveStale},
+	{"remove_missing_not_found", testBlacklistRemoveMissing},
+	{"concurrent_removals_one_wins", testBlacklistRemoveRace},
+	{"removals_page_in_id_order", testBlacklistRemovalsPage},
 }
 
 func newBlacklistEntry(b gdpr.BrandID, digest string, reason gdpr.BlacklistReason, at time.Time) gdpr.BlacklistEntry {
-	return gdpr.BlacklistEntry{BrandID: b, Digest: digest, Reason: reason, CreatedAt: at}
+	return gdpr.BlacklistEntry{BrandID: b, Digest: digest, Reason: reason, Source: "mj:1:" + string(reason) + ":1", CreatedAt: at}
 }
 
-func testBlacklistKeepsFirst(t *testing.T, s Store) {
+func newRemoval(b gdpr.BrandID, id string, e gdpr.BlacklistEntry) gdpr.BlacklistRemoval {
+	return gdpr.BlacklistRemoval{BrandID: b, ID: id, Reason: e.Reason, Source: e.Source, Since: e.CreatedAt,
+		Basis: gdpr.RemovalByAdmin, Why: gdpr.RemovalMailboxFixed, RequestedBy: "ops-7", RemovedAt: now.Add(time.Hour)}
+}
+
+// getListed reads an entry that must be there.
+func getListed(t *testing.T, s Store, b gdpr.BrandID, digest string) gdpr.BlacklistEntry {
+	t.Helper()
+	got, err := s.GetBlacklist(t.Context(), b, digest)
+	require.NoError(t, err)
+	require.NotEmpty(t, got.Version, "a read entry carries its version")
+	return got
+}
+
+// requireEntry compares an entry as stored, its version aside.
+func requireEntry(t *testing.T, want, got gdpr.BlacklistEntry, msgAndArgs ...any) {
+	t.Helper()
+	want.Version = got.Version
+	RequireSame(t, want, got, msgAndArgs...)
+}
+
+func testBlacklistKeepsConsent(t *testing.T, s Store) {
 	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
 	first := newBlacklistEntry(b, d, gdpr.BlacklistSpam, now)
-	requireFilled(t, first)
+	first.LastAt = now.Add(time.Minute)
+	requireFilled(t, first, "Version")
+	first.LastAt = time.Time{}
 	require.NoError(t, s.PutBlacklist(ctx, first))
+	before := getListed(t, s, b, d)
 	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistHardBounce, now.Add(time.Hour))))
 
-	got, err := s.GetBlacklist(ctx, b, d)
-	require.NoError(t, err)
-	RequireSame(t, first, got, "a digest keeps its first entry")
+	got := getListed(t, s, b, d)
+	want := first
+	want.LastAt = now.Add(time.Hour)
+	requireEntry(t, want, got, "a complaint keeps its reason; the later bounce is its latest event")
+	require.NotEqual(t, before.Version, got.Version, "a later event changes the version a removal is guarded by")
+}
+
+func testBlacklistConsentReplacesDelivery(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistHardBounce, now)))
+	spam := newBlacklistEntry(b, d, gdpr.BlacklistSpam, now.Add(-time.Hour)) // reported late: still the stronger
+	require.NoError(t, s.PutBlacklist(ctx, spam))
+	requireEntry(t, spam, getListed(t, s, b, d), "an admin must not be able to remove a complaint under a bounce")
+}
+
+func testBlacklistReplay(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	e := newBlacklistEntry(b, d, gdpr.BlacklistBlocked, now)
+	require.NoError(t, s.PutBlacklist(ctx, e))
+	before := getListed(t, s, b, d)
+	require.NoError(t, s.PutBlacklist(ctx, e))
+	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistHardBounce, now.Add(-time.Hour))))
+	after := getListed(t, s, b, d)
+	requireEntry(t, e, after)
+	require.Equal(t, before.Version, after.Version, "a replayed or older event writes nothing")
 }
 
 func testBlacklistMany(t *testing.T, s Store) {
@@ -263,15 +318,184 @@ func testBlacklistMany(t *testing.T, s Store) {
 	require.NoError(t, s.PutBlacklist(ctx, entries[0]))
 	require.NoError(t, s.PutBlacklist(ctx, entries...), "an entry already there does not fail the others")
 	for _, e := range entries {
-		got, err := s.GetBlacklist(ctx, b, e.Digest)
-		require.NoError(t, err)
-		RequireSame(t, e, got)
+		requireEntry(t, e, getListed(t, s, b, e.Digest))
 	}
 }
 
 func testBlacklistMissing(t *testing.T, s Store) {
 	_, err := s.GetBlacklist(t.Context(), NewBrandID(), NewDigest())
 	require.ErrorIs(t, err, gdpr.ErrNotFound)
+}
+
+func listRemovals(t *testing.T, s Store, b gdpr.BrandID) []gdpr.BlacklistRemoval {
+	t.Helper()
+	rs, err := s.ListBlacklistRemovals(t.Context(), b, "", 100)
+	require.NoError(t, err)
+	return rs
+}
+
+func testBlacklistRemove(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistHardBounce, now)))
+	e := getListed(t, s, b, d)
+	r := newRemoval(b, "blr_1", e)
+	requireFilled(t, r)
+	require.NoError(t, s.RemoveBlacklist(ctx, e, r))
+
+	_, err := s.GetBlacklist(ctx, b, d)
+	require.ErrorIs(t, err, gdpr.ErrNotFound, "removed")
+	rs := listRemovals(t, s, b)
+	require.Len(t, rs, 1)
+	RequireSame(t, r, rs[0])
+
+	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistBlocked, now.Add(2*time.Hour))))
+	requireEntry(t, newBlacklistEntry(b, d, gdpr.BlacklistBlocked, now.Add(2*time.Hour)), getListed(t, s, b, d),
+		"an event after the removal lists the address again")
+}
+
+func testBlacklistRemoveStale(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistHardBounce, now)))
+	read := getListed(t, s, b, d)
+	// The bounce that arrives between the admin's read and the delete.
+	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistHardBounce, now.Add(time.Minute))))
+
+	err := s.RemoveBlacklist(ctx, read, newRemoval(b, "blr_stale", read))
+	require.ErrorIs(t, err, gdpr.ErrConflict)
+	got := getListed(t, s, b, d)
+	require.Equal(t, now.Add(time.Minute).UTC(), got.LastAt.UTC(), "the re-listing is kept")
+	require.Empty(t, listRemovals(t, s, b), "a refused removal leaves no record")
+}
+
+func testBlacklistRemoveMissing(t *testing.T, s Store) {
+	b := NewBrandID()
+	e := newBlacklistEntry(b, NewDigest(), gdpr.BlacklistBlocked, now)
+	e.Version = "1"
+	err := s.RemoveBlacklist(t.Context(), e, newRemoval(b, "blr_missing", e))
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+	require.Empty(t, listRemovals(t, s, b))
+}
+
+func testBlacklistRemoveRace(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistHardBounce, now)))
+	read := getListed(t, s, b, d)
+	const removers = 8
+	errs := make([]error, removers)
+	var wg sync.WaitGroup
+	for i := range removers {
+		wg.Go(func() { errs[i] = s.RemoveBlacklist(ctx, read, newRemoval(b, fmt.Sprintf("blr_%d", i), read)) })
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		require.True(t, errors.Is(err, gdpr.ErrNotFound) || errors.Is(err, gdpr.ErrConflict), "%v", err)
+	}
+	require.Equal(t, 1, won, "one removal wins the version read")
+	require.Len(t, listRemovals(t, s, b), 1, "and only the winner is recorded")
+}
+
+func testBlacklistRemovalsPage(t *testing.T, s Store) {
+	ctx, b := t.Context(), NewBrandID()
+	var want []string
+	for i := range 3 {
+		d := NewDigest()
+		require.NoError(t, s.PutBlacklist(ctx, newBlacklistEntry(b, d, gdpr.BlacklistBlocked, now)))
+		e := getListed(t, s, b, d)
+		id := fmt.Sprintf("blr_%02d", 3-i)
+		require.NoError(t, s.RemoveBlacklist(ctx, e, newRemoval(b, id, e)))
+		want = append([]string{id}, want...)
+	}
+	page, err := s.ListBlacklistRemovals(ctx, b, "", 2)
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	rest, err := s.ListBlacklistRemovals(ctx, b, page[1].ID, 2)
+	require.NoError(t, err)
+	require.Len(t, rest, 1)
+	require.Equal(t, want, []string{page[0].ID, page[1].ID, rest[0].ID})
+	none, err := s.ListBlacklistRemovals(ctx, NewBrandID(), "", 10)
+	require.NoError(t, err)
+	require.Empty(t, none, "another brand's removals are not listed (R-TEN-1)")
+}
+
+var softBounceTests = []test{
+	{"create_read_replace_at_version", testSoftBounces},
+	{"concurrent_writers_one_wins_the_version", testSoftBouncesRace},
+}
+
+func newStreak(b gdpr.BrandID, digest string) gdpr.SoftBounceStreak {
+	return gdpr.SoftBounceStreak{BrandID: b, Digest: digest, ClearedAt: now,
+		Bounces: []gdpr.CountedBounce{{ID: "mj:1:bounce:1", At: now.Add(time.Minute)}, {ID: "mj:2:bounce:2", At: now.Add(time.Hour)}}}
+}
+
+func testSoftBounces(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	_, err := s.GetSoftBounces(ctx, b, d)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
+	st := newStreak(b, d)
+	requireFilled(t, st, "Version")
+	created, err := s.PutSoftBounces(ctx, st)
+	require.NoError(t, err)
+	require.NotEmpty(t, created.Version)
+	_, err = s.PutSoftBounces(ctx, st)
+	require.ErrorIs(t, err, gdpr.ErrConflict, "a second create of one address conflicts")
+
+	got, err := s.GetSoftBounces(ctx, b, d)
+	require.NoError(t, err)
+	require.Equal(t, created.Version, got.Version)
+	st.Version = got.Version
+	RequireSame(t, st, got)
+
+	got.Bounces, got.ClearedAt = nil, now.Add(2*time.Hour)
+	replaced, err := s.PutSoftBounces(ctx, got)
+	require.NoError(t, err)
+	require.NotEqual(t, got.Version, replaced.Version)
+	_, err = s.PutSoftBounces(ctx, got)
+	require.ErrorIs(t, err, gdpr.ErrConflict, "a replace at a stale version conflicts")
+	read, err := s.GetSoftBounces(ctx, b, d)
+	require.NoError(t, err)
+	require.Empty(t, read.Bounces)
+	require.True(t, read.ClearedAt.Equal(now.Add(2*time.Hour)))
+
+	other := newStreak(b, NewDigest())
+	other.Version = "1"
+	_, err = s.PutSoftBounces(ctx, other)
+	require.ErrorIs(t, err, gdpr.ErrNotFound, "a replace of a missing streak")
+	_, err = s.GetSoftBounces(ctx, NewBrandID(), d)
+	require.ErrorIs(t, err, gdpr.ErrNotFound, "another brand's streak is not read (R-TEN-1)")
+}
+
+func testSoftBouncesRace(t *testing.T, s Store) {
+	ctx, b, d := t.Context(), NewBrandID(), NewDigest()
+	read, err := s.PutSoftBounces(ctx, newStreak(b, d))
+	require.NoError(t, err)
+	const writers = 8
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Go(func() {
+			st := read
+			st.Bounces = append(slices.Clone(st.Bounces), gdpr.CountedBounce{ID: fmt.Sprintf("mj:%d:bounce:9", 10+i), At: now.Add(2 * time.Hour)})
+			_, errs[i] = s.PutSoftBounces(ctx, st)
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range errs {
+		if err == nil {
+			won++
+			continue
+		}
+		require.ErrorIs(t, err, gdpr.ErrConflict)
+	}
+	require.Equal(t, 1, won, "one writer wins the version read; the others decide again")
+	got, err := s.GetSoftBounces(ctx, b, d)
+	require.NoError(t, err)
+	require.Len(t, got.Bounces, 3)
 }
 
 var whitelistTests = []test{

@@ -51,15 +51,18 @@ func RunGroups(t *testing.T, open func(t *testing.T) Store, names ...string) {
 	}{
 		{"Brands", brandTests},
 		{"Users", append(docTests(users), usersOnlyTests...)},
-		{"Contacts", append(docTests(contacts), contactsOnlyTests...)},
+		{"Contacts", append(append(docTests(contacts), contactsOnlyTests...), memberContactPageTests...)},
 		{"Due", append(dueTests(users), dueTests(contacts)...)},
 		{"Claims", claimTests},
 		{"Blacklist", blacklistTests},
+		{"SoftBounces", softBounceTests},
 		{"Whitelist", whitelistTests},
 		{"Tokens", tokenTests},
 		{"Erasures", erasureTests},
 		{"ClaimLists", claimListTests},
 		{"Digests", digestTests},
+		{"Requests", requestTests},
+		{"Exports", exportTests},
 		{"Isolation", isolationTests},
 	}
 	for _, g := range groups {

@@ -1,5 +1,6 @@
 // Package testenv gives tests the local emulators started by tools/emulators.sh:
-// the Cosmos DB emulator and Azurite (blob).
+// the Cosmos DB emulator and Azurite (blob); and the headless browser and axe-core that
+// tools/browser.sh installs (browser.go).
 //
 // Start them, then run the tests:
 //
@@ -111,21 +112,36 @@ type Decision struct {
 // given the value of the CI environment variable: fail when ci is non-empty (CI must
 // start the emulators), skip otherwise.
 func Decide(ci, what, reason string) Decision {
+	return decide(ci, what, reason, emulatorsSetup)
+}
+
+// setup is how a machine gets what a test needs: the tools/ script CI must run, and the
+// commands that run it.
+type setup struct{ script, howTo string }
+
+var emulatorsSetup = setup{"start the emulators via tools/emulators.sh", howToRun}
+
+func decide(ci, what, reason string, s setup) Decision {
 	if ci != "" {
 		return Decision{
 			Fatal: true,
-			Message: fmt.Sprintf("testenv: %s unavailable under CI (CI=%q): %s. CI must start the emulators via tools/emulators.sh (see .ci/run): %s",
-				what, ci, reason, howToRun),
+			Message: fmt.Sprintf("testenv: %s unavailable under CI (CI=%q): %s. CI must %s (see .ci/run): %s",
+				what, ci, reason, s.script, s.howTo),
 		}
 	}
 	return Decision{
-		Message: fmt.Sprintf("testenv: skipping, %s unavailable: %s. To run this test, %s", what, reason, howToRun),
+		Message: fmt.Sprintf("testenv: skipping, %s unavailable: %s. To run this test, %s", what, reason, s.howTo),
 	}
 }
 
 func unavailable(tb testing.TB, what, reason string) {
 	tb.Helper()
-	d := Decide(os.Getenv("CI"), what, reason)
+	unavailableFor(tb, what, reason, emulatorsSetup)
+}
+
+func unavailableFor(tb testing.TB, what, reason string, s setup) {
+	tb.Helper()
+	d := decide(os.Getenv("CI"), what, reason, s)
 	if d.Fatal {
 		tb.Fatal(d.Message)
 		return

@@ -16,6 +16,7 @@ const (
 	ErasureWorker  = "ErasureWorker"
 	MailSender     = "MailSender"
 	LedgerSeal     = "LedgerSeal"
+	RequestWorker  = "RequestWorker"
 )
 
 // Queue is a Service Bus-triggered function.
@@ -45,14 +46,15 @@ type Set struct {
 // ErasureService tells apart; the ledger's seal runs an hour after the sweep, once the day
 // before has ended and its last appends have landed.
 func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService,
-	ledger *gdpr.LedgerService) Set {
+	ledger *gdpr.LedgerService, requests *gdpr.RequestService, exports *gdpr.ExportService) Set {
 	return Set{
 		Queues: []Queue{
 			{ErasureWorker, gdpr.QueueErasure, "msg", erasure.HandleErasureJob, erasure.HandleErasureJobs},
 			{MailSender, gdpr.QueueMail, "msg", mail.HandleMailJob, nil},
+			{RequestWorker, gdpr.QueueRequests, "msg", requests.HandleRequestJob, nil},
 		},
 		Timers: []Timer{
-			{RetentionSweep, "timer", gdpr.DailySweep(retention, contacts)},
+			{RetentionSweep, "timer", gdpr.DailySweep(retention, contacts, requests, exports)},
 			{LedgerSeal, "timer", ledger.SealDue},
 		},
 	}
