@@ -315,3 +315,82 @@ func mustHex(t *testing.T, s string) []byte {
 	require.NoError(t, err)
 	return b
 }
+
+// TestRotationErasesMailOfEveryKeyVersion_R_ERASE_1: erased means gone, across a hash-key
+// rotation too. Mail sent before the rotation sits in the outbox under the recipient's h1
+// digest; after it (h2 newest, h1 active), a contact the brand's sync deletes, a member the
+// brand deletes, and the member's contact erased with it take every copy of their mail with
+// them — not only those an h2 digest names.
+func TestRotationErasesMailOfEveryKeyVersion_R_ERASE_1(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			env := maps.Clone(be.env(t))
+			if env == nil {
+				env = map[string]string{}
+			}
+			env[config.EnvDataDir] = t.TempDir()
+			env[config.EnvHashKey] = rotationKey1
+			app, stop := launchApp(t, env)
+			app.setClock(t, t0)
+			app.putBrand("acme", map[string]any{"pro": 2, "webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
+			const seller, synced, manual = "seller@brand.example", "synced@example.test", "manual@example.test"
+			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", t0,
+				map[string]any{"externalId": "seller-1", "email": seller, "firstName": "Sam"})})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			member := res.JSON(t)["memberId"].(string)
+			app.mailSubject(t, subject{user: gdpr.User{BrandID: "acme", ID: member}})
+
+			res = app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "contacts/sync",
+				body: `{"batchId":"b-1","contacts":[{"memberId":"` + member + `","email":"` + synced + `"}]}`})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": manual})
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+			res = app.admin("GET", "/api/brands/acme/members/"+member+"/contacts", nil)
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			var list struct{ Contacts []struct{ ID string } }
+			require.NoError(t, json.Unmarshal(res.Body, &list))
+			require.Len(t, list.Contacts, 2)
+			for _, c := range list.Contacts {
+				res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+c.ID+"/invite", nil)
+				require.Equal(t, 202, res.Status, "%s", res.Body)
+			}
+			app.waitIdle()
+			mailedTo := func(app *testApp) map[string]int {
+				got := map[string]int{}
+				for _, m := range app.mails() {
+					got[m.To]++
+				}
+				return got
+			}
+			before := mailedTo(app)
+			for _, addr := range []string{seller, synced, manual} {
+				require.Positive(t, before[addr], "a mail to each address before the rotation")
+			}
+
+			stop()
+			env[config.EnvHashKeys], env[config.EnvHashKey], env[config.EnvHashKeyID] = "h1:"+rotationKey1, rotationKey2, "h2"
+			app, _ = launchApp(t, env)
+			app.setClock(t, t0.AddDate(0, 0, 1))
+
+			res = app.sendWebhook("acme", signedWebhook{secret: ssoSecret, path: "contacts/sync",
+				body: `{"batchId":"b-2","contacts":[{"memberId":"` + member + `","email":"` + synced + `","delete":true}]}`})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			require.EqualValues(t, 1, res.JSON(t)["deleted"], "%s", res.Body)
+			app.waitIdle()
+			require.Zero(t, mailedTo(app)[synced], "the synced contact's mail, sent under h1, went with its erasure")
+			require.Positive(t, mailedTo(app)[seller], "nothing else went with it")
+
+			res = app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.deleted", t0.AddDate(0, 0, 1),
+				map[string]any{"externalId": "seller-1"})})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			app.setClock(t, t0.AddDate(0, 0, 10))
+			app.sweep(t)
+			app.waitUntil(func() bool { return app.erasuresStored(t, "acme") >= 2 })
+			app.waitIdle()
+			after := mailedTo(app)
+			require.Zero(t, after[seller], "the member's own mail, sent under h1, went with its erasure")
+			require.Zero(t, after[manual], "its contact's invitation, sent under h1, went with the cascade")
+			require.Empty(t, after, "no mail is left in the outbox")
+		})
+	}
+}

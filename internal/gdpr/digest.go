@@ -136,12 +136,13 @@ func (h *Hasher) Retired(version string) bool { return h.retired[version] }
 // Digest returns "<newest version>:<hex HMAC-SHA-256>" of value, unnormalised.
 func (h *Hasher) Digest(value string) string { return h.keys[len(h.keys)-1].digest(value) }
 
-// DigestUnder returns value's plain digest under version, if version is active (known and
-// not retired): what makes again a secret first made under an older key (an export link's
-// token) while that key is in use.
+// DigestUnder returns value's plain digest under version, a version this hasher holds
+// (retired ones included): what makes again something first made under an older key — an
+// export link's token, the outbox's name for a recipient — to find it, never to store it.
+// Callers that must not use a retired version check Retired.
 func (h *Hasher) DigestUnder(version, value string) (string, bool) {
 	k := h.byName[version]
-	if k == nil || h.retired[version] {
+	if k == nil {
 		return "", false
 	}
 	return k.digest(value), true

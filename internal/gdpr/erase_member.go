@@ -318,6 +318,7 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 			return err
 		}
 		counts, digests = make(map[string]contactCounts, len(members)), digests[:0]
+		var held []string // the addresses about to be erased, still readable
 		erase := make([]Contact, 0, len(contacts))
 		now := s.clock.Now()
 		for _, c := range contacts {
@@ -330,6 +331,7 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 			case !cascades(c, st.Rule):
 				n.kept++
 			default:
+				held = append(held, c.Email)
 				c, _ = EraseContact(c, s.hasher)
 				c.ErasedAt, c.ErasedBy = now, st.ID
 				erase = append(erase, c)
@@ -340,6 +342,9 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 		}
 		if len(erase) == 0 {
 			return nil
+		}
+		if err := forgetOlderMail(ctx, s.sent, s.hasher, brand, held...); err != nil {
+			return err
 		}
 		_, err = s.contacts.UpdateContacts(ctx, brand, erase)
 		return err // a conflict re-reads them all: erased ones count, the rest retry

@@ -109,7 +109,7 @@ func newExportID() string {
 // when version is not active.
 func (c *core) exportToken(brand BrandID, exportID, version string) (token string, ok bool) {
 	d, ok := c.hasher.DigestUnder(version, "export-link|"+string(brand)+"|"+exportID)
-	if !ok {
+	if !ok || c.hasher.Retired(version) {
 		return "", false
 	}
 	raw, err := hex.DecodeString(strings.TrimPrefix(d, version+":"))
