@@ -197,7 +197,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 	var entries []BlacklistEntry
 	listed := map[string]bool{}
 	policy := b.Mail.SoftBounces.On()
-	streaks := map[string][]streakEvent{} // by email digest, under the soft-bounce policy
+	streaks := map[string]*addressStreak{} // by email digest (the newest key's), under the soft-bounce policy
 	for _, e := range events {
 		switch e.Kind {
 		case MailEventSent, MailEventOpen, MailEventClick, MailEventBounce, MailEventBlocked, MailEventSpam, MailEventUnsub:
@@ -219,8 +219,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 			// A delivery: nothing to change for a member; under the soft-bounce policy it
 			// ends the address's streak and lifts its suppression.
 			if policy && e.ID != "" && ValidEmail(NormalizeEmail(e.Email)) {
-				d := s.hasher.EmailDigest(e.Email)
-				streaks[d] = append(streaks[d], streakEvent{id: e.ID, at: e.At, delivered: true})
+				s.streakOf(streaks, e.Email).add(streakEvent{id: e.ID, at: e.At, delivered: true})
 			}
 			continue
 		case MailEventOpen, MailEventClick:
@@ -233,7 +232,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 		}
 		digest := s.hasher.EmailDigest(e.Email)
 		if policy && status == EmailSoftBounce {
-			streaks[digest] = append(streaks[digest], streakEvent{id: e.ID, at: e.At})
+			s.streakOf(streaks, e.Email).add(streakEvent{id: e.ID, at: e.At})
 		}
 		if reason != "" && !listed[digest] {
 			listed[digest] = true

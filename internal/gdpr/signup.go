@@ -400,7 +400,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 	// lifts a complaint or a global opt-out (R-MAIL-4). Before the token is spent, so that a
 	// crash in between is completed by the link clicked again.
 	if email != "" {
-		if err := liftByConsent(ctx, &s.core, s.blacklist, s.remover, b.ID, s.hasher.EmailDigest(email), t.UserID); err != nil {
+		if err := liftByConsent(ctx, &s.core, s.blacklist, s.remover, b.ID, s.hasher.EmailCandidates(email), t.UserID); err != nil {
 			return "", err
 		}
 	}
