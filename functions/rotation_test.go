@@ -394,3 +394,72 @@ func TestRotationErasesMailOfEveryKeyVersion_R_ERASE_1(t *testing.T) {
 		})
 	}
 }
+
+// TestRotationKeepsBlacklistAdministration_R_MAIL_1: after a rotation (h2 newest, h1 active,
+// no re-keying yet), what main's blacklist administration and requests look up by digest
+// still finds what was stored under h1: a lookup says why an address is listed; a removal
+// takes the entry off under every form it is listed in (the h1 entry and a later bounce's
+// h2 one), each recorded; a complaint is still refused to an admin; a soft-bounce streak
+// begun under h1 goes on to its suppression; a data-subject request finds its member by the
+// address claimed under h1.
+func TestRotationKeepsBlacklistAdministration_R_MAIL_1(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			env := maps.Clone(be.env(t))
+			if env == nil {
+				env = map[string]string{}
+			}
+			env[config.EnvDataDir] = t.TempDir()
+			env[config.EnvHashKey] = rotationKey1
+			app, stop := launchApp(t, env)
+			app.setClock(t, t0)
+			app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret,
+				"mailjetCallback": map[string]string{"username": "mailjet", "password": "acme-callback-password-0123"},
+				"mail":            map[string]any{"softBounces": map[string]any{"limit": 2, "window": "P7D"}}})
+			const bounced, complained, soft, member = "bounced.rot@example.test", "complained.rot@example.test", "soft.rot@example.test", "member.rot@example.test"
+			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", t0,
+				map[string]any{"externalId": "m-rot", "email": member, "firstName": "Ada"})})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			memberID := res.JSON(t)["memberId"].(string)
+			at := t0.Add(-time.Hour)
+			app.postMailjet(t, mailjetEvent("hard_bounce", bounced, at), mailjetEvent("spam", complained, at),
+				mailjetEvent("soft_bounce", soft, at))
+			require.Equal(t, false, app.lookup(t, soft)["listed"], "one soft bounce of two")
+
+			stop()
+			env[config.EnvHashKeys], env[config.EnvHashKey], env[config.EnvHashKeyID] = "h1:"+rotationKey1, rotationKey2, "h2"
+			app, _ = launchApp(t, env)
+			app.setClock(t, t0.Add(time.Hour))
+
+			got := app.lookup(t, bounced)
+			require.Equal(t, true, got["listed"], "the h1 entry is found")
+			require.Equal(t, "hard_bounce", got["reason"])
+			require.Equal(t, "spam", app.lookup(t, complained)["reason"])
+
+			app.postMailjet(t, mailjetEvent("hard_bounce", bounced, t0))
+			forms := 0
+			page, err := app.App.Store.ListBlacklist(t.Context(), "acme", "", 100)
+			require.NoError(t, err)
+			for _, e := range page {
+				if e.Reason == gdpr.BlacklistHardBounce {
+					forms++
+				}
+			}
+			require.Equal(t, 2, forms, "the later bounce is listed under h2 beside the h1 entry")
+			res = app.admin("DELETE", "/api/admin/brands/acme/blacklist", map[string]string{"email": bounced, "reason": "mailbox_fixed", "requestedBy": "ops-7"})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			require.Equal(t, map[string]any{"listed": false}, app.lookup(t, bounced), "every form is removed")
+			require.Len(t, app.removals(t), 2, "each form's removal recorded")
+			res = app.admin("DELETE", "/api/admin/brands/acme/blacklist", map[string]string{"email": complained, "reason": "mailbox_fixed", "requestedBy": "ops-7"})
+			require.Equal(t, 409, res.Status, "a complaint under h1 is still the person's to lift: %s", res.Body)
+
+			res = app.do("POST", "/api/brands/acme/mailjet/events", []map[string]any{mailjetEvent("soft_bounce", soft, t0)}, callbackAuth)
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			require.Equal(t, float64(1), res.JSON(t)["suppressed"], "the streak begun under h1 went on: %s", res.Body)
+			require.Equal(t, "soft_bounce", app.lookup(t, soft)["reason"])
+
+			got = app.postRequest(t, "acme", map[string]any{"kind": "objection", "email": member}, 201)
+			require.Equal(t, memberID, got["subjectId"], "the member is found by its address claimed under h1")
+		})
+	}
+}
