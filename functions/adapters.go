@@ -21,6 +21,7 @@ import (
 	"popsell-gdpr/internal/mailjet"
 	"popsell-gdpr/internal/outbox"
 	"popsell-gdpr/internal/servicebus"
+	"popsell-gdpr/internal/warehouse"
 )
 
 // opener opens the adapter of each port that the configuration selects: the embedded one in
@@ -246,6 +247,42 @@ func openBlob(ctx context.Context, s blobStreams, key string) (io.ReadCloser, er
 		return nil, gdpr.ErrNotFound
 	}
 	return r, err
+}
+
+// WarehouseContainer is the blob container of the warehouse export (R-DWH-1…3): its own, so
+// that the warehouse team's identity reads it and nothing else.
+const WarehouseContainer = "warehouse"
+
+// warehouseContainer is WarehouseContainer in Azure; against Azurite, named after the
+// instance's own blob container, as the ledger's is.
+func (o *opener) warehouseContainer() string {
+	if o.cfg.Blob.ConnectionString != "" {
+		return o.cfg.Blob.Container + "-" + WarehouseContainer
+	}
+	return WarehouseContainer
+}
+
+// warehouse is where the warehouse export's files go: the warehouse container of the blob
+// account, or the warehouse folder of the data directory.
+func (o *opener) warehouse(ctx context.Context) (warehouse.Blobs, error) {
+	switch b := o.cfg.Blob; {
+	case b.ConnectionString != "":
+		s, err := blobstore.NewAzureFromConnectionString(b.ConnectionString, o.warehouseContainer())
+		if err != nil {
+			return nil, fmt.Errorf("warehouse: %w", err)
+		}
+		return s, s.EnsureContainer(ctx)
+	case b.ServiceURL != "":
+		c, err := o.credential()
+		if err != nil {
+			return nil, err
+		}
+		return blobstore.NewAzureWithCredential(b.ServiceURL, c, WarehouseContainer)
+	}
+	if err := o.dataDir(); err != nil {
+		return nil, err
+	}
+	return blobstore.NewFolder(filepath.Join(o.cfg.DataDir, "warehouse")), nil
 }
 
 // queue is Service Bus in Azure mode; local mode's embedded queue is also kept on the app,

@@ -24,6 +24,7 @@ import (
 	"popsell-gdpr/internal/password"
 	"popsell-gdpr/internal/templates"
 	"popsell-gdpr/internal/triggers"
+	"popsell-gdpr/internal/warehouse"
 )
 
 // functionDefs are the function.json files, embedded so the local scheduler reads the same
@@ -54,6 +55,7 @@ type App struct {
 	// Exports is where export files live; ExportService produces and serves them.
 	Exports       gdpr.ExportFiles
 	ExportService *gdpr.ExportService
+	Warehouse     *gdpr.WarehouseService
 	Queue         *localqueue.Queue // nil in Azure mode
 	TestClock     *gdpr.TestClock   // nil unless enabled
 	OutboxDir     string            // empty when mail goes elsewhere
@@ -195,7 +197,11 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if a.scrubber != nil {
 		core.Erased = a.scrubber.request
 	}
-	opts, err := a.services(core, queue, mail, ledgerstore.New(ledgerBlobs))
+	warehouseBlobs, err := o.warehouse(ctx)
+	if err != nil {
+		return err
+	}
+	opts, err := a.services(core, queue, mail, ledgerstore.New(ledgerBlobs), warehouse.Files{Blobs: warehouseBlobs})
 	if err != nil {
 		return err
 	}
@@ -209,7 +215,8 @@ func (a *App) Wire(ctx context.Context) (err error) {
 
 // services builds the domain's services over the adapters (gdpr.NewServices hands each the
 // ports it uses) and the router's options over them.
-func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger gdpr.LedgerStore) (httpapi.Options, error) {
+func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger gdpr.LedgerStore,
+	warehouseFiles gdpr.WarehouseFiles) (httpapi.Options, error) {
 	// One set of templates writes the pages and the mails; it parses a language when first used.
 	presentation := templates.New()
 	s, err := gdpr.NewServices(core, gdpr.Platform{Store: a.Store, Queue: queue, Blobs: a.Blobs, Mailer: m.mailer,
@@ -220,13 +227,18 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 	}
 	a.ExportService = s.Exports
 	a.Brands, a.Ledger, a.Restore = s.Brands, s.Ledger, s.Restore
+	wcore := core
+	wcore.Brands = a.Store
+	if a.Warehouse, err = gdpr.NewWarehouseService(wcore, a.Store, warehouseFiles); err != nil {
+		return httpapi.Options{}, err
+	}
 	// Before serving: a store restored from a backup is behind the ledger, and is not served
 	// until its erasures are replayed, in either mode (restore.go).
 	a.startChecks = append(a.startChecks, func(ctx context.Context) error {
 		_, err := a.Restore.Check(ctx)
 		return err
 	})
-	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger, s.Requests, s.Exports)
+	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger, s.Requests, s.Exports, a.Warehouse)
 	opts := httpapi.Options{Brands: s.Brands, Blacklist: s.Blacklist, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
 		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
 		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, HashKeys: s.HashKeys, Requests: s.Requests, Exports: s.Exports, Requeue: queue,

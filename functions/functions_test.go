@@ -107,6 +107,8 @@ func TestFunctionsMatchTheRouter(t *testing.T) {
 	require.Equal(t, "0 0 2 * * *", findFunction(t, defs, triggers.RetentionSweep).Trigger().Schedule, "daily 02:00 UTC")
 	require.Equal(t, "0 0 3 * * *", findFunction(t, defs, triggers.LedgerSeal).Trigger().Schedule,
 		"daily 03:00 UTC: after the sweep, and more than SealDelay after the day before ended")
+	require.Equal(t, "0 0 4 * * *", findFunction(t, defs, triggers.WarehouseExport).Trigger().Schedule,
+		"daily 04:00 UTC: after the sweep and the erasures it queues, so the day's files show them (R-DWH-3)")
 }
 
 // TestWrongMethodGets405: a route asked with a method it does not take answers 405 with an

@@ -175,7 +175,14 @@ func TestDataSubjectRequests(t *testing.T) {
 			require.Equal(t, []string{"rectification", "restriction", "objection", "erasure"}, kinds)
 			require.Len(t, app.register(t, brand, "?kind=erasure"), 1)
 			require.Len(t, app.register(t, brand, "?from="+t0.Add(time.Hour).Format(time.RFC3339)), 0)
-			require.Len(t, app.register(t, brand, "?to="+t0.Add(time.Second).Format(time.RFC3339)), 4)
+			// The bounds come from the requests' own receipt times, never from how fast the
+			// test ran: "to" is exclusive, so the second's receipt keeps the first alone.
+			last, err := time.Parse(time.RFC3339Nano, all[3]["receivedAt"].(string))
+			require.NoError(t, err)
+			require.Len(t, app.register(t, brand, "?to="+last.Add(time.Second).Format(time.RFC3339)), 4)
+			second, err := time.Parse(time.RFC3339Nano, all[1]["receivedAt"].(string))
+			require.NoError(t, err)
+			require.Len(t, app.register(t, brand, "?to="+second.Format(time.RFC3339Nano)), 1)
 			body := app.admin("GET", requestsPath(brand, ""), nil).Body
 			require.NotContains(t, string(body), "@example.test", "no address in the register")
 		})

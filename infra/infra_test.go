@@ -293,6 +293,7 @@ var roleDefinitionIDs = map[string]string{
 	"serviceBusDataSender":        "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
 	"keyVaultSecretsUser":         "4633458b-17de-408a-b874-0445c86b69e6",
 	"monitoringMetricsPublisher":  "3913510d-42f4-4e42-8a64-420c390055eb",
+	"storageBlobDataReader":       "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
 }
 
 const cosmosBuiltInDataContributor = "00000000-0000-0000-0000-000000000002"
@@ -329,6 +330,7 @@ func TestRoleAssignments(t *testing.T) {
 		"serviceBusDataSender":        "Microsoft.ServiceBus/namespaces/queues",
 		"keyVaultSecretsUser":         "Microsoft.KeyVault/vaults",
 		"monitoringMetricsPublisher":  "Microsoft.Insights/components",
+		"storageBlobDataReader":       "Microsoft.Storage/storageAccounts/blobServices/containers",
 	}
 	principals := map[string]bool{}
 	have := map[string]string{}
@@ -350,6 +352,17 @@ func TestRoleAssignments(t *testing.T) {
 			if d.symbol == scope {
 				have[role] = d.typ
 			}
+		}
+		if role == "storageBlobDataReader" {
+			// The warehouse team's reader (R-DWH-1): the identity a parameter names, on the
+			// warehouse container alone, never the app's.
+			if scope != "warehouse" {
+				t.Errorf("%s: the warehouse reader is scoped to %s, want the warehouse container", r.where(), scope)
+			}
+			if !strings.Contains(text, "principalId: warehouseReaderPrincipalId") {
+				t.Errorf("%s: the warehouse reader is not the warehouseReaderPrincipalId parameter", r.where())
+			}
+			continue
 		}
 		if get(r.body, "properties", "principalType") != "ServicePrincipal" {
 			t.Errorf("%s: principalType %s, want ServicePrincipal", r.where(), show(get(r.body, "properties", "principalType")))

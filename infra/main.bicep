@@ -68,6 +68,11 @@ param mailjetPublicKey string = ''
 param mailjetPrivateKey string = ''
 
 param tags object = { app: 'popsell-gdpr' }
+@description('Object id of the warehouse team\'s identity, which reads the warehouse container only (Storage Blob Data Reader); empty until the team has one.')
+param warehouseReaderPrincipalId string = ''
+@allowed(['Group', 'ServicePrincipal', 'User'])
+@description('What kind of principal warehouseReaderPrincipalId is.')
+param warehouseReaderPrincipalType string = 'Group'
 
 var suffix = uniqueString(resourceGroup().id, name)
 // The "Allowed locations" policy accepts exactly the regions this deployment uses: a list of
@@ -110,6 +115,8 @@ module storage 'modules/storage.bicep' = {
     name: 'st${suffix}'
     tags: tags
     principalId: identity.outputs.principalId
+    warehouseReaderPrincipalId: warehouseReaderPrincipalId
+    warehouseReaderPrincipalType: warehouseReaderPrincipalType
   }
 }
 

@@ -8,6 +8,8 @@ var roleIds = {
   // AzureWebJobsStorage on Flex Consumption (host leases, timers, its own containers) and
   // the handler's photos and exports.
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  // The warehouse team's identity reads the warehouse container, and nothing else (R-DWH-1).
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
   // The host writes its diagnostic events to tables in AzureWebJobsStorage; without this
   // role it logs a warning and drops them (as the Flex managed-identity quickstart grants).
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'

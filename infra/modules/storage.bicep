@@ -10,7 +10,7 @@ param tags object
 @description('The app identity, granted Storage Blob Data Owner and Storage Table Data Contributor on the account.')
 param principalId string
 
-@description('Blob containers: the package Flex Consumption runs from, profile photos and UGC (POPSELL_BLOB_CONTAINER), exports (data-subject exports under requests/, R-ACCESS-3; warehouse exports).')
+@description('Blob containers: the package Flex Consumption runs from, profile photos and UGC (POPSELL_BLOB_CONTAINER), exports (data-subject and brand exports under requests/, R-ACCESS-3). The warehouse export has its own container, below.')
 var containerNames = ['deployment', 'photos', 'exports']
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -106,6 +106,32 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
     }
   }
   dependsOn: [containers]
+}
+
+// The warehouse export (R-DWH-1…3): each day's anonymised Parquet files, written by the app
+// identity (Storage Blob Data Owner on the account) and read by the warehouse team's own
+// identity, which gets Storage Blob Data Reader on this container only. No immutability:
+// the export deletes the previous day once the next is complete (no history, R-DWH-3).
+@description('Object id of the warehouse team\'s reader (a group or a service principal); empty: no reader yet.')
+param warehouseReaderPrincipalId string = ''
+@allowed(['Group', 'ServicePrincipal', 'User'])
+@description('What kind of principal warehouseReaderPrincipalId is.')
+param warehouseReaderPrincipalType string = 'Group'
+
+resource warehouse 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobs
+  name: 'warehouse'
+  properties: { publicAccess: 'None' }
+}
+
+resource warehouseReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(warehouseReaderPrincipalId)) {
+  name: guid(warehouse.id, warehouseReaderPrincipalId, roleIds.storageBlobDataReader)
+  scope: warehouse
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.storageBlobDataReader)
+    principalId: warehouseReaderPrincipalId
+    principalType: warehouseReaderPrincipalType
+  }
 }
 
 resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

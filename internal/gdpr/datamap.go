@@ -316,10 +316,14 @@ func contactTable() DataTable {
 		f(p, "user.privacy_preferences", keep, true, WarehouseKeep, kept, PurposeConsentProof)
 	}
 	f("source", "system.operations", keep, true, WarehouseKeep, kept, PurposeCRM)
+	// The consent history goes to the warehouse as its consent events (R-DWH-1): values, times
+	// and the kind of source; a source's ref names an order or a batch of the brand's own
+	// systems, an external identifier, and stays out (R-DWH-2).
 	for _, p := range []string{"consentHistory[].kind", "consentHistory[].from", "consentHistory[].to",
-		"consentHistory[].at", "consentHistory[].source.kind", "consentHistory[].source.ref"} {
-		f(p, "user.privacy_preferences", keep, true, WarehouseOmit, kept, PurposeConsentProof)
+		"consentHistory[].at", "consentHistory[].source.kind"} {
+		f(p, "user.privacy_preferences", keep, true, WarehouseKeep, kept, PurposeConsentProof)
 	}
+	f("consentHistory[].source.ref", "user.privacy_preferences", keep, true, WarehouseOmit, kept, PurposeConsentProof)
 	f("sales[].orderId", "user.behavior.purchase_history", keep, true, WarehouseOmit, kept, PurposeCRM)
 	for _, p := range []string{"sales[].amount", "sales[].currency", "sales[].products[].sku",
 		"sales[].products[].quantity", "sales[].at"} {

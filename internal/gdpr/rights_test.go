@@ -20,11 +20,15 @@ import (
 type fakeExporter struct {
 	mu   sync.Mutex
 	jobs []gdpr.ExportJob
+	down bool // the export side is unavailable: every Produce fails for now
 }
 
 func (e *fakeExporter) Produce(_ context.Context, job gdpr.ExportJob) (gdpr.Download, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.down {
+		return gdpr.Download{}, gdpr.Errorf(gdpr.CodeUnavailable, "exports are unavailable")
+	}
 	e.jobs = append(e.jobs, job)
 	return gdpr.Download{URL: "https://example.test/exports/" + job.RequestID, ExpiresAt: time.Date(2031, 1, 3, 0, 0, 0, 0, time.UTC)}, nil
 }
@@ -345,8 +349,8 @@ func TestAccessRequestExport_R_RIGHTS_1(t *testing.T) {
 			require.Equal(t, []gdpr.RequestSummary{{ID: r.ID, Kind: string(kind), Status: "completed", ReceivedAt: rightsEpoch, CompletedAt: rightsEpoch}}, hist)
 		})
 	}
-	t.Run("no_exporter", func(t *testing.T) {
-		w := newRightsWorld(t, nil)
+	t.Run("exports_unavailable", func(t *testing.T) {
+		w := newRightsWorld(t, &fakeExporter{down: true})
 		u := w.member("ken@example.test")
 		r, err := w.create(gdpr.RequestInput{Kind: gdpr.RequestAccess, MemberID: u.ID})
 		require.NoError(t, err)

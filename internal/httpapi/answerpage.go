@@ -38,10 +38,7 @@ func (a *api) showAnswerPage(p answerPage) http.HandlerFunc {
 // takeAnswer applies the answer, from the page's form or as JSON {"token","answer"}.
 func (a *api) takeAnswer(p answerPage) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		var in struct {
-			Token  string `json:"token"`
-			Answer string `json:"answer"`
-		}
+		var in answerRequest
 		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 		fromForm := mt == "application/x-www-form-urlencoded"
 		if fromForm {
@@ -64,7 +61,7 @@ func (a *api) takeAnswer(p answerPage) http.HandlerFunc {
 			a.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": p.status, "answer": in.Answer})
+		writeJSON(w, http.StatusOK, pageAnswer{Status: p.status, Answer: in.Answer})
 	}
 }
 

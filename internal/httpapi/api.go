@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/semaphore"
 
@@ -133,7 +132,7 @@ func New(o Options) http.Handler {
 func (a *api) register(m *http.ServeMux) {
 	// The host's readiness probe: any answer means ready (wire contract §1).
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+		writeJSON(w, http.StatusOK, statusAnswer{Status: "ready"})
 	})
 	for _, rt := range append(a.routes(), a.scimRoutes()...) {
 		h := rt.handler
@@ -179,6 +178,7 @@ type route struct {
 func (a *api) routes() []route {
 	return []route{
 		{"GET /api/health", false, a.health},
+		{"GET /api/openapi.json", false, a.openAPI},
 		{"PUT /api/admin/brands/{brand}", true, a.putBrand},
 		{"GET /api/admin/brands/{brand}", true, a.getBrand},
 		{"PATCH /api/admin/brands/{brand}", true, a.patchBrand},
@@ -292,9 +292,7 @@ func (a *api) setTestClock(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, gdpr.Errorf(gdpr.CodeForbidden, "the test clock exists only in local mode with POPSELL_TEST_CLOCK=1"))
 		return
 	}
-	var in struct {
-		Now time.Time `json:"now"`
-	}
+	var in testClockRequest
 	if err := decodeJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
@@ -307,5 +305,5 @@ func (a *api) setTestClock(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]time.Time{"now": a.testClock.Now()})
+	writeJSON(w, http.StatusOK, testClockAnswer{Now: a.testClock.Now()})
 }

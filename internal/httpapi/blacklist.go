@@ -90,7 +90,7 @@ func (a *api) removeBlacklist(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"removed": true, "removal": rec})
+	writeJSON(w, http.StatusOK, blacklistRemovedAnswer{Removed: true, Removal: rec})
 }
 
 func (a *api) listBlacklistRemovals(w http.ResponseWriter, r *http.Request) {
@@ -112,9 +112,9 @@ func (a *api) listBlacklistRemovals(w http.ResponseWriter, r *http.Request) {
 	if recs == nil {
 		recs = []gdpr.BlacklistRemoval{}
 	}
-	body := map[string]any{"removals": recs}
+	body := blacklistRemovalsAnswer{Removals: recs}
 	if len(recs) == limit {
-		body["next"] = recs[len(recs)-1].ID
+		body.Next = recs[len(recs)-1].ID
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -118,5 +118,5 @@ func (a *api) addWhitelist(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"added": n})
+	writeJSON(w, http.StatusOK, whitelistAnswer{Added: n})
 }

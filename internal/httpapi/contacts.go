@@ -80,7 +80,7 @@ func (a *api) memberContacts(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contacts": views})
+	writeJSON(w, http.StatusOK, memberContactsAnswer{Contacts: views})
 }
 
 // brandContacts pages through the contacts the Brand may read: a Brand opt-in, any but
@@ -93,9 +93,5 @@ func (a *api) brandContacts(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	body := map[string]any{"contacts": views}
-	if next != "" {
-		body["next"] = next
-	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, brandContactsAnswer{Contacts: views, Next: next})
 }

@@ -11,5 +11,5 @@ import (
 // checked against and the documents in docs/ are generated from, so it cannot drift from
 // them.
 func (a *api) dataMap(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"tables": gdpr.DataMap(), "purposes": gdpr.Purposes})
+	writeJSON(w, http.StatusOK, dataMapAnswer{Tables: gdpr.DataMap(), Purposes: gdpr.Purposes})
 }

@@ -32,9 +32,7 @@ func viewMember(u gdpr.User) memberView {
 }
 
 func (a *api) blockMember(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Reason gdpr.BlockReason `json:"reason"`
-	}
+	var in blockRequest
 	if err := decodeJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
@@ -57,9 +55,7 @@ func (a *api) restoreMember(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) memberActivity(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Kind gdpr.ActivityKind `json:"kind"`
-	}
+	var in memberActivityRequest
 	if err := decodeJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
@@ -124,9 +120,9 @@ func (a *api) listErasures(w http.ResponseWriter, r *http.Request) {
 	if recs == nil {
 		recs = []gdpr.ErasureRecord{}
 	}
-	body := map[string]any{"erasures": recs}
+	body := erasuresAnswer{Erasures: recs}
 	if len(recs) == limit {
-		body["next"] = recs[len(recs)-1].ID
+		body.Next = recs[len(recs)-1].ID
 	}
 	writeJSON(w, http.StatusOK, body)
 }

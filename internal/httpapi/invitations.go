@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-
-	"popsell-gdpr/internal/gdpr"
 )
 
 // invite sends a contact its Member's invitation, for the platform backend naming both (R-RET-4).
@@ -17,18 +15,16 @@ func (a *api) invite(w http.ResponseWriter, r *http.Request) {
 		// Already pending: the schedule is the system's (R-RET-5), so nothing changed and
 		// nothing new is mailed. 200, not 409: a request retried after a lost answer gets
 		// the same outcome as the first, and the contact is where the Member wanted it.
-		writeJSON(w, http.StatusOK, map[string]any{"contactId": c.ID, "memberOptIn": c.MemberOptIn.Value, "outcome": "unchanged"})
+		writeJSON(w, http.StatusOK, invitationAnswer{ContactID: c.ID, MemberOptIn: c.MemberOptIn.Value, Outcome: "unchanged"})
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"contactId": c.ID, "memberOptIn": c.MemberOptIn.Value, "outcome": "invited"})
+	writeJSON(w, http.StatusAccepted, invitationAnswer{ContactID: c.ID, MemberOptIn: c.MemberOptIn.Value, Outcome: "invited"})
 }
 
 // contactActivity records a contact's click or like, for the platform backend naming the
 // Member and the contact (R-RET-3).
 func (a *api) contactActivity(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Kind gdpr.ContactActivityKind `json:"kind"`
-	}
+	var in contactActivityRequest
 	if err := decodeJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
@@ -38,7 +34,7 @@ func (a *api) contactActivity(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"contactId": c.ID, "lastActivityAt": c.LastActivityAt})
+	writeJSON(w, http.StatusOK, contactActivityAnswer{ContactID: c.ID, LastActivityAt: c.LastActivityAt})
 }
 
 // releaseContactSoftBounce clears a contact's soft bounce at its Member's request (R-MAIL-2).
@@ -48,5 +44,5 @@ func (a *api) releaseContactSoftBounce(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"contactId": c.ID, "emailStatus": "ok"})
+	writeJSON(w, http.StatusOK, contactEmailStatusAnswer{ContactID: c.ID, EmailStatus: "ok"})
 }

@@ -26,7 +26,7 @@ func (a *api) ledgerSeals(w http.ResponseWriter, r *http.Request) {
 	for i, s := range seals {
 		views[i] = sealView{Day: s.Day, Count: s.Count, Root: s.Root, Previous: s.Previous}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"seals": views})
+	writeJSON(w, http.StatusOK, sealsAnswer{Seals: views})
 }
 
 // ledgerProof answers one record's inclusion proof: an auditor checks one subject's

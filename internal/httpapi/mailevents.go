@@ -64,5 +64,5 @@ func (a *api) releaseSoftBounce(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id": u.ID, "emailStatus": "ok"})
+	writeJSON(w, http.StatusOK, memberEmailStatusAnswer{ID: u.ID, EmailStatus: "ok"})
 }

@@ -26,7 +26,7 @@ const deepHealthTimeout = 3 * time.Second
 // health check at once within deepHealthTimeout, and answers 503 if one failed.
 func (a *api) health(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("deep") == "" {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.version})
+		writeJSON(w, http.StatusOK, healthAnswer{Status: "ok", Version: a.version})
 		return
 	}
 	if !a.isAdmin(r) {
@@ -58,7 +58,7 @@ func (a *api) health(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	wg.Wait()
-	writeJSON(w, code, map[string]any{"status": status, "version": a.version, "checks": checks})
+	writeJSON(w, code, healthAnswer{Status: status, Version: a.version, Checks: checks})
 }
 
 // DeadLetters administers local mode's dead letters. What a listing shows is the adapter's:
@@ -108,7 +108,7 @@ func (a *api) listDeadLetters(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"queue": queue, "deadLetters": list})
+	writeJSON(w, http.StatusOK, deadLettersAnswer{Queue: queue, DeadLetters: list})
 }
 
 // replayDeadLetter puts one dead letter back on its queue. Replaying twice is harmless: the
@@ -128,5 +128,5 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("dead letter replayed", "queue", queue, "ref", ref)
-	writeJSON(w, http.StatusOK, map[string]string{"queue": queue, "ref": ref, "status": "requeued"})
+	writeJSON(w, http.StatusOK, requeuedAnswer{Queue: queue, Ref: ref, Status: "requeued"})
 }

@@ -57,7 +57,7 @@ func (a *api) restoreStatus(w http.ResponseWriter, r *http.Request) {
 	for _, b := range brands {
 		pending = pending || b.Pending
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pending": pending, "brands": brands})
+	writeJSON(w, http.StatusOK, restoreStatusAnswer{Pending: pending, Brands: brands})
 }
 
 // restoreReplay replays the erasures a restored store lost. It is idempotent: run again, it
@@ -75,5 +75,5 @@ func (a *api) restoreReplay(w http.ResponseWriter, r *http.Request) {
 	if replayed == nil {
 		replayed = []gdpr.ReplayReport{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"replayed": replayed, "pending": a.restore.Pending(r.Context())})
+	writeJSON(w, http.StatusOK, replayAnswer{Replayed: replayed, Pending: a.restore.Pending(r.Context())})
 }

@@ -118,9 +118,9 @@ func (a *api) listRequests(w http.ResponseWriter, r *http.Request) {
 	for i, req := range reqs {
 		views[i] = viewRequest(req)
 	}
-	body := map[string]any{"requests": views}
+	body := registerAnswer{Requests: views}
 	if len(reqs) == q.Limit {
-		body["next"] = reqs[len(reqs)-1].ID
+		body.Next = reqs[len(reqs)-1].ID
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -73,9 +73,9 @@ func confirmPath(brand gdpr.BrandID) string {
 
 // accepted is the answer to signup and resend, the same whatever the address (no account
 // enumeration).
-var accepted = map[string]string{
-	"status":  "accepted",
-	"message": "If this address can be used, a mail with the next step is on its way.",
+var accepted = acceptedAnswer{
+	Status:  "accepted",
+	Message: "If this address can be used, a mail with the next step is on its way.",
 }
 
 func (a *api) signup(w http.ResponseWriter, r *http.Request) {
@@ -94,9 +94,7 @@ func (a *api) signup(w http.ResponseWriter, r *http.Request) {
 // resend mails a new confirmation link, to API clients posting JSON and to the confirmation
 // page whose link is gone, which posts a form and gets a page back.
 func (a *api) resend(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Email string `json:"email"`
-	}
+	var in emailRequest
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	fromForm := mt == "application/x-www-form-urlencoded"
 	if fromForm {
@@ -125,9 +123,7 @@ func (a *api) resend(w http.ResponseWriter, r *http.Request) {
 // acceptTerms records a member's acceptance of the platform T&C, which the platform reports
 // when a member the brand provisioned accepts them at first access (R-SIGNUP-1).
 func (a *api) acceptTerms(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Version string `json:"version"`
-	}
+	var in termsRequest
 	if err := decodeJSON(r, &in); err != nil {
 		a.writeError(w, r, err)
 		return
@@ -137,7 +133,7 @@ func (a *api) acceptTerms(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"memberId": u.ID, "terms": u.Terms, "canSignIn": u.CanSignIn()})
+	writeJSON(w, http.StatusOK, termsAnswer{MemberID: u.ID, Terms: u.Terms, CanSignIn: u.CanSignIn()})
 }
 
 // confirmPage renders a page with a confirm button and changes nothing: mail scanners and
@@ -178,7 +174,7 @@ func (a *api) confirm(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "confirmed", "memberId": memberID})
+	writeJSON(w, http.StatusOK, confirmedAnswer{Status: "confirmed", MemberID: memberID})
 }
 
 // confirmToken reads the token from a form post or a JSON body.
@@ -191,9 +187,7 @@ func confirmToken(r *http.Request) (token string, fromForm bool, err error) {
 		}
 		token = form.Get("token")
 	} else {
-		var in struct {
-			Token string `json:"token"`
-		}
+		var in tokenRequest
 		if err := decodeJSON(r, &in); err != nil {
 			return "", false, err
 		}

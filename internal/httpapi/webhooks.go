@@ -44,7 +44,7 @@ func (a *api) signedWebhook(w http.ResponseWriter, r *http.Request, v any) (webh
 		return "", false
 	}
 	if seen {
-		writeJSON(w, http.StatusOK, map[string]string{"outcome": string(outcomeReplayed)})
+		writeJSON(w, http.StatusOK, webhookReplayedAnswer{Outcome: string(outcomeReplayed)})
 		return "", false
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Header.Get("Content-Type") != "" && (err != nil || mt != "application/json") {

@@ -17,6 +17,8 @@ const (
 	MailSender     = "MailSender"
 	LedgerSeal     = "LedgerSeal"
 	RequestWorker  = "RequestWorker"
+	// WarehouseExport writes the day's anonymised warehouse files (R-DWH-1…3).
+	WarehouseExport = "WarehouseExport"
 )
 
 // Queue is a Service Bus-triggered function.
@@ -46,7 +48,7 @@ type Set struct {
 // ErasureService tells apart; the ledger's seal runs an hour after the sweep, once the day
 // before has ended and its last appends have landed.
 func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, mail *gdpr.MailService, retention *gdpr.RetentionService,
-	ledger *gdpr.LedgerService, requests *gdpr.RequestService, exports *gdpr.ExportService) Set {
+	ledger *gdpr.LedgerService, requests *gdpr.RequestService, exports *gdpr.ExportService, warehouse *gdpr.WarehouseService) Set {
 	return Set{
 		Queues: []Queue{
 			{ErasureWorker, gdpr.QueueErasure, "msg", erasure.HandleErasureJob, erasure.HandleErasureJobs},
@@ -56,6 +58,7 @@ func New(erasure *gdpr.ErasureService, contacts *gdpr.ContactRetentionService, m
 		Timers: []Timer{
 			{RetentionSweep, "timer", gdpr.DailySweep(retention, contacts, requests, exports)},
 			{LedgerSeal, "timer", ledger.SealDue},
+			{WarehouseExport, "timer", func(ctx context.Context) error { _, err := warehouse.Export(ctx); return err }},
 		},
 	}
 }
