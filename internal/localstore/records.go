@@ -114,40 +114,49 @@ func (s *Store) PutBlacklist(ctx context.Context, entries ...gdpr.BlacklistEntry
 	}
 	return s.inTx(ctx, func(tx conn) error {
 		for _, e := range entries {
-			doc, err := encode(e)
-			if err != nil {
-				return fail("put blacklist", err)
-			}
-			res, err := exec(ctx, tx, `INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-				e.BrandID, e.Digest, doc)
-			if err != nil {
-				return fail("put blacklist", err)
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 1 {
-				if err != nil {
-					return fail("put blacklist", err)
-				}
-				continue
-			}
-			stored, err := one(ctx, tx, "blacklist entry", blacklistVersion,
-				`SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest = ?`, e.BrandID, e.Digest)
-			if err != nil {
+			if err := putBlacklistEntry(ctx, tx, e); err != nil {
 				return err
-			}
-			merged, changed := stored.Merge(e)
-			if !changed {
-				continue
-			}
-			if doc, err = encode(merged); err != nil {
-				return fail("put blacklist", err)
-			}
-			if _, err := exec(ctx, tx, `UPDATE blacklist SET version = version + 1, doc = ? WHERE brand_id = ? AND digest = ?`,
-				doc, e.BrandID, e.Digest); err != nil {
-				return fail("put blacklist", err)
 			}
 		}
 		return nil
 	})
+}
+
+// putBlacklistEntry inserts e, or merges it into the entry stored under its digest
+// (gdpr.BlacklistEntry.Merge), writing only when the merge changes it.
+func putBlacklistEntry(ctx context.Context, tx conn, e gdpr.BlacklistEntry) error {
+	doc, err := encode(e)
+	if err != nil {
+		return fail("put blacklist", err)
+	}
+	res, err := exec(ctx, tx, `INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		e.BrandID, e.Digest, doc)
+	if err != nil {
+		return fail("put blacklist", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if err != nil {
+			return fail("put blacklist", err)
+		}
+		return nil
+	}
+	stored, err := one(ctx, tx, "blacklist entry", blacklistVersion,
+		`SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest = ?`, e.BrandID, e.Digest)
+	if err != nil {
+		return err
+	}
+	merged, changed := stored.Merge(e)
+	if !changed {
+		return nil
+	}
+	if doc, err = encode(merged); err != nil {
+		return fail("put blacklist", err)
+	}
+	if _, err := exec(ctx, tx, `UPDATE blacklist SET version = version + 1, doc = ? WHERE brand_id = ? AND digest = ?`,
+		doc, e.BrandID, e.Digest); err != nil {
+		return fail("put blacklist", err)
+	}
+	return nil
 }
 
 func (s *Store) GetBlacklist(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
@@ -360,16 +369,12 @@ func (s *Store) ListBlacklist(ctx context.Context, brand gdpr.BrandID, afterDige
 		limit, `SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest > ? ORDER BY digest LIMIT ?`, brand, afterDigest)
 }
 
-// RekeyBlacklist writes both in one transaction.
+// RekeyBlacklist writes both in one transaction; an entry already under the new digest (a
+// later event's) is merged with the moved one, as PutBlacklist merges.
 func (s *Store) RekeyBlacklist(ctx context.Context, from string, e gdpr.BlacklistEntry) error {
-	doc, err := encode(e)
-	if err != nil {
-		return fail("rekey blacklist", err)
-	}
 	return s.inTx(ctx, func(tx conn) error {
-		if _, err := exec(ctx, tx, `INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-			e.BrandID, e.Digest, doc); err != nil {
-			return fail("rekey blacklist", err)
+		if err := putBlacklistEntry(ctx, tx, e); err != nil {
+			return err
 		}
 		if from == e.Digest {
 			return nil

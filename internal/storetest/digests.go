@@ -114,9 +114,11 @@ func testRekeyBlacklist(t *testing.T, s Store) {
 		require.ErrorIs(t, err, gdpr.ErrNotFound, "the old digest is gone")
 		got, err := s.GetBlacklist(ctx, b, moved)
 		require.NoError(t, err)
+		to.Version = got.Version // the store's own
 		RequireSame(t, to, got, "reason and time move with the entry")
 	}
-	// Moving onto a digest already listed keeps that entry's first reason.
+	// Moving onto a digest already listed merges the two as PutBlacklist does: of equal
+	// strength, the entry there keeps its reason.
 	other := newBlacklistEntry(b, NewDigest(), gdpr.BlacklistSpam, now)
 	require.NoError(t, s.PutBlacklist(ctx, other))
 	onto := other
@@ -125,6 +127,20 @@ func testRekeyBlacklist(t *testing.T, s Store) {
 	got, err := s.GetBlacklist(ctx, b, moved)
 	require.NoError(t, err)
 	require.Equal(t, gdpr.BlacklistGlobalOptOut, got.Reason)
+
+	// A stronger reason moved onto a weaker one's digest (a soft-bounce suppression listed
+	// under the newest key after the rotation) takes its place; nothing is left under from.
+	soft := newBlacklistEntry(b, "h2:"+NewDigest()[3:], gdpr.BlacklistSoftBounce, now)
+	hard := newBlacklistEntry(b, NewDigest(), gdpr.BlacklistHardBounce, now)
+	require.NoError(t, s.PutBlacklist(ctx, soft, hard))
+	onto = hard
+	onto.Digest = soft.Digest
+	require.NoError(t, s.RekeyBlacklist(ctx, hard.Digest, onto))
+	got, err = s.GetBlacklist(ctx, b, soft.Digest)
+	require.NoError(t, err)
+	require.Equal(t, gdpr.BlacklistHardBounce, got.Reason, "merged, the stronger reason stays")
+	_, err = s.GetBlacklist(ctx, b, hard.Digest)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
 }
 
 func testListWhitelist(t *testing.T, s Store) {
