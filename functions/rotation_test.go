@@ -250,7 +250,7 @@ func (a *testApp) rekey(t *testing.T) {
 }
 
 // storedDigestHexes is the hex part of every digest the brand stores: claim keys, blacklist
-// and whitelist entries, and every field of its users and contacts that holds one.
+// entries, soft-bounce streaks, and every field of its users and contacts that holds one.
 func (a *testApp) storedDigestHexes(t *testing.T, brand gdpr.BrandID) map[string]bool {
 	t.Helper()
 	ctx, st := t.Context(), a.App.Store
@@ -276,6 +276,17 @@ func (a *testApp) storedDigestHexes(t *testing.T, brand gdpr.BrandID) map[string
 		require.NoError(t, err)
 		for _, e := range page {
 			add(e.Digest)
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].Digest
+	}
+	for after := ""; ; {
+		page, err := st.ListSoftBounces(ctx, brand, after, 500)
+		require.NoError(t, err)
+		for _, sb := range page {
+			add(sb.Digest)
 		}
 		if len(page) < 500 {
 			break
@@ -460,6 +471,14 @@ func TestRotationKeepsBlacklistAdministration_R_MAIL_1(t *testing.T) {
 
 			got = app.postRequest(t, "acme", map[string]any{"kind": "objection", "email": member}, 201)
 			require.Equal(t, memberID, got["subjectId"], "the member is found by its address claimed under h1")
+
+			app.rekey(t)
+			report := app.hashKeyReport(t)
+			require.Zero(t, report.Forms["h1"].SoftBounces, "no streak left under h1: %+v", report.Forms)
+			require.Equal(t, 1, report.Forms["h2.h1"].SoftBounces, "the streak of an address no subject holds is wrapped")
+			res = app.do("POST", "/api/brands/acme/mailjet/events", []map[string]any{mailjetEvent("sent", soft, t0.Add(time.Minute))}, callbackAuth)
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			require.Equal(t, false, app.lookup(t, soft)["listed"], "a delivery finds the wrapped streak and lifts the suppression")
 		})
 	}
 }

@@ -625,6 +625,23 @@ func (s *Store) RekeyBlacklist(ctx context.Context, from string, e gdpr.Blacklis
 	return deleteIfThere(ctx, s.blacklist, string(e.BrandID), keyID(from))
 }
 
+func (s *Store) ListSoftBounces(ctx context.Context, brand gdpr.BrandID, afterDigest string, limit int) ([]gdpr.SoftBounceStreak, error) {
+	return list(ctx, s.softBounces, brand, qPageByID, afterParam(afterID(afterDigest, keyID)), max(limit, 0), nil, softBounceVersion)
+}
+
+// RekeySoftBounces creates the streak under its new digest (one there already is kept), then
+// deletes the old one: two requests.
+func (s *Store) RekeySoftBounces(ctx context.Context, from string, st gdpr.SoftBounceStreak) error {
+	st.Version = ""
+	if _, err := s.PutSoftBounces(ctx, st); err != nil && !errors.Is(err, gdpr.ErrConflict) {
+		return err
+	}
+	if from == st.Digest {
+		return nil
+	}
+	return deleteIfThere(ctx, s.softBounces, string(st.BrandID), keyID(from))
+}
+
 func (s *Store) ListWhitelist(ctx context.Context, brand gdpr.BrandID, after gdpr.WhitelistEntry, limit int) ([]gdpr.WhitelistEntry, error) {
 	id := ""
 	if after.Kind != "" {

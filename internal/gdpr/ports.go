@@ -187,6 +187,11 @@ type DigestStore interface {
 	ListWhitelist(ctx context.Context, brand BrandID, after WhitelistEntry, limit int) ([]WhitelistEntry, error)
 	// RekeyWhitelist is RekeyBlacklist for a whitelist entry of e.Kind.
 	RekeyWhitelist(ctx context.Context, from string, e WhitelistEntry) error
+	ListSoftBounces(ctx context.Context, brand BrandID, afterDigest string, limit int) ([]SoftBounceStreak, error)
+	// RekeySoftBounces stores st under st.Digest, keeping a streak already there (one the
+	// newest key began since), then deletes the brand's streak under from: repeated, or
+	// stopped between the two, it ends the same.
+	RekeySoftBounces(ctx context.Context, from string, st SoftBounceStreak) error
 }
 
 // RequestStore keeps the register of data-subject requests (R-RIGHTS-1, R-ACCESS-3). It

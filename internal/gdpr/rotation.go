@@ -24,6 +24,7 @@ import (
 //     (a member's or a contact's address, a member's customer id) is computed again under the
 //     newest key; any other is wrapped. Each entry moves by RekeyBlacklist/RekeyWhitelist:
 //     the new entry first, then the old one goes, so an address is never unlisted.
+//   - the soft-bounce policy's streaks move as the blacklist's entries do.
 //   - a brand's own secrets kept as digests (Mailjet callback password, SCIM token) are
 //     wrapped; Hasher.Matches checks them under any form.
 //
@@ -39,10 +40,12 @@ type KeyUse struct {
 	Users     int `json:"users"`    // erased members' and external users' hashed fields
 	Contacts  int `json:"contacts"` // erased contacts' addresses
 	Brands    int `json:"brands"`   // brand secrets kept as digests
+	// SoftBounces counts the soft-bounce policy's streaks, kept by address digest.
+	SoftBounces int `json:"softBounces"`
 }
 
 func (u KeyUse) total() int {
-	return u.Claims + u.Blacklist + u.Whitelist + u.Users + u.Contacts + u.Brands
+	return u.Claims + u.Blacklist + u.Whitelist + u.Users + u.Contacts + u.Brands + u.SoftBounces
 }
 
 func (u *KeyUse) add(o KeyUse) {
@@ -52,6 +55,7 @@ func (u *KeyUse) add(o KeyUse) {
 	u.Users += o.Users
 	u.Contacts += o.Contacts
 	u.Brands += o.Brands
+	u.SoftBounces += o.SoftBounces
 }
 
 // KeyVersionState says what a key version does now.
@@ -290,7 +294,7 @@ func (s *HashKeyService) walker(b Brand, write bool) *rekeyWalker {
 // the brand's secrets; counting happens after any move, so a report after a run says what
 // is left.
 func (w *rekeyWalker) run(ctx context.Context) error {
-	for _, step := range []func(context.Context) error{w.users, w.contacts, w.claimList, w.blacklist, w.whitelist, w.brandSecrets} {
+	for _, step := range []func(context.Context) error{w.users, w.contacts, w.claimList, w.blacklist, w.whitelist, w.softBounces, w.brandSecrets} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -522,8 +526,8 @@ func (w *rekeyWalker) claimList(ctx context.Context) error {
 // progress (a process still on the older keys); the subjects' pass has already given each
 // live subject its newest claim and let go of its retired ones.
 func (w *rekeyWalker) releasable(ctx context.Context, c Claim) bool {
-	if strings.HasPrefix(c.Key, ClaimResend) {
-		return true
+	if strings.HasPrefix(c.Key, ClaimResend) || strings.HasPrefix(c.Key, ClaimRequestKey) {
+		return true // a rate limit, or an Idempotency-Key kept a day: nothing is lost with it
 	}
 	var state holder
 	var err error
@@ -537,7 +541,7 @@ func (w *rekeyWalker) releasable(ctx context.Context, c Claim) bool {
 
 // claimDigest is the digest inside a claim key of a kind made of one, or "".
 func claimDigest(key string) string {
-	for _, kind := range []string{ClaimEmail, ClaimExternalID, ClaimResend} {
+	for _, kind := range []string{ClaimEmail, ClaimExternalID, ClaimResend, ClaimRequestKey} {
 		if d, ok := strings.CutPrefix(key, kind); ok {
 			return d
 		}
@@ -623,6 +627,39 @@ func (w *rekeyWalker) whitelist(ctx context.Context) error {
 			return nil
 		}
 		after = page[len(page)-1]
+		if err := w.pageDone(); err != nil {
+			return err
+		}
+	}
+}
+
+// softBounces moves the soft-bounce policy's streaks as the blacklist's entries move: each
+// streak's address digest computed again from the value held, or wrapped. A streak the newest
+// key began meanwhile for the same address is kept and the older one goes: a few counted
+// bounces may be lost, never an address's suppression, which is a blacklist entry.
+func (w *rekeyWalker) softBounces(ctx context.Context) error {
+	for after := ""; ; {
+		page, err := w.s.digests.ListSoftBounces(ctx, w.b.ID, after, rekeyPage)
+		if err != nil {
+			return err
+		}
+		for _, st := range page {
+			d := st.Digest
+			if to, fromValue := w.newDigest(d); w.write && to != "" {
+				moved := st
+				moved.Digest = to
+				if err := w.s.digests.RekeySoftBounces(ctx, d, moved); err != nil {
+					return err
+				}
+				w.tally(fromValue)
+				d = to
+			}
+			w.count(d, func(k *KeyUse) { k.SoftBounces++ })
+		}
+		if len(page) < rekeyPage {
+			return nil
+		}
+		after = page[len(page)-1].Digest
 		if err := w.pageDone(); err != nil {
 			return err
 		}

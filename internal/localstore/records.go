@@ -386,6 +386,33 @@ func (s *Store) RekeyBlacklist(ctx context.Context, from string, e gdpr.Blacklis
 	})
 }
 
+func (s *Store) ListSoftBounces(ctx context.Context, brand gdpr.BrandID, afterDigest string, limit int) ([]gdpr.SoftBounceStreak, error) {
+	return list(ctx, s, "soft-bounce streaks", softBounceVersion,
+		limit, `SELECT version, doc FROM soft_bounces WHERE brand_id = ? AND digest > ? ORDER BY digest LIMIT ?`, brand, afterDigest)
+}
+
+// RekeySoftBounces writes both in one transaction.
+func (s *Store) RekeySoftBounces(ctx context.Context, from string, st gdpr.SoftBounceStreak) error {
+	st.Version = ""
+	doc, err := encode(st)
+	if err != nil {
+		return fail("rekey soft bounces", err)
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		if _, err := exec(ctx, tx, `INSERT INTO soft_bounces (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			st.BrandID, st.Digest, doc); err != nil {
+			return fail("rekey soft bounces", err)
+		}
+		if from == st.Digest {
+			return nil
+		}
+		if _, err := exec(ctx, tx, `DELETE FROM soft_bounces WHERE brand_id = ? AND digest = ?`, st.BrandID, from); err != nil {
+			return fail("rekey soft bounces", err)
+		}
+		return nil
+	})
+}
+
 func (s *Store) ListWhitelist(ctx context.Context, brand gdpr.BrandID, after gdpr.WhitelistEntry, limit int) ([]gdpr.WhitelistEntry, error) {
 	return list[gdpr.WhitelistEntry](ctx, s, "whitelist", nil, limit,
 		`SELECT version, doc FROM whitelist WHERE brand_id = ? AND (kind, digest) > (?, ?) ORDER BY kind, digest LIMIT ?`,

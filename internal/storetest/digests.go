@@ -21,6 +21,7 @@ var digestTests = []test{
 	{"blacklist_rekey_moves_the_entry_idempotently", testRekeyBlacklist},
 	{"whitelist_listed_in_pages_each_once", testListWhitelist},
 	{"whitelist_rekey_moves_the_entry_idempotently", testRekeyWhitelist},
+	{"soft_bounces_listed_and_rekeyed_idempotently", testRekeySoftBounces},
 }
 
 // pageAll reads every page of a list, pageSize at a time, and fails on a page larger than asked.
@@ -198,4 +199,52 @@ func requireListed(ctx context.Context, t *testing.T, s Store, b gdpr.BrandID, k
 	ok, err := s.IsWhitelisted(ctx, b, kind, digest)
 	require.NoError(t, err)
 	require.Equal(t, want, ok)
+}
+
+func testRekeySoftBounces(t *testing.T, s Store) {
+	ctx, b := t.Context(), NewBrandID()
+	var want []string
+	for range 5 {
+		st, err := s.PutSoftBounces(ctx, gdpr.SoftBounceStreak{BrandID: b, Digest: NewDigest(), Bounces: []gdpr.CountedBounce{{ID: "ev-1", At: now}}})
+		require.NoError(t, err)
+		want = append(want, st.Digest)
+	}
+	got := pageAll(t, 2, func(after *gdpr.SoftBounceStreak, limit int) ([]gdpr.SoftBounceStreak, error) {
+		a := ""
+		if after != nil {
+			a = after.Digest
+		}
+		return s.ListSoftBounces(ctx, b, a, limit)
+	})
+	var digests []string
+	for _, st := range got {
+		digests = append(digests, st.Digest)
+	}
+	require.ElementsMatch(t, want, digests)
+
+	old, err := s.GetSoftBounces(ctx, b, want[0])
+	require.NoError(t, err)
+	to := old
+	to.Digest = "h2.h1:" + NewDigest()[3:]
+	for range 2 { // repeated, it ends the same
+		require.NoError(t, s.RekeySoftBounces(ctx, old.Digest, to))
+		_, err := s.GetSoftBounces(ctx, b, old.Digest)
+		require.ErrorIs(t, err, gdpr.ErrNotFound, "the old digest is gone")
+		moved, err := s.GetSoftBounces(ctx, b, to.Digest)
+		require.NoError(t, err)
+		require.Equal(t, old.Bounces[0].ID, moved.Bounces[0].ID, "the bounces move with the streak")
+	}
+	// A streak the newest key began meanwhile is kept; the old one goes.
+	newer, err := s.PutSoftBounces(ctx, gdpr.SoftBounceStreak{BrandID: b, Digest: "h2:" + NewDigest()[3:], Bounces: []gdpr.CountedBounce{{ID: "ev-new", At: now}}})
+	require.NoError(t, err)
+	onto, err := s.GetSoftBounces(ctx, b, want[1])
+	require.NoError(t, err)
+	from := onto.Digest
+	onto.Digest = newer.Digest
+	require.NoError(t, s.RekeySoftBounces(ctx, from, onto))
+	kept, err := s.GetSoftBounces(ctx, b, newer.Digest)
+	require.NoError(t, err)
+	require.Equal(t, "ev-new", kept.Bounces[0].ID)
+	_, err = s.GetSoftBounces(ctx, b, from)
+	require.ErrorIs(t, err, gdpr.ErrNotFound)
 }
