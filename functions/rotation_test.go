@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"popsell-gdpr/internal/config"
 	"popsell-gdpr/internal/gdpr"
+	"popsell-gdpr/internal/storetest"
 )
 
 // The three keys of the rotation test: the harness's own (h1), then two more.
@@ -481,4 +483,43 @@ func TestRotationKeepsBlacklistAdministration_R_MAIL_1(t *testing.T) {
 			require.Equal(t, false, app.lookup(t, soft)["listed"], "a delivery finds the wrapped streak and lifts the suppression")
 		})
 	}
+}
+
+// TestRotationKeepsALiveExportLink_R_ACCESS_3: an export link made under h1 keeps working
+// after the rotation to h2 while h1 is active — the request's GET makes the same link again —
+// and ends once h1 is retired (404 for the link, 410 for making it again).
+func TestRotationKeepsALiveExportLink_R_ACCESS_3(t *testing.T) {
+	env := map[string]string{config.EnvHashKey: rotationKey1, config.EnvDataDir: t.TempDir()}
+	app, stop := launchApp(t, env)
+	app.setClock(t, t0)
+	app.putBrand("shop", nil)
+	u := storetest.NewUser("shop")
+	u.Status, u.Block, u.Erasure, u.UGC, u.PhotoKey = gdpr.UserActive, nil, nil, nil, ""
+	m, err := app.App.Store.CreateUser(t.Context(), u)
+	require.NoError(t, err)
+	job := gdpr.ExportJob{Brand: "shop", RequestID: "dsar-rot", Scope: gdpr.ExportSubject, SubjectID: m.ID}
+	first, err := app.App.ExportService.Produce(t.Context(), job)
+	require.NoError(t, err)
+	link, err := url.Parse(first.URL)
+	require.NoError(t, err)
+	require.Equal(t, 200, app.do("GET", link.Path, nil, nil).Status)
+
+	stop()
+	env[config.EnvHashKeys], env[config.EnvHashKey], env[config.EnvHashKeyID] = "h1:"+rotationKey1, rotationKey2, "h2"
+	app, stop = launchApp(t, env)
+	app.setClock(t, t0.Add(time.Hour))
+	again, err := app.App.ExportService.Produce(t.Context(), job)
+	require.NoError(t, err)
+	require.Equal(t, first.URL, again.URL, "the same link, made again under h1")
+	res := app.do("GET", link.Path, nil, nil)
+	require.Equal(t, 200, res.Status, "the h1 link works while h1 is active: %s", res.Body)
+
+	stop()
+	env[config.EnvHashKeysRetired] = "h1"
+	app, _ = launchApp(t, env)
+	app.setClock(t, t0.Add(2*time.Hour))
+	res = app.do("GET", link.Path, nil, nil)
+	require.Equal(t, 404, res.Status, "retiring h1 ends its links: %s", res.Body)
+	_, err = app.App.ExportService.Produce(t.Context(), job)
+	require.Equal(t, gdpr.CodeGone, gdpr.ErrorCode(err), "and the link is not made again")
 }
