@@ -178,7 +178,11 @@ func (a *App) Wire(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	hasher, err := gdpr.NewHasher(cfg.HashKeyID, cfg.HashKey)
+	keys := make([]gdpr.HashKey, len(cfg.HashKeys))
+	for i, k := range cfg.HashKeys {
+		keys[i] = gdpr.HashKey{Version: k.Version, Key: k.Key}
+	}
+	hasher, err := gdpr.NewKeyring(keys, cfg.HashKeysRetired)
 	if err != nil {
 		return err
 	}
@@ -235,7 +239,7 @@ func (a *App) services(core gdpr.Core, queue gdpr.Queue, m mailAdapters, ledger 
 	a.Triggers = triggers.New(s.Erasure, s.ContactRetention, s.Mail, s.Retention, s.Ledger, s.Requests, s.Exports, a.Warehouse)
 	opts := httpapi.Options{Brands: s.Brands, Blacklist: s.Blacklist, Signup: s.Signup, Retention: s.Retention, Erasure: s.Erasure,
 		MailEvents: s.MailEvents, MailCallback: s.MailCallback, Provisioning: s.Provisioning, Webhooks: s.Webhooks,
-		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, Requests: s.Requests, Exports: s.Exports, Requeue: queue,
+		Contacts: s.Contacts, Ledger: s.Ledger, Restore: s.Restore, HashKeys: s.HashKeys, Requests: s.Requests, Exports: s.Exports, Requeue: queue,
 		BaseURL: a.Config.PublicBaseURL, Pages: presentation,
 		Triggers: a.Triggers, AdminToken: a.Config.AdminToken, Version: version, Logger: a.log, TestClock: a.TestClock}
 	if a.Queue != nil {

@@ -372,6 +372,26 @@ func TestDeployHashKey(t *testing.T) {
 		}
 	})
 
+	// A rotation: the older versions go to Key Vault (gdpr-hash-keys) through the parameters
+	// file, and the app then reads GDPR_HASH_KEYS from there; later deployments keep reading
+	// it while the vault holds it.
+	t.Run("rotation_passes_the_older_versions", func(t *testing.T) {
+		t.Parallel()
+		older := "h1:" + strings.Repeat("cd", 32)
+		r := runDeploy(t, with(retry, "FAKE_AZ_SECRETS", "gdpr-hash-key admin-token mailjet-public mailjet-private",
+			"GDPR_HASH_KEY", strings.Repeat("ef", 32), "GDPR_HASH_KEY_ID", "h2", "GDPR_HASH_KEYS", older))
+		if r.code != 0 || r.params["gdprHashKeys"] != older || r.params["hashKeysInVault"] != "true" || r.params["hashKeyId"] != "h2" {
+			t.Errorf("exit %d; the older versions were not passed to Key Vault", r.code)
+		}
+		if strings.Contains(r.stdout+r.stderr, older) {
+			t.Error("the older keys were printed")
+		}
+		r = runDeploy(t, with(retry, "FAKE_AZ_SECRETS", "gdpr-hash-key gdpr-hash-keys admin-token mailjet-public mailjet-private"))
+		if r.code != 0 || r.params["gdprHashKeys"] != "" || r.params["hashKeysInVault"] != "true" {
+			t.Errorf("exit %d; a later deployment must keep reading gdpr-hash-keys without writing it", r.code)
+		}
+	})
+
 	refused := func(t *testing.T, r deployRun, code int, says string) {
 		t.Helper()
 		if r.code != code || !strings.Contains(r.stderr, says) {
@@ -381,6 +401,15 @@ func TestDeployHashKey(t *testing.T) {
 			t.Errorf("Azure was changed: %q", r.calls)
 		}
 	}
+	t.Run("malformed_older_versions", func(t *testing.T) {
+		t.Parallel()
+		r := runDeploy(t, with(retry, "FAKE_AZ_SECRETS", "gdpr-hash-key admin-token mailjet-public mailjet-private",
+			"GDPR_HASH_KEYS", strings.Repeat("cd", 32)))
+		refused(t, r, 2, "GDPR_HASH_KEYS must be <version>:<key>")
+		if strings.Contains(r.stderr, strings.Repeat("cd", 32)) {
+			t.Error("the refusal repeats the key")
+		}
+	})
 	t.Run("vault_lacks_other_secret", func(t *testing.T) {
 		t.Parallel()
 		r := runDeploy(t, with(retry, "FAKE_AZ_SECRETS", "gdpr-hash-key mailjet-public mailjet-private"))

@@ -29,6 +29,13 @@ param mailFromName string = 'Popsell'
 @description('Version prefix of digests (GDPR_HASH_KEY_ID); README "Rotating the hash key".')
 param hashKeyId string = 'h1'
 
+@description('GDPR_HASH_KEYS comes from the Key Vault secret gdpr-hash-keys (the older key versions); false until a rotation writes it.')
+@allowed(['true', 'false'])
+param hashKeysInVault string = 'false'
+
+@description('GDPR_HASH_KEYS_RETIRED: versions kept only inside wrapped digests; README "Rotating the hash key".')
+param hashKeysRetired string = ''
+
 @minValue(10)
 @maxValue(16)
 param bcryptCost int = 10
@@ -51,6 +58,8 @@ param instanceMemoryMB int = 2048
 // vault keeps its current values. tools/deploy.sh passes them from the environment.
 @secure()
 param gdprHashKey string = ''
+@secure()
+param gdprHashKeys string = ''
 @secure()
 param adminToken string = ''
 @secure()
@@ -142,6 +151,7 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     principalId: identity.outputs.principalId
     gdprHashKey: gdprHashKey
+    gdprHashKeys: gdprHashKeys
     adminToken: adminToken
     mailjetPublicKey: mailjetPublicKey
     mailjetPrivateKey: mailjetPrivateKey
@@ -172,6 +182,8 @@ module functionApp 'modules/functionapp.bicep' = {
     mailFrom: mailFrom
     mailFromName: mailFromName
     hashKeyId: hashKeyId
+    hashKeysInVault: hashKeysInVault == 'true' || !empty(gdprHashKeys)
+    hashKeysRetired: hashKeysRetired
     bcryptCost: bcryptCost
     logLevel: logLevel
     maximumInstanceCount: maximumInstanceCount

@@ -7,7 +7,7 @@
 #
 # Settings may also come from the environment: POPSELL_RESOURCE_GROUP (default popsell-gdpr),
 # POPSELL_LOCATION (default westeurope), POPSELL_SECONDARY_LOCATION, POPSELL_MAIL_FROM
-# (required), GDPR_HASH_KEY_ID.
+# (required), GDPR_HASH_KEY_ID, GDPR_HASH_KEYS_RETIRED (README "Rotating the hash key").
 #
 # Regions (R-OPS-2): the primary region holds everything; the secondary one is Cosmos DB's
 # failover region and must differ from it. It defaults to the other of West and North Europe
@@ -15,7 +15,8 @@
 # locations" policy accepts these two regions and no other.
 #
 # Secrets come from the environment only, never from arguments (which other users can read):
-# GDPR_HASH_KEY, POPSELL_ADMIN_TOKEN, MJ_APIKEY_PUBLIC, MJ_APIKEY_PRIVATE. Each one given is
+# GDPR_HASH_KEY, GDPR_HASH_KEYS (the older key versions, at a rotation), POPSELL_ADMIN_TOKEN,
+# MJ_APIKEY_PUBLIC, MJ_APIKEY_PRIVATE. Each one given is
 # written to Key Vault; one not given keeps its current value there. Before deploying, the
 # script asks Azure which secrets the vault holds: each one it lacks (first deployment, or a
 # retry of one that failed part-way) must be given, except the hash key, which is generated
@@ -201,7 +202,19 @@ if [[ -z $DRY_RUN && -z $hash_key ]] && ! vault_has gdpr-hash-key; then
   echo "deploy: Key Vault lacks gdpr-hash-key: generated one (written to Key Vault only)"
 fi
 
-POPSELL_PARAM_LOCATION=$LOCATION POPSELL_PARAM_SECONDARY_LOCATION=$SECONDARY_LOCATION \
+hash_keys_in_vault=false
+if [[ -n ${GDPR_HASH_KEYS:-} ]]; then
+  # Its shape only: a bad key inside is the handler's to refuse, naming the setting.
+  if ! [[ $GDPR_HASH_KEYS =~ ^[A-Za-z][A-Za-z0-9]{0,15}:[^,[:space:]]+(,[A-Za-z][A-Za-z0-9]{0,15}:[^,[:space:]]+)*$ ]]; then
+    echo "deploy: GDPR_HASH_KEYS must be <version>:<key>,... oldest first (README \"Rotating the hash key\")" >&2
+    exit 2
+  fi
+  hash_keys_in_vault=true
+elif vault_has gdpr-hash-keys; then
+  hash_keys_in_vault=true
+fi
+
+POPSELL_PARAM_HASH_KEYS_IN_VAULT=$hash_keys_in_vault POPSELL_PARAM_LOCATION=$LOCATION POPSELL_PARAM_SECONDARY_LOCATION=$SECONDARY_LOCATION \
 POPSELL_PARAM_MAIL_FROM=$MAIL_FROM POPSELL_PARAM_HASH_KEY=$hash_key python3 - "$params" <<'PY'
 import json, os, sys
 values = {
@@ -215,6 +228,9 @@ values = {
 }
 if os.environ.get("GDPR_HASH_KEY_ID"):
     values["hashKeyId"] = os.environ["GDPR_HASH_KEY_ID"]
+values["gdprHashKeys"] = os.environ.get("GDPR_HASH_KEYS", "")
+values["hashKeysInVault"] = os.environ["POPSELL_PARAM_HASH_KEYS_IN_VAULT"]
+values["hashKeysRetired"] = os.environ.get("GDPR_HASH_KEYS_RETIRED", "")
 params = {k: {"value": v} for k, v in values.items()}
 with open(sys.argv[1], "w") as f:
     json.dump({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#",

@@ -30,6 +30,9 @@ param publicBaseUrl string
 param mailFrom string
 param mailFromName string
 param hashKeyId string
+@description('Whether Key Vault holds gdpr-hash-keys, the older key versions.')
+param hashKeysInVault bool
+param hashKeysRetired string
 @minValue(10)
 @maxValue(16)
 param bcryptCost int
@@ -128,6 +131,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     POPSELL_LOG_LEVEL: logLevel
     GDPR_HASH_KEY_ID: hashKeyId
     GDPR_HASH_KEY: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${secretNames.gdprHashKey})'
+    // A reference to a secret the vault lacks would reach the handler as its own text.
+    GDPR_HASH_KEYS: hashKeysInVault ? '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${secretNames.gdprHashKeys})' : ''
+    GDPR_HASH_KEYS_RETIRED: hashKeysRetired
     POPSELL_ADMIN_TOKEN: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${secretNames.adminToken})'
     MJ_APIKEY_PUBLIC: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${secretNames.mailjetPublicKey})'
     MJ_APIKEY_PRIVATE: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${secretNames.mailjetPrivateKey})'

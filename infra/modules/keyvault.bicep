@@ -16,6 +16,8 @@ param principalId string
 @secure()
 param gdprHashKey string
 @secure()
+param gdprHashKeys string
+@secure()
 param adminToken string
 @secure()
 param mailjetPublicKey string
@@ -26,6 +28,7 @@ param mailjetPrivateKey string
 @export()
 var secretNames = {
   gdprHashKey: 'gdpr-hash-key'
+  gdprHashKeys: 'gdpr-hash-keys'
   adminToken: 'admin-token'
   mailjetPublicKey: 'mailjet-public'
   mailjetPrivateKey: 'mailjet-private'
@@ -52,6 +55,12 @@ resource hashKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!emp
   parent: vault
   name: secretNames.gdprHashKey
   properties: { value: gdprHashKey, contentType: 'hex or base64, 32+ random bytes' }
+}
+
+resource hashKeysSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(gdprHashKeys)) {
+  parent: vault
+  name: secretNames.gdprHashKeys
+  properties: { value: gdprHashKeys, contentType: 'older hash key versions, oldest first: <version>:<key>,...' }
 }
 
 resource adminTokenSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(adminToken)) {

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -16,14 +17,19 @@ import (
 
 // Config is every setting the handler reads.
 type Config struct {
-	Port          int
-	DataDir       string // local mode: the SQLite store, queue, blobs and outbox live here
-	AdminToken    string
-	HashKey       []byte
-	HashKeyID     string
-	PublicBaseURL string
-	TestClock     bool
-	LogLevel      string
+	Port       int
+	DataDir    string // local mode: the SQLite store, queue, blobs and outbox live here
+	AdminToken string
+	HashKey    []byte
+	HashKeyID  string
+	// HashKeys is every key version, oldest first; the last is HashKeyID's, HashKey. With
+	// one key it holds that one.
+	HashKeys []HashKey
+	// HashKeysRetired names versions kept only to compute the inside of wrapped digests.
+	HashKeysRetired []string
+	PublicBaseURL   string
+	TestClock       bool
+	LogLevel        string
 
 	Cosmos     Cosmos
 	Blob       Blob
@@ -78,29 +84,31 @@ func (c Config) AzureMode() bool { return c.ServiceBus.Enabled() }
 
 // Setting names.
 const (
-	EnvPort           = "FUNCTIONS_CUSTOMHANDLER_PORT"
-	EnvDataDir        = "POPSELL_DATA_DIR"
-	EnvAdminToken     = "POPSELL_ADMIN_TOKEN"
-	EnvHashKey        = "GDPR_HASH_KEY"
-	EnvHashKeyID      = "GDPR_HASH_KEY_ID"
-	EnvPublicBaseURL  = "POPSELL_PUBLIC_BASE_URL"
-	EnvTestClock      = "POPSELL_TEST_CLOCK"
-	EnvLogLevel       = "POPSELL_LOG_LEVEL"
-	EnvCosmosEndpoint = "POPSELL_COSMOS_ENDPOINT"
-	EnvCosmosDatabase = "POPSELL_COSMOS_DATABASE"
-	EnvCosmosKey      = "POPSELL_COSMOS_KEY"
-	EnvBlobURL        = "POPSELL_BLOB_SERVICE_URL"
-	EnvBlobConnection = "POPSELL_BLOB_CONNECTION_STRING"
-	EnvBlobContainer  = "POPSELL_BLOB_CONTAINER"
-	EnvServiceBus     = "ServiceBusConnection__fullyQualifiedNamespace"
-	EnvClientID       = "AZURE_CLIENT_ID"
-	EnvBcryptCost     = "POPSELL_BCRYPT_COST"
-	EnvSeedDemo       = "POPSELL_SEED_DEMO"
-	EnvMailjetPublic  = "MJ_APIKEY_PUBLIC"
-	EnvMailjetPrivate = "MJ_APIKEY_PRIVATE"
-	EnvMailjetBaseURL = "POPSELL_MAILJET_BASE_URL"
-	EnvMailFrom       = "POPSELL_MAIL_FROM"
-	EnvMailFromName   = "POPSELL_MAIL_FROM_NAME"
+	EnvPort            = "FUNCTIONS_CUSTOMHANDLER_PORT"
+	EnvDataDir         = "POPSELL_DATA_DIR"
+	EnvAdminToken      = "POPSELL_ADMIN_TOKEN"
+	EnvHashKey         = "GDPR_HASH_KEY"
+	EnvHashKeyID       = "GDPR_HASH_KEY_ID"
+	EnvHashKeys        = "GDPR_HASH_KEYS"
+	EnvHashKeysRetired = "GDPR_HASH_KEYS_RETIRED"
+	EnvPublicBaseURL   = "POPSELL_PUBLIC_BASE_URL"
+	EnvTestClock       = "POPSELL_TEST_CLOCK"
+	EnvLogLevel        = "POPSELL_LOG_LEVEL"
+	EnvCosmosEndpoint  = "POPSELL_COSMOS_ENDPOINT"
+	EnvCosmosDatabase  = "POPSELL_COSMOS_DATABASE"
+	EnvCosmosKey       = "POPSELL_COSMOS_KEY"
+	EnvBlobURL         = "POPSELL_BLOB_SERVICE_URL"
+	EnvBlobConnection  = "POPSELL_BLOB_CONNECTION_STRING"
+	EnvBlobContainer   = "POPSELL_BLOB_CONTAINER"
+	EnvServiceBus      = "ServiceBusConnection__fullyQualifiedNamespace"
+	EnvClientID        = "AZURE_CLIENT_ID"
+	EnvBcryptCost      = "POPSELL_BCRYPT_COST"
+	EnvSeedDemo        = "POPSELL_SEED_DEMO"
+	EnvMailjetPublic   = "MJ_APIKEY_PUBLIC"
+	EnvMailjetPrivate  = "MJ_APIKEY_PRIVATE"
+	EnvMailjetBaseURL  = "POPSELL_MAILJET_BASE_URL"
+	EnvMailFrom        = "POPSELL_MAIL_FROM"
+	EnvMailFromName    = "POPSELL_MAIL_FROM_NAME"
 )
 
 // Load reads the settings through getenv (os.Getenv in main, a map in tests) and checks them.
@@ -142,8 +150,23 @@ func read(getenv func(string) string) (Config, []string) {
 	}
 	// The key's length is judged here rather than in a check because it decides the encoding:
 	// hex that decodes to 32 bytes is hex even when it is also valid base64.
-	if c.HashKey, err = decodeKey(get(EnvHashKey)); err != nil {
-		problems = append(problems, EnvHashKey+" "+err.Error())
+	if c.HashKeys, err = decodeKeys(get(EnvHashKeys)); err != nil {
+		problems = append(problems, EnvHashKeys+" "+err.Error())
+	}
+	// GDPR_HASH_KEYS may hold the newest key itself; otherwise GDPR_HASH_KEY is it.
+	if key := get(EnvHashKey); key != "" || get(EnvHashKeys) == "" {
+		if c.HashKey, err = decodeKey(key); err != nil {
+			problems = append(problems, EnvHashKey+" "+err.Error())
+		}
+	}
+	if r := get(EnvHashKeysRetired); r != "" {
+		for v := range strings.SplitSeq(r, ",") {
+			c.HashKeysRetired = append(c.HashKeysRetired, strings.TrimSpace(v))
+		}
+	}
+	c.HashKeys = withNewest(c.HashKeys, HashKey{Version: c.HashKeyID, Key: c.HashKey})
+	if c.HashKey == nil && len(c.HashKeys) > 0 && c.HashKeys[len(c.HashKeys)-1].Version == c.HashKeyID {
+		c.HashKey = c.HashKeys[len(c.HashKeys)-1].Key
 	}
 	// Locally, links in mails point at this machine. In Azure mode there is no default:
 	// localhost there is the instance, which no recipient can reach (checkPublicBaseURL).
@@ -166,6 +189,7 @@ func read(getenv func(string) string) (Config, []string) {
 // its settings to read and its check here. Problems name settings, never a value: some of
 // them are secrets, and this error is logged.
 var checks = []func(Config) []string{
+	checkHashKeys,
 	checkAdminToken,
 	checkPublicBaseURL,
 	checkBcryptCost,
@@ -310,6 +334,96 @@ func checkAzureMode(c Config) []string {
 		bad("%s is set (Azure mode) but %s and %s are missing: Azure mode sends mail with Mailjet", EnvServiceBus, EnvMailjetPublic, EnvMailjetPrivate)
 	}
 	return problems
+}
+
+// HashKey is one version of the hash key.
+type HashKey struct {
+	Version string
+	Key     []byte
+}
+
+// decodeKeys reads GDPR_HASH_KEYS: "<version>:<key>" pairs, comma-separated, oldest first,
+// each key as decodeKey takes it. Its errors name the position of a pair, never its text: the
+// setting is a secret.
+func decodeKeys(s string) ([]HashKey, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []HashKey
+	for i, pair := range strings.Split(s, ",") {
+		version, key, ok := strings.Cut(strings.TrimSpace(pair), ":")
+		if !ok {
+			return nil, fmt.Errorf("entry %d must be <version>:<key>", i+1)
+		}
+		k, err := decodeKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: key %v", i+1, err)
+		}
+		out = append(out, HashKey{Version: version, Key: k})
+	}
+	return out, nil
+}
+
+// withNewest puts GDPR_HASH_KEY, the newest key, last in the list unless the list already
+// holds its version (checkHashKeys then requires the same key, last).
+func withNewest(keys []HashKey, newest HashKey) []HashKey {
+	if newest.Key == nil {
+		return keys
+	}
+	for _, k := range keys {
+		if k.Version == newest.Version {
+			return keys
+		}
+	}
+	return append(keys, newest)
+}
+
+// checkHashKeys: every version a short word, named once; GDPR_HASH_KEY_ID the newest, last in
+// GDPR_HASH_KEYS when that lists it, with the same key as GDPR_HASH_KEY when both are set; a
+// retired version one of the keys and never the newest. GDPR_HASH_KEY alone is one key.
+func checkHashKeys(c Config) []string {
+	if len(c.HashKeys) == 0 {
+		return nil // GDPR_HASH_KEY's own problem is already reported
+	}
+	var problems []string
+	seen := map[string]bool{}
+	for _, k := range c.HashKeys {
+		if !validVersion(k.Version) {
+			problems = append(problems, EnvHashKeys+" and "+EnvHashKeyID+" versions must be 1-16 letters and digits, beginning with a letter")
+		} else if seen[k.Version] {
+			problems = append(problems, EnvHashKeys+" names a version twice")
+		}
+		seen[k.Version] = true
+	}
+	last := c.HashKeys[len(c.HashKeys)-1]
+	if last.Version != c.HashKeyID {
+		problems = append(problems, EnvHashKeyID+" must name the newest key, the last of "+EnvHashKeys)
+	} else if c.HashKey != nil && !bytes.Equal(last.Key, c.HashKey) {
+		problems = append(problems, EnvHashKey+" and "+EnvHashKeys+" give different keys for "+EnvHashKeyID)
+	}
+	for _, v := range c.HashKeysRetired {
+		switch {
+		case !seen[v]:
+			problems = append(problems, EnvHashKeysRetired+" must name versions of "+EnvHashKeys)
+		case v == c.HashKeyID:
+			problems = append(problems, EnvHashKeysRetired+" cannot name the newest key, "+EnvHashKeyID)
+		}
+	}
+	return problems
+}
+
+// validVersion is gdpr.ValidKeyVersion's rule (config imports no other internal package).
+func validVersion(v string) bool {
+	if v == "" || len(v) > 16 {
+		return false
+	}
+	for i, r := range v {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if !letter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeKey accepts the hash key as hex or base64, at least 32 bytes.

@@ -169,6 +169,10 @@ func TestErrorsQuoteNoSecret(t *testing.T) {
 		{"short_admin_token", map[string]string{EnvAdminToken: shortTok}},
 		{"hash_key_not_encoded", map[string]string{EnvHashKey: badKey}},
 		{"hash_key_short", map[string]string{EnvHashKey: shortKey}},
+		{"hash_keys_short", map[string]string{EnvHashKeys: "h0:" + shortKey}},
+		{"hash_keys_not_encoded", map[string]string{EnvHashKeys: "h0:" + badKey}},
+		{"hash_keys_disagree", map[string]string{EnvHashKeys: "h1:" + hashKey[2:] + "00"}},
+		{"hash_keys_without_version", map[string]string{EnvHashKeys: hashKey}},
 		{"cosmos_key_without_endpoint", map[string]string{EnvCosmosKey: cosmosKey}},
 		{"blob_connection_without_container", map[string]string{EnvBlobConnection: blobConn}},
 		{"blob_connection_and_url", map[string]string{EnvBlobConnection: blobConn, EnvBlobURL: "https://a.blob.core.windows.net/", EnvBlobContainer: "c"}},
@@ -190,4 +194,78 @@ func TestErrorsQuoteNoSecret(t *testing.T) {
 			require.NotContains(t, err.Error(), "5ec12e75")
 		})
 	}
+}
+
+// TestHashKeyVersions: several key versions, oldest first, the newest named by
+// GDPR_HASH_KEY_ID; the single-key settings keep working (R-ERASE-4).
+func TestHashKeyVersions(t *testing.T) {
+	const older = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"
+	t.Run("single_key", func(t *testing.T) {
+		c, err := load(nil)
+		require.NoError(t, err)
+		require.Equal(t, []HashKey{{Version: "h1", Key: c.HashKey}}, c.HashKeys)
+	})
+	t.Run("older_keys_then_GDPR_HASH_KEY", func(t *testing.T) {
+		c, err := load(map[string]string{EnvHashKeys: "h1:" + older, EnvHashKeyID: "h2"})
+		require.NoError(t, err)
+		require.Len(t, c.HashKeys, 2)
+		require.Equal(t, "h1", c.HashKeys[0].Version)
+		require.Equal(t, "h2", c.HashKeys[1].Version)
+		require.Equal(t, c.HashKey, c.HashKeys[1].Key)
+	})
+	t.Run("every_key_in_GDPR_HASH_KEYS", func(t *testing.T) {
+		c, err := load(map[string]string{EnvHashKey: "", EnvHashKeys: "h1:" + older + ", h2:" + key, EnvHashKeyID: "h2", EnvHashKeysRetired: "h1"})
+		require.NoError(t, err)
+		require.Len(t, c.HashKeys, 2)
+		require.Len(t, c.HashKey, 32)
+		require.Equal(t, []string{"h1"}, c.HashKeysRetired)
+	})
+	refused := []struct {
+		name string
+		env  map[string]string
+		says string
+	}{
+		{"newest_not_last", map[string]string{EnvHashKey: "", EnvHashKeys: "h2:" + key + ",h1:" + older, EnvHashKeyID: "h2"}, EnvHashKeyID},
+		{"version_twice", map[string]string{EnvHashKeys: "h1:" + older + ",h1:" + older, EnvHashKeyID: "h2"}, EnvHashKeys},
+		{"version_with_a_dot", map[string]string{EnvHashKeys: "h.1:" + older, EnvHashKeyID: "h2"}, EnvHashKeys},
+		{"key_id_with_a_colon", map[string]string{EnvHashKeyID: "h:2"}, EnvHashKeyID},
+		{"retired_newest", map[string]string{EnvHashKeysRetired: "h1"}, EnvHashKeysRetired},
+		{"retired_unknown", map[string]string{EnvHashKeysRetired: "h0"}, EnvHashKeysRetired},
+		{"newest_key_missing", map[string]string{EnvHashKey: "", EnvHashKeys: "h1:" + older, EnvHashKeyID: "h2"}, EnvHashKeyID},
+	}
+	for _, c := range refused {
+		t.Run("refused_"+c.name, func(t *testing.T) {
+			_, err := load(c.env)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), c.says)
+			require.NotContains(t, err.Error(), older[:16])
+		})
+	}
+}
+
+// FuzzHashKeysSetting: GDPR_HASH_KEYS is a secret from the environment; whatever it holds,
+// Load either refuses it, naming the setting and never a byte of it, or gives keys of 32+
+// bytes under distinct versions, the newest last.
+func FuzzHashKeysSetting(f *testing.F) {
+	for _, s := range []string{"h1:" + key, "h0:" + key + ",h1:" + key, "h0:abcd", ",", "h0:", ":" + key, "h0:" + key + ",,"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := load(map[string]string{EnvHashKeys: s, EnvHashKeyID: "h1"})
+		if err != nil {
+			require.Contains(t, err.Error(), "GDPR_HASH_KEY")
+			if len(s) >= 8 && strings.TrimSpace(s) == s && !strings.Contains("configuration: "+EnvHashKeys+EnvHashKeyID+EnvHashKey+EnvHashKeysRetired, s) {
+				require.NotContains(t, err.Error(), s)
+			}
+			return
+		}
+		require.NotEmpty(t, c.HashKeys)
+		require.Equal(t, "h1", c.HashKeys[len(c.HashKeys)-1].Version)
+		seen := map[string]bool{}
+		for _, k := range c.HashKeys {
+			require.GreaterOrEqual(t, len(k.Key), 32)
+			require.False(t, seen[k.Version])
+			seen[k.Version] = true
+		}
+	})
 }

@@ -599,3 +599,85 @@ func (s *Store) FindErasures(ctx context.Context, brand gdpr.BrandID, ids []stri
 	slices.Sort(found)
 	return found, nil
 }
+
+// ---- digests (the hash-key rotation) ----
+
+// The lists page by document id, the order of qPageByID; a page resumes after the id of the
+// last item, computed from it as its document was named.
+
+func (s *Store) ListClaims(ctx context.Context, brand gdpr.BrandID, afterKey string, limit int) ([]gdpr.Claim, error) {
+	return list(ctx, s.claims, brand, qPageByID, afterParam(afterID(afterKey, keyID)), max(limit, 0), nil, claimVersion)
+}
+
+func (s *Store) ListBlacklist(ctx context.Context, brand gdpr.BrandID, afterDigest string, limit int) ([]gdpr.BlacklistEntry, error) {
+	return list[gdpr.BlacklistEntry](ctx, s.blacklist, brand, qPageByID, afterParam(afterID(afterDigest, keyID)), max(limit, 0), nil, nil)
+}
+
+// RekeyBlacklist creates the new entry, then deletes the old one: two requests, in an order
+// that never leaves the address unlisted.
+func (s *Store) RekeyBlacklist(ctx context.Context, from string, e gdpr.BlacklistEntry) error {
+	if err := s.PutBlacklist(ctx, e); err != nil {
+		return err
+	}
+	if from == e.Digest {
+		return nil
+	}
+	return deleteIfThere(ctx, s.blacklist, string(e.BrandID), keyID(from))
+}
+
+func (s *Store) ListSoftBounces(ctx context.Context, brand gdpr.BrandID, afterDigest string, limit int) ([]gdpr.SoftBounceStreak, error) {
+	return list(ctx, s.softBounces, brand, qPageByID, afterParam(afterID(afterDigest, keyID)), max(limit, 0), nil, softBounceVersion)
+}
+
+// RekeySoftBounces creates the streak under its new digest (one there already is kept), then
+// deletes the old one: two requests.
+func (s *Store) RekeySoftBounces(ctx context.Context, from string, st gdpr.SoftBounceStreak) error {
+	st.Version = ""
+	if _, err := s.PutSoftBounces(ctx, st); err != nil && !errors.Is(err, gdpr.ErrConflict) {
+		return err
+	}
+	if from == st.Digest {
+		return nil
+	}
+	return deleteIfThere(ctx, s.softBounces, string(st.BrandID), keyID(from))
+}
+
+func (s *Store) ListWhitelist(ctx context.Context, brand gdpr.BrandID, after gdpr.WhitelistEntry, limit int) ([]gdpr.WhitelistEntry, error) {
+	id := ""
+	if after.Kind != "" {
+		id = keyID(whitelistKey(after.Kind, after.Digest))
+	}
+	return list[gdpr.WhitelistEntry](ctx, s.whitelist, brand, qPageByID, afterParam(id), max(limit, 0), nil, nil)
+}
+
+// RekeyWhitelist creates the new entry, then deletes the old one.
+func (s *Store) RekeyWhitelist(ctx context.Context, from string, e gdpr.WhitelistEntry) error {
+	if err := s.AddWhitelist(ctx, e); err != nil {
+		return err
+	}
+	if from == e.Digest {
+		return nil
+	}
+	return deleteIfThere(ctx, s.whitelist, string(e.BrandID), keyID(whitelistKey(e.Kind, from)))
+}
+
+// afterID is the document id a page resumes after: none for the first page.
+func afterID(after string, id func(string) string) string {
+	if after == "" {
+		return ""
+	}
+	return id(after)
+}
+
+// deleteIfThere deletes a document unconditionally; one already gone is no error.
+func deleteIfThere(ctx context.Context, c *container, brand, id string) error {
+	resp, err := c.DeleteItem(ctx, pk(brand), id, nil)
+	if err != nil {
+		if err = mapErr("delete "+c.ID(), err); errors.Is(err, gdpr.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	c.session.observe(deref(resp.SessionToken))
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -68,7 +69,7 @@ func (s *BlacklistService) Lookup(ctx context.Context, brandID BrandID, email st
 	if !ValidEmail(NormalizeEmail(email)) {
 		return BlacklistStatus{}, errBadAddress
 	}
-	e, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(email))
+	e, err := s.blacklistEntry(ctx, s.blacklist, b.ID, email)
 	if errors.Is(err, ErrNotFound) {
 		return BlacklistStatus{}, nil
 	}
@@ -113,6 +114,11 @@ var (
 // records the removal without the address (R-MAIL-1). A spam complaint or a global opt-out is
 // refused (ErrRemovalNeedsConsent). The delete is guarded by the version read: a bounce that
 // lists the address again meanwhile makes it fail (ErrRelisted) rather than be lost.
+//
+// Across a hash-key rotation an address may be listed under more than one form (an entry
+// under an older key not yet re-keyed, and a newer event's under the newest): every form is
+// removed, each with its record, and one needing consent refuses the whole removal. The
+// record answered is the first form's (the newest).
 func (s *BlacklistService) Remove(ctx context.Context, brandID BrandID, req BlacklistRemovalRequest) (BlacklistRemoval, error) {
 	b, err := s.brand(ctx, brandID)
 	if err != nil {
@@ -121,34 +127,62 @@ func (s *BlacklistService) Remove(ctx context.Context, brandID BrandID, req Blac
 	if err := req.Validate(); err != nil {
 		return BlacklistRemoval{}, err
 	}
-	e, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(req.Email))
-	if errors.Is(err, ErrNotFound) {
-		return BlacklistRemoval{}, ErrNotListed
-	}
+	entries, err := listedForms(ctx, s.blacklist, b.ID, s.hasher.EmailCandidates(req.Email))
 	if err != nil {
 		return BlacklistRemoval{}, err
 	}
-	if e.Reason.NeedsConsent() {
-		return BlacklistRemoval{}, ErrRemovalNeedsConsent
+	if len(entries) == 0 {
+		return BlacklistRemoval{}, ErrNotListed
 	}
-	r := removalRecord(e, RemovalByAdmin, req.Why, req.RequestedBy, s.clock.Now())
-	if e.Reason == BlacklistSoftBounce {
+	for _, e := range entries {
+		if e.Reason.NeedsConsent() {
+			return BlacklistRemoval{}, ErrRemovalNeedsConsent
+		}
+	}
+	if slices.ContainsFunc(entries, func(e BlacklistEntry) bool { return e.Reason == BlacklistSoftBounce }) {
 		// The streak first: a crash after it leaves the address suppressed, and the retry
 		// removes the entry; the other order would let a replayed bounce suppress it again.
-		if err := clearSoftBounces(ctx, s.softBounces, b.ID, e.Digest, s.clock.Now()); err != nil {
+		if err := clearSoftBounces(ctx, s.softBounces, b.ID, s.hasher.EmailCandidates(req.Email), s.clock.Now()); err != nil {
 			return BlacklistRemoval{}, err
 		}
 	}
-	switch err := s.remover.RemoveBlacklist(ctx, e, r); {
-	case errors.Is(err, ErrConflict):
-		return BlacklistRemoval{}, ErrRelisted
-	case errors.Is(err, ErrNotFound):
-		return BlacklistRemoval{}, ErrNotListed // removed by a concurrent request
-	case err != nil:
-		return BlacklistRemoval{}, err
+	var first BlacklistRemoval
+	for i, e := range entries {
+		r := removalRecord(e, RemovalByAdmin, req.Why, req.RequestedBy, s.clock.Now())
+		switch err := s.remover.RemoveBlacklist(ctx, e, r); {
+		case errors.Is(err, ErrConflict):
+			return BlacklistRemoval{}, ErrRelisted
+		case errors.Is(err, ErrNotFound) && i == 0:
+			return BlacklistRemoval{}, ErrNotListed // removed by a concurrent request
+		case errors.Is(err, ErrNotFound):
+			continue // this form went meanwhile (a concurrent removal, the re-keying)
+		case err != nil:
+			return BlacklistRemoval{}, err
+		}
+		if i == 0 {
+			first = r
+		}
+		s.log.InfoContext(ctx, "blacklist entry removed", "brand", b.ID, "removal", r.ID, "reason", string(r.Reason), "basis", string(r.Basis))
 	}
-	s.log.InfoContext(ctx, "blacklist entry removed", "brand", b.ID, "removal", r.ID, "reason", string(r.Reason), "basis", string(r.Basis))
-	return r, nil
+	return first, nil
+}
+
+// listedForms reads an address's entry under each form its digest may be stored in
+// (Hasher.Candidates, newest first) and returns those stored. With one key version that is
+// one read.
+func listedForms(ctx context.Context, bl Blacklist, brand BrandID, digests []string) ([]BlacklistEntry, error) {
+	var out []BlacklistEntry
+	for _, d := range digests {
+		e, err := bl.GetBlacklist(ctx, brand, d)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 // ListRemovals pages through the brand's removal records.
@@ -204,10 +238,20 @@ func removalRecord(e BlacklistEntry, basis RemovalBasis, why RemovalWhy, by stri
 
 // liftByConsent takes a spam complaint or a global opt-out off the blacklist because the
 // person confirmed a new double opt-in for the address (the only way such an entry goes,
-// R-MAIL-4), recording it with the subject's id as who asked. A delivery reason stays (an
-// admin clears it), as does nothing listed. A conflict re-reads: whatever listed the
-// address meanwhile is decided again.
-func liftByConsent(ctx context.Context, c *core, bl Blacklist, remover BlacklistRemover, brand BrandID, digest, subject string) error {
+// R-MAIL-4), recording it with the subject's id as who asked: under every form the address
+// is listed in (digests: Hasher.Candidates, newest first), so that an entry under an older
+// key version goes too. A delivery reason stays (an admin clears it), as does nothing
+// listed. A conflict re-reads: whatever listed the address meanwhile is decided again.
+func liftByConsent(ctx context.Context, c *core, bl Blacklist, remover BlacklistRemover, brand BrandID, digests []string, subject string) error {
+	for _, digest := range digests {
+		if err := liftOneByConsent(ctx, c, bl, remover, brand, digest, subject); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func liftOneByConsent(ctx context.Context, c *core, bl Blacklist, remover BlacklistRemover, brand BrandID, digest, subject string) error {
 	return retry(ctx, func() error {
 		e, err := bl.GetBlacklist(ctx, brand, digest)
 		if errors.Is(err, ErrNotFound) {

@@ -120,7 +120,12 @@ type MailjetCallback struct {
 // mailjetPasswordDigest is how a brand's callback password is kept: keyed, and apart from
 // every other digest of the same value.
 func mailjetPasswordDigest(h *Hasher, password string) string {
-	return h.Digest("mailjet-callback-password|" + password)
+	return h.Digest(mailjetPasswordInput(password))
+}
+
+// mailjetPasswordInput is what a callback password's digest is made of.
+func mailjetPasswordInput(password string) string {
+	return "mailjet-callback-password|" + password
 }
 
 // Retention holds every per-brand duration of R-RET and R-ERASE (R-TEN-2). Zero fields take
@@ -455,7 +460,10 @@ func validWebhookSecret(s string) bool {
 
 // scimTokenDigest is how a brand's SCIM bearer token is kept: keyed, and apart from every other
 // digest of the same value.
-func scimTokenDigest(h *Hasher, token string) string { return h.Digest("scim-token|" + token) }
+func scimTokenDigest(h *Hasher, token string) string { return h.Digest(scimTokenInput(token)) }
+
+// scimTokenInput is what a SCIM token's digest is made of.
+func scimTokenInput(token string) string { return "scim-token|" + token }
 
 // WebhookKeys are the HMAC keys that verify the brand's webhooks: the current secret's, then
 // the previous one's while a rotation is under way (R-SSO-3).

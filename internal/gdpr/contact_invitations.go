@@ -43,7 +43,7 @@ func (s *ContactService) InviteOnce(ctx context.Context, brandID BrandID, member
 		case !c.EmailStatus.Deliverable():
 			return Errorf(CodeConflict, "this contact's address cannot be mailed")
 		}
-		if _, err := s.blacklist.GetBlacklist(ctx, c.BrandID, s.hasher.EmailDigest(c.Email)); err == nil {
+		if _, err := s.blacklistEntry(ctx, s.blacklist, c.BrandID, c.Email); err == nil {
 			return Errorf(CodeConflict, "this address is on the brand's blacklist (R-MAIL-4)")
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
@@ -135,7 +135,7 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 	if err != nil {
 		return err
 	}
-	var digest string
+	var digest, email string
 	err = retry(ctx, func() error {
 		c, err := s.contacts.GetContact(ctx, b.ID, t.UserID)
 		if errors.Is(err, ErrNotFound) || (err == nil && c.Erased()) {
@@ -144,7 +144,7 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 		if err != nil {
 			return err
 		}
-		digest = s.hasher.EmailDigest(c.Email)
+		digest, email = s.hasher.EmailDigest(c.Email), c.Email
 		if err := c.ChangeMemberOptIn(to, ConsentSource{Kind: SourceKindInvitation, Ref: s.linkTokenProof(t)}, s.clock.Now()); err != nil {
 			if ErrorCode(err) == CodeConflict {
 				return errInvitationGone // answered another way meanwhile
@@ -163,7 +163,7 @@ func (s *ContactService) AnswerInvitation(ctx context.Context, brandID BrandID, 
 			return err
 		}
 		// Every other Member's copy follows (R-CONSENT-7), by the system applying the rule.
-		if err := s.globalOptOutCopies(ctx, b, digest, t.UserID, ConsentSource{Kind: SourceKindSystem, Ref: "R-CONSENT-7"}); err != nil {
+		if err := s.globalOptOutCopies(ctx, b, email, t.UserID, ConsentSource{Kind: SourceKindSystem, Ref: "R-CONSENT-7"}); err != nil {
 			return err
 		}
 	}

@@ -53,15 +53,14 @@ func (s *ContactService) CreateManual(ctx context.Context, brandID BrandID, memb
 	if member.Kind != SubjectMember || member.Status != UserActive {
 		return ManualResult{}, Errorf(CodeConflict, "contacts are entered by active members only")
 	}
-	digest := s.hasher.EmailDigest(in.Email)
-	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	status, optedOut, err := s.blacklisted(ctx, b.ID, in.Email)
 	if err != nil {
 		return ManualResult{}, err
 	}
 	if optedOut {
 		return ManualResult{Outcome: ManualBlacklisted}, nil
 	}
-	key := claimContact + member.ID + ":" + digest
+	key := s.contactKey(member.ID, in.Email)
 	var res ManualResult
 	err = retry(ctx, func() error {
 		existing, found, err := s.contactKeys(s.contacts, s.claims).find(ctx, b.ID, key)

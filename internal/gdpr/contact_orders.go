@@ -122,14 +122,13 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 	if member.Kind != SubjectMember || member.Status != UserActive {
 		return OrderResult{}, Errorf(CodeConflict, "orders are recorded for active members only")
 	}
-	digest := s.hasher.EmailDigest(o.Contact.Email)
-	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	status, optedOut, err := s.blacklisted(ctx, b.ID, o.Contact.Email)
 	if err != nil {
 		return OrderResult{}, err
 	}
 	res := OrderResult{Outcome: OrderBlacklisted}
 	if !optedOut {
-		if res, err = s.applyOrder(ctx, b, member, o, digest, status); err != nil {
+		if res, err = s.applyOrder(ctx, b, member, o, status); err != nil {
 			return OrderResult{}, err
 		}
 	}
@@ -145,13 +144,13 @@ func (s *ContactService) RecordOrder(ctx context.Context, brandID BrandID, o Ord
 // applyOrder creates or updates the Member's contact for the order's address, once per
 // member and address (R-CONSENT-5), guarded by the contact's version.
 // status is the email status the blacklist gives the address (EmailOK when not on it).
-func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, digest string, status EmailStatus) (OrderResult, error) {
+func (s *ContactService) applyOrder(ctx context.Context, b Brand, member User, o Order, status EmailStatus) (OrderResult, error) {
 	now := s.clock.Now()
 	sale := Sale{OrderID: o.OrderID, Amount: string(o.Amount), Currency: o.Currency, Products: o.Products, At: now}
 	if sale.Products == nil {
 		sale.Products = []SaleLine{}
 	}
-	key := claimContact + member.ID + ":" + digest
+	key := s.contactKey(member.ID, o.Contact.Email)
 	var res OrderResult
 	err := retry(ctx, func() error {
 		// The key is claimed for a new contact first (a conditional create): on an address the

@@ -78,7 +78,7 @@ const (
 // unique-key protocol (uniquekeys.go): a create in progress is waited for, one whose process
 // died is recovered after ClaimLease. ErrConflict means another contact holds the key now, or
 // c's create was fenced: the caller reads again.
-func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Contact, key string) error {
+func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Contact, key []string) error {
 	holder, err := s.createOrFindContact(ctx, b, c, key)
 	if err == nil && holder != c.ID {
 		return ErrConflict
@@ -86,11 +86,13 @@ func (s *ContactService) createClaimedContact(ctx context.Context, b Brand, c Co
 	return err
 }
 
-// createOrFindContact claims key for c by a conditional create, without reading the claim
-// first, and creates c when the key is c's: it returns c's id then, or the id of the live
-// contact that holds the key (the claim's create answered 409 and named it). ErrConflict means
-// c's create was fenced: the caller goes round again.
-func (s *ContactService) createOrFindContact(ctx context.Context, b Brand, c Contact, key string) (string, error) {
+// createOrFindContact claims key for c by a conditional create under each of its digests
+// (one per active hash-key version, newest first), without reading the claims first, and
+// creates c when the key is c's: it returns c's id then, or the id of the live contact that
+// holds the key under any version (a claim's create answered 409 and named it). ErrConflict
+// means c's create was fenced: the caller goes round again. With one active version this is
+// one claim request, as before any rotation.
+func (s *ContactService) createOrFindContact(ctx context.Context, b Brand, c Contact, key []string) (string, error) {
 	keys := s.contactKeys(s.contacts, s.claims)
 	holder, err := keys.reserve(ctx, b.ID, key, c.ID)
 	if err != nil || holder != c.ID {
@@ -98,19 +100,25 @@ func (s *ContactService) createOrFindContact(ctx context.Context, b Brand, c Con
 	}
 	if _, err := s.createContact(ctx, b, c); err != nil {
 		if !errors.Is(err, ErrConflict) {
-			keys.release(ctx, b.ID, c.ID, key)
+			keys.release(ctx, b.ID, c.ID, key...)
 		}
 		return "", err
 	}
 	return c.ID, nil
 }
 
+// contactKey is the claim keys of a member's copy of an address, one per active hash-key
+// version, newest first (R-CONSENT-5).
+func (s *ContactService) contactKey(member, email string) []string {
+	return keyed(claimContact+member+":", s.hasher.EmailDigests(email))
+}
+
 // blacklisted tells what the brand's blacklist says of an address a contact is created for
 // (R-MAIL-4): a global opt-out refuses the creation (optedOut); a complaint, a hard bounce, a
 // block or a soft-bounce suppression lets the contact be created with that email status, after which nothing is mailed
 // to it (R-MAIL-1, R-MAIL-3). A reason this code does not know refuses: fail closed.
-func (s *ContactService) blacklisted(ctx context.Context, brand BrandID, digest string) (status EmailStatus, optedOut bool, err error) {
-	e, err := s.blacklist.GetBlacklist(ctx, brand, digest)
+func (s *ContactService) blacklisted(ctx context.Context, brand BrandID, email string) (status EmailStatus, optedOut bool, err error) {
+	e, err := s.blacklistEntry(ctx, s.blacklist, brand, email)
 	if errors.Is(err, ErrNotFound) {
 		return EmailOK, false, nil
 	}

@@ -106,13 +106,12 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 }
 
 func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncContact, batchID string, res *SyncResult) error {
-	digest := s.hasher.EmailDigest(sc.Email)
-	key := claimContact + m.ID + ":" + digest
+	key := s.contactKey(m.ID, sc.Email)
 	keys := s.contactKeys(s.contacts, s.claims)
 	if sc.Delete {
 		return s.syncDelete(ctx, b, keys, key, res)
 	}
-	status, optedOut, err := s.blacklisted(ctx, b.ID, digest)
+	status, optedOut, err := s.blacklisted(ctx, b.ID, sc.Email)
 	if err != nil {
 		return err
 	}
@@ -124,7 +123,7 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 		case err != nil:
 			return err
 		case found:
-			return s.updateSynced(ctx, b, Claim{Key: key, Owner: existing.ID}, sc, batchID, res)
+			return s.updateSynced(ctx, b, Claim{Key: key[0], Owner: existing.ID}, sc, batchID, res)
 		}
 		res.Blacklisted++
 		return nil
@@ -153,7 +152,7 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 	case err != nil:
 		return err
 	case holder != c.ID:
-		return s.updateSynced(ctx, b, Claim{Key: key, Owner: holder}, sc, batchID, res)
+		return s.updateSynced(ctx, b, Claim{Key: key[0], Owner: holder}, sc, batchID, res)
 	}
 	res.Created++
 	return nil
@@ -162,15 +161,15 @@ func (s *ContactService) syncOne(ctx context.Context, b Brand, m User, sc SyncCo
 // syncDelete erases the member's synchronised contact of the address (R-RET-9), waiting for a
 // create in progress. A claim whose contact was erased by an attempt that stopped before
 // releasing it is finished; one whose create died names nothing stored: unchanged.
-func (s *ContactService) syncDelete(ctx context.Context, b Brand, keys uniqueKeys[Contact], key string, res *SyncResult) error {
+func (s *ContactService) syncDelete(ctx context.Context, b Brand, keys uniqueKeys[Contact], key []string, res *SyncResult) error {
 	existing, found, err := keys.find(ctx, b.ID, key)
 	if err != nil {
 		return err
 	}
 	if found {
-		return s.eraseSynced(ctx, b, Claim{Key: key, Owner: existing.ID}, res)
+		return s.eraseSynced(ctx, b, Claim{Key: key[0], Owner: existing.ID}, res)
 	}
-	held, err := s.claims.GetClaim(ctx, b.ID, key)
+	held, err := firstFound(key, func(k string) (Claim, error) { return s.claims.GetClaim(ctx, b.ID, k) })
 	if errors.Is(err, ErrNotFound) {
 		res.Unchanged++
 		return nil

@@ -117,7 +117,7 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 	if err := s.unsubscribeContact(ctx, b, c.ID, MemberGlobalOptOut, src); err != nil {
 		return err
 	}
-	if err := s.globalOptOutCopies(ctx, b, digest, c.ID, src); err != nil {
+	if err := s.globalOptOutCopies(ctx, b, c.Email, c.ID, src); err != nil {
 		return err
 	}
 	s.log.InfoContext(ctx, "contact unsubscribed", "brand", b.ID, "contact", c.ID, "answer", string(answer))
@@ -129,14 +129,15 @@ func (s *ContactService) Unsubscribe(ctx context.Context, brandID BrandID, token
 // claim per user of the brand: a global opt-out is rare, and the blacklist entry written
 // before it already stops every mail to the address. A copy created while it runs by a path
 // that read the blacklist before the entry existed keeps its value, but is never mailed.
-func (s *ContactService) globalOptOutCopies(ctx context.Context, b Brand, digest, done string, src ConsentSource) error {
+func (s *ContactService) globalOptOutCopies(ctx context.Context, b Brand, email, done string, src ConsentSource) error {
+	digests := s.hasher.EmailDigests(email)
 	for after := ""; ; {
 		users, err := s.users.ListUsers(ctx, b.ID, after, unsubscribeScanPage)
 		if err != nil {
 			return err
 		}
 		for _, u := range users {
-			claim, err := s.claims.GetClaim(ctx, b.ID, claimContact+u.ID+":"+digest)
+			claim, err := firstFound(keyed(claimContact+u.ID+":", digests), func(k string) (Claim, error) { return s.claims.GetClaim(ctx, b.ID, k) })
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}

@@ -52,6 +52,9 @@ func (e contactEraser) erase(ctx context.Context, brand BrandID, id string, deci
 		if !ok {
 			return nil
 		}
+		if err := forgetOlderMail(ctx, e.sent, e.hasher, brand, c.Email); err != nil {
+			return err
+		}
 		c, res := EraseContact(c, e.hasher)
 		st.FieldsErased, st.FieldsHashed = res.FieldsErased, res.FieldsHashed
 		c.ErasedAt, c.ErasedBy, c.Erasure = now, st.ID, &st
@@ -112,4 +115,26 @@ func (s *ErasureService) eraseContactJob(ctx context.Context, job ErasureJob) er
 		return newErasure(b.ID, c.ID, a.Rule, a.Reason, a.RequestedAt, a.At), true
 	})
 	return err
+}
+
+// forgetOlderMail deletes the kept copies of mail to addresses still held, under their
+// digests of every key version but the newest, before the addresses are erased. Erased, an
+// address is one digest, under the newest key, and that is all a repeat after a crash can
+// give ForgetRecipients; a copy written before a hash-key rotation is named under an older
+// version, which only the address itself computes. Copies written from now on are named
+// under the newest, which the erased digest finds. With one key version it does nothing.
+func forgetOlderMail(ctx context.Context, sent SentMail, h *Hasher, brand BrandID, emails ...string) error {
+	if sent == nil || len(h.Versions()) < 2 {
+		return nil
+	}
+	var older []string
+	for _, e := range emails {
+		if e != "" && !h.IsDigest(e) {
+			older = append(older, h.AllDigests(NormalizeEmail(e))[1:]...)
+		}
+	}
+	if len(older) == 0 {
+		return nil
+	}
+	return sent.ForgetRecipients(ctx, brand, older)
 }

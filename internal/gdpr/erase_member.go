@@ -193,16 +193,17 @@ func (s *ErasureService) startErasure(u User, b Brand, state ErasureState) User 
 }
 
 // claimsOf lists the uniqueness claims a user holds, to release once it is erased so the
-// address can sign up again as a new member.
+// address can sign up again as a new member: under every key version, retired ones included,
+// so no claim the re-keying has not yet removed outlives the erasure.
 func (s *ErasureService) claimsOf(u User) []string {
 	var keys []string
 	for _, e := range []string{u.Email, u.EmailTmp} {
 		if e != "" && !s.hasher.IsDigest(e) {
-			keys = append(keys, ClaimEmail+s.hasher.EmailDigest(e))
+			keys = append(keys, keyed(ClaimEmail, s.hasher.AllDigests(NormalizeEmail(e)))...)
 		}
 	}
 	if u.ExternalID != "" && !s.hasher.IsDigest(u.ExternalID) {
-		keys = append(keys, ClaimExternalID+s.hasher.Digest(u.ExternalID))
+		keys = append(keys, keyed(ClaimExternalID, s.hasher.AllDigests(u.ExternalID))...)
 	}
 	return keys
 }
@@ -317,6 +318,7 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 			return err
 		}
 		counts, digests = make(map[string]contactCounts, len(members)), digests[:0]
+		var held []string // the addresses about to be erased, still readable
 		erase := make([]Contact, 0, len(contacts))
 		now := s.clock.Now()
 		for _, c := range contacts {
@@ -329,6 +331,7 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 			case !cascades(c, st.Rule):
 				n.kept++
 			default:
+				held = append(held, c.Email)
 				c, _ = EraseContact(c, s.hasher)
 				c.ErasedAt, c.ErasedBy = now, st.ID
 				erase = append(erase, c)
@@ -339,6 +342,9 @@ func (s *ErasureService) cascadeContacts(ctx context.Context, brand BrandID, mem
 		}
 		if len(erase) == 0 {
 			return nil
+		}
+		if err := forgetOlderMail(ctx, s.sent, s.hasher, brand, held...); err != nil {
+			return err
 		}
 		_, err = s.contacts.UpdateContacts(ctx, brand, erase)
 		return err // a conflict re-reads them all: erased ones count, the rest retry

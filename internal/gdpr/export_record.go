@@ -98,21 +98,35 @@ func newExportID() string {
 	return "ex_" + hex.EncodeToString(b[:])
 }
 
-// exportToken is the link's token: 256 bits of HMAC under the deployment's hash key over the
-// brand and the random export id. Only its digest is stored (like every link's token), and
-// the export id beside it is no use without the key, which is never stored with the data
-// (R-ERASE-4); the service, which holds the key, can make the same link again for the
-// request's GET. A rotated key changes the token: the old link then finds nothing (404).
-func (c *core) exportToken(brand BrandID, exportID string) string {
-	d := c.hasher.Digest("export-link|" + string(brand) + "|" + exportID)
-	raw, err := hex.DecodeString(strings.TrimPrefix(d, c.hasher.version+":"))
+// exportToken is the link's token: 256 bits of HMAC under a version of the deployment's hash
+// key (the newest when the export is recorded) over the brand and the random export id. Only
+// its digest is stored (like every link's token), under the same version, and the export id
+// beside it is no use without the key, which is never stored with the data (R-ERASE-4); the
+// service, which holds the key, can make the same link again for the request's GET. A key
+// rotation leaves a live link working while its version is active, since the version is read
+// from the stored digest; retiring that version ends the link (it then finds nothing, 404),
+// which is why the rotation runbook waits out MaxExportLink before a retirement. ok is false
+// when version is not active.
+func (c *core) exportToken(brand BrandID, exportID, version string) (token string, ok bool) {
+	d, ok := c.hasher.DigestUnder(version, "export-link|"+string(brand)+"|"+exportID)
+	if !ok || c.hasher.Retired(version) {
+		return "", false
+	}
+	raw, err := hex.DecodeString(strings.TrimPrefix(d, version+":"))
 	if err != nil {
 		panic("gdpr: digest is not hex")
 	}
-	return base64.RawURLEncoding.EncodeToString(raw)
+	return base64.RawURLEncoding.EncodeToString(raw), true
 }
 
-// exportTokenDigest is how the token is stored: keyed, and apart from every other digest.
-func (c *core) exportTokenDigest(token string) string {
-	return c.hasher.Digest("export-token|" + token)
+// exportTokenDigests are the forms a link's token may be stored in, one per active hash-key
+// version, newest first: keyed, and apart from every other digest. With one version, one.
+func (c *core) exportTokenDigests(token string) []string {
+	return c.hasher.Digests("export-token|" + token)
+}
+
+// exportTokenVersion is the key version an export's token and its digest were made under.
+func (c *core) exportTokenVersion(rec ExportRecord) string {
+	version, _, _ := strings.Cut(rec.TokenDigest, ":")
+	return version
 }

@@ -83,7 +83,7 @@ func (s *ExportService) Produce(ctx context.Context, job ExportJob) (Download, e
 	}
 	switch rec.Status {
 	case ExportReady:
-		return s.download(rec), nil
+		return s.download(rec)
 	case ExportDeleted:
 		return Download{}, Errorf(CodeGone, "the export was produced and has been deleted (%s)", rec.DeletedBecause)
 	}
@@ -138,7 +138,7 @@ func (s *ExportService) Produce(ctx context.Context, job ExportJob) (Download, e
 		return Download{}, Errorf(CodeGone, "the export has been deleted (%s)", rec.DeletedBecause)
 	}
 	s.log.InfoContext(ctx, "export ready", "brand", b.ID, "request", rec.RequestID, "scope", string(rec.Scope), "expiresAt", rec.ExpiresAt)
-	return s.download(rec), nil
+	return s.download(rec)
 }
 
 // validExportJob checks a job's shape; ids name files, so they are held to a pattern.
@@ -165,7 +165,9 @@ func (s *ExportService) exportRecord(ctx context.Context, brand BrandID, job Exp
 	id := newExportID()
 	rec = ExportRecord{BrandID: brand, RequestID: job.RequestID, Scope: job.Scope, SubjectID: job.SubjectID, ExportID: id,
 		BlobKey: exportKeyPrefix + string(brand) + "/" + id + ".zip", Status: ExportProducing, CreatedAt: s.clock.Now()}
-	rec.TokenDigest = s.exportTokenDigest(s.exportToken(brand, id))
+	version := s.hasher.Newest()
+	token, _ := s.exportToken(brand, id, version)
+	rec.TokenDigest, _ = s.hasher.DigestUnder(version, "export-token|"+token)
 	created, err := s.records.CreateExport(ctx, rec)
 	if errors.Is(err, ErrConflict) { // a concurrent first call recorded it first: its record holds
 		created, err = s.records.GetExport(ctx, brand, job.RequestID)
@@ -209,9 +211,14 @@ func (s *ExportService) writeZip(ctx context.Context, key string, content *expor
 	return nil
 }
 
-// download is the link of a ready export, made again from its export id.
-func (s *ExportService) download(rec ExportRecord) Download {
-	return Download{URL: s.links.ExportDownload(rec.BrandID, s.exportToken(rec.BrandID, rec.ExportID)), ExpiresAt: rec.ExpiresAt}
+// download is the link of a ready export, made again from its export id under the key
+// version its token was made with; gone once that version is retired.
+func (s *ExportService) download(rec ExportRecord) (Download, error) {
+	token, ok := s.exportToken(rec.BrandID, rec.ExportID, s.exportTokenVersion(rec))
+	if !ok {
+		return Download{}, Errorf(CodeGone, "the export link was made under a retired hash key")
+	}
+	return Download{URL: s.links.ExportDownload(rec.BrandID, token), ExpiresAt: rec.ExpiresAt}, nil
 }
 
 // ExportDownload is an export's file as its link serves it.
@@ -233,10 +240,10 @@ func (s *ExportService) Download(ctx context.Context, brandID BrandID, token str
 	if err != nil {
 		return ExportDownload{}, err
 	}
-	digest := s.exportTokenDigest(token)
+	digests := s.exportTokenDigests(token)
 	var rec ExportRecord
 	err = retryUpTo(ctx, MaxExportDownloads+2, func() error {
-		cur, err := s.records.ExportByToken(ctx, b.ID, digest)
+		cur, err := firstFound(digests, func(d string) (ExportRecord, error) { return s.records.ExportByToken(ctx, b.ID, d) })
 		if errors.Is(err, ErrNotFound) {
 			return Errorf(CodeNotFound, "unknown export link")
 		}
@@ -402,5 +409,8 @@ func (s *ExportService) ExportLink(ctx context.Context, brand BrandID, requestID
 	if err != nil || rec.Status != ExportReady || !s.clock.Now().Before(rec.ExpiresAt) {
 		return Download{}, err
 	}
-	return s.download(rec), nil
+	if d, err := s.download(rec); ErrorCode(err) != CodeGone {
+		return d, err
+	}
+	return Download{}, nil
 }

@@ -40,7 +40,7 @@ func (c *core) linkToken(ctx context.Context, tokens TokenStore, brand BrandID, 
 	if !validTokenShape(token) {
 		return Token{}, Errorf(CodeInvalid, "token is malformed")
 	}
-	t, err := tokens.GetToken(ctx, brand, c.hasher.Digest(token))
+	t, err := firstFound(c.hasher.Candidates(token), func(d string) (Token, error) { return tokens.GetToken(ctx, brand, d) })
 	if errors.Is(err, ErrNotFound) {
 		return Token{}, rule.gone
 	}
@@ -64,5 +64,25 @@ func (c *core) spendLinkToken(ctx context.Context, tokens TokenStore, t Token) e
 // linkTokenProof is the reference a consent change records for the token that proved it: a
 // prefix of the token's keyed digest, which carries no personal data.
 func (c *core) linkTokenProof(t Token) string {
-	return strings.TrimPrefix(t.Digest, c.hasher.version+":")[:16]
+	_, sum, _ := strings.Cut(t.Digest, ":")
+	return sum[:16]
+}
+
+// blacklistEntry finds an address on the brand's blacklist under any form its digest is
+// stored in: plain under an active key version, or wrapped (R-MAIL-1, R-MAIL-4).
+func (c *core) blacklistEntry(ctx context.Context, bl Blacklist, brand BrandID, email string) (BlacklistEntry, error) {
+	return firstFound(c.hasher.EmailCandidates(email), func(d string) (BlacklistEntry, error) { return bl.GetBlacklist(ctx, brand, d) })
+}
+
+// firstFound looks a value up by each of its digests in turn (Hasher.Candidates or Digests,
+// newest first) and answers the first stored; ErrNotFound when none is.
+func firstFound[T any](digests []string, get func(digest string) (T, error)) (T, error) {
+	for _, d := range digests {
+		v, err := get(d)
+		if !errors.Is(err, ErrNotFound) {
+			return v, err
+		}
+	}
+	var zero T
+	return zero, ErrNotFound
 }

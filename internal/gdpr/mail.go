@@ -104,7 +104,7 @@ func (s *MailService) suppressed(ctx context.Context, b Brand, kind MailKind, st
 	if !status.Deliverable() {
 		return "email_status_" + string(status), nil
 	}
-	e, err := s.blacklist.GetBlacklist(ctx, b.ID, s.hasher.EmailDigest(to))
+	e, err := s.blacklistEntry(ctx, s.blacklist, b.ID, to)
 	switch {
 	case err == nil && kind == MailSignupConfirmation && e.Reason.NeedsConsent():
 		return "", nil

@@ -161,8 +161,8 @@ func (s *MailEventService) Authenticate(ctx context.Context, brandID BrandID, us
 	}
 	want := b.MailjetCallback
 	userOK := subtle.ConstantTimeCompare([]byte(username), []byte(want.Username))
-	passOK := subtle.ConstantTimeCompare([]byte(mailjetPasswordDigest(s.hasher, password)), []byte(want.PasswordDigest))
-	if want.PasswordDigest == "" || password == "" || userOK&passOK != 1 {
+	passOK := s.hasher.Matches(mailjetPasswordInput(password), want.PasswordDigest)
+	if want.PasswordDigest == "" || password == "" || userOK != 1 || !passOK {
 		return errCallbackAuth
 	}
 	return nil
@@ -173,6 +173,7 @@ type statusChange struct {
 	status EmailStatus
 	at     time.Time
 	unsub  time.Time // the latest unsubscribe; zero if none
+	claims []string  // the address's claim keys, one per active hash-key version
 }
 
 // Apply applies a batch of events. Events of one address are decided together, in time order;
@@ -196,7 +197,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 	var entries []BlacklistEntry
 	listed := map[string]bool{}
 	policy := b.Mail.SoftBounces.On()
-	streaks := map[string][]streakEvent{} // by email digest, under the soft-bounce policy
+	streaks := map[string]*addressStreak{} // by email digest (the newest key's), under the soft-bounce policy
 	for _, e := range events {
 		switch e.Kind {
 		case MailEventSent, MailEventOpen, MailEventClick, MailEventBounce, MailEventBlocked, MailEventSpam, MailEventUnsub:
@@ -218,8 +219,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 			// A delivery: nothing to change for a member; under the soft-bounce policy it
 			// ends the address's streak and lifts its suppression.
 			if policy && e.ID != "" && ValidEmail(NormalizeEmail(e.Email)) {
-				d := s.hasher.EmailDigest(e.Email)
-				streaks[d] = append(streaks[d], streakEvent{id: e.ID, at: e.At, delivered: true})
+				s.streakOf(streaks, e.Email).add(streakEvent{id: e.ID, at: e.At, delivered: true})
 			}
 			continue
 		case MailEventOpen, MailEventClick:
@@ -232,7 +232,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 		}
 		digest := s.hasher.EmailDigest(e.Email)
 		if policy && status == EmailSoftBounce {
-			streaks[digest] = append(streaks[digest], streakEvent{id: e.ID, at: e.At})
+			s.streakOf(streaks, e.Email).add(streakEvent{id: e.ID, at: e.At})
 		}
 		if reason != "" && !listed[digest] {
 			listed[digest] = true
@@ -240,7 +240,7 @@ func (s *MailEventService) Apply(ctx context.Context, brandID BrandID, events []
 		}
 		c := changes[digest]
 		if c == nil {
-			c = &statusChange{}
+			c = &statusChange{claims: keyed(ClaimEmail, s.hasher.EmailDigests(e.Email))}
 			changes[digest] = c
 		}
 		if e.Kind == MailEventUnsub {
@@ -316,8 +316,8 @@ func permanent(s EmailStatus) bool {
 // blacklisted (a contact's, when contacts land, or nobody's).
 func (s *MailEventService) applyToMembers(ctx context.Context, brand BrandID, changes map[string]*statusChange) (int, error) {
 	byMember := map[string]*statusChange{}
-	for digest, c := range changes {
-		claim, err := s.claims.GetClaim(ctx, brand, ClaimEmail+digest)
+	for _, c := range changes {
+		claim, err := firstFound(c.claims, func(k string) (Claim, error) { return s.claims.GetClaim(ctx, brand, k) })
 		if errors.Is(err, ErrNotFound) {
 			continue
 		}

@@ -174,6 +174,26 @@ type ErasureAudit interface {
 	FindErasures(ctx context.Context, brand BrandID, ids []string) ([]string, error)
 }
 
+// DigestStore lists the keyed digests a brand keeps beside its subjects' documents (claims,
+// blacklist, whitelist) and moves an entry to another digest: what the hash-key rotation
+// counts and re-keys (rotation.go). Each list is in the store's own order, resumed after the
+// last item of the page before (the zero value: from the start).
+type DigestStore interface {
+	ListClaims(ctx context.Context, brand BrandID, afterKey string, limit int) ([]Claim, error)
+	ListBlacklist(ctx context.Context, brand BrandID, afterDigest string, limit int) ([]BlacklistEntry, error)
+	// RekeyBlacklist stores e, keeping an entry already under e.Digest, then deletes the
+	// brand's entry under from: repeated, or stopped between the two, it ends the same.
+	RekeyBlacklist(ctx context.Context, from string, e BlacklistEntry) error
+	ListWhitelist(ctx context.Context, brand BrandID, after WhitelistEntry, limit int) ([]WhitelistEntry, error)
+	// RekeyWhitelist is RekeyBlacklist for a whitelist entry of e.Kind.
+	RekeyWhitelist(ctx context.Context, from string, e WhitelistEntry) error
+	ListSoftBounces(ctx context.Context, brand BrandID, afterDigest string, limit int) ([]SoftBounceStreak, error)
+	// RekeySoftBounces stores st under st.Digest, keeping a streak already there (one the
+	// newest key began since), then deletes the brand's streak under from: repeated, or
+	// stopped between the two, it ends the same.
+	RekeySoftBounces(ctx context.Context, from string, st SoftBounceStreak) error
+}
+
 // RequestStore keeps the register of data-subject requests (R-RIGHTS-1, R-ACCESS-3). It
 // outlives the subjects' erasure: a request holds no personal data beyond the subject's id.
 type RequestStore interface {
@@ -214,6 +234,7 @@ type Store interface {
 	WhitelistStore
 	TokenStore
 	ErasureAudit
+	DigestStore
 	RequestStore
 	MemberContactPages
 	ExportRecords

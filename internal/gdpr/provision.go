@@ -2,7 +2,6 @@ package gdpr
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"reflect"
 	"strings"
@@ -230,8 +229,7 @@ func (s *ProvisioningService) AuthenticateSCIM(ctx context.Context, brandID Bran
 	if err != nil {
 		return err
 	}
-	got := scimTokenDigest(s.hasher, token)
-	if b.SCIMTokenDigest == "" || token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(b.SCIMTokenDigest)) != 1 {
+	if b.SCIMTokenDigest == "" || token == "" || !s.hasher.Matches(scimTokenInput(token), b.SCIMTokenDigest) {
 		return errBrandAuth
 	}
 	return nil
@@ -301,7 +299,7 @@ func (s *ProvisioningService) Upsert(ctx context.Context, brandID BrandID, p Pro
 // claim whose user died before being created, or was erased, finds nothing; the next create
 // recovers it (uniquekeys.go): a reader never releases a claim.
 func (s *ProvisioningService) lookup(ctx context.Context, brand BrandID, externalID string) (User, bool, error) {
-	return s.keys(s.users, s.claims).find(ctx, brand, ClaimExternalID+s.hasher.Digest(externalID))
+	return s.keys(s.users, s.claims).find(ctx, brand, keyed(ClaimExternalID, s.hasher.Digests(externalID)))
 }
 
 // create makes a new active member: its external id and then its address are claimed for its
@@ -312,7 +310,7 @@ func (s *ProvisioningService) create(ctx context.Context, b Brand, p Provisioned
 	u := User{BrandID: b.ID, ID: NewID("m_", now), Status: UserActive, CreatedAt: now, ConfirmedAt: now, SSOEventAt: o.At}
 	p.apply(&u)
 	keys := s.keys(s.users, s.claims)
-	extKey := ClaimExternalID + s.hasher.Digest(p.ExternalID)
+	extKey := keyed(ClaimExternalID, s.hasher.Digests(p.ExternalID))
 	holder, err := keys.reserve(ctx, b.ID, extKey, u.ID)
 	if err != nil {
 		return ProvisionResult{}, err
@@ -320,9 +318,9 @@ func (s *ProvisioningService) create(ctx context.Context, b Brand, p Provisioned
 	if holder != u.ID {
 		return ProvisionResult{}, ErrConflict // provisioned meanwhile: update it instead
 	}
-	held := []string{extKey}
+	held := extKey
 	if addr := u.address(); addr != "" {
-		emailKey := ClaimEmail + s.hasher.EmailDigest(addr)
+		emailKey := keyed(ClaimEmail, s.hasher.EmailDigests(addr))
 		holder, err := keys.reserve(ctx, b.ID, emailKey, u.ID)
 		if err == nil && holder != u.ID {
 			err = errAddressTaken
@@ -331,7 +329,7 @@ func (s *ProvisioningService) create(ctx context.Context, b Brand, p Provisioned
 			keys.release(ctx, b.ID, u.ID, held...)
 			return ProvisionResult{}, err
 		}
-		held = append(held, emailKey)
+		held = append(held, emailKey...)
 	}
 	u.NextReviewAt = NextReview(u, b)
 	out, err := s.users.CreateUser(ctx, u)
@@ -408,7 +406,7 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 	keys := s.keys(s.users, s.claims)
 	renamed := u.ExternalID != before.ExternalID
 	if renamed {
-		holder, err := keys.reserve(ctx, b.ID, ClaimExternalID+s.hasher.Digest(u.ExternalID), u.ID)
+		holder, err := keys.reserve(ctx, b.ID, keyed(ClaimExternalID, s.hasher.Digests(u.ExternalID)), u.ID)
 		if err == nil && holder != u.ID {
 			err = errExternalIDTaken
 		}
@@ -417,7 +415,7 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 		}
 	}
 	if newAddr != oldAddr && newAddr != "" {
-		holder, err := keys.reserve(ctx, b.ID, ClaimEmail+s.hasher.EmailDigest(newAddr), u.ID)
+		holder, err := keys.reserve(ctx, b.ID, keyed(ClaimEmail, s.hasher.EmailDigests(newAddr)), u.ID)
 		if err == nil && holder != u.ID {
 			err = errAddressTaken
 		}
@@ -432,10 +430,10 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 		return ProvisionResult{}, err // a conflict re-reads: an erasure meanwhile means a new account
 	}
 	if newAddr != oldAddr && oldAddr != "" {
-		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimEmail + s.hasher.EmailDigest(oldAddr), Owner: u.ID})
+		_ = s.claims.ReleaseClaims(ctx, b.ID, owned(keyed(ClaimEmail, s.hasher.AllDigests(NormalizeEmail(oldAddr))), u.ID)...)
 	}
 	if renamed {
-		_ = s.claims.ReleaseClaims(ctx, b.ID, Claim{Key: ClaimExternalID + s.hasher.Digest(before.ExternalID), Owner: u.ID})
+		_ = s.claims.ReleaseClaims(ctx, b.ID, owned(keyed(ClaimExternalID, s.hasher.AllDigests(before.ExternalID)), u.ID)...)
 	}
 	cancelErasure(ctx, s.queue, s.log, b.ID, u.ID, cancelRef)
 	return ProvisionResult{Outcome: outcome, User: out}, nil
@@ -509,7 +507,7 @@ func (s *ProvisioningService) Lookup(ctx context.Context, brandID BrandID, exter
 	if err != nil {
 		return User{}, err
 	}
-	u, state, err := s.keys(s.users, s.claims).peek(ctx, b.ID, ClaimExternalID+s.hasher.Digest(strings.TrimSpace(externalID)))
+	u, state, err := s.keys(s.users, s.claims).peek(ctx, b.ID, keyed(ClaimExternalID, s.hasher.Digests(strings.TrimSpace(externalID))))
 	if err == nil && state != holderLive {
 		return User{}, Errorf(CodeNotFound, "unknown user")
 	}

@@ -53,7 +53,7 @@ func (s *ProvisioningService) FindProvisioned(ctx context.Context, brandID Brand
 		if addr == "" {
 			return nil, nil
 		}
-		claim, err := s.claims.GetClaim(ctx, b.ID, ClaimEmail+s.hasher.EmailDigest(addr))
+		claim, err := claimOf(ctx, s.claims, b.ID, keyed(ClaimEmail, s.hasher.EmailDigests(addr)))
 		if errors.Is(err, ErrNotFound) {
 			return nil, nil
 		}

@@ -104,11 +104,12 @@ func (s *RequestService) CreateRequest(ctx context.Context, brandID BrandID, in 
 }
 
 // subject finds the user a request is about: by id, or by its address's digest through the
-// address claims, as signup does. An erased user is no longer a subject of new requests.
+// address claims, as signup does, under every active hash-key version (a member claimed
+// before a rotation is found until the re-keying doubled its claim). An erased user is no longer a subject of new requests.
 func (s *RequestService) subject(ctx context.Context, brand BrandID, in RequestInput) (User, error) {
 	id := in.MemberID
 	if in.Email != "" {
-		c, err := s.claims.GetClaim(ctx, brand, ClaimEmail+s.hasher.EmailDigest(in.Email))
+		c, err := claimOf(ctx, s.claims, brand, keyed(ClaimEmail, s.hasher.EmailDigests(in.Email)))
 		if errors.Is(err, ErrNotFound) {
 			return User{}, errUnknownSubject
 		}

@@ -30,6 +30,8 @@ import (
 //	                         proofs, export
 //	RestoreService           a restored store found behind the      audit, claims, ledger store, ErasureService
 //	                         ledger, and its replay
+//	HashKeyService           the hash-key rotation: digests per     users, contacts, claims, digests (claims,
+//	                         version, re-keying, the retire check   blacklist, whitelist lists)
 //	MailCallback             the mail provider's callbacks:         MailEventService, ContactService
 //	                         addresses first, then contacts
 //	ExportService            access, portability and brand          users, contacts, audit, export records,

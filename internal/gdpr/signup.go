@@ -159,12 +159,12 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 	}
 	emailDigest := s.hasher.EmailDigest(in.Email)
 	if b.WhitelistEnabled {
-		if err := s.checkWhitelist(ctx, b.ID, emailDigest, in.CustomerID); err != nil {
+		if err := s.checkWhitelist(ctx, b.ID, in.Email, in.CustomerID); err != nil {
 			return err
 		}
 	}
 	if *in.Role != RoleAmbassador {
-		if err := s.checkGrantedRole(ctx, b.ID, *in.Role, emailDigest, in.CustomerID); err != nil {
+		if err := s.checkGrantedRole(ctx, b.ID, *in.Role, in.Email, in.CustomerID); err != nil {
 			return err
 		}
 	}
@@ -185,7 +185,7 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 	}
 	u.NextReviewAt = NextReview(u, b)
 
-	holder, err := s.createClaimed(ctx, b.ID, &u, ClaimEmail+emailDigest)
+	holder, err := s.createClaimed(ctx, b.ID, &u, keyed(ClaimEmail, s.hasher.EmailDigests(in.Email)))
 	if err != nil {
 		return err
 	}
@@ -199,10 +199,10 @@ func (s *SignupService) Signup(ctx context.Context, brandID BrandID, in SignupIn
 	return s.enqueueMail(ctx, b.ID, MailSignupConfirmation, u.ID, now)
 }
 
-func (s *SignupService) checkWhitelist(ctx context.Context, brand BrandID, emailDigest, customerID string) error {
-	ok, err := s.whitelist.IsWhitelisted(ctx, brand, WhitelistEmail, emailDigest)
+func (s *SignupService) checkWhitelist(ctx context.Context, brand BrandID, email, customerID string) error {
+	ok, err := s.whitelisted(ctx, brand, WhitelistEmail, s.hasher.EmailCandidates(email))
 	if err == nil && !ok && customerID != "" {
-		ok, err = s.whitelist.IsWhitelisted(ctx, brand, WhitelistCustomerID, s.hasher.Digest(customerID))
+		ok, err = s.whitelisted(ctx, brand, WhitelistCustomerID, s.hasher.Candidates(customerID))
 	}
 	if err != nil {
 		return err
@@ -220,10 +220,10 @@ var errRoleNotGranted = Errorf(CodeInvalid, "role: the signup form creates Ambas
 // whitelist entry for the address or the customer id carries that role (R-SIGNUP-8), whether
 // or not the brand restricts signups to its whitelist. The address is the one the double
 // opt-in then verifies, so the role goes to whoever holds the listed mailbox.
-func (s *SignupService) checkGrantedRole(ctx context.Context, brand BrandID, r Role, emailDigest, customerID string) error {
-	ok, err := s.whitelist.IsWhitelisted(ctx, brand, WhitelistRoleKind(WhitelistEmail, r), emailDigest)
+func (s *SignupService) checkGrantedRole(ctx context.Context, brand BrandID, r Role, email, customerID string) error {
+	ok, err := s.whitelisted(ctx, brand, WhitelistRoleKind(WhitelistEmail, r), s.hasher.EmailCandidates(email))
 	if err == nil && !ok && customerID != "" {
-		ok, err = s.whitelist.IsWhitelisted(ctx, brand, WhitelistRoleKind(WhitelistCustomerID, r), s.hasher.Digest(customerID))
+		ok, err = s.whitelisted(ctx, brand, WhitelistRoleKind(WhitelistCustomerID, r), s.hasher.Candidates(customerID))
 	}
 	if err != nil {
 		return err
@@ -234,10 +234,21 @@ func (s *SignupService) checkGrantedRole(ctx context.Context, brand BrandID, r R
 	return nil
 }
 
+// whitelisted reports whether the brand lists a value under any form of its digest: plain
+// under an active key version, or wrapped once its source was gone at a rotation.
+func (s *SignupService) whitelisted(ctx context.Context, brand BrandID, kind WhitelistKind, candidates []string) (bool, error) {
+	for _, d := range candidates {
+		if ok, err := s.whitelist.IsWhitelisted(ctx, brand, kind, d); err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
 // createClaimed creates u once it holds the address, and returns who holds it: u.ID, or the
 // member that has the address. A create fenced by a writer that took u for dead starts over
 // under a new id (set in u), and then finds the address held by whoever recovered it.
-func (s *SignupService) createClaimed(ctx context.Context, brand BrandID, u *User, key string) (string, error) {
+func (s *SignupService) createClaimed(ctx context.Context, brand BrandID, u *User, key []string) (string, error) {
 	keys := s.keys(s.users, s.claims)
 	for range 3 {
 		holder, err := keys.reserve(ctx, brand, key, u.ID)
@@ -249,7 +260,7 @@ func (s *SignupService) createClaimed(ctx context.Context, brand BrandID, u *Use
 			return u.ID, nil
 		}
 		if !errors.Is(err, ErrConflict) {
-			keys.release(ctx, brand, u.ID, key)
+			keys.release(ctx, brand, u.ID, key...)
 			return "", err
 		}
 		u.ID = NewID("m_", s.clock.Now())
@@ -302,7 +313,7 @@ func (s *SignupService) Resend(ctx context.Context, brandID BrandID, email strin
 	}
 	digest := s.hasher.EmailDigest(email)
 	now := s.clock.Now()
-	claim, err := s.claims.GetClaim(ctx, b.ID, ClaimEmail+digest)
+	claim, err := claimOf(ctx, s.claims, b.ID, keyed(ClaimEmail, s.hasher.EmailDigests(email)))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
@@ -389,7 +400,7 @@ func (s *SignupService) Confirm(ctx context.Context, brandID BrandID, token stri
 	// lifts a complaint or a global opt-out (R-MAIL-4). Before the token is spent, so that a
 	// crash in between is completed by the link clicked again.
 	if email != "" {
-		if err := liftByConsent(ctx, &s.core, s.blacklist, s.remover, b.ID, s.hasher.EmailDigest(email), t.UserID); err != nil {
+		if err := liftByConsent(ctx, &s.core, s.blacklist, s.remover, b.ID, s.hasher.EmailCandidates(email), t.UserID); err != nil {
 			return "", err
 		}
 	}

@@ -56,12 +56,35 @@ func (st SoftBounceStreak) Suppresses(p SoftBouncePolicy) bool {
 	return p.On() && n >= p.Limit && !st.Bounces[n-1].At.After(p.Window.AddTo(st.Bounces[n-p.Limit].At))
 }
 
+// addressStreak is one address's events of a batch, and the forms its digest may be stored
+// in (Hasher.Candidates, newest first: one with a single key version), so that a streak or
+// a suppression made under an older key version is found across a rotation.
+type addressStreak struct {
+	forms  []string
+	events []streakEvent
+}
+
+func (a *addressStreak) add(e streakEvent) { a.events = append(a.events, e) }
+
+// streakOf is the batch's entry of email in byDigest, keyed by its newest digest.
+func (s *MailEventService) streakOf(byDigest map[string]*addressStreak, email string) *addressStreak {
+	forms := s.hasher.EmailCandidates(email)
+	a := byDigest[forms[0]]
+	if a == nil {
+		a = &addressStreak{forms: forms}
+		byDigest[forms[0]] = a
+	}
+	return a
+}
+
 // applySoftBouncePolicy counts the batch's soft bounces and deliveries per address under the
 // brand's policy: an address that reaches it is suppressed (a blacklist entry, reason
 // soft_bounce, which stops every mail as any entry does), and a delivery lifts that
 // suppression, recorded. It returns how many addresses it suppressed. Each address is read,
-// decided and written under its streak's version; a conflict decides again.
-func (s *MailEventService) applySoftBouncePolicy(ctx context.Context, b Brand, byDigest map[string][]streakEvent) (int, error) {
+// decided and written under its streak's version; a conflict decides again. A streak stored
+// under an older key version goes on under it (the re-keying moves it); a new one, and a
+// suppression, are made under the newest.
+func (s *MailEventService) applySoftBouncePolicy(ctx context.Context, b Brand, byDigest map[string]*addressStreak) (int, error) {
 	p := b.Mail.SoftBounces
 	digests := make([]string, 0, len(byDigest))
 	for d := range byDigest {
@@ -70,20 +93,20 @@ func (s *MailEventService) applySoftBouncePolicy(ctx context.Context, b Brand, b
 	slices.Sort(digests)
 	suppressed := 0
 	for _, digest := range digests {
-		events := byDigest[digest]
+		address := byDigest[digest]
 		var (
 			now       SoftBounceStreak
 			clearedBy string
 		)
 		err := retry(ctx, func() error {
-			st, err := s.softBounces.GetSoftBounces(ctx, b.ID, digest)
+			st, err := firstFound(address.forms, func(d string) (SoftBounceStreak, error) { return s.softBounces.GetSoftBounces(ctx, b.ID, d) })
 			if errors.Is(err, ErrNotFound) {
 				st, err = SoftBounceStreak{BrandID: b.ID, Digest: digest}, nil
 			}
 			if err != nil {
 				return err
 			}
-			next, changed, by := st.record(p.Limit, slices.Clone(events))
+			next, changed, by := st.record(p.Limit, slices.Clone(address.events))
 			if changed {
 				if next, err = s.softBounces.PutSoftBounces(ctx, next); err != nil {
 					return err
@@ -105,7 +128,7 @@ func (s *MailEventService) applySoftBouncePolicy(ctx context.Context, b Brand, b
 			continue
 		}
 		if clearedBy != "" {
-			if err := liftSoftBounce(ctx, &s.core, s.listed, s.remover, b.ID, digest, RemovalByDelivery, RemovalDelivered, clearedBy); err != nil {
+			if err := liftSoftBounce(ctx, &s.core, s.listed, s.remover, b.ID, address.forms, RemovalByDelivery, RemovalDelivered, clearedBy); err != nil {
 				return suppressed, err
 			}
 		}
@@ -113,54 +136,68 @@ func (s *MailEventService) applySoftBouncePolicy(ctx context.Context, b Brand, b
 	return suppressed, nil
 }
 
-// liftSoftBounce ends a soft-bounce suppression of the address, recorded with its basis and
-// who or what lifted it (an event id, a member id). An entry of any other reason stays: only
-// its own ways lift it. A conflict re-reads and decides again.
-func liftSoftBounce(ctx context.Context, c *core, bl Blacklist, remover BlacklistRemover, brand BrandID, digest string, basis RemovalBasis, why RemovalWhy, by string) error {
-	return retry(ctx, func() error {
-		e, err := bl.GetBlacklist(ctx, brand, digest)
-		if errors.Is(err, ErrNotFound) {
+// liftSoftBounce ends a soft-bounce suppression of the address under each form it is listed
+// in (digests: Hasher.Candidates), recorded with its basis and who or what lifted it (an
+// event id, a member id). An entry of any other reason stays: only its own ways lift it. A
+// conflict re-reads and decides again.
+func liftSoftBounce(ctx context.Context, c *core, bl Blacklist, remover BlacklistRemover, brand BrandID, digests []string, basis RemovalBasis, why RemovalWhy, by string) error {
+	for _, digest := range digests {
+		err := retry(ctx, func() error {
+			e, err := bl.GetBlacklist(ctx, brand, digest)
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			if err != nil || e.Reason != BlacklistSoftBounce {
+				return err
+			}
+			r := removalRecord(e, basis, why, by, c.clock.Now())
+			if err := remover.RemoveBlacklist(ctx, e, r); err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			c.log.InfoContext(ctx, "soft-bounce suppression lifted", "brand", brand, "removal", r.ID, "basis", string(basis), "by", by)
 			return nil
-		}
-		if err != nil || e.Reason != BlacklistSoftBounce {
+		})
+		if err != nil {
 			return err
 		}
-		r := removalRecord(e, basis, why, by, c.clock.Now())
-		if err := remover.RemoveBlacklist(ctx, e, r); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		c.log.InfoContext(ctx, "soft-bounce suppression lifted", "brand", brand, "removal", r.ID, "basis", string(basis), "by", by)
-		return nil
-	})
+	}
+	return nil
 }
 
-// clearSoftBounces starts an address's streak again at now, after a release: the bounces
-// counted so far, and any replay of them, no longer count.
-func clearSoftBounces(ctx context.Context, streaks SoftBounceStore, brand BrandID, digest string, now time.Time) error {
-	return retry(ctx, func() error {
-		st, err := streaks.GetSoftBounces(ctx, brand, digest)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil || (len(st.Bounces) == 0 && !now.After(st.ClearedAt)) {
+// clearSoftBounces starts an address's streak again at now, after a release, under each form
+// it is stored in (digests: Hasher.Candidates): the bounces counted so far, and any replay of
+// them, no longer count.
+func clearSoftBounces(ctx context.Context, streaks SoftBounceStore, brand BrandID, digests []string, now time.Time) error {
+	for _, digest := range digests {
+		err := retry(ctx, func() error {
+			st, err := streaks.GetSoftBounces(ctx, brand, digest)
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			if err != nil || (len(st.Bounces) == 0 && !now.After(st.ClearedAt)) {
+				return err
+			}
+			st.Bounces, st.ClearedAt = nil, latest(st.ClearedAt, now)
+			_, err = streaks.PutSoftBounces(ctx, st)
+			return err
+		})
+		if err != nil {
 			return err
 		}
-		st.Bounces, st.ClearedAt = nil, latest(st.ClearedAt, now)
-		_, err = streaks.PutSoftBounces(ctx, st)
-		return err
-	})
+	}
+	return nil
 }
 
 // releaseAddress is what a member's release of a soft bounce does to the address beside its
 // status (R-MAIL-2): the soft-bounce suppression lifted, recorded, and the streak started
-// again.
+// again, under every form of its digest.
 func releaseAddress(ctx context.Context, c *core, bl Blacklist, remover BlacklistRemover, streaks SoftBounceStore, brand BrandID, email, member string) error {
 	if email == "" {
 		return nil
 	}
-	digest := c.hasher.EmailDigest(email)
-	if err := clearSoftBounces(ctx, streaks, brand, digest, c.clock.Now()); err != nil {
+	forms := c.hasher.EmailCandidates(email)
+	if err := clearSoftBounces(ctx, streaks, brand, forms, c.clock.Now()); err != nil {
 		return err
 	}
-	return liftSoftBounce(ctx, c, bl, remover, brand, digest, RemovalByRelease, RemovalReleased, member)
+	return liftSoftBounce(ctx, c, bl, remover, brand, forms, RemovalByRelease, RemovalReleased, member)
 }

@@ -138,8 +138,29 @@ func stale(c Claim, now time.Time) bool {
 	return age >= ClaimLease || age <= -ClaimLease
 }
 
-// reserve claims key for owner and returns who holds it: owner, or the live user that has it.
-func (k uniqueKeys[T]) reserve(ctx context.Context, brand BrandID, key, owner string) (string, error) {
+// reserve claims a key for owner, under each of its digests (keys: one per active hash-key
+// version, newest first, Hasher.Digests), and returns who holds it: owner, or the live user
+// that has it under any version. Claiming under every active version, in one fixed order, is
+// what keeps a key unique across a key rotation without moving claims: a claim written under
+// h1 before the rotation and a create under h2 after it meet on h1, which both claim, and
+// once the re-keying gave every holder its h2 claim and h1 is retired, they meet on h2. A key
+// held by another under one version is let go under the versions already taken.
+func (k uniqueKeys[T]) reserve(ctx context.Context, brand BrandID, keys []string, owner string) (string, error) {
+	for i, key := range keys {
+		holder, err := k.reserveOne(ctx, brand, key, owner)
+		if err == nil && holder == owner {
+			continue
+		}
+		if i > 0 {
+			k.release(ctx, brand, owner, keys[:i]...)
+		}
+		return holder, err
+	}
+	return owner, nil
+}
+
+// reserveOne claims key for owner and returns who holds it: owner, or the live user that has it.
+func (k uniqueKeys[T]) reserveOne(ctx context.Context, brand BrandID, key, owner string) (string, error) {
 	for look := range claimWaits {
 		now := k.clock.Now()
 		held, err := k.claims.Claim(ctx, Claim{BrandID: brand, Key: key, Owner: owner, CreatedAt: now})
@@ -193,9 +214,9 @@ func voidUser(brand BrandID, id string, now time.Time) User {
 // (an upsert, a deletion) must not decide on a user that is about to exist. A key nobody
 // holds, or whose holder is erased or died before creating it, finds nothing. It never
 // changes a claim: readers leave recovery to writers.
-func (k uniqueKeys[T]) find(ctx context.Context, brand BrandID, key string) (T, bool, error) {
+func (k uniqueKeys[T]) find(ctx context.Context, brand BrandID, keys []string) (T, bool, error) {
 	for look := range claimWaits {
-		u, state, err := k.peek(ctx, brand, key)
+		u, state, err := k.peek(ctx, brand, keys)
 		if err != nil || state != holderPending {
 			return u, state == holderLive, err
 		}
@@ -210,8 +231,27 @@ func (k uniqueKeys[T]) find(ctx context.Context, brand BrandID, key string) (T, 
 
 // peek reads what holds key now, without waiting: a read-only request answers from what is
 // stored (a create in progress is not there yet), so a dead creator's claim never makes it
-// wait out the lease. A stale pending claim, or none, reads as gone.
-func (k uniqueKeys[T]) peek(ctx context.Context, brand BrandID, key string) (T, holder, error) {
+// wait out the lease. A stale pending claim, or none, reads as gone. Of a key's digests
+// (one per active hash-key version) a live holder under any of them answers, then a pending
+// one.
+func (k uniqueKeys[T]) peek(ctx context.Context, brand BrandID, keys []string) (T, holder, error) {
+	var zero, pending T
+	found := holderGone
+	for _, key := range keys {
+		u, state, err := k.peekOne(ctx, brand, key)
+		switch {
+		case err != nil:
+			return zero, 0, err
+		case state == holderLive:
+			return u, holderLive, nil
+		case state == holderPending && found == holderGone:
+			pending, found = u, holderPending
+		}
+	}
+	return pending, found, nil
+}
+
+func (k uniqueKeys[T]) peekOne(ctx context.Context, brand BrandID, key string) (T, holder, error) {
 	var zero T
 	held, err := k.claims.GetClaim(ctx, brand, key)
 	if errors.Is(err, ErrNotFound) {
@@ -235,4 +275,45 @@ func (k uniqueKeys[T]) release(ctx context.Context, brand BrandID, owner string,
 		claims[i] = Claim{Key: key, Owner: owner}
 	}
 	_ = k.claims.ReleaseClaims(ctx, brand, claims...)
+}
+
+// claimOf reads a key's claim under each of its digests (keyed: one per active hash-key
+// version, newest first) and answers the first stored, ErrNotFound if none is. It reads every
+// one, found or not, so that a route that must take the same time whatever the address
+// (Resend) does the same work.
+func claimOf(ctx context.Context, claims ClaimStore, brand BrandID, keys []string) (Claim, error) {
+	found, ferr := Claim{}, error(ErrNotFound)
+	for _, k := range keys {
+		c, err := claims.GetClaim(ctx, brand, k)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Claim{}, err
+		}
+		if errors.Is(ferr, ErrNotFound) {
+			found, ferr = c, nil
+		}
+	}
+	return found, ferr
+}
+
+// owned is the claims of keys that owner may let go of: ReleaseClaims deletes each only if
+// owner still holds it.
+func owned(keys []string, owner string) []Claim {
+	out := make([]Claim, len(keys))
+	for i, k := range keys {
+		out[i] = Claim{Key: k, Owner: owner}
+	}
+	return out
+}
+
+// keyed prefixes each of a unique key's digests (one per active hash-key version, newest
+// first: Hasher.Digests) with the key's kind, giving the claim keys reserve and find take.
+func keyed(kind string, digests []string) []string {
+	out := make([]string, len(digests))
+	for i, d := range digests {
+		out[i] = kind + d
+	}
+	return out
 }

@@ -316,13 +316,15 @@ func with(m map[string]string, k, v string) map[string]string {
 // derived from the hash key as HMAC(hash key, "popsell warehouse ids"). The same id gives the
 // same digest every day and in every table, so rows join; the production digests (R-ERASE-4)
 // use the hash key itself, so a warehouse id matches none of them, and without the key no id
-// can be traced back to production.
+// can be traced back to production. The key is the newest version's: a hash-key rotation
+// changes every warehouse id from the next export on, so that an exposed older key traces
+// no id written after the rotation (the warehouse keeps only its latest day).
 type warehouseIDs struct{ macs sync.Pool }
 
 const warehouseKeyPurpose = "popsell warehouse ids"
 
 func newWarehouseIDs(h *Hasher) *warehouseIDs {
-	d := hmac.New(sha256.New, h.key)
+	d := hmac.New(sha256.New, h.keys[len(h.keys)-1].key)
 	d.Write([]byte(warehouseKeyPurpose))
 	key := d.Sum(nil)
 	w := &warehouseIDs{}

@@ -51,6 +51,7 @@ type Services struct {
 	Webhooks         *WebhookService
 	Ledger           *LedgerService
 	Restore          *RestoreService
+	HashKeys         *HashKeyService
 	Requests         *RequestService
 	Exports          *ExportService
 }
@@ -110,6 +111,9 @@ func NewServices(c Core, p Platform) (*Services, error) {
 		return nil, err
 	}
 	if s.Restore, err = NewRestoreService(c, RestoreDeps{Audit: st, Claims: st, Ledger: p.Ledger, Erasure: s.Erasure}); err != nil {
+		return nil, err
+	}
+	if s.HashKeys, err = NewHashKeyService(c, HashKeyDeps{Users: st, Contacts: st, Claims: st, Digests: st}); err != nil {
 		return nil, err
 	}
 	// The export lists its subject's requests, and a request asks for its export: each

@@ -39,6 +39,8 @@ type Options struct {
 	// Restore tells a restored store and replays the erasures it lost; while a replay is
 	// pending, the router serves only the routes that help with it (restore.go).
 	Restore *gdpr.RestoreService
+	// HashKeys counts the stored digests per key version and re-keys them (hashkeys.go).
+	HashKeys *gdpr.HashKeyService
 	// Requests takes data-subject requests and keeps their register.
 	Requests *gdpr.RequestService
 	// Exports serves the downloads of exports (R-ACCESS-3).
@@ -68,32 +70,33 @@ type Options struct {
 }
 
 type api struct {
-	brands       *gdpr.BrandService
-	blacklist    *gdpr.BlacklistService
-	signups      *gdpr.SignupService
-	retention    *gdpr.RetentionService
-	erasure      *gdpr.ErasureService
-	mailEvents   *gdpr.MailEventService
-	mailCallback *gdpr.MailCallback
-	provisioning *gdpr.ProvisioningService
-	webhooks     *gdpr.WebhookService
-	contacts     *gdpr.ContactService
-	ledger       *gdpr.LedgerService
-	restore      *gdpr.RestoreService
-	requests     *gdpr.RequestService
-	exports      *gdpr.ExportService
-	triggers     triggers.Set
-	requeue      gdpr.Queue
-	baseURL      string
-	adminToken   []byte
-	version      string
-	log          *slog.Logger
-	queueStats   func(ctx context.Context) (any, error)
-	testClock    *gdpr.TestClock
-	healthChecks []HealthCheck
-	deadLetters  DeadLetters
-	bodyBudget   *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
-	pages        *templates.Set
+	brands         *gdpr.BrandService
+	blacklist      *gdpr.BlacklistService
+	signups        *gdpr.SignupService
+	retention      *gdpr.RetentionService
+	erasure        *gdpr.ErasureService
+	mailEvents     *gdpr.MailEventService
+	mailCallback   *gdpr.MailCallback
+	provisioning   *gdpr.ProvisioningService
+	webhooks       *gdpr.WebhookService
+	contacts       *gdpr.ContactService
+	ledger         *gdpr.LedgerService
+	restore        *gdpr.RestoreService
+	hashKeyService *gdpr.HashKeyService
+	requests       *gdpr.RequestService
+	exports        *gdpr.ExportService
+	triggers       triggers.Set
+	requeue        gdpr.Queue
+	baseURL        string
+	adminToken     []byte
+	version        string
+	log            *slog.Logger
+	queueStats     func(ctx context.Context) (any, error)
+	testClock      *gdpr.TestClock
+	healthChecks   []HealthCheck
+	deadLetters    DeadLetters
+	bodyBudget     *semaphore.Weighted // bytes of request bodies in flight (limitBodies)
+	pages          *templates.Set
 }
 
 // New returns the whole mux.
@@ -102,7 +105,7 @@ func New(o Options) http.Handler {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	a := &api{
-		brands: o.Brands, blacklist: o.Blacklist, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, requests: o.Requests, exports: o.Exports, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
+		brands: o.Brands, blacklist: o.Blacklist, signups: o.Signup, retention: o.Retention, erasure: o.Erasure, mailEvents: o.MailEvents, mailCallback: o.MailCallback, provisioning: o.Provisioning, webhooks: o.Webhooks, contacts: o.Contacts, ledger: o.Ledger, restore: o.Restore, hashKeyService: o.HashKeys, requests: o.Requests, exports: o.Exports, triggers: o.Triggers, requeue: o.Requeue, baseURL: o.BaseURL,
 		adminToken: []byte(o.AdminToken), version: o.Version, log: o.Logger,
 		queueStats: o.QueueStats, testClock: o.TestClock, healthChecks: o.HealthChecks, deadLetters: o.DeadLetters,
 	}
@@ -229,6 +232,9 @@ func (a *api) routes() []route {
 		{"GET /api/admin/datamap", true, a.dataMap},
 		{"GET /api/admin/restore", true, a.restoreStatus},
 		{"POST /api/admin/restore/replay", true, a.restoreReplay},
+		{"GET /api/admin/hash-keys", true, a.hashKeys},
+		{"POST /api/admin/hash-keys/rekey", true, a.rekeyHashKeys},
+		{"POST /api/admin/hash-keys/{version}/retire", true, a.retireHashKey},
 	}
 }
 

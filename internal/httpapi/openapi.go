@@ -201,6 +201,15 @@ func describeAPI() *openapi.Document {
 	d.Add(openapi.Operation{Pattern: "GET /api/admin/brands/{brand}/blacklist/removals", Summary: "The removals' audit records, without addresses", Security: admin, Params: limits,
 		Responses: []openapi.Response{ok[blacklistRemovalsAnswer]("a page"), anyError}})
 
+	// The hash-key rotation.
+	brandFilter := []openapi.Param{{Name: "brand", In: "query", Description: "one brand; every brand when left out"}}
+	d.Add(openapi.Operation{Pattern: "GET /api/admin/hash-keys", Summary: "The stored digests per key version and form, and what each version may do", Security: admin,
+		Params: brandFilter, Responses: []openapi.Response{ok[gdpr.KeyReport]("the report"), anyError}})
+	d.Add(openapi.Operation{Pattern: "POST /api/admin/hash-keys/rekey", Summary: "Re-key the stored digests to the newest key (idempotent; \"done\": false means send it again)", Security: admin,
+		Params: brandFilter, Responses: []openapi.Response{ok[gdpr.RekeyResult]("what this run did"), anyError}})
+	add("POST /api/admin/hash-keys/{version}/retire", "Check that a key version may be retired (409 while stored digests still need it)", admin, nil,
+		ok[gdpr.KeyVersionReport]("the version's use: nothing needs it plain"))
+
 	// Operators, local mode.
 	add("PUT /api/admin/test-clock", "Move the service clock (local mode with POPSELL_TEST_CLOCK=1)", admin, typed[testClockRequest](), ok[testClockAnswer]("the new now"))
 	add("GET /api/admin/queues", "Queue counts (local mode)", admin, nil, openapi.Response{Status: http.StatusOK, Description: "counts per queue", Body: &openapi.Body{Schema: openapi.Schema{"type": "object"}}})

@@ -114,40 +114,49 @@ func (s *Store) PutBlacklist(ctx context.Context, entries ...gdpr.BlacklistEntry
 	}
 	return s.inTx(ctx, func(tx conn) error {
 		for _, e := range entries {
-			doc, err := encode(e)
-			if err != nil {
-				return fail("put blacklist", err)
-			}
-			res, err := exec(ctx, tx, `INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
-				e.BrandID, e.Digest, doc)
-			if err != nil {
-				return fail("put blacklist", err)
-			}
-			if n, err := res.RowsAffected(); err != nil || n == 1 {
-				if err != nil {
-					return fail("put blacklist", err)
-				}
-				continue
-			}
-			stored, err := one(ctx, tx, "blacklist entry", blacklistVersion,
-				`SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest = ?`, e.BrandID, e.Digest)
-			if err != nil {
+			if err := putBlacklistEntry(ctx, tx, e); err != nil {
 				return err
-			}
-			merged, changed := stored.Merge(e)
-			if !changed {
-				continue
-			}
-			if doc, err = encode(merged); err != nil {
-				return fail("put blacklist", err)
-			}
-			if _, err := exec(ctx, tx, `UPDATE blacklist SET version = version + 1, doc = ? WHERE brand_id = ? AND digest = ?`,
-				doc, e.BrandID, e.Digest); err != nil {
-				return fail("put blacklist", err)
 			}
 		}
 		return nil
 	})
+}
+
+// putBlacklistEntry inserts e, or merges it into the entry stored under its digest
+// (gdpr.BlacklistEntry.Merge), writing only when the merge changes it.
+func putBlacklistEntry(ctx context.Context, tx conn, e gdpr.BlacklistEntry) error {
+	doc, err := encode(e)
+	if err != nil {
+		return fail("put blacklist", err)
+	}
+	res, err := exec(ctx, tx, `INSERT INTO blacklist (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		e.BrandID, e.Digest, doc)
+	if err != nil {
+		return fail("put blacklist", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		if err != nil {
+			return fail("put blacklist", err)
+		}
+		return nil
+	}
+	stored, err := one(ctx, tx, "blacklist entry", blacklistVersion,
+		`SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest = ?`, e.BrandID, e.Digest)
+	if err != nil {
+		return err
+	}
+	merged, changed := stored.Merge(e)
+	if !changed {
+		return nil
+	}
+	if doc, err = encode(merged); err != nil {
+		return fail("put blacklist", err)
+	}
+	if _, err := exec(ctx, tx, `UPDATE blacklist SET version = version + 1, doc = ? WHERE brand_id = ? AND digest = ?`,
+		doc, e.BrandID, e.Digest); err != nil {
+		return fail("put blacklist", err)
+	}
+	return nil
 }
 
 func (s *Store) GetBlacklist(ctx context.Context, brand gdpr.BrandID, digest string) (gdpr.BlacklistEntry, error) {
@@ -346,4 +355,87 @@ func (s *Store) FindErasures(ctx context.Context, brand gdpr.BrandID, ids []stri
 		found = append(found, r.ID)
 	}
 	return found, nil
+}
+
+// ---- digests (the hash-key rotation) ----
+
+func (s *Store) ListClaims(ctx context.Context, brand gdpr.BrandID, afterKey string, limit int) ([]gdpr.Claim, error) {
+	return list(ctx, s, "claims", claimVersion,
+		limit, `SELECT version, doc FROM claims WHERE brand_id = ? AND key > ? ORDER BY key LIMIT ?`, brand, afterKey)
+}
+
+func (s *Store) ListBlacklist(ctx context.Context, brand gdpr.BrandID, afterDigest string, limit int) ([]gdpr.BlacklistEntry, error) {
+	return list[gdpr.BlacklistEntry](ctx, s, "blacklist", nil,
+		limit, `SELECT version, doc FROM blacklist WHERE brand_id = ? AND digest > ? ORDER BY digest LIMIT ?`, brand, afterDigest)
+}
+
+// RekeyBlacklist writes both in one transaction; an entry already under the new digest (a
+// later event's) is merged with the moved one, as PutBlacklist merges.
+func (s *Store) RekeyBlacklist(ctx context.Context, from string, e gdpr.BlacklistEntry) error {
+	return s.inTx(ctx, func(tx conn) error {
+		if err := putBlacklistEntry(ctx, tx, e); err != nil {
+			return err
+		}
+		if from == e.Digest {
+			return nil
+		}
+		if _, err := exec(ctx, tx, `DELETE FROM blacklist WHERE brand_id = ? AND digest = ?`, e.BrandID, from); err != nil {
+			return fail("rekey blacklist", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ListSoftBounces(ctx context.Context, brand gdpr.BrandID, afterDigest string, limit int) ([]gdpr.SoftBounceStreak, error) {
+	return list(ctx, s, "soft-bounce streaks", softBounceVersion,
+		limit, `SELECT version, doc FROM soft_bounces WHERE brand_id = ? AND digest > ? ORDER BY digest LIMIT ?`, brand, afterDigest)
+}
+
+// RekeySoftBounces writes both in one transaction.
+func (s *Store) RekeySoftBounces(ctx context.Context, from string, st gdpr.SoftBounceStreak) error {
+	st.Version = ""
+	doc, err := encode(st)
+	if err != nil {
+		return fail("rekey soft bounces", err)
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		if _, err := exec(ctx, tx, `INSERT INTO soft_bounces (brand_id, digest, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+			st.BrandID, st.Digest, doc); err != nil {
+			return fail("rekey soft bounces", err)
+		}
+		if from == st.Digest {
+			return nil
+		}
+		if _, err := exec(ctx, tx, `DELETE FROM soft_bounces WHERE brand_id = ? AND digest = ?`, st.BrandID, from); err != nil {
+			return fail("rekey soft bounces", err)
+		}
+		return nil
+	})
+}
+
+func (s *Store) ListWhitelist(ctx context.Context, brand gdpr.BrandID, after gdpr.WhitelistEntry, limit int) ([]gdpr.WhitelistEntry, error) {
+	return list[gdpr.WhitelistEntry](ctx, s, "whitelist", nil, limit,
+		`SELECT version, doc FROM whitelist WHERE brand_id = ? AND (kind, digest) > (?, ?) ORDER BY kind, digest LIMIT ?`,
+		brand, after.Kind, after.Digest)
+}
+
+// RekeyWhitelist writes both in one transaction.
+func (s *Store) RekeyWhitelist(ctx context.Context, from string, e gdpr.WhitelistEntry) error {
+	doc, err := encode(e)
+	if err != nil {
+		return fail("rekey whitelist", err)
+	}
+	return s.inTx(ctx, func(tx conn) error {
+		if _, err := exec(ctx, tx, `INSERT INTO whitelist (brand_id, kind, digest, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			e.BrandID, e.Kind, e.Digest, doc); err != nil {
+			return fail("rekey whitelist", err)
+		}
+		if from == e.Digest {
+			return nil
+		}
+		if _, err := exec(ctx, tx, `DELETE FROM whitelist WHERE brand_id = ? AND kind = ? AND digest = ?`, e.BrandID, e.Kind, from); err != nil {
+			return fail("rekey whitelist", err)
+		}
+		return nil
+	})
 }

@@ -107,22 +107,33 @@ func fileName(t time.Time, kind gdpr.MailKind, recipient string) (string, error)
 }
 
 // recipientKey names a recipient of one brand in file names: 16 hex characters of the keyed
-// digest of the brand and the address digest, readable by no one without the key.
+// digest of the brand and the address digest, readable by no one without the key. The key is
+// the version that made emailDigest (the newest, when a mail is sent), so that a mail sent
+// before a hash-key rotation is still found, after it, by its address's digest under the
+// older version: an erasure gives the digests under every version. A digest of no version
+// this hasher holds names no file ("").
 func (o *Outbox) recipientKey(brand gdpr.BrandID, emailDigest string) string {
-	d := o.hasher.Digest(string(brand) + "|" + emailDigest)
+	chain, ok := o.hasher.DigestChain(emailDigest)
+	if !ok {
+		return ""
+	}
+	d, _ := o.hasher.DigestUnder(chain[0], string(brand)+"|"+emailDigest)
 	_, hexPart, _ := strings.Cut(d, ":")
 	return hexPart[:16]
 }
 
 // ForgetRecipients deletes every mail of the brand to the addresses whose digests are given
-// (R-ERASE-1: an erased subject's address leaves every file we write).
+// (R-ERASE-1: an erased subject's address leaves every file we write), each under the key
+// version that made it.
 func (o *Outbox) ForgetRecipients(ctx context.Context, brand gdpr.BrandID, emailDigests []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	keys := make(map[string]bool, len(emailDigests))
 	for _, d := range emailDigests {
-		keys["-"+o.recipientKey(brand, d)+"-"] = true
+		if k := o.recipientKey(brand, d); k != "" {
+			keys["-"+k+"-"] = true
+		}
 	}
 	files, err := os.ReadDir(o.dir)
 	if err != nil {

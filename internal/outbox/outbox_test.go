@@ -209,3 +209,35 @@ func TestForgetRecipients(t *testing.T) {
 		}
 	}
 }
+
+// TestForgetRecipientsAcrossKeyVersions: a mail written before a hash-key rotation is named
+// under the h1 key; after it (h2 newest, h1 retired even), the erasure's digests under every
+// version find it, and an h2 digest alone does not (R-ERASE-1, R-ERASE-4).
+func TestForgetRecipientsAcrossKeyVersions(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "outbox")
+	k1, k2 := []byte("0123456789abcdef0123456789abcdef"), []byte("fedcba9876543210fedcba9876543210")
+	before, err := outbox.New(dir, testHasher)
+	require.NoError(t, err)
+	m := mail(gdpr.MailSignupConfirmation)
+	m.BrandID, m.To = "demo", "ada@example.com"
+	require.NoError(t, before.Send(ctx, m))
+
+	ring, err := gdpr.NewKeyring([]gdpr.HashKey{{Version: "h1", Key: k1}, {Version: "h2", Key: k2}}, []string{"h1"})
+	require.NoError(t, err)
+	after, err := outbox.New(dir, ring)
+	require.NoError(t, err)
+	m.To = "bob@example.com"
+	require.NoError(t, after.Send(ctx, m))
+
+	require.NoError(t, after.ForgetRecipients(ctx, "demo", []string{ring.EmailDigest("ada@example.com")}))
+	left, err := outbox.List(dir)
+	require.NoError(t, err)
+	require.Len(t, left, 2, "the newest digest alone does not name a mail written under h1")
+
+	require.NoError(t, after.ForgetRecipients(ctx, "demo", ring.AllDigests(gdpr.NormalizeEmail("ada@example.com"))))
+	require.NoError(t, after.ForgetRecipients(ctx, "demo", []string{ring.EmailDigest("bob@example.com")}))
+	left, err = outbox.List(dir)
+	require.NoError(t, err)
+	require.Empty(t, left, "each mail found under the version that named it")
+}

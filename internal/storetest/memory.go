@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -294,6 +295,20 @@ func (m *Memory) ReleaseClaims(_ context.Context, brand gdpr.BrandID, claims ...
 		}
 	}
 	return nil
+}
+
+// ListClaims pages through a brand's claims in key order.
+func (m *Memory) ListClaims(_ context.Context, brand gdpr.BrandID, afterKey string, limit int) ([]gdpr.Claim, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []gdpr.Claim
+	for k, c := range m.claims {
+		if k.brand == brand && k.id > afterKey {
+			out = append(out, c)
+		}
+	}
+	slices.SortFunc(out, func(a, b gdpr.Claim) int { return strings.Compare(a.Key, b.Key) })
+	return out[:min(len(out), max(limit, 0))], nil
 }
 
 // Claims returns every claim of a brand, for checks over the whole store.

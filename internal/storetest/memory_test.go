@@ -10,5 +10,5 @@ import (
 // model test run on it says something about the real stores.
 func TestMemoryConformance(t *testing.T) {
 	storetest.RunGroups(t, func(*testing.T) storetest.Store { return storetest.NewMemory() },
-		"Brands", "Users", "Claims", "Tokens", "Whitelist", "Requests", "Exports", "Blacklist", "SoftBounces")
+		"Brands", "Users", "Claims", "ClaimLists", "Tokens", "Whitelist", "Requests", "Exports", "Blacklist", "SoftBounces")
 }

@@ -5,7 +5,8 @@
 // some of the groups only, for a double that keeps some ports.
 //
 // Its files: brands.go, docs.go (users and contacts, and their due index), records.go (claims,
-// blacklist, whitelist, tokens, erasure records) and isolation.go (one brand never sees
+// blacklist, whitelist, tokens, erasure records), digests.go (their lists and moves for the
+// hash-key rotation) and isolation.go (one brand never sees
 // another's data) hold the groups; fixtures.go the fake documents and Normalize; memory.go
 // Memory, the in-memory double of some ports that model tests run on, held to its groups by
 // memory_test.go; bench.go Bench, the benchmarks every adapter reports with the same code.
@@ -58,6 +59,8 @@ func RunGroups(t *testing.T, open func(t *testing.T) Store, names ...string) {
 		{"Whitelist", whitelistTests},
 		{"Tokens", tokenTests},
 		{"Erasures", erasureTests},
+		{"ClaimLists", claimListTests},
+		{"Digests", digestTests},
 		{"Requests", requestTests},
 		{"Exports", exportTests},
 		{"Isolation", isolationTests},
