@@ -568,34 +568,49 @@ func (w *rekeyWalker) newDigest(d string) (string, bool) {
 }
 
 func (w *rekeyWalker) blacklist(ctx context.Context) error {
-	for after := ""; ; {
-		page, err := w.s.digests.ListBlacklist(ctx, w.b.ID, after, rekeyPage)
+	return rekeyDigests(ctx, w, "",
+		func(ctx context.Context, after string) ([]BlacklistEntry, error) {
+			return w.s.digests.ListBlacklist(ctx, w.b.ID, after, rekeyPage)
+		},
+		func(e BlacklistEntry) string { return e.Digest },
+		func(e *BlacklistEntry) *string { return &e.Digest },
+		w.s.digests.RekeyBlacklist, func(k *KeyUse) { k.Blacklist++ })
+}
+
+// rekeyDigests walks one list of entries keyed by an address digest, a page at a time: when
+// the walk writes, each entry moves to its digest under the newest key (computed again from a
+// value still held, or wrapped), and each is counted under the version it ends with. The
+// blacklist, the whitelist and the soft-bounce streaks differ only in their store methods.
+func rekeyDigests[T, C any](ctx context.Context, w *rekeyWalker, start C,
+	list func(ctx context.Context, after C) ([]T, error), cursor func(T) C, digest func(*T) *string,
+	move func(ctx context.Context, from string, moved T) error, add func(*KeyUse)) error {
+	for after := start; ; {
+		page, err := list(ctx, after)
 		if err != nil {
 			return err
 		}
 		for _, e := range page {
-			d := e.Digest
+			d := *digest(&e)
 			if to, fromValue := w.newDigest(d); w.write && to != "" {
 				moved := e
-				moved.Digest = to
-				if err := w.s.digests.RekeyBlacklist(ctx, d, moved); err != nil {
+				*digest(&moved) = to
+				if err := move(ctx, d, moved); err != nil {
 					return err
 				}
 				w.tally(fromValue)
 				d = to
 			}
-			w.count(d, func(k *KeyUse) { k.Blacklist++ })
+			w.count(d, add)
 		}
 		if len(page) < rekeyPage {
 			return nil
 		}
-		after = page[len(page)-1].Digest
+		after = cursor(page[len(page)-1])
 		if err := w.pageDone(); err != nil {
 			return err
 		}
 	}
 }
-
 func (w *rekeyWalker) tally(fromValue bool) {
 	if fromValue {
 		w.res.Rekeyed++
@@ -605,32 +620,13 @@ func (w *rekeyWalker) tally(fromValue bool) {
 }
 
 func (w *rekeyWalker) whitelist(ctx context.Context) error {
-	for after := (WhitelistEntry{}); ; {
-		page, err := w.s.digests.ListWhitelist(ctx, w.b.ID, after, rekeyPage)
-		if err != nil {
-			return err
-		}
-		for _, e := range page {
-			d := e.Digest
-			if to, fromValue := w.newDigest(d); w.write && to != "" {
-				moved := e
-				moved.Digest = to
-				if err := w.s.digests.RekeyWhitelist(ctx, d, moved); err != nil {
-					return err
-				}
-				w.tally(fromValue)
-				d = to
-			}
-			w.count(d, func(k *KeyUse) { k.Whitelist++ })
-		}
-		if len(page) < rekeyPage {
-			return nil
-		}
-		after = page[len(page)-1]
-		if err := w.pageDone(); err != nil {
-			return err
-		}
-	}
+	return rekeyDigests(ctx, w, WhitelistEntry{},
+		func(ctx context.Context, after WhitelistEntry) ([]WhitelistEntry, error) {
+			return w.s.digests.ListWhitelist(ctx, w.b.ID, after, rekeyPage)
+		},
+		func(e WhitelistEntry) WhitelistEntry { return e },
+		func(e *WhitelistEntry) *string { return &e.Digest },
+		w.s.digests.RekeyWhitelist, func(k *KeyUse) { k.Whitelist++ })
 }
 
 // softBounces moves the soft-bounce policy's streaks as the blacklist's entries move: each
@@ -638,32 +634,13 @@ func (w *rekeyWalker) whitelist(ctx context.Context) error {
 // key began meanwhile for the same address is kept and the older one goes: a few counted
 // bounces may be lost, never an address's suppression, which is a blacklist entry.
 func (w *rekeyWalker) softBounces(ctx context.Context) error {
-	for after := ""; ; {
-		page, err := w.s.digests.ListSoftBounces(ctx, w.b.ID, after, rekeyPage)
-		if err != nil {
-			return err
-		}
-		for _, st := range page {
-			d := st.Digest
-			if to, fromValue := w.newDigest(d); w.write && to != "" {
-				moved := st
-				moved.Digest = to
-				if err := w.s.digests.RekeySoftBounces(ctx, d, moved); err != nil {
-					return err
-				}
-				w.tally(fromValue)
-				d = to
-			}
-			w.count(d, func(k *KeyUse) { k.SoftBounces++ })
-		}
-		if len(page) < rekeyPage {
-			return nil
-		}
-		after = page[len(page)-1].Digest
-		if err := w.pageDone(); err != nil {
-			return err
-		}
-	}
+	return rekeyDigests(ctx, w, "",
+		func(ctx context.Context, after string) ([]SoftBounceStreak, error) {
+			return w.s.digests.ListSoftBounces(ctx, w.b.ID, after, rekeyPage)
+		},
+		func(st SoftBounceStreak) string { return st.Digest },
+		func(st *SoftBounceStreak) *string { return &st.Digest },
+		w.s.digests.RekeySoftBounces, func(k *KeyUse) { k.SoftBounces++ })
 }
 
 // brandSecrets wraps the brand's callback password and SCIM token digests, guarded by the
