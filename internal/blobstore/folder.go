@@ -1,6 +1,7 @@
 package blobstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -63,32 +64,7 @@ func (f *Folder) path(key string) (string, error) {
 // (or a crash) sees the old blob or the new one, never half of one. Files are 0600 and
 // directories 0700: blobs are personal data.
 func (f *Folder) Put(ctx context.Context, key string, data []byte, contentType string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	p, err := f.path(key)
-	if err != nil {
-		return err
-	}
-	tmp, err := f.createTemp(filepath.Dir(p))
-	if err != nil {
-		return fmt.Errorf("blobstore: put: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), p)
-	}
-	if err != nil {
-		return fmt.Errorf("blobstore: put: %w", err)
-	}
-	return nil
+	return f.PutStream(ctx, key, bytes.NewReader(data), contentType)
 }
 
 func (f *Folder) createTemp(dir string) (*os.File, error) {
