@@ -107,11 +107,17 @@ func (s *ExportService) Produce(ctx context.Context, job ExportJob) (Download, e
 	if err := s.writeZip(ctx, rec.BlobKey, content); err != nil {
 		return Download{}, err
 	}
+	// The record is written at the version this call holds, without reading it first; only
+	// when another writer changed it meanwhile is it read again, to see what that was.
+	cur, fresh := rec, true
 	err = retry(ctx, func() error {
-		cur, err := s.records.GetExport(ctx, b.ID, rec.RequestID)
-		if err != nil {
-			return err
+		if !fresh {
+			var err error
+			if cur, err = s.records.GetExport(ctx, b.ID, rec.RequestID); err != nil {
+				return err
+			}
 		}
+		fresh = false
 		if cur.Status == ExportDeleted {
 			// The sweep took this export for abandoned while it was written: what was just
 			// written must not outlive its record.
@@ -128,7 +134,10 @@ func (s *ExportService) Produce(ctx context.Context, job ExportJob) (Download, e
 		if cur.ExpiresAt.After(MaxExportLink.AddTo(now)) {
 			cur.ExpiresAt = MaxExportLink.AddTo(now) // never past 48 hours, whatever a setting says
 		}
-		rec, err = s.records.UpdateExport(ctx, cur)
+		updated, err := s.records.UpdateExport(ctx, cur)
+		if err == nil {
+			rec = updated
+		}
 		return err
 	})
 	if err != nil {
