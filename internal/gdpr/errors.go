@@ -55,6 +55,14 @@ var (
 // unauthorised sender, a broken template. Retrying cannot help; the job is dead-lettered.
 var ErrUndeliverable = errors.New("undeliverable mail")
 
+// ErrRecipientRefused is the refusal for good that names the recipient's address (Mailjet:
+// an error related to To[0].Email, such as mj-0013 "invalid email address"): the address is at
+// fault, not the mail or the account, so its subject is marked undeliverable (issue 21). It
+// matches ErrUndeliverable too. A refusal of the sender, the template or the keys is not
+// one: it says nothing of the address, and marking every recipient for it would stop their
+// mail for good over a configuration fix.
+var ErrRecipientRefused = fmt.Errorf("%w: the recipient's address was refused", ErrUndeliverable)
+
 // Is makes errors.Is(err, ErrNotFound) true for any *Error with the same code, so adapters can
 // return richer messages and callers still match.
 func (e *Error) Is(target error) bool {

@@ -56,21 +56,44 @@ func (e *SendError) Error() string {
 	if e.cause != nil {
 		b.WriteString(": " + e.cause.Error())
 	}
-	if e.Retryable {
+	switch {
+	case e.Retryable:
 		b.WriteString(" (retry later)")
-	} else {
+	case e.RecipientRefused():
+		b.WriteString(" (undeliverable: the recipient's address)")
+	default:
 		b.WriteString(" (undeliverable)")
 	}
 	return b.String()
 }
 
-// Unwrap makes errors.Is(err, gdpr.ErrUndeliverable) true for a refusal, and errors.As to
-// *gdpr.Error (CodeUnavailable) true for a retryable failure; the cause, if any, follows
+// RecipientRefused reports a refusal for good that Mailjet relates to the recipient's address
+// (ErrorRelatedTo "To[0].Email", "To[0]" or "To"; mj-0013 is the usual code): the address is
+// at fault, and the mail's subject is marked undeliverable. A refusal of the sender, the
+// template, the keys or the whole request relates to something else, or to nothing.
+func (e *SendError) RecipientRefused() bool {
+	if e.Retryable {
+		return false
+	}
+	for _, r := range e.RelatedTo {
+		if r == "To" || strings.HasPrefix(r, "To[") || strings.HasPrefix(r, "To.") {
+			return true
+		}
+	}
+	return false
+}
+
+// Unwrap makes errors.Is(err, gdpr.ErrUndeliverable) true for a refusal (and
+// gdpr.ErrRecipientRefused for one of the recipient's address), and errors.As to *gdpr.Error
+// (CodeUnavailable) true for a retryable failure; the cause, if any, follows
 // (errors.Is(err, context.Canceled) works).
 func (e *SendError) Unwrap() []error {
 	class := error(gdpr.ErrUndeliverable)
-	if e.Retryable {
+	switch {
+	case e.Retryable:
 		class = errUnavailable
+	case e.RecipientRefused():
+		class = gdpr.ErrRecipientRefused
 	}
 	if e.cause == nil {
 		return []error{class}

@@ -208,7 +208,9 @@ func TestSend_defaultSenderWhenTheMailHasNone(t *testing.T) {
 }
 
 // Every response fixture, and the statuses around them, through the real SDK: success is
-// nil, a 4xx other than 429 is undeliverable (dead-lettered), the rest is retried.
+// nil, a 4xx other than 429 is undeliverable (dead-lettered), the rest is retried. Only a
+// refusal Mailjet relates to the recipient's address marks the mail's subject (issue 21): not
+// the sender's, the keys' or the request's.
 func TestSend_R_MAIL_responsesAreClassified(t *testing.T) {
 	const jsonCT = "application/json"
 	for _, c := range []struct {
@@ -216,12 +218,14 @@ func TestSend_R_MAIL_responsesAreClassified(t *testing.T) {
 		status      int
 		contentType string
 		body        []byte
-		want        string // "ok", "undeliverable" or "retry"
+		want        string // "ok", "undeliverable", "recipient" (undeliverable, the address's fault) or "retry"
 		code        string // Mailjet's ErrorCode expected in the error
 	}{
 		{"success", 200, jsonCT, fixture(t, "send-v31-response-success.json"), "ok", ""},
 		{"sandbox success (MessageID 0)", 200, jsonCT, fixture(t, "send-v31-response-sandbox.json"), "ok", ""},
-		{"per-message 400 (mj-0013)", 400, jsonCT, fixture(t, "send-v31-response-error.json"), "undeliverable", "mj-0013"},
+		{"per-message 400 (mj-0013)", 400, jsonCT, fixture(t, "send-v31-response-error.json"), "recipient", "mj-0013"},
+		{"400 related to the whole To list", 400, jsonCT, []byte(`{"Messages":[{"Status":"error","Errors":[{"ErrorIdentifier":"d4","ErrorCode":"mj-0013","StatusCode":400,"ErrorMessage":"x","ErrorRelatedTo":["To"]}]}]}`), "recipient", "mj-0013"},
+		{"400 related to a field named like To", 400, jsonCT, []byte(`{"Messages":[{"Status":"error","Errors":[{"ErrorIdentifier":"d5","ErrorCode":"mj-0004","StatusCode":400,"ErrorMessage":"x","ErrorRelatedTo":["TemplateID"]}]}]}`), "undeliverable", "mj-0004"},
 		{"global 400 (mj-0002)", 400, jsonCT, fixture(t, "send-v31-response-error-global.json"), "undeliverable", "mj-0002"},
 		{"401 bad credentials", 401, jsonCT, []byte(`{"ErrorIdentifier":"a1","ErrorCode":"mj-0015","StatusCode":401,"ErrorMessage":"API key authentication/authorization failure."}`), "undeliverable", "mj-0015"},
 		{"403 unauthorised sender", 403, jsonCT, []byte(`{"Messages":[{"Status":"error","Errors":[{"ErrorIdentifier":"b2","ErrorCode":"send-0008","StatusCode":403,"ErrorMessage":"\"noreply@example.org\" is not an authorized sender email address for your account.","ErrorRelatedTo":["From"]}]}]}`), "undeliverable", "send-0008"},
@@ -257,6 +261,11 @@ func TestSend_R_MAIL_responsesAreClassified(t *testing.T) {
 				return
 			case "undeliverable":
 				require.ErrorIs(t, err, gdpr.ErrUndeliverable)
+				require.NotErrorIs(t, err, gdpr.ErrRecipientRefused, "not the address's fault: its subject stays as it is")
+				require.NotEqual(t, gdpr.CodeUnavailable, gdpr.ErrorCode(err))
+			case "recipient":
+				require.ErrorIs(t, err, gdpr.ErrRecipientRefused)
+				require.ErrorIs(t, err, gdpr.ErrUndeliverable, "a refused address is a refusal for good")
 				require.NotEqual(t, gdpr.CodeUnavailable, gdpr.ErrorCode(err))
 			case "retry":
 				require.Error(t, err)
@@ -267,6 +276,7 @@ func TestSend_R_MAIL_responsesAreClassified(t *testing.T) {
 			require.ErrorAs(t, err, &se)
 			require.Equal(t, c.status, se.Status)
 			require.Equal(t, c.want == "retry", se.Retryable)
+			require.Equal(t, c.want == "recipient", se.RecipientRefused())
 			require.Contains(t, err.Error(), fmt.Sprintf("status %d", c.status))
 			if c.code != "" {
 				require.Equal(t, c.code, se.ErrorCode)
@@ -288,7 +298,7 @@ func TestSend_keepsMailjetsCodesNotItsMessages(t *testing.T) {
 	require.Equal(t, "mj-0013", se.ErrorCode)
 	require.Equal(t, []string{"To[0].Email"}, se.RelatedTo)
 	require.Equal(t, "2b6f0c7e-31a4-4d2e-9c55-0f1e2d3c4b5a", se.ErrorIdentifier)
-	require.Equal(t, "mailjet send: status 400 mj-0013 (To[0].Email) id 2b6f0c7e-31a4-4d2e-9c55-0f1e2d3c4b5a: Mailjet refused the message (undeliverable)", err.Error())
+	require.Equal(t, "mailjet send: status 400 mj-0013 (To[0].Email) id 2b6f0c7e-31a4-4d2e-9c55-0f1e2d3c4b5a: Mailjet refused the message (undeliverable: the recipient's address)", err.Error())
 
 	f.reply(t, 400, "application/json", fixture(t, "send-v31-response-error-global.json"))
 	err = newClient(t, f.URL, 0).Send(context.Background(), templateMail())
