@@ -396,6 +396,12 @@ func (s *ProvisioningService) update(ctx context.Context, b Brand, u User, p Pro
 		outcome = ProvisionBlocked
 	}
 	oldAddr, newAddr := before.address(), u.address()
+	if NormalizeEmail(newAddr) != NormalizeEmail(oldAddr) && u.EmailStatus != EmailOK {
+		// An email status is its address's (R-MAIL-3): a new address starts deliverable, the
+		// only way out of "undeliverable" or a hard bounce. The blacklist still stops a new
+		// address that is listed (R-MAIL-1).
+		u.EmailStatus, u.EmailStatusAt = EmailOK, time.Time{}
+	}
 	changed := !reflect.DeepEqual(before, u)
 	if !changed && (o.untimed || !o.At.After(before.SSOEventAt)) {
 		return ProvisionResult{Outcome: ProvisionUnchanged, User: before}, nil

@@ -310,3 +310,22 @@ func TestProvisioningUntimedNoOpWritesNothing(t *testing.T) {
 	_, err = w.prov.Upsert(t.Context(), "acme", bad, gdpr.ProvisionOptions{})
 	require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err), "userName is the external id's spelling, nothing else")
 }
+
+// TestProvisioningANewAddressStartsDeliverable_R_MAIL_3: an email status is its address's; a
+// member whose address the provider refused (issue 21) or bounced gets mail again once the
+// identity provider sends a new address, and not while it sends the same one.
+func TestProvisioningANewAddressStartsDeliverable_R_MAIL_3(t *testing.T) {
+	w := newProvisionWorld(t)
+	t0 := w.clock.Now()
+	u := w.upsert(t, profile("ext-9", "bad@example.test", "Ada"), t0).User
+	u.EmailStatus, u.EmailStatusAt = gdpr.EmailUndeliverable, t0
+	_, err := w.store.UpdateUser(t.Context(), u)
+	require.NoError(t, err)
+
+	same := w.upsert(t, profile("ext-9", "BAD@example.test", "Augusta"), t0.Add(time.Minute))
+	require.Equal(t, gdpr.EmailUndeliverable, same.User.EmailStatus, "the same mailbox, spelt otherwise, stays refused")
+	moved := w.upsert(t, profile("ext-9", "good@example.test", "Augusta"), t0.Add(2*time.Minute))
+	require.Equal(t, gdpr.ProvisionUpdated, moved.Outcome)
+	require.Equal(t, gdpr.EmailOK, moved.User.EmailStatus)
+	require.True(t, moved.User.EmailStatusAt.IsZero())
+}
