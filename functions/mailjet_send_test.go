@@ -16,6 +16,7 @@ import (
 	"popsell-gdpr/internal/azfunc"
 	"popsell-gdpr/internal/azfunc/azfunctest"
 	"popsell-gdpr/internal/config"
+	"popsell-gdpr/internal/gdpr"
 	"popsell-gdpr/internal/triggers"
 )
 
@@ -65,6 +66,7 @@ func newFakeMailjet(t *testing.T) *fakeMailjet {
 		status := map[string]int{
 			"send-v31-response-success.json": 200, "send-v31-response-429.html": 429,
 			"send-v31-response-5xx.json": 500, "send-v31-response-error.json": 400,
+			"send-v31-response-error-global.json": 400,
 		}[reply]
 		if status == 200 {
 			m := req.Messages[0]
@@ -176,6 +178,24 @@ func TestMailjetDelivery(t *testing.T) {
 				require.Empty(t, f.sentTo(p.Email))
 				require.Contains(t, app.logs.String(), `"msg":"mail undeliverable"`)
 				require.NotContains(t, app.logs.String(), p.Email)
+				// Mailjet refused the address itself (mj-0013, To[0].Email): the person's
+				// pending account says so (issue 21), and no resend can reach it (R-MAIL-3).
+				u, found := app.userByAddress("acme", p.Email)
+				require.True(t, found)
+				require.Equal(t, gdpr.EmailUndeliverable, u.EmailStatus)
+			})
+			t.Run("a_refusal_of_the_request_marks_nobody", func(t *testing.T) {
+				f.then("send-v31-response-error-global.json") // mj-0002: the request, not the address
+				before := queueCounts(t, app)["gdpr-mail"].DeadLettered
+				p := newFakePerson()
+				require.Equal(t, 202, app.do("POST", "/api/brands/acme/signup", p.signup(), nil).Status)
+				for queueCounts(t, app)["gdpr-mail"].DeadLettered == before {
+					require.NoError(t, t.Context().Err(), "the refused job was never dead-lettered")
+					time.Sleep(5 * time.Millisecond)
+				}
+				u, found := app.userByAddress("acme", p.Email)
+				require.True(t, found)
+				require.Equal(t, gdpr.EmailOK, u.EmailStatus)
 			})
 			t.Run("a_dead_letter_is_listed_and_replayed", func(t *testing.T) {
 				// Mailjet fails every delivery until the queue gives up; the operator lists the
@@ -245,6 +265,56 @@ func TestMailjetDelivery(t *testing.T) {
 				}
 				require.Len(t, f.sentTo(p.Email), 1)
 			})
+		})
+	}
+}
+
+// TestRefusedInvitationShowsInvitationFailed: Mailjet refuses an invitation's address for
+// good (mj-0013); the member's CRM shows the contact's invitation failed and its address
+// undeliverable instead of "invitation sent" (issue 21), on both stores, and the job is
+// dead-lettered by ids.
+func TestRefusedInvitationShowsInvitationFailed(t *testing.T) {
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			f := newFakeMailjet(t)
+			env := mailjetEnv(f)
+			for k, v := range be.env(t) {
+				env[k] = v
+			}
+			app := startApp(t, env)
+			app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
+			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
+				map[string]any{"externalId": "seller-1", "email": "seller@brand.example", "firstName": "Sam"})})
+			require.Equal(t, 200, res.Status, "%s", res.Body)
+			member := res.JSON(t)["memberId"].(string)
+			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts", map[string]string{"email": "nobody@example.test", "firstName": "Fran"})
+			require.Equal(t, 201, res.Status, "%s", res.Body)
+			contact := res.JSON(t)["contactId"].(string)
+
+			f.then("send-v31-response-error.json")
+			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+contact+"/invite", nil)
+			require.Equal(t, 202, res.Status, "%s", res.Body)
+			require.Equal(t, "invitation_sent", res.JSON(t)["memberOptIn"], "queued: not refused yet")
+			var view struct {
+				Contacts []struct{ ID, MemberOptIn, EmailStatus string }
+			}
+			for {
+				res = app.admin("GET", "/api/brands/acme/members/"+member+"/contacts", nil)
+				require.Equal(t, 200, res.Status, "%s", res.Body)
+				require.NoError(t, json.Unmarshal(res.Body, &view))
+				require.Len(t, view.Contacts, 1)
+				if view.Contacts[0].MemberOptIn != "invitation_sent" {
+					break
+				}
+				require.NoError(t, t.Context().Err(), "the refusal never reached the contact")
+				time.Sleep(5 * time.Millisecond)
+			}
+			require.Equal(t, "invitation_failed", view.Contacts[0].MemberOptIn)
+			require.Equal(t, "undeliverable", view.Contacts[0].EmailStatus)
+			require.Empty(t, f.sentTo("nobody@example.test"))
+			res = app.admin("POST", "/api/brands/acme/members/"+member+"/contacts/"+contact+"/invite", nil)
+			require.Equal(t, 409, res.Status, "an undeliverable contact is not invited again: %s", res.Body)
+			require.NotContains(t, app.logs.String(), "nobody@example.test")
 		})
 	}
 }

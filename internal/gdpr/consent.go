@@ -44,8 +44,8 @@ const (
 	// SourceKindInvitation: an invitation mailed to the contact, or the contact's answer on
 	// its accept/decline page (R-RET-4, R-RET-5); Ref is the invitation's mail job id.
 	SourceKindInvitation ConsentSourceKind = "invitation"
-	// SourceKindMailjet: an event Mailjet posted, an unsubscribe (R-MAIL-5); Ref is the job id
-	// the mail carried as CustomID.
+	// SourceKindMailjet: an event Mailjet posted, an unsubscribe (R-MAIL-5), or its refusal
+	// of an invitation's address (issue 21); Ref is the job id the mail carried as CustomID.
 	SourceKindMailjet ConsentSourceKind = "mailjet"
 	// SourceKindPopin: the contact's own answer on a blog pop-in, its email verification
 	// included (R-CONSENT-1 "opt-in from blog pop-in"); Ref is the pop-in submission id.
@@ -146,6 +146,8 @@ var memberTransitions = append([]transition[MemberOptIn]{
 	{MemberOptInInvitationSent, MemberOptInInvitationAccepted, SourceKindInvitation},
 	{MemberOptInInvitationSent, MemberOptInInvitationDeclined, SourceKindInvitation},
 	{MemberOptInInvitationSent, MemberOptOutNoAction, SourceKindSystem}, // R-RET-5: 15 days after the second
+	// Mailjet refused the invitation's address for good (issue 21): it never reached the contact.
+	{MemberOptInInvitationSent, MemberOptInInvitationFailed, SourceKindMailjet},
 	// The decline page offers the global opt-out, before or after declining (issue #14, R-MAIL-4).
 	{MemberOptInInvitationSent, MemberGlobalOptOut, SourceKindInvitation},
 	{MemberOptInInvitationDeclined, MemberGlobalOptOut, SourceKindInvitation},
@@ -272,9 +274,10 @@ func (c *Contact) MarkPreGDPR(at time.Time) (bool, error) {
 	return true, nil
 }
 
-// MemberOptIns returns the 17 Member opt-in values of R-CONSENT-1, in the guide's order.
+// MemberOptIns returns the Member opt-in values: the 17 of R-CONSENT-1 in the guide's order,
+// with the product's "invitation failed" (issue 21) after "invitation sent".
 func MemberOptIns() []MemberOptIn {
-	return []MemberOptIn{MemberOptInNew, MemberOptInInvitationSent, MemberOptInInvitationAccepted,
+	return []MemberOptIn{MemberOptInNew, MemberOptInInvitationSent, MemberOptInInvitationFailed, MemberOptInInvitationAccepted,
 		MemberOptInInvitationDeclined, MemberOptOutFromEmail, MemberOptOutNoAction, MemberGlobalOptOut,
 		MemberSocialMediaOnly, MemberOptInFromBrand, MemberOptInBlogPending, MemberOptInBlogVerified,
 		MemberOptInInternalForm, MemberOptInExternalForm, MemberOptInFromOrder, MemberOptInFromOrderPopin,
@@ -375,7 +378,8 @@ func (c *Contact) recordConsent(ch ConsentChange) {
 // AllowsMail reports the Member opt-in values that allow mail to the contact (R-CONSENT-6):
 // the opted-in ones of R-CONSENT-1. Not the ones with no known status (new, invitation sent:
 // R-RET-4 and R-RET-5 allow them the invitation only, which its own path sends), the opt-outs
-// (R-RET-7), social media only (no consent to mail), the blog pop-in pending verification
+// (R-RET-7), a failed invitation (nothing reached the contact), social media only (no consent
+// to mail), the blog pop-in pending verification
 // (the guide: "temporary opted-out") or storage only (no opt-in obtained). The email status
 // must be deliverable too (EmailStatus.Deliverable, R-MAIL-3).
 func (v MemberOptIn) AllowsMail() bool {

@@ -55,6 +55,8 @@ func expectedMember() map[string]bool {
 	add(gdpr.MemberOptInInvitationSent, gdpr.MemberOptOutNoAction, gdpr.SourceKindSystem)
 	add(gdpr.MemberOptInInvitationSent, gdpr.MemberGlobalOptOut, gdpr.SourceKindInvitation)
 	add(gdpr.MemberOptInInvitationDeclined, gdpr.MemberGlobalOptOut, gdpr.SourceKindInvitation)
+	// Issue 21: Mailjet refused the invitation's address; nothing reached the contact.
+	add(gdpr.MemberOptInInvitationSent, gdpr.MemberOptInInvitationFailed, gdpr.SourceKindMailjet)
 	// Blog pop-in verification.
 	add(gdpr.MemberOptInBlogPending, gdpr.MemberOptInBlogVerified, gdpr.SourceKindPopin)
 	// Sync updates (R-CONSENT-4). (R-RET-8 is no transition: Contact.MarkPreGDPR.)
@@ -62,7 +64,7 @@ func expectedMember() map[string]bool {
 	add(gdpr.MemberOptInFromBrand, gdpr.MemberOptInNew, gdpr.SourceKindSync)
 	// R-MAIL-5: a Mailjet unsubscribe from every value that is not already an opt-out.
 	for _, v := range []gdpr.MemberOptIn{gdpr.MemberOptInNew, gdpr.MemberOptInInvitationSent,
-		gdpr.MemberOptInInvitationAccepted, gdpr.MemberSocialMediaOnly, gdpr.MemberOptInFromBrand,
+		gdpr.MemberOptInInvitationFailed, gdpr.MemberOptInInvitationAccepted, gdpr.MemberSocialMediaOnly, gdpr.MemberOptInFromBrand,
 		gdpr.MemberOptInBlogPending, gdpr.MemberOptInBlogVerified, gdpr.MemberOptInInternalForm,
 		gdpr.MemberOptInExternalForm, gdpr.MemberOptInFromOrder, gdpr.MemberOptInFromOrderPopin,
 		gdpr.MemberOptInOther, gdpr.MemberStorageOnly} {
@@ -93,10 +95,11 @@ func expectedBrand() map[string]bool {
 	return m
 }
 
-// Every (from, to, source kind) of the Member opt-in: 18 froms (the 17 values and "" before
-// creation) × 17 values × 8 kinds. Each is allowed or refused exactly as the table says.
+// Every (from, to, source kind) of the Member opt-in: 19 froms (the guide's 17 values, the
+// product's "invitation failed" and "" before creation) × 18 values × 8 kinds. Each is
+// allowed or refused exactly as the table says.
 func TestRConsent1MemberOptInEveryTransition(t *testing.T) {
-	require.Len(t, gdpr.MemberOptIns(), 17)
+	require.Len(t, gdpr.MemberOptIns(), 18)
 	want := expectedMember()
 	froms := append([]gdpr.MemberOptIn{""}, gdpr.MemberOptIns()...)
 	seen := 0
@@ -363,7 +366,7 @@ func TestRConsent1And2SnakeCaseJSONNames(t *testing.T) {
 		require.Regexp(t, snake, string(v))
 		member = append(member, string(v))
 	}
-	require.Equal(t, []string{"new", "invitation_sent", "invitation_accepted", "invitation_declined",
+	require.Equal(t, []string{"new", "invitation_sent", "invitation_failed", "invitation_accepted", "invitation_declined",
 		"opt_out_from_email", "opt_out_no_action", "global_opt_out", "social_media_only", "opt_in_from_brand",
 		"opt_in_blog_popin_pending", "opt_in_blog_popin_verified", "opt_in_internal_form", "opt_in_external_form",
 		"opt_in_from_order", "opt_in_from_order_popin", "other_opt_in", "storage_only"}, member)

@@ -83,8 +83,10 @@ const (
 	SourceWidget    ContactSource = "widget"
 )
 
-// EmailStatus is the deliverability status of a contact's address (R-MAIL-3). The empty
-// status is deliverable.
+// EmailStatus is the deliverability status of a contact's or a member's address (R-MAIL-3).
+// The empty status is deliverable. The first five are the guide's, set by the provider's
+// events; undeliverable is the product's (issue 21): the provider refused the address itself
+// when a mail to it was handed over, so no event will ever come for it.
 type EmailStatus string
 
 const (
@@ -94,6 +96,10 @@ const (
 	EmailSoftBounce  EmailStatus = "soft_bounce"
 	EmailBlocked     EmailStatus = "blocked"
 	EmailNotVerified EmailStatus = "not_verified"
+	// EmailUndeliverable: the provider refused a mail for good because of its recipient's
+	// address (ErrRecipientRefused). It blocks mail like a hard bounce and, like one, is
+	// lifted only by a new address.
+	EmailUndeliverable EmailStatus = "undeliverable"
 )
 
 // Deliverable reports whether anything may be sent to this status (R-MAIL-3). A soft bounce
@@ -104,8 +110,13 @@ func (s EmailStatus) Deliverable() bool { return s == EmailOK }
 type MemberOptIn string
 
 const (
-	MemberOptInNew                MemberOptIn = "new"
-	MemberOptInInvitationSent     MemberOptIn = "invitation_sent"
+	MemberOptInNew            MemberOptIn = "new"
+	MemberOptInInvitationSent MemberOptIn = "invitation_sent"
+	// MemberOptInInvitationFailed is the product's (issue 21), not the guide's: the provider
+	// refused the invitation's address for good, so no invitation reached the contact and
+	// "invitation sent" would be untrue. Opted: unknown, as for a new contact, and like one it
+	// is erased when no invitation was sent within 30 days of it (R-RET-4).
+	MemberOptInInvitationFailed   MemberOptIn = "invitation_failed"
 	MemberOptInInvitationAccepted MemberOptIn = "invitation_accepted"
 	MemberOptInInvitationDeclined MemberOptIn = "invitation_declined"
 	MemberOptOutFromEmail         MemberOptIn = "opt_out_from_email"
@@ -124,7 +135,7 @@ const (
 )
 
 var memberOptIns = map[MemberOptIn]bool{
-	MemberOptInNew: true, MemberOptInInvitationSent: true, MemberOptInInvitationAccepted: true,
+	MemberOptInNew: true, MemberOptInInvitationSent: true, MemberOptInInvitationFailed: true, MemberOptInInvitationAccepted: true,
 	MemberOptInInvitationDeclined: true, MemberOptOutFromEmail: true, MemberOptOutNoAction: true,
 	MemberGlobalOptOut: true, MemberSocialMediaOnly: true, MemberOptInFromBrand: true,
 	MemberOptInBlogPending: true, MemberOptInBlogVerified: true, MemberOptInInternalForm: true,

@@ -58,6 +58,10 @@ func reviewContact(c Contact, b Brand) Action {
 		// Counted from the day it became new: a pre-GDPR contact without activity from the
 		// day R-RET-8 marked it, not erased on arrival.
 		return erase(RuleNewContact, r.NewContactInvitation.AddTo(st.At))
+	case v == MemberOptInInvitationFailed:
+		// The provider refused the address: no invitation was sent, and none can be to an
+		// undeliverable address, so R-RET-4's 30 days run from the refusal.
+		return erase(RuleNewContact, r.NewContactInvitation.AddTo(st.At))
 	case v == MemberOptInInvitationSent && !c.InvitationSentAt.After(st.At):
 		return Action{Kind: ActionRemind, At: r.InvitationPending.AddTo(st.At), Rule: RuleInvitationPending}
 	case v == MemberOptInInvitationSent:

@@ -25,7 +25,8 @@ const sentMailKept = 14 * 24 * time.Hour
 
 // HandleMailJob renders and sends one queued mail, at most once per job. It returns an error
 // only when retrying may help, or one matching ErrUndeliverable when the provider refused the
-// mail for good (the job is then dead-lettered). A job whose recipient is gone, erased,
+// mail for good (the job is then dead-lettered); a refusal of the recipient's address marks
+// the subject undeliverable first (markRefused). A job whose recipient is gone, erased,
 // blacklisted or undeliverable is suppressed: logged by ids, and not sent.
 func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	var job MailJob
@@ -86,6 +87,13 @@ func (s *MailService) HandleMailJob(ctx context.Context, body []byte) error {
 	if err := s.mailer.Send(ctx, m); err != nil {
 		if errors.Is(err, ErrUndeliverable) {
 			s.log.WarnContext(ctx, "mail undeliverable", "brand", b.ID, "kind", job.Kind, "user", u.ID, "job", job.ID, "err", err)
+			if errors.Is(err, ErrRecipientRefused) {
+				// Marked before the refusal is recorded: a failure here retries the job, which
+				// asks the provider again (refused again, nothing sent) and marks it then.
+				if err := s.markRefused(ctx, b, job, to, s.clock.Now()); err != nil {
+					return err
+				}
+			}
 			s.recordJob(ctx, b.ID, job, ClaimMailRefused)
 		}
 		return err

@@ -18,14 +18,19 @@ import (
 	"popsell-gdpr/internal/templates"
 )
 
-// recordingMailer keeps what it is asked to send, and fails as the test says.
+// recordingMailer keeps what it is asked to send, and fails as the test says. during, if set,
+// runs while the provider holds the mail: what happens meanwhile elsewhere.
 type recordingMailer struct {
-	mu   sync.Mutex
-	sent []gdpr.Mail
-	fail error
+	mu     sync.Mutex
+	sent   []gdpr.Mail
+	fail   error
+	during func(gdpr.Mail)
 }
 
 func (m *recordingMailer) Send(_ context.Context, mail gdpr.Mail) error {
+	if m.during != nil {
+		m.during(mail)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {

@@ -308,7 +308,7 @@ func replaces(status EmailStatus, at time.Time, current EmailStatus, currentAt t
 }
 
 func permanent(s EmailStatus) bool {
-	return s == EmailSpam || s == EmailHardBounce || s == EmailBlocked
+	return s == EmailSpam || s == EmailHardBounce || s == EmailBlocked || s == EmailUndeliverable
 }
 
 // applyToMembers sets the members' email statuses and withdraws their opt-ins, each member
