@@ -209,8 +209,8 @@ func (s *ErasureService) claimsOf(u User) []string {
 }
 
 // finishErasures runs the steps after the users' own fields are erased, each idempotent and
-// each once for all of them: cascade to contacts, delete blobs, forget kept mail, release
-// claims, write the audit records, mark done.
+// each once for all of them: cascade to contacts, delete blobs, forget kept mail, delete their
+// exports, release claims, write the audit records, mark done.
 func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []User) error {
 	contacts, mailed, err := s.cascadeContacts(ctx, b.ID, users)
 	if err != nil {
@@ -233,6 +233,15 @@ func (s *ErasureService) finishErasures(ctx context.Context, b Brand, users []Us
 	}
 	if s.sent != nil && len(mailed) > 0 {
 		if err := s.sent.ForgetRecipients(ctx, b.ID, mailed); err != nil {
+			return err
+		}
+	}
+	if s.exports != nil {
+		ids := make([]string, len(users))
+		for i, u := range users {
+			ids[i] = u.ID
+		}
+		if _, err := s.exports.DeleteSubjectExports(ctx, b.ID, ids); err != nil {
 			return err
 		}
 	}

@@ -408,6 +408,42 @@ func (s *ExportService) SweepBrand(ctx context.Context, brandID BrandID) (int, e
 	}
 }
 
+// DeleteSubjectExports deletes the files of the subjects' exports, ready or still being
+// written, and marks their records: a step of their erasure, so that no file of ours holds an
+// erased subject's data until the sweep or the link's expiry would (R-ACCESS-3: erased means
+// gone). A producer still writing one finds its record deleted and deletes what it wrote; one
+// that starts after the erasure finds its subject erased. It returns how many it deleted; a
+// repeat deletes none.
+func (s *ExportService) DeleteSubjectExports(ctx context.Context, brand BrandID, subjects []string) (int, error) {
+	if len(subjects) == 0 {
+		return 0, nil
+	}
+	erased := make(map[string]bool, len(subjects))
+	for _, id := range subjects {
+		erased[id] = true
+	}
+	deleted := 0
+	for after := ""; ; {
+		page, err := s.records.LiveExports(ctx, brand, after, exportPage)
+		if err != nil {
+			return deleted, err
+		}
+		for _, r := range page {
+			if r.Scope != ExportSubject || !erased[r.SubjectID] {
+				continue
+			}
+			if err := s.deleteExport(ctx, r, ExportSubjectErased); err != nil {
+				return deleted, err
+			}
+			deleted++
+		}
+		if len(page) < exportPage {
+			return deleted, nil
+		}
+		after = page[len(page)-1].RequestID
+	}
+}
+
 // ExportLink is the download of a request's export, made again from its record, for the
 // request's GET: zero when the export is not ready (or no longer is).
 func (s *ExportService) ExportLink(ctx context.Context, brand BrandID, requestID string) (Download, error) {

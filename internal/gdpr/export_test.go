@@ -362,6 +362,35 @@ func TestRAccess3LinkRules(t *testing.T) {
 			require.Equal(t, gdpr.CodeInvalid, gdpr.ErrorCode(err), "%v", p)
 		}
 	})
+	t.Run("an_erasure_deletes_its_subjects_exports_at_once", func(t *testing.T) {
+		// Erased means gone, for our files too: the erasure deletes the subject's exports as
+		// one of its steps, not a day later at the sweep; another member's stays.
+		q := &recordingQueue{}
+		w := newExportWorld(t)
+		w.all = wire(t, gdpr.Core{Clock: w.clock}, gdpr.Platform{Store: w.store, Queue: q, Exports: w.files, MemberFiles: w.members})
+		w.exports = w.all.Exports
+		m, other := w.member(t), w.member(t)
+		blocked, err := w.all.Retention.BlockMember(ctx, w.brand, m.ID, gdpr.ReasonUnsubscribed)
+		require.NoError(t, err)
+		w.clock.Set(blocked.Block.DueAt.Add(-time.Hour)) // both links still valid when the erasure runs
+		_, err = w.exports.Produce(ctx, gdpr.ExportJob{Brand: w.brand, RequestID: "req-gone", Scope: gdpr.ExportSubject, SubjectID: m.ID})
+		require.NoError(t, err)
+		kept, err := w.exports.Produce(ctx, gdpr.ExportJob{Brand: w.brand, RequestID: "req-kept", Scope: gdpr.ExportSubject, SubjectID: other.ID})
+		require.NoError(t, err)
+		w.clock.Set(blocked.Block.DueAt.Add(time.Minute))
+		for _, msg := range q.msgs {
+			require.NoError(t, w.all.Erasure.HandleErasureJob(ctx, msg.Body))
+		}
+		rec, err := w.store.GetExport(ctx, w.brand, "req-gone")
+		require.NoError(t, err)
+		require.Equal(t, gdpr.ExportDeleted, rec.Status)
+		require.Equal(t, gdpr.ExportSubjectErased, rec.DeletedBecause)
+		keys, err := w.files.List(ctx, "")
+		require.NoError(t, err)
+		require.Equal(t, []string{mustRecordKey(t, w, "req-kept")}, keys, "only the other member's file is left")
+		_, err = w.download(t, kept)
+		require.NoError(t, err, "and its link still serves")
+	})
 	t.Run("erased_subject_export_deleted_by_the_sweep", func(t *testing.T) {
 		w := newExportWorld(t)
 		m := w.member(t)
@@ -376,6 +405,13 @@ func TestRAccess3LinkRules(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, keys, "and its file is gone")
 	})
+}
+
+func mustRecordKey(t *testing.T, w *exportWorld, requestID string) string {
+	t.Helper()
+	rec, err := w.store.GetExport(context.Background(), w.brand, requestID)
+	require.NoError(t, err)
+	return rec.BlobKey
 }
 
 func mustRecordSubject(t *testing.T, w *exportWorld, requestID string) string {

@@ -341,6 +341,14 @@ type ErasureDeps struct {
 	// SentMail is where copies of sent mail are kept, if anywhere: nil when mail leaves no
 	// copy in our files.
 	SentMail SentMail
+	// Exports deletes the erased users' exports (R-ACCESS-3); nil only in tests that leave
+	// exports out.
+	Exports SubjectExports
+}
+
+// SubjectExports is the export service as an erasure sees it: what it must delete.
+type SubjectExports interface {
+	DeleteSubjectExports(ctx context.Context, brand BrandID, subjects []string) (int, error)
 }
 
 // ErasureService runs erasure jobs of every kind of subject and reads their audit trail
@@ -354,6 +362,7 @@ type ErasureService struct {
 	blobs         Blobs
 	queue         Queue
 	sent          SentMail
+	exports       SubjectExports
 	records       erasureRecords
 	contactEraser contactEraser
 }
@@ -372,7 +381,7 @@ func NewErasureService(c Core, d ErasureDeps) (*ErasureService, error) {
 	}
 	records := erasureRecords{audit: d.Audit, ledger: d.Ledger, log: cc.log}
 	return &ErasureService{core: cc, users: d.Users, contacts: d.Contacts, claims: d.Claims,
-		audit: d.Audit, blobs: d.Blobs, queue: d.Queue, sent: d.SentMail, records: records,
+		audit: d.Audit, blobs: d.Blobs, queue: d.Queue, sent: d.SentMail, exports: d.Exports, records: records,
 		contactEraser: newContactEraser(cc, d.ContactDocuments, d.Claims, d.SentMail, records)}, nil
 }
 

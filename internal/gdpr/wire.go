@@ -103,14 +103,7 @@ func NewServices(c Core, p Platform) (*Services, error) {
 	if s.Provisioning, err = NewProvisioningService(c, ProvisioningDeps{Users: st, Claims: st, Queue: p.Queue}); err != nil {
 		return nil, err
 	}
-	if s.Erasure, err = NewErasureService(c, ErasureDeps{Users: st, Contacts: st, ContactDocuments: st, Claims: st,
-		Audit: st, Ledger: s.Ledger, Blobs: p.Blobs, Queue: p.Queue, SentMail: p.SentMail}); err != nil {
-		return nil, err
-	}
 	if s.Webhooks, err = NewWebhookService(c, st); err != nil {
-		return nil, err
-	}
-	if s.Restore, err = NewRestoreService(c, RestoreDeps{Audit: st, Claims: st, Ledger: p.Ledger, Erasure: s.Erasure}); err != nil {
 		return nil, err
 	}
 	if s.HashKeys, err = NewHashKeyService(c, HashKeyDeps{Users: st, Contacts: st, Claims: st, Digests: st}); err != nil {
@@ -120,6 +113,13 @@ func NewServices(c Core, p Platform) (*Services, error) {
 	// service is handed the other, the history through the Services it will be in.
 	if s.Exports, err = NewExportService(c, ExportDeps{Users: st, Contacts: st, MemberContacts: st, Audit: st,
 		Records: st, Files: p.Exports, MemberFiles: p.MemberFiles, Links: p.Links, History: requestHistory{s}}); err != nil {
+		return nil, err
+	}
+	if s.Erasure, err = NewErasureService(c, ErasureDeps{Users: st, Contacts: st, ContactDocuments: st, Claims: st,
+		Audit: st, Ledger: s.Ledger, Blobs: p.Blobs, Queue: p.Queue, SentMail: p.SentMail, Exports: s.Exports}); err != nil {
+		return nil, err
+	}
+	if s.Restore, err = NewRestoreService(c, RestoreDeps{Audit: st, Claims: st, Ledger: p.Ledger, Erasure: s.Erasure}); err != nil {
 		return nil, err
 	}
 	exporter := p.Exporter
