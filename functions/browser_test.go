@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -56,9 +59,13 @@ func TestPagesInABrowser(t *testing.T) {
 	shots := os.Getenv(EnvScreenshots)
 
 	app := startApp(t, nil)
-	for _, brand := range []string{"acme", "paused"} {
-		app.putBrand(brand, map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
-	}
+	// "acme" has its identity, its logo served over https as a CDN would (the pages allow
+	// images from https only); "paused" has none, and its pages name it only.
+	logo := brandLogo(t)
+	app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"],
+		"identity": map[string]any{"logoUrl": logo, "primaryColor": "#1d4ed8", "siteUrl": "https://acme.test/",
+			"privacyUrl": "https://acme.test/privacy", "postalAddress": "Acme SAS\n1 rue de la Paix\n75002 Paris"}})
+	app.putBrand("paused", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
 	optOuts := suspendWithMembers(t, app, "paused", pageLanguages)
 
 	browser := startBrowser(t, tools.Chromium)
@@ -99,6 +106,7 @@ func TestPagesInABrowser(t *testing.T) {
 				return c.MemberOptIn.Value
 			}
 			check("invitation", 200, tab.visit(t, app.onApp(t, invitation)))
+			tab.requireBrandIdentity(t, "https://acme.test/")
 			check("invitation-answered", 200, tab.press(t, `button[value=accept]`))
 			require.Equal(t, gdpr.MemberOptInInvitationAccepted, optIn(), "the Accept button answered")
 			check("unsubscribe", 200, tab.visit(t, app.onApp(t, unsubscribe)))
@@ -120,6 +128,35 @@ func TestPagesInABrowser(t *testing.T) {
 	for name := range axeViolationsToday {
 		require.True(t, checked[name], "axeViolationsToday lists %q, a page the walk never checks", name)
 	}
+}
+
+// brandLogo serves a logo over https and returns its URL.
+func brandLogo(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		_, _ = io.WriteString(w, `<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32">`+
+			`<rect width="32" height="32" rx="6" fill="#1d4ed8"/><path d="M8 24 16 8l8 16" stroke="#fff" stroke-width="3" fill="none"/></svg>`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/logo.svg"
+}
+
+// requireBrandIdentity checks that the page shows the brand's logo, loaded, and that its
+// header links back to the brand's site (issue #21, "Brand identity").
+func (tab *tab) requireBrandIdentity(t testing.TB, siteURL string) {
+	t.Helper()
+	type header struct {
+		LogoLoaded bool   `json:"logoLoaded"`
+		Home       string `json:"home"`
+	}
+	got, err := chromedp.Run(tab.ctx, chromedp.Evaluate[header](`(() => {
+		const img = document.querySelector("header img"), a = document.querySelector("header a");
+		return {logoLoaded: !!img && img.complete && img.naturalWidth > 0, home: a ? a.href : ""};
+	})()`))
+	require.NoError(t, err)
+	require.True(t, got.LogoLoaded, "the brand's logo is shown")
+	require.Equal(t, siteURL, got.Home, "the header links back to the brand's site")
 }
 
 // onApp points a mailed link at the running app: mails carry the configured public address,
@@ -228,6 +265,8 @@ func startBrowser(t testing.TB, chromium string) *browser {
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-component-update", true),
+		// The brand's logo comes from the test's https server, whose certificate is its own.
+		chromedp.Flag("ignore-certificate-errors", true),
 		chromedp.WindowSize(narrowWidth, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
