@@ -63,6 +63,16 @@ func Review(u User, b Brand) Action {
 	if b.Ended() {
 		return Action{} // the brand-wide erasure is scheduled by the contract end
 	}
+	if u.Restriction != nil && u.Restriction.Kind == RequestRestriction {
+		// Art. 18(2): while processing is restricted the data may only be stored, and a
+		// restriction is what a person asks for to keep data the controller would erase
+		// (Art. 18(1)(b), (c)). The retention's own erasure, and the warnings before it, wait
+		// until the restriction is lifted; the schedule then resumes from the last activity,
+		// never erasing without its two warnings. An objection (Art. 21) holds nothing. A
+		// block (the person's unsubscription, the brand's deletion, an erasure request) and
+		// the contract end are not the retention's choice and are not held.
+		return Action{}
+	}
 	if u.Role.External() {
 		mark := r.ExternalInactivity.AddTo(u.LastActive())
 		return Action{Kind: ActionErase, At: mark, Rule: RuleExternalInactive, Reason: ReasonInactivity, RequestedAt: mark}

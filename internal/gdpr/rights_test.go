@@ -256,6 +256,47 @@ func TestRestrictionAndObjection_R_RIGHTS_1(t *testing.T) {
 	}
 }
 
+// TestRestrictionHoldsTheRetentionsErasure_R_RIGHTS_1: a restricted member (Art. 18) is only
+// stored: long past its inactivity mark, no warning and no erasure is scheduled, and a job
+// queued before the restriction erases nothing. An objection (Art. 21) holds nothing. Once
+// the restriction is lifted the schedule resumes with its two warnings (R-RET-1).
+func TestRestrictionHoldsTheRetentionsErasure_R_RIGHTS_1(t *testing.T) {
+	for _, kind := range []gdpr.RequestKind{gdpr.RequestRestriction, gdpr.RequestObjection} {
+		t.Run(string(kind), func(t *testing.T) {
+			w := newRightsWorld(t, nil)
+			u := w.member("grace@example.test")
+			b, err := w.store.GetBrand(t.Context(), w.brand)
+			require.NoError(t, err)
+			before := gdpr.Review(w.user(u.ID), b)
+			require.Equal(t, gdpr.ActionWarn1, before.Kind)
+			r, err := w.create(gdpr.RequestInput{Kind: kind, MemberID: u.ID})
+			require.NoError(t, err)
+			got := w.user(u.ID)
+			late := rightsEpoch.AddDate(5, 0, 0) // far past any inactivity mark
+			if kind == gdpr.RequestObjection {
+				require.Equal(t, before, gdpr.Review(got, b), "an objection changes no schedule")
+				return
+			}
+			require.Equal(t, gdpr.Action{}, gdpr.Review(got, b), "restricted: stored only")
+			require.True(t, got.NextReviewAt.IsZero(), "out of the due index while restricted")
+
+			// A warning-less erasure job, as one queued before the restriction would be.
+			job, err := json.Marshal(gdpr.ErasureJob{BrandID: w.brand, SubjectKind: gdpr.SubjectMember, SubjectID: u.ID,
+				Rule: gdpr.RuleMemberInactivity, DueAt: late})
+			require.NoError(t, err)
+			w.clock.Set(late)
+			require.NoError(t, w.svc.Erasure.HandleErasureJob(t.Context(), job))
+			require.Equal(t, gdpr.UserActive, w.user(u.ID).Status, "the worker decides again and erases nothing")
+
+			_, err = w.svc.Requests.Lift(t.Context(), w.brand, r.ID)
+			require.NoError(t, err)
+			lifted := w.user(u.ID)
+			require.Equal(t, gdpr.ActionWarn1, gdpr.Review(lifted, b).Kind, "lifted: the first warning comes first")
+			require.False(t, lifted.NextReviewAt.IsZero(), "back in the due index")
+		})
+	}
+}
+
 // TestBrandExportNeedsTwoApprovals_R_ACCESS_3: no export is asked for until two distinct
 // approvers in the two roles approve; a repeated approver or role is no approval.
 func TestBrandExportNeedsTwoApprovals_R_ACCESS_3(t *testing.T) {
