@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -13,11 +12,12 @@ import (
 // BrandID names a tenant. Every store key, query and job is scoped by it (R-TEN-1).
 type BrandID string
 
-var brandIDPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
-
 // Valid: lower-case letters, digits and inner hyphens, at most 63 characters, so it is safe in
 // URLs, partition keys and blob paths.
-func (b BrandID) Valid() bool { return brandIDPattern.MatchString(string(b)) }
+func (b BrandID) Valid() bool {
+	s := string(b)
+	return brandIDChars.spans(s, 1, 63) && lowerOrDigit[s[0]] && lowerOrDigit[s[len(s)-1]]
+}
 
 // BrandStatus: an ended brand's data is erased after the grace period (R-ERASE-7); it stays
 // readable to admins so the erasures can be proven. A suspended brand keeps its data, takes

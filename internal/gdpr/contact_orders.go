@@ -3,7 +3,6 @@ package gdpr
 import (
 	"context"
 	"errors"
-	"regexp"
 	"strings"
 
 	"popsell-gdpr/internal/money"
@@ -27,10 +26,6 @@ type Order struct {
 	// (R-CONSENT-3, the guide: "False, or if Brand opt-in parameter is not set").
 	BrandOptIn *bool `json:"brandOptIn"`
 }
-
-var (
-	orderIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,128}$`)
-)
 
 // validate checks the order's shape and rewrites its amount in the canonical spelling;
 // messages name fields, never values.
@@ -59,7 +54,7 @@ func (o *Order) validateRest() error {
 	o.Contact.Email = NormalizeEmail(o.Contact.Email)
 	o.Contact.FirstName, o.Contact.LastName = strings.TrimSpace(o.Contact.FirstName), strings.TrimSpace(o.Contact.LastName)
 	switch {
-	case !orderIDPattern.MatchString(o.OrderID):
+	case !externalID(o.OrderID):
 		return Errorf(CodeInvalid, "orderId must be 1 to 128 letters, digits or _.:-")
 	case o.MemberID == "" || len(o.MemberID) > 64:
 		return Errorf(CodeInvalid, "memberId is required")
@@ -71,7 +66,7 @@ func (o *Order) validateRest() error {
 		return Errorf(CodeInvalid, "contact names must be at most %d characters without control characters", maxNameLen)
 	}
 	for i, p := range o.Products {
-		if !orderIDPattern.MatchString(p.SKU) || p.Quantity < 1 || p.Quantity > 10000 {
+		if !externalID(p.SKU) || p.Quantity < 1 || p.Quantity > 10000 {
 			return Errorf(CodeInvalid, "products[%d] needs a sku (1 to 128 letters, digits or _.:-) and a quantity from 1 to 10000", i)
 		}
 	}

@@ -54,7 +54,7 @@ func (s *ContactService) Sync(ctx context.Context, brandID BrandID, batch SyncBa
 		return res, err
 	}
 	switch {
-	case !orderIDPattern.MatchString(batch.BatchID):
+	case !externalID(batch.BatchID):
 		return res, Errorf(CodeInvalid, "batchId must be 1 to 128 letters, digits or _.:-")
 	case len(batch.Contacts) == 0 || len(batch.Contacts) > MaxSyncBatch:
 		return res, Errorf(CodeInvalid, "contacts must hold 1 to %d contacts", MaxSyncBatch)

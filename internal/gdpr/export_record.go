@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -86,8 +85,8 @@ type MemberFiles interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
-// requestIDPattern is what a request id must be to key a record and name a file.
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+// exportRequestID is what a request id must be to key an export record and name a file.
+func exportRequestID(s string) bool { return safeID(s, 64) }
 
 // newExportID is 128 random bits, hex.
 func newExportID() string {

@@ -153,7 +153,7 @@ func (s *ExportService) Produce(ctx context.Context, job ExportJob) (Download, e
 // validExportJob checks a job's shape; ids name files, so they are held to a pattern.
 func validExportJob(job ExportJob) error {
 	switch {
-	case !requestIDPattern.MatchString(job.RequestID):
+	case !exportRequestID(job.RequestID):
 		return Errorf(CodeInvalid, "requestId must be 1 to 64 letters, digits, '-' or '_'")
 	case job.Scope == ExportSubject && (job.SubjectID == "" || len(job.SubjectID) > 64):
 		return Errorf(CodeInvalid, "a subject's export needs its subject's id")

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -87,7 +86,7 @@ func NewLedgerService(c Core, store LedgerStore) (*LedgerService, error) {
 
 // ledgerRecordID: record ids become blob names, so they are held to a safe alphabet; erasure
 // ids ("er_<hex>_<hex>") are well inside it.
-var ledgerRecordID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+func ledgerRecordID(s string) bool { return safeID(s, 128) }
 
 // appendConcurrency bounds the writes of one Append call running at once: each record is two
 // create-only writes, which a blob store serves in parallel.
@@ -123,7 +122,7 @@ func (s *LedgerService) Append(ctx context.Context, records ...ErasureRecord) er
 }
 
 func (s *LedgerService) append(ctx context.Context, r ErasureRecord) error {
-	if !r.BrandID.Valid() || !ledgerRecordID.MatchString(r.ID) {
+	if !r.BrandID.Valid() || !ledgerRecordID(r.ID) {
 		return Errorf(CodeInvalid, "an erasure record needs a brand and an id of letters, digits, _ and -")
 	}
 	data, err := canonicalRecord(r)
@@ -309,7 +308,7 @@ func (s *LedgerService) Proof(ctx context.Context, brand BrandID, recordID strin
 	if _, err := s.brand(ctx, brand); err != nil {
 		return LedgerProof{}, err
 	}
-	if !ledgerRecordID.MatchString(recordID) {
+	if !ledgerRecordID(recordID) {
 		return LedgerProof{}, Errorf(CodeNotFound, "no such record in the ledger")
 	}
 	e, err := s.store.LedgerEntry(ctx, brand, recordID)

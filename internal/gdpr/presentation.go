@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,8 +99,6 @@ const MinContrast = 4.5
 // maxIdentityURL bounds each URL of the identity: pages and every mail carry them.
 const maxIdentityURL = 512
 
-var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
-
 // Validate refuses URLs that are not absolute https ones of at most 512 bytes, a colour that
 // is not "#rrggbb" or lacks contrast against white, and an address that is not plain text of
 // at most 6 lines and 300 characters. Messages name the field, never its value.
@@ -113,7 +110,7 @@ func (id BrandIdentity) Validate() error {
 		}
 	}
 	if id.PrimaryColor != "" {
-		if !colorPattern.MatchString(id.PrimaryColor) {
+		if !hexColor(id.PrimaryColor) {
 			return Errorf(CodeInvalid, `identity.primaryColor must be a colour written "#rrggbb"`)
 		}
 		if c := ContrastWithWhite(id.PrimaryColor); c < MinContrast {
@@ -144,7 +141,7 @@ func validHTTPSURL(s string) bool {
 // relative luminance: (1.05) / (L + 0.05), L the luminance of the colour's linearised sRGB
 // channels weighted 0.2126, 0.7152, 0.0722. It is 1 for anything not "#rrggbb".
 func ContrastWithWhite(color string) float64 {
-	if !colorPattern.MatchString(color) {
+	if !hexColor(color) {
 		return 1
 	}
 	var lum float64

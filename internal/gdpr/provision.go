@@ -90,7 +90,7 @@ func (p *ProvisionedUser) validate(now time.Time) error {
 	if err := checkAddress(&p.Address); err != nil {
 		return err
 	}
-	if p.Language != "" && !languagePattern.MatchString(p.Language) {
+	if p.Language != "" && !languageTag(p.Language) {
 		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
 	}
 	if d := p.DateOfBirth; !d.IsZero() {

@@ -308,7 +308,7 @@ func decodeLedgerRecord(e LedgerEntry) (ErasureRecord, error) {
 		return ErasureRecord{}, err
 	}
 	if string(again) != string(e.Record) || r.BrandID != e.BrandID || r.ID != e.RecordID || !r.BrandID.Valid() ||
-		!ledgerRecordID.MatchString(r.ID) || r.SubjectID == "" {
+		!ledgerRecordID(r.ID) || r.SubjectID == "" {
 		return ErasureRecord{}, Errorf(CodeInternal, "a ledger entry is not the canonical record of its id")
 	}
 	return r, nil

@@ -3,7 +3,6 @@ package gdpr
 import (
 	"context"
 	"errors"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -57,8 +56,6 @@ const (
 	MaxPasswordLen = 72
 )
 
-var languagePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
-
 // validate checks the form against its shape and the brand's field rules (R-SIGNUP-1,
 // R-SIGNUP-6). Messages name fields, never values.
 func (in *SignupInput) validate(b Brand, now time.Time) error {
@@ -111,7 +108,7 @@ func checkProfileText(rules FieldRules, name string, v *string) error {
 	if !plainText(*v, 100) {
 		return Errorf(CodeInvalid, "%s must be at most 100 characters without control characters", name)
 	}
-	if name == "language" && *v != "" && !languagePattern.MatchString(*v) {
+	if name == "language" && *v != "" && !languageTag(*v) {
 		return Errorf(CodeInvalid, "language must be a language tag such as fr or en-GB")
 	}
 	return nil

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"regexp"
 	"sync"
 	"time"
 
@@ -71,7 +70,18 @@ type DeadLetters interface {
 	ReplayDeadLetter(ctx context.Context, queue, ref string) error
 }
 
-var deadLetterRef = regexp.MustCompile(`^[0-9]{1,19}$`)
+// deadLetterRef: a dead letter's sequence number, 1 to 19 digits.
+func deadLetterRef(s string) bool {
+	if len(s) == 0 || len(s) > 19 {
+		return false
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // queueParam is the {queue} of a path if a queue function consumes it.
 func (a *api) queueParam(r *http.Request) (string, bool) {
@@ -119,7 +129,7 @@ func (a *api) replayDeadLetter(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref := r.PathValue("ref")
-	if !deadLetterRef.MatchString(ref) {
+	if !deadLetterRef(ref) {
 		a.writeError(w, r, gdpr.Errorf(gdpr.CodeNotFound, "dead letter not found"))
 		return
 	}

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -105,7 +104,22 @@ func (d *Document) Patterns() []string {
 	return out
 }
 
-var pathParam = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+// pathParams are the names of a path's {parameters}, in order.
+func pathParams(path string) []string {
+	var names []string
+	for rest := path; ; {
+		_, after, ok := strings.Cut(rest, "{")
+		if !ok {
+			return names
+		}
+		name, tail, ok := strings.Cut(after, "}")
+		if !ok {
+			return names
+		}
+		names = append(names, name)
+		rest = tail
+	}
+}
 
 // MarshalJSON renders the OpenAPI 3.1 document.
 func (d *Document) MarshalJSON() ([]byte, error) {
@@ -164,8 +178,8 @@ func (d *Document) operation(op Operation, path string) (map[string]any, error) 
 	}
 	o["security"] = sec // an empty list says "public" explicitly
 	var params []map[string]any
-	for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
-		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": Schema{"type": "string"}})
+	for _, name := range pathParams(path) {
+		params = append(params, map[string]any{"name": name, "in": "path", "required": true, "schema": Schema{"type": "string"}})
 	}
 	for _, p := range op.Params {
 		s := p.Schema
