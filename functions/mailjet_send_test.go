@@ -128,18 +128,23 @@ func (a *testApp) waitSent(t *testing.T, f *fakeMailjet, addr string, n int) []s
 	}
 }
 
+// startMailjetApp starts the handler on a backend with its mail going to a Mailjet fake.
+func startMailjetApp(t *testing.T, be backend) (*fakeMailjet, *testApp) {
+	f := newFakeMailjet(t)
+	env := mailjetEnv(f)
+	for k, v := range be.env(t) {
+		env[k] = v
+	}
+	return f, startApp(t, env)
+}
+
 // TestMailjetDelivery sends the signup mails through the real SDK against a Mailjet fake, on
 // both stores (issue #11): signup → mail → confirm, retries on 429 and 5xx losing nothing,
 // dead-letter on a 4xx, a redelivered job sent once.
 func TestMailjetDelivery(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			f := newFakeMailjet(t)
-			env := mailjetEnv(f)
-			for k, v := range be.env(t) {
-				env[k] = v
-			}
-			app := startApp(t, env)
+			f, app := startMailjetApp(t, be)
 			require.Empty(t, app.App.OutboxDir, "no file outbox once Mailjet is configured")
 			app.putBrand("acme", map[string]any{"mail": map[string]any{"from": map[string]string{"email": "hello@acme.example", "name": "Acme"}}})
 
@@ -276,12 +281,7 @@ func TestMailjetDelivery(t *testing.T) {
 func TestRefusedInvitationShowsInvitationFailed(t *testing.T) {
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
-			f := newFakeMailjet(t)
-			env := mailjetEnv(f)
-			for k, v := range be.env(t) {
-				env[k] = v
-			}
-			app := startApp(t, env)
+			f, app := startMailjetApp(t, be)
 			app.putBrand("acme", map[string]any{"webhookSecret": ssoSecret, "contacts": manualEntry["contacts"]})
 			res := app.sendWebhook("acme", signedWebhook{secret: ssoSecret, body: ssoBody("user.upserted", nowUTC(),
 				map[string]any{"externalId": "seller-1", "email": "seller@brand.example", "firstName": "Sam"})})

@@ -353,12 +353,7 @@ func (s *ExportService) SweepBrand(ctx context.Context, brandID BrandID) (int, e
 	if err != nil {
 		return 0, err
 	}
-	deleted := 0
-	for after := ""; ; {
-		page, err := s.records.LiveExports(ctx, b.ID, after, exportPage)
-		if err != nil {
-			return deleted, err
-		}
+	return s.deleteLiveExports(ctx, b.ID, func(page []ExportRecord) ([]string, error) {
 		var subjects []string
 		for _, r := range page {
 			if r.Scope == ExportSubject {
@@ -369,7 +364,7 @@ func (s *ExportService) SweepBrand(ctx context.Context, brandID BrandID) (int, e
 		if len(subjects) > 0 {
 			users, err := s.users.GetUsers(ctx, b.ID, subjects)
 			if err != nil {
-				return deleted, err
+				return nil, err
 			}
 			present := map[string]bool{}
 			for _, u := range users {
@@ -381,22 +376,41 @@ func (s *ExportService) SweepBrand(ctx context.Context, brandID BrandID) (int, e
 			}
 		}
 		now := s.clock.Now()
-		for _, r := range page {
-			because := ""
+		because := make([]string, len(page))
+		for i, r := range page {
 			switch {
 			case b.Ended():
-				because = ExportBrandEnded
+				because[i] = ExportBrandEnded
 			case r.Scope == ExportSubject && erased[r.SubjectID]:
-				because = ExportSubjectErased
+				because[i] = ExportSubjectErased
 			case r.Status == ExportReady && !now.Before(r.ExpiresAt):
-				because = ExportExpired
+				because[i] = ExportExpired
 			case r.Status == ExportProducing && now.Sub(r.CreatedAt) >= exportAbandonAfter:
-				because = ExportAbandoned
+				because[i] = ExportAbandoned
 			}
-			if because == "" {
+		}
+		return because, nil
+	})
+}
+
+// deleteLiveExports walks a brand's live exports a page at a time and deletes each one
+// reasons gives a reason for ("" keeps it); it returns how many it deleted.
+func (s *ExportService) deleteLiveExports(ctx context.Context, brand BrandID, reasons func(page []ExportRecord) ([]string, error)) (int, error) {
+	deleted := 0
+	for after := ""; ; {
+		page, err := s.records.LiveExports(ctx, brand, after, exportPage)
+		if err != nil {
+			return deleted, err
+		}
+		because, err := reasons(page)
+		if err != nil {
+			return deleted, err
+		}
+		for i, r := range page {
+			if because[i] == "" {
 				continue
 			}
-			if err := s.deleteExport(ctx, r, because); err != nil {
+			if err := s.deleteExport(ctx, r, because[i]); err != nil {
 				return deleted, err
 			}
 			deleted++
@@ -422,26 +436,15 @@ func (s *ExportService) DeleteSubjectExports(ctx context.Context, brand BrandID,
 	for _, id := range subjects {
 		erased[id] = true
 	}
-	deleted := 0
-	for after := ""; ; {
-		page, err := s.records.LiveExports(ctx, brand, after, exportPage)
-		if err != nil {
-			return deleted, err
-		}
-		for _, r := range page {
-			if r.Scope != ExportSubject || !erased[r.SubjectID] {
-				continue
+	return s.deleteLiveExports(ctx, brand, func(page []ExportRecord) ([]string, error) {
+		because := make([]string, len(page))
+		for i, r := range page {
+			if r.Scope == ExportSubject && erased[r.SubjectID] {
+				because[i] = ExportSubjectErased
 			}
-			if err := s.deleteExport(ctx, r, ExportSubjectErased); err != nil {
-				return deleted, err
-			}
-			deleted++
 		}
-		if len(page) < exportPage {
-			return deleted, nil
-		}
-		after = page[len(page)-1].RequestID
-	}
+		return because, nil
+	})
 }
 
 // ExportLink is the download of a request's export, made again from its record, for the
