@@ -128,8 +128,8 @@ type chunk struct {
 	levels               bool
 }
 
-// NewWriter starts a file on w with columns, writing its magic number at once; Close writes
-// the footer. It never closes w.
+// NewWriter starts a file on w with columns; Close writes the footer. Bytes reach w in
+// chunks of 256 KiB, and w is never closed.
 func NewWriter(w io.Writer, columns []Column, opts Options) (*Writer, error) {
 	if err := validColumns(columns, false); err != nil {
 		return nil, err
@@ -155,7 +155,11 @@ func NewWriter(w io.Writer, columns []Column, opts Options) (*Writer, error) {
 		wr.leaves = append(wr.leaves, ls...)
 	}
 	wr.write(magic)
-	return wr, wr.err
+	if wr.err != nil {
+		enc.Close()
+		return nil, wr.err
+	}
+	return wr, nil
 }
 
 func newLeaf(path []string, c Column, def, rep uint8) *leaf {

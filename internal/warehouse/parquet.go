@@ -49,7 +49,7 @@ func (f Files) CreateTable(ctx context.Context, key string, t gdpr.WarehouseTabl
 	}
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	// The store reads from the start: the encoder writes the file's magic number at once.
+	// The store reads as the encoder writes, so a file never sits whole in memory.
 	go func() {
 		err := f.PutStream(ctx, key, pr, ContentType)
 		pr.CloseWithError(err) // a store that stopped reading unblocks the encoder
