@@ -1,7 +1,9 @@
 // Package parquet writes Apache Parquet files: the subset the warehouse export needs and no
 // more. Values are PLAIN-encoded in one version-1 data page per column chunk, definition and
 // repetition levels are RLE-encoded, pages are Zstd-compressed, and the footer is Thrift's
-// compact protocol (parquet-format's parquet.thrift).
+// compact protocol (parquet-format's parquet.thrift). No dictionaries, statistics or page
+// indexes: a day's files are loaded whole, and Zstd over PLAIN values made them within 1% of
+// the size Arrow's dictionary-encoded ones had.
 //
 // Apache Arrow's writer did this before, and brought 30 MB of binary, 20 MB of resident
 // memory and a third of the handler's cold start (package initialisation of Arrow's compute
