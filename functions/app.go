@@ -92,7 +92,7 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- azfunc.Serve(ctx, ln, gate, 10*time.Second) }()
 
-	wait, err := a.start(ctx)
+	wait, err := a.start(ctx, ln)
 	if err != nil {
 		gate.fail()
 		cancel()
@@ -101,15 +101,15 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 		return errors.Join(err, a.Close())
 	}
 	gate.open(a.Handler)
-	a.logListening(ln)
 	err = <-served
 	cancel()
 	wait()
 	return errors.Join(err, a.Close())
 }
 
-// start wires the app and starts its background work, then reports through Started.
-func (a *App) start(ctx context.Context) (wait func(), err error) {
+// start wires the app, starts its background work and logs what runs, then reports through
+// Started: whoever waits on Started finds the startup line written.
+func (a *App) start(ctx context.Context, ln net.Listener) (wait func(), err error) {
 	defer func() { a.startErr = err; close(a.started) }()
 	if err := a.Wire(ctx); err != nil {
 		return func() {}, err
@@ -119,7 +119,11 @@ func (a *App) start(ctx context.Context) (wait func(), err error) {
 			return func() {}, err
 		}
 	}
-	return a.background(ctx)
+	wait, err = a.background(ctx)
+	if err == nil {
+		a.logListening(ln)
+	}
+	return wait, err
 }
 
 // Started is closed once Run has wired the app or failed to; StartErr then says which.

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -359,14 +360,18 @@ func TestWarehouseCrashAtEveryWrite_R_DWH_3(t *testing.T) {
 var errCrash = errors.New("crash")
 
 // failing fails the failAt-th write or delete of blob storage, and every one after it, as a
-// process killed there would stop.
+// process killed there would stop. The files of an export are streamed at once, so writes are
+// counted under a lock; off and writes are set between exports, when none runs.
 type failing struct {
 	*blobstore.Folder
+	mu             sync.Mutex
 	failAt, writes int
 	off            bool
 }
 
 func (f *failing) step() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.off {
 		return nil
 	}
