@@ -229,7 +229,7 @@ func (w *Writer) Write(row []any) error {
 	for i, v := range row {
 		ls := w.byCol[i]
 		if w.columns[i].Kind != List {
-			ls[0].add(v, ls[0].maxDef-1, 0)
+			ls[0].add(v, 0)
 			continue
 		}
 		elems := v.([][]any)
@@ -241,7 +241,7 @@ func (w *Writer) Write(row []any) error {
 		for j, e := range elems {
 			rep := uint8(min(j, 1))
 			for k, l := range ls {
-				l.add(e[k], l.maxDef-1, rep)
+				l.add(e[k], rep)
 			}
 		}
 	}
@@ -300,10 +300,11 @@ func check(c Column, v any) error {
 	return nil
 }
 
-// add appends a checked value, or a null at definition level nullDef.
-func (l *leaf) add(v any, nullDef, rep uint8) {
+// add appends a checked value; nil, checked to be allowed, is a null: defined up to the
+// level above the leaf's own.
+func (l *leaf) add(v any, rep uint8) {
 	if v == nil {
-		l.level(nullDef, rep)
+		l.level(l.maxDef-1, rep)
 		return
 	}
 	l.level(l.maxDef, rep)
