@@ -1,5 +1,7 @@
 package gdpr
 
+import "strings"
+
 // The shapes identifiers and tags must have, checked by table lookup. They were regular
 // expressions compiled at package initialisation, which cost every cold start about a
 // millisecond (a counted repetition such as {0,61} compiles to that many copies); these
@@ -55,28 +57,19 @@ func externalID(s string) bool { return externalIDChar.spans(s, 1, 128) }
 // languageTag: a BCP 47 shape, a primary language of 2 or 3 lower-case letters and subtags of
 // 2 to 8 letters or digits, e.g. "fr" or "en-GB".
 func languageTag(s string) bool {
-	primary, rest, more := cut(s, '-')
+	primary, rest, more := strings.Cut(s, "-")
 	if !lowerLetter.spans(primary, 2, 3) {
 		return false
 	}
-	for more {
-		var sub string
-		sub, rest, more = cut(rest, '-')
+	if !more {
+		return true
+	}
+	for sub := range strings.SplitSeq(rest, "-") {
 		if !alphanumeric.spans(sub, 2, 8) {
 			return false
 		}
 	}
 	return true
-}
-
-// cut is strings.Cut on a byte, kept here so the checks read alike.
-func cut(s string, sep byte) (before, after string, found bool) {
-	for i := range len(s) {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 // hexColor: "#" and six hexadecimal digits.
