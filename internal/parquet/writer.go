@@ -465,11 +465,7 @@ func (w *Writer) footer() []byte {
 	var c compact
 	c.open()
 	c.i32(1, 2) // version
-	schema := w.schema()
-	c.list(2, thriftStruct, len(schema))
-	for _, s := range schema {
-		s(&c)
-	}
+	w.writeSchema(&c)
 	c.i64(3, w.total)
 	c.list(4, thriftStruct, len(w.groups))
 	for i, g := range w.groups {
@@ -542,99 +538,99 @@ func physical(k Kind) int32 {
 	return typeInt64
 }
 
-// schema is the file's SchemaElements, depth first from the root, each as a writer.
-func (w *Writer) schema() []func(*compact) {
-	out := []func(*compact){func(c *compact) {
-		c.open()
-		c.binary(4, "schema")
-		c.i32(5, int32(len(w.columns)))
-		c.end()
-	}}
+// writeSchema writes the schema field of the FileMetaData: its SchemaElements depth first
+// from the root, each list column a group of a repeated group of a group of its fields.
+func (w *Writer) writeSchema(c *compact) {
+	n := 1 + len(w.leaves)
+	for _, col := range w.columns {
+		if col.Kind == List {
+			n += 3
+		}
+	}
+	c.list(2, thriftStruct, n)
+	c.open()
+	c.binary(4, "schema")
+	c.i32(5, int32(len(w.columns)))
+	c.end()
 	for _, col := range w.columns {
 		if col.Kind != List {
-			out = append(out, leafElement(col))
+			writeLeaf(c, col)
 			continue
 		}
-		out = append(out,
-			group(col.Name, repRequired, 1, func(c *compact) {
-				c.i32(6, convertedList)
-				c.begin(10)
-				c.begin(3) // ListType
-				c.end()
-				c.end()
-			}),
-			group("list", repRepeated, 1, nil),
-			group("element", repRequired, len(col.Fields), nil))
+		writeGroup(c, col.Name, repRequired, 1, func() {
+			c.i32(6, convertedList)
+			logicalType(c, 3, nil) // ListType
+		})
+		writeGroup(c, "list", repRepeated, 1, nil)
+		writeGroup(c, "element", repRequired, len(col.Fields), nil)
 		for _, f := range col.Fields {
-			out = append(out, leafElement(f))
+			writeLeaf(c, f)
 		}
-	}
-	return out
-}
-
-func group(name string, repetition int32, children int, annotate func(*compact)) func(*compact) {
-	return func(c *compact) {
-		c.open()
-		c.i32(3, repetition)
-		c.binary(4, name)
-		c.i32(5, int32(children))
-		if annotate != nil {
-			annotate(c)
-		}
-		c.end()
 	}
 }
 
-func leafElement(col Column) func(*compact) {
-	return func(c *compact) {
-		c.open()
-		c.i32(1, physical(col.Kind))
-		if col.Kind == Decimal {
-			c.i32(2, int32(decimalWidth(col.Precision)))
-		}
-		repetition := int32(repRequired)
-		if col.Optional {
-			repetition = repOptional
-		}
-		c.i32(3, repetition)
-		c.binary(4, col.Name)
-		switch col.Kind {
-		case String:
-			c.i32(6, convertedUTF8)
-			c.begin(10)
-			c.begin(1) // StringType
-			c.end()
-			c.end()
-		case Int64:
-			c.i32(6, convertedInt64)
-			c.begin(10)
-			c.begin(10) // IntType
+func writeGroup(c *compact, name string, repetition int32, children int, annotate func()) {
+	c.open()
+	c.i32(3, repetition)
+	c.binary(4, name)
+	c.i32(5, int32(children))
+	if annotate != nil {
+		annotate()
+	}
+	c.end()
+}
+
+func writeLeaf(c *compact, col Column) {
+	c.open()
+	c.i32(1, physical(col.Kind))
+	if col.Kind == Decimal {
+		c.i32(2, int32(decimalWidth(col.Precision)))
+	}
+	repetition := int32(repRequired)
+	if col.Optional {
+		repetition = repOptional
+	}
+	c.i32(3, repetition)
+	c.binary(4, col.Name)
+	switch col.Kind {
+	case String:
+		c.i32(6, convertedUTF8)
+		logicalType(c, 1, nil) // StringType
+	case Int64:
+		c.i32(6, convertedInt64)
+		logicalType(c, 10, func() { // IntType
 			c.i8(1, 64)
 			c.bool(2, true)
-			c.end()
-			c.end()
-		case Timestamp:
-			c.i32(6, convertedTimestamp)
-			c.begin(10)
-			c.begin(8) // TimestampType
+		})
+	case Timestamp:
+		c.i32(6, convertedTimestamp)
+		logicalType(c, 8, func() { // TimestampType
 			c.bool(1, true)
 			c.begin(2) // TimeUnit
 			c.begin(2) // MICROS
 			c.end()
 			c.end()
-			c.end()
-			c.end()
-		case Decimal:
-			c.i32(6, convertedDecimal)
-			c.i32(7, int32(col.Scale))
-			c.i32(8, int32(col.Precision))
-			c.begin(10)
-			c.begin(5) // DecimalType
+		})
+	case Decimal:
+		c.i32(6, convertedDecimal)
+		c.i32(7, int32(col.Scale))
+		c.i32(8, int32(col.Precision))
+		logicalType(c, 5, func() { // DecimalType
 			c.i32(1, int32(col.Scale))
 			c.i32(2, int32(col.Precision))
-			c.end()
-			c.end()
-		}
-		c.end()
+		})
 	}
+	c.end()
+}
+
+// logicalType writes a SchemaElement's logicalType (field 10): the LogicalType union's
+// member, a struct whose fields the fields func writes.
+func logicalType(c *compact, member int16, fields func()) {
+	c.begin(10)
+	c.begin(member)
+	if fields != nil {
+		fields()
+	}
+	c.end()
+	c.end()
 }

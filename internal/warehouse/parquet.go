@@ -87,15 +87,7 @@ func (p *pipedWriter) Abort(err error) {
 	<-p.done
 }
 
-// Columns are a warehouse table's columns as Parquet's.
-func Columns(t gdpr.WarehouseTable) ([]parquet.Column, error) {
-	cols, err := columns(t.Columns)
-	if err != nil {
-		return nil, fmt.Errorf("warehouse %s: %w", t.Name, err)
-	}
-	return cols, nil
-}
-
+// columns are a warehouse table's columns as Parquet's.
 func columns(cols []gdpr.WarehouseColumn) ([]parquet.Column, error) {
 	out := make([]parquet.Column, len(cols))
 	for i, c := range cols {
@@ -131,9 +123,9 @@ func columns(cols []gdpr.WarehouseColumn) ([]parquet.Column, error) {
 // key-value metadata; rows are written out every rowGroupRows. Closing the file does not
 // close w: the caller ends the stream, cleanly or with an error.
 func NewWriter(w io.Writer, t gdpr.WarehouseTable, metadata map[string]string, rowGroupRows int) (*parquet.Writer, error) {
-	cols, err := Columns(t)
+	cols, err := columns(t.Columns)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("warehouse %s: %w", t.Name, err)
 	}
 	return parquet.NewWriter(w, cols, parquet.Options{RowGroupRows: rowGroupRows,
 		CreatedBy: "popsell-gdpr warehouse export", Metadata: metadata})
