@@ -95,9 +95,8 @@ type Writer struct {
 	columns []Column
 	leaves  []*leaf
 	byCol   [][]*leaf // each column's leaves, in schema order
-	perRG   int
-	rows    int   // rows of the row group being built
-	total   int64 // rows of the file
+	rows    int       // rows of the row group being built
+	total   int64     // rows of the file
 	groups  []rowGroup
 	opts    Options
 	zstd    *zstd.Encoder
@@ -143,7 +142,7 @@ func NewWriter(w io.Writer, columns []Column, opts Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	wr := &Writer{out: bufio.NewWriterSize(w, 256<<10), columns: columns, perRG: opts.RowGroupRows, opts: opts, zstd: enc}
+	wr := &Writer{out: bufio.NewWriterSize(w, 256<<10), columns: columns, opts: opts, zstd: enc}
 	for _, c := range columns {
 		var ls []*leaf
 		if c.Kind == List {
@@ -245,7 +244,7 @@ func (w *Writer) Write(row []any) error {
 			}
 		}
 	}
-	if w.rows++; w.rows >= w.perRG {
+	if w.rows++; w.rows >= w.opts.RowGroupRows {
 		w.flush()
 	}
 	return w.err
